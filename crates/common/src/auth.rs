@@ -1,0 +1,663 @@
+//! Who is calling, and what they may do.
+//!
+//! Every RPC runs for a [`Principal`]: staff with roles, a member, an agency, or an internal
+//! service. The [`Authenticator`] turns a bearer token into a principal: a signed JWT in
+//! production, or a static token from the configuration (only their SHA-256 is kept) in the
+//! embedded default. Handlers then call [`Principal::authorize`] — the one authorisation
+//! helper — with the grants of the operation.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{ApiError, ApiResult};
+
+/// A staff role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Everything.
+    Admin,
+    /// Screening and case work.
+    Analyst,
+    /// Legal review: verifying rights, reviewing agency requests, disclosures.
+    Legal,
+    /// Read-only access, e.g. for internal audit.
+    Auditor,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Analyst => "analyst",
+            Role::Legal => "legal",
+            Role::Auditor => "auditor",
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "admin" => Ok(Role::Admin),
+            "analyst" => Ok(Role::Analyst),
+            "legal" => Ok(Role::Legal),
+            "auditor" => Ok(Role::Auditor),
+            other => Err(format!(
+                "unknown role {other:?} (admin, analyst, legal, auditor)"
+            )),
+        }
+    }
+}
+
+/// The authenticated caller of an RPC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// Marketplace staff.
+    Staff { subject: String, roles: Vec<Role> },
+    /// Someone acting for an alliance member.
+    Member { subject: String, member_id: String },
+    /// Someone acting for a law-enforcement agency.
+    Agency { subject: String, agency_id: String },
+    /// One of the marketplace's (or Assay's own) internal services.
+    Service { name: String },
+}
+
+impl Principal {
+    /// A short, stable name of the caller for timelines and audit logs, e.g. `staff:alice`.
+    pub fn actor(&self) -> String {
+        match self {
+            Principal::Staff { subject, .. } => format!("staff:{subject}"),
+            Principal::Member { subject, member_id } if subject == member_id => {
+                format!("member:{member_id}")
+            }
+            Principal::Member { subject, member_id } => format!("member:{member_id}:{subject}"),
+            Principal::Agency { subject, agency_id } if subject == agency_id => {
+                format!("agency:{agency_id}")
+            }
+            Principal::Agency { subject, agency_id } => format!("agency:{agency_id}:{subject}"),
+            Principal::Service { name } => format!("service:{name}"),
+        }
+    }
+
+    pub fn is_staff(&self) -> bool {
+        matches!(self, Principal::Staff { .. })
+    }
+
+    /// Staff holding one of `roles` (admins hold every role).
+    pub fn has_role(&self, roles: &[Role]) -> bool {
+        match self {
+            Principal::Staff { roles: held, .. } => {
+                held.contains(&Role::Admin) || held.iter().any(|r| roles.contains(r))
+            }
+            _ => false,
+        }
+    }
+
+    pub fn member_id(&self) -> Option<&str> {
+        match self {
+            Principal::Member { member_id, .. } => Some(member_id),
+            _ => None,
+        }
+    }
+
+    pub fn agency_id(&self) -> Option<&str> {
+        match self {
+            Principal::Agency { agency_id, .. } => Some(agency_id),
+            _ => None,
+        }
+    }
+
+    pub fn is_service(&self) -> bool {
+        matches!(self, Principal::Service { .. })
+    }
+
+    /// The one authorisation check: succeeds if any grant admits this principal, else
+    /// PERMISSION_DENIED naming the action.
+    pub fn authorize(&self, action: &str, grants: &[Grant<'_>]) -> ApiResult<()> {
+        if grants.iter().any(|grant| grant.admits(self)) {
+            Ok(())
+        } else {
+            Err(ApiError::denied(format!(
+                "{} may not {action}",
+                self.actor()
+            )))
+        }
+    }
+}
+
+/// One way of being allowed to do something.
+#[derive(Debug, Clone, Copy)]
+pub enum Grant<'a> {
+    /// Staff with one of these roles (admins always).
+    Staff(&'a [Role]),
+    /// Any staff.
+    AnyStaff,
+    /// Someone acting for one of these members.
+    Members(&'a [&'a str]),
+    /// Someone acting for this agency.
+    Agency(&'a str),
+    /// Any internal service.
+    Service,
+}
+
+impl Grant<'_> {
+    fn admits(&self, principal: &Principal) -> bool {
+        match (self, principal) {
+            (Grant::Staff(roles), p) => p.has_role(roles),
+            (Grant::AnyStaff, Principal::Staff { .. }) => true,
+            (Grant::Members(ids), Principal::Member { member_id, .. }) => {
+                ids.contains(&member_id.as_str())
+            }
+            (Grant::Agency(id), Principal::Agency { agency_id, .. }) => id == agency_id,
+            (Grant::Service, Principal::Service { .. }) => true,
+            _ => false,
+        }
+    }
+}
+
+/// The textual form used in configuration and on the command line:
+/// `staff:<subject>:<role>[,<role>...]`, `member:<member id>[:<subject>]`,
+/// `agency:<agency id>[:<subject>]`, `service:<name>`.
+impl FromStr for Principal {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let mut parts = s.splitn(3, ':');
+        let kind = parts.next().unwrap_or_default();
+        let first = parts
+            .next()
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| format!("{s:?}: expected <kind>:<id>[:...]"))?
+            .to_owned();
+        let rest = parts.next();
+        match kind {
+            "staff" => {
+                let roles = rest
+                    .filter(|r| !r.is_empty())
+                    .ok_or_else(|| format!("{s:?}: staff needs roles, e.g. staff:alice:admin"))?
+                    .split(',')
+                    .map(Role::from_str)
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(Principal::Staff {
+                    subject: first,
+                    roles,
+                })
+            }
+            "member" => Ok(Principal::Member {
+                subject: rest.map_or_else(|| first.clone(), str::to_owned),
+                member_id: first,
+            }),
+            "agency" => Ok(Principal::Agency {
+                subject: rest.map_or_else(|| first.clone(), str::to_owned),
+                agency_id: first,
+            }),
+            "service" if rest.is_none() => Ok(Principal::Service { name: first }),
+            _ => Err(format!(
+                "{s:?}: expected staff:<subject>:<roles>, member:<id>, agency:<id> or service:<name>"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Principal::Staff { subject, roles } => {
+                let roles: Vec<_> = roles.iter().map(|r| r.as_str()).collect();
+                write!(f, "staff:{subject}:{}", roles.join(","))
+            }
+            Principal::Member { subject, member_id } => write!(f, "member:{member_id}:{subject}"),
+            Principal::Agency { subject, agency_id } => write!(f, "agency:{agency_id}:{subject}"),
+            Principal::Service { name } => write!(f, "service:{name}"),
+        }
+    }
+}
+
+/// The principal of a request, put there by the authentication layer.
+pub fn principal<T>(request: &tonic::Request<T>) -> ApiResult<Principal> {
+    request
+        .extensions()
+        .get::<Principal>()
+        .cloned()
+        .ok_or_else(|| ApiError::Unauthenticated("no credentials".to_owned()))
+}
+
+/// SHA-256 of a token, hex, as kept in configuration.
+pub fn token_sha256(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A fresh random static token.
+pub fn generate_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    format!("assay_{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// Claims of an Assay JWT.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub iss: String,
+    pub aud: String,
+    pub iat: u64,
+    pub exp: u64,
+    /// `staff`, `member`, `agency` or `service`.
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<Role>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency_id: Option<String>,
+}
+
+impl Claims {
+    fn into_principal(self) -> Result<Principal, String> {
+        match self.kind.as_str() {
+            "staff" if !self.roles.is_empty() => Ok(Principal::Staff {
+                subject: self.sub,
+                roles: self.roles,
+            }),
+            "member" => Ok(Principal::Member {
+                member_id: self.member_id.ok_or("member token without member_id")?,
+                subject: self.sub,
+            }),
+            "agency" => Ok(Principal::Agency {
+                agency_id: self.agency_id.ok_or("agency token without agency_id")?,
+                subject: self.sub,
+            }),
+            "service" => Ok(Principal::Service { name: self.sub }),
+            _ => Err("token has no valid kind".to_owned()),
+        }
+    }
+
+    fn from_principal(principal: &Principal, issuer: &str, audience: &str, ttl: Duration) -> Self {
+        let iat = jsonwebtoken::get_current_timestamp();
+        let mut claims = Claims {
+            sub: String::new(),
+            iss: issuer.to_owned(),
+            aud: audience.to_owned(),
+            iat,
+            exp: iat + ttl.as_secs(),
+            kind: String::new(),
+            roles: Vec::new(),
+            member_id: None,
+            agency_id: None,
+        };
+        match principal {
+            Principal::Staff { subject, roles } => {
+                claims.kind = "staff".into();
+                claims.sub = subject.clone();
+                claims.roles = roles.clone();
+            }
+            Principal::Member { subject, member_id } => {
+                claims.kind = "member".into();
+                claims.sub = subject.clone();
+                claims.member_id = Some(member_id.clone());
+            }
+            Principal::Agency { subject, agency_id } => {
+                claims.kind = "agency".into();
+                claims.sub = subject.clone();
+                claims.agency_id = Some(agency_id.clone());
+            }
+            Principal::Service { name } => {
+                claims.kind = "service".into();
+                claims.sub = name.clone();
+            }
+        }
+        claims
+    }
+}
+
+/// A key that verifies JWTs.
+pub struct VerifyingKey {
+    pub algorithm: Algorithm,
+    pub key: DecodingKey,
+}
+
+impl VerifyingKey {
+    /// An HMAC-SHA256 shared secret.
+    pub fn hs256(secret: &[u8]) -> Self {
+        Self {
+            algorithm: Algorithm::HS256,
+            key: DecodingKey::from_secret(secret),
+        }
+    }
+
+    /// A PEM public key for RS256/RS384/RS512/PS256, ES256/ES384, or EdDSA.
+    pub fn from_pem(algorithm: Algorithm, pem: &[u8]) -> anyhow::Result<Self> {
+        use Algorithm::*;
+        let key = match algorithm {
+            RS256 | RS384 | RS512 | PS256 | PS384 | PS512 => DecodingKey::from_rsa_pem(pem)?,
+            ES256 | ES384 => DecodingKey::from_ec_pem(pem)?,
+            EdDSA => DecodingKey::from_ed_pem(pem)?,
+            other => anyhow::bail!("{other:?} keys cannot be read from PEM"),
+        };
+        Ok(Self { algorithm, key })
+    }
+}
+
+/// Turns bearer tokens into principals.
+pub struct Authenticator {
+    static_tokens: HashMap<String, Principal>,
+    jwt_keys: Vec<VerifyingKey>,
+    issuer: String,
+    audience: String,
+}
+
+impl fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("static_tokens", &self.static_tokens.len())
+            .field("jwt_keys", &self.jwt_keys.len())
+            .field("issuer", &self.issuer)
+            .finish()
+    }
+}
+
+impl Authenticator {
+    pub fn new(issuer: impl Into<String>, audience: impl Into<String>) -> Self {
+        Self {
+            static_tokens: HashMap::new(),
+            jwt_keys: Vec::new(),
+            issuer: issuer.into(),
+            audience: audience.into(),
+        }
+    }
+
+    /// Accepts the token whose SHA-256 (hex) is `sha256` as `principal`.
+    pub fn add_static_token(&mut self, sha256: &str, principal: Principal) {
+        self.static_tokens
+            .insert(sha256.to_ascii_lowercase(), principal);
+    }
+
+    pub fn add_jwt_key(&mut self, key: VerifyingKey) {
+        self.jwt_keys.push(key);
+    }
+
+    /// The principal of an `authorization` header value.
+    pub fn authenticate(&self, authorization: Option<&str>) -> ApiResult<Principal> {
+        let header = authorization.ok_or_else(|| {
+            ApiError::Unauthenticated(
+                "missing credentials: send \"authorization: Bearer <token>\"".to_owned(),
+            )
+        })?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ApiError::Unauthenticated("authorization must be \"Bearer <token>\"".to_owned())
+            })?;
+        if let Some(principal) = self.static_tokens.get(&token_sha256(token)) {
+            return Ok(principal.clone());
+        }
+        if token.matches('.').count() == 2 && !self.jwt_keys.is_empty() {
+            return self.verify_jwt(token);
+        }
+        Err(ApiError::Unauthenticated("unknown token".to_owned()))
+    }
+
+    fn verify_jwt(&self, token: &str) -> ApiResult<Principal> {
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|_| ApiError::Unauthenticated("malformed token".to_owned()))?;
+        let mut last_error = "no key for the token's algorithm".to_owned();
+        for key in self.jwt_keys.iter().filter(|k| k.algorithm == header.alg) {
+            let mut validation = Validation::new(key.algorithm);
+            validation.set_issuer(&[&self.issuer]);
+            validation.set_audience(&[&self.audience]);
+            validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+            validation.leeway = 30;
+            match jsonwebtoken::decode::<Claims>(token, &key.key, &validation) {
+                Ok(data) => {
+                    return data
+                        .claims
+                        .into_principal()
+                        .map_err(ApiError::Unauthenticated);
+                }
+                Err(error) => last_error = error.to_string(),
+            }
+        }
+        Err(ApiError::Unauthenticated(format!(
+            "invalid token: {last_error}"
+        )))
+    }
+}
+
+/// Signs JWTs: for operators minting credentials, and for service-to-service calls.
+#[derive(Clone)]
+pub struct TokenSigner {
+    algorithm: Algorithm,
+    key: Arc<EncodingKey>,
+    issuer: String,
+    audience: String,
+}
+
+impl fmt::Debug for TokenSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenSigner")
+            .field("algorithm", &self.algorithm)
+            .field("issuer", &self.issuer)
+            .finish()
+    }
+}
+
+impl TokenSigner {
+    pub fn hs256(secret: &[u8], issuer: &str, audience: &str) -> Self {
+        Self {
+            algorithm: Algorithm::HS256,
+            key: Arc::new(EncodingKey::from_secret(secret)),
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+        }
+    }
+
+    pub fn from_pem(
+        algorithm: Algorithm,
+        pem: &[u8],
+        issuer: &str,
+        audience: &str,
+    ) -> anyhow::Result<Self> {
+        use Algorithm::*;
+        let key = match algorithm {
+            RS256 | RS384 | RS512 | PS256 | PS384 | PS512 => EncodingKey::from_rsa_pem(pem)?,
+            ES256 | ES384 => EncodingKey::from_ec_pem(pem)?,
+            EdDSA => EncodingKey::from_ed_pem(pem)?,
+            other => anyhow::bail!("{other:?} keys cannot be read from PEM"),
+        };
+        Ok(Self {
+            algorithm,
+            key: Arc::new(key),
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+        })
+    }
+
+    pub fn mint(&self, principal: &Principal, ttl: Duration) -> anyhow::Result<String> {
+        let claims = Claims::from_principal(principal, &self.issuer, &self.audience, ttl);
+        Ok(jsonwebtoken::encode(
+            &Header::new(self.algorithm),
+            &claims,
+            &self.key,
+        )?)
+    }
+}
+
+/// Reads a secret file, or creates it with fresh random content (mode 0600) when missing.
+/// Returns the content and whether it was created.
+pub fn read_or_create_secret(
+    path: &Path,
+    make: impl FnOnce() -> String,
+) -> anyhow::Result<(String, bool)> {
+    use anyhow::Context;
+    match std::fs::read_to_string(path) {
+        Ok(content) => {
+            let content = content.trim().to_owned();
+            anyhow::ensure!(!content.is_empty(), "{} is empty", path.display());
+            Ok((content, false))
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
+            let content = make();
+            write_private(path, &content)
+                .with_context(|| format!("writing {}", path.display()))?;
+            Ok((content, true))
+        }
+        Err(error) => Err(error).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(content.as_bytes())?;
+    file.write_all(b"\n")?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bearer(token: &str) -> String {
+        format!("Bearer {token}")
+    }
+
+    #[test]
+    fn principals_parse_from_text() {
+        assert_eq!(
+            "staff:alice:admin,legal".parse::<Principal>().unwrap(),
+            Principal::Staff {
+                subject: "alice".into(),
+                roles: vec![Role::Admin, Role::Legal]
+            }
+        );
+        assert_eq!(
+            "member:mbr_1".parse::<Principal>().unwrap(),
+            Principal::Member {
+                subject: "mbr_1".into(),
+                member_id: "mbr_1".into()
+            }
+        );
+        assert!("staff:alice".parse::<Principal>().is_err());
+        assert!("staff:alice:root".parse::<Principal>().is_err());
+        assert!("robot:x".parse::<Principal>().is_err());
+        assert!("member:".parse::<Principal>().is_err());
+    }
+
+    #[test]
+    fn static_tokens_are_matched_by_hash() {
+        let mut auth = Authenticator::new("assay", "assay");
+        let token = generate_token();
+        auth.add_static_token(&token_sha256(&token), "service:screening".parse().unwrap());
+        assert_eq!(
+            auth.authenticate(Some(&bearer(&token))).unwrap(),
+            Principal::Service {
+                name: "screening".into()
+            }
+        );
+        assert!(auth.authenticate(Some(&bearer("assay_wrong"))).is_err());
+        assert!(auth.authenticate(None).is_err());
+        assert!(auth.authenticate(Some(&token)).is_err());
+    }
+
+    #[test]
+    fn jwts_are_verified() {
+        let secret = b"0123456789abcdef0123456789abcdef";
+        let mut auth = Authenticator::new("assay", "assay");
+        auth.add_jwt_key(VerifyingKey::hs256(secret));
+        let signer = TokenSigner::hs256(secret, "assay", "assay");
+        let member: Principal = "member:mbr_7:bob".parse().unwrap();
+        let token = signer.mint(&member, Duration::from_secs(60)).unwrap();
+        assert_eq!(auth.authenticate(Some(&bearer(&token))).unwrap(), member);
+
+        let forged = TokenSigner::hs256(b"another secret of enough length!", "assay", "assay")
+            .mint(&member, Duration::from_secs(60))
+            .unwrap();
+        assert!(auth.authenticate(Some(&bearer(&forged))).is_err());
+
+        let wrong_audience = TokenSigner::hs256(secret, "assay", "elsewhere")
+            .mint(&member, Duration::from_secs(60))
+            .unwrap();
+        assert!(auth.authenticate(Some(&bearer(&wrong_audience))).is_err());
+
+        let expired = {
+            let mut claims = Claims::from_principal(&member, "assay", "assay", Duration::ZERO);
+            claims.exp -= 3600;
+            jsonwebtoken::encode(
+                &Header::new(Algorithm::HS256),
+                &claims,
+                &EncodingKey::from_secret(secret),
+            )
+            .unwrap()
+        };
+        assert!(auth.authenticate(Some(&bearer(&expired))).is_err());
+    }
+
+    #[test]
+    fn grants() {
+        let analyst: Principal = "staff:ann:analyst".parse().unwrap();
+        let admin: Principal = "staff:root:admin".parse().unwrap();
+        let member: Principal = "member:mbr_1".parse().unwrap();
+        assert!(
+            analyst
+                .authorize("verify", &[Grant::Staff(&[Role::Legal])])
+                .is_err()
+        );
+        assert!(
+            admin
+                .authorize("verify", &[Grant::Staff(&[Role::Legal])])
+                .is_ok()
+        );
+        assert!(
+            member
+                .authorize("edit", &[Grant::Members(&["mbr_1"])])
+                .is_ok()
+        );
+        let denied = member
+            .authorize("edit brand", &[Grant::Members(&["mbr_2"])])
+            .unwrap_err();
+        assert!(matches!(denied, ApiError::PermissionDenied(_)));
+        assert!(denied.to_string().contains("member:mbr_1 may not edit brand"));
+    }
+
+    #[test]
+    fn secrets_are_created_once_and_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/bootstrap-token");
+        let (first, created) = read_or_create_secret(&path, generate_token).unwrap();
+        assert!(created);
+        let (again, created) = read_or_create_secret(&path, generate_token).unwrap();
+        assert!(!created);
+        assert_eq!(first, again);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}

@@ -1,0 +1,347 @@
+//! Configuration shared by every service, and the layered loader.
+//!
+//! Layers, later ones winning: built-in defaults, an optional TOML file, `ASSAY_...`
+//! environment variables (`__` separates nested keys: `ASSAY_SERVER__REQUEST_TIMEOUT=10s`),
+//! then command-line flags. The result is validated once, at start-up.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Human,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A tracing env-filter directive, e.g. `info,assay_registry=debug`. `RUST_LOG` wins.
+    pub filter: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Human,
+            filter: "info".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Requests handled at once by this process; more are refused with RESOURCE_EXHAUSTED.
+    pub max_concurrent_requests: usize,
+    /// Upper bound of any request; a shorter `grpc-timeout` from the caller wins.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// After a shutdown signal: how long to keep serving while health says NOT_SERVING, so
+    /// load balancers stop sending new requests.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_delay: Duration,
+    /// Then: how long in-flight requests get to finish before the process exits anyway.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace: Duration,
+    /// Largest request or response message, in bytes.
+    pub max_message_bytes: usize,
+    /// File holding the secret that signs page tokens; replicas must share it. Unset: derived
+    /// from the JWT HMAC secret if there is one, else random per process.
+    pub page_token_secret_file: Option<PathBuf>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            max_concurrent_requests: 1024,
+            request_timeout: Duration::from_secs(30),
+            shutdown_delay: Duration::ZERO,
+            shutdown_grace: Duration::from_secs(20),
+            max_message_bytes: 16 * 1024 * 1024,
+            page_token_secret_file: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// Pool size for PostgreSQL. SQLite always uses one connection (one writer at a time).
+    pub max_connections: u32,
+    pub min_connections: u32,
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    /// How long a request waits for a pooled connection.
+    #[serde(with = "humantime_serde")]
+    pub acquire_timeout: Duration,
+    /// Log every SQL statement (at debug level).
+    pub log_statements: bool,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            min_connections: 0,
+            connect_timeout: Duration::from_secs(10),
+            acquire_timeout: Duration::from_secs(10),
+            log_statements: false,
+        }
+    }
+}
+
+/// A static bearer token: only its SHA-256 is configured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticToken {
+    /// Hex SHA-256 of the token (`assay token hash <token>` prints it).
+    pub sha256: String,
+    /// Who the token speaks for: `staff:<subject>:<roles>`, `member:<id>`, `agency:<id>`,
+    /// `service:<name>`.
+    pub principal: String,
+}
+
+/// A PEM key file and its JWT algorithm.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyFile {
+    /// RS256, ES256, EdDSA, ...
+    pub algorithm: String,
+    pub pem_file: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JwtConfig {
+    pub issuer: String,
+    pub audience: String,
+    /// File holding an HMAC-SHA256 secret that both verifies and signs tokens. Unset with
+    /// `generate_secrets`: `<data_dir>/jwt-secret`, created on first start.
+    pub hs256_secret_file: Option<PathBuf>,
+    /// Public keys that verify tokens issued elsewhere (an identity provider).
+    pub public_keys: Vec<KeyFile>,
+    /// A private key that signs the tokens this process mints (service calls, `assay token`).
+    pub signing_key: Option<KeyFile>,
+}
+
+impl Default for JwtConfig {
+    fn default() -> Self {
+        Self {
+            issuer: "assay".to_owned(),
+            audience: "assay".to_owned(),
+            hs256_secret_file: None,
+            public_keys: Vec::new(),
+            signing_key: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Create missing secrets (bootstrap token, JWT secret) under the data directory on first
+    /// start. The embedded default; production sets it to false and provides every secret.
+    pub generate_secrets: bool,
+    /// Keep an admin token in `<data_dir>/bootstrap-token`, printed once when created.
+    pub bootstrap_token: bool,
+    /// Static tokens.
+    pub tokens: Vec<StaticToken>,
+    pub jwt: JwtConfig,
+    /// File holding the bearer token this process presents to other Assay services. Unset:
+    /// it mints short-lived service tokens with the JWT signing key.
+    pub service_token_file: Option<PathBuf>,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            generate_secrets: true,
+            bootstrap_token: true,
+            tokens: Vec::new(),
+            jwt: JwtConfig::default(),
+            service_token_file: None,
+        }
+    }
+}
+
+/// Everything the shared platform needs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PlatformConfig {
+    /// Where the gRPC server listens.
+    pub listen: SocketAddr,
+    /// Where embedded databases and generated secrets live.
+    pub data_dir: PathBuf,
+    pub log: LogConfig,
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub auth: AuthConfig,
+}
+
+impl Default for PlatformConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            data_dir: PathBuf::from("data"),
+            log: LogConfig::default(),
+            server: ServerConfig::default(),
+            database: DatabaseConfig::default(),
+            auth: AuthConfig::default(),
+        }
+    }
+}
+
+impl PlatformConfig {
+    /// Everything wrong with the configuration, as readable sentences.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.server.max_concurrent_requests == 0 {
+            problems.push("server.max_concurrent_requests must be at least 1".to_owned());
+        }
+        if self.server.request_timeout.is_zero() {
+            problems.push("server.request_timeout must be above zero".to_owned());
+        }
+        if self.server.max_message_bytes < 64 * 1024 {
+            problems.push("server.max_message_bytes must be at least 65536".to_owned());
+        }
+        if self.database.max_connections == 0 {
+            problems.push("database.max_connections must be at least 1".to_owned());
+        }
+        if self.database.min_connections > self.database.max_connections {
+            problems.push("database.min_connections must not exceed max_connections".to_owned());
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.filter).is_err() {
+            problems.push(format!("log.filter {:?} is not a valid filter", self.log.filter));
+        }
+        for (i, token) in self.auth.tokens.iter().enumerate() {
+            if token.sha256.len() != 64 || hex::decode(&token.sha256).is_err() {
+                problems.push(format!("auth.tokens[{i}].sha256 must be 64 hex digits"));
+            }
+            if let Err(e) = token.principal.parse::<crate::auth::Principal>() {
+                problems.push(format!("auth.tokens[{i}].principal: {e}"));
+            }
+        }
+        for (i, key) in self.auth.jwt.public_keys.iter().enumerate() {
+            if key.algorithm.parse::<jsonwebtoken::Algorithm>().is_err() {
+                problems.push(format!(
+                    "auth.jwt.public_keys[{i}].algorithm {:?} is unknown",
+                    key.algorithm
+                ));
+            }
+        }
+        if !self.auth.generate_secrets
+            && self.auth.tokens.is_empty()
+            && self.auth.jwt.hs256_secret_file.is_none()
+            && self.auth.jwt.public_keys.is_empty()
+        {
+            problems.push(
+                "auth: no way to authenticate anyone: configure auth.tokens, auth.jwt keys, or generate_secrets"
+                    .to_owned(),
+            );
+        }
+        problems
+    }
+
+    /// The file of a generated secret under the data directory.
+    pub fn data_file(&self, name: &str) -> PathBuf {
+        self.data_dir.join(name)
+    }
+
+    /// The default embedded database of a service: `<data_dir>/<service>.db`.
+    pub fn sqlite_url(&self, service: &str) -> String {
+        sqlite_url(&self.data_dir.join(format!("{service}.db")))
+    }
+}
+
+/// A SQLite URL that creates the file if missing.
+pub fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
+}
+
+/// Loads `T` from its defaults, an optional TOML file, `ASSAY_` environment variables and
+/// `overrides` (command-line flags, already shaped like the configuration).
+pub fn load<T>(file: Option<&Path>, overrides: impl Serialize) -> anyhow::Result<T>
+where
+    T: Default + Serialize + DeserializeOwned,
+{
+    let mut figment = Figment::from(Serialized::defaults(T::default()));
+    if let Some(file) = file {
+        anyhow::ensure!(
+            file.exists(),
+            "configuration file {} does not exist",
+            file.display()
+        );
+        figment = figment.merge(Toml::file(file));
+    }
+    figment = figment
+        .merge(Env::prefixed("ASSAY_").split("__"))
+        .merge(Serialized::globals(overrides));
+    figment
+        .extract()
+        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert!(PlatformConfig::default().problems().is_empty());
+    }
+
+    #[test]
+    fn file_environment_and_flags_layer_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("assay.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:6000\"\n[server]\nrequest_timeout = \"5s\"\nmax_concurrent_requests = 7\n",
+        )
+        .unwrap();
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("ASSAY_SERVER__MAX_CONCURRENT_REQUESTS", "9");
+            let config: PlatformConfig = load(
+                Some(&file),
+                serde_json::json!({ "listen": "127.0.0.1:7000" }),
+            )
+            .unwrap();
+            assert_eq!(config.listen.port(), 7000);
+            assert_eq!(config.server.request_timeout, Duration::from_secs(5));
+            assert_eq!(config.server.max_concurrent_requests, 9);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn problems_are_named() {
+        let mut config = PlatformConfig::default();
+        config.server.max_concurrent_requests = 0;
+        config.auth.tokens.push(StaticToken {
+            sha256: "xyz".into(),
+            principal: "staff:bob".into(),
+        });
+        let problems = config.problems();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("assay.toml");
+        std::fs::write(&file, "[server]\nrequest_timeuot = \"5s\"\n").unwrap();
+        let error = load::<PlatformConfig>(Some(&file), serde_json::json!({})).unwrap_err();
+        assert!(error.to_string().contains("request_timeuot"), "{error}");
+    }
+}

@@ -1,0 +1,131 @@
+//! Database connections and migrations.
+//!
+//! Every service owns one database: a SQLite file by default (`data/<service>.db`, created if
+//! missing) or PostgreSQL by URL. SQLite runs in WAL mode with one pooled connection, so
+//! writers queue instead of failing with "database is locked".
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use sea_orm_migration::MigratorTrait;
+
+use crate::config::DatabaseConfig;
+
+/// Opens a pool for `url` without connecting yet; the first query connects. This lets a
+/// server answer health checks (NOT_SERVING) while its database is still unreachable.
+pub async fn connect(url: &str, config: &DatabaseConfig) -> anyhow::Result<DatabaseConnection> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .connect_timeout(config.connect_timeout)
+        .acquire_timeout(config.acquire_timeout)
+        .sqlx_logging(config.log_statements)
+        .sqlx_logging_level(tracing::log::LevelFilter::Debug)
+        .connect_lazy(true);
+
+    if url.starts_with("sqlite:") {
+        if let Some(path) = sqlite_path(url) {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating the data directory {}", dir.display()))?;
+            }
+        }
+        options
+            .max_connections(1)
+            .min_connections(1)
+            // An in-memory database lives as long as its connection.
+            .idle_timeout(None::<Duration>)
+            .max_lifetime(None::<Duration>)
+            .map_sqlx_sqlite_opts(|opts: SqliteConnectOptions| {
+                opts.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(5))
+                    .foreign_keys(true)
+            });
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        options
+            .max_connections(config.max_connections)
+            .min_connections(config.min_connections);
+    } else {
+        anyhow::bail!("unsupported database URL {url:?}: use sqlite://... or postgres://...");
+    }
+    Database::connect(options)
+        .await
+        .with_context(|| format!("opening database {}", redact(url)))
+}
+
+/// Runs every pending migration of `M`.
+pub async fn migrate<M: MigratorTrait>(db: &DatabaseConnection) -> anyhow::Result<()> {
+    M::up(db, None).await.context("running migrations")
+}
+
+/// Whether the database answers.
+pub async fn ping(db: &DatabaseConnection) -> bool {
+    db.execute_unprepared("SELECT 1").await.is_ok()
+}
+
+/// The backend behind a connection.
+pub fn backend(db: &impl ConnectionTrait) -> DbBackend {
+    db.get_database_backend()
+}
+
+fn sqlite_path(url: &str) -> Option<&Path> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && path != ":memory:").then(|| Path::new(path))
+}
+
+/// A URL with its password hidden, for logs and errors.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact("postgres://assay:hunter2@db:5432/registry"),
+            "postgres://assay:***@db:5432/registry"
+        );
+        assert_eq!(redact("sqlite://data/registry.db?mode=rwc"), "sqlite://data/registry.db?mode=rwc");
+    }
+
+    #[test]
+    fn sqlite_paths() {
+        assert_eq!(
+            sqlite_path("sqlite://data/registry.db?mode=rwc"),
+            Some(Path::new("data/registry.db"))
+        );
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+    }
+
+    #[tokio::test]
+    async fn sqlite_file_and_directory_are_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = crate::config::sqlite_url(&dir.path().join("nested/registry.db"));
+        let db = connect(&url, &DatabaseConfig::default()).await.unwrap();
+        assert!(ping(&db).await);
+        assert!(dir.path().join("nested/registry.db").exists());
+    }
+}

@@ -1,0 +1,22 @@
+//! The shared platform of every Assay service: errors and their gRPC mapping, typed ids,
+//! money, dates, pagination tokens, field validation, configuration, telemetry, database
+//! connections and migrations, idempotency keys, authentication and authorisation, peer
+//! clients, and the server runner.
+
+pub mod auth;
+pub mod client;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod id;
+pub mod idempotency;
+pub mod money;
+pub mod page;
+pub mod platform;
+pub mod server;
+pub mod telemetry;
+pub mod time;
+pub mod validate;
+
+pub use error::{ApiError, ApiResult, FieldViolations};
+pub use platform::Platform;

@@ -1,0 +1,401 @@
+//! The gRPC server runner every service shares.
+//!
+//! It serves the services' routes together with grpc.health.v1 and server reflection (v1 and
+//! v1alpha), behind two layers: [`TraceLayer`] (a span per request that continues the
+//! caller's W3C trace, with the RPC's status) and [`GuardLayer`] (readiness gate, load
+//! shedding with RESOURCE_EXHAUSTED, authentication). Caller deadlines (`grpc-timeout`) are
+//! honoured up to `server.request_timeout`. On shutdown, health turns NOT_SERVING at once,
+//! then in-flight requests drain for up to `server.shutdown_grace`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tonic::Status;
+use tonic::service::{Routes, RoutesBuilder};
+use tonic::transport::server::TcpIncoming;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+use tower_layer::Layer;
+use tower_service::Service;
+use tracing::Instrument;
+
+use crate::auth::Authenticator;
+use crate::config::ServerConfig;
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// Whether the process finished starting (migrations ran, the database answers). Until then
+/// only health and reflection are served.
+#[derive(Debug, Clone, Default)]
+pub struct Readiness(Arc<AtomicBool>);
+
+impl Readiness {
+    pub fn set_ready(&self, ready: bool) {
+        self.0.store(ready, Ordering::Release);
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// Paths served without credentials or readiness: probes and service discovery.
+fn is_open_path(path: &str) -> bool {
+    path.starts_with("/grpc.health.v1.") || path.starts_with("/grpc.reflection.")
+}
+
+/// Readiness gate, load shedding and authentication, in that order.
+#[derive(Clone)]
+pub struct GuardLayer {
+    authenticator: Arc<Authenticator>,
+    permits: Arc<Semaphore>,
+    readiness: Readiness,
+}
+
+impl GuardLayer {
+    pub fn new(
+        authenticator: Arc<Authenticator>,
+        max_concurrent_requests: usize,
+        readiness: Readiness,
+    ) -> Self {
+        Self {
+            authenticator,
+            permits: Arc::new(Semaphore::new(max_concurrent_requests)),
+            readiness,
+        }
+    }
+}
+
+impl<S> Layer<S> for GuardLayer {
+    type Service = Guard<S>;
+
+    fn layer(&self, inner: S) -> Guard<S> {
+        Guard {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Guard<S> {
+    inner: S,
+    layer: GuardLayer,
+}
+
+impl<S, B> Service<http::Request<B>> for Guard<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<tonic::body::Body>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        // The clone that was polled ready is the one that must be called.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+
+        if is_open_path(request.uri().path()) {
+            return Box::pin(inner.call(request));
+        }
+        if !self.layer.readiness.is_ready() {
+            return reject(Status::unavailable("starting up: try again shortly"));
+        }
+        let Ok(permit) = self.layer.permits.clone().try_acquire_owned() else {
+            tracing::warn!("request shed: concurrency limit reached");
+            return reject(Status::resource_exhausted(
+                "server is at its concurrency limit: retry with backoff",
+            ));
+        };
+        let authorization = request
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        match self.layer.authenticator.authenticate(authorization) {
+            Ok(principal) => {
+                tracing::Span::current().record("enduser.id", principal.actor());
+                request.extensions_mut().insert(principal);
+            }
+            Err(error) => return reject(error.into()),
+        }
+        Box::pin(async move {
+            let response = inner.call(request).await;
+            drop(permit);
+            response
+        })
+    }
+}
+
+fn reject<E: Send + 'static>(
+    status: Status,
+) -> BoxFuture<Result<http::Response<tonic::body::Body>, E>> {
+    Box::pin(std::future::ready(Ok(status.into_http())))
+}
+
+/// A span per request, following the OpenTelemetry RPC conventions, continuing the caller's
+/// trace.
+#[derive(Clone, Copy, Default)]
+pub struct TraceLayer;
+
+impl<S> Layer<S> for TraceLayer {
+    type Service = Trace<S>;
+
+    fn layer(&self, inner: S) -> Trace<S> {
+        Trace { inner }
+    }
+}
+
+#[derive(Clone)]
+pub struct Trace<S> {
+    inner: S,
+}
+
+impl<S, B> Service<http::Request<B>> for Trace<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let path = request.uri().path();
+        let (service, method) = path
+            .trim_start_matches('/')
+            .split_once('/')
+            .unwrap_or((path, ""));
+        let span = tracing::info_span!(
+            "rpc",
+            otel.name = %format!("{service}/{method}"),
+            otel.kind = "server",
+            otel.status_code = tracing::field::Empty,
+            rpc.system = "grpc",
+            rpc.service = %service,
+            rpc.method = %method,
+            rpc.grpc.status_code = tracing::field::Empty,
+            enduser.id = tracing::field::Empty,
+        );
+        crate::telemetry::extract_context(request.headers(), &span);
+        let quiet = is_open_path(path);
+        let started = Instant::now();
+        let future = {
+            let _entered = span.enter();
+            self.inner.call(request)
+        };
+        Box::pin(
+            async move {
+                let result = future.await;
+                if let Ok(response) = &result {
+                    // Errors come back trailers-only, with grpc-status in the headers.
+                    let code = response
+                        .headers()
+                        .get("grpc-status")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse::<i32>().ok())
+                        .unwrap_or(0);
+                    let span = tracing::Span::current();
+                    span.record("rpc.grpc.status_code", code);
+                    if code != 0 {
+                        span.record("otel.status_code", "ERROR");
+                    }
+                    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+                    if !quiet {
+                        tracing::debug!(grpc_status = code, elapsed_ms, "request finished");
+                    }
+                }
+                result
+            }
+            .instrument(span),
+        )
+    }
+}
+
+/// A running server's knobs.
+pub struct ServeOptions {
+    pub config: ServerConfig,
+    /// gRPC service names (e.g. `assay.registry.v1.RegistryService`) reported by health.
+    pub service_names: Vec<String>,
+    pub authenticator: Arc<Authenticator>,
+    pub readiness: Readiness,
+    pub health: HealthReporter,
+}
+
+/// The health service and its reporter; every service starts NOT_SERVING.
+pub async fn health(
+    service_names: &[String],
+) -> (HealthReporter, tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>) {
+    let (reporter, server) = tonic_health::server::health_reporter();
+    reporter
+        .set_service_status("", ServingStatus::NotServing)
+        .await;
+    for name in service_names {
+        reporter
+            .set_service_status(name, ServingStatus::NotServing)
+            .await;
+    }
+    (reporter, server)
+}
+
+/// Adds health and reflection to `routes`.
+pub fn with_platform_services(
+    mut routes: RoutesBuilder,
+    health_server: tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>,
+) -> anyhow::Result<Routes> {
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(assay_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(assay_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+    routes
+        .add_service(health_server)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha);
+    Ok(routes.routes())
+}
+
+/// Marks every service SERVING or NOT_SERVING.
+pub async fn set_health(health: &HealthReporter, service_names: &[String], status: ServingStatus) {
+    health.set_service_status("", status).await;
+    for name in service_names {
+        health.set_service_status(name, status).await;
+    }
+}
+
+/// Serves `routes` on `listener` until `shutdown` is cancelled, then drains.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    routes: Routes,
+    options: ServeOptions,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let ServeOptions {
+        config,
+        service_names,
+        authenticator,
+        readiness,
+        health,
+    } = options;
+
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let signal = {
+        let shutdown = shutdown.clone();
+        let health = health.clone();
+        let delay = config.shutdown_delay;
+        async move {
+            shutdown.cancelled().await;
+            set_health(&health, &service_names, ServingStatus::NotServing).await;
+            tracing::info!(delay = ?delay, "shutting down: health is NOT_SERVING");
+            tokio::time::sleep(delay).await;
+        }
+    };
+    let server = tonic::transport::Server::builder()
+        .timeout(config.request_timeout)
+        .layer(TraceLayer)
+        .layer(GuardLayer::new(
+            authenticator,
+            config.max_concurrent_requests,
+            readiness,
+        ))
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(incoming, signal);
+    let mut server = tokio::spawn(server);
+
+    let deadline = async {
+        shutdown.cancelled().await;
+        tokio::time::sleep(config.shutdown_delay + config.shutdown_grace).await;
+    };
+    tokio::select! {
+        result = &mut server => {
+            result??;
+            tracing::info!("server stopped");
+        }
+        () = deadline => {
+            tracing::warn!(grace = ?config.shutdown_grace, "drain took too long: closing open requests");
+            server.abort();
+        }
+    }
+    Ok(())
+}
+
+/// Cancels `token` on SIGINT or SIGTERM.
+pub fn cancel_on_signals(token: CancellationToken) {
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(error) => {
+                    tracing::error!(%error, "cannot listen for SIGTERM");
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => tracing::info!("SIGINT received"),
+            () = terminate => tracing::info!("SIGTERM received"),
+        }
+        token.cancel();
+    });
+}
+
+/// Keeps health in step with the database: NOT_SERVING while it does not answer.
+pub fn watch_database(
+    db: sea_orm::DatabaseConnection,
+    health: HealthReporter,
+    service_name: String,
+    shutdown: CancellationToken,
+) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(std::time::Duration::from_secs(5));
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut serving = true;
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = interval.tick() => {}
+            }
+            let answers = crate::db::ping(&db).await;
+            if answers != serving && !shutdown.is_cancelled() {
+                serving = answers;
+                let status = if answers {
+                    tracing::info!(service = %service_name, "database answers again");
+                    ServingStatus::Serving
+                } else {
+                    tracing::error!(service = %service_name, "database does not answer");
+                    ServingStatus::NotServing
+                };
+                health.set_service_status(&service_name, status).await;
+            }
+        }
+    });
+}

@@ -1,0 +1,293 @@
+//! Field checks shared by every service. Each returns the cleaned value or a description of
+//! what is wrong, for [`crate::error::FieldViolations::check`].
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// A required line of text: trimmed, 1 to `max` characters, no control characters.
+pub fn text(value: &str, max: usize) -> Result<String, String> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err("must not be empty".to_owned());
+    }
+    optional_text(trimmed, max)
+}
+
+/// Optional text: trimmed, at most `max` characters, no control characters but newlines
+/// and tabs.
+pub fn optional_text(value: &str, max: usize) -> Result<String, String> {
+    let trimmed = value.trim();
+    let count = trimmed.chars().count();
+    if count > max {
+        return Err(format!("must be at most {max} characters, got {count}"));
+    }
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
+        return Err("must not contain control characters".to_owned());
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// An ISO 3166-1 alpha-2 country code, upper case.
+pub fn country_code(value: &str) -> Result<String, String> {
+    if value.len() == 2
+        && value.bytes().all(|b| b.is_ascii_uppercase())
+        && celes::Country::from_alpha2(value).is_ok()
+    {
+        Ok(value.to_owned())
+    } else if value.is_empty() {
+        Err("must not be empty".to_owned())
+    } else {
+        Err(format!(
+            "{value:?} is not an ISO 3166-1 alpha-2 country code (e.g. \"US\", \"CN\")"
+        ))
+    }
+}
+
+/// An ISO 4217 alphabetic currency code, upper case.
+pub fn currency_code(value: &str) -> Result<iso_currency::Currency, String> {
+    if value.len() == 3 && value.bytes().all(|b| b.is_ascii_uppercase()) {
+        if let Some(currency) = iso_currency::Currency::from_code(value) {
+            return Ok(currency);
+        }
+    }
+    if value.is_empty() {
+        Err("must not be empty".to_owned())
+    } else {
+        Err(format!(
+            "{value:?} is not an ISO 4217 currency code (e.g. \"USD\", \"EUR\")"
+        ))
+    }
+}
+
+/// An e-mail address (RFC 5322 addr-spec, with a domain that has a dot).
+pub fn email(value: &str) -> Result<String, String> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err("must not be empty".to_owned());
+    }
+    if trimmed.len() > 254 {
+        return Err("must be at most 254 characters".to_owned());
+    }
+    match trimmed.parse::<email_address::EmailAddress>() {
+        Ok(address) if address.domain().contains('.') && !address.domain().starts_with('[') => {
+            Ok(trimmed.to_owned())
+        }
+        _ => Err(format!("{trimmed:?} is not a valid e-mail address")),
+    }
+}
+
+/// The domain part of a valid e-mail address, lower case.
+pub fn email_domain(value: &str) -> Option<String> {
+    value
+        .parse::<email_address::EmailAddress>()
+        .ok()
+        .map(|address| address.domain().to_ascii_lowercase())
+}
+
+static E164: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\+[1-9][0-9]{6,14}$").unwrap());
+
+/// An optional telephone number in E.164 form.
+pub fn phone(value: &str) -> Result<String, String> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() || E164.is_match(trimmed) {
+        Ok(trimmed.to_owned())
+    } else {
+        Err(format!(
+            "{trimmed:?} is not an E.164 telephone number (e.g. \"+4930123456\")"
+        ))
+    }
+}
+
+static DOMAIN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$").unwrap()
+});
+
+/// A DNS domain name such as "police.example.gov", lower case.
+pub fn domain(value: &str) -> Result<String, String> {
+    let lower = value.trim().to_ascii_lowercase();
+    if lower.len() <= 253 && DOMAIN.is_match(&lower) {
+        Ok(lower)
+    } else {
+        Err(format!("{value:?} is not a domain name"))
+    }
+}
+
+/// An optional https or http URL.
+pub fn optional_url(value: &str) -> Result<String, String> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Ok(String::new());
+    }
+    let rest = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"));
+    match rest {
+        Some(rest)
+            if trimmed.len() <= 2048
+                && !rest.is_empty()
+                && domain(rest.split(['/', ':', '?', '#']).next().unwrap_or("")).is_ok()
+                && !trimmed.chars().any(char::is_whitespace) =>
+        {
+            Ok(trimmed.to_owned())
+        }
+        _ => Err(format!("{trimmed:?} is not an http(s) URL")),
+    }
+}
+
+static SLUG: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-z0-9](?:[a-z0-9_/-]{0,62}[a-z0-9])?$").unwrap());
+
+/// A lower-case slug such as a product category ("handbags", "watches/luxury").
+pub fn slug(value: &str) -> Result<String, String> {
+    if SLUG.is_match(value) {
+        Ok(value.to_owned())
+    } else {
+        Err(format!(
+            "{value:?} is not a slug: 1 to 64 of a-z 0-9 _ - /, starting and ending with a letter or digit"
+        ))
+    }
+}
+
+static EXTERNAL_ID: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$").unwrap());
+
+/// An id from the marketplace (a seller, a listing, an order): 1 to 128 of A-Z a-z 0-9 and
+/// `_ . : @ -`.
+pub fn external_id(value: &str) -> Result<String, String> {
+    if EXTERNAL_ID.is_match(value) {
+        Ok(value.to_owned())
+    } else if value.is_empty() {
+        Err("must not be empty".to_owned())
+    } else {
+        Err(format!(
+            "{value:?} is not a marketplace id: 1 to 128 of A-Z a-z 0-9 _ . : @ -"
+        ))
+    }
+}
+
+static REQUEST_ID: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Za-z0-9_-]{1,128}$").unwrap());
+
+/// An optional idempotency key.
+pub fn request_id(value: &str) -> Result<Option<String>, String> {
+    if value.is_empty() {
+        Ok(None)
+    } else if REQUEST_ID.is_match(value) {
+        Ok(Some(value.to_owned()))
+    } else {
+        Err("must be 1 to 128 of A-Z a-z 0-9 - _ (a UUID is a good choice)".to_owned())
+    }
+}
+
+/// Checks the size of a repeated field.
+pub fn count<T>(items: &[T], min: usize, max: usize) -> Result<(), String> {
+    match items.len() {
+        n if n < min => Err(format!("must have at least {min} entries")),
+        n if n > max => Err(format!("must have at most {max} entries, got {n}")),
+        _ => Ok(()),
+    }
+}
+
+/// Checks each element of a repeated field with `check`, naming bad ones by index, and
+/// refuses duplicates (after cleaning).
+pub fn each<T, U: PartialEq + Clone>(
+    violations: &mut crate::error::FieldViolations,
+    field: &str,
+    items: &[T],
+    check: impl Fn(&T) -> Result<U, String>,
+) -> Vec<U> {
+    let mut out: Vec<U> = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        match check(item) {
+            Ok(value) if out.contains(&value) => {
+                violations.add(format!("{field}[{i}]"), "is a duplicate");
+            }
+            Ok(value) => out.push(value),
+            Err(description) => violations.add(format!("{field}[{i}]"), description),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_trimmed_bounded_and_clean() {
+        assert_eq!(text("  Acme  ", 10).unwrap(), "Acme");
+        assert!(text("   ", 10).is_err());
+        assert!(text("abcdefghijk", 10).is_err());
+        assert!(text("a\u{0007}b", 10).is_err());
+        assert_eq!(text("路易威登", 4).unwrap(), "路易威登");
+    }
+
+    #[test]
+    fn countries_are_iso_3166_alpha_2() {
+        assert!(country_code("US").is_ok());
+        assert!(country_code("CN").is_ok());
+        assert!(country_code("us").is_err());
+        assert!(country_code("XX").is_err());
+        assert!(country_code("USA").is_err());
+        assert!(country_code("").is_err());
+    }
+
+    #[test]
+    fn currencies_are_iso_4217() {
+        assert!(currency_code("USD").is_ok());
+        assert!(currency_code("CNY").is_ok());
+        assert!(currency_code("usd").is_err());
+        assert!(currency_code("XYZ").is_err());
+        assert!(currency_code("").is_err());
+    }
+
+    #[test]
+    fn emails_need_a_local_part_and_a_dotted_domain() {
+        assert!(email("legal@acme.example").is_ok());
+        assert!(email("legal@localhost").is_err());
+        assert!(email("not an address").is_err());
+        assert!(email("@acme.example").is_err());
+        assert!(email("").is_err());
+        assert_eq!(email_domain("a@Police.GOV").as_deref(), Some("police.gov"));
+    }
+
+    #[test]
+    fn phones_are_e164_or_empty() {
+        assert!(phone("").is_ok());
+        assert!(phone("+4930123456").is_ok());
+        assert!(phone("030 123456").is_err());
+        assert!(phone("+0123456789").is_err());
+    }
+
+    #[test]
+    fn urls_slugs_and_ids() {
+        assert!(optional_url("").is_ok());
+        assert!(optional_url("https://acme.example/brands").is_ok());
+        assert!(optional_url("ftp://acme.example").is_err());
+        assert!(optional_url("https://").is_err());
+        assert!(slug("handbags").is_ok());
+        assert!(slug("watches/luxury").is_ok());
+        assert!(slug("Handbags").is_err());
+        assert!(slug("-bags").is_err());
+        assert!(external_id("seller-42").is_ok());
+        assert!(external_id("seller 42").is_err());
+        assert_eq!(request_id("").unwrap(), None);
+        assert!(request_id("0b9e8a3c-5f1d-4b7e-9c1a-2d3e4f5a6b7c").unwrap().is_some());
+        assert!(request_id("has space").is_err());
+    }
+
+    #[test]
+    fn each_names_bad_and_duplicate_elements() {
+        let mut violations = crate::error::FieldViolations::new();
+        let out = each(&mut violations, "brand.categories", &["a", "B", "a"], |s| {
+            slug(s)
+        });
+        assert_eq!(out, ["a"]);
+        let fields: Vec<_> = violations.iter().map(|(f, _)| f.to_owned()).collect();
+        assert_eq!(fields, ["brand.categories[1]", "brand.categories[2]"]);
+    }
+}
