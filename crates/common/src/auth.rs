@@ -515,8 +515,7 @@ pub fn read_or_create_secret(
                     .with_context(|| format!("creating {}", dir.display()))?;
             }
             let content = make();
-            write_private(path, &content)
-                .with_context(|| format!("writing {}", path.display()))?;
+            write_private(path, &content).with_context(|| format!("writing {}", path.display()))?;
             Ok((content, true))
         }
         Err(error) => Err(error).with_context(|| format!("reading {}", path.display())),
@@ -641,7 +640,11 @@ mod tests {
             .authorize("edit brand", &[Grant::Members(&["mbr_2"])])
             .unwrap_err();
         assert!(matches!(denied, ApiError::PermissionDenied(_)));
-        assert!(denied.to_string().contains("member:mbr_1 may not edit brand"));
+        assert!(
+            denied
+                .to_string()
+                .contains("member:mbr_1 may not edit brand")
+        );
     }
 
     #[test]

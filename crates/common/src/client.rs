@@ -100,7 +100,10 @@ pub struct Outgoing {
 }
 
 impl Interceptor for Outgoing {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
         if let Some(token) = self.credentials.bearer() {
             let value = format!("Bearer {token}")
                 .parse()

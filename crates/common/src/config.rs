@@ -222,7 +222,10 @@ impl PlatformConfig {
             problems.push("database.min_connections must not exceed max_connections".to_owned());
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log.filter).is_err() {
-            problems.push(format!("log.filter {:?} is not a valid filter", self.log.filter));
+            problems.push(format!(
+                "log.filter {:?} is not a valid filter",
+                self.log.filter
+            ));
         }
         for (i, token) in self.auth.tokens.iter().enumerate() {
             if token.sha256.len() != 64 || hex::decode(&token.sha256).is_err() {
@@ -285,7 +288,8 @@ where
         figment = figment.merge(Toml::file(file));
     }
     figment = figment
-        .merge(Env::prefixed("ASSAY_").split("__"))
+        // ASSAY_CONFIG names the file itself (a flag's environment variable), not a key.
+        .merge(Env::prefixed("ASSAY_").ignore(&["config"]).split("__"))
         .merge(Serialized::globals(overrides));
     figment
         .extract()
@@ -302,6 +306,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail returns figment's error type
     fn file_environment_and_flags_layer_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("assay.toml");
@@ -312,6 +317,7 @@ mod tests {
         .unwrap();
         figment::Jail::expect_with(|jail| {
             jail.set_env("ASSAY_SERVER__MAX_CONCURRENT_REQUESTS", "9");
+            jail.set_env("ASSAY_CONFIG", "ignored.toml");
             let config: PlatformConfig = load(
                 Some(&file),
                 serde_json::json!({ "listen": "127.0.0.1:7000" }),

@@ -26,11 +26,12 @@ pub async fn connect(url: &str, config: &DatabaseConfig) -> anyhow::Result<Datab
         .connect_lazy(true);
 
     if url.starts_with("sqlite:") {
-        if let Some(path) = sqlite_path(url) {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("creating the data directory {}", dir.display()))?;
-            }
+        if let Some(dir) = sqlite_path(url)
+            .and_then(Path::parent)
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating the data directory {}", dir.display()))?;
         }
         options
             .max_connections(1)
@@ -108,7 +109,10 @@ mod tests {
             redact("postgres://assay:hunter2@db:5432/registry"),
             "postgres://assay:***@db:5432/registry"
         );
-        assert_eq!(redact("sqlite://data/registry.db?mode=rwc"), "sqlite://data/registry.db?mode=rwc");
+        assert_eq!(
+            redact("sqlite://data/registry.db?mode=rwc"),
+            "sqlite://data/registry.db?mode=rwc"
+        );
     }
 
     #[test]

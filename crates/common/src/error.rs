@@ -96,6 +96,14 @@ impl FieldViolations {
         }
     }
 
+    /// The checked value, or INVALID_ARGUMENT listing every violation.
+    pub fn require<T>(self, value: Option<T>) -> Result<T, ApiError> {
+        match value {
+            Some(value) if self.0.is_empty() => Ok(value),
+            _ => Err(ApiError::InvalidArgument(self)),
+        }
+    }
+
     /// Like [`FieldViolations::into_result`] for code that filled in `Option`s while checking:
     /// the closure runs only when there was no violation, so it may unwrap them.
     pub fn finish<T>(self, build: impl FnOnce() -> T) -> Result<T, ApiError> {
@@ -269,17 +277,26 @@ mod tests {
     fn invalid_argument_names_every_field() {
         let mut violations = FieldViolations::new();
         violations.add("member.legal_name", "must not be empty");
-        violations.add("member.country_code", "\"XX\" is not an ISO 3166-1 alpha-2 code");
+        violations.add(
+            "member.country_code",
+            "\"XX\" is not an ISO 3166-1 alpha-2 code",
+        );
         let status = Status::from(ApiError::InvalidArgument(violations));
         assert_eq!(status.code(), Code::InvalidArgument);
-        let bad_request = status.get_details_bad_request().expect("bad request details");
+        let bad_request = status
+            .get_details_bad_request()
+            .expect("bad request details");
         let fields: Vec<_> = bad_request
             .field_violations
             .iter()
             .map(|v| v.field.as_str())
             .collect();
         assert_eq!(fields, ["member.legal_name", "member.country_code"]);
-        assert!(status.message().contains("member.legal_name: must not be empty"));
+        assert!(
+            status
+                .message()
+                .contains("member.legal_name: must not be empty")
+        );
     }
 
     #[test]
@@ -297,6 +314,9 @@ mod tests {
         assert_eq!(ok.unwrap(), 7);
         let mut bad = FieldViolations::new();
         bad.add("x", "bad");
-        assert!(matches!(bad.finish(|| 7), Err(ApiError::InvalidArgument(_))));
+        assert!(matches!(
+            bad.finish(|| 7),
+            Err(ApiError::InvalidArgument(_))
+        ));
     }
 }

@@ -68,14 +68,18 @@ pub fn check(prefix: &str, text: &str) -> Result<(), String> {
         .strip_prefix(prefix)
         .and_then(|rest| rest.strip_prefix('_'))
     else {
-        return Err(format!("must be an id of the form {prefix}_<32 hex digits>"));
+        return Err(format!(
+            "must be an id of the form {prefix}_<32 hex digits>"
+        ));
     };
     if body.len() != BODY_LEN
         || !body
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     {
-        return Err(format!("must be an id of the form {prefix}_<32 hex digits>"));
+        return Err(format!(
+            "must be an id of the form {prefix}_<32 hex digits>"
+        ));
     }
     Ok(())
 }

@@ -91,7 +91,17 @@ impl Key {
             create_time: Set(crate::time::now()),
         }
         .insert(db)
-        .await?;
+        .await
+        .map_err(|error| {
+            if crate::error::is_unique_violation(&error) {
+                ApiError::Aborted(format!(
+                    "a request with request_id {:?} is in progress: retry it",
+                    self.request_id
+                ))
+            } else {
+                error.into()
+            }
+        })?;
         Ok(())
     }
 }

@@ -56,8 +56,8 @@ impl std::fmt::Display for CurrencyCode {
 impl Money {
     /// Checks a caller's money: a known currency, `nanos` in range and of the sign of `units`.
     pub fn from_proto(money: &pb::Money) -> Result<Self, String> {
-        let currency = CurrencyCode::parse(&money.currency_code)
-            .map_err(|e| format!("currency_code: {e}"))?;
+        let currency =
+            CurrencyCode::parse(&money.currency_code).map_err(|e| format!("currency_code: {e}"))?;
         if money.nanos.unsigned_abs() >= NANOS_PER_UNIT as u32 {
             return Err("nanos must be between -999999999 and 999999999".to_owned());
         }

@@ -168,6 +168,21 @@ impl Platform {
         ))
     }
 
+    /// A platform for one-off maintenance such as migrations: it reads and creates no
+    /// secrets and authenticates nobody.
+    pub fn offline(config: PlatformConfig) -> Self {
+        let jwt = &config.auth.jwt;
+        let authenticator = Authenticator::new(&jwt.issuer, &jwt.audience);
+        Self {
+            authenticator: Arc::new(authenticator),
+            config: Arc::new(config),
+            page_tokens: PageTokens::random(),
+            signer: None,
+            shutdown: CancellationToken::new(),
+            service_token: None,
+        }
+    }
+
     /// The credentials service `name` presents when calling its peers.
     pub fn credentials(&self, name: &str) -> ServiceCredentials {
         match (&self.service_token, &self.signer) {

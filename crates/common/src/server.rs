@@ -245,7 +245,10 @@ pub struct ServeOptions {
 /// The health service and its reporter; every service starts NOT_SERVING.
 pub async fn health(
     service_names: &[String],
-) -> (HealthReporter, tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>) {
+) -> (
+    HealthReporter,
+    tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>,
+) {
     let (reporter, server) = tonic_health::server::health_reporter();
     reporter
         .set_service_status("", ServingStatus::NotServing)
@@ -258,18 +261,23 @@ pub async fn health(
     (reporter, server)
 }
 
-/// Adds health and reflection to `routes`.
+/// Adds health and reflection to `routes`. Reflection also describes `google.rpc` error
+/// details, so tools like grpcurl can show field violations.
 pub fn with_platform_services(
     mut routes: RoutesBuilder,
-    health_server: tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>,
+    health_server: tonic_health::pb::health_server::HealthServer<
+        impl tonic_health::pb::health_server::Health,
+    >,
 ) -> anyhow::Result<Routes> {
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(assay_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
     let reflection_v1alpha = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(assay_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
     routes
         .add_service(health_server)
@@ -398,4 +406,153 @@ pub fn watch_database(
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use tokio::sync::Notify;
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::auth::{Principal, token_sha256};
+
+    fn grpc_status(response: &http::Response<tonic::body::Body>) -> Option<i32> {
+        response
+            .headers()
+            .get("grpc-status")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+    }
+
+    fn request(path: &str, token: Option<&str>) -> http::Request<()> {
+        let mut builder = http::Request::builder().uri(path);
+        if let Some(token) = token {
+            builder = builder.header("authorization", format!("Bearer {token}"));
+        }
+        builder.body(()).unwrap()
+    }
+
+    /// A service that records the principal it saw and waits for `release`.
+    fn blocking(
+        release: Arc<Notify>,
+    ) -> impl Service<
+        http::Request<()>,
+        Response = http::Response<tonic::body::Body>,
+        Error = Infallible,
+        Future = impl Send,
+    > + Clone
+    + Send
+    + 'static {
+        tower::service_fn(move |request: http::Request<()>| {
+            let release = release.clone();
+            async move {
+                let subject = match request.extensions().get::<Principal>() {
+                    Some(Principal::Service { name }) => name.clone(),
+                    _ => String::new(),
+                };
+                if subject == "slow" {
+                    release.notified().await;
+                }
+                Ok::<_, Infallible>(http::Response::new(tonic::body::Body::default()))
+            }
+        })
+    }
+
+    fn guard(limit: usize, ready: bool) -> (GuardLayer, Arc<Notify>) {
+        let mut authenticator = Authenticator::new("assay", "assay");
+        authenticator
+            .add_static_token(&token_sha256("slow-token"), "service:slow".parse().unwrap());
+        authenticator
+            .add_static_token(&token_sha256("fast-token"), "service:fast".parse().unwrap());
+        let readiness = Readiness::default();
+        readiness.set_ready(ready);
+        (
+            GuardLayer::new(Arc::new(authenticator), limit, readiness),
+            Arc::new(Notify::new()),
+        )
+    }
+
+    #[tokio::test]
+    async fn requests_beyond_the_limit_are_shed_until_one_finishes() {
+        let (layer, release) = guard(1, true);
+        let service = layer.layer(blocking(release.clone()));
+
+        let slow = tokio::spawn(
+            service
+                .clone()
+                .oneshot(request("/assay.x.v1.X/Slow", Some("slow-token"))),
+        );
+        // Let the slow request take the only permit.
+        while layer.permits.available_permits() == 1 {
+            tokio::task::yield_now().await;
+        }
+
+        let shed = service
+            .clone()
+            .oneshot(request("/assay.x.v1.X/Fast", Some("fast-token")))
+            .await
+            .unwrap();
+        assert_eq!(
+            grpc_status(&shed),
+            Some(tonic::Code::ResourceExhausted as i32)
+        );
+
+        // Probes are never shed.
+        let probe = service
+            .clone()
+            .oneshot(request("/grpc.health.v1.Health/Check", None))
+            .await
+            .unwrap();
+        assert_eq!(grpc_status(&probe), None);
+
+        release.notify_one();
+        slow.await.unwrap().unwrap();
+        let after = service
+            .oneshot(request("/assay.x.v1.X/Fast", Some("fast-token")))
+            .await
+            .unwrap();
+        assert_eq!(grpc_status(&after), None, "the permit came back");
+    }
+
+    #[tokio::test]
+    async fn unauthenticated_and_not_ready_requests_are_refused() {
+        let (layer, release) = guard(8, true);
+        let service = layer.layer(blocking(release));
+        let anonymous = service
+            .clone()
+            .oneshot(request("/assay.x.v1.X/Fast", None))
+            .await
+            .unwrap();
+        assert_eq!(
+            grpc_status(&anonymous),
+            Some(tonic::Code::Unauthenticated as i32)
+        );
+        let wrong = service
+            .oneshot(request("/assay.x.v1.X/Fast", Some("nope")))
+            .await
+            .unwrap();
+        assert_eq!(
+            grpc_status(&wrong),
+            Some(tonic::Code::Unauthenticated as i32)
+        );
+
+        let (layer, release) = guard(8, false);
+        let service = layer.layer(blocking(release));
+        let starting = service
+            .clone()
+            .oneshot(request("/assay.x.v1.X/Fast", Some("fast-token")))
+            .await
+            .unwrap();
+        assert_eq!(
+            grpc_status(&starting),
+            Some(tonic::Code::Unavailable as i32)
+        );
+        let probe = service
+            .oneshot(request("/grpc.health.v1.Health/Check", None))
+            .await
+            .unwrap();
+        assert_eq!(grpc_status(&probe), None, "health answers while starting");
+    }
 }

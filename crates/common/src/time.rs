@@ -86,7 +86,10 @@ mod tests {
             month: 2,
             day: 29,
         };
-        assert_eq!(from_date(&ok).unwrap(), NaiveDate::from_ymd_opt(2024, 2, 29).unwrap());
+        assert_eq!(
+            from_date(&ok).unwrap(),
+            NaiveDate::from_ymd_opt(2024, 2, 29).unwrap()
+        );
         assert_eq!(to_date(from_date(&ok).unwrap()), ok);
         let bad = pb::Date {
             year: 2023,

@@ -49,10 +49,11 @@ pub fn country_code(value: &str) -> Result<String, String> {
 
 /// An ISO 4217 alphabetic currency code, upper case.
 pub fn currency_code(value: &str) -> Result<iso_currency::Currency, String> {
-    if value.len() == 3 && value.bytes().all(|b| b.is_ascii_uppercase()) {
-        if let Some(currency) = iso_currency::Currency::from_code(value) {
-            return Ok(currency);
-        }
+    if value.len() == 3
+        && value.bytes().all(|b| b.is_ascii_uppercase())
+        && let Some(currency) = iso_currency::Currency::from_code(value)
+    {
+        return Ok(currency);
     }
     if value.is_empty() {
         Err("must not be empty".to_owned())
@@ -213,6 +214,29 @@ pub fn each<T, U: PartialEq + Clone>(
     out
 }
 
+/// A required protobuf enum field: set, and a value this server knows.
+pub fn required_enum<E>(value: i32) -> Result<E, String>
+where
+    E: TryFrom<i32> + Default + PartialEq,
+{
+    match optional_enum(value)? {
+        Some(value) => Ok(value),
+        None => Err("must be set".to_owned()),
+    }
+}
+
+/// An optional protobuf enum field (a filter): `None` when unset (zero).
+pub fn optional_enum<E>(value: i32) -> Result<Option<E>, String>
+where
+    E: TryFrom<i32> + Default + PartialEq,
+{
+    match E::try_from(value) {
+        Ok(parsed) if parsed == E::default() => Ok(None),
+        Ok(parsed) => Ok(Some(parsed)),
+        Err(_) => Err(format!("{value} is not a known value")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,7 +300,11 @@ mod tests {
         assert!(external_id("seller-42").is_ok());
         assert!(external_id("seller 42").is_err());
         assert_eq!(request_id("").unwrap(), None);
-        assert!(request_id("0b9e8a3c-5f1d-4b7e-9c1a-2d3e4f5a6b7c").unwrap().is_some());
+        assert!(
+            request_id("0b9e8a3c-5f1d-4b7e-9c1a-2d3e4f5a6b7c")
+                .unwrap()
+                .is_some()
+        );
         assert!(request_id("has space").is_err());
     }
 

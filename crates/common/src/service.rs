@@ -1,0 +1,25 @@
+//! What a service crate gives the process that runs it.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use sea_orm::DatabaseConnection;
+use tonic::service::RoutesBuilder;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One Assay service, ready to be served by the runner.
+pub trait Service: Send + Sync + 'static {
+    /// Short name: `registry`, `screening`, `cases`, `lawenforcement`.
+    fn name(&self) -> &'static str;
+    /// Its fully-qualified gRPC service name, reported by health.
+    fn grpc_service(&self) -> &'static str;
+    /// Its database.
+    fn database(&self) -> &DatabaseConnection;
+    /// Adds its gRPC service to the server's routes.
+    fn add_routes(&self, routes: &mut RoutesBuilder);
+    /// Runs its pending migrations.
+    fn migrate(&self) -> BoxFuture<'_, anyhow::Result<()>>;
+    /// Starts its background work; called once migrations ran. It stops on shutdown.
+    fn start(&self) -> BoxFuture<'_, anyhow::Result<()>>;
+}
