@@ -1,0 +1,117 @@
+//! The alliance member registry: rights holders, their brands, the IP rights behind them,
+//! the agents acting for them, and the versioned catalogue of protected brands that
+//! screening consumes.
+
+mod api;
+mod catalogue;
+mod convert;
+pub mod domain;
+pub mod entity;
+pub mod ids;
+pub mod migration;
+mod store;
+
+use std::time::Duration;
+
+use assay_common::Platform;
+use assay_common::service::{BoxFuture, Service};
+use assay_proto::registry::v1::registry_service_server::RegistryServiceServer;
+use sea_orm::DatabaseConnection;
+use serde::{Deserialize, Serialize};
+use tonic::service::RoutesBuilder;
+
+pub use api::RegistryApi;
+pub use catalogue::CatalogueHub;
+
+pub const NAME: &str = "registry";
+
+/// The registry's own configuration (`[registry]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Its database; unset: `<data_dir>/registry.db`.
+    pub database_url: Option<String>,
+    /// How often protection is re-derived as rights start, end, and delegations expire.
+    #[serde(with = "humantime_serde")]
+    pub catalogue_sweep_interval: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: None,
+            catalogue_sweep_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The registry service of a process.
+pub struct Registry {
+    db: DatabaseConnection,
+    api: RegistryApi,
+    hub: CatalogueHub,
+    platform: Platform,
+    config: Config,
+}
+
+impl Registry {
+    /// Opens its database (lazily: nothing is connected until migrations run).
+    pub async fn new(platform: Platform, config: Config) -> anyhow::Result<Self> {
+        let url = config
+            .database_url
+            .clone()
+            .unwrap_or_else(|| platform.config.sqlite_url(NAME));
+        let db = assay_common::db::connect(&url, &platform.config.database).await?;
+        let hub = CatalogueHub::default();
+        let api = RegistryApi::new(
+            db.clone(),
+            platform.page_tokens.clone(),
+            hub.clone(),
+            platform.shutdown.clone(),
+        );
+        Ok(Self {
+            db,
+            api,
+            hub,
+            platform,
+            config,
+        })
+    }
+}
+
+impl Service for Registry {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn grpc_service(&self) -> &'static str {
+        "assay.registry.v1.RegistryService"
+    }
+
+    fn database(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    fn add_routes(&self, routes: &mut RoutesBuilder) {
+        let max = self.platform.config.server.max_message_bytes;
+        routes.add_service(
+            RegistryServiceServer::new(self.api.clone())
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max),
+        );
+    }
+
+    fn migrate(&self) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(assay_common::db::migrate::<migration::Migrator>(&self.db))
+    }
+
+    fn start(&self) -> BoxFuture<'_, anyhow::Result<()>> {
+        tokio::spawn(catalogue::sweep_forever(
+            self.db.clone(),
+            self.hub.clone(),
+            self.config.catalogue_sweep_interval,
+            self.platform.shutdown.clone(),
+        ));
+        Box::pin(std::future::ready(Ok(())))
+    }
+}

@@ -1,0 +1,1360 @@
+//! The gRPC handler: decode, authorise, validate, call the domain and the store, encode.
+
+use assay_common::auth::{self, Grant, Principal, Role};
+use assay_common::idempotency::{self, Key};
+use assay_common::page::{PageTokens, page_size};
+use assay_common::resource::{check_etag, mask_paths};
+use assay_common::{ApiError, ApiResult, FieldViolations, time, validate};
+use assay_proto::registry::v1::registry_service_server::RegistryService;
+use assay_proto::registry::v1::*;
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status};
+
+use crate::catalogue::{self, CatalogueHub};
+use crate::domain::{
+    brand as brand_domain, figures, member as member_domain, right as right_domain,
+};
+use crate::entity::{brand, ip_right};
+use crate::ids::{BrandId, DelegationId, IpRightId, MemberId};
+use crate::{convert, store};
+
+/// Most brands one delegation may cover.
+const MAX_DELEGATED_BRANDS: usize = 1000;
+
+/// The registry service.
+#[derive(Clone)]
+pub struct RegistryApi {
+    db: DatabaseConnection,
+    page_tokens: PageTokens,
+    hub: CatalogueHub,
+    shutdown: CancellationToken,
+}
+
+impl RegistryApi {
+    pub fn new(
+        db: DatabaseConnection,
+        page_tokens: PageTokens,
+        hub: CatalogueHub,
+        shutdown: CancellationToken,
+    ) -> Self {
+        Self {
+            db,
+            page_tokens,
+            hub,
+            shutdown,
+        }
+    }
+}
+
+fn parse_id<T>(
+    violations: &mut FieldViolations,
+    field: &str,
+    value: &str,
+    parse: fn(&str) -> Result<T, String>,
+) -> Option<T> {
+    violations.check(field, parse(value))
+}
+
+/// A single id argument, or INVALID_ARGUMENT.
+fn id_arg<T>(field: &str, value: &str, parse: fn(&str) -> Result<T, String>) -> ApiResult<T> {
+    parse(value).map_err(|e| ApiError::invalid(field, e))
+}
+
+fn reason_arg(value: &str, required: bool) -> ApiResult<String> {
+    let checked = if required {
+        validate::text(value, 1000)
+    } else {
+        validate::optional_text(value, 1000)
+    };
+    checked.map_err(|e| ApiError::invalid("reason", e))
+}
+
+/// Staff and services see everything; members what they act for.
+fn sees_everything(principal: &Principal) -> bool {
+    principal.is_staff() || principal.is_service()
+}
+
+impl RegistryApi {
+    async fn acting_members(&self, brand: &brand::Model) -> ApiResult<Vec<String>> {
+        store::acting_members(&self.db, brand, time::now()).await
+    }
+
+    /// Authorises `action` on a brand for `staff` and the members acting for it.
+    async fn authorize_brand(
+        &self,
+        principal: &Principal,
+        action: &str,
+        brand: &brand::Model,
+        staff: Grant<'_>,
+    ) -> ApiResult<()> {
+        let members = self.acting_members(brand).await?;
+        let members: Vec<&str> = members.iter().map(String::as_str).collect();
+        principal.authorize(action, &[staff, Grant::Members(&members)])
+    }
+
+    // ---- members ------------------------------------------------------------------------
+
+    async fn create_member(
+        &self,
+        principal: &Principal,
+        req: CreateMemberRequest,
+    ) -> ApiResult<Member> {
+        principal.authorize("create members", &[Grant::Staff(&[Role::Admin])])?;
+        let mut violations = FieldViolations::new();
+        let request_id = violations
+            .check("request_id", validate::request_id(&req.request_id))
+            .flatten();
+        let spec = match &req.member {
+            Some(member) => member_domain::validate(member, "member", &mut violations),
+            None => {
+                violations.add("member", "must be set");
+                None
+            }
+        };
+        let spec = violations.require(spec)?;
+        let key = Key::new(
+            "CreateMember",
+            &principal.actor(),
+            request_id,
+            idempotency::fingerprint(&CreateMemberRequest {
+                request_id: String::new(),
+                ..req
+            }),
+        );
+
+        let txn = self.db.begin().await?;
+        if let Some(key) = &key
+            && let Some(existing) = key.earlier(&txn).await?
+        {
+            return convert::member(&store::get_member(&txn, &existing).await?);
+        }
+        let id = MemberId::generate();
+        let model = store::insert_member(&txn, id.as_str(), &spec, time::now()).await?;
+        if let Some(key) = &key {
+            key.record(&txn, id.as_str()).await?;
+        }
+        txn.commit().await?;
+        tracing::info!(member_id = %id, "member created");
+        convert::member(&model)
+    }
+
+    async fn get_member(&self, principal: &Principal, req: GetMemberRequest) -> ApiResult<Member> {
+        let id = id_arg("id", &req.id, MemberId::parse)?;
+        principal.authorize(
+            "read this member",
+            &[
+                Grant::AnyStaff,
+                Grant::Service,
+                Grant::Members(&[id.as_str()]),
+            ],
+        )?;
+        convert::member(&store::get_member(&self.db, id.as_str()).await?)
+    }
+
+    async fn list_members(
+        &self,
+        principal: &Principal,
+        req: ListMembersRequest,
+    ) -> ApiResult<ListMembersResponse> {
+        let size = page_size(req.page_size)?;
+        let mut violations = FieldViolations::new();
+        let status = violations
+            .check("status", validate::optional_enum(req.status))
+            .flatten();
+        let kind = violations
+            .check("kind", validate::optional_enum(req.kind))
+            .flatten();
+        let country_code = (!req.country_code.is_empty())
+            .then(|| violations.check("country_code", validate::country_code(&req.country_code)))
+            .flatten();
+        violations.into_result(())?;
+        let filter = store::MemberFilter {
+            only_id: match principal {
+                Principal::Member { member_id, .. } => Some(member_id.clone()),
+                _ if sees_everything(principal) => None,
+                _ => {
+                    return Err(ApiError::denied(format!(
+                        "{} may not list members",
+                        principal.actor()
+                    )));
+                }
+            },
+            status,
+            kind,
+            country_code,
+        };
+        let scope = format!("ListMembers|{filter:?}");
+        let after = self.page_tokens.decode(&scope, &req.page_token)?;
+        let rows = store::list_members(&self.db, &filter, after.as_deref(), size + 1).await?;
+        let (rows, next_page_token) = self.page_tokens.page(&scope, rows, size, |m| m.id.clone());
+        Ok(ListMembersResponse {
+            members: rows.iter().map(convert::member).collect::<ApiResult<_>>()?,
+            next_page_token,
+        })
+    }
+
+    async fn update_member(
+        &self,
+        principal: &Principal,
+        req: UpdateMemberRequest,
+    ) -> ApiResult<Member> {
+        let Some(update) = req.member else {
+            return Err(ApiError::invalid("member", "must be set"));
+        };
+        let id = id_arg("member.id", &update.id, MemberId::parse)?;
+        principal.authorize(
+            "update this member",
+            &[Grant::Staff(&[Role::Admin]), Grant::Members(&[id.as_str()])],
+        )?;
+        const FIELDS: &[&str] = &[
+            "legal_name",
+            "display_name",
+            "kind",
+            "country_code",
+            "contacts",
+            "website",
+        ];
+        const SELF_SERVICE: &[&str] = &["display_name", "contacts", "website"];
+        let paths = mask_paths(req.update_mask.as_ref(), FIELDS)?;
+        if !principal.has_role(&[Role::Admin])
+            && let Some(field) = paths.iter().find(|p| !SELF_SERVICE.contains(p))
+        {
+            return Err(ApiError::denied(format!(
+                "only an admin may change a member's {field}; send an update_mask without it"
+            )));
+        }
+
+        let txn = self.db.begin().await?;
+        let current = store::get_member(&txn, id.as_str()).await?;
+        check_etag(&update.etag, current.version, "member")?;
+        let mut merged = convert::member(&current)?;
+        for path in &paths {
+            match *path {
+                "legal_name" => merged.legal_name = update.legal_name.clone(),
+                "display_name" => merged.display_name = update.display_name.clone(),
+                "kind" => merged.kind = update.kind,
+                "country_code" => merged.country_code = update.country_code.clone(),
+                "contacts" => merged.contacts = update.contacts.clone(),
+                "website" => merged.website = update.website.clone(),
+                _ => {}
+            }
+        }
+        let mut violations = FieldViolations::new();
+        let spec = member_domain::validate(&merged, "member", &mut violations);
+        let spec = violations.require(spec)?;
+        let model = store::update_member(&txn, current, &spec, time::now()).await?;
+        txn.commit().await?;
+        convert::member(&model)
+    }
+
+    async fn transition_member(
+        &self,
+        principal: &Principal,
+        id: &str,
+        etag: &str,
+        reason: &str,
+        transition: member_domain::Transition,
+    ) -> ApiResult<Member> {
+        principal.authorize(
+            &format!("{} members", transition.verb()),
+            &[Grant::Staff(&[Role::Admin])],
+        )?;
+        let id = id_arg("id", id, MemberId::parse)?;
+        let reason = reason_arg(reason, transition != member_domain::Transition::Activate)?;
+
+        let txn = self.db.begin().await?;
+        let current = store::get_member(&txn, id.as_str()).await?;
+        check_etag(etag, current.version, "member")?;
+        let from = store::member_status(&current.status)?;
+        let to = member_domain::transition(from, transition).map_err(ApiError::precondition)?;
+        let now = time::now();
+        let model = store::set_member_status(&txn, current, to, &reason, now).await?;
+        let brands = store::member_brand_ids(&txn, id.as_str()).await?;
+        let revision = store::refresh_catalogue(&txn, &brands, now.date_naive(), now).await?;
+        txn.commit().await?;
+        self.hub.published(revision);
+        tracing::info!(member_id = %id, status = to.as_str_name(), "member status changed");
+        convert::member(&model)
+    }
+
+    // ---- brands -------------------------------------------------------------------------
+
+    async fn create_brand(
+        &self,
+        principal: &Principal,
+        req: CreateBrandRequest,
+    ) -> ApiResult<Brand> {
+        let mut violations = FieldViolations::new();
+        let request_id = violations
+            .check("request_id", validate::request_id(&req.request_id))
+            .flatten();
+        let Some(brand) = &req.brand else {
+            return Err(ApiError::invalid("brand", "must be set"));
+        };
+        let owner = match (brand.member_id.as_str(), principal.member_id()) {
+            ("", Some(own)) => Some(own.to_owned()),
+            ("", None) => {
+                violations.add("brand.member_id", "must be set");
+                None
+            }
+            (id, _) => parse_id(&mut violations, "brand.member_id", id, MemberId::parse)
+                .map(MemberId::into_string),
+        };
+        let spec = brand_domain::validate(brand, "brand", &mut violations);
+        let (owner, spec) = violations.require(owner.zip(spec))?;
+        principal.authorize(
+            "create brands for this member",
+            &[
+                Grant::Staff(&[Role::Admin]),
+                Grant::Members(&[owner.as_str()]),
+            ],
+        )?;
+        let key = Key::new(
+            "CreateBrand",
+            &principal.actor(),
+            request_id,
+            idempotency::fingerprint(&CreateBrandRequest {
+                request_id: String::new(),
+                ..req.clone()
+            }),
+        );
+
+        let txn = self.db.begin().await?;
+        if let Some(key) = &key
+            && let Some(existing) = key.earlier(&txn).await?
+        {
+            let model = store::get_brand(&txn, &existing).await?;
+            let protected = store::is_protected(&txn, &model.id).await?;
+            return convert::brand(&model, protected);
+        }
+        let member = store::find_member(&txn, &owner)
+            .await?
+            .ok_or_else(|| ApiError::not_found("member", owner.as_str()))?;
+        if store::member_status(&member.status)? == MemberStatus::Exited {
+            return Err(ApiError::precondition("the member has exited the alliance"));
+        }
+        let id = BrandId::generate();
+        let model = store::insert_brand(&txn, id.as_str(), &owner, &spec, time::now()).await?;
+        if let Some(key) = &key {
+            key.record(&txn, id.as_str()).await?;
+        }
+        txn.commit().await?;
+        tracing::info!(brand_id = %id, member_id = %owner, "brand created");
+        convert::brand(&model, false)
+    }
+
+    async fn get_brand(&self, principal: &Principal, req: GetBrandRequest) -> ApiResult<Brand> {
+        let id = id_arg("id", &req.id, BrandId::parse)?;
+        let model = store::get_brand(&self.db, id.as_str()).await?;
+        if !sees_everything(principal) {
+            self.authorize_brand(principal, "read this brand", &model, Grant::AnyStaff)
+                .await?;
+        }
+        let protected = store::is_protected(&self.db, &model.id).await?;
+        convert::brand(&model, protected)
+    }
+
+    async fn list_brands(
+        &self,
+        principal: &Principal,
+        req: ListBrandsRequest,
+    ) -> ApiResult<ListBrandsResponse> {
+        let size = page_size(req.page_size)?;
+        let member_id = (!req.member_id.is_empty())
+            .then(|| id_arg("member_id", &req.member_id, MemberId::parse))
+            .transpose()?
+            .map(MemberId::into_string);
+        let filter = store::BrandFilter {
+            member_id,
+            visible_to: match principal.member_id() {
+                Some(own) => Some(own.to_owned()),
+                None if sees_everything(principal) => None,
+                None => {
+                    return Err(ApiError::denied(format!(
+                        "{} may not list brands",
+                        principal.actor()
+                    )));
+                }
+            },
+        };
+        let scope = format!("ListBrands|{filter:?}");
+        let after = self.page_tokens.decode(&scope, &req.page_token)?;
+        let now = time::now();
+        let rows = store::list_brands(&self.db, &filter, after.as_deref(), size + 1, now).await?;
+        let (rows, next_page_token) = self.page_tokens.page(&scope, rows, size, |b| b.id.clone());
+        let ids: Vec<&str> = rows.iter().map(|b| b.id.as_str()).collect();
+        let protected = store::protected_among(&self.db, &ids).await?;
+        Ok(ListBrandsResponse {
+            brands: rows
+                .iter()
+                .map(|b| convert::brand(b, protected.contains(&b.id)))
+                .collect::<ApiResult<_>>()?,
+            next_page_token,
+        })
+    }
+
+    async fn update_brand(
+        &self,
+        principal: &Principal,
+        req: UpdateBrandRequest,
+    ) -> ApiResult<Brand> {
+        let Some(update) = req.brand else {
+            return Err(ApiError::invalid("brand", "must be set"));
+        };
+        let id = id_arg("brand.id", &update.id, BrandId::parse)?;
+        const FIELDS: &[&str] = &[
+            "name",
+            "aliases",
+            "categories",
+            "reference_prices",
+            "authorized_seller_ids",
+            "logo_hashes",
+        ];
+        let paths = mask_paths(req.update_mask.as_ref(), FIELDS)?;
+        let current = store::get_brand(&self.db, id.as_str()).await?;
+        self.authorize_brand(
+            principal,
+            "update this brand",
+            &current,
+            Grant::Staff(&[Role::Admin]),
+        )
+        .await?;
+
+        let txn = self.db.begin().await?;
+        let current = store::get_brand(&txn, id.as_str()).await?;
+        check_etag(&update.etag, current.version, "brand")?;
+        let mut merged = convert::brand(&current, false)?;
+        for path in &paths {
+            match *path {
+                "name" => merged.name = update.name.clone(),
+                "aliases" => merged.aliases = update.aliases.clone(),
+                "categories" => merged.categories = update.categories.clone(),
+                "reference_prices" => merged.reference_prices = update.reference_prices.clone(),
+                "authorized_seller_ids" => {
+                    merged.authorized_seller_ids = update.authorized_seller_ids.clone()
+                }
+                "logo_hashes" => merged.logo_hashes = update.logo_hashes.clone(),
+                _ => {}
+            }
+        }
+        let mut violations = FieldViolations::new();
+        let spec = brand_domain::validate(&merged, "brand", &mut violations);
+        let spec = violations.require(spec)?;
+        let now = time::now();
+        let model = store::update_brand(&txn, current, &spec, now).await?;
+        let revision =
+            store::refresh_catalogue(&txn, std::slice::from_ref(&model.id), now.date_naive(), now)
+                .await?;
+        let protected = store::is_protected(&txn, &model.id).await?;
+        txn.commit().await?;
+        self.hub.published(revision);
+        convert::brand(&model, protected)
+    }
+
+    async fn delete_brand(&self, principal: &Principal, req: DeleteBrandRequest) -> ApiResult<()> {
+        let id = id_arg("id", &req.id, BrandId::parse)?;
+        let txn = self.db.begin().await?;
+        let current = store::get_brand(&txn, id.as_str()).await?;
+        principal.authorize(
+            "delete this brand",
+            &[
+                Grant::Staff(&[Role::Admin]),
+                Grant::Members(&[current.member_id.as_str()]),
+            ],
+        )?;
+        check_etag(&req.etag, current.version, "brand")?;
+        let now = time::now();
+        store::delete_brand(&txn, current, now).await?;
+        let revision =
+            store::refresh_catalogue(&txn, &[id.to_string()], now.date_naive(), now).await?;
+        txn.commit().await?;
+        self.hub.published(revision);
+        tracing::info!(brand_id = %id, "brand deleted");
+        Ok(())
+    }
+
+    // ---- IP rights ----------------------------------------------------------------------
+
+    async fn create_ip_right(
+        &self,
+        principal: &Principal,
+        req: CreateIpRightRequest,
+    ) -> ApiResult<IpRight> {
+        let mut violations = FieldViolations::new();
+        let request_id = violations
+            .check("request_id", validate::request_id(&req.request_id))
+            .flatten();
+        let Some(right) = &req.ip_right else {
+            return Err(ApiError::invalid("ip_right", "must be set"));
+        };
+        let brand_id = parse_id(
+            &mut violations,
+            "ip_right.brand_id",
+            &right.brand_id,
+            BrandId::parse,
+        );
+        let spec = right_domain::validate(right, "ip_right", &mut violations);
+        let (brand_id, spec) = violations.require(brand_id.zip(spec))?;
+        let brand = store::get_brand(&self.db, brand_id.as_str()).await?;
+        self.authorize_brand(
+            principal,
+            "record rights for this brand",
+            &brand,
+            Grant::Staff(&[Role::Admin]),
+        )
+        .await?;
+        let key = Key::new(
+            "CreateIpRight",
+            &principal.actor(),
+            request_id,
+            idempotency::fingerprint(&CreateIpRightRequest {
+                request_id: String::new(),
+                ..req.clone()
+            }),
+        );
+
+        let today = time::today();
+        let txn = self.db.begin().await?;
+        if let Some(key) = &key
+            && let Some(existing) = key.earlier(&txn).await?
+        {
+            return convert::right(&store::get_right(&txn, &existing).await?, today);
+        }
+        if let Some(other) = store::find_registration(&txn, &spec, None).await? {
+            return Err(ApiError::AlreadyExists(format!(
+                "registration {} at {} is already recorded as {}",
+                spec.registration_number,
+                right_domain::office_name(spec.office),
+                other.id
+            )));
+        }
+        let owner = store::get_member(&txn, &brand.member_id).await?;
+        if store::member_status(&owner.status)? == MemberStatus::Exited {
+            return Err(ApiError::precondition(
+                "the brand's member has exited the alliance",
+            ));
+        }
+        let id = IpRightId::generate();
+        let model = store::insert_right(&txn, id.as_str(), &brand, &spec, time::now()).await?;
+        if let Some(key) = &key {
+            key.record(&txn, id.as_str()).await?;
+        }
+        txn.commit().await?;
+        tracing::info!(ip_right_id = %id, brand_id = %brand.id, "IP right recorded");
+        convert::right(&model, today)
+    }
+
+    async fn right_and_brand(&self, id: &str) -> ApiResult<(ip_right::Model, brand::Model)> {
+        let right = store::get_right(&self.db, id).await?;
+        let brand = store::get_brand(&self.db, &right.brand_id).await?;
+        Ok((right, brand))
+    }
+
+    async fn get_ip_right(
+        &self,
+        principal: &Principal,
+        req: GetIpRightRequest,
+    ) -> ApiResult<IpRight> {
+        let id = id_arg("id", &req.id, IpRightId::parse)?;
+        let (right, brand) = self.right_and_brand(id.as_str()).await?;
+        if !sees_everything(principal) {
+            self.authorize_brand(principal, "read this right", &brand, Grant::AnyStaff)
+                .await?;
+        }
+        convert::right(&right, time::today())
+    }
+
+    async fn list_ip_rights(
+        &self,
+        principal: &Principal,
+        req: ListIpRightsRequest,
+    ) -> ApiResult<ListIpRightsResponse> {
+        let size = page_size(req.page_size)?;
+        let mut violations = FieldViolations::new();
+        let brand_id = (!req.brand_id.is_empty())
+            .then(|| parse_id(&mut violations, "brand_id", &req.brand_id, BrandId::parse))
+            .flatten()
+            .map(BrandId::into_string);
+        let member_id = (!req.member_id.is_empty())
+            .then(|| {
+                parse_id(
+                    &mut violations,
+                    "member_id",
+                    &req.member_id,
+                    MemberId::parse,
+                )
+            })
+            .flatten()
+            .map(MemberId::into_string);
+        let status = violations
+            .check(
+                "verification_status",
+                validate::optional_enum(req.verification_status),
+            )
+            .flatten();
+        violations.into_result(())?;
+        let filter = store::RightFilter {
+            brand_id,
+            member_id,
+            visible_to: match principal.member_id() {
+                Some(own) => Some(own.to_owned()),
+                None if sees_everything(principal) => None,
+                None => {
+                    return Err(ApiError::denied(format!(
+                        "{} may not list rights",
+                        principal.actor()
+                    )));
+                }
+            },
+            status,
+        };
+        let scope = format!("ListIpRights|{filter:?}");
+        let after = self.page_tokens.decode(&scope, &req.page_token)?;
+        let now = time::now();
+        let today = now.date_naive();
+        let rows =
+            store::list_rights(&self.db, &filter, after.as_deref(), size + 1, today, now).await?;
+        let (rows, next_page_token) = self.page_tokens.page(&scope, rows, size, |r| r.id.clone());
+        Ok(ListIpRightsResponse {
+            ip_rights: rows
+                .iter()
+                .map(|r| convert::right(r, today))
+                .collect::<ApiResult<_>>()?,
+            next_page_token,
+        })
+    }
+
+    async fn update_ip_right(
+        &self,
+        principal: &Principal,
+        req: UpdateIpRightRequest,
+    ) -> ApiResult<IpRight> {
+        let Some(update) = req.ip_right else {
+            return Err(ApiError::invalid("ip_right", "must be set"));
+        };
+        let id = id_arg("ip_right.id", &update.id, IpRightId::parse)?;
+        const FIELDS: &[&str] = &[
+            "kind",
+            "office",
+            "registration_number",
+            "nice_classes",
+            "valid_from",
+            "valid_until",
+        ];
+        let paths = mask_paths(req.update_mask.as_ref(), FIELDS)?;
+        let (_, brand) = self.right_and_brand(id.as_str()).await?;
+        self.authorize_brand(
+            principal,
+            "update this right",
+            &brand,
+            Grant::Staff(&[Role::Admin]),
+        )
+        .await?;
+
+        let today = time::today();
+        let txn = self.db.begin().await?;
+        let current = store::get_right(&txn, id.as_str()).await?;
+        check_etag(&update.etag, current.version, "IP right")?;
+        let mut merged = convert::right(&current, today)?;
+        for path in &paths {
+            match *path {
+                "kind" => merged.kind = update.kind,
+                "office" => merged.office = update.office,
+                "registration_number" => {
+                    merged.registration_number = update.registration_number.clone()
+                }
+                "nice_classes" => merged.nice_classes = update.nice_classes.clone(),
+                "valid_from" => merged.valid_from = update.valid_from,
+                "valid_until" => merged.valid_until = update.valid_until,
+                _ => {}
+            }
+        }
+        let mut violations = FieldViolations::new();
+        let spec = right_domain::validate(&merged, "ip_right", &mut violations);
+        let spec = violations.require(spec)?;
+        if let Some(other) = store::find_registration(&txn, &spec, Some(id.as_str())).await? {
+            return Err(ApiError::AlreadyExists(format!(
+                "registration {} at {} is already recorded as {}",
+                spec.registration_number,
+                right_domain::office_name(spec.office),
+                other.id
+            )));
+        }
+        let now = time::now();
+        let model = store::update_right(&txn, current, &spec, now).await?;
+        let revision = store::refresh_catalogue(
+            &txn,
+            std::slice::from_ref(&model.brand_id),
+            now.date_naive(),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        self.hub.published(revision);
+        convert::right(&model, today)
+    }
+
+    async fn review_ip_right(
+        &self,
+        principal: &Principal,
+        id: &str,
+        etag: &str,
+        note: &str,
+        verify: bool,
+    ) -> ApiResult<IpRight> {
+        principal.authorize(
+            if verify {
+                "verify IP rights"
+            } else {
+                "reject IP rights"
+            },
+            &[Grant::Staff(&[Role::Legal])],
+        )?;
+        let id = id_arg("id", id, IpRightId::parse)?;
+        let note = if verify {
+            validate::optional_text(note, 1000).map_err(|e| ApiError::invalid("note", e))?
+        } else {
+            reason_arg(note, true)?
+        };
+        let now = time::now();
+        let today = now.date_naive();
+        let txn = self.db.begin().await?;
+        let current = store::get_right(&txn, id.as_str()).await?;
+        check_etag(etag, current.version, "IP right")?;
+        let stored = store::right_status(&current.status)?;
+        let next = if verify {
+            right_domain::verify(stored, current.valid_until, today)
+        } else {
+            right_domain::reject(stored)
+        }
+        .map_err(ApiError::precondition)?;
+        let model =
+            store::review_right(&txn, current, next, &note, &principal.actor(), now).await?;
+        let revision =
+            store::refresh_catalogue(&txn, std::slice::from_ref(&model.brand_id), today, now)
+                .await?;
+        txn.commit().await?;
+        self.hub.published(revision);
+        tracing::info!(ip_right_id = %id, status = next.as_str_name(), "IP right reviewed");
+        convert::right(&model, today)
+    }
+
+    // ---- delegations --------------------------------------------------------------------
+
+    async fn create_delegation(
+        &self,
+        principal: &Principal,
+        req: CreateDelegationRequest,
+    ) -> ApiResult<Delegation> {
+        let mut violations = FieldViolations::new();
+        let request_id = violations
+            .check("request_id", validate::request_id(&req.request_id))
+            .flatten();
+        let Some(delegation) = &req.delegation else {
+            return Err(ApiError::invalid("delegation", "must be set"));
+        };
+        let agent = parse_id(
+            &mut violations,
+            "delegation.agent_member_id",
+            &delegation.agent_member_id,
+            MemberId::parse,
+        );
+        let principal_member = match (
+            delegation.principal_member_id.as_str(),
+            principal.member_id(),
+        ) {
+            ("", Some(own)) => Some(own.to_owned()),
+            ("", None) => {
+                violations.add("delegation.principal_member_id", "must be set");
+                None
+            }
+            (id, _) => parse_id(
+                &mut violations,
+                "delegation.principal_member_id",
+                id,
+                MemberId::parse,
+            )
+            .map(MemberId::into_string),
+        };
+        if let Err(e) = validate::count(&delegation.brand_ids, 1, MAX_DELEGATED_BRANDS) {
+            violations.add("delegation.brand_ids", e);
+        }
+        let brand_ids = validate::each(
+            &mut violations,
+            "delegation.brand_ids",
+            &delegation.brand_ids,
+            |id| BrandId::parse(id).map(BrandId::into_string),
+        );
+        let now = time::now();
+        let expire_time = match &delegation.expire_time {
+            None => None,
+            Some(ts) => match time::from_timestamp(ts) {
+                Ok(t) if t > now => Some(t),
+                Ok(_) => {
+                    violations.add("delegation.expire_time", "must be in the future");
+                    None
+                }
+                Err(e) => {
+                    violations.add("delegation.expire_time", e);
+                    None
+                }
+            },
+        };
+        if let (Some(agent), Some(principal_member)) = (&agent, &principal_member)
+            && agent.as_str() == principal_member
+        {
+            violations.add(
+                "delegation.agent_member_id",
+                "a member cannot delegate to itself",
+            );
+        }
+        let (agent, principal_member) = violations.require(agent.zip(principal_member))?;
+        principal.authorize(
+            "delegate this member's brands",
+            &[
+                Grant::Staff(&[Role::Admin]),
+                Grant::Members(&[principal_member.as_str()]),
+            ],
+        )?;
+        let key = Key::new(
+            "CreateDelegation",
+            &principal.actor(),
+            request_id,
+            idempotency::fingerprint(&CreateDelegationRequest {
+                request_id: String::new(),
+                ..req.clone()
+            }),
+        );
+
+        let txn = self.db.begin().await?;
+        if let Some(key) = &key
+            && let Some(existing) = key.earlier(&txn).await?
+        {
+            let model = store::get_delegation(&txn, &existing).await?;
+            let brands = store::delegation_brand_ids(&txn, &model.id).await?;
+            return Ok(convert::delegation(&model, brands));
+        }
+        let agent_model = store::get_member(&txn, agent.as_str()).await?;
+        if store::member_kind(&agent_model.kind)? != MemberKind::Agent {
+            return Err(ApiError::precondition(
+                "the agent member is not of kind AGENT",
+            ));
+        }
+        if store::member_status(&agent_model.status)? != MemberStatus::Active {
+            return Err(ApiError::precondition("the agent member is not ACTIVE"));
+        }
+        let principal_model = store::get_member(&txn, &principal_member).await?;
+        if store::member_status(&principal_model.status)? != MemberStatus::Active {
+            return Err(ApiError::precondition("the principal member is not ACTIVE"));
+        }
+        let mut bad = FieldViolations::new();
+        for (i, brand_id) in brand_ids.iter().enumerate() {
+            match store::get_brand(&txn, brand_id).await {
+                Ok(brand) if brand.member_id == principal_member => {}
+                Ok(_) => bad.add(
+                    format!("delegation.brand_ids[{i}]"),
+                    "is not a brand of the principal member",
+                ),
+                Err(ApiError::NotFound { .. }) => {
+                    bad.add(format!("delegation.brand_ids[{i}]"), "no such brand")
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        bad.into_result(())?;
+        let id = DelegationId::generate();
+        let model = store::insert_delegation(
+            &txn,
+            id.as_str(),
+            agent.as_str(),
+            &principal_member,
+            &brand_ids,
+            expire_time,
+            now,
+        )
+        .await?;
+        if let Some(key) = &key {
+            key.record(&txn, id.as_str()).await?;
+        }
+        let revision = store::refresh_catalogue(&txn, &brand_ids, now.date_naive(), now).await?;
+        txn.commit().await?;
+        self.hub.published(revision);
+        tracing::info!(delegation_id = %id, agent = %agent, "delegation created");
+        Ok(convert::delegation(&model, brand_ids))
+    }
+
+    async fn get_delegation(
+        &self,
+        principal: &Principal,
+        req: GetDelegationRequest,
+    ) -> ApiResult<Delegation> {
+        let id = id_arg("id", &req.id, DelegationId::parse)?;
+        let model = store::get_delegation(&self.db, id.as_str()).await?;
+        principal.authorize(
+            "read this delegation",
+            &[
+                Grant::AnyStaff,
+                Grant::Service,
+                Grant::Members(&[
+                    model.agent_member_id.as_str(),
+                    model.principal_member_id.as_str(),
+                ]),
+            ],
+        )?;
+        let brands = store::delegation_brand_ids(&self.db, &model.id).await?;
+        Ok(convert::delegation(&model, brands))
+    }
+
+    async fn list_delegations(
+        &self,
+        principal: &Principal,
+        req: ListDelegationsRequest,
+    ) -> ApiResult<ListDelegationsResponse> {
+        let size = page_size(req.page_size)?;
+        let mut violations = FieldViolations::new();
+        let agent = (!req.agent_member_id.is_empty())
+            .then(|| {
+                parse_id(
+                    &mut violations,
+                    "agent_member_id",
+                    &req.agent_member_id,
+                    MemberId::parse,
+                )
+            })
+            .flatten()
+            .map(MemberId::into_string);
+        let principal_member = (!req.principal_member_id.is_empty())
+            .then(|| {
+                parse_id(
+                    &mut violations,
+                    "principal_member_id",
+                    &req.principal_member_id,
+                    MemberId::parse,
+                )
+            })
+            .flatten()
+            .map(MemberId::into_string);
+        violations.into_result(())?;
+        let filter = store::DelegationFilter {
+            agent_member_id: agent,
+            principal_member_id: principal_member,
+            party: match principal.member_id() {
+                Some(own) => Some(own.to_owned()),
+                None if sees_everything(principal) => None,
+                None => {
+                    return Err(ApiError::denied(format!(
+                        "{} may not list delegations",
+                        principal.actor()
+                    )));
+                }
+            },
+        };
+        let scope = format!("ListDelegations|{filter:?}");
+        let after = self.page_tokens.decode(&scope, &req.page_token)?;
+        let rows = store::list_delegations(&self.db, &filter, after.as_deref(), size + 1).await?;
+        let (rows, next_page_token) = self.page_tokens.page(&scope, rows, size, |d| d.id.clone());
+        let mut delegations = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let brands = store::delegation_brand_ids(&self.db, &row.id).await?;
+            delegations.push(convert::delegation(row, brands));
+        }
+        Ok(ListDelegationsResponse {
+            delegations,
+            next_page_token,
+        })
+    }
+
+    async fn delete_delegation(
+        &self,
+        principal: &Principal,
+        req: DeleteDelegationRequest,
+    ) -> ApiResult<()> {
+        let id = id_arg("id", &req.id, DelegationId::parse)?;
+        let txn = self.db.begin().await?;
+        let current = store::get_delegation(&txn, id.as_str()).await?;
+        principal.authorize(
+            "end this delegation",
+            &[
+                Grant::Staff(&[Role::Admin]),
+                Grant::Members(&[
+                    current.agent_member_id.as_str(),
+                    current.principal_member_id.as_str(),
+                ]),
+            ],
+        )?;
+        check_etag(&req.etag, current.version, "delegation")?;
+        let now = time::now();
+        let brands = store::delete_delegation(&txn, current, now).await?;
+        let revision = store::refresh_catalogue(&txn, &brands, now.date_naive(), now).await?;
+        txn.commit().await?;
+        self.hub.published(revision);
+        Ok(())
+    }
+
+    // ---- catalogue and figures ----------------------------------------------------------
+
+    async fn get_catalogue(&self) -> ApiResult<GetCatalogueResponse> {
+        let (revision, entries) = store::catalogue_since(&self.db, 0).await?;
+        let mut brands: Vec<CatalogueBrand> = entries
+            .iter()
+            .filter(|e| e.protected)
+            .map(store::catalogue_brand)
+            .collect::<ApiResult<_>>()?;
+        brands.sort_by(|a, b| a.brand_id.cmp(&b.brand_id));
+        Ok(GetCatalogueResponse { revision, brands })
+    }
+
+    async fn get_alliance_figures(
+        &self,
+        req: GetAllianceFiguresRequest,
+    ) -> ApiResult<GetAllianceFiguresResponse> {
+        let day = match &req.as_of {
+            Some(date) => time::from_date(date).map_err(|e| ApiError::invalid("as_of", e))?,
+            None => time::today(),
+        };
+        if day > time::today() {
+            return Err(ApiError::invalid("as_of", "must not be in the future"));
+        }
+        let end = time::end_of_day(day);
+        let statuses = store::statuses_before(&self.db, end).await?;
+        let members = store::members_created_before(&self.db, end).await?;
+        let brands = store::brands_existing_at(&self.db, end).await?;
+        let rights = store::rights_created_before(&self.db, end).await?;
+
+        let status_of = |id: &str| statuses.get(id).map(String::as_str).unwrap_or_default();
+        let members_at = members
+            .iter()
+            .map(|m| {
+                Ok(figures::MemberAt {
+                    id: &m.id,
+                    country_code: &m.country_code,
+                    status: store::member_status(status_of(&m.id))?,
+                })
+            })
+            .collect::<ApiResult<Vec<_>>>()?;
+        let brands_at: Vec<(&str, &str)> = brands
+            .iter()
+            .map(|b| (b.id.as_str(), b.member_id.as_str()))
+            .collect();
+        let rights_at = rights
+            .iter()
+            .map(|r| {
+                Ok(figures::RightAt {
+                    brand_id: &r.brand_id,
+                    status: store::right_status(status_of(&r.id))?,
+                    valid_from: r.valid_from,
+                    valid_until: r.valid_until,
+                })
+            })
+            .collect::<ApiResult<Vec<_>>>()?;
+        let f = figures::figures(day, &members_at, &brands_at, &rights_at);
+        Ok(GetAllianceFiguresResponse {
+            as_of: Some(time::to_date(day)),
+            applied_members: f.applied_members,
+            active_members: f.active_members,
+            suspended_members: f.suspended_members,
+            exited_members: f.exited_members,
+            brands_represented: f.brands_represented,
+            protected_brands: f.protected_brands,
+            pending_rights: f.pending_rights,
+            verified_rights: f.verified_rights,
+            rejected_rights: f.rejected_rights,
+            expired_rights: f.expired_rights,
+            member_countries: f.member_countries,
+        })
+    }
+}
+
+/// Runs an operation with the request's principal and wraps its answer.
+macro_rules! handle {
+    ($self:ident, $request:ident, |$principal:ident, $req:ident| $body:expr, $wrap:expr) => {{
+        let $principal = auth::principal(&$request)?;
+        let $req = $request.into_inner();
+        let result = $body.await?;
+        Ok(Response::new($wrap(result)))
+    }};
+}
+
+#[tonic::async_trait]
+impl RegistryService for RegistryApi {
+    async fn create_member(
+        &self,
+        request: Request<CreateMemberRequest>,
+    ) -> Result<Response<CreateMemberResponse>, Status> {
+        handle!(self, request, |p, req| self.create_member(&p, req), |m| {
+            CreateMemberResponse { member: Some(m) }
+        })
+    }
+
+    async fn get_member(
+        &self,
+        request: Request<GetMemberRequest>,
+    ) -> Result<Response<GetMemberResponse>, Status> {
+        handle!(self, request, |p, req| self.get_member(&p, req), |m| {
+            GetMemberResponse { member: Some(m) }
+        })
+    }
+
+    async fn list_members(
+        &self,
+        request: Request<ListMembersRequest>,
+    ) -> Result<Response<ListMembersResponse>, Status> {
+        handle!(self, request, |p, req| self.list_members(&p, req), |r| r)
+    }
+
+    async fn update_member(
+        &self,
+        request: Request<UpdateMemberRequest>,
+    ) -> Result<Response<UpdateMemberResponse>, Status> {
+        handle!(self, request, |p, req| self.update_member(&p, req), |m| {
+            UpdateMemberResponse { member: Some(m) }
+        })
+    }
+
+    async fn activate_member(
+        &self,
+        request: Request<ActivateMemberRequest>,
+    ) -> Result<Response<ActivateMemberResponse>, Status> {
+        handle!(
+            self,
+            request,
+            |p, req| self.transition_member(
+                &p,
+                &req.id,
+                &req.etag,
+                &req.reason,
+                member_domain::Transition::Activate
+            ),
+            |m| ActivateMemberResponse { member: Some(m) }
+        )
+    }
+
+    async fn suspend_member(
+        &self,
+        request: Request<SuspendMemberRequest>,
+    ) -> Result<Response<SuspendMemberResponse>, Status> {
+        handle!(
+            self,
+            request,
+            |p, req| self.transition_member(
+                &p,
+                &req.id,
+                &req.etag,
+                &req.reason,
+                member_domain::Transition::Suspend
+            ),
+            |m| SuspendMemberResponse { member: Some(m) }
+        )
+    }
+
+    async fn exit_member(
+        &self,
+        request: Request<ExitMemberRequest>,
+    ) -> Result<Response<ExitMemberResponse>, Status> {
+        handle!(
+            self,
+            request,
+            |p, req| self.transition_member(
+                &p,
+                &req.id,
+                &req.etag,
+                &req.reason,
+                member_domain::Transition::Exit
+            ),
+            |m| ExitMemberResponse { member: Some(m) }
+        )
+    }
+
+    async fn create_brand(
+        &self,
+        request: Request<CreateBrandRequest>,
+    ) -> Result<Response<CreateBrandResponse>, Status> {
+        handle!(self, request, |p, req| self.create_brand(&p, req), |b| {
+            CreateBrandResponse { brand: Some(b) }
+        })
+    }
+
+    async fn get_brand(
+        &self,
+        request: Request<GetBrandRequest>,
+    ) -> Result<Response<GetBrandResponse>, Status> {
+        handle!(self, request, |p, req| self.get_brand(&p, req), |b| {
+            GetBrandResponse { brand: Some(b) }
+        })
+    }
+
+    async fn list_brands(
+        &self,
+        request: Request<ListBrandsRequest>,
+    ) -> Result<Response<ListBrandsResponse>, Status> {
+        handle!(self, request, |p, req| self.list_brands(&p, req), |r| r)
+    }
+
+    async fn update_brand(
+        &self,
+        request: Request<UpdateBrandRequest>,
+    ) -> Result<Response<UpdateBrandResponse>, Status> {
+        handle!(self, request, |p, req| self.update_brand(&p, req), |b| {
+            UpdateBrandResponse { brand: Some(b) }
+        })
+    }
+
+    async fn delete_brand(
+        &self,
+        request: Request<DeleteBrandRequest>,
+    ) -> Result<Response<DeleteBrandResponse>, Status> {
+        handle!(self, request, |p, req| self.delete_brand(&p, req), |()| {
+            DeleteBrandResponse {}
+        })
+    }
+
+    async fn create_ip_right(
+        &self,
+        request: Request<CreateIpRightRequest>,
+    ) -> Result<Response<CreateIpRightResponse>, Status> {
+        handle!(self, request, |p, req| self.create_ip_right(&p, req), |r| {
+            CreateIpRightResponse { ip_right: Some(r) }
+        })
+    }
+
+    async fn get_ip_right(
+        &self,
+        request: Request<GetIpRightRequest>,
+    ) -> Result<Response<GetIpRightResponse>, Status> {
+        handle!(self, request, |p, req| self.get_ip_right(&p, req), |r| {
+            GetIpRightResponse { ip_right: Some(r) }
+        })
+    }
+
+    async fn list_ip_rights(
+        &self,
+        request: Request<ListIpRightsRequest>,
+    ) -> Result<Response<ListIpRightsResponse>, Status> {
+        handle!(self, request, |p, req| self.list_ip_rights(&p, req), |r| r)
+    }
+
+    async fn update_ip_right(
+        &self,
+        request: Request<UpdateIpRightRequest>,
+    ) -> Result<Response<UpdateIpRightResponse>, Status> {
+        handle!(self, request, |p, req| self.update_ip_right(&p, req), |r| {
+            UpdateIpRightResponse { ip_right: Some(r) }
+        })
+    }
+
+    async fn verify_ip_right(
+        &self,
+        request: Request<VerifyIpRightRequest>,
+    ) -> Result<Response<VerifyIpRightResponse>, Status> {
+        handle!(
+            self,
+            request,
+            |p, req| self.review_ip_right(&p, &req.id, &req.etag, &req.note, true),
+            |r| VerifyIpRightResponse { ip_right: Some(r) }
+        )
+    }
+
+    async fn reject_ip_right(
+        &self,
+        request: Request<RejectIpRightRequest>,
+    ) -> Result<Response<RejectIpRightResponse>, Status> {
+        handle!(
+            self,
+            request,
+            |p, req| self.review_ip_right(&p, &req.id, &req.etag, &req.reason, false),
+            |r| RejectIpRightResponse { ip_right: Some(r) }
+        )
+    }
+
+    async fn create_delegation(
+        &self,
+        request: Request<CreateDelegationRequest>,
+    ) -> Result<Response<CreateDelegationResponse>, Status> {
+        handle!(
+            self,
+            request,
+            |p, req| self.create_delegation(&p, req),
+            |d| CreateDelegationResponse {
+                delegation: Some(d)
+            }
+        )
+    }
+
+    async fn get_delegation(
+        &self,
+        request: Request<GetDelegationRequest>,
+    ) -> Result<Response<GetDelegationResponse>, Status> {
+        handle!(self, request, |p, req| self.get_delegation(&p, req), |d| {
+            GetDelegationResponse {
+                delegation: Some(d),
+            }
+        })
+    }
+
+    async fn list_delegations(
+        &self,
+        request: Request<ListDelegationsRequest>,
+    ) -> Result<Response<ListDelegationsResponse>, Status> {
+        handle!(
+            self,
+            request,
+            |p, req| self.list_delegations(&p, req),
+            |r| r
+        )
+    }
+
+    async fn delete_delegation(
+        &self,
+        request: Request<DeleteDelegationRequest>,
+    ) -> Result<Response<DeleteDelegationResponse>, Status> {
+        handle!(
+            self,
+            request,
+            |p, req| self.delete_delegation(&p, req),
+            |()| DeleteDelegationResponse {}
+        )
+    }
+
+    async fn get_catalogue(
+        &self,
+        request: Request<GetCatalogueRequest>,
+    ) -> Result<Response<GetCatalogueResponse>, Status> {
+        auth::principal(&request)?;
+        Ok(Response::new(self.get_catalogue().await?))
+    }
+
+    type WatchCatalogueStream = ReceiverStream<Result<WatchCatalogueResponse, Status>>;
+
+    async fn watch_catalogue(
+        &self,
+        request: Request<WatchCatalogueRequest>,
+    ) -> Result<Response<Self::WatchCatalogueStream>, Status> {
+        auth::principal(&request)?;
+        let since = request.into_inner().since_revision;
+        if since < 0 {
+            return Err(ApiError::invalid("since_revision", "must not be negative").into());
+        }
+        // A small buffer: a slow watcher holds the sender back instead of growing memory.
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(catalogue::watch(
+            self.db.clone(),
+            self.hub.clone(),
+            since,
+            tx,
+            self.shutdown.clone(),
+        ));
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    async fn get_alliance_figures(
+        &self,
+        request: Request<GetAllianceFiguresRequest>,
+    ) -> Result<Response<GetAllianceFiguresResponse>, Status> {
+        auth::principal(&request)?;
+        Ok(Response::new(
+            self.get_alliance_figures(request.into_inner()).await?,
+        ))
+    }
+}
