@@ -1,0 +1,268 @@
+//! The Assay process: its configuration, and starting any set of services on one port.
+//!
+//! `main.rs` is a thin command line over this library; the tests start whole systems with
+//! [`start`] exactly as `assay serve` does.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use anyhow::Context;
+use assay_common::config::{AuthConfig, DatabaseConfig, LogConfig, PlatformConfig, ServerConfig};
+use assay_common::server::{self, Readiness, ServeOptions};
+use assay_common::service::Service;
+use assay_common::{Platform, db};
+use serde::{Deserialize, Serialize};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+/// The whole configuration of a process.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AppConfig {
+    /// Where the gRPC server listens (`--listen`, `ASSAY_LISTEN`).
+    pub listen: SocketAddr,
+    /// Embedded databases and generated secrets (`--data-dir`, `ASSAY_DATA_DIR`).
+    pub data_dir: PathBuf,
+    pub log: LogConfig,
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub auth: AuthConfig,
+    pub registry: assay_registry::Config,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        let platform = PlatformConfig::default();
+        Self {
+            listen: platform.listen,
+            data_dir: platform.data_dir,
+            log: platform.log,
+            server: platform.server,
+            database: platform.database,
+            auth: platform.auth,
+            registry: assay_registry::Config::default(),
+        }
+    }
+}
+
+impl AppConfig {
+    pub fn platform(&self) -> PlatformConfig {
+        PlatformConfig {
+            listen: self.listen,
+            data_dir: self.data_dir.clone(),
+            log: self.log.clone(),
+            server: self.server.clone(),
+            database: self.database.clone(),
+            auth: self.auth.clone(),
+        }
+    }
+}
+
+/// A service this binary can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServiceName {
+    Registry,
+}
+
+impl ServiceName {
+    pub const ALL: &'static [ServiceName] = &[ServiceName::Registry];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceName::Registry => assay_registry::NAME,
+        }
+    }
+}
+
+impl FromStr for ServiceName {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        ServiceName::ALL
+            .iter()
+            .copied()
+            .find(|name| name.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = ServiceName::ALL.iter().map(|n| n.as_str()).collect();
+                format!("unknown service {s:?}; services: all, {}", names.join(", "))
+            })
+    }
+}
+
+/// The services named on the command line; none or `all` means every one.
+pub fn select(names: &[String]) -> Result<Vec<ServiceName>, String> {
+    if names.is_empty() || names.iter().any(|n| n == "all") {
+        return Ok(ServiceName::ALL.to_vec());
+    }
+    let mut selected = Vec::new();
+    for name in names {
+        let service: ServiceName = name.parse()?;
+        if !selected.contains(&service) {
+            selected.push(service);
+        }
+    }
+    Ok(selected)
+}
+
+async fn build(
+    name: ServiceName,
+    platform: &Platform,
+    config: &AppConfig,
+) -> anyhow::Result<Box<dyn Service>> {
+    Ok(match name {
+        ServiceName::Registry => Box::new(
+            assay_registry::Registry::new(platform.clone(), config.registry.clone()).await?,
+        ),
+    })
+}
+
+/// A started process.
+pub struct Running {
+    /// The address it serves on.
+    pub addr: SocketAddr,
+    /// The bootstrap admin token, if this start created it.
+    pub new_bootstrap_token: Option<(String, PathBuf)>,
+    pub platform: Platform,
+    pub health: HealthReporter,
+    server: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    /// Begins a graceful shutdown.
+    pub fn shutdown(&self) {
+        self.platform.shutdown.cancel();
+    }
+
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.platform.shutdown.clone()
+    }
+
+    /// Waits until the server stopped.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.server.await.context("server task failed")?
+    }
+}
+
+/// Starts `names` on `listener`: the server answers health checks (NOT_SERVING) at once,
+/// and every service turns SERVING once its migrations ran and its database answers.
+pub async fn start(
+    config: AppConfig,
+    names: &[ServiceName],
+    listener: tokio::net::TcpListener,
+) -> anyhow::Result<Running> {
+    let addr = listener.local_addr()?;
+    let (platform, first_start) = Platform::init(config.platform())?;
+    let mut services = Vec::with_capacity(names.len());
+    for name in names {
+        services.push(build(*name, &platform, &config).await?);
+    }
+    let grpc_names: Vec<String> = services
+        .iter()
+        .map(|s| s.grpc_service().to_owned())
+        .collect();
+    let (health, health_server) = server::health(&grpc_names).await;
+    let mut routes = tonic::service::RoutesBuilder::default();
+    for service in &services {
+        service.add_routes(&mut routes);
+    }
+    let routes = server::with_platform_services(routes, health_server)?;
+    let readiness = Readiness::default();
+    let options = ServeOptions {
+        config: config.server.clone(),
+        service_names: grpc_names,
+        authenticator: platform.authenticator.clone(),
+        readiness: readiness.clone(),
+        health: health.clone(),
+    };
+    let server = tokio::spawn(server::serve(
+        listener,
+        routes,
+        options,
+        platform.shutdown.clone(),
+    ));
+    tracing::info!(%addr, services = ?names.iter().map(|n| n.as_str()).collect::<Vec<_>>(), "listening");
+
+    for service in &services {
+        let started = async {
+            service.migrate().await?;
+            anyhow::ensure!(
+                db::ping(service.database()).await,
+                "the database does not answer"
+            );
+            service.start().await
+        };
+        if let Err(error) = started.await {
+            platform.shutdown.cancel();
+            let _ = server.await;
+            return Err(error.context(format!("starting {}", service.name())));
+        }
+        health
+            .set_service_status(service.grpc_service(), ServingStatus::Serving)
+            .await;
+        server::watch_database(
+            service.database().clone(),
+            health.clone(),
+            service.grpc_service().to_owned(),
+            platform.shutdown.clone(),
+        );
+        tracing::info!(service = service.name(), "serving");
+    }
+    health.set_service_status("", ServingStatus::Serving).await;
+    readiness.set_ready(true);
+
+    Ok(Running {
+        addr,
+        new_bootstrap_token: first_start.bootstrap_token,
+        platform,
+        health,
+        server,
+    })
+}
+
+/// Runs the pending migrations of `names` and returns.
+pub async fn migrate(config: AppConfig, names: &[ServiceName]) -> anyhow::Result<()> {
+    let platform = Platform::offline(config.platform());
+    for name in names {
+        let service = build(*name, &platform, &config).await?;
+        service
+            .migrate()
+            .await
+            .with_context(|| format!("migrating {}", service.name()))?;
+        tracing::info!(service = service.name(), "migrated");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_configuration_is_the_default_and_valid() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../config/assay.example.toml");
+        let config: AppConfig =
+            assay_common::config::load(Some(&path), serde_json::json!({})).unwrap();
+        assert!(config.platform().problems().is_empty());
+        let defaults = AppConfig::default();
+        assert_eq!(
+            toml::to_string(&config).unwrap(),
+            toml::to_string(&defaults).unwrap(),
+            "the example documents the defaults"
+        );
+    }
+
+    #[test]
+    fn services_are_selected_by_name() {
+        assert_eq!(select(&[]).unwrap(), ServiceName::ALL);
+        assert_eq!(select(&["all".into()]).unwrap(), ServiceName::ALL);
+        assert_eq!(
+            select(&["registry".into(), "registry".into()]).unwrap(),
+            [ServiceName::Registry]
+        );
+        assert!(select(&["billing".into()]).unwrap_err().contains("unknown service"));
+    }
+}
