@@ -1,0 +1,275 @@
+//! The test sandbox: a whole Assay process on `127.0.0.1:0`, on SQLite in a temporary
+//! directory or on fresh PostgreSQL databases, reached only through the generated clients.
+//!
+//! PostgreSQL is found at `TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`); each sandbox creates its own databases
+//! and drops them when it is dropped, so tests run in parallel.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use assay::{AppConfig, Running, ServiceName};
+use assay_common::auth::{Principal, TokenSigner};
+use sea_orm::{ConnectionTrait, Database};
+use tonic::metadata::MetadataValue;
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+pub use assay_proto as proto;
+
+/// Which database the services run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates one `#[tokio::test]` per backend for each named `async fn(Backend)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A running system for one test.
+pub struct Sandbox {
+    pub addr: SocketAddr,
+    pub backend: Backend,
+    config: AppConfig,
+    running: Option<Running>,
+    signer: TokenSigner,
+    postgres_databases: Vec<String>,
+    _dir: tempfile::TempDir,
+}
+
+/// Presents a bearer token.
+#[derive(Clone)]
+pub struct Bearer(Option<MetadataValue<tonic::metadata::Ascii>>);
+
+impl Interceptor for Bearer {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+pub type Authed = InterceptedService<Channel, Bearer>;
+
+impl Sandbox {
+    /// Every service, default configuration.
+    pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, ServiceName::ALL, |_| {}).await
+    }
+
+    /// The named services, with the configuration adjusted by `adjust`.
+    pub async fn start_with(
+        backend: Backend,
+        services: &[ServiceName],
+        adjust: impl FnOnce(&mut AppConfig),
+    ) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let mut config = AppConfig {
+            data_dir: dir.path().to_owned(),
+            ..AppConfig::default()
+        };
+        config.server.shutdown_grace = Duration::from_secs(2);
+        config.log.filter = "warn".to_owned();
+        let mut postgres_databases = Vec::new();
+        if backend == Backend::Postgres {
+            let admin_url = postgres_admin_url();
+            let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
+                panic!("PostgreSQL at {admin_url} is needed for this test: {e}")
+            });
+            let base = uuid::Uuid::now_v7().simple().to_string();
+            for service in services {
+                let name = format!("assay_test_{base}_{}", service.as_str());
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create test database");
+                let url = database_url(&admin_url, &name);
+                match service {
+                    ServiceName::Registry => config.registry.database_url = Some(url),
+                }
+                postgres_databases.push(name);
+            }
+        }
+        adjust(&mut config);
+        let kept = config.clone();
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind an ephemeral port");
+        let running = assay::start(config, services, listener)
+            .await
+            .expect("the system starts");
+        let signer = running
+            .platform
+            .signer
+            .clone()
+            .expect("the sandbox has a signing key");
+        Self {
+            addr: running.addr,
+            backend,
+            config: kept,
+            running: Some(running),
+            signer,
+            postgres_databases,
+            _dir: dir,
+        }
+    }
+
+    /// The database URL a service of the sandbox uses.
+    pub fn database_url(&self, service: ServiceName) -> String {
+        let configured = match service {
+            ServiceName::Registry => &self.config.registry.database_url,
+        };
+        configured
+            .clone()
+            .unwrap_or_else(|| self.config.platform().sqlite_url(service.as_str()))
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A token for `principal` (`staff:alice:admin`, `member:mbr_...`, ...).
+    pub fn token(&self, principal: &str) -> String {
+        let principal: Principal = principal.parse().expect("a valid principal");
+        self.signer
+            .mint(&principal, Duration::from_secs(3600))
+            .expect("mint a token")
+    }
+
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(self.endpoint())
+            .expect("endpoint")
+            .connect()
+            .await
+            .expect("connect to the sandbox")
+    }
+
+    /// A channel presenting a token for `principal`, or none for `None`.
+    pub async fn as_principal(&self, principal: Option<&str>) -> Authed {
+        let bearer = principal.map(|p| {
+            format!("Bearer {}", self.token(p))
+                .parse()
+                .expect("header value")
+        });
+        InterceptedService::new(self.channel().await, Bearer(bearer))
+    }
+
+    /// A channel presenting a raw bearer token.
+    pub async fn with_token(&self, token: &str) -> Authed {
+        let bearer = format!("Bearer {token}").parse().expect("header value");
+        InterceptedService::new(self.channel().await, Bearer(Some(bearer)))
+    }
+
+    pub fn running(&self) -> &Running {
+        self.running.as_ref().expect("running")
+    }
+
+    /// Shuts down and waits for the drain.
+    pub async fn stop(mut self) {
+        if let Some(running) = self.running.take() {
+            running.shutdown();
+            running.wait().await.expect("clean shutdown");
+        }
+    }
+}
+
+fn database_url(admin_url: &str, database: &str) -> String {
+    let base = admin_url.split('?').next().unwrap_or(admin_url);
+    match base.rfind('/') {
+        Some(slash) if slash > "postgres://".len() => format!("{}/{database}", &base[..slash]),
+        _ => format!("{base}/{database}"),
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(running) = &self.running {
+            running.shutdown();
+        }
+        if self.postgres_databases.is_empty() {
+            return;
+        }
+        let databases = std::mem::take(&mut self.postgres_databases);
+        // Drop runs inside the test's runtime: use a thread with a runtime of its own.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let Ok(admin) = Database::connect(&postgres_admin_url()).await else {
+                    return;
+                };
+                for name in databases {
+                    let _ = admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// The names of the fields an INVALID_ARGUMENT status says are bad.
+pub fn bad_fields(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    assert_eq!(
+        status.code(),
+        tonic::Code::InvalidArgument,
+        "expected INVALID_ARGUMENT, got {status:?}"
+    );
+    status
+        .get_details_bad_request()
+        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default()
+}
+
+/// Asserts the status code of a failed call and returns the status.
+#[track_caller]
+pub fn expect_code<T: std::fmt::Debug>(
+    result: Result<T, tonic::Status>,
+    code: tonic::Code,
+) -> tonic::Status {
+    match result {
+        Ok(value) => panic!("expected {code:?}, got Ok({value:?})"),
+        Err(status) => {
+            assert_eq!(status.code(), code, "unexpected status: {status:?}");
+            status
+        }
+    }
+}

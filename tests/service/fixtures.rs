@@ -1,0 +1,150 @@
+//! Building blocks shared by the service tests.
+
+use assay_tests::proto::common::v1::{Contact, Date, Money};
+use assay_tests::proto::registry::v1::registry_service_client::RegistryServiceClient;
+use assay_tests::proto::registry::v1::*;
+use assay_tests::{Authed, Sandbox};
+
+pub type Registry = RegistryServiceClient<Authed>;
+
+pub const ADMIN: &str = "staff:root:admin";
+pub const LEGAL: &str = "staff:lena:legal";
+pub const ANALYST: &str = "staff:ann:analyst";
+
+pub async fn registry(sandbox: &Sandbox, principal: &str) -> Registry {
+    RegistryServiceClient::new(sandbox.as_principal(Some(principal)).await)
+}
+
+pub fn member_msg(legal_name: &str, kind: MemberKind) -> Member {
+    Member {
+        legal_name: legal_name.to_owned(),
+        kind: kind as i32,
+        country_code: "FR".to_owned(),
+        contacts: vec![Contact {
+            name: "Brand Protection Desk".to_owned(),
+            email: "ip@brand.example".to_owned(),
+            phone: "+33123456789".to_owned(),
+            role: "brand protection".to_owned(),
+        }],
+        website: "https://brand.example".to_owned(),
+        ..Member::default()
+    }
+}
+
+/// Creates a member and activates it.
+pub async fn active_member(admin: &mut Registry, legal_name: &str, kind: MemberKind) -> Member {
+    let member = admin
+        .create_member(CreateMemberRequest {
+            member: Some(member_msg(legal_name, kind)),
+            request_id: String::new(),
+        })
+        .await
+        .expect("create member")
+        .into_inner()
+        .member
+        .expect("member");
+    admin
+        .activate_member(ActivateMemberRequest {
+            id: member.id,
+            etag: String::new(),
+            reason: "admitted".to_owned(),
+        })
+        .await
+        .expect("activate member")
+        .into_inner()
+        .member
+        .expect("member")
+}
+
+pub fn eur(units: i64) -> Money {
+    Money {
+        currency_code: "EUR".to_owned(),
+        units,
+        nanos: 0,
+    }
+}
+
+pub fn brand_msg(member_id: &str, name: &str) -> Brand {
+    Brand {
+        member_id: member_id.to_owned(),
+        name: name.to_owned(),
+        aliases: vec![format!("{name} Paris")],
+        categories: vec!["handbags".to_owned(), "wallets".to_owned()],
+        reference_prices: vec![ReferencePrice {
+            category: "handbags".to_owned(),
+            price: Some(eur(1500)),
+        }],
+        authorized_seller_ids: vec!["official-store".to_owned()],
+        logo_hashes: vec![0x8f3c_1e0f_0f1e_3c8f],
+        ..Brand::default()
+    }
+}
+
+pub async fn create_brand(client: &mut Registry, member_id: &str, name: &str) -> Brand {
+    client
+        .create_brand(CreateBrandRequest {
+            brand: Some(brand_msg(member_id, name)),
+            request_id: String::new(),
+        })
+        .await
+        .expect("create brand")
+        .into_inner()
+        .brand
+        .expect("brand")
+}
+
+pub fn date(year: i32, month: i32, day: i32) -> Date {
+    Date { year, month, day }
+}
+
+/// An EUIPO trade mark valid from 2020 to 2035.
+pub fn trademark_msg(brand_id: &str, number: &str) -> IpRight {
+    IpRight {
+        brand_id: brand_id.to_owned(),
+        kind: IpRightKind::Trademark as i32,
+        office: IpOffice::Euipo as i32,
+        registration_number: number.to_owned(),
+        nice_classes: vec![18, 25],
+        valid_from: Some(date(2020, 1, 15)),
+        valid_until: Some(date(2035, 1, 15)),
+        ..IpRight::default()
+    }
+}
+
+pub async fn create_right(client: &mut Registry, right: IpRight) -> IpRight {
+    client
+        .create_ip_right(CreateIpRightRequest {
+            ip_right: Some(right),
+            request_id: String::new(),
+        })
+        .await
+        .expect("create right")
+        .into_inner()
+        .ip_right
+        .expect("right")
+}
+
+pub async fn verify(legal: &mut Registry, right_id: &str) -> IpRight {
+    legal
+        .verify_ip_right(VerifyIpRightRequest {
+            id: right_id.to_owned(),
+            etag: String::new(),
+            note: "checked against the register".to_owned(),
+        })
+        .await
+        .expect("verify right")
+        .into_inner()
+        .ip_right
+        .expect("right")
+}
+
+/// A protected brand: an active brand owner, its brand, and a verified trade mark.
+pub async fn protected_brand(sandbox: &Sandbox, name: &str, number: &str) -> (Member, Brand) {
+    let mut admin = registry(sandbox, ADMIN).await;
+    let mut legal = registry(sandbox, LEGAL).await;
+    let member = active_member(&mut admin, &format!("{name} SA"), MemberKind::BrandOwner).await;
+    let brand = create_brand(&mut admin, &member.id, name).await;
+    let right = create_right(&mut admin, trademark_msg(&brand.id, number)).await;
+    verify(&mut legal, &right.id).await;
+    (member, brand)
+}
