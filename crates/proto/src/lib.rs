@@ -1,7 +1,8 @@
 //! The generated code of Assay's contract (`proto/`), one module per protobuf package.
 
 /// The encoded `FileDescriptorSet` of every Assay proto file, for gRPC server reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/assay_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/assay_descriptor.bin"));
 
 pub mod common {
     pub mod v1 {

@@ -1,0 +1,22 @@
+# Developer shortcuts. `make verify` runs what CI runs.
+.PHONY: help run test verify lint fmt proto
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+run: ## run every service on 127.0.0.1:50051 with SQLite under ./data
+	cargo run --bin assay -- serve
+
+test: ## the test suite (SQLite and PostgreSQL)
+	cargo test --workspace
+
+fmt: ## format Rust and protobuf sources
+	cargo fmt --all
+	.tools/node_modules/.bin/buf format -w
+
+lint: ## clippy and buf lint
+	cargo clippy --workspace --all-targets -- -D warnings
+	.tools/node_modules/.bin/buf lint
+
+verify: ## everything CI checks (.ci/run)
+	.ci/run
