@@ -263,6 +263,10 @@ mod tests {
             select(&["registry".into(), "registry".into()]).unwrap(),
             [ServiceName::Registry]
         );
-        assert!(select(&["billing".into()]).unwrap_err().contains("unknown service"));
+        assert!(
+            select(&["billing".into()])
+                .unwrap_err()
+                .contains("unknown service")
+        );
     }
 }

@@ -9,7 +9,7 @@ use assay_proto::registry::v1::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use prost::Message;
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
     IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
@@ -339,6 +339,16 @@ pub async fn acting_members(
     Ok(members)
 }
 
+/// The ids of brands delegated to an agent, as a subquery.
+fn delegated_brand_ids(agent_member_id: &str, now: DateTime<Utc>) -> SelectStatement {
+    Query::select()
+        .column(delegation_brand::Column::BrandId)
+        .from(delegation_brand::Entity)
+        .and_where(delegation_brand::Column::AgentMemberId.eq(agent_member_id))
+        .cond_where(live_delegation(now))
+        .to_owned()
+}
+
 fn live_delegation(now: DateTime<Utc>) -> Condition {
     Condition::any()
         .add(delegation_brand::Column::ExpireTime.is_null())
@@ -365,12 +375,7 @@ pub async fn list_brands(
         query = query.filter(brand::Column::MemberId.eq(member_id.as_str()));
     }
     if let Some(member_id) = &filter.visible_to {
-        let delegated = Query::select()
-            .column(delegation_brand::Column::BrandId)
-            .from(delegation_brand::Entity)
-            .and_where(delegation_brand::Column::AgentMemberId.eq(member_id.as_str()))
-            .cond_where(live_delegation(now))
-            .to_owned();
+        let delegated = delegated_brand_ids(member_id, now);
         query = query.filter(
             Condition::any()
                 .add(brand::Column::MemberId.eq(member_id.as_str()))
@@ -534,12 +539,7 @@ pub async fn list_rights(
         query = query.filter(ip_right::Column::MemberId.eq(member_id.as_str()));
     }
     if let Some(member_id) = &filter.visible_to {
-        let delegated = Query::select()
-            .column(delegation_brand::Column::BrandId)
-            .from(delegation_brand::Entity)
-            .and_where(delegation_brand::Column::AgentMemberId.eq(member_id.as_str()))
-            .cond_where(live_delegation(now))
-            .to_owned();
+        let delegated = delegated_brand_ids(member_id, now);
         query = query.filter(
             Condition::any()
                 .add(ip_right::Column::MemberId.eq(member_id.as_str()))
