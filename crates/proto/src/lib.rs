@@ -15,3 +15,9 @@ pub mod registry {
         tonic::include_proto!("assay.registry.v1");
     }
 }
+
+pub mod screening {
+    pub mod v1 {
+        tonic::include_proto!("assay.screening.v1");
+    }
+}

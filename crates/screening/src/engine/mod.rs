@@ -1,0 +1,510 @@
+//! The matching engine: compiled once from the catalogue and the rules, then asked about
+//! listings, many times, from many threads.
+//!
+//! Compilation turns every brand name, alias and counterfeit term into its normalised form
+//! ([`normalize`]) and puts them all in one Aho-Corasick automaton; it indexes brand names
+//! for misspellings ([`fuzzy`]) and logo hashes for near-duplicates ([`image`]). Screening a
+//! listing normalises its text once, runs the automaton once over it, looks up the few
+//! title words that matched nothing, and weighs the evidence per brand ([`score`]).
+
+pub mod fuzzy;
+pub mod image;
+pub mod lexicon;
+pub mod normalize;
+mod score;
+
+use std::time::Instant;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use assay_common::money::{CurrencyCode, Money};
+use assay_proto::registry::v1::CatalogueBrand;
+use assay_proto::screening::v1::Verdict;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use self::fuzzy::FuzzyIndex;
+use self::image::LogoIndex;
+use self::lexicon::{BUILT_IN_VOCABULARY, COMPATIBILITY_PHRASES, lexicon};
+use self::normalize::{Normalized, normalize, normalize_term};
+
+/// Risk thresholds: from `review` a person looks, from `block` the listing is taken down.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    pub review: f64,
+    pub block: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self {
+            review: 0.5,
+            block: 0.8,
+        }
+    }
+}
+
+/// Exchange rates: what one unit of each currency is worth in a common unit.
+#[derive(Debug, Clone, Default)]
+pub struct ExchangeRates(FxHashMap<CurrencyCode, f64>);
+
+impl ExchangeRates {
+    pub fn new(rates: impl IntoIterator<Item = (CurrencyCode, f64)>) -> Self {
+        Self(rates.into_iter().collect())
+    }
+
+    /// `amount` in the common unit, if its currency has a rate.
+    pub fn value(&self, amount: &Money) -> Option<f64> {
+        self.0
+            .get(&amount.currency)
+            .map(|rate| amount.as_f64() * rate)
+    }
+}
+
+/// A rule as the engine uses it.
+#[derive(Debug, Clone, Default)]
+pub struct RuleInput {
+    /// The brand it is for; `None` for a global rule.
+    pub brand_id: Option<String>,
+    /// Terms and weights; weight 0 switches a built-in term off.
+    pub vocabulary: Vec<(String, f64)>,
+    pub review_threshold: Option<f64>,
+    pub block_threshold: Option<f64>,
+    /// Brand terms that are ordinary words.
+    pub ambiguous_terms: Vec<String>,
+}
+
+/// Everything an engine is compiled from.
+#[derive(Debug, Clone, Default)]
+pub struct EngineInput {
+    pub catalogue_revision: i64,
+    pub rule_version: i64,
+    pub brands: Vec<CatalogueBrand>,
+    pub rules: Vec<RuleInput>,
+    pub thresholds: Thresholds,
+    pub rates: ExchangeRates,
+}
+
+/// What the marketplace says about the seller.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SellerInput {
+    pub account_age_days: i32,
+    pub rating: Option<f64>,
+    pub prior_strikes: i32,
+}
+
+/// A listing, borrowed from the request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListingInput<'a> {
+    pub seller_id: &'a str,
+    pub title: &'a str,
+    pub description: &'a str,
+    pub category: &'a str,
+    pub price: Option<Money>,
+    pub image_hashes: &'a [u64],
+    pub seller: Option<SellerInput>,
+}
+
+/// How far a brand term identifies the brand on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Strength {
+    /// A name nobody uses for anything else: "Gucci", "Louis Vuitton", "路易威登".
+    Distinctive,
+    /// Also an ordinary word ("coach", "puma", "apple") or very short ("LV"): needs
+    /// supporting evidence.
+    Ambiguous,
+    /// One word of a longer name ("Vuitton"): needs supporting evidence.
+    Partial,
+}
+
+/// What a pattern of the automaton stands for.
+#[derive(Debug, Clone)]
+pub(crate) enum TermRef {
+    Brand {
+        brand: u32,
+        term: u32,
+        strength: Strength,
+    },
+    Vocabulary {
+        brand: Option<u32>,
+        term: u32,
+        weight: f64,
+    },
+    Compatibility,
+}
+
+#[derive(Debug)]
+pub(crate) struct ReferencePrice {
+    category: String,
+    price: Money,
+}
+
+#[derive(Debug)]
+pub(crate) struct BrandEntry {
+    pub(crate) id: String,
+    pub(crate) member_id: String,
+    pub(crate) name: String,
+    categories: Vec<String>,
+    reference_prices: Vec<ReferencePrice>,
+    authorized_sellers: FxHashSet<String>,
+    thresholds: Thresholds,
+}
+
+/// Counts shown by the engine status.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EngineStats {
+    pub brands: usize,
+    pub brand_terms: usize,
+    pub vocabulary_terms: usize,
+    pub fuzzy_keys: usize,
+    pub logo_hashes: usize,
+    pub build_millis: f64,
+}
+
+/// A compiled engine. Immutable: a new catalogue or rule set compiles a new one.
+pub struct Engine {
+    catalogue_revision: i64,
+    rule_version: i64,
+    brands: Vec<BrandEntry>,
+    matcher: Option<AhoCorasick>,
+    patterns: Vec<Vec<TermRef>>,
+    /// Original spellings of terms, for explanations.
+    term_texts: Vec<String>,
+    fuzzy: FuzzyIndex,
+    /// What each fuzzy term stands for: (brand, term, strength).
+    fuzzy_targets: Vec<(u32, u32, Strength)>,
+    logos: LogoIndex,
+    thresholds: Thresholds,
+    rates: ExchangeRates,
+    stats: EngineStats,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("catalogue_revision", &self.catalogue_revision)
+            .field("rule_version", &self.rule_version)
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+/// Buffers reused across listings by one thread.
+#[derive(Default)]
+pub struct Scratch {
+    title: Normalized,
+    description: Normalized,
+    matches: Vec<score::RawMatch>,
+    compat: Vec<(score::Field, usize)>,
+    fuzzy: Vec<(u32, u8)>,
+    logos: Vec<(u64, u32, u32)>,
+}
+
+struct Builder {
+    patterns: FxHashMap<String, Vec<TermRef>>,
+    term_texts: Vec<String>,
+    fuzzy: FuzzyIndex,
+    fuzzy_targets: Vec<(u32, u32, Strength)>,
+    brand_terms: usize,
+    vocabulary_terms: usize,
+}
+
+impl Builder {
+    fn term(&mut self, text: &str) -> u32 {
+        self.term_texts.push(text.to_owned());
+        (self.term_texts.len() - 1) as u32
+    }
+
+    fn add(&mut self, normalized: String, term: TermRef) {
+        let refs = self.patterns.entry(normalized).or_default();
+        // The same spelling twice for one brand adds nothing.
+        let duplicate = refs.iter().any(|existing| match (existing, &term) {
+            (TermRef::Brand { brand: a, .. }, TermRef::Brand { brand: b, .. }) => a == b,
+            (TermRef::Compatibility, TermRef::Compatibility) => true,
+            _ => false,
+        });
+        if !duplicate {
+            refs.push(term);
+        }
+    }
+
+    fn add_fuzzy(&mut self, normalized: &str, brand: u32, term: u32, strength: Strength) {
+        let target = self.fuzzy_targets.len() as u32;
+        self.fuzzy_targets.push((brand, term, strength));
+        self.fuzzy.insert(normalized.as_bytes(), target);
+    }
+}
+
+impl Engine {
+    /// Compiles an engine. Takes time (tens of milliseconds for thousands of brands): run it
+    /// off the request path.
+    pub fn compile(input: EngineInput) -> anyhow::Result<Self> {
+        let started = Instant::now();
+        let lexicon = lexicon();
+        let mut brands_in = input.brands;
+        brands_in.sort_by(|a, b| a.brand_id.cmp(&b.brand_id));
+
+        let global_rules: Vec<&RuleInput> = input
+            .rules
+            .iter()
+            .filter(|r| r.brand_id.is_none())
+            .collect();
+        let mut thresholds = input.thresholds;
+        for rule in &global_rules {
+            thresholds.review = rule.review_threshold.unwrap_or(thresholds.review);
+            thresholds.block = rule.block_threshold.unwrap_or(thresholds.block);
+        }
+        let brand_rules: FxHashMap<&str, Vec<&RuleInput>> =
+            input
+                .rules
+                .iter()
+                .fold(FxHashMap::default(), |mut map, rule| {
+                    if let Some(brand_id) = &rule.brand_id {
+                        map.entry(brand_id.as_str()).or_default().push(rule);
+                    }
+                    map
+                });
+        let mut global_ambiguous: FxHashSet<String> = FxHashSet::default();
+        for rule in &global_rules {
+            global_ambiguous.extend(rule.ambiguous_terms.iter().map(|t| normalize_term(t)));
+        }
+
+        let mut builder = Builder {
+            patterns: FxHashMap::default(),
+            term_texts: Vec::new(),
+            fuzzy: FuzzyIndex::default(),
+            fuzzy_targets: Vec::new(),
+            brand_terms: 0,
+            vocabulary_terms: 0,
+        };
+        let mut brands = Vec::with_capacity(brands_in.len());
+        let mut logos = LogoIndex::default();
+
+        for (index, brand) in brands_in.iter().enumerate() {
+            let index = index as u32;
+            let rules = brand_rules.get(brand.brand_id.as_str());
+            let mut brand_thresholds = thresholds;
+            let mut ambiguous = global_ambiguous.clone();
+            for rule in rules.into_iter().flatten() {
+                brand_thresholds.review = rule.review_threshold.unwrap_or(brand_thresholds.review);
+                brand_thresholds.block = rule.block_threshold.unwrap_or(brand_thresholds.block);
+                ambiguous.extend(rule.ambiguous_terms.iter().map(|t| normalize_term(t)));
+            }
+
+            let mut seen_terms: FxHashSet<String> = FxHashSet::default();
+            for text in std::iter::once(&brand.name).chain(brand.aliases.iter()) {
+                let normalized = normalize_term(text);
+                if normalized.is_empty() || !seen_terms.insert(normalized.clone()) {
+                    continue;
+                }
+                let term = builder.term(text);
+                let single_word = !normalized.contains(' ');
+                let ambiguous_word = ambiguous.contains(&normalized)
+                    || normalized.chars().count() < 3
+                    || (single_word && lexicon.contains(normalized.as_bytes()));
+                let strength = if ambiguous_word {
+                    Strength::Ambiguous
+                } else {
+                    Strength::Distinctive
+                };
+                builder.brand_terms += 1;
+                builder.add(
+                    normalized.clone(),
+                    TermRef::Brand {
+                        brand: index,
+                        term,
+                        strength,
+                    },
+                );
+                if single_word {
+                    if strength == Strength::Distinctive {
+                        builder.add_fuzzy(&normalized, index, term, strength);
+                    }
+                    continue;
+                }
+                // "louis vuitton": also "louisvuitton", and "vuitton" alone (weakly).
+                let compact: String = normalized.chars().filter(|c| *c != ' ').collect();
+                if seen_terms.insert(compact.clone()) {
+                    builder.add(
+                        compact.clone(),
+                        TermRef::Brand {
+                            brand: index,
+                            term,
+                            strength,
+                        },
+                    );
+                    if strength == Strength::Distinctive {
+                        builder.add_fuzzy(&compact, index, term, strength);
+                    }
+                }
+                for word in normalized.split(' ') {
+                    let distinctive_word = word.len() >= fuzzy::MIN_TERM
+                        && word.bytes().all(|b| b.is_ascii_lowercase())
+                        && !lexicon.contains(word.as_bytes())
+                        && !ambiguous.contains(word);
+                    if distinctive_word && seen_terms.insert(word.to_owned()) {
+                        let partial = builder.term(text);
+                        builder.add(
+                            word.to_owned(),
+                            TermRef::Brand {
+                                brand: index,
+                                term: partial,
+                                strength: Strength::Partial,
+                            },
+                        );
+                        builder.add_fuzzy(word, index, partial, Strength::Partial);
+                    }
+                }
+            }
+
+            for rule in rules.into_iter().flatten() {
+                for (text, weight) in &rule.vocabulary {
+                    let normalized = normalize_term(text);
+                    if *weight > 0.0 && !normalized.is_empty() {
+                        let term = builder.term(text);
+                        builder.vocabulary_terms += 1;
+                        builder.add(
+                            normalized,
+                            TermRef::Vocabulary {
+                                brand: Some(index),
+                                term,
+                                weight: *weight,
+                            },
+                        );
+                    }
+                }
+            }
+
+            for hash in &brand.logo_hashes {
+                logos.insert(*hash, index);
+            }
+
+            let reference_prices = brand
+                .reference_prices
+                .iter()
+                .filter_map(|r| {
+                    let price = Money::from_proto(r.price.as_ref()?).ok()?;
+                    Some(ReferencePrice {
+                        category: r.category.clone(),
+                        price,
+                    })
+                })
+                .collect();
+            brands.push(BrandEntry {
+                id: brand.brand_id.clone(),
+                member_id: brand.member_id.clone(),
+                name: brand.name.clone(),
+                categories: brand.categories.clone(),
+                reference_prices,
+                authorized_sellers: brand.authorized_seller_ids.iter().cloned().collect(),
+                thresholds: brand_thresholds,
+            });
+        }
+
+        // Global vocabulary: built in, then global rules in order (later wins).
+        let mut vocabulary: Vec<(String, String, f64)> = Vec::new();
+        let mut position: FxHashMap<String, usize> = FxHashMap::default();
+        let rule_terms = global_rules.iter().flat_map(|r| r.vocabulary.iter());
+        for (text, weight) in BUILT_IN_VOCABULARY
+            .iter()
+            .map(|(t, w)| ((*t).to_owned(), *w))
+            .chain(rule_terms.cloned())
+        {
+            let normalized = normalize_term(&text);
+            if normalized.is_empty() {
+                continue;
+            }
+            match position.get(&normalized) {
+                Some(&at) => vocabulary[at] = (normalized, text, weight),
+                None => {
+                    position.insert(normalized.clone(), vocabulary.len());
+                    vocabulary.push((normalized, text, weight));
+                }
+            }
+        }
+        for (normalized, text, weight) in vocabulary {
+            if weight > 0.0 {
+                let term = builder.term(&text);
+                builder.vocabulary_terms += 1;
+                builder.add(
+                    normalized,
+                    TermRef::Vocabulary {
+                        brand: None,
+                        term,
+                        weight,
+                    },
+                );
+            }
+        }
+        for phrase in COMPATIBILITY_PHRASES {
+            builder.add(normalize_term(phrase), TermRef::Compatibility);
+        }
+
+        // Sorted patterns: the same input always compiles to the same automaton.
+        let mut patterns: Vec<(String, Vec<TermRef>)> = builder.patterns.into_iter().collect();
+        patterns.sort_by(|a, b| a.0.cmp(&b.0));
+        let matcher = if patterns.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .kind(Some(AhoCorasickKind::DFA))
+                    .build(patterns.iter().map(|(p, _)| p.as_bytes()))
+                    .or_else(|_| {
+                        // Too large for a DFA: let the library pick.
+                        AhoCorasick::builder()
+                            .match_kind(MatchKind::LeftmostLongest)
+                            .build(patterns.iter().map(|(p, _)| p.as_bytes()))
+                    })?,
+            )
+        };
+        let stats = EngineStats {
+            brands: brands.len(),
+            brand_terms: builder.brand_terms,
+            vocabulary_terms: builder.vocabulary_terms,
+            fuzzy_keys: builder.fuzzy.keys(),
+            logo_hashes: logos.len(),
+            build_millis: started.elapsed().as_secs_f64() * 1000.0,
+        };
+        Ok(Self {
+            catalogue_revision: input.catalogue_revision,
+            rule_version: input.rule_version,
+            brands,
+            matcher,
+            patterns: patterns.into_iter().map(|(_, refs)| refs).collect(),
+            term_texts: builder.term_texts,
+            fuzzy: builder.fuzzy,
+            fuzzy_targets: builder.fuzzy_targets,
+            logos,
+            thresholds,
+            rates: input.rates,
+            stats,
+        })
+    }
+
+    pub fn catalogue_revision(&self) -> i64 {
+        self.catalogue_revision
+    }
+
+    pub fn rule_version(&self) -> i64 {
+        self.rule_version
+    }
+
+    pub fn stats(&self) -> EngineStats {
+        self.stats
+    }
+
+    /// The automaton's patterns, for comparing against a bare scan of the same terms.
+    pub fn pattern_count(&self) -> usize {
+        self.patterns.len()
+    }
+
+    /// Screens one listing.
+    pub fn screen(&self, listing: &ListingInput<'_>, scratch: &mut Scratch) -> Verdict {
+        normalize(listing.title, &mut scratch.title);
+        normalize(listing.description, &mut scratch.description);
+        score::screen(self, listing, scratch)
+    }
+}
+
+#[cfg(test)]
+mod tests;
