@@ -1,1 +1,188 @@
-fn main() {}
+//! The engine against its floor and a naive baseline, in one run.
+//!
+//! - `engine`: the whole engine (normalisation, automaton, misspellings, images, scoring,
+//!   verdicts with explanations) on 100,000 listings against 10,000 brands;
+//! - `floor`: a bare Aho-Corasick scan of the same bytes (title and description) for the
+//!   same terms — what any matcher must at least pay;
+//! - `naive`: one substring search per brand term, on the first 1,000 listings.
+//!
+//! Run with `cargo bench -p assay-screening --bench engine`; the summary at the end prints
+//! listings per second per core and the ratios.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use assay_common::money::CurrencyCode;
+use assay_screening::engine::lexicon::BUILT_IN_VOCABULARY;
+use assay_screening::engine::normalize::normalize_term;
+use assay_screening::engine::{Engine, EngineInput, ExchangeRates, Scratch, Thresholds};
+use assay_screening::listing::{CheckedListing, check};
+use assay_screening::synthetic;
+use criterion::{Criterion, Throughput};
+
+/// The allocator of the `assay` binary, so the engine is measured as it runs there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const BRANDS: usize = 10_000;
+const LISTINGS: usize = 100_000;
+const NAIVE_LISTINGS: usize = 1_000;
+
+struct Setup {
+    engine: Engine,
+    listings: Vec<CheckedListing>,
+    terms: Vec<String>,
+}
+
+fn setup() -> Setup {
+    let brands = synthetic::catalogue(BRANDS, 7);
+    let listings: Vec<CheckedListing> = synthetic::listings(&brands, LISTINGS, 11)
+        .into_iter()
+        .map(|l| check(l, "listing").expect("synthetic listings are valid"))
+        .collect();
+    let mut terms: Vec<String> = brands
+        .iter()
+        .flat_map(|b| std::iter::once(&b.name).chain(&b.aliases))
+        .map(|t| t.to_lowercase())
+        .chain(BUILT_IN_VOCABULARY.iter().map(|(t, _)| (*t).to_owned()))
+        .collect();
+    terms.sort();
+    terms.dedup();
+    let rates = ExchangeRates::new(
+        [("USD", 1.0), ("EUR", 1.08), ("CNY", 0.14)]
+            .map(|(c, r)| (CurrencyCode::parse(c).unwrap(), r)),
+    );
+    let engine = Engine::compile(EngineInput {
+        catalogue_revision: 1,
+        rule_version: 1,
+        brands,
+        rules: Vec::new(),
+        thresholds: Thresholds::default(),
+        rates,
+    })
+    .expect("engine compiles");
+    Setup {
+        engine,
+        listings,
+        terms,
+    }
+}
+
+fn benches(c: &mut Criterion, setup: &Setup) {
+    let stats = setup.engine.stats();
+    eprintln!(
+        "catalogue: {} brands, {} brand terms, {} vocabulary terms, {} automaton patterns, {} fuzzy keys, {} logos; compiled in {:.0} ms",
+        stats.brands,
+        stats.brand_terms,
+        stats.vocabulary_terms,
+        setup.engine.pattern_count(),
+        stats.fuzzy_keys,
+        stats.logo_hashes,
+        stats.build_millis
+    );
+    let bytes: usize = setup
+        .listings
+        .iter()
+        .map(|l| l.listing.title.len() + l.listing.description.len())
+        .sum();
+    eprintln!(
+        "listings: {LISTINGS}, {:.0} bytes of text each on average",
+        bytes as f64 / LISTINGS as f64
+    );
+
+    let mut group = c.benchmark_group("screening");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(20));
+    group.throughput(Throughput::Elements(LISTINGS as u64));
+
+    group.bench_function("engine", |b| {
+        let mut scratch = Scratch::default();
+        b.iter(|| {
+            let mut flagged = 0usize;
+            for listing in &setup.listings {
+                let verdict = setup.engine.screen(&listing.input(), &mut scratch);
+                flagged += usize::from(verdict.decision != 1);
+            }
+            black_box(flagged)
+        })
+    });
+
+    let floor = AhoCorasick::builder()
+        .match_kind(MatchKind::LeftmostLongest)
+        .kind(Some(AhoCorasickKind::DFA))
+        .build(setup.terms.iter().map(|t| normalize_term(t)))
+        .expect("floor automaton");
+    group.bench_function("floor", |b| {
+        b.iter(|| {
+            let mut found = 0usize;
+            for listing in &setup.listings {
+                found += floor.find_iter(listing.listing.title.as_bytes()).count();
+                found += floor
+                    .find_iter(listing.listing.description.as_bytes())
+                    .count();
+            }
+            black_box(found)
+        })
+    });
+
+    group.throughput(Throughput::Elements(NAIVE_LISTINGS as u64));
+    group.bench_function("naive", |b| {
+        b.iter(|| {
+            let mut found = 0usize;
+            for listing in &setup.listings[..NAIVE_LISTINGS] {
+                let title = listing.listing.title.to_lowercase();
+                let description = listing.listing.description.to_lowercase();
+                for term in &setup.terms {
+                    found += usize::from(
+                        title.contains(term.as_str()) || description.contains(term.as_str()),
+                    );
+                }
+            }
+            black_box(found)
+        })
+    });
+    group.finish();
+}
+
+fn output_directory() -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"))
+        .join("criterion")
+}
+
+/// Reads criterion's mean estimate of a benchmark, in nanoseconds per iteration.
+fn mean_ns(name: &str) -> Option<f64> {
+    let path = output_directory().join(format!("screening/{name}/new/estimates.json"));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+    json["mean"]["point_estimate"].as_f64()
+}
+
+fn main() {
+    let setup = setup();
+    let mut criterion = Criterion::default()
+        .output_directory(&output_directory())
+        .configure_from_args();
+    benches(&mut criterion, &setup);
+    criterion.final_summary();
+
+    let per_second =
+        |name: &str, listings: usize| mean_ns(name).map(|ns| listings as f64 / (ns / 1e9));
+    if let (Some(engine), Some(floor), Some(naive)) = (
+        per_second("engine", LISTINGS),
+        per_second("floor", LISTINGS),
+        per_second("naive", NAIVE_LISTINGS),
+    ) {
+        println!("\nlistings per second on one core ({BRANDS} brands):");
+        println!("  engine  {engine:>12.0}");
+        println!("  floor   {floor:>12.0}   (bare Aho-Corasick scan)");
+        println!("  naive   {naive:>12.0}   (substring search per term)");
+        println!(
+            "engine is {:.2}x the floor's time and {:.0}x faster than naive",
+            floor / engine,
+            engine / naive
+        );
+    }
+}

@@ -36,6 +36,10 @@ pub struct FuzzyTerm {
 pub struct FuzzyIndex {
     keys: FxHashMap<u64, Vec<u32>>,
     terms: Vec<FuzzyTerm>,
+    /// One bit per key hash (a one-hash Bloom filter, about 8 bits per key): most variants
+    /// of ordinary words are turned away by this small table before the large map is
+    /// touched.
+    filter: Vec<u64>,
 }
 
 fn hash(bytes: &[u8]) -> u64 {
@@ -96,6 +100,25 @@ impl FuzzyIndex {
         self.keys.len()
     }
 
+    /// Builds the filter; call once all terms are in.
+    pub fn seal(&mut self) {
+        let bits = (self.keys.len() * 8).next_power_of_two().max(64);
+        self.filter = vec![0u64; bits / 64];
+        let mask = bits as u64 - 1;
+        for &key in self.keys.keys() {
+            let bit = key & mask;
+            self.filter[(bit / 64) as usize] |= 1 << (bit % 64);
+        }
+    }
+
+    fn maybe_contains(&self, key: u64) -> bool {
+        if self.filter.is_empty() {
+            return !self.keys.is_empty();
+        }
+        let bit = key & (self.filter.len() as u64 * 64 - 1);
+        self.filter[(bit / 64) as usize] & (1 << (bit % 64)) != 0
+    }
+
     /// Terms within their allowed edits of `word` (but not equal to it), with the distance.
     /// `found` is cleared first; it is reused across calls.
     pub fn lookup(&self, word: &[u8], found: &mut Vec<(u32, u8)>) {
@@ -108,7 +131,11 @@ impl FuzzyIndex {
         let terms = &self.terms;
         let keys = &self.keys;
         for_each_deletion(word, deletions, &mut |variant| {
-            let Some(ids) = keys.get(&hash(variant)) else {
+            let key = hash(variant);
+            if !self.maybe_contains(key) {
+                return;
+            }
+            let Some(ids) = keys.get(&key) else {
                 return;
             };
             for &id in ids {
@@ -188,6 +215,7 @@ mod tests {
         index.insert(b"adidas", 1);
         index.insert(b"baienciaga", 2);
         index.insert(b"nike", 3); // too short to misspell
+        index.seal();
         let mut found = Vec::new();
         index.lookup(b"adidsa", &mut found);
         assert_eq!(found, [(0, 1)]);

@@ -2,7 +2,6 @@
 //! distance.
 
 use image::{ImageReader, Limits, imageops::FilterType};
-use rustc_hash::FxHashMap;
 
 /// Largest image accepted for hashing.
 pub const MAX_IMAGE_BYTES: usize = 256 * 1024;
@@ -49,11 +48,15 @@ pub fn hash_of_grey(pixel: impl Fn(u32, u32) -> u8) -> u64 {
 
 /// Logo hashes, found by Hamming distance through multi-index hashing: the 64 bits are cut
 /// into four 16-bit chunks; two hashes within 7 bits agree on some chunk to within one bit,
-/// so probing each chunk and its 16 one-bit neighbours finds every candidate.
+/// so probing each chunk and its 16 one-bit neighbours finds every candidate. Each chunk's
+/// table is indexed directly by the 16-bit value (offsets into one array of logo ids), so a
+/// probe is two array reads.
 #[derive(Debug, Default)]
 pub struct LogoIndex {
-    chunks: [FxHashMap<u16, Vec<u32>>; 4],
     logos: Vec<(u64, u32)>,
+    /// Per chunk: 65,537 offsets into `ids`.
+    offsets: [Vec<u32>; 4],
+    ids: [Vec<u32>; 4],
 }
 
 fn chunk(hash: u64, i: usize) -> u16 {
@@ -61,11 +64,32 @@ fn chunk(hash: u64, i: usize) -> u16 {
 }
 
 impl LogoIndex {
-    pub fn insert(&mut self, hash: u64, target: u32) {
-        let id = self.logos.len() as u32;
-        self.logos.push((hash, target));
-        for (i, chunks) in self.chunks.iter_mut().enumerate() {
-            chunks.entry(chunk(hash, i)).or_default().push(id);
+    /// Builds the index of `logos` (hash, target).
+    pub fn new(logos: Vec<(u64, u32)>) -> Self {
+        let mut offsets: [Vec<u32>; 4] = Default::default();
+        let mut ids: [Vec<u32>; 4] = Default::default();
+        for i in 0..4 {
+            let mut counts = vec![0u32; 65_537];
+            for (hash, _) in &logos {
+                counts[usize::from(chunk(*hash, i)) + 1] += 1;
+            }
+            for k in 1..counts.len() {
+                counts[k] += counts[k - 1];
+            }
+            let mut next = counts.clone();
+            let mut table = vec![0u32; logos.len()];
+            for (id, (hash, _)) in logos.iter().enumerate() {
+                let slot = &mut next[usize::from(chunk(*hash, i))];
+                table[*slot as usize] = id as u32;
+                *slot += 1;
+            }
+            offsets[i] = counts;
+            ids[i] = table;
+        }
+        Self {
+            logos,
+            offsets,
+            ids,
         }
     }
 
@@ -84,18 +108,12 @@ impl LogoIndex {
         if self.logos.is_empty() {
             return;
         }
-        let mut seen: Vec<u32> = Vec::new();
-        for (i, chunks) in self.chunks.iter().enumerate() {
+        for i in 0..4 {
+            let (offsets, ids) = (&self.offsets[i], &self.ids[i]);
             let key = chunk(hash, i);
             for probe in std::iter::once(key).chain((0..16).map(|bit| key ^ (1 << bit))) {
-                let Some(ids) = chunks.get(&probe) else {
-                    continue;
-                };
-                for &id in ids {
-                    if seen.contains(&id) {
-                        continue;
-                    }
-                    seen.push(id);
+                let probe = usize::from(probe);
+                for &id in &ids[offsets[probe] as usize..offsets[probe + 1] as usize] {
                     let (logo, target) = self.logos[id as usize];
                     let distance = (logo ^ hash).count_ones();
                     if distance <= MAX_DISTANCE {
@@ -104,7 +122,9 @@ impl LogoIndex {
                 }
             }
         }
-        found.sort_by_key(|&(logo, target, distance)| (distance, target, logo));
+        // A logo close in several chunks was found several times.
+        found.sort_unstable_by_key(|&(logo, target, distance)| (distance, target, logo));
+        found.dedup();
     }
 }
 
@@ -114,10 +134,8 @@ mod tests {
 
     #[test]
     fn the_index_finds_every_hash_within_seven_bits() {
-        let mut index = LogoIndex::default();
         let logo = 0x8f3c_1e0f_0f1e_3c8f_u64;
-        index.insert(logo, 7);
-        index.insert(!logo, 8);
+        let index = LogoIndex::new(vec![(logo, 7), (!logo, 8)]);
         let mut found = Vec::new();
         // Flip bits spread over all four chunks.
         let mut probe = logo;

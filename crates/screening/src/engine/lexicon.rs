@@ -1,5 +1,6 @@
 //! Ordinary words, and the built-in counterfeit vocabulary.
 
+use std::hash::BuildHasher;
 use std::sync::LazyLock;
 
 use rustc_hash::FxHashSet;
@@ -7,14 +8,19 @@ use rustc_hash::FxHashSet;
 use super::normalize::normalize_term;
 
 /// Ordinary English words, normalised (see `lexicon/README.md`).
+///
+/// Kept as keyed 64-bit hashes: a lookup is one probe into a flat table, with no pointer to
+/// a stored word to follow. The key is random per process, so nobody can craft a word that
+/// collides with an ordinary one (and so escape the misspelling check).
 pub struct Lexicon {
-    words: FxHashSet<Vec<u8>>,
+    words: FxHashSet<u64>,
+    hasher: std::hash::RandomState,
 }
 
 impl Lexicon {
     /// Whether a normalised word is an ordinary word.
     pub fn contains(&self, normalized: &[u8]) -> bool {
-        self.words.contains(normalized)
+        self.words.contains(&self.hasher.hash_one(normalized))
     }
 
     pub fn len(&self) -> usize {
@@ -27,13 +33,14 @@ impl Lexicon {
 }
 
 static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
+    let hasher = std::hash::RandomState::new();
     let words = include_str!("lexicon/en-words.txt")
         .lines()
         .chain(include_str!("lexicon/en-extra.txt").lines())
         .filter(|w| !w.is_empty())
-        .map(|w| normalize_term(w).into_bytes())
+        .map(|w| hasher.hash_one(normalize_term(w).as_bytes()))
         .collect();
-    Lexicon { words }
+    Lexicon { words, hasher }
 });
 
 /// The lexicon, built on first use.

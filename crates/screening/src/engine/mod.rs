@@ -131,6 +131,13 @@ pub(crate) enum TermRef {
     Compatibility,
 }
 
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PatternInfo {
+    first: u32,
+    count: u32,
+    pub(crate) compatibility: bool,
+}
+
 #[derive(Debug)]
 pub(crate) struct ReferencePrice {
     category: String,
@@ -165,7 +172,11 @@ pub struct Engine {
     rule_version: i64,
     brands: Vec<BrandEntry>,
     matcher: Option<AhoCorasick>,
-    patterns: Vec<Vec<TermRef>>,
+    /// Per automaton pattern: where its terms are in `term_refs`, and whether it is a
+    /// compatibility phrase. Flat and small, so a match costs one cache line, not a pointer
+    /// chase.
+    patterns: Vec<PatternInfo>,
+    term_refs: Vec<TermRef>,
     /// Original spellings of terms, for explanations.
     term_texts: Vec<String>,
     fuzzy: FuzzyIndex,
@@ -187,6 +198,19 @@ impl std::fmt::Debug for Engine {
     }
 }
 
+/// The automaton pattern of a normalised term: a space first, so it matches only at the
+/// start of a word (listing text starts with a space); ideographic terms need no space.
+fn anchored_pattern(term: &str) -> Vec<u8> {
+    if term.chars().next().is_some_and(normalize::is_cjk_ideograph) {
+        term.as_bytes().to_vec()
+    } else {
+        let mut pattern = Vec::with_capacity(term.len() + 1);
+        pattern.push(b' ');
+        pattern.extend_from_slice(term.as_bytes());
+        pattern
+    }
+}
+
 /// Buffers reused across listings by one thread.
 #[derive(Default)]
 pub struct Scratch {
@@ -195,6 +219,8 @@ pub struct Scratch {
     matches: Vec<score::RawMatch>,
     compat: Vec<(score::Field, usize)>,
     fuzzy: Vec<(u32, u8)>,
+    /// Misspellings in the title: (start, end, fuzzy target, distance).
+    fuzzy_hits: Vec<(usize, usize, u32, u8)>,
     logos: Vec<(u64, u32, u32)>,
 }
 
@@ -276,7 +302,7 @@ impl Engine {
             vocabulary_terms: 0,
         };
         let mut brands = Vec::with_capacity(brands_in.len());
-        let mut logos = LogoIndex::default();
+        let mut logo_hashes: Vec<(u64, u32)> = Vec::new();
 
         for (index, brand) in brands_in.iter().enumerate() {
             let index = index as u32;
@@ -373,9 +399,7 @@ impl Engine {
                 }
             }
 
-            for hash in &brand.logo_hashes {
-                logos.insert(*hash, index);
-            }
+            logo_hashes.extend(brand.logo_hashes.iter().map(|hash| (*hash, index)));
 
             let reference_prices = brand
                 .reference_prices
@@ -438,6 +462,8 @@ impl Engine {
             builder.add(normalize_term(phrase), TermRef::Compatibility);
         }
 
+        let logos = LogoIndex::new(logo_hashes);
+        builder.fuzzy.seal();
         // Sorted patterns: the same input always compiles to the same automaton.
         let mut patterns: Vec<(String, Vec<TermRef>)> = builder.patterns.into_iter().collect();
         patterns.sort_by(|a, b| a.0.cmp(&b.0));
@@ -448,15 +474,28 @@ impl Engine {
                 AhoCorasick::builder()
                     .match_kind(MatchKind::LeftmostLongest)
                     .kind(Some(AhoCorasickKind::DFA))
-                    .build(patterns.iter().map(|(p, _)| p.as_bytes()))
+                    .build(patterns.iter().map(|(p, _)| anchored_pattern(p)))
                     .or_else(|_| {
                         // Too large for a DFA: let the library pick.
                         AhoCorasick::builder()
                             .match_kind(MatchKind::LeftmostLongest)
-                            .build(patterns.iter().map(|(p, _)| p.as_bytes()))
+                            .build(patterns.iter().map(|(p, _)| anchored_pattern(p)))
                     })?,
             )
         };
+        let mut term_refs = Vec::new();
+        let pattern_infos = patterns
+            .into_iter()
+            .map(|(_, refs)| {
+                let info = PatternInfo {
+                    first: term_refs.len() as u32,
+                    count: refs.len() as u32,
+                    compatibility: refs.iter().any(|r| matches!(r, TermRef::Compatibility)),
+                };
+                term_refs.extend(refs);
+                info
+            })
+            .collect();
         let stats = EngineStats {
             brands: brands.len(),
             brand_terms: builder.brand_terms,
@@ -470,7 +509,8 @@ impl Engine {
             rule_version: input.rule_version,
             brands,
             matcher,
-            patterns: patterns.into_iter().map(|(_, refs)| refs).collect(),
+            patterns: pattern_infos,
+            term_refs,
             term_texts: builder.term_texts,
             fuzzy: builder.fuzzy,
             fuzzy_targets: builder.fuzzy_targets,
@@ -496,6 +536,12 @@ impl Engine {
     /// The automaton's patterns, for comparing against a bare scan of the same terms.
     pub fn pattern_count(&self) -> usize {
         self.patterns.len()
+    }
+
+    /// The terms behind automaton pattern `pattern`.
+    pub(crate) fn terms_of(&self, pattern: u32) -> &[TermRef] {
+        let info = self.patterns[pattern as usize];
+        &self.term_refs[info.first as usize..info.first as usize + info.count as usize]
     }
 
     /// Screens one listing.

@@ -25,21 +25,31 @@ pub const DIACRITIC: u8 = 4;
 /// Single letters were joined across separators.
 pub const SPACED: u8 = 8;
 
+/// Inputs are normalised up to this many bytes.
+pub const MAX_INPUT: usize = u32::MAX as usize;
+
 /// A normalised text with its provenance.
+///
+/// Provenance is sparse: most output bytes come one for one from consecutive input bytes,
+/// so only the points where that correspondence restarts are kept (`anchors`), and only
+/// the bytes that were transformed carry marks (`marks`). The hot loop writes little more
+/// than the text.
 #[derive(Debug, Default, Clone)]
 pub struct Normalized {
     /// The canonical text, UTF-8.
     pub text: Vec<u8>,
-    /// For each byte of `text`: the offset of the input byte it came from.
-    pub origin: Vec<u32>,
-    /// For each byte of `text`: how it was transformed (`LEET | CONFUSABLE | ...`).
-    pub marks: Vec<u8>,
+    /// (output offset, input offset): from this output byte on, output byte `o + n` came
+    /// from input byte `i + n`, until the next anchor. Sorted by output offset.
+    anchors: Vec<(u32, u32)>,
+    /// (output offset, marks) of transformed bytes, sorted by output offset.
+    marks: Vec<(u32, u8)>,
+    track: bool,
 }
 
 impl Normalized {
     pub fn clear(&mut self) {
         self.text.clear();
-        self.origin.clear();
+        self.anchors.clear();
         self.marks.clear();
     }
 
@@ -48,10 +58,43 @@ impl Normalized {
         std::str::from_utf8(&self.text).unwrap_or_default()
     }
 
+    /// The input offset byte `i` of the text came from (0 without provenance).
+    pub fn origin(&self, i: usize) -> usize {
+        let i = i as u32;
+        let at = self.anchors.partition_point(|&(out, _)| out <= i);
+        match at.checked_sub(1).map(|a| self.anchors[a]) {
+            Some((out, input)) => (input + (i - out)) as usize,
+            None => 0,
+        }
+    }
+
+    /// The input offset of every byte of the text.
+    pub fn origins(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.text.len()).map(|i| self.origin(i))
+    }
+
+    /// The input offset the next output byte would have without a new anchor.
+    fn predicted(&self) -> Option<u32> {
+        self.anchors
+            .last()
+            .map(|&(out, input)| input + (self.text.len() as u32 - out))
+    }
+
+    /// Records that the next output byte comes from input byte `origin`.
+    fn anchor(&mut self, origin: u32) {
+        if self.track && self.predicted() != Some(origin) {
+            self.anchors.push((self.text.len() as u32, origin));
+        }
+    }
+
     fn push_byte(&mut self, byte: u8, origin: u32, marks: u8) {
+        if self.track {
+            self.anchor(origin);
+            if marks != 0 {
+                self.marks.push((self.text.len() as u32, marks));
+            }
+        }
         self.text.push(byte);
-        self.origin.push(origin);
-        self.marks.push(marks);
     }
 
     fn push_char(&mut self, c: char, origin: u32, marks: u8) {
@@ -61,6 +104,28 @@ impl Normalized {
         }
     }
 
+    /// Where scripts meet, a word ends: "正品Gucci包" is "正品 gucci 包". Called before a
+    /// letter or digit.
+    fn break_after_ideograph(&mut self, origin: u32) {
+        if ends_with_ideograph(&self.text) {
+            self.push_space(origin);
+        }
+    }
+
+    /// An ideograph, after a space if it follows a letter or digit.
+    fn push_ideograph(&mut self, c: char, origin: u32, marks: u8) {
+        let after_word = match self.text.last() {
+            Some(&b) if b < 0x80 => b.is_ascii_alphanumeric(),
+            Some(_) => char_ending_at(&self.text, self.text.len())
+                .is_some_and(|p| p.is_alphanumeric() && !is_cjk_ideograph(p)),
+            None => false,
+        };
+        if after_word {
+            self.push_space(origin);
+        }
+        self.push_char(c, origin, marks);
+    }
+
     /// A separator: one space, never two in a row, never leading.
     fn push_space(&mut self, origin: u32) {
         if self.text.last().is_some_and(|&b| b != b' ') {
@@ -68,9 +133,34 @@ impl Normalized {
         }
     }
 
-    /// The marks of every byte in `start..end`.
+    fn mark_last(&mut self, marks: u8) {
+        if self.track && !self.text.is_empty() {
+            let last = self.text.len() as u32 - 1;
+            match self.marks.last_mut() {
+                Some((at, existing)) if *at == last => *existing |= marks,
+                _ => self.marks.push((last, marks)),
+            }
+        }
+    }
+
+    fn pop(&mut self) {
+        self.text.pop();
+        let len = self.text.len() as u32;
+        while self.anchors.last().is_some_and(|&(out, _)| out >= len) && self.anchors.len() > 1 {
+            self.anchors.pop();
+        }
+        while self.marks.last().is_some_and(|&(out, _)| out >= len) {
+            self.marks.pop();
+        }
+    }
+
+    /// The marks of every byte in `start..end` (0 without provenance).
     pub fn marks_in(&self, start: usize, end: usize) -> u8 {
-        self.marks[start..end].iter().fold(0, |acc, m| acc | m)
+        let first = self.marks.partition_point(|&(at, _)| (at as usize) < start);
+        self.marks[first..]
+            .iter()
+            .take_while(|&&(at, _)| (at as usize) < end)
+            .fold(0, |acc, &(_, m)| acc | m)
     }
 }
 
@@ -122,85 +212,257 @@ const fn ascii_table() -> [Ascii; 128] {
 
 static ASCII: [Ascii; 128] = ascii_table();
 
+/// The output byte of letters, digits and plain separators (`b' '`) with their marks, and 0
+/// for what needs the slow path (symbols, leet symbols, control bytes).
+const fn fast_table() -> ([u8; 128], [u8; 128]) {
+    let mut bytes = [0u8; 128];
+    let mut marks = [0u8; 128];
+    let mut b = 0;
+    while b < 128 {
+        match ASCII[b] {
+            Ascii::Word(mapped, m) => {
+                bytes[b] = mapped;
+                marks[b] = m;
+            }
+            Ascii::Separator => bytes[b] = b' ',
+            Ascii::Symbol(_) | Ascii::LeetSymbol(_) | Ascii::Drop => {}
+        }
+        b += 1;
+    }
+    (bytes, marks)
+}
+
+/// The hot loop's table: letters, digits and separators that pass without marks (not the
+/// leetspeak digits, which take the slower path).
+static PLAIN: [u8; 128] = {
+    let (bytes, marks) = fast_table();
+    let mut table = [0u8; 128];
+    let mut b = 0;
+    while b < 128 {
+        if marks[b] == 0 {
+            table[b] = bytes[b];
+        }
+        b += 1;
+    }
+    table
+};
+
 /// CJK ideographs pass through untouched (no case, no confusables).
-fn is_cjk_ideograph(c: char) -> bool {
+pub fn is_cjk_ideograph(c: char) -> bool {
     matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0x20000..=0x2A6DF)
 }
 
 /// Normalises `input` into `out` (cleared first).
+///
+/// The text of a listing starts with a space, so every word, the first too, follows one:
+/// the matcher's brand patterns begin with a space and so only ever match at word starts.
 pub fn normalize(input: &str, out: &mut Normalized) {
+    out.track = true;
+    normalize_into::<true>(input, out);
+}
+
+/// Like [`normalize`], without provenance: the same text, for terms.
+pub fn normalize_text(input: &str, out: &mut Normalized) {
+    out.track = false;
+    normalize_into::<false>(input, out);
+}
+
+fn normalize_into<const TRACK: bool>(input: &str, out: &mut Normalized) {
     out.clear();
+    if TRACK {
+        out.push_byte(b' ', 0, 0);
+    }
+    let mut end = input.len().min(MAX_INPUT - 1);
+    while !input.is_char_boundary(end) {
+        end -= 1;
+    }
+    let input = &input[..end];
     out.text.reserve(input.len());
-    out.origin.reserve(input.len());
-    out.marks.reserve(input.len());
     let bytes = input.as_bytes();
     let mut i = 0;
-    let mut single_letter_tokens = 0usize;
-    let mut token_chars = 0usize;
     while i < bytes.len() {
-        let b = bytes[i];
-        if b < 0x80 {
-            match ASCII[b as usize] {
-                Ascii::Word(mapped, marks) => {
-                    out.push_byte(mapped, i as u32, marks);
-                    token_chars += 1;
-                }
-                Ascii::LeetSymbol(mapped)
-                    if bytes.get(i + 1).is_some_and(u8::is_ascii_alphabetic) =>
-                {
-                    out.push_byte(mapped, i as u32, LEET);
-                    token_chars += 1;
-                }
-                Ascii::Symbol(symbol) => {
-                    end_token(&mut token_chars, &mut single_letter_tokens);
-                    out.push_byte(symbol, i as u32, 0);
-                }
-                Ascii::Separator | Ascii::LeetSymbol(_) => {
-                    end_token(&mut token_chars, &mut single_letter_tokens);
-                    out.push_space(i as u32);
-                }
-                Ascii::Drop => {}
+        if bytes[i] < 0x80 {
+            let word = match ASCII[usize::from(bytes[i])] {
+                Ascii::Word(..) => true,
+                Ascii::LeetSymbol(_) => bytes.get(i + 1).is_some_and(u8::is_ascii_alphabetic),
+                _ => false,
+            };
+            if word {
+                out.break_after_ideograph(i as u32);
             }
-            i += 1;
+            i = ascii_run::<TRACK>(bytes, i, out);
             continue;
         }
         let c = input[i..].chars().next().unwrap_or('\u{FFFD}');
         let origin = i as u32;
         i += c.len_utf8();
         if is_cjk_ideograph(c) {
-            end_token(&mut token_chars, &mut single_letter_tokens);
-            out.push_char(c, origin, 0);
+            out.push_ideograph(c, origin, 0);
             continue;
         }
-        normalize_char(c, origin, out, &mut token_chars, &mut single_letter_tokens);
+        normalize_char(c, origin, out);
     }
-    end_token(&mut token_chars, &mut single_letter_tokens);
     if out.text.last() == Some(&b' ') {
-        out.text.pop();
-        out.origin.pop();
-        out.marks.pop();
+        out.pop();
     }
-    if single_letter_tokens >= 3 {
+    if single_letter_tokens(&out.text) >= 3 {
         join_spaced_letters(out);
     }
 }
 
-fn end_token(token_chars: &mut usize, single_letter_tokens: &mut usize) {
-    if *token_chars == 1 {
-        *single_letter_tokens += 1;
+fn ends_with_ideograph(text: &[u8]) -> bool {
+    text.last().is_some_and(|&b| b >= 0x80)
+        && char_ending_at(text, text.len()).is_some_and(is_cjk_ideograph)
+}
+
+/// How many tokens of normalised text are one character long. Mostly a branch-free count
+/// of ASCII letters with a space on either side, which the compiler vectorises; tokens of
+/// one multi-byte character are rare and counted apart.
+fn single_letter_tokens(text: &[u8]) -> usize {
+    if text.is_ascii() {
+        // Branch-free, so the compiler vectorises it.
+        let inner = text
+            .iter()
+            .zip(&text[1.min(text.len())..])
+            .zip(&text[2.min(text.len())..])
+            .map(|((&a, &b), &c)| u32::from((a == b' ') & (b != b' ') & (c == b' ')))
+            .sum::<u32>() as usize;
+        let first = text.len() >= 2 && text[0] != b' ' && text[1] == b' ';
+        let last = text.len() >= 2 && text[text.len() - 1] != b' ' && text[text.len() - 2] == b' ';
+        let only = text.len() == 1 && text[0] != b' ';
+        return inner + usize::from(first) + usize::from(last) + usize::from(only);
     }
-    *token_chars = 0;
+    let mut count = 0;
+    let mut k = 0;
+    while k < text.len() {
+        if text[k] == b' ' {
+            k += 1;
+            continue;
+        }
+        let len = utf8_len(text[k]);
+        let token_start = k == 0 || text[k - 1] == b' ';
+        let token_end = text.get(k + len).is_none_or(|&b| b == b' ');
+        count += usize::from(token_start && token_end);
+        k += len;
+    }
+    count
+}
+
+fn utf8_len(lead: u8) -> usize {
+    match lead {
+        0..=0x7F => 1,
+        0xC0..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        _ => 4,
+    }
+}
+
+/// Normalises the run of ASCII bytes starting at `start`; returns where it ended.
+///
+/// The common case, kept free of unpredictable branches: the run's output is at most as
+/// long as the run, so it is written into space made for it at once; every byte is
+/// written, and a separator right after a separator is taken back by not advancing.
+fn ascii_run<const TRACK: bool>(bytes: &[u8], start: usize, out: &mut Normalized) -> usize {
+    let end = bytes[start..]
+        .iter()
+        .position(|&b| b >= 0x80)
+        .map_or(bytes.len(), |n| start + n);
+    let base = out.text.len();
+    let previous_space = base == 0 || out.text[base - 1] == b' ';
+    out.text.resize(base + (end - start), 0);
+    let mut state = RunState {
+        w: base,
+        previous_space,
+    };
+    if TRACK {
+        anchor_at(&mut out.anchors, base, start);
+    }
+    let mut i = start;
+    while i < end {
+        i += map_plain(&bytes[i..end], &mut out.text, &mut state);
+        if i >= end {
+            break;
+        }
+        // What the hot loop leaves: a byte with marks, a separator after a separator, a
+        // symbol, a leet symbol, or a control byte.
+        let b = bytes[i];
+        let (mapped, marks) = match ASCII[usize::from(b & 0x7F)] {
+            Ascii::Word(mapped, marks) => (mapped, marks),
+            Ascii::LeetSymbol(mapped) if bytes.get(i + 1).is_some_and(u8::is_ascii_alphabetic) => {
+                (mapped, LEET)
+            }
+            Ascii::Symbol(symbol) => (symbol, 0),
+            Ascii::Separator | Ascii::LeetSymbol(_) => (b' ', 0),
+            Ascii::Drop => (0, 0),
+        };
+        if mapped == 0 || (mapped == b' ' && state.previous_space) {
+            // Dropped: the next output byte comes from the next input byte.
+            if TRACK {
+                anchor_at(&mut out.anchors, state.w, i + 1);
+            }
+        } else {
+            if TRACK {
+                anchor_at(&mut out.anchors, state.w, i);
+                if marks != 0 {
+                    out.marks.push((state.w as u32, marks));
+                }
+            }
+            out.text[state.w] = mapped;
+            state.w += 1;
+            state.previous_space = mapped == b' ';
+        }
+        i += 1;
+    }
+    out.text.truncate(state.w);
+    end
+}
+
+/// Records that output byte `w` comes from input byte `origin`, unless the last anchor
+/// already says so.
+fn anchor_at(anchors: &mut Vec<(u32, u32)>, w: usize, origin: usize) {
+    let (w, origin) = (w as u32, origin as u32);
+    let predicted = anchors.last().map(|&(out, input)| input + (w - out.min(w)));
+    if predicted != Some(origin) || anchors.last().is_some_and(|&(out, _)| out > w) {
+        anchors.push((w, origin));
+    }
+}
+
+/// Where a run of ASCII stands between calls of [`map_plain`].
+struct RunState {
+    /// Next output position.
+    w: usize,
+    previous_space: bool,
+}
+
+/// The hot loop: maps bytes that go through unchanged in position and unmarked — letters,
+/// plain digits, a separator after a word — until it meets any other, and returns how many
+/// it consumed. Output byte `w` comes from input byte `w + (start - state.w)` throughout,
+/// so provenance needs no entry here, and the loop touches nothing but the two slices.
+#[inline(never)]
+fn map_plain(input: &[u8], text: &mut [u8], state: &mut RunState) -> usize {
+    let mut w = state.w;
+    let mut previous_space = state.previous_space;
+    let out = &mut text[w..];
+    let mut k = 0;
+    while k < input.len() && k < out.len() {
+        let mapped = PLAIN[usize::from(input[k] & 0x7F)];
+        // 0: not plain; a space after a space must be dropped.
+        if mapped == 0 || (mapped == b' ') & previous_space {
+            break;
+        }
+        out[k] = mapped;
+        previous_space = mapped == b' ';
+        k += 1;
+    }
+    w += k;
+    state.w = w;
+    state.previous_space = previous_space;
+    k
 }
 
 /// A non-ASCII, non-ideograph character: compatibility decomposition, marks dropped,
 /// lower case, then the confusable skeleton of what is still not ASCII.
-fn normalize_char(
-    c: char,
-    origin: u32,
-    out: &mut Normalized,
-    token_chars: &mut usize,
-    single_letter_tokens: &mut usize,
-) {
+fn normalize_char(c: char, origin: u32, out: &mut Normalized) {
     let mut dropped_mark = false;
     decompose_compatible(c, |d| {
         if is_combining_mark(d) {
@@ -208,22 +470,12 @@ fn normalize_char(
             return;
         }
         for lower in d.to_lowercase() {
-            emit_folded(
-                lower,
-                origin,
-                out,
-                token_chars,
-                single_letter_tokens,
-                0,
-                SKELETON_ROUNDS,
-            );
+            emit_folded(lower, origin, out, 0, SKELETON_ROUNDS);
         }
     });
     if dropped_mark {
         // Mark what the accent sat on.
-        if let Some(last) = out.marks.last_mut() {
-            *last |= DIACRITIC;
-        }
+        out.mark_last(DIACRITIC);
     }
 }
 
@@ -235,29 +487,13 @@ const SKELETON_ROUNDS: u8 = 4;
 /// Emits a decomposed, lower-case character; non-ASCII ones go through the confusable
 /// skeleton (up to `rounds` more times), whose prototypes are decomposed and lowered in
 /// turn.
-fn emit_folded(
-    c: char,
-    origin: u32,
-    out: &mut Normalized,
-    token_chars: &mut usize,
-    single_letter_tokens: &mut usize,
-    marks: u8,
-    rounds: u8,
-) {
+fn emit_folded(c: char, origin: u32, out: &mut Normalized, marks: u8, rounds: u8) {
     if c.is_ascii() {
-        emit_ascii(
-            c as u8,
-            origin,
-            out,
-            token_chars,
-            single_letter_tokens,
-            marks,
-        );
+        emit_ascii(c as u8, origin, out, marks);
         return;
     }
     if is_cjk_ideograph(c) {
-        end_token(token_chars, single_letter_tokens);
-        out.push_char(c, origin, marks);
+        out.push_ideograph(c, origin, marks);
         return;
     }
     let mut buf = [0u8; 4];
@@ -274,7 +510,7 @@ fn emit_folded(
         (true, Some(same))
             if same == c && prototypes.as_mut().and_then(Iterator::next).is_none() =>
         {
-            emit_kept(c, origin, out, token_chars, single_letter_tokens, marks);
+            emit_kept(c, origin, out, marks);
         }
         (true, Some(first)) => {
             let rest = prototypes.into_iter().flatten();
@@ -284,60 +520,35 @@ fn emit_folded(
                         return;
                     }
                     for lower in d.to_lowercase() {
-                        emit_folded(
-                            lower,
-                            origin,
-                            out,
-                            token_chars,
-                            single_letter_tokens,
-                            marks | CONFUSABLE,
-                            rounds - 1,
-                        );
+                        emit_folded(lower, origin, out, marks | CONFUSABLE, rounds - 1);
                     }
                 });
             }
         }
-        (false, _) => emit_kept(c, origin, out, token_chars, single_letter_tokens, marks),
+        (false, _) => emit_kept(c, origin, out, marks),
     }
 }
 
 /// A non-ASCII character that stays as it is: part of a word, or a separator.
-fn emit_kept(
-    c: char,
-    origin: u32,
-    out: &mut Normalized,
-    token_chars: &mut usize,
-    single_letter_tokens: &mut usize,
-    marks: u8,
-) {
+fn emit_kept(c: char, origin: u32, out: &mut Normalized, marks: u8) {
     if c.is_alphanumeric() {
+        out.break_after_ideograph(origin);
         out.push_char(c, origin, marks);
-        *token_chars += 1;
     } else {
-        end_token(token_chars, single_letter_tokens);
         out.push_space(origin);
     }
 }
 
-fn emit_ascii(
-    b: u8,
-    origin: u32,
-    out: &mut Normalized,
-    token_chars: &mut usize,
-    single_letter_tokens: &mut usize,
-    extra: u8,
-) {
+fn emit_ascii(b: u8, origin: u32, out: &mut Normalized, extra: u8) {
     match ASCII[b as usize] {
         Ascii::Word(mapped, marks) => {
+            out.break_after_ideograph(origin);
             out.push_byte(mapped, origin, marks | extra);
-            *token_chars += 1;
         }
         Ascii::Symbol(symbol) => {
-            end_token(token_chars, single_letter_tokens);
             out.push_byte(symbol, origin, extra);
         }
         Ascii::Separator | Ascii::LeetSymbol(_) => {
-            end_token(token_chars, single_letter_tokens);
             out.push_space(origin);
         }
         Ascii::Drop => {}
@@ -365,20 +576,21 @@ fn join_spaced_letters(out: &mut Normalized) {
     if let Some(s) = start {
         tokens.push((s, n));
     }
-    let single = |&(s, e): &(usize, usize)| {
-        let token = &text[s..e];
-        std::str::from_utf8(token).is_ok_and(|t| t.chars().count() == 1)
-            && token
-                .iter()
-                .all(|b| !matches!(b, b':' | b'+' | b'&' | b'#'))
+    // A one-character token, and whether it is an ideograph: runs join letters with letters
+    // and ideographs with ideographs, never across scripts (which stay separate words).
+    let single = |&(s, e): &(usize, usize)| -> Option<bool> {
+        let mut chars = std::str::from_utf8(&text[s..e]).ok()?.chars();
+        let c = chars.next()?;
+        (chars.next().is_none() && !matches!(c, ':' | '+' | '&' | '#')).then(|| is_cjk_ideograph(c))
     };
     // Spaces to remove: those inside runs of >= 3 single-character tokens.
     let mut remove = vec![false; n];
     let mut joined = vec![false; n];
     let mut run_start = 0;
     while run_start < tokens.len() {
+        let kind = single(&tokens[run_start]);
         let mut run_end = run_start;
-        while run_end < tokens.len() && single(&tokens[run_end]) {
+        while run_end < tokens.len() && kind.is_some() && single(&tokens[run_end]) == kind {
             run_end += 1;
         }
         if run_end - run_start >= 3 {
@@ -395,25 +607,42 @@ fn join_spaced_letters(out: &mut Normalized) {
         }
         run_start = run_end.max(run_start + 1);
     }
+    // Provenance one entry per byte for the compaction, then sparse again.
+    let origins: Vec<usize> = if out.track {
+        out.origins().collect()
+    } else {
+        Vec::new()
+    };
+    let mut marks = vec![0u8; if out.track { n } else { 0 }];
+    for &(at, m) in &out.marks {
+        if let Some(slot) = marks.get_mut(at as usize) {
+            *slot |= m;
+        }
+    }
+    out.anchors.clear();
+    out.marks.clear();
     let mut write = 0;
     for read in 0..n {
         if remove[read] {
             continue;
         }
         out.text[write] = out.text[read];
-        out.origin[write] = out.origin[read];
-        out.marks[write] = out.marks[read] | if joined[read] { SPACED } else { 0 };
+        if out.track {
+            anchor_at(&mut out.anchors, write, origins[read]);
+            let m = marks[read] | if joined[read] { SPACED } else { 0 };
+            if m != 0 {
+                out.marks.push((write as u32, m));
+            }
+        }
         write += 1;
     }
     out.text.truncate(write);
-    out.origin.truncate(write);
-    out.marks.truncate(write);
 }
 
 /// A normalised copy of a term, for building matchers.
 pub fn normalize_term(term: &str) -> String {
     let mut out = Normalized::default();
-    normalize(term, &mut out);
+    normalize_text(term, &mut out);
     out.as_str().to_owned()
 }
 
@@ -449,6 +678,20 @@ fn is_word_char(c: Option<char>) -> bool {
 /// Whether `start..end` of normalised text stands as whole words: no word character
 /// continues it on either side. Ideographic text needs no spaces around it.
 pub fn is_whole_word(text: &[u8], start: usize, end: usize) -> bool {
+    // Most text is ASCII: decide from the bytes alone when the neighbours are.
+    let before = start.checked_sub(1).map(|i| text[i]);
+    let after = text.get(end).copied();
+    if before.is_none_or(|b| b < 0x80)
+        && after.is_none_or(|b| b < 0x80)
+        && text[start] < 0x80
+        && text[end - 1] < 0x80
+    {
+        let joined_before = before.is_some_and(|b| b.is_ascii_alphanumeric())
+            && text[start].is_ascii_alphanumeric();
+        let joined_after = after.is_some_and(|b| b.is_ascii_alphanumeric())
+            && text[end - 1].is_ascii_alphanumeric();
+        return !joined_before && !joined_after;
+    }
     let joined_before =
         is_word_char(char_ending_at(text, start)) && is_word_char(char_starting_at(text, start));
     let joined_after =
@@ -493,6 +736,8 @@ mod tests {
         assert_eq!(norm("1:1 replica"), "i:i repiica");
         assert_eq!(norm("Ni\u{200B}ke"), "nike");
         assert_eq!(norm("路易威登 包"), "路易威登 包");
+        assert_eq!(norm("路 易 威 登"), "路易威登");
+        assert_eq!(norm("丽 a b"), "丽 a b", "scripts are not joined");
     }
 
     #[test]
@@ -500,15 +745,26 @@ mod tests {
         let input = "Top N1ke";
         let mut out = Normalized::default();
         normalize(input, &mut out);
-        assert_eq!(out.as_str(), "top nike");
-        let start = 4;
-        assert_eq!(out.origin[start] as usize, 4);
+        assert_eq!(
+            out.as_str(),
+            " top nike",
+            "listing text starts with a space"
+        );
+        let start = 5;
+        assert_eq!(out.origin(start), 4);
         assert_eq!(out.marks_in(start, start + 4), LEET);
 
         normalize("N.I.K.E", &mut out);
-        assert_eq!(out.as_str(), "nike");
-        assert_eq!(out.marks_in(0, 4) & SPACED, SPACED);
-        assert_eq!(out.origin[3] as usize, 6);
+        assert_eq!(out.as_str(), " nike");
+        assert_eq!(out.marks_in(1, 5) & SPACED, SPACED);
+        assert_eq!(out.origin(4), 6);
+
+        normalize("正品Gucci包", &mut out);
+        assert_eq!(
+            out.as_str(),
+            " 正品 gucci 包",
+            "scripts meeting are word breaks"
+        );
 
         normalize("Nіke", &mut out);
         assert_eq!(out.marks_in(0, out.text.len()) & CONFUSABLE, CONFUSABLE);

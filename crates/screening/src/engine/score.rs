@@ -15,6 +15,16 @@ use unicode_normalization::char::is_combining_mark;
 use super::normalize::{CONFUSABLE, DIACRITIC, LEET, Normalized, SPACED, is_whole_word};
 use super::{Engine, ListingInput, Scratch, Strength, TermRef};
 
+/// `format!` into a string sized for a sentence, sparing the reallocations of a growing one.
+macro_rules! sentence {
+    ($($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        let mut sentence = String::with_capacity(160);
+        let _ = write!(sentence, $($arg)*);
+        sentence
+    }};
+}
+
 /// Weights of the evidence.
 mod weight {
     pub const TITLE_EXACT: f64 = 0.40;
@@ -111,97 +121,31 @@ pub(crate) fn screen(
         matches,
         compat,
         fuzzy,
+        fuzzy_hits,
         logos,
     } = scratch;
     matches.clear();
     compat.clear();
+    fuzzy_hits.clear();
 
     if let Some(matcher) = &engine.matcher {
         for (field, text) in [(Field::Title, &*title), (Field::Description, &*description)] {
             for m in matcher.find_iter(&text.text) {
-                if !is_whole_word(&text.text, m.start(), m.end()) {
+                // Patterns begin with the space before the word (see `anchored_pattern`).
+                let start = m.start() + usize::from(text.text[m.start()] == b' ');
+                if !is_whole_word(&text.text, start, m.end()) {
                     continue;
                 }
                 let pattern = m.pattern().as_u32();
-                if engine.patterns[pattern as usize]
-                    .iter()
-                    .any(|t| matches!(t, TermRef::Compatibility))
-                {
+                if engine.patterns[pattern as usize].compatibility {
                     compat.push((field, m.end()));
                 }
                 matches.push(RawMatch {
                     field,
-                    start: m.start(),
+                    start,
                     end: m.end(),
                     pattern,
                 });
-            }
-        }
-    }
-
-    let mut concerns: Vec<Concern> = Vec::new();
-    let mut global_vocabulary: Vec<(Field, usize, usize, u32, f64)> = Vec::new();
-    let concern_of = |concerns: &mut Vec<Concern>, brand: u32| -> usize {
-        match concerns.iter().position(|c| c.brand == brand) {
-            Some(at) => at,
-            None => {
-                concerns.push(Concern {
-                    brand,
-                    text: None,
-                    image: None,
-                    vocabulary: Vec::new(),
-                });
-                concerns.len() - 1
-            }
-        }
-    };
-
-    for m in matches.iter() {
-        let text = match m.field {
-            Field::Title => &*title,
-            Field::Description => &*description,
-        };
-        for term in &engine.patterns[m.pattern as usize] {
-            match *term {
-                TermRef::Brand {
-                    brand,
-                    term,
-                    strength,
-                } => {
-                    let evidence = TextEvidence {
-                        field: m.field,
-                        start: m.start,
-                        end: m.end,
-                        term,
-                        strength,
-                        fuzzy_distance: 0,
-                        compat: follows_compatibility(compat, m.field, m.start, &text.text),
-                    };
-                    let at = concern_of(&mut concerns, brand);
-                    keep_best(&mut concerns[at].text, evidence, text);
-                }
-                TermRef::Vocabulary {
-                    brand: None,
-                    term,
-                    weight,
-                } => {
-                    if !global_vocabulary.iter().any(|v| v.3 == term) {
-                        global_vocabulary.push((m.field, m.start, m.end, term, weight));
-                    }
-                }
-                TermRef::Vocabulary {
-                    brand: Some(brand),
-                    term,
-                    weight,
-                } => {
-                    let at = concern_of(&mut concerns, brand);
-                    if !concerns[at].vocabulary.iter().any(|v| v.3 == term) {
-                        concerns[at]
-                            .vocabulary
-                            .push((m.field, m.start, m.end, term, weight));
-                    }
-                }
-                TermRef::Compatibility => {}
             }
         }
     }
@@ -228,25 +172,94 @@ pub(crate) fn screen(
         {
             engine.fuzzy.lookup(&text[start..end], fuzzy);
             for &(id, distance) in fuzzy.iter() {
-                let (brand, term, strength) =
-                    engine.fuzzy_targets[engine.fuzzy.term(id).target as usize];
-                let evidence = TextEvidence {
-                    field: Field::Title,
-                    start,
-                    end,
-                    term,
-                    strength,
-                    fuzzy_distance: distance,
-                    compat: follows_compatibility(compat, Field::Title, start, text),
-                };
-                let at = concern_of(&mut concerns, brand);
-                keep_best(&mut concerns[at].text, evidence, title);
+                fuzzy_hits.push((start, end, engine.fuzzy.term(id).target, distance));
             }
         }
         // Skip to the next word.
         while at < text.len() && !text[at].is_ascii_lowercase() {
             at += 1;
         }
+    }
+
+    let mut concerns: Vec<Concern> = Vec::new();
+    let mut global_vocabulary: Vec<(Field, usize, usize, u32, f64)> = Vec::new();
+    let concern_of = |concerns: &mut Vec<Concern>, brand: u32| -> usize {
+        match concerns.iter().position(|c| c.brand == brand) {
+            Some(at) => at,
+            None => {
+                concerns.push(Concern {
+                    brand,
+                    text: None,
+                    image: None,
+                    vocabulary: Vec::new(),
+                });
+                concerns.len() - 1
+            }
+        }
+    };
+
+    for m in matches.iter() {
+        let text = match m.field {
+            Field::Title => &*title,
+            Field::Description => &*description,
+        };
+        for term in engine.terms_of(m.pattern) {
+            match *term {
+                TermRef::Brand {
+                    brand,
+                    term,
+                    strength,
+                } => {
+                    let evidence = TextEvidence {
+                        field: m.field,
+                        start: m.start,
+                        end: m.end,
+                        term,
+                        strength,
+                        fuzzy_distance: 0,
+                        compat: follows_compatibility(compat, m.field, m.start, &text.text),
+                    };
+                    let at = concern_of(&mut concerns, brand);
+                    keep_best(&mut concerns[at].text, evidence, title, description);
+                }
+                TermRef::Vocabulary {
+                    brand: None,
+                    term,
+                    weight,
+                } => {
+                    if !global_vocabulary.iter().any(|v| v.3 == term) {
+                        global_vocabulary.push((m.field, m.start, m.end, term, weight));
+                    }
+                }
+                TermRef::Vocabulary {
+                    brand: Some(brand),
+                    term,
+                    weight,
+                } => {
+                    let at = concern_of(&mut concerns, brand);
+                    if !concerns[at].vocabulary.iter().any(|v| v.3 == term) {
+                        concerns[at]
+                            .vocabulary
+                            .push((m.field, m.start, m.end, term, weight));
+                    }
+                }
+                TermRef::Compatibility => {}
+            }
+        }
+    }
+    for &(start, end, target, distance) in fuzzy_hits.iter() {
+        let (brand, term, strength) = engine.fuzzy_targets[target as usize];
+        let evidence = TextEvidence {
+            field: Field::Title,
+            start,
+            end,
+            term,
+            strength,
+            fuzzy_distance: distance,
+            compat: follows_compatibility(compat, Field::Title, start, &title.text),
+        };
+        let at = concern_of(&mut concerns, brand);
+        keep_best(&mut concerns[at].text, evidence, title, description);
     }
 
     for (index, &hash) in listing.image_hashes.iter().enumerate() {
@@ -292,7 +305,7 @@ pub(crate) fn screen(
             kind: SignalKind::Vocabulary as i32,
             brand_id: brand_id.to_owned(),
             contribution: weight,
-            explanation: format!(
+            explanation: sentence!(
                 "{:?} in the {} is counterfeit vocabulary",
                 text.matched_text,
                 field_name(field)
@@ -326,7 +339,7 @@ pub(crate) fn screen(
         if concern.text.is_none() && concern.image.is_none() {
             continue; // only brand vocabulary: nothing says the listing is about the brand
         }
-        let mut signals: Vec<Signal> = Vec::new();
+        let mut signals: Vec<Signal> = Vec::with_capacity(6);
         let mut obfuscated = false;
         let mut weak = true;
         let mut compat_only = false;
@@ -367,7 +380,7 @@ pub(crate) fn screen(
                 } else {
                     weight::IMAGE_NEAR
                 },
-                explanation: format!(
+                explanation: sentence!(
                     "image {} is {distance} bits from a logo of brand {:?}",
                     index + 1,
                     brand.name
@@ -390,9 +403,10 @@ pub(crate) fn screen(
                 kind: SignalKind::Category as i32,
                 brand_id: brand.id.clone(),
                 contribution: weight::CATEGORY,
-                explanation: format!(
+                explanation: sentence!(
                     "listed in {:?}, a category of brand {:?}",
-                    listing.category, brand.name
+                    listing.category,
+                    brand.name
                 ),
                 detail: None,
             });
@@ -423,7 +437,9 @@ pub(crate) fn screen(
             cap_note = Some("an ordinary word or part of the name, without supporting evidence");
         }
         if let (Some(note), Some(first)) = (cap_note, signals.first_mut()) {
-            first.explanation.push_str(&format!(" ({note})"));
+            first.explanation.push_str(" (");
+            first.explanation.push_str(note);
+            first.explanation.push(')');
         }
         let decision = decide(brand_risk, brand.thresholds.review, brand.thresholds.block);
         used_listing_signals = true;
@@ -473,8 +489,17 @@ pub(crate) fn screen(
 }
 
 /// Keeps the strongest text evidence for a brand.
-fn keep_best(slot: &mut Option<TextEvidence>, candidate: TextEvidence, text: &Normalized) {
+fn keep_best(
+    slot: &mut Option<TextEvidence>,
+    candidate: TextEvidence,
+    title: &Normalized,
+    description: &Normalized,
+) {
     let rank = |e: &TextEvidence| {
+        let text = match e.field {
+            Field::Title => title,
+            Field::Description => description,
+        };
         let obfuscated = e.fuzzy_distance > 0
             || text.marks_in(e.start, e.end) & (LEET | CONFUSABLE | SPACED) != 0;
         text_weight(e, obfuscated)
@@ -538,30 +563,30 @@ fn method_name(method: i32) -> &'static str {
 }
 
 fn text_explanation(detail: &TextMatch, text: &TextEvidence, brand: &str) -> String {
-    let how = if detail.methods.is_empty() {
-        String::new()
-    } else {
-        let methods: Vec<_> = detail.methods.iter().map(|m| method_name(*m)).collect();
-        format!(" through {}", methods.join(" and "))
-    };
+    use std::fmt::Write as _;
     let what = match text.strength {
         _ if text.compat => "names what the product fits:",
         Strength::Distinctive => "matches",
         Strength::Ambiguous => "is an ordinary word that matches",
         Strength::Partial => "matches part of",
     };
-    let mut explanation = format!(
-        "{:?} in the {} {what} brand {brand:?}{how}",
+    let mut explanation = sentence!(
+        "{:?} in the {} {what} brand {brand:?}",
         detail.matched_text,
         field_name(text.field)
     );
+    for (i, method) in detail.methods.iter().enumerate() {
+        explanation.push_str(if i == 0 { " through " } else { " and " });
+        explanation.push_str(method_name(*method));
+    }
     if detail.edit_distance > 0 {
-        explanation.push_str(&format!(
+        let _ = write!(
+            explanation,
             " ({} letter{} off {:?})",
             detail.edit_distance,
             if detail.edit_distance == 1 { "" } else { "s" },
             detail.term
-        ));
+        );
     }
     explanation
 }
@@ -576,8 +601,8 @@ fn text_match(
     end: usize,
     term: &str,
 ) -> TextMatch {
-    let byte_start = normalized.origin[start] as usize;
-    let last = normalized.origin[end - 1] as usize;
+    let byte_start = normalized.origin(start);
+    let last = normalized.origin(end - 1);
     let byte_end = last + original[last..].chars().next().map_or(1, char::len_utf8);
     let matched = &original[byte_start..byte_end];
     let char_start = original[..byte_start].chars().count();
@@ -588,9 +613,7 @@ fn text_match(
     if marks & SPACED != 0 {
         methods.push(MatchMethod::Spaced as i32);
     }
-    let folded_text = fold(matched, false);
-    let folded_term = fold(term, false);
-    if folded_text != folded_term {
+    if !same_letters(matched, term) {
         if fold(matched, true) == fold(term, true) {
             if marks & DIACRITIC != 0 {
                 methods.push(MatchMethod::Diacritics as i32);
@@ -628,6 +651,24 @@ fn text_match(
 }
 
 /// Lower-case letters and digits only (and without accents if `strip_marks`).
+/// Whether two texts have the same letters and digits, ignoring case, width and separators.
+fn same_letters(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        let (mut x, mut y) = (
+            a.bytes().filter(u8::is_ascii_alphanumeric),
+            b.bytes().filter(u8::is_ascii_alphanumeric),
+        );
+        loop {
+            match (x.next(), y.next()) {
+                (None, None) => return true,
+                (Some(p), Some(q)) if p.eq_ignore_ascii_case(&q) => {}
+                _ => return false,
+            }
+        }
+    }
+    fold(a, false) == fold(b, false)
+}
+
 fn fold(text: &str, strip_marks: bool) -> String {
     let lowered: String = text
         .nfkc()
@@ -676,7 +717,7 @@ fn price_signal(
         kind: SignalKind::Price as i32,
         brand_id: brand.id.clone(),
         contribution,
-        explanation: format!(
+        explanation: sentence!(
             "priced {price}, {:.0}% of brand {:?}'s reference price {} for {}",
             ratio * 100.0,
             brand.name,
@@ -717,14 +758,14 @@ fn seller_signals(listing: &ListingInput<'_>) -> Vec<Signal> {
     if let Some(rating) = seller.rating.filter(|r| *r < 3.0) {
         push(
             weight::POOR_RATING,
-            format!("the seller is rated {rating:.1} of 5"),
+            sentence!("the seller is rated {rating:.1} of 5"),
         );
     }
     if seller.prior_strikes > 0 {
         let strikes = seller.prior_strikes.min(3);
         push(
             weight::PER_STRIKE * f64::from(strikes),
-            format!(
+            sentence!(
                 "the seller has {} earlier confirmed infringement{}",
                 seller.prior_strikes,
                 if seller.prior_strikes == 1 { "" } else { "s" }

@@ -541,9 +541,29 @@ mod properties {
         fn normalised_text_maps_back_into_the_input(text in "\\PC{0,40}") {
             let mut out = Normalized::default();
             normalize(&text, &mut out);
-            prop_assert_eq!(out.text.len(), out.origin.len());
-            prop_assert!(out.origin.iter().all(|&o| (o as usize) < text.len().max(1)));
-            prop_assert!(out.origin.iter().all(|&o| text.is_char_boundary(o as usize)));
+            prop_assert_eq!(out.text.len(), out.origins().count());
+            prop_assert!(out.origins().all(|o| o < text.len().max(1)));
+            prop_assert!(out.origins().all(|o| text.is_char_boundary(o)));
+        }
+
+        #[test]
+        fn every_letter_points_at_the_character_it_came_from(text in "(\\PC|[a-zA-Z0-9 .,!$@|-]){0,40}") {
+            let mut out = Normalized::default();
+            normalize(&text, &mut out);
+            for (j, &b) in out.text.iter().enumerate() {
+                if !b.is_ascii_alphanumeric() {
+                    continue;
+                }
+                let origin = out.origin(j);
+                let source = text[origin..].chars().next().unwrap();
+                // A letter after it, for symbols that stand for a letter only before one.
+                let alone = normalize_term(&format!("{source}q"));
+                let alone = alone.strip_suffix('q').unwrap_or(&alone);
+                prop_assert!(
+                    alone.as_bytes().contains(&b),
+                    "byte {} ({:?}) of {:?} claims to come from {:?}", j, b as char, out.as_str(), source
+                );
+            }
         }
 
         #[test]

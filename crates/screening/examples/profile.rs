@@ -1,0 +1,40 @@
+//! Screens synthetic listings in a loop, for profilers:
+//! `cargo build --release -p assay-screening --example profile`, then
+//! `perf record target/release/examples/profile 5` or
+//! `valgrind --tool=callgrind target/release/examples/profile 1 10000`.
+
+use assay_common::money::CurrencyCode;
+use assay_screening::engine::{Engine, EngineInput, ExchangeRates, Scratch, Thresholds};
+use assay_screening::listing::check;
+use assay_screening::synthetic;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let rounds: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(5);
+    let count: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(100_000);
+    let brands = synthetic::catalogue(10_000, 7);
+    let listings: Vec<_> = synthetic::listings(&brands, count, 11)
+        .into_iter()
+        .map(|l| check(l, "listing").expect("valid"))
+        .collect();
+    let engine = Engine::compile(EngineInput {
+        brands,
+        thresholds: Thresholds::default(),
+        rates: ExchangeRates::new([(CurrencyCode::parse("USD").unwrap(), 1.0)]),
+        ..EngineInput::default()
+    })
+    .expect("compiles");
+    let mut scratch = Scratch::default();
+    let started = std::time::Instant::now();
+    let mut flagged = 0;
+    for _ in 0..rounds {
+        for listing in &listings {
+            flagged += usize::from(engine.screen(&listing.input(), &mut scratch).decision != 1);
+        }
+    }
+    let per_second = (rounds * listings.len()) as f64 / started.elapsed().as_secs_f64();
+    println!("{per_second:.0} listings/s, {flagged} flagged");
+}
