@@ -15,7 +15,6 @@ use assay_common::{Platform, db};
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 /// The whole configuration of a process.
@@ -127,6 +126,7 @@ pub struct Running {
     pub new_bootstrap_token: Option<(String, PathBuf)>,
     pub platform: Platform,
     pub health: HealthReporter,
+    pub readiness: Readiness,
     server: JoinHandle<anyhow::Result<()>>,
 }
 
@@ -163,19 +163,17 @@ pub async fn start(
         .iter()
         .map(|s| s.grpc_service().to_owned())
         .collect();
-    let (health, health_server) = server::health(&grpc_names).await;
+    let (health, health_server) = tonic_health::server::health_reporter();
+    let readiness = Readiness::new(&grpc_names, health.clone()).await;
     let mut routes = tonic::service::RoutesBuilder::default();
     for service in &services {
         service.add_routes(&mut routes);
     }
     let routes = server::with_platform_services(routes, health_server)?;
-    let readiness = Readiness::default();
     let options = ServeOptions {
         config: config.server.clone(),
-        service_names: grpc_names,
         authenticator: platform.authenticator.clone(),
         readiness: readiness.clone(),
-        health: health.clone(),
     };
     let server = tokio::spawn(server::serve(
         listener,
@@ -186,38 +184,34 @@ pub async fn start(
     tracing::info!(%addr, services = ?names.iter().map(|n| n.as_str()).collect::<Vec<_>>(), "listening");
 
     for service in &services {
+        let status = readiness.status(service.grpc_service());
         let started = async {
             service.migrate().await?;
             anyhow::ensure!(
                 db::ping(service.database()).await,
                 "the database does not answer"
             );
-            service.start().await
+            service.start(status.clone()).await
         };
         if let Err(error) = started.await {
             platform.shutdown.cancel();
             let _ = server.await;
             return Err(error.context(format!("starting {}", service.name())));
         }
-        health
-            .set_service_status(service.grpc_service(), ServingStatus::Serving)
-            .await;
         server::watch_database(
             service.database().clone(),
-            health.clone(),
-            service.grpc_service().to_owned(),
+            status,
             platform.shutdown.clone(),
         );
-        tracing::info!(service = service.name(), "serving");
+        tracing::info!(service = service.name(), "started");
     }
-    health.set_service_status("", ServingStatus::Serving).await;
-    readiness.set_ready(true);
 
     Ok(Running {
         addr,
         new_bootstrap_token: first_start.bootstrap_token,
         platform,
         health,
+        readiness,
         server,
     })
 }

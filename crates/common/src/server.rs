@@ -30,18 +30,153 @@ use crate::config::ServerConfig;
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
-/// Whether the process finished starting (migrations ran, the database answers). Until then
-/// only health and reflection are served.
-#[derive(Debug, Clone, Default)]
-pub struct Readiness(Arc<AtomicBool>);
+/// Whether each service of the process is ready, and what health reports for it.
+///
+/// A service is SERVING when it says it is ready (its migrations ran and, for screening, its
+/// first engine is loaded) and its database answers; the empty service name "" is SERVING
+/// when every service is. Until a service is ready, its RPCs are refused with UNAVAILABLE
+/// (health and reflection are always served). Once shutdown begins, everything is
+/// NOT_SERVING for good.
+#[derive(Clone)]
+pub struct Readiness {
+    inner: Arc<ReadinessInner>,
+}
+
+struct ReadinessInner {
+    /// (gRPC service name, ready, database answers)
+    services: Vec<(String, AtomicBool, AtomicBool)>,
+    shutting_down: AtomicBool,
+    health: HealthReporter,
+    /// Serialises health updates so they land in order.
+    publishing: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for Readiness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let states: Vec<_> = self
+            .inner
+            .services
+            .iter()
+            .map(|(name, ready, db)| {
+                (
+                    name,
+                    ready.load(Ordering::Acquire),
+                    db.load(Ordering::Acquire),
+                )
+            })
+            .collect();
+        f.debug_struct("Readiness")
+            .field("services", &states)
+            .finish()
+    }
+}
 
 impl Readiness {
-    pub fn set_ready(&self, ready: bool) {
-        self.0.store(ready, Ordering::Release);
+    /// Every named service starts not ready; health says NOT_SERVING for all.
+    pub async fn new(service_names: &[String], health: HealthReporter) -> Self {
+        let readiness = Self {
+            inner: Arc::new(ReadinessInner {
+                services: service_names
+                    .iter()
+                    .map(|n| (n.clone(), AtomicBool::new(false), AtomicBool::new(true)))
+                    .collect(),
+                shutting_down: AtomicBool::new(false),
+                health,
+                publishing: tokio::sync::Mutex::new(()),
+            }),
+        };
+        readiness.publish().await;
+        readiness
+    }
+
+    /// The handle a service uses to report its own state.
+    pub fn status(&self, service_name: &str) -> ServiceStatus {
+        let index = self
+            .inner
+            .services
+            .iter()
+            .position(|(name, _, _)| name == service_name)
+            .unwrap_or(usize::MAX);
+        ServiceStatus {
+            readiness: self.clone(),
+            index,
+        }
+    }
+
+    /// Whether requests on `path` (`/package.Service/Method`) may go through.
+    pub fn admits(&self, path: &str) -> bool {
+        let service = path.trim_start_matches('/').split('/').next().unwrap_or("");
+        self.inner
+            .services
+            .iter()
+            .find(|(name, _, _)| name == service)
+            .is_none_or(|(_, ready, _)| ready.load(Ordering::Acquire))
+    }
+
+    /// Health NOT_SERVING for every service, from now on.
+    pub async fn shutting_down(&self) {
+        self.inner.shutting_down.store(true, Ordering::Release);
+        self.publish().await;
+    }
+
+    async fn publish(&self) {
+        let _order = self.inner.publishing.lock().await;
+        let down = self.inner.shutting_down.load(Ordering::Acquire);
+        let mut all = !self.inner.services.is_empty();
+        for (name, ready, database) in &self.inner.services {
+            let serving =
+                !down && ready.load(Ordering::Acquire) && database.load(Ordering::Acquire);
+            all &= serving;
+            self.inner
+                .health
+                .set_service_status(name, serving_status(serving))
+                .await;
+        }
+        self.inner
+            .health
+            .set_service_status("", serving_status(all))
+            .await;
+    }
+}
+
+fn serving_status(serving: bool) -> ServingStatus {
+    if serving {
+        ServingStatus::Serving
+    } else {
+        ServingStatus::NotServing
+    }
+}
+
+/// One service's view of [`Readiness`].
+#[derive(Clone, Debug)]
+pub struct ServiceStatus {
+    readiness: Readiness,
+    index: usize,
+}
+
+impl ServiceStatus {
+    /// The service is ready (or no longer is).
+    pub async fn set_ready(&self, ready: bool) {
+        if let Some((_, flag, _)) = self.readiness.inner.services.get(self.index) {
+            flag.store(ready, Ordering::Release);
+            self.readiness.publish().await;
+        }
+    }
+
+    /// Its database answers (or no longer does).
+    pub async fn set_database(&self, answers: bool) {
+        if let Some((_, _, flag)) = self.readiness.inner.services.get(self.index) {
+            flag.store(answers, Ordering::Release);
+            self.readiness.publish().await;
+        }
     }
 
     pub fn is_ready(&self) -> bool {
-        self.0.load(Ordering::Acquire)
+        self.readiness
+            .inner
+            .services
+            .get(self.index)
+            .is_some_and(|(_, ready, _)| ready.load(Ordering::Acquire))
     }
 }
 
@@ -115,8 +250,8 @@ where
         if is_open_path(request.uri().path()) {
             return Box::pin(inner.call(request));
         }
-        if !self.layer.readiness.is_ready() {
-            return reject(Status::unavailable("starting up: try again shortly"));
+        if !self.layer.readiness.admits(request.uri().path()) {
+            return reject(Status::unavailable("not ready yet: try again shortly"));
         }
         let Ok(permit) = self.layer.permits.clone().try_acquire_owned() else {
             tracing::warn!("request shed: concurrency limit reached");
@@ -235,30 +370,8 @@ where
 /// A running server's knobs.
 pub struct ServeOptions {
     pub config: ServerConfig,
-    /// gRPC service names (e.g. `assay.registry.v1.RegistryService`) reported by health.
-    pub service_names: Vec<String>,
     pub authenticator: Arc<Authenticator>,
     pub readiness: Readiness,
-    pub health: HealthReporter,
-}
-
-/// The health service and its reporter; every service starts NOT_SERVING.
-pub async fn health(
-    service_names: &[String],
-) -> (
-    HealthReporter,
-    tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>,
-) {
-    let (reporter, server) = tonic_health::server::health_reporter();
-    reporter
-        .set_service_status("", ServingStatus::NotServing)
-        .await;
-    for name in service_names {
-        reporter
-            .set_service_status(name, ServingStatus::NotServing)
-            .await;
-    }
-    (reporter, server)
 }
 
 /// Adds health and reflection to `routes`. Reflection also describes `google.rpc` error
@@ -286,14 +399,6 @@ pub fn with_platform_services(
     Ok(routes.routes())
 }
 
-/// Marks every service SERVING or NOT_SERVING.
-pub async fn set_health(health: &HealthReporter, service_names: &[String], status: ServingStatus) {
-    health.set_service_status("", status).await;
-    for name in service_names {
-        health.set_service_status(name, status).await;
-    }
-}
-
 /// Serves `routes` on `listener` until `shutdown` is cancelled, then drains.
 pub async fn serve(
     listener: tokio::net::TcpListener,
@@ -303,20 +408,18 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let ServeOptions {
         config,
-        service_names,
         authenticator,
         readiness,
-        health,
     } = options;
 
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let signal = {
         let shutdown = shutdown.clone();
-        let health = health.clone();
+        let readiness = readiness.clone();
         let delay = config.shutdown_delay;
         async move {
             shutdown.cancelled().await;
-            set_health(&health, &service_names, ServingStatus::NotServing).await;
+            readiness.shutting_down().await;
             tracing::info!(delay = ?delay, "shutting down: health is NOT_SERVING");
             tokio::time::sleep(delay).await;
         }
@@ -327,7 +430,7 @@ pub async fn serve(
         .layer(GuardLayer::new(
             authenticator,
             config.max_concurrent_requests,
-            readiness,
+            readiness.clone(),
         ))
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, signal);
@@ -379,30 +482,27 @@ pub fn cancel_on_signals(token: CancellationToken) {
 /// Keeps health in step with the database: NOT_SERVING while it does not answer.
 pub fn watch_database(
     db: sea_orm::DatabaseConnection,
-    health: HealthReporter,
-    service_name: String,
+    status: ServiceStatus,
     shutdown: CancellationToken,
 ) {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(std::time::Duration::from_secs(5));
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut serving = true;
+        let mut answered = true;
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => return,
                 _ = interval.tick() => {}
             }
             let answers = crate::db::ping(&db).await;
-            if answers != serving && !shutdown.is_cancelled() {
-                serving = answers;
-                let status = if answers {
-                    tracing::info!(service = %service_name, "database answers again");
-                    ServingStatus::Serving
+            if answers != answered {
+                answered = answers;
+                if answers {
+                    tracing::info!("database answers again");
                 } else {
-                    tracing::error!(service = %service_name, "database does not answer");
-                    ServingStatus::NotServing
-                };
-                health.set_service_status(&service_name, status).await;
+                    tracing::error!("database does not answer");
+                }
+                status.set_database(answers).await;
             }
         }
     });
@@ -460,14 +560,15 @@ mod tests {
         })
     }
 
-    fn guard(limit: usize, ready: bool) -> (GuardLayer, Arc<Notify>) {
+    async fn guard(limit: usize, ready: bool) -> (GuardLayer, Arc<Notify>) {
         let mut authenticator = Authenticator::new("assay", "assay");
         authenticator
             .add_static_token(&token_sha256("slow-token"), "service:slow".parse().unwrap());
         authenticator
             .add_static_token(&token_sha256("fast-token"), "service:fast".parse().unwrap());
-        let readiness = Readiness::default();
-        readiness.set_ready(ready);
+        let (health, _) = tonic_health::server::health_reporter();
+        let readiness = Readiness::new(&["assay.x.v1.X".to_owned()], health).await;
+        readiness.status("assay.x.v1.X").set_ready(ready).await;
         (
             GuardLayer::new(Arc::new(authenticator), limit, readiness),
             Arc::new(Notify::new()),
@@ -476,7 +577,7 @@ mod tests {
 
     #[tokio::test]
     async fn requests_beyond_the_limit_are_shed_until_one_finishes() {
-        let (layer, release) = guard(1, true);
+        let (layer, release) = guard(1, true).await;
         let service = layer.layer(blocking(release.clone()));
 
         let slow = tokio::spawn(
@@ -518,7 +619,7 @@ mod tests {
 
     #[tokio::test]
     async fn unauthenticated_and_not_ready_requests_are_refused() {
-        let (layer, release) = guard(8, true);
+        let (layer, release) = guard(8, true).await;
         let service = layer.layer(blocking(release));
         let anonymous = service
             .clone()
@@ -538,7 +639,7 @@ mod tests {
             Some(tonic::Code::Unauthenticated as i32)
         );
 
-        let (layer, release) = guard(8, false);
+        let (layer, release) = guard(8, false).await;
         let service = layer.layer(blocking(release));
         let starting = service
             .clone()

@@ -6,6 +6,8 @@ use std::pin::Pin;
 use sea_orm::DatabaseConnection;
 use tonic::service::RoutesBuilder;
 
+use crate::server::ServiceStatus;
+
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// One Assay service, ready to be served by the runner.
@@ -20,6 +22,9 @@ pub trait Service: Send + Sync + 'static {
     fn add_routes(&self, routes: &mut RoutesBuilder);
     /// Runs its pending migrations.
     fn migrate(&self) -> BoxFuture<'_, anyhow::Result<()>>;
-    /// Starts its background work; called once migrations ran. It stops on shutdown.
-    fn start(&self) -> BoxFuture<'_, anyhow::Result<()>>;
+    /// Starts its background work; called once migrations ran and the database answered.
+    /// The service reports itself ready through `status` when it can take requests (at
+    /// once, or later, e.g. once its first engine is loaded). Background work stops on
+    /// shutdown.
+    fn start(&self, status: ServiceStatus) -> BoxFuture<'_, anyhow::Result<()>>;
 }

@@ -14,6 +14,7 @@ mod store;
 use std::time::Duration;
 
 use assay_common::Platform;
+use assay_common::server::ServiceStatus;
 use assay_common::service::{BoxFuture, Service};
 use assay_proto::registry::v1::registry_service_server::RegistryServiceServer;
 use sea_orm::DatabaseConnection;
@@ -105,13 +106,16 @@ impl Service for Registry {
         Box::pin(assay_common::db::migrate::<migration::Migrator>(&self.db))
     }
 
-    fn start(&self) -> BoxFuture<'_, anyhow::Result<()>> {
+    fn start(&self, status: ServiceStatus) -> BoxFuture<'_, anyhow::Result<()>> {
         tokio::spawn(catalogue::sweep_forever(
             self.db.clone(),
             self.hub.clone(),
             self.config.catalogue_sweep_interval,
             self.platform.shutdown.clone(),
         ));
-        Box::pin(std::future::ready(Ok(())))
+        Box::pin(async move {
+            status.set_ready(true).await;
+            Ok(())
+        })
     }
 }
