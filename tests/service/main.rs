@@ -4,3 +4,4 @@
 mod fixtures;
 mod platform;
 mod registry;
+mod screening;

@@ -119,6 +119,7 @@ impl Sandbox {
                 let url = database_url(&admin_url, &name);
                 match service {
                     ServiceName::Registry => config.registry.database_url = Some(url),
+                    ServiceName::Screening => config.screening.database_url = Some(url),
                 }
                 postgres_databases.push(name);
             }
@@ -137,7 +138,7 @@ impl Sandbox {
             .signer
             .clone()
             .expect("the sandbox has a signing key");
-        Self {
+        let sandbox = Self {
             addr: running.addr,
             backend,
             config: kept,
@@ -145,13 +146,40 @@ impl Sandbox {
             signer,
             postgres_databases,
             _dir: dir,
-        }
+        };
+        sandbox.wait_until_serving("").await;
+        sandbox
+    }
+
+    /// Waits (up to ten seconds) until health reports `service` SERVING ("" for all).
+    pub async fn wait_until_serving(&self, service: &str) {
+        use tonic_health::pb::health_check_response::ServingStatus;
+        use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+        let mut health = HealthClient::new(self.channel().await);
+        let mut watch = health
+            .watch(HealthCheckRequest {
+                service: service.to_owned(),
+            })
+            .await
+            .expect("health watch")
+            .into_inner();
+        let serving = async {
+            while let Some(update) = watch.message().await.expect("health stream") {
+                if update.status() == ServingStatus::Serving {
+                    return;
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), serving)
+            .await
+            .unwrap_or_else(|_| panic!("{service:?} did not become SERVING within 10 s"));
     }
 
     /// The database URL a service of the sandbox uses.
     pub fn database_url(&self, service: ServiceName) -> String {
         let configured = match service {
             ServiceName::Registry => &self.config.registry.database_url,
+            ServiceName::Screening => &self.config.screening.database_url,
         };
         configured
             .clone()
@@ -176,6 +204,22 @@ impl Sandbox {
             .connect()
             .await
             .expect("connect to the sandbox")
+    }
+
+    /// A channel with small HTTP/2 windows, so that a client that stops reading is felt by
+    /// the server at once.
+    pub async fn narrow_channel(&self, principal: &str) -> Authed {
+        let channel = Channel::from_shared(self.endpoint())
+            .expect("endpoint")
+            .initial_stream_window_size(65_535)
+            .initial_connection_window_size(65_535)
+            .connect()
+            .await
+            .expect("connect to the sandbox");
+        let bearer = format!("Bearer {}", self.token(principal))
+            .parse()
+            .expect("header value");
+        InterceptedService::new(channel, Bearer(Some(bearer)))
     }
 
     /// A channel presenting a token for `principal`, or none for `None`.

@@ -30,6 +30,7 @@ pub struct AppConfig {
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
     pub registry: assay_registry::Config,
+    pub screening: assay_screening::Config,
 }
 
 impl Default for AppConfig {
@@ -43,6 +44,7 @@ impl Default for AppConfig {
             database: platform.database,
             auth: platform.auth,
             registry: assay_registry::Config::default(),
+            screening: assay_screening::Config::default(),
         }
     }
 }
@@ -64,14 +66,16 @@ impl AppConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ServiceName {
     Registry,
+    Screening,
 }
 
 impl ServiceName {
-    pub const ALL: &'static [ServiceName] = &[ServiceName::Registry];
+    pub const ALL: &'static [ServiceName] = &[ServiceName::Registry, ServiceName::Screening];
 
     pub fn as_str(self) -> &'static str {
         match self {
             ServiceName::Registry => assay_registry::NAME,
+            ServiceName::Screening => assay_screening::NAME,
         }
     }
 }
@@ -106,16 +110,75 @@ pub fn select(names: &[String]) -> Result<Vec<ServiceName>, String> {
     Ok(selected)
 }
 
+/// Where the services of this process reach each other.
+struct Peers<'a> {
+    /// The services running in this process.
+    local: &'a [ServiceName],
+    /// This process's own address, as a URL.
+    own: String,
+}
+
+impl Peers<'_> {
+    /// The configured endpoint of a peer, or this process if the peer runs here.
+    fn endpoint(
+        &self,
+        peer: ServiceName,
+        configured: &Option<String>,
+        needed_by: ServiceName,
+    ) -> anyhow::Result<String> {
+        match configured {
+            Some(endpoint) => Ok(endpoint.clone()),
+            None if self.local.contains(&peer) => Ok(self.own.clone()),
+            None => anyhow::bail!(
+                "{} needs [{}] {}_endpoint when {} does not run in the same process",
+                needed_by.as_str(),
+                needed_by.as_str(),
+                peer.as_str(),
+                peer.as_str()
+            ),
+        }
+    }
+}
+
 async fn build(
     name: ServiceName,
     platform: &Platform,
     config: &AppConfig,
+    peers: &Peers<'_>,
 ) -> anyhow::Result<Box<dyn Service>> {
     Ok(match name {
         ServiceName::Registry => Box::new(
             assay_registry::Registry::new(platform.clone(), config.registry.clone()).await?,
         ),
+        ServiceName::Screening => {
+            let registry = peers.endpoint(
+                ServiceName::Registry,
+                &config.screening.registry_endpoint,
+                ServiceName::Screening,
+            )?;
+            Box::new(
+                assay_screening::Screening::new(
+                    platform.clone(),
+                    config.screening.clone(),
+                    registry,
+                )
+                .await?,
+            )
+        }
     })
+}
+
+/// A URL to reach a listening address from this host.
+fn own_endpoint(addr: SocketAddr) -> String {
+    let ip = if addr.ip().is_unspecified() {
+        match addr {
+            SocketAddr::V4(_) => std::net::IpAddr::from([127, 0, 0, 1]),
+            SocketAddr::V6(_) => std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+        }
+    } else {
+        addr.ip()
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
 }
 
 /// A started process.
@@ -155,9 +218,13 @@ pub async fn start(
 ) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let (platform, first_start) = Platform::init(config.platform())?;
+    let peers = Peers {
+        local: names,
+        own: own_endpoint(addr),
+    };
     let mut services = Vec::with_capacity(names.len());
     for name in names {
-        services.push(build(*name, &platform, &config).await?);
+        services.push(build(*name, &platform, &config, &peers).await?);
     }
     let grpc_names: Vec<String> = services
         .iter()
@@ -219,8 +286,13 @@ pub async fn start(
 /// Runs the pending migrations of `names` and returns.
 pub async fn migrate(config: AppConfig, names: &[ServiceName]) -> anyhow::Result<()> {
     let platform = Platform::offline(config.platform());
+    // Migrating reaches no peer; any endpoint will do.
+    let peers = Peers {
+        local: ServiceName::ALL,
+        own: own_endpoint(config.listen),
+    };
     for name in names {
-        let service = build(*name, &platform, &config).await?;
+        let service = build(*name, &platform, &config, &peers).await?;
         service
             .migrate()
             .await
@@ -256,6 +328,10 @@ mod tests {
         assert_eq!(
             select(&["registry".into(), "registry".into()]).unwrap(),
             [ServiceName::Registry]
+        );
+        assert_eq!(
+            select(&["screening".into()]).unwrap(),
+            [ServiceName::Screening]
         );
         assert!(
             select(&["billing".into()])

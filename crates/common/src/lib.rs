@@ -11,6 +11,7 @@ pub mod error;
 pub mod id;
 pub mod idempotency;
 pub mod money;
+pub mod outbox;
 pub mod page;
 pub mod platform;
 pub mod resource;

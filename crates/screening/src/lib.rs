@@ -1,7 +1,235 @@
 //! Listing screening: the engine that finds counterfeit listings and explains why, and the
-//! service around it (rules, hits, feedback, the catalogue feed).
+//! service around it — the catalogue feed from the registry, rules, hits with feedback, and
+//! the outbox that hands hits to case management.
 
+mod api;
 pub mod engine;
+pub mod entity;
+mod feed;
+pub mod ids;
 pub mod listing;
+pub mod migration;
+pub mod rules;
+mod store;
 #[doc(hidden)]
 pub mod synthetic;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use assay_common::Platform;
+use assay_common::money::CurrencyCode;
+use assay_common::server::ServiceStatus;
+use assay_common::service::{BoxFuture, Service};
+use assay_proto::screening::v1::screening_service_server::ScreeningServiceServer;
+use sea_orm::DatabaseConnection;
+use serde::{Deserialize, Serialize};
+use tonic::service::RoutesBuilder;
+
+pub use api::ScreeningApi;
+pub use store::HIT_TOPIC;
+
+use crate::engine::{ExchangeRates, Thresholds};
+use crate::feed::Engines;
+
+pub const NAME: &str = "screening";
+
+/// Screening's own configuration (`[screening]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Its database; unset: `<data_dir>/screening.db`.
+    pub database_url: Option<String>,
+    /// The registry whose catalogue it follows, e.g. `http://registry:50051`. Unset: this
+    /// process, which must then run the registry too.
+    pub registry_endpoint: Option<String>,
+    /// Default risk from which a listing is reviewed; global and brand rules override it.
+    pub review_threshold: f64,
+    /// Default risk from which a listing is blocked.
+    pub block_threshold: f64,
+    /// What one unit of each currency is worth in a common unit (here: US dollars). Prices in
+    /// currencies without a rate are not compared.
+    pub exchange_rates: BTreeMap<String, f64>,
+    /// How often rules changed on other replicas are picked up.
+    #[serde(with = "humantime_serde")]
+    pub rules_poll_interval: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let rates = [
+            ("USD", 1.0),
+            ("EUR", 1.08),
+            ("GBP", 1.27),
+            ("CHF", 1.13),
+            ("CNY", 0.138),
+            ("HKD", 0.128),
+            ("JPY", 0.0066),
+            ("KRW", 0.00073),
+            ("SGD", 0.74),
+            ("AUD", 0.66),
+            ("CAD", 0.73),
+            ("INR", 0.012),
+            ("BRL", 0.18),
+            ("MXN", 0.055),
+            ("AED", 0.27),
+            ("TRY", 0.029),
+        ];
+        Self {
+            database_url: None,
+            registry_endpoint: None,
+            review_threshold: 0.5,
+            block_threshold: 0.8,
+            exchange_rates: rates.into_iter().map(|(c, r)| (c.to_owned(), r)).collect(),
+            rules_poll_interval: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Config {
+    /// Everything wrong with it, as sentences.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for (name, value) in [
+            ("review_threshold", self.review_threshold),
+            ("block_threshold", self.block_threshold),
+        ] {
+            if !(0.0..=1.0).contains(&value) {
+                problems.push(format!("screening.{name} must be between 0 and 1"));
+            }
+        }
+        if self.block_threshold < self.review_threshold {
+            problems
+                .push("screening.block_threshold must not be below review_threshold".to_owned());
+        }
+        for (code, rate) in &self.exchange_rates {
+            if CurrencyCode::parse(code).is_err() {
+                problems.push(format!(
+                    "screening.exchange_rates: {code:?} is not an ISO 4217 code"
+                ));
+            }
+            if !(rate.is_finite() && *rate > 0.0) {
+                problems.push(format!(
+                    "screening.exchange_rates.{code} must be above zero"
+                ));
+            }
+        }
+        if self.rules_poll_interval.is_zero() {
+            problems.push("screening.rules_poll_interval must be above zero".to_owned());
+        }
+        problems
+    }
+
+    fn rates(&self) -> ExchangeRates {
+        ExchangeRates::new(
+            self.exchange_rates
+                .iter()
+                .filter_map(|(code, rate)| Some((CurrencyCode::parse(code).ok()?, *rate))),
+        )
+    }
+}
+
+/// The screening service of a process.
+pub struct Screening {
+    db: DatabaseConnection,
+    api: ScreeningApi,
+    engines: Arc<Engines>,
+    platform: Platform,
+    config: Config,
+    registry_endpoint: String,
+}
+
+impl Screening {
+    /// Opens its database (lazily) and prepares the engine holder; `registry_endpoint` is the
+    /// registry whose catalogue it follows.
+    pub async fn new(
+        platform: Platform,
+        config: Config,
+        registry_endpoint: String,
+    ) -> anyhow::Result<Self> {
+        let problems = config.problems();
+        anyhow::ensure!(
+            problems.is_empty(),
+            "invalid configuration:\n  {}",
+            problems.join("\n  ")
+        );
+        let url = config
+            .database_url
+            .clone()
+            .unwrap_or_else(|| platform.config.sqlite_url(NAME));
+        let db = assay_common::db::connect(&url, &platform.config.database).await?;
+        let engines = Arc::new(Engines::new(
+            Thresholds {
+                review: config.review_threshold,
+                block: config.block_threshold,
+            },
+            config.rates(),
+        ));
+        let api = ScreeningApi::new(
+            db.clone(),
+            engines.clone(),
+            platform.page_tokens.clone(),
+            platform.shutdown.clone(),
+        );
+        Ok(Self {
+            db,
+            api,
+            engines,
+            platform,
+            config,
+            registry_endpoint,
+        })
+    }
+}
+
+impl Service for Screening {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn grpc_service(&self) -> &'static str {
+        "assay.screening.v1.ScreeningService"
+    }
+
+    fn database(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    fn add_routes(&self, routes: &mut RoutesBuilder) {
+        let max = self.platform.config.server.max_message_bytes;
+        routes.add_service(
+            ScreeningServiceServer::new(self.api.clone())
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max),
+        );
+    }
+
+    fn migrate(&self) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(assay_common::db::migrate::<migration::Migrator>(&self.db))
+    }
+
+    fn start(&self, status: ServiceStatus) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move {
+            let shutdown = self.platform.shutdown.clone();
+            self.engines.refresh_rules(&self.db).await?;
+            let channel = assay_common::client::connect(
+                &self.registry_endpoint,
+                self.platform.credentials(NAME),
+            )?;
+            tokio::spawn(self.engines.clone().build_forever(status, shutdown.clone()));
+            tokio::spawn(feed::follow_catalogue_forever(
+                self.engines.clone(),
+                channel,
+                shutdown.clone(),
+            ));
+            tokio::spawn(feed::poll_rules_forever(
+                self.engines.clone(),
+                self.db.clone(),
+                self.config.rules_poll_interval,
+                shutdown,
+            ));
+            Ok(())
+        })
+    }
+}

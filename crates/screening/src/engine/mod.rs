@@ -219,8 +219,8 @@ pub struct Scratch {
     matches: Vec<score::RawMatch>,
     compat: Vec<(score::Field, usize)>,
     fuzzy: Vec<(u32, u8)>,
-    /// Misspellings in the title: (start, end, fuzzy target, distance).
-    fuzzy_hits: Vec<(usize, usize, u32, u8)>,
+    /// Misspellings: (field, start, end, fuzzy target, distance).
+    fuzzy_hits: Vec<(score::Field, usize, usize, u32, u8)>,
     logos: Vec<(u64, u32, u32)>,
 }
 
@@ -341,9 +341,9 @@ impl Engine {
                     },
                 );
                 if single_word {
-                    if strength == Strength::Distinctive {
-                        builder.add_fuzzy(&normalized, index, term, strength);
-                    }
+                    // Ordinary-word brands are indexed too: only words that are not ordinary
+                    // words themselves are looked up, and an ambiguous match needs support.
+                    builder.add_fuzzy(&normalized, index, term, strength);
                     continue;
                 }
                 // "louis vuitton": also "louisvuitton", and "vuitton" alone (weakly).

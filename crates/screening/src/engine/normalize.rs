@@ -305,7 +305,7 @@ fn normalize_into<const TRACK: bool>(input: &str, out: &mut Normalized) {
     if out.text.last() == Some(&b' ') {
         out.pop();
     }
-    if single_letter_tokens(&out.text) >= 3 {
+    if single_letter_tokens(&out.text) >= 2 {
         join_spaced_letters(out);
     }
 }
@@ -593,7 +593,10 @@ fn join_spaced_letters(out: &mut Normalized) {
         while run_end < tokens.len() && kind.is_some() && single(&tokens[run_end]) == kind {
             run_end += 1;
         }
-        if run_end - run_start >= 3 {
+        // Three letters make a spaced-out word ("N I K E"); two ideographs already do
+        // ("彪 马"), as Chinese puts no spaces between its words.
+        let enough = if kind == Some(true) { 2 } else { 3 };
+        if run_end - run_start >= enough {
             for pair in tokens[run_start..run_end].windows(2) {
                 for flag in &mut remove[pair[0].1..pair[1].0] {
                     *flag = true;
@@ -737,6 +740,7 @@ mod tests {
         assert_eq!(norm("Ni\u{200B}ke"), "nike");
         assert_eq!(norm("路易威登 包"), "路易威登 包");
         assert_eq!(norm("路 易 威 登"), "路易威登");
+        assert_eq!(norm("彪 马 夹克"), "彪马 夹克");
         assert_eq!(norm("丽 a b"), "丽 a b", "scripts are not joined");
     }
 

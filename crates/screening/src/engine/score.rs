@@ -48,7 +48,10 @@ mod weight {
     pub const UNSUPPORTED_CAP: f64 = 0.20;
     /// A compatibility reference ("case for iPhone") without price or vocabulary.
     pub const COMPATIBILITY_CAP: f64 = 0.30;
-    /// Counterfeit vocabulary with no brand at all.
+    /// Counterfeit vocabulary with no brand at all: scaled down ("replica" is also a word
+    /// for scale models and museum copies) and capped, so it can ask for a review but never
+    /// block on its own.
+    pub const VOCABULARY_ONLY_SCALE: f64 = 0.80;
     pub const VOCABULARY_ONLY_CAP: f64 = 0.60;
 }
 
@@ -150,34 +153,37 @@ pub(crate) fn screen(
         }
     }
 
-    // Misspellings: title words that matched nothing and are not ordinary words.
+    // Misspellings: words that matched nothing and are not ordinary words.
     let lexicon = super::lexicon::lexicon();
-    let text = &title.text;
-    let mut at = 0;
-    while at < text.len() {
-        let start = at;
-        while at < text.len() && text[at].is_ascii_lowercase() {
-            at += 1;
-        }
-        let end = at;
-        let whole_word = end > start
-            && (end == text.len() || !text[end].is_ascii_alphanumeric() && text[end] < 0x80)
-            && (start == 0 || !text[start - 1].is_ascii_alphanumeric() && text[start - 1] < 0x80);
-        if whole_word
-            && end - start >= super::fuzzy::MIN_TERM - 1
-            && !matches
-                .iter()
-                .any(|m| m.field == Field::Title && m.start < end && start < m.end)
-            && !lexicon.contains(&text[start..end])
-        {
-            engine.fuzzy.lookup(&text[start..end], fuzzy);
-            for &(id, distance) in fuzzy.iter() {
-                fuzzy_hits.push((start, end, engine.fuzzy.term(id).target, distance));
+    for (field, normalized) in [(Field::Title, &*title), (Field::Description, &*description)] {
+        let text = &normalized.text;
+        let mut at = 0;
+        while at < text.len() {
+            let start = at;
+            while at < text.len() && text[at].is_ascii_lowercase() {
+                at += 1;
             }
-        }
-        // Skip to the next word.
-        while at < text.len() && !text[at].is_ascii_lowercase() {
-            at += 1;
+            let end = at;
+            let whole_word = end > start
+                && (end == text.len() || !text[end].is_ascii_alphanumeric() && text[end] < 0x80)
+                && (start == 0
+                    || !text[start - 1].is_ascii_alphanumeric() && text[start - 1] < 0x80);
+            if whole_word
+                && end - start >= super::fuzzy::MIN_TERM - 1
+                && !matches
+                    .iter()
+                    .any(|m| m.field == field && m.start < end && start < m.end)
+                && !lexicon.contains(&text[start..end])
+            {
+                engine.fuzzy.lookup(&text[start..end], fuzzy);
+                for &(id, distance) in fuzzy.iter() {
+                    fuzzy_hits.push((field, start, end, engine.fuzzy.term(id).target, distance));
+                }
+            }
+            // Skip to the next word.
+            while at < text.len() && !text[at].is_ascii_lowercase() {
+                at += 1;
+            }
         }
     }
 
@@ -222,6 +228,7 @@ pub(crate) fn screen(
                     let at = concern_of(&mut concerns, brand);
                     keep_best(&mut concerns[at].text, evidence, title, description);
                 }
+                TermRef::Vocabulary { .. } if negated(&text.text, m.start) => {}
                 TermRef::Vocabulary {
                     brand: None,
                     term,
@@ -247,16 +254,20 @@ pub(crate) fn screen(
             }
         }
     }
-    for &(start, end, target, distance) in fuzzy_hits.iter() {
+    for &(field, start, end, target, distance) in fuzzy_hits.iter() {
         let (brand, term, strength) = engine.fuzzy_targets[target as usize];
+        let text = match field {
+            Field::Title => &title.text,
+            Field::Description => &description.text,
+        };
         let evidence = TextEvidence {
-            field: Field::Title,
+            field,
             start,
             end,
             term,
             strength,
             fuzzy_distance: distance,
-            compat: follows_compatibility(compat, Field::Title, start, &title.text),
+            compat: follows_compatibility(compat, field, start, text),
         };
         let at = concern_of(&mut concerns, brand);
         keep_best(&mut concerns[at].text, evidence, title, description);
@@ -411,7 +422,12 @@ pub(crate) fn screen(
                 detail: None,
             });
         }
-        let price = price_signal(engine, brand, listing);
+        // An accessory that names what it fits is cheap by nature: its price says nothing.
+        let price = if compat_only {
+            None
+        } else {
+            price_signal(engine, brand, listing)
+        };
         let priced_low = price.is_some();
         signals.extend(price);
         let brand_vocabulary: Vec<Signal> = concern
@@ -456,8 +472,14 @@ pub(crate) fn screen(
     }
 
     if !vocabulary_contributions.is_empty() {
-        let vocabulary_risk =
-            noisy_or(vocabulary_contributions.iter().copied()).min(weight::VOCABULARY_ONLY_CAP);
+        // Counterfeit vocabulary with no brand: what the seller has done before counts too.
+        let vocabulary_risk = (noisy_or(
+            vocabulary_contributions
+                .iter()
+                .chain(&seller_contributions)
+                .copied(),
+        ) * weight::VOCABULARY_ONLY_SCALE)
+            .min(weight::VOCABULARY_ONLY_CAP);
         let decision = decide(
             vocabulary_risk,
             engine.thresholds.review,
@@ -516,6 +538,23 @@ fn keep_best(
     if better {
         *slot = Some(candidate);
     }
+}
+
+/// Words that deny what follows them: "not fake", "no replica", "never a copy".
+const NEGATORS: &[&[u8]] = &[
+    b"not", b"no", b"never", b"non", b"zero", b"without", b"nor", b"isnt", b"nothing",
+];
+
+/// Whether the term at `start` of normalised text is denied by one of the two words before it
+/// ("100% authentic, not fake"; "not a dupe").
+fn negated(text: &[u8], start: usize) -> bool {
+    let before = &text[..start];
+    before
+        .split(|&b| b == b' ')
+        .rev()
+        .filter(|word| !word.is_empty())
+        .take(2)
+        .any(|word| NEGATORS.contains(&word))
 }
 
 /// Whether a brand match at `start` follows a compatibility phrase, with at most one word

@@ -377,14 +377,37 @@ fn logo_images_are_matched_by_hamming_distance() {
 }
 
 #[test]
-fn vocabulary_alone_is_reviewed() {
-    let v = screen(L {
-        title: "Designer handbag replica, top grade",
+fn vocabulary_alone_asks_for_review_only_when_it_is_strong() {
+    let strong = screen(L {
+        title: "Designer handbag replica AAA 1:1, top grade",
         category: "handbags",
         ..L::default()
     });
-    assert!(v.brands.is_empty());
-    assert_eq!(decision(&v), Decision::Review);
+    assert!(strong.brands.is_empty());
+    assert_eq!(decision(&strong), Decision::Review);
+    // A lone "replica" is also a scale model's word.
+    let model = screen(L {
+        title: "Titanic replica model kit 1:350",
+        category: "toys",
+        ..L::default()
+    });
+    assert_eq!(decision(&model), Decision::Allow, "{model:?}");
+}
+
+#[test]
+fn denied_vocabulary_does_not_count() {
+    let v = screen(L {
+        title: "Gucci belt, 100% authentic, not fake",
+        category: "belts",
+        price: ("EUR", 400),
+        ..L::default()
+    });
+    assert!(
+        v.signals
+            .iter()
+            .all(|s| s.kind != SignalKind::Vocabulary as i32),
+        "{v:?}"
+    );
 }
 
 #[test]

@@ -1,0 +1,837 @@
+//! The gRPC handler: screening (one listing or a feed), rules, hits and feedback.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use assay_common::auth::{self, Grant, Principal, Role};
+use assay_common::idempotency::{self, Key};
+use assay_common::page::{PageTokens, page_size};
+use assay_common::resource::{check_etag, mask_paths};
+use assay_common::{ApiError, ApiResult, FieldViolations, time, validate};
+use assay_proto::screening::v1::screening_service_server::ScreeningService;
+use assay_proto::screening::v1::*;
+use futures::FutureExt;
+use prost::Message;
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::engine::{Engine, Scratch};
+use crate::feed::Engines;
+use crate::ids::{HitId, RuleId};
+use crate::listing::{CheckedListing, check};
+use crate::{rules, store};
+
+/// Listings of a feed screened and stored together, at most.
+const FEED_BATCH: usize = 256;
+/// Answers of a feed waiting for the caller to read them, at most.
+const FEED_BUFFER: usize = 16;
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+fn screen_one(engine: &Engine, listing: &CheckedListing) -> Verdict {
+    SCRATCH.with(|scratch| engine.screen(&listing.input(), &mut scratch.borrow_mut()))
+}
+
+/// The screening service.
+#[derive(Clone)]
+pub struct ScreeningApi {
+    db: DatabaseConnection,
+    engines: Arc<Engines>,
+    page_tokens: PageTokens,
+    shutdown: CancellationToken,
+}
+
+impl ScreeningApi {
+    pub fn new(
+        db: DatabaseConnection,
+        engines: Arc<Engines>,
+        page_tokens: PageTokens,
+        shutdown: CancellationToken,
+    ) -> Self {
+        Self {
+            db,
+            engines,
+            page_tokens,
+            shutdown,
+        }
+    }
+
+    fn engine(&self) -> ApiResult<Arc<Engine>> {
+        self.engines.current().ok_or_else(|| {
+            ApiError::Unavailable("no catalogue loaded yet: try again shortly".to_owned())
+        })
+    }
+
+    /// Stores the hits among `screened` (those not allowed), with their outbox messages, in
+    /// one transaction; returns the hit id of each (empty for allowed listings).
+    async fn store_hits(&self, screened: &[(&Listing, &Verdict)]) -> ApiResult<Vec<String>> {
+        if screened
+            .iter()
+            .all(|(_, v)| v.decision == Decision::Allow as i32)
+        {
+            return Ok(vec![String::new(); screened.len()]);
+        }
+        // A concurrent identical screening may win the unique key: the retry finds its hit.
+        match self.try_store_hits(screened).await {
+            Ok(ids) => Ok(ids),
+            Err(_) => self.try_store_hits(screened).await,
+        }
+    }
+
+    async fn try_store_hits(&self, screened: &[(&Listing, &Verdict)]) -> ApiResult<Vec<String>> {
+        let now = time::now();
+        let txn = self.db.begin().await?;
+        let mut ids = Vec::with_capacity(screened.len());
+        for (listing, verdict) in screened {
+            if verdict.decision == Decision::Allow as i32 {
+                ids.push(String::new());
+                continue;
+            }
+            let key = store::dedup_key(listing, verdict);
+            let id = match store::find_hit_by_key(&txn, &key).await? {
+                Some(existing) => existing.id,
+                None => {
+                    let id = HitId::generate().into_string();
+                    store::insert_hit(&txn, &id, listing, verdict, &key, now).await?;
+                    id
+                }
+            };
+            ids.push(id);
+        }
+        txn.commit().await?;
+        Ok(ids)
+    }
+
+    async fn screen_listing(
+        &self,
+        principal: &Principal,
+        req: ScreenListingRequest,
+    ) -> ApiResult<ScreenListingResponse> {
+        principal.authorize(
+            "screen listings",
+            &[Grant::Staff(&[Role::Analyst]), Grant::Service],
+        )?;
+        let Some(listing) = req.listing else {
+            return Err(ApiError::invalid("listing", "must be set"));
+        };
+        let checked = check(listing, "listing").map_err(ApiError::InvalidArgument)?;
+        let engine = self.engine()?;
+        let verdict = screen_one(&engine, &checked);
+        let ids = self.store_hits(&[(&checked.listing, &verdict)]).await?;
+        Ok(ScreenListingResponse {
+            verdict: Some(verdict),
+            hit_id: ids.into_iter().next().unwrap_or_default(),
+        })
+    }
+
+    /// Screens one batch of a feed and answers it in order.
+    async fn screen_batch(
+        &self,
+        batch: Vec<ScreenListingsRequest>,
+        out: &mpsc::Sender<Result<ScreenListingsResponse, Status>>,
+    ) -> ApiResult<bool> {
+        let engine = self.engine()?;
+        let mut answers: Vec<ScreenListingsResponse> = Vec::with_capacity(batch.len());
+        let mut screened: Vec<(CheckedListing, Verdict, usize)> = Vec::new();
+        for (index, request) in batch.into_iter().enumerate() {
+            let listing = request.listing.unwrap_or_default();
+            let listing_id = listing.listing_id.clone();
+            match check(listing, "listing") {
+                Ok(checked) => {
+                    let verdict = screen_one(&engine, &checked);
+                    answers.push(ScreenListingsResponse {
+                        listing_id,
+                        result: None,
+                        hit_id: String::new(),
+                    });
+                    screened.push((checked, verdict, index));
+                }
+                Err(violations) => answers.push(ScreenListingsResponse {
+                    listing_id,
+                    result: Some(screen_listings_response::Result::Error(ListingError {
+                        field_violations: violations
+                            .iter()
+                            .map(|(field, description)| FieldViolation {
+                                field: field.to_owned(),
+                                description: description.to_owned(),
+                            })
+                            .collect(),
+                    })),
+                    hit_id: String::new(),
+                }),
+            }
+        }
+        let pairs: Vec<(&Listing, &Verdict)> =
+            screened.iter().map(|(l, v, _)| (&l.listing, v)).collect();
+        let ids = self.store_hits(&pairs).await?;
+        for ((_, verdict, index), id) in screened.into_iter().zip(ids) {
+            answers[index].result = Some(screen_listings_response::Result::Verdict(verdict));
+            answers[index].hit_id = id;
+        }
+        for answer in answers {
+            if out.send(Ok(answer)).await.is_err() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Reads a feed, batch by batch: it takes what has arrived (up to a batch) and reads no
+    /// further until those answers are handed to the transport, so a slow reader holds back
+    /// the feed through HTTP/2 flow control instead of growing buffers here.
+    async fn run_feed(
+        self,
+        mut inbound: Streaming<ScreenListingsRequest>,
+        out: mpsc::Sender<Result<ScreenListingsResponse, Status>>,
+    ) {
+        loop {
+            let first = tokio::select! {
+                () = self.shutdown.cancelled() => {
+                    let _ = out.send(Err(Status::unavailable("server is shutting down"))).await;
+                    return;
+                }
+                message = inbound.message() => message,
+            };
+            let first = match first {
+                Ok(Some(message)) => message,
+                Ok(None) => return,
+                Err(status) => {
+                    tracing::debug!(%status, "feed ended by the caller");
+                    return;
+                }
+            };
+            let mut batch = vec![first];
+            while batch.len() < FEED_BATCH {
+                match inbound.message().now_or_never() {
+                    Some(Ok(Some(message))) => batch.push(message),
+                    _ => break,
+                }
+            }
+            match self.screen_batch(batch, &out).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(error) => {
+                    let _ = out.send(Err(error.into())).await;
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn engine_status(&self) -> GetEngineStatusResponse {
+        let Some(engine) = self.engines.current() else {
+            return GetEngineStatusResponse::default();
+        };
+        let stats = engine.stats();
+        GetEngineStatusResponse {
+            loaded: true,
+            catalogue_revision: engine.catalogue_revision(),
+            rule_version: engine.rule_version(),
+            brands: stats.brands as i64,
+            brand_terms: stats.brand_terms as i64,
+            vocabulary_terms: stats.vocabulary_terms as i64,
+            fuzzy_keys: stats.fuzzy_keys as i64,
+            logo_hashes: stats.logo_hashes as i64,
+            build_time: self.engines.built().map(|b| time::to_timestamp(b.time)),
+            build_millis: stats.build_millis,
+        }
+    }
+
+    // ---- rules ----------------------------------------------------------------------------
+
+    /// Authorises changing or reading the rules of `brand_id` (empty: global rules).
+    fn authorize_rule(&self, principal: &Principal, action: &str, brand_id: &str) -> ApiResult<()> {
+        if brand_id.is_empty() {
+            return principal.authorize(
+                &format!("{action} global rules"),
+                &[Grant::Staff(&[Role::Analyst])],
+            );
+        }
+        let catalogue = self.engines.catalogue();
+        let members = catalogue.acting_members(brand_id).unwrap_or_default();
+        principal.authorize(
+            &format!("{action} rules of this brand"),
+            &[Grant::Staff(&[Role::Analyst]), Grant::Members(&members)],
+        )
+    }
+
+    fn check_brand(&self, field: &str, brand_id: &str) -> ApiResult<()> {
+        if brand_id.is_empty() {
+            return Ok(());
+        }
+        assay_common::id::check("brd", brand_id).map_err(|e| ApiError::invalid(field, e))?;
+        if !self.engines.catalogue().brands.contains_key(brand_id) {
+            return Err(ApiError::precondition(format!(
+                "brand {brand_id} is not in the catalogue of protected brands"
+            )));
+        }
+        Ok(())
+    }
+
+    async fn create_rule(&self, principal: &Principal, req: CreateRuleRequest) -> ApiResult<Rule> {
+        let Some(rule) = &req.rule else {
+            return Err(ApiError::invalid("rule", "must be set"));
+        };
+        let mut violations = FieldViolations::new();
+        let request_id = violations
+            .check("request_id", validate::request_id(&req.request_id))
+            .flatten();
+        let spec = rules::validate(rule, "rule", &mut violations);
+        let spec = violations.require(spec)?;
+        self.check_brand("rule.brand_id", &rule.brand_id)?;
+        self.authorize_rule(principal, "create", &rule.brand_id)?;
+        let key = Key::new(
+            "CreateRule",
+            &principal.actor(),
+            request_id,
+            idempotency::fingerprint(&CreateRuleRequest {
+                request_id: String::new(),
+                ..req.clone()
+            }),
+        );
+        let txn = self.db.begin().await?;
+        if let Some(key) = &key
+            && let Some(existing) = key.earlier(&txn).await?
+        {
+            return store::rule_proto(&store::get_rule(&txn, &existing).await?);
+        }
+        let id = RuleId::generate();
+        let model = store::insert_rule(
+            &txn,
+            id.as_str(),
+            &rule.brand_id,
+            &spec,
+            &principal.actor(),
+            time::now(),
+        )
+        .await?;
+        if let Some(key) = &key {
+            key.record(&txn, id.as_str()).await?;
+        }
+        txn.commit().await?;
+        self.rules_changed().await;
+        store::rule_proto(&model)
+    }
+
+    /// After a rule change: reload the rules, and wait briefly for the engine that uses
+    /// them, so the caller's next screening sees the change.
+    async fn rules_changed(&self) {
+        match self.engines.refresh_rules(&self.db).await {
+            Ok(version) => {
+                if !self
+                    .engines
+                    .wait_for_rules(version, std::time::Duration::from_secs(5))
+                    .await
+                {
+                    tracing::warn!(version, "the engine did not pick up the new rules in time");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "reloading rules failed; the poller will retry"),
+        }
+    }
+
+    async fn get_rule(&self, principal: &Principal, req: GetRuleRequest) -> ApiResult<Rule> {
+        let id = RuleId::parse(&req.id).map_err(|e| ApiError::invalid("id", e))?;
+        let model = store::get_rule(&self.db, id.as_str()).await?;
+        self.authorize_rule(principal, "read", &model.brand_id)?;
+        store::rule_proto(&model)
+    }
+
+    async fn list_rules(
+        &self,
+        principal: &Principal,
+        req: ListRulesRequest,
+    ) -> ApiResult<ListRulesResponse> {
+        let size = page_size(req.page_size)?;
+        if !req.brand_id.is_empty() {
+            assay_common::id::check("brd", &req.brand_id)
+                .map_err(|e| ApiError::invalid("brand_id", e))?;
+            self.authorize_rule(principal, "read", &req.brand_id)?;
+        }
+        let brand_ids: Option<Vec<String>> = match (req.brand_id.is_empty(), principal) {
+            (false, _) => Some(vec![req.brand_id.clone()]),
+            (true, Principal::Member { member_id, .. }) => {
+                Some(self.engines.catalogue().brands_of(member_id))
+            }
+            (true, p) if p.is_staff() || p.is_service() => None,
+            (true, p) => {
+                return Err(ApiError::denied(format!(
+                    "{} may not list rules",
+                    p.actor()
+                )));
+            }
+        };
+        let scope = format!("ListRules|{:?}", brand_ids);
+        let after = self.page_tokens.decode(&scope, &req.page_token)?;
+        let rows =
+            store::list_rules(&self.db, brand_ids.as_deref(), after.as_deref(), size + 1).await?;
+        let (rows, next_page_token) = self.page_tokens.page(&scope, rows, size, |r| r.id.clone());
+        Ok(ListRulesResponse {
+            rules: rows
+                .iter()
+                .map(store::rule_proto)
+                .collect::<ApiResult<_>>()?,
+            next_page_token,
+        })
+    }
+
+    async fn update_rule(&self, principal: &Principal, req: UpdateRuleRequest) -> ApiResult<Rule> {
+        let Some(update) = req.rule else {
+            return Err(ApiError::invalid("rule", "must be set"));
+        };
+        let id = RuleId::parse(&update.id).map_err(|e| ApiError::invalid("rule.id", e))?;
+        const FIELDS: &[&str] = &[
+            "description",
+            "vocabulary",
+            "review_threshold",
+            "block_threshold",
+            "ambiguous_terms",
+        ];
+        let paths = mask_paths(req.update_mask.as_ref(), FIELDS)?;
+        let txn = self.db.begin().await?;
+        let current = store::get_rule(&txn, id.as_str()).await?;
+        self.authorize_rule(principal, "change", &current.brand_id)?;
+        check_etag(&update.etag, current.version, "rule")?;
+        let mut merged = store::rule_proto(&current)?;
+        for path in &paths {
+            match *path {
+                "description" => merged.description = update.description.clone(),
+                "vocabulary" => merged.vocabulary = update.vocabulary.clone(),
+                "review_threshold" => merged.review_threshold = update.review_threshold,
+                "block_threshold" => merged.block_threshold = update.block_threshold,
+                "ambiguous_terms" => merged.ambiguous_terms = update.ambiguous_terms.clone(),
+                _ => {}
+            }
+        }
+        let mut violations = FieldViolations::new();
+        let spec = rules::validate(&merged, "rule", &mut violations);
+        let spec = violations.require(spec)?;
+        let model =
+            store::update_rule(&txn, current, &spec, &principal.actor(), time::now()).await?;
+        txn.commit().await?;
+        self.rules_changed().await;
+        store::rule_proto(&model)
+    }
+
+    async fn delete_rule(&self, principal: &Principal, req: DeleteRuleRequest) -> ApiResult<()> {
+        let id = RuleId::parse(&req.id).map_err(|e| ApiError::invalid("id", e))?;
+        let txn = self.db.begin().await?;
+        let current = store::get_rule(&txn, id.as_str()).await?;
+        self.authorize_rule(principal, "delete", &current.brand_id)?;
+        check_etag(&req.etag, current.version, "rule")?;
+        store::delete_rule(&txn, current, &principal.actor(), time::now()).await?;
+        txn.commit().await?;
+        self.rules_changed().await;
+        Ok(())
+    }
+
+    async fn list_rule_revisions(
+        &self,
+        principal: &Principal,
+        req: ListRuleRevisionsRequest,
+    ) -> ApiResult<ListRuleRevisionsResponse> {
+        let id = RuleId::parse(&req.rule_id).map_err(|e| ApiError::invalid("rule_id", e))?;
+        let size = page_size(req.page_size)?;
+        let revisions_scope = format!("ListRuleRevisions|{id}");
+        let before = self
+            .page_tokens
+            .decode(&revisions_scope, &req.page_token)?
+            .map(|cursor| cursor.parse::<i64>())
+            .transpose()
+            .map_err(|_| ApiError::invalid("page_token", "is not a token of this request"))?;
+        let rows = store::list_revisions(&self.db, id.as_str(), before, size + 1).await?;
+        let Some(newest) = rows.first() else {
+            return Err(ApiError::not_found("rule", id.as_str()));
+        };
+        let brand_id = Rule::decode(newest.body.as_slice())
+            .map(|r| r.brand_id)
+            .map_err(|e| ApiError::internal(anyhow::anyhow!("corrupt rule revision: {e}")))?;
+        self.authorize_rule(principal, "read", &brand_id)?;
+        let (rows, next_page_token) = self
+            .page_tokens
+            .page(&revisions_scope, rows, size, |r| r.version.to_string());
+        let revisions = rows
+            .iter()
+            .map(|r| {
+                Ok(RuleRevision {
+                    rule: Some(Rule::decode(r.body.as_slice()).map_err(|e| {
+                        ApiError::internal(anyhow::anyhow!("corrupt rule revision: {e}"))
+                    })?),
+                    deleted: r.deleted,
+                    rule_set_version: r.rule_set_version,
+                })
+            })
+            .collect::<ApiResult<_>>()?;
+        Ok(ListRuleRevisionsResponse {
+            revisions,
+            next_page_token,
+        })
+    }
+
+    // ---- hits -----------------------------------------------------------------------------
+
+    /// Staff and services see every hit; a member, those about brands it acts for.
+    async fn authorize_hit(
+        &self,
+        principal: &Principal,
+        action: &str,
+        hit_id: &str,
+        staff: &[Role],
+    ) -> ApiResult<()> {
+        if principal.has_role(staff) || principal.is_service() {
+            return Ok(());
+        }
+        if let Some(member_id) = principal.member_id() {
+            let mine = self.engines.catalogue().brands_of(member_id);
+            let brands = store::hit_brands(&self.db, hit_id).await?;
+            if brands.iter().any(|b| mine.contains(b)) {
+                return Ok(());
+            }
+        }
+        Err(ApiError::denied(format!(
+            "{} may not {action}",
+            principal.actor()
+        )))
+    }
+
+    async fn get_hit(&self, principal: &Principal, req: GetHitRequest) -> ApiResult<Hit> {
+        let id = HitId::parse(&req.id).map_err(|e| ApiError::invalid("id", e))?;
+        let model = store::get_hit(&self.db, id.as_str()).await?;
+        self.authorize_hit(
+            principal,
+            "read this hit",
+            id.as_str(),
+            &[Role::Analyst, Role::Auditor, Role::Legal],
+        )
+        .await?;
+        store::hit_proto(&model)
+    }
+
+    async fn list_hits(
+        &self,
+        principal: &Principal,
+        req: ListHitsRequest,
+    ) -> ApiResult<ListHitsResponse> {
+        let size = page_size(req.page_size)?;
+        let mut violations = FieldViolations::new();
+        if !req.brand_id.is_empty() {
+            violations.check("brand_id", assay_common::id::check("brd", &req.brand_id));
+        }
+        if !req.seller_id.is_empty() {
+            violations.check("seller_id", validate::external_id(&req.seller_id));
+        }
+        if !req.listing_id.is_empty() {
+            violations.check("listing_id", validate::external_id(&req.listing_id));
+        }
+        let decision = violations
+            .check(
+                "decision",
+                validate::optional_enum::<Decision>(req.decision),
+            )
+            .flatten();
+        let (from, until) = match &req.create_time {
+            None => (None, None),
+            Some(range) => (
+                range.start_time.as_ref().and_then(|t| {
+                    violations.check("create_time.start_time", time::from_timestamp(t))
+                }),
+                range.end_time.as_ref().and_then(|t| {
+                    violations.check("create_time.end_time", time::from_timestamp(t))
+                }),
+            ),
+        };
+        violations.into_result(())?;
+        let brand_ids = if principal.is_staff() || principal.is_service() {
+            (!req.brand_id.is_empty()).then(|| vec![req.brand_id.clone()])
+        } else if let Some(member_id) = principal.member_id() {
+            let mine = self.engines.catalogue().brands_of(member_id);
+            if req.brand_id.is_empty() {
+                Some(mine)
+            } else if mine.contains(&req.brand_id) {
+                Some(vec![req.brand_id.clone()])
+            } else {
+                return Err(ApiError::denied(format!(
+                    "{} may not read hits of this brand",
+                    principal.actor()
+                )));
+            }
+        } else {
+            return Err(ApiError::denied(format!(
+                "{} may not list hits",
+                principal.actor()
+            )));
+        };
+        let filter = store::HitFilter {
+            brand_ids,
+            seller_id: (!req.seller_id.is_empty()).then(|| req.seller_id.clone()),
+            listing_id: (!req.listing_id.is_empty()).then(|| req.listing_id.clone()),
+            decision,
+            from,
+            until,
+        };
+        let scope = format!("ListHits|{filter:?}");
+        let before = self.page_tokens.decode(&scope, &req.page_token)?;
+        let rows = store::list_hits(&self.db, &filter, before.as_deref(), size + 1).await?;
+        let (rows, next_page_token) = self.page_tokens.page(&scope, rows, size, |h| h.id.clone());
+        Ok(ListHitsResponse {
+            hits: rows
+                .iter()
+                .map(store::hit_proto)
+                .collect::<ApiResult<_>>()?,
+            next_page_token,
+        })
+    }
+
+    async fn record_feedback(
+        &self,
+        principal: &Principal,
+        req: RecordHitFeedbackRequest,
+    ) -> ApiResult<Hit> {
+        let mut violations = FieldViolations::new();
+        let id = violations.check("hit_id", HitId::parse(&req.hit_id));
+        let outcome = violations.check(
+            "outcome",
+            validate::required_enum::<FeedbackOutcome>(req.outcome),
+        );
+        let note = violations.check("note", validate::optional_text(&req.note, 2000));
+        let (id, (outcome, note)) = violations.require(id.zip(outcome.zip(note)))?;
+        self.authorize_hit(
+            principal,
+            "record feedback on this hit",
+            id.as_str(),
+            &[Role::Analyst],
+        )
+        .await?;
+        let txn = self.db.begin().await?;
+        let current = store::get_hit(&txn, id.as_str()).await?;
+        let model = store::record_feedback(
+            &txn,
+            current,
+            outcome,
+            &note,
+            &principal.actor(),
+            time::now(),
+        )
+        .await?;
+        txn.commit().await?;
+        store::hit_proto(&model)
+    }
+
+    async fn precision_report(
+        &self,
+        principal: &Principal,
+        req: GetPrecisionReportRequest,
+    ) -> ApiResult<GetPrecisionReportResponse> {
+        principal.authorize(
+            "read precision reports",
+            &[
+                Grant::Staff(&[Role::Analyst, Role::Auditor]),
+                Grant::Service,
+            ],
+        )?;
+        let mut violations = FieldViolations::new();
+        let (from, until) = match &req.create_time {
+            None => (None, None),
+            Some(range) => (
+                range.start_time.as_ref().and_then(|t| {
+                    violations.check("create_time.start_time", time::from_timestamp(t))
+                }),
+                range.end_time.as_ref().and_then(|t| {
+                    violations.check("create_time.end_time", time::from_timestamp(t))
+                }),
+            ),
+        };
+        violations.into_result(())?;
+        let rows = store::feedback_in(&self.db, from, until).await?;
+        let mut signals: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+        let mut brands: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+        for (outcome, kinds, hit_brands) in &rows {
+            let confirmed = *outcome == FeedbackOutcome::ConfirmedCounterfeit;
+            for kind in kinds {
+                let entry = signals.entry(kind.clone()).or_default();
+                if confirmed {
+                    entry.0 += 1
+                } else {
+                    entry.1 += 1
+                }
+            }
+            for brand in hit_brands {
+                let entry = brands.entry(brand.clone()).or_default();
+                if confirmed {
+                    entry.0 += 1
+                } else {
+                    entry.1 += 1
+                }
+            }
+        }
+        let precision = |(confirmed, false_positives): (i64, i64)| {
+            let total = confirmed + false_positives;
+            if total == 0 {
+                0.0
+            } else {
+                confirmed as f64 / total as f64
+            }
+        };
+        let mut brand_rows: Vec<BrandPrecision> = brands
+            .into_iter()
+            .map(|(brand_id, counts)| BrandPrecision {
+                brand_id,
+                confirmed: counts.0,
+                false_positives: counts.1,
+                precision: precision(counts),
+            })
+            .collect();
+        brand_rows.sort_by(|a, b| {
+            (b.confirmed + b.false_positives)
+                .cmp(&(a.confirmed + a.false_positives))
+                .then_with(|| a.brand_id.cmp(&b.brand_id))
+        });
+        Ok(GetPrecisionReportResponse {
+            signals: signals
+                .into_iter()
+                .filter_map(|(kind, counts)| {
+                    Some(SignalPrecision {
+                        kind: SignalKind::from_str_name(&kind)? as i32,
+                        confirmed: counts.0,
+                        false_positives: counts.1,
+                        precision: precision(counts),
+                    })
+                })
+                .collect(),
+            brands: brand_rows,
+            hits_with_feedback: rows.len() as i64,
+        })
+    }
+}
+
+macro_rules! handle {
+    ($request:ident, |$principal:ident, $req:ident| $body:expr, $wrap:expr) => {{
+        let $principal = auth::principal(&$request)?;
+        let $req = $request.into_inner();
+        let result = $body.await?;
+        Ok(Response::new($wrap(result)))
+    }};
+}
+
+#[tonic::async_trait]
+impl ScreeningService for ScreeningApi {
+    async fn screen_listing(
+        &self,
+        request: Request<ScreenListingRequest>,
+    ) -> Result<Response<ScreenListingResponse>, Status> {
+        handle!(request, |p, req| self.screen_listing(&p, req), |r| r)
+    }
+
+    type ScreenListingsStream = ReceiverStream<Result<ScreenListingsResponse, Status>>;
+
+    async fn screen_listings(
+        &self,
+        request: Request<Streaming<ScreenListingsRequest>>,
+    ) -> Result<Response<Self::ScreenListingsStream>, Status> {
+        let principal = auth::principal(&request)?;
+        principal.authorize(
+            "screen listings",
+            &[Grant::Staff(&[Role::Analyst]), Grant::Service],
+        )?;
+        self.engine()?;
+        let (tx, rx) = mpsc::channel(FEED_BUFFER);
+        tokio::spawn(self.clone().run_feed(request.into_inner(), tx));
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    async fn get_engine_status(
+        &self,
+        request: Request<GetEngineStatusRequest>,
+    ) -> Result<Response<GetEngineStatusResponse>, Status> {
+        auth::principal(&request)?;
+        Ok(Response::new(self.engine_status().await))
+    }
+
+    async fn create_rule(
+        &self,
+        request: Request<CreateRuleRequest>,
+    ) -> Result<Response<CreateRuleResponse>, Status> {
+        handle!(request, |p, req| self.create_rule(&p, req), |r| {
+            CreateRuleResponse { rule: Some(r) }
+        })
+    }
+
+    async fn get_rule(
+        &self,
+        request: Request<GetRuleRequest>,
+    ) -> Result<Response<GetRuleResponse>, Status> {
+        handle!(request, |p, req| self.get_rule(&p, req), |r| {
+            GetRuleResponse { rule: Some(r) }
+        })
+    }
+
+    async fn list_rules(
+        &self,
+        request: Request<ListRulesRequest>,
+    ) -> Result<Response<ListRulesResponse>, Status> {
+        handle!(request, |p, req| self.list_rules(&p, req), |r| r)
+    }
+
+    async fn update_rule(
+        &self,
+        request: Request<UpdateRuleRequest>,
+    ) -> Result<Response<UpdateRuleResponse>, Status> {
+        handle!(request, |p, req| self.update_rule(&p, req), |r| {
+            UpdateRuleResponse { rule: Some(r) }
+        })
+    }
+
+    async fn delete_rule(
+        &self,
+        request: Request<DeleteRuleRequest>,
+    ) -> Result<Response<DeleteRuleResponse>, Status> {
+        handle!(request, |p, req| self.delete_rule(&p, req), |()| {
+            DeleteRuleResponse {}
+        })
+    }
+
+    async fn list_rule_revisions(
+        &self,
+        request: Request<ListRuleRevisionsRequest>,
+    ) -> Result<Response<ListRuleRevisionsResponse>, Status> {
+        handle!(request, |p, req| self.list_rule_revisions(&p, req), |r| r)
+    }
+
+    async fn get_hit(
+        &self,
+        request: Request<GetHitRequest>,
+    ) -> Result<Response<GetHitResponse>, Status> {
+        handle!(request, |p, req| self.get_hit(&p, req), |h| {
+            GetHitResponse { hit: Some(h) }
+        })
+    }
+
+    async fn list_hits(
+        &self,
+        request: Request<ListHitsRequest>,
+    ) -> Result<Response<ListHitsResponse>, Status> {
+        handle!(request, |p, req| self.list_hits(&p, req), |r| r)
+    }
+
+    async fn record_hit_feedback(
+        &self,
+        request: Request<RecordHitFeedbackRequest>,
+    ) -> Result<Response<RecordHitFeedbackResponse>, Status> {
+        handle!(request, |p, req| self.record_feedback(&p, req), |h| {
+            RecordHitFeedbackResponse { hit: Some(h) }
+        })
+    }
+
+    async fn get_precision_report(
+        &self,
+        request: Request<GetPrecisionReportRequest>,
+    ) -> Result<Response<GetPrecisionReportResponse>, Status> {
+        handle!(request, |p, req| self.precision_report(&p, req), |r| r)
+    }
+}

@@ -1,0 +1,7 @@
+//! sea-orm entities of screening's tables.
+
+pub mod hit;
+pub mod hit_brand;
+pub mod rule;
+pub mod rule_revision;
+pub mod rule_state;

@@ -1,0 +1,479 @@
+//! Screening's persistence: rules with their history, and hits with their feedback.
+
+use assay_common::resource::etag;
+use assay_common::time::to_timestamp;
+use assay_common::{ApiError, ApiResult, outbox};
+use assay_proto::screening::v1::{
+    Decision, FeedbackOutcome, Hit, HitAlert, HitFeedback, Listing, Rule, SignalKind, Verdict,
+    VocabularyTerm,
+};
+use chrono::{DateTime, Utc};
+use prost::Message;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+use sha2::{Digest, Sha256};
+
+use crate::engine::RuleInput;
+use crate::entity::{hit, hit_brand, rule, rule_revision, rule_state};
+use crate::rules::{self, RuleSpec};
+
+/// The outbox topic of hits, delivered to case management as alerts.
+pub const HIT_TOPIC: &str = "screening.hit";
+
+fn corrupt(what: &str, error: impl std::fmt::Display) -> ApiError {
+    ApiError::internal(anyhow::anyhow!("corrupt {what} in the database: {error}"))
+}
+
+// ---------------------------------------------------------------------------------------
+// Rules
+
+pub fn rule_spec(model: &rule::Model) -> ApiResult<RuleSpec> {
+    Ok(RuleSpec {
+        description: model.description.clone(),
+        vocabulary: serde_json::from_str(&model.vocabulary)
+            .map_err(|e| corrupt("vocabulary", e))?,
+        review_threshold: model.review_threshold,
+        block_threshold: model.block_threshold,
+        ambiguous_terms: serde_json::from_str(&model.ambiguous_terms)
+            .map_err(|e| corrupt("ambiguous terms", e))?,
+    })
+}
+
+pub fn rule_proto(model: &rule::Model) -> ApiResult<Rule> {
+    let spec = rule_spec(model)?;
+    Ok(Rule {
+        id: model.id.clone(),
+        brand_id: model.brand_id.clone(),
+        description: spec.description,
+        vocabulary: spec
+            .vocabulary
+            .into_iter()
+            .map(|(term, weight)| VocabularyTerm { term, weight })
+            .collect(),
+        review_threshold: spec.review_threshold,
+        block_threshold: spec.block_threshold,
+        ambiguous_terms: spec.ambiguous_terms,
+        version: model.version,
+        create_time: Some(to_timestamp(model.create_time)),
+        update_time: Some(to_timestamp(model.update_time)),
+        updated_by: model.updated_by.clone(),
+        etag: etag(model.version),
+    })
+}
+
+fn fill_rule(model: &mut rule::ActiveModel, spec: &RuleSpec) {
+    model.description = Set(spec.description.clone());
+    model.vocabulary = Set(serde_json::to_string(&spec.vocabulary).unwrap_or_else(|_| "[]".into()));
+    model.review_threshold = Set(spec.review_threshold);
+    model.block_threshold = Set(spec.block_threshold);
+    model.ambiguous_terms =
+        Set(serde_json::to_string(&spec.ambiguous_terms).unwrap_or_else(|_| "[]".into()));
+}
+
+/// Bumps the rule set version (taking its row lock, which orders concurrent changes).
+async fn bump_rule_version(db: &impl ConnectionTrait) -> ApiResult<i64> {
+    rule_state::Entity::update_many()
+        .col_expr(
+            rule_state::Column::Version,
+            Expr::col(rule_state::Column::Version).add(1),
+        )
+        .filter(rule_state::Column::Id.eq(1))
+        .exec(db)
+        .await?;
+    rule_version(db).await
+}
+
+pub async fn rule_version(db: &impl ConnectionTrait) -> ApiResult<i64> {
+    rule_state::Entity::find_by_id(1)
+        .one(db)
+        .await?
+        .map(|s| s.version)
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("rule_state row is missing")))
+}
+
+async fn record_revision(
+    db: &impl ConnectionTrait,
+    model: &rule::Model,
+    deleted: bool,
+    now: DateTime<Utc>,
+) -> ApiResult<i64> {
+    let set_version = bump_rule_version(db).await?;
+    rule_revision::ActiveModel {
+        rule_id: Set(model.id.clone()),
+        version: Set(model.version),
+        rule_set_version: Set(set_version),
+        deleted: Set(deleted),
+        body: Set(rule_proto(model)?.encode_to_vec()),
+        change_time: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(set_version)
+}
+
+pub async fn insert_rule(
+    db: &impl ConnectionTrait,
+    id: &str,
+    brand_id: &str,
+    spec: &RuleSpec,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<rule::Model> {
+    let mut model = rule::ActiveModel {
+        id: Set(id.to_owned()),
+        brand_id: Set(brand_id.to_owned()),
+        version: Set(1),
+        create_time: Set(now),
+        update_time: Set(now),
+        updated_by: Set(actor.to_owned()),
+        ..Default::default()
+    };
+    fill_rule(&mut model, spec);
+    let model = model.insert(db).await?;
+    record_revision(db, &model, false, now).await?;
+    Ok(model)
+}
+
+pub async fn get_rule(db: &impl ConnectionTrait, id: &str) -> ApiResult<rule::Model> {
+    rule::Entity::find_by_id(id.to_owned())
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("rule", id))
+}
+
+pub async fn update_rule(
+    db: &impl ConnectionTrait,
+    current: rule::Model,
+    spec: &RuleSpec,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<rule::Model> {
+    let version = current.version + 1;
+    let mut model = current.into_active_model();
+    fill_rule(&mut model, spec);
+    model.version = Set(version);
+    model.update_time = Set(now);
+    model.updated_by = Set(actor.to_owned());
+    let model = model.update(db).await?;
+    record_revision(db, &model, false, now).await?;
+    Ok(model)
+}
+
+pub async fn delete_rule(
+    db: &impl ConnectionTrait,
+    current: rule::Model,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let mut last = current.clone();
+    last.version += 1;
+    last.update_time = now;
+    last.updated_by = actor.to_owned();
+    rule::Entity::delete_by_id(current.id.clone())
+        .exec(db)
+        .await?;
+    record_revision(db, &last, true, now).await?;
+    Ok(())
+}
+
+pub async fn list_rules(
+    db: &impl ConnectionTrait,
+    brand_ids: Option<&[String]>,
+    after: Option<&str>,
+    limit: u64,
+) -> ApiResult<Vec<rule::Model>> {
+    let mut query = rule::Entity::find();
+    if let Some(brand_ids) = brand_ids {
+        query = query.filter(rule::Column::BrandId.is_in(brand_ids.iter().map(String::as_str)));
+    }
+    if let Some(after) = after {
+        query = query.filter(rule::Column::Id.gt(after));
+    }
+    Ok(query
+        .order_by_asc(rule::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+pub async fn list_revisions(
+    db: &impl ConnectionTrait,
+    rule_id: &str,
+    before_version: Option<i64>,
+    limit: u64,
+) -> ApiResult<Vec<rule_revision::Model>> {
+    let mut query = rule_revision::Entity::find().filter(rule_revision::Column::RuleId.eq(rule_id));
+    if let Some(before) = before_version {
+        query = query.filter(rule_revision::Column::Version.lt(before));
+    }
+    Ok(query
+        .order_by_desc(rule_revision::Column::Version)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// Every rule as the engine reads them, and the rule set version, read together.
+pub async fn load_rules(db: &impl ConnectionTrait) -> ApiResult<(i64, Vec<RuleInput>)> {
+    let version = rule_version(db).await?;
+    let models = rule::Entity::find()
+        .order_by_asc(rule::Column::Id)
+        .all(db)
+        .await?;
+    let inputs = models
+        .iter()
+        .map(|m| Ok(rules::input(&m.brand_id, &rule_spec(m)?)))
+        .collect::<ApiResult<_>>()?;
+    Ok((version, inputs))
+}
+
+// ---------------------------------------------------------------------------------------
+// Hits
+
+/// What makes two screenings the same hit: the listing, its content, and the outcome.
+pub fn dedup_key(listing: &Listing, verdict: &Verdict) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(listing.encode_to_vec());
+    hasher.update([0]);
+    hasher.update(verdict.decision.to_le_bytes());
+    for brand in &verdict.brands {
+        hasher.update(brand.brand_id.as_bytes());
+        hasher.update([0]);
+    }
+    hex::encode(hasher.finalize())
+}
+
+fn signal_kinds(verdict: &Verdict) -> String {
+    let mut kinds: Vec<&str> = verdict
+        .signals
+        .iter()
+        .filter(|s| s.contribution > 0.0)
+        .filter_map(|s| SignalKind::try_from(s.kind).ok())
+        .map(|k| k.as_str_name())
+        .collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    kinds.join(",")
+}
+
+/// The hit already stored for this screening, if any.
+pub async fn find_hit_by_key(
+    db: &impl ConnectionTrait,
+    key: &str,
+) -> ApiResult<Option<hit::Model>> {
+    Ok(hit::Entity::find()
+        .filter(hit::Column::DedupKey.eq(key))
+        .one(db)
+        .await?)
+}
+
+/// Stores a hit, its brands, and its outbox message, in the caller's transaction.
+pub async fn insert_hit(
+    db: &impl ConnectionTrait,
+    id: &str,
+    listing: &Listing,
+    verdict: &Verdict,
+    key: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<hit::Model> {
+    let decision = Decision::try_from(verdict.decision).unwrap_or_default();
+    let model = hit::ActiveModel {
+        id: Set(id.to_owned()),
+        listing_id: Set(listing.listing_id.clone()),
+        seller_id: Set(listing.seller_id.clone()),
+        decision: Set(decision.as_str_name().to_owned()),
+        risk_score: Set(verdict.risk_score),
+        dedup_key: Set(key.to_owned()),
+        signal_kinds: Set(signal_kinds(verdict)),
+        catalogue_revision: Set(verdict.catalogue_revision),
+        rule_version: Set(verdict.rule_version),
+        listing: Set(listing.encode_to_vec()),
+        verdict: Set(verdict.encode_to_vec()),
+        create_time: Set(now),
+        feedback_outcome: Set(None),
+        feedback_note: Set(String::new()),
+        feedback_by: Set(String::new()),
+        feedback_time: Set(None),
+    }
+    .insert(db)
+    .await?;
+    let mut brands: Vec<&str> = verdict.brands.iter().map(|b| b.brand_id.as_str()).collect();
+    brands.sort_unstable();
+    brands.dedup();
+    if !brands.is_empty() {
+        hit_brand::Entity::insert_many(brands.into_iter().map(|brand_id| hit_brand::ActiveModel {
+            brand_id: Set(brand_id.to_owned()),
+            hit_id: Set(id.to_owned()),
+        }))
+        .exec(db)
+        .await?;
+    }
+    let alert = HitAlert {
+        hit: Some(hit_proto(&model)?),
+    };
+    outbox::enqueue(db, HIT_TOPIC, id, alert.encode_to_vec()).await?;
+    Ok(model)
+}
+
+pub fn hit_proto(model: &hit::Model) -> ApiResult<Hit> {
+    let feedback = match (&model.feedback_outcome, model.feedback_time) {
+        (Some(outcome), Some(time)) => Some(HitFeedback {
+            outcome: FeedbackOutcome::from_str_name(outcome)
+                .ok_or_else(|| corrupt("feedback outcome", outcome))? as i32,
+            note: model.feedback_note.clone(),
+            recorded_by: model.feedback_by.clone(),
+            record_time: Some(to_timestamp(time)),
+        }),
+        _ => None,
+    };
+    Ok(Hit {
+        id: model.id.clone(),
+        listing: Some(
+            Listing::decode(model.listing.as_slice()).map_err(|e| corrupt("listing", e))?,
+        ),
+        verdict: Some(
+            Verdict::decode(model.verdict.as_slice()).map_err(|e| corrupt("verdict", e))?,
+        ),
+        feedback,
+        create_time: Some(to_timestamp(model.create_time)),
+    })
+}
+
+pub async fn get_hit(db: &impl ConnectionTrait, id: &str) -> ApiResult<hit::Model> {
+    hit::Entity::find_by_id(id.to_owned())
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("hit", id))
+}
+
+/// The brands a hit concerns.
+pub async fn hit_brands(db: &impl ConnectionTrait, hit_id: &str) -> ApiResult<Vec<String>> {
+    Ok(hit_brand::Entity::find()
+        .filter(hit_brand::Column::HitId.eq(hit_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|b| b.brand_id)
+        .collect())
+}
+
+#[derive(Debug, Default)]
+pub struct HitFilter {
+    /// Only hits concerning one of these brands.
+    pub brand_ids: Option<Vec<String>>,
+    pub seller_id: Option<String>,
+    pub listing_id: Option<String>,
+    pub decision: Option<Decision>,
+    pub from: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// Hits newest first, before the cursor `before`.
+pub async fn list_hits(
+    db: &impl ConnectionTrait,
+    filter: &HitFilter,
+    before: Option<&str>,
+    limit: u64,
+) -> ApiResult<Vec<hit::Model>> {
+    let mut query = hit::Entity::find();
+    if let Some(brand_ids) = &filter.brand_ids {
+        let concerning = Query::select()
+            .column(hit_brand::Column::HitId)
+            .from(hit_brand::Entity)
+            .and_where(hit_brand::Column::BrandId.is_in(brand_ids.iter().map(String::as_str)))
+            .to_owned();
+        query = query.filter(hit::Column::Id.in_subquery(concerning));
+    }
+    if let Some(seller) = &filter.seller_id {
+        query = query.filter(hit::Column::SellerId.eq(seller.as_str()));
+    }
+    if let Some(listing) = &filter.listing_id {
+        query = query.filter(hit::Column::ListingId.eq(listing.as_str()));
+    }
+    if let Some(decision) = filter.decision {
+        query = query.filter(hit::Column::Decision.eq(decision.as_str_name()));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(hit::Column::CreateTime.gte(from));
+    }
+    if let Some(until) = filter.until {
+        query = query.filter(hit::Column::CreateTime.lt(until));
+    }
+    if let Some(before) = before {
+        query = query.filter(hit::Column::Id.lt(before));
+    }
+    Ok(query
+        .order_by_desc(hit::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+pub async fn record_feedback(
+    db: &impl ConnectionTrait,
+    current: hit::Model,
+    outcome: FeedbackOutcome,
+    note: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<hit::Model> {
+    let mut model = current.into_active_model();
+    model.feedback_outcome = Set(Some(outcome.as_str_name().to_owned()));
+    model.feedback_note = Set(note.to_owned());
+    model.feedback_by = Set(actor.to_owned());
+    model.feedback_time = Set(Some(now));
+    Ok(model.update(db).await?)
+}
+
+/// Hits with feedback screened in the period: (outcome, signal kinds, brand ids).
+pub async fn feedback_in(
+    db: &impl ConnectionTrait,
+    from: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+) -> ApiResult<Vec<(FeedbackOutcome, Vec<String>, Vec<String>)>> {
+    let mut query = hit::Entity::find().filter(hit::Column::FeedbackOutcome.is_not_null());
+    if let Some(from) = from {
+        query = query.filter(hit::Column::CreateTime.gte(from));
+    }
+    if let Some(until) = until {
+        query = query.filter(hit::Column::CreateTime.lt(until));
+    }
+    let hits = query.all(db).await?;
+    let ids: Vec<&str> = hits.iter().map(|h| h.id.as_str()).collect();
+    let mut brands: std::collections::HashMap<String, Vec<String>> =
+        std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        for row in hit_brand::Entity::find()
+            .filter(hit_brand::Column::HitId.is_in(chunk.to_vec()))
+            .all(db)
+            .await?
+        {
+            brands.entry(row.hit_id).or_default().push(row.brand_id);
+        }
+    }
+    hits.into_iter()
+        .map(|h| {
+            let outcome = h
+                .feedback_outcome
+                .as_deref()
+                .and_then(FeedbackOutcome::from_str_name)
+                .ok_or_else(|| {
+                    corrupt(
+                        "feedback outcome",
+                        h.feedback_outcome.clone().unwrap_or_default(),
+                    )
+                })?;
+            let kinds = h
+                .signal_kinds
+                .split(',')
+                .filter(|k| !k.is_empty())
+                .map(str::to_owned)
+                .collect();
+            Ok((outcome, kinds, brands.remove(&h.id).unwrap_or_default()))
+        })
+        .collect()
+}

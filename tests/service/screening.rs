@@ -1,0 +1,967 @@
+//! Listing screening, through its generated client.
+
+use std::time::{Duration, Instant};
+
+use assay_tests::proto::common::v1::{Money, TimeRange};
+use assay_tests::proto::registry::v1 as registry;
+use assay_tests::proto::screening::v1::screening_service_client::ScreeningServiceClient;
+use assay_tests::proto::screening::v1::*;
+use assay_tests::{Authed, Backend, Sandbox, bad_fields, expect_code, on_both_backends};
+use tokio_stream::StreamExt;
+use tonic::Code;
+
+use crate::fixtures::*;
+
+type Screening = ScreeningServiceClient<Authed>;
+
+const MARKETPLACE: &str = "service:listing-pipeline";
+
+async fn screening(sandbox: &Sandbox, principal: &str) -> Screening {
+    ScreeningServiceClient::new(sandbox.as_principal(Some(principal)).await)
+}
+
+fn usd(units: i64) -> Money {
+    Money {
+        currency_code: "USD".into(),
+        units,
+        nanos: 0,
+    }
+}
+
+fn listing(id: &str, title: &str, category: &str, price: Money) -> Listing {
+    Listing {
+        listing_id: id.into(),
+        seller_id: "seller-7".into(),
+        title: title.into(),
+        description: String::new(),
+        category: category.into(),
+        price: Some(price),
+        images: vec![],
+        ship_from_country: "CN".into(),
+        seller: Some(SellerFacts {
+            account_age_days: 400,
+            rating: Some(4.1),
+            prior_strikes: 0,
+        }),
+    }
+}
+
+async fn screen(client: &mut Screening, listing: Listing) -> ScreenListingResponse {
+    client
+        .screen_listing(ScreenListingRequest {
+            listing: Some(listing),
+        })
+        .await
+        .expect("screen")
+        .into_inner()
+}
+
+/// Waits until the engine was built from at least `revision` of the catalogue.
+async fn engine_at(client: &mut Screening, revision: i64) -> GetEngineStatusResponse {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let status = client
+            .get_engine_status(GetEngineStatusRequest {})
+            .await
+            .unwrap()
+            .into_inner();
+        if status.loaded && status.catalogue_revision >= revision {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "engine stuck at {status:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn catalogue_revision(sandbox: &Sandbox) -> i64 {
+    registry(sandbox, ADMIN)
+        .await
+        .get_catalogue(registry::GetCatalogueRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .revision
+}
+
+/// A protected brand, and the engine caught up with it.
+async fn protected(
+    sandbox: &Sandbox,
+    name: &str,
+    number: &str,
+) -> (registry::Member, registry::Brand) {
+    let made = protected_brand(sandbox, name, number).await;
+    let revision = catalogue_revision(sandbox).await;
+    engine_at(&mut screening(sandbox, MARKETPLACE).await, revision).await;
+    made
+}
+
+on_both_backends!(
+    counterfeits_are_blocked_and_explained,
+    a_catalogue_change_reaches_verdicts_within_a_second,
+    bad_listings_are_refused_and_nothing_is_stored,
+    a_hit_is_stored_once_per_listing_outcome,
+    a_feed_is_answered_in_order_with_errors_in_place,
+    a_slow_feed_reader_holds_the_server_back,
+    members_manage_rules_of_their_own_brands_only,
+    rules_are_versioned_and_change_verdicts,
+    feedback_gives_precision_per_signal_and_brand,
+    members_see_only_hits_about_their_brands,
+);
+
+async fn counterfeits_are_blocked_and_explained(backend: Backend) {
+    let sandbox = Sandbox::start(backend).await;
+    let (member, brand) = protected(&sandbox, "Marquise", "018700001").await;
+    let mut client = screening(&sandbox, MARKETPLACE).await;
+
+    let blocked = screen(
+        &mut client,
+        listing(
+            "lst-1",
+            "M4rquise tote bag replica AAA 1:1",
+            "handbags",
+            usd(45),
+        ),
+    )
+    .await;
+    let verdict = blocked.verdict.unwrap();
+    assert_eq!(verdict.decision(), Decision::Block, "{verdict:?}");
+    assert!(
+        !blocked.hit_id.is_empty(),
+        "a blocked listing is stored as a hit"
+    );
+    assert_eq!(verdict.brands[0].brand_id, brand.id);
+    assert_eq!(verdict.brands[0].member_id, member.id);
+    let text = verdict
+        .signals
+        .iter()
+        .find_map(|s| match &s.detail {
+            Some(signal::Detail::Text(t)) if s.kind == SignalKind::BrandText as i32 => Some(t),
+            _ => None,
+        })
+        .expect("a brand text signal");
+    assert_eq!(text.matched_text, "M4rquise");
+    assert_eq!((text.start, text.end), (0, 8));
+    assert_eq!(text.methods, [MatchMethod::Leetspeak as i32]);
+    let price = verdict
+        .signals
+        .iter()
+        .find_map(|s| match &s.detail {
+            Some(signal::Detail::Price(p)) => Some(p),
+            _ => None,
+        })
+        .expect("a price signal");
+    assert!(price.ratio < 0.05, "{price:?}");
+    assert!(verdict.signals.iter().all(|s| !s.explanation.is_empty()));
+
+    // The same listing from the brand's authorised seller is allowed.
+    let mut official = listing("lst-2", "Marquise tote bag", "handbags", usd(1600));
+    official.seller_id = "official-store".into();
+    let allowed = screen(&mut client, official).await;
+    assert_eq!(allowed.verdict.unwrap().decision(), Decision::Allow);
+    assert!(allowed.hit_id.is_empty());
+
+    // A listing that merely mentions an ordinary word is allowed.
+    let plain = screen(
+        &mut client,
+        listing("lst-3", "Wooden toy train", "toys", usd(20)),
+    )
+    .await;
+    assert_eq!(plain.verdict.unwrap().decision(), Decision::Allow);
+
+    // Only staff and services screen.
+    let mut owner = screening(&sandbox, &format!("member:{}", member.id)).await;
+    expect_code(
+        owner
+            .screen_listing(ScreenListingRequest {
+                listing: Some(listing("lst-4", "x", "", usd(1))),
+            })
+            .await,
+        Code::PermissionDenied,
+    );
+}
+
+async fn a_catalogue_change_reaches_verdicts_within_a_second(backend: Backend) {
+    let sandbox = Sandbox::start(backend).await;
+    let mut client = screening(&sandbox, MARKETPLACE).await;
+    let mut admin = registry(&sandbox, ADMIN).await;
+    let mut legal = registry(&sandbox, LEGAL).await;
+    let member = active_member(&mut admin, "Velmora SA", registry::MemberKind::BrandOwner).await;
+    let brand = create_brand(&mut admin, &member.id, "Velmora").await;
+    let right = create_right(&mut admin, trademark_msg(&brand.id, "018700002")).await;
+    let counterfeit = || listing("lst-v", "Velmora wallet replica AAA", "wallets", usd(20));
+
+    let before = screen(&mut client, counterfeit()).await.verdict.unwrap();
+    assert!(before.brands.is_empty(), "not protected yet: {before:?}");
+
+    verify(&mut legal, &right.id).await;
+    let verified_at = Instant::now();
+    loop {
+        let verdict = screen(&mut client, counterfeit()).await.verdict.unwrap();
+        if verdict.brands.iter().any(|b| b.brand_id == brand.id) {
+            assert_eq!(verdict.decision(), Decision::Block);
+            break;
+        }
+        assert!(
+            verified_at.elapsed() < Duration::from_secs(1),
+            "the verification did not reach screening within a second"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // Suspending the member takes the brand back out.
+    admin
+        .suspend_member(registry::SuspendMemberRequest {
+            id: member.id,
+            etag: String::new(),
+            reason: "audit".into(),
+        })
+        .await
+        .unwrap();
+    let suspended_at = Instant::now();
+    loop {
+        let verdict = screen(&mut client, counterfeit()).await.verdict.unwrap();
+        if verdict.brands.is_empty() {
+            break;
+        }
+        assert!(suspended_at.elapsed() < Duration::from_secs(1));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn bad_listings_are_refused_and_nothing_is_stored(backend: Backend) {
+    let sandbox = Sandbox::start(backend).await;
+    protected(&sandbox, "Orvane", "018700003").await;
+    let mut client = screening(&sandbox, MARKETPLACE).await;
+    let good = || listing("lst-bad", "Orvane replica bag", "handbags", usd(10));
+    let cases: Vec<(Listing, &str)> = vec![
+        (
+            Listing {
+                title: String::new(),
+                ..good()
+            },
+            "listing.title",
+        ),
+        (
+            Listing {
+                title: "t".repeat(501),
+                ..good()
+            },
+            "listing.title",
+        ),
+        (
+            Listing {
+                description: "d".repeat(20_001),
+                ..good()
+            },
+            "listing.description",
+        ),
+        (
+            Listing {
+                price: Some(usd(-5)),
+                ..good()
+            },
+            "listing.price",
+        ),
+        (
+            Listing {
+                price: Some(Money {
+                    currency_code: "XXQ".into(),
+                    units: 5,
+                    nanos: 0,
+                }),
+                ..good()
+            },
+            "listing.price",
+        ),
+        (
+            Listing {
+                price: None,
+                ..good()
+            },
+            "listing.price",
+        ),
+        (
+            Listing {
+                listing_id: String::new(),
+                ..good()
+            },
+            "listing.listing_id",
+        ),
+        (
+            Listing {
+                seller_id: "bad seller".into(),
+                ..good()
+            },
+            "listing.seller_id",
+        ),
+        (
+            Listing {
+                category: "Hand Bags".into(),
+                ..good()
+            },
+            "listing.category",
+        ),
+        (
+            Listing {
+                ship_from_country: "XX".into(),
+                ..good()
+            },
+            "listing.ship_from_country",
+        ),
+        (
+            Listing {
+                images: vec![ListingImage {
+                    source: Some(listing_image::Source::Content(vec![7; 300_000])),
+                }],
+                ..good()
+            },
+            "listing.images[0].content",
+        ),
+        (
+            Listing {
+                images: (0..11)
+                    .map(|i| ListingImage {
+                        source: Some(listing_image::Source::PerceptualHash(i)),
+                    })
+                    .collect(),
+                ..good()
+            },
+            "listing.images",
+        ),
+        (
+            Listing {
+                seller: Some(SellerFacts {
+                    account_age_days: -1,
+                    rating: None,
+                    prior_strikes: 0,
+                }),
+                ..good()
+            },
+            "listing.seller.account_age_days",
+        ),
+    ];
+    for (bad, field) in cases {
+        let status = expect_code(
+            client
+                .screen_listing(ScreenListingRequest { listing: Some(bad) })
+                .await,
+            Code::InvalidArgument,
+        );
+        assert_eq!(bad_fields(&status), [field], "{status:?}");
+    }
+    let hits = client
+        .list_hits(ListHitsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .hits;
+    assert!(
+        hits.is_empty(),
+        "nothing stored for refused listings: {hits:?}"
+    );
+}
+
+async fn a_hit_is_stored_once_per_listing_outcome(backend: Backend) {
+    let sandbox = Sandbox::start(backend).await;
+    let (_, brand) = protected(&sandbox, "Sorelle", "018700004").await;
+    let mut client = screening(&sandbox, MARKETPLACE).await;
+    let counterfeit = listing("lst-s", "Sorelle handbag 高仿 复刻", "handbags", usd(30));
+    let first = screen(&mut client, counterfeit.clone()).await;
+    let again = screen(&mut client, counterfeit.clone()).await;
+    assert_eq!(
+        first.hit_id, again.hit_id,
+        "screening the same listing again adds no hit"
+    );
+    let edited = screen(
+        &mut client,
+        Listing {
+            title: "Sorelle handbag 高仿 复刻 new colours".into(),
+            ..counterfeit
+        },
+    )
+    .await;
+    assert_ne!(
+        edited.hit_id, first.hit_id,
+        "an edited listing is a new hit"
+    );
+
+    let hits = client
+        .list_hits(ListHitsRequest {
+            brand_id: brand.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .hits;
+    assert_eq!(hits.len(), 2);
+    assert_eq!(hits[0].id, edited.hit_id, "newest first");
+    let hit = client
+        .get_hit(GetHitRequest {
+            id: first.hit_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .hit
+        .unwrap();
+    assert_eq!(hit.listing.unwrap().listing_id, "lst-s");
+    assert_eq!(hit.verdict.unwrap(), first.verdict.unwrap());
+
+    // Filters: seller, decision, time; and pagination.
+    let by_seller = client
+        .list_hits(ListHitsRequest {
+            seller_id: "seller-7".into(),
+            decision: Decision::Block as i32,
+            page_size: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(by_seller.hits.len(), 1);
+    let rest = client
+        .list_hits(ListHitsRequest {
+            seller_id: "seller-7".into(),
+            decision: Decision::Block as i32,
+            page_size: 1,
+            page_token: by_seller.next_page_token,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(rest.hits.len(), 1);
+    assert_ne!(rest.hits[0].id, by_seller.hits[0].id);
+    let future = client
+        .list_hits(ListHitsRequest {
+            create_time: Some(TimeRange {
+                start_time: Some(prost_types::Timestamp {
+                    seconds: 4_000_000_000,
+                    nanos: 0,
+                }),
+                end_time: None,
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(future.hits.is_empty());
+    let other_seller = client
+        .list_hits(ListHitsRequest {
+            seller_id: "seller-8".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(other_seller.hits.is_empty());
+}
+
+async fn a_feed_is_answered_in_order_with_errors_in_place(backend: Backend) {
+    let sandbox = Sandbox::start(backend).await;
+    protected(&sandbox, "Tessaro", "018700005").await;
+    let mut client = screening(&sandbox, MARKETPLACE).await;
+    let requests: Vec<ScreenListingsRequest> = (0..1000)
+        .map(|i| {
+            let mut l = match i % 3 {
+                0 => listing(
+                    &format!("f-{i}"),
+                    "Tessaro wallet 1:1 replica",
+                    "wallets",
+                    usd(9),
+                ),
+                1 => listing(
+                    &format!("f-{i}"),
+                    "Plain leather wallet",
+                    "wallets",
+                    usd(40),
+                ),
+                _ => listing(&format!("f-{i}"), "T3ssaro belt", "wallets", usd(30)),
+            };
+            if i % 97 == 0 {
+                l.title.clear(); // invalid
+            }
+            ScreenListingsRequest { listing: Some(l) }
+        })
+        .collect();
+    let responses: Vec<ScreenListingsResponse> = client
+        .screen_listings(tokio_stream::iter(requests))
+        .await
+        .unwrap()
+        .into_inner()
+        .collect::<Result<_, _>>()
+        .await
+        .unwrap();
+    assert_eq!(responses.len(), 1000);
+    for (i, response) in responses.iter().enumerate() {
+        assert_eq!(
+            response.listing_id,
+            format!("f-{i}"),
+            "answers come in order"
+        );
+        match &response.result {
+            Some(screen_listings_response::Result::Error(error)) => {
+                assert_eq!(i % 97, 0);
+                assert_eq!(error.field_violations[0].field, "listing.title");
+            }
+            Some(screen_listings_response::Result::Verdict(verdict)) => {
+                assert_ne!(i % 97, 0);
+                let expected_allow = i % 3 == 1;
+                assert_eq!(
+                    verdict.decision() == Decision::Allow,
+                    expected_allow,
+                    "{i}: {verdict:?}"
+                );
+                assert_eq!(response.hit_id.is_empty(), expected_allow);
+            }
+            None => panic!("answer {i} is empty"),
+        }
+    }
+}
+
+async fn a_slow_feed_reader_holds_the_server_back(backend: Backend) {
+    let sandbox = Sandbox::start(backend).await;
+    protected(&sandbox, "Quillon", "018700006").await;
+    let mut client = ScreeningServiceClient::new(sandbox.narrow_channel(MARKETPLACE).await);
+    const SENT: usize = 5_000;
+    let (tx, rx) = tokio::sync::mpsc::channel::<ScreenListingsRequest>(SENT);
+    for i in 0..SENT {
+        tx.try_send(ScreenListingsRequest {
+            listing: Some(listing(
+                &format!("q-{i}"),
+                "Quillon watch replica AAA",
+                "handbags",
+                usd(5),
+            )),
+        })
+        .unwrap();
+    }
+    drop(tx);
+    let mut answers = client
+        .screen_listings(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    // Read nothing for a while: the server must stop, not screen (and buffer) everything.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut reader = screening(&sandbox, ADMIN).await;
+    let stored_while_stalled = count_hits(&mut reader).await;
+    eprintln!("{stored_while_stalled} of {SENT} screened while the reader stalled");
+    // The server screens a batch ahead and holds a few answers; the rest waits in the
+    // client's small receive window. Everything else must wait for the reader.
+    assert!(
+        stored_while_stalled < 1_000,
+        "{stored_while_stalled} of {SENT} screened while nobody read the answers"
+    );
+    let mut received = 0;
+    while let Some(answer) = answers.message().await.unwrap() {
+        assert_eq!(answer.listing_id, format!("q-{received}"));
+        received += 1;
+    }
+    assert_eq!(
+        received, SENT,
+        "every listing answered once reading resumed"
+    );
+}
+
+async fn count_hits(client: &mut Screening) -> usize {
+    let mut count = 0;
+    let mut token = String::new();
+    loop {
+        let page = client
+            .list_hits(ListHitsRequest {
+                page_size: 1000,
+                page_token: token,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        count += page.hits.len();
+        if page.next_page_token.is_empty() {
+            return count;
+        }
+        token = page.next_page_token;
+    }
+}
+
+async fn members_manage_rules_of_their_own_brands_only(backend: Backend) {
+    let sandbox = Sandbox::start(backend).await;
+    let (alpha, alpha_brand) = protected(&sandbox, "Alvora", "018700007").await;
+    let (_, beta_brand) = protected(&sandbox, "Betrix", "018700008").await;
+    let mut alpha_client = screening(&sandbox, &format!("member:{}", alpha.id)).await;
+    let rule_for = |brand_id: &str| CreateRuleRequest {
+        rule: Some(Rule {
+            brand_id: brand_id.to_owned(),
+            description: "look-alike line names".into(),
+            vocabulary: vec![VocabularyTerm {
+                term: "vintage inspired".into(),
+                weight: 0.5,
+            }],
+            ..Rule::default()
+        }),
+        request_id: String::new(),
+    };
+    let own = alpha_client
+        .create_rule(rule_for(&alpha_brand.id))
+        .await
+        .unwrap()
+        .into_inner()
+        .rule
+        .unwrap();
+    assert_eq!(own.version, 1);
+    expect_code(
+        alpha_client.create_rule(rule_for(&beta_brand.id)).await,
+        Code::PermissionDenied,
+    );
+    expect_code(
+        alpha_client.create_rule(rule_for("")).await,
+        Code::PermissionDenied,
+    );
+
+    let mut analyst = screening(&sandbox, ANALYST).await;
+    let beta_rule = analyst
+        .create_rule(rule_for(&beta_brand.id))
+        .await
+        .unwrap()
+        .into_inner()
+        .rule
+        .unwrap();
+    expect_code(
+        alpha_client
+            .update_rule(UpdateRuleRequest {
+                rule: Some(Rule {
+                    id: beta_rule.id.clone(),
+                    vocabulary: vec![],
+                    ..Rule::default()
+                }),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["vocabulary".into()],
+                }),
+            })
+            .await,
+        Code::PermissionDenied,
+    );
+    expect_code(
+        alpha_client
+            .delete_rule(DeleteRuleRequest {
+                id: beta_rule.id.clone(),
+                etag: String::new(),
+            })
+            .await,
+        Code::PermissionDenied,
+    );
+    expect_code(
+        alpha_client
+            .get_rule(GetRuleRequest {
+                id: beta_rule.id.clone(),
+            })
+            .await,
+        Code::PermissionDenied,
+    );
+    let listed = alpha_client
+        .list_rules(ListRulesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .rules;
+    assert_eq!(
+        listed.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        [own.id.as_str()]
+    );
+
+    // Bad rules name their fields; unknown brands are refused.
+    let status = expect_code(
+        analyst
+            .create_rule(CreateRuleRequest {
+                rule: Some(Rule {
+                    brand_id: alpha_brand.id.clone(),
+                    vocabulary: vec![VocabularyTerm {
+                        term: String::new(),
+                        weight: 2.0,
+                    }],
+                    review_threshold: Some(0.9),
+                    block_threshold: Some(0.1),
+                    ..Rule::default()
+                }),
+                request_id: String::new(),
+            })
+            .await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(
+        bad_fields(&status),
+        [
+            "rule.vocabulary[0].term",
+            "rule.vocabulary[0].weight",
+            "rule.block_threshold"
+        ]
+    );
+    expect_code(
+        analyst
+            .create_rule(rule_for("brd_0193c9a0b1c2d3e4f5a6b7c8d9e0f1a2"))
+            .await,
+        Code::FailedPrecondition,
+    );
+}
+
+async fn rules_are_versioned_and_change_verdicts(backend: Backend) {
+    let sandbox = Sandbox::start(backend).await;
+    let (_, brand) = protected(&sandbox, "Calvora", "018700009").await;
+    let mut marketplace = screening(&sandbox, MARKETPLACE).await;
+    let mut analyst = screening(&sandbox, ANALYST).await;
+    let subtle = || {
+        listing(
+            "lst-c",
+            "Calvora bag, factory overrun",
+            "handbags",
+            usd(1500),
+        )
+    };
+
+    let before = screen(&mut marketplace, subtle()).await.verdict.unwrap();
+    assert_eq!(before.decision(), Decision::Allow, "{before:?}");
+    let rule_version_before = before.rule_version;
+
+    let rule = analyst
+        .create_rule(CreateRuleRequest {
+            rule: Some(Rule {
+                brand_id: brand.id.clone(),
+                vocabulary: vec![VocabularyTerm {
+                    term: "factory overrun".into(),
+                    weight: 0.7,
+                }],
+                ..Rule::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .rule
+        .unwrap();
+    let after = screen(&mut marketplace, subtle()).await.verdict.unwrap();
+    assert!(after.rule_version > rule_version_before);
+    assert_eq!(after.decision(), Decision::Block, "{after:?}");
+    let status = engine_at(&mut marketplace, 0).await;
+    assert_eq!(status.rule_version, after.rule_version);
+    assert!(status.vocabulary_terms > 0 && status.brands == 1);
+
+    // Raise this brand's thresholds: the same listing is only reviewed.
+    let updated = analyst
+        .update_rule(UpdateRuleRequest {
+            rule: Some(Rule {
+                id: rule.id.clone(),
+                review_threshold: Some(0.5),
+                block_threshold: Some(0.99),
+                etag: rule.etag.clone(),
+                ..Rule::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["review_threshold".into(), "block_threshold".into()],
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .rule
+        .unwrap();
+    assert_eq!(updated.version, 2);
+    assert_eq!(
+        updated.vocabulary.len(),
+        1,
+        "fields outside the mask are kept"
+    );
+    let reviewed = screen(&mut marketplace, subtle()).await.verdict.unwrap();
+    assert_eq!(reviewed.decision(), Decision::Review);
+    expect_code(
+        analyst
+            .update_rule(UpdateRuleRequest {
+                rule: Some(Rule {
+                    id: rule.id.clone(),
+                    etag: rule.etag.clone(),
+                    ..Rule::default()
+                }),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["description".into()],
+                }),
+            })
+            .await,
+        Code::Aborted,
+    );
+
+    analyst
+        .delete_rule(DeleteRuleRequest {
+            id: rule.id.clone(),
+            etag: String::new(),
+        })
+        .await
+        .unwrap();
+    let revisions = analyst
+        .list_rule_revisions(ListRuleRevisionsRequest {
+            rule_id: rule.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .revisions;
+    let versions: Vec<(i64, bool)> = revisions
+        .iter()
+        .map(|r| (r.rule.as_ref().unwrap().version, r.deleted))
+        .collect();
+    assert_eq!(versions, [(3, true), (2, false), (1, false)]);
+    assert!(
+        revisions
+            .windows(2)
+            .all(|w| w[0].rule_set_version > w[1].rule_set_version)
+    );
+    let back = screen(&mut marketplace, subtle()).await.verdict.unwrap();
+    assert_eq!(back.decision(), Decision::Allow);
+    expect_code(
+        analyst.get_rule(GetRuleRequest { id: rule.id }).await,
+        Code::NotFound,
+    );
+}
+
+async fn feedback_gives_precision_per_signal_and_brand(backend: Backend) {
+    let sandbox = Sandbox::start(backend).await;
+    let (_, brand) = protected(&sandbox, "Dorian", "018700010").await;
+    let mut marketplace = screening(&sandbox, MARKETPLACE).await;
+    let mut analyst = screening(&sandbox, ANALYST).await;
+    let mut hits = Vec::new();
+    for i in 0..4 {
+        let response = screen(
+            &mut marketplace,
+            listing(
+                &format!("lst-d{i}"),
+                "Dorian handbag replica",
+                "handbags",
+                usd(30 + i),
+            ),
+        )
+        .await;
+        hits.push(response.hit_id);
+    }
+    for (i, hit) in hits.iter().enumerate() {
+        let outcome = if i < 3 {
+            FeedbackOutcome::ConfirmedCounterfeit
+        } else {
+            FeedbackOutcome::FalsePositive
+        };
+        let recorded = analyst
+            .record_hit_feedback(RecordHitFeedbackRequest {
+                hit_id: hit.clone(),
+                outcome: outcome as i32,
+                note: "checked by test purchase".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .hit
+            .unwrap();
+        assert_eq!(recorded.feedback.unwrap().recorded_by, "staff:ann");
+    }
+    let report = analyst
+        .get_precision_report(GetPrecisionReportRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(report.hits_with_feedback, 4);
+    let vocabulary = report
+        .signals
+        .iter()
+        .find(|s| s.kind == SignalKind::Vocabulary as i32)
+        .unwrap();
+    assert_eq!((vocabulary.confirmed, vocabulary.false_positives), (3, 1));
+    assert!((vocabulary.precision - 0.75).abs() < 1e-9);
+    assert_eq!(report.brands.len(), 1);
+    assert_eq!(report.brands[0].brand_id, brand.id);
+
+    let status = expect_code(
+        analyst
+            .record_hit_feedback(RecordHitFeedbackRequest {
+                hit_id: hits[0].clone(),
+                outcome: 0,
+                note: String::new(),
+            })
+            .await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(bad_fields(&status), ["outcome"]);
+}
+
+async fn members_see_only_hits_about_their_brands(backend: Backend) {
+    let sandbox = Sandbox::start(backend).await;
+    let (alpha, alpha_brand) = protected(&sandbox, "Elandor", "018700011").await;
+    let (beta, _) = protected(&sandbox, "Fenwick", "018700012").await;
+    let mut marketplace = screening(&sandbox, MARKETPLACE).await;
+    let alpha_hit = screen(
+        &mut marketplace,
+        listing("lst-e", "Elandor wallet replica", "wallets", usd(9)),
+    )
+    .await
+    .hit_id;
+    let beta_hit = screen(
+        &mut marketplace,
+        listing("lst-f", "Fenwick wallet replica", "wallets", usd(9)),
+    )
+    .await
+    .hit_id;
+    let mut alpha_client = screening(&sandbox, &format!("member:{}", alpha.id)).await;
+    let seen = alpha_client
+        .list_hits(ListHitsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .hits;
+    assert_eq!(
+        seen.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(),
+        [alpha_hit.as_str()]
+    );
+    alpha_client
+        .get_hit(GetHitRequest {
+            id: alpha_hit.clone(),
+        })
+        .await
+        .unwrap();
+    expect_code(
+        alpha_client
+            .get_hit(GetHitRequest {
+                id: beta_hit.clone(),
+            })
+            .await,
+        Code::PermissionDenied,
+    );
+    let mut beta_client = screening(&sandbox, &format!("member:{}", beta.id)).await;
+    expect_code(
+        beta_client
+            .list_hits(ListHitsRequest {
+                brand_id: alpha_brand.id.clone(),
+                ..Default::default()
+            })
+            .await,
+        Code::PermissionDenied,
+    );
+    // A member confirms a hit about its own brand.
+    alpha_client
+        .record_hit_feedback(RecordHitFeedbackRequest {
+            hit_id: alpha_hit,
+            outcome: FeedbackOutcome::ConfirmedCounterfeit as i32,
+            note: String::new(),
+        })
+        .await
+        .unwrap();
+    expect_code(
+        alpha_client
+            .record_hit_feedback(RecordHitFeedbackRequest {
+                hit_id: beta_hit,
+                outcome: FeedbackOutcome::FalsePositive as i32,
+                note: String::new(),
+            })
+            .await,
+        Code::PermissionDenied,
+    );
+}
