@@ -119,15 +119,15 @@ impl FuzzyIndex {
         self.filter[(bit / 64) as usize] & (1 << (bit % 64)) != 0
     }
 
-    /// Terms within their allowed edits of `word` (but not equal to it), with the distance.
-    /// `found` is cleared first; it is reused across calls.
-    pub fn lookup(&self, word: &[u8], found: &mut Vec<(u32, u8)>) {
+    /// Terms within their allowed edits of `word`, and within `limit` edits (but not equal
+    /// to it), with the distance. `found` is cleared first; it is reused across calls.
+    pub fn lookup(&self, word: &[u8], limit: u8, found: &mut Vec<(u32, u8)>) {
         found.clear();
-        if word.len() < MIN_TERM - 1 || word.len() > MAX_WORD {
+        if limit == 0 || word.len() < MIN_TERM - 1 || word.len() > MAX_WORD {
             return;
         }
         // A word can be two edits from a long term only if it is long itself.
-        let deletions = if word.len() >= 7 { 2 } else { 1 };
+        let deletions = if word.len() >= 7 { limit.min(2) } else { 1 };
         let terms = &self.terms;
         let keys = &self.keys;
         for_each_deletion(word, deletions, &mut |variant| {
@@ -143,11 +143,12 @@ impl FuzzyIndex {
                     continue;
                 }
                 let term = &terms[id as usize];
-                if term.text.len().abs_diff(word.len()) > term.max_edits as usize {
+                let edits = term.max_edits.min(limit);
+                if term.text.len().abs_diff(word.len()) > edits as usize {
                     continue;
                 }
-                let distance = osa_distance(word, &term.text, term.max_edits);
-                if distance > 0 && distance <= term.max_edits {
+                let distance = osa_distance(word, &term.text, edits);
+                if distance > 0 && distance <= edits {
                     found.push((id, distance));
                 }
             }
@@ -217,17 +218,19 @@ mod tests {
         index.insert(b"nike", 3); // too short to misspell
         index.seal();
         let mut found = Vec::new();
-        index.lookup(b"adidsa", &mut found);
+        index.lookup(b"adidsa", 2, &mut found);
         assert_eq!(found, [(0, 1)]);
-        index.lookup(b"adidas", &mut found);
+        index.lookup(b"adidas", 2, &mut found);
         assert!(found.is_empty(), "an exact match is not a misspelling");
-        index.lookup(b"aidsa", &mut found);
+        index.lookup(b"aidsa", 2, &mut found);
         assert!(found.is_empty(), "two edits are too many for a short name");
-        index.lookup(b"baiencaga", &mut found);
+        index.lookup(b"baiencaga", 2, &mut found);
         assert_eq!(found, [(1, 1)]);
-        index.lookup(b"baincaga", &mut found);
+        index.lookup(b"baincaga", 2, &mut found);
         assert_eq!(found, [(1, 2)], "two edits for a long name");
-        index.lookup(b"nikke", &mut found);
+        index.lookup(b"baincaga", 1, &mut found);
+        assert!(found.is_empty(), "unless the caller allows one only");
+        index.lookup(b"nikke", 2, &mut found);
         assert!(found.is_empty());
         assert_eq!(index.term(0).target, 1);
     }

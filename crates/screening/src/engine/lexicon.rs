@@ -14,13 +14,23 @@ use super::normalize::normalize_term;
 /// collides with an ordinary one (and so escape the misspelling check).
 pub struct Lexicon {
     words: FxHashSet<u64>,
-    hasher: std::hash::RandomState,
+    hasher: foldhash::fast::RandomState,
 }
 
 impl Lexicon {
     /// Whether a normalised word is an ordinary word.
     pub fn contains(&self, normalized: &[u8]) -> bool {
-        self.words.contains(&self.hasher.hash_one(normalized))
+        self.contains_hash(self.hash(normalized))
+    }
+
+    /// The keyed hash of a normalised word, for [`Lexicon::contains_hash`] and for memos
+    /// keyed by word.
+    pub fn hash(&self, normalized: &[u8]) -> u64 {
+        self.hasher.hash_one(normalized)
+    }
+
+    pub fn contains_hash(&self, hash: u64) -> bool {
+        self.words.contains(&hash)
     }
 
     pub fn len(&self) -> usize {
@@ -33,7 +43,7 @@ impl Lexicon {
 }
 
 static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
-    let hasher = std::hash::RandomState::new();
+    let hasher = foldhash::fast::RandomState::default();
     let words = include_str!("lexicon/en-words.txt")
         .lines()
         .chain(include_str!("lexicon/en-extra.txt").lines())

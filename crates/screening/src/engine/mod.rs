@@ -168,6 +168,8 @@ pub struct EngineStats {
 
 /// A compiled engine. Immutable: a new catalogue or rule set compiles a new one.
 pub struct Engine {
+    /// Distinct for every engine built by this process (keys per-thread memos).
+    generation: u64,
     catalogue_revision: i64,
     rule_version: i64,
     brands: Vec<BrandEntry>,
@@ -222,6 +224,68 @@ pub struct Scratch {
     /// Misspellings: (field, start, end, fuzzy target, distance).
     fuzzy_hits: Vec<(score::Field, usize, usize, u32, u8)>,
     logos: Vec<(u64, u32, u32)>,
+    /// Misspelling look-ups already done, by word: listings repeat their words (model names,
+    /// sizes, jargon), and most look-ups find nothing. Valid for one engine only.
+    fuzzy_cache: FuzzyCache,
+}
+
+/// A bounded memo of misspelling look-ups for the engine of `generation`, keyed by the
+/// lexicon's keyed hash of the word (random per process, so no word can be made to collide
+/// with another) and the edits allowed. Most words find nothing; those cost one small entry.
+#[derive(Default)]
+pub(crate) struct FuzzyCache {
+    generation: u64,
+    /// Word key to a range of `found` (empty for none).
+    words: FxHashMap<u64, (u32, u32)>,
+    found: Vec<(u32, u8)>,
+}
+
+impl FuzzyCache {
+    /// Words remembered at most; then the memo starts over.
+    const CAPACITY: usize = 50_000;
+
+    /// The brands `word` may be a misspelling of, within `limit` edits, in `engine` (none
+    /// for an ordinary word), from memory when it was asked before.
+    pub(crate) fn lookup(
+        &mut self,
+        engine: &Engine,
+        word: &[u8],
+        limit: u8,
+        scratch: &mut Vec<(u32, u8)>,
+    ) -> &[(u32, u8)] {
+        if self.generation != engine.generation {
+            self.clear();
+            self.generation = engine.generation;
+        }
+        let lexicon = lexicon();
+        let hash = lexicon.hash(word);
+        let key = hash ^ u64::from(limit);
+        let (start, end) = match self.words.get(&key) {
+            Some(&range) => range,
+            None => {
+                if self.words.len() >= Self::CAPACITY {
+                    self.clear();
+                }
+                // An ordinary word is never a misspelt brand.
+                if lexicon.contains_hash(hash) {
+                    scratch.clear();
+                } else {
+                    engine.fuzzy.lookup(word, limit, scratch);
+                }
+                let start = self.found.len() as u32;
+                self.found.extend_from_slice(scratch);
+                let range = (start, self.found.len() as u32);
+                self.words.insert(key, range);
+                range
+            }
+        };
+        &self.found[start as usize..end as usize]
+    }
+
+    fn clear(&mut self) {
+        self.words.clear();
+        self.found.clear();
+    }
 }
 
 struct Builder {
@@ -504,7 +568,9 @@ impl Engine {
             logo_hashes: logos.len(),
             build_millis: started.elapsed().as_secs_f64() * 1000.0,
         };
+        static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Ok(Self {
+            generation: GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             catalogue_revision: input.catalogue_revision,
             rule_version: input.rule_version,
             brands,

@@ -126,6 +126,7 @@ pub(crate) fn screen(
         fuzzy,
         fuzzy_hits,
         logos,
+        fuzzy_cache,
     } = scratch;
     matches.clear();
     compat.clear();
@@ -153,9 +154,14 @@ pub(crate) fn screen(
         }
     }
 
-    // Misspellings: words that matched nothing and are not ordinary words.
-    let lexicon = super::lexicon::lexicon();
-    for (field, normalized) in [(Field::Title, &*title), (Field::Description, &*description)] {
+    // Misspellings: words that matched nothing and are not ordinary words. Matches are in
+    // order, title first, and do not overlap within a field: one cursor walks them.
+    let split = matches.partition_point(|m| m.field == Field::Title);
+    let (title_matches, description_matches) = matches.split_at(split);
+    for (field, normalized, mut matched) in [
+        (Field::Title, &*title, title_matches),
+        (Field::Description, &*description, description_matches),
+    ] {
         let text = &normalized.text;
         let mut at = 0;
         while at < text.len() {
@@ -168,15 +174,20 @@ pub(crate) fn screen(
                 && (end == text.len() || !text[end].is_ascii_alphanumeric() && text[end] < 0x80)
                 && (start == 0
                     || !text[start - 1].is_ascii_alphanumeric() && text[start - 1] < 0x80);
+            while matched.first().is_some_and(|m| m.end <= start) {
+                matched = &matched[1..];
+            }
             if whole_word
                 && end - start >= super::fuzzy::MIN_TERM - 1
-                && !matches
-                    .iter()
-                    .any(|m| m.field == field && m.start < end && start < m.end)
-                && !lexicon.contains(&text[start..end])
+                && matched.first().is_none_or(|m| m.start >= end)
             {
-                engine.fuzzy.lookup(&text[start..end], fuzzy);
-                for &(id, distance) in fuzzy.iter() {
+                // Titles are short and deliberate: a name two edits off there is worth
+                // finding. Descriptions are long and loose, so one edit only.
+                let limit = match field {
+                    Field::Title => 2,
+                    Field::Description => 1,
+                };
+                for &(id, distance) in fuzzy_cache.lookup(engine, &text[start..end], limit, fuzzy) {
                     fuzzy_hits.push((field, start, end, engine.fuzzy.term(id).target, distance));
                 }
             }

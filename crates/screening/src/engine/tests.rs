@@ -318,6 +318,36 @@ fn misspelling_checks_skip_ordinary_words() {
 }
 
 #[test]
+fn misspellings_are_found_in_descriptions_within_one_edit() {
+    let brands = |description: &'static str| {
+        let v = screen(L {
+            title: "Quilted shoulder bag",
+            description,
+            category: "handbags",
+            ..L::default()
+        });
+        brand_ids(&v)
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        brands("Same leather as the Balenciagga city bag."),
+        ["balenciaga"]
+    );
+    assert!(
+        brands("Same leather as the Bolenciagu city bag.").is_empty(),
+        "two edits are for titles only"
+    );
+    let v = screen(L {
+        title: "Bolenciagu city bag",
+        category: "handbags",
+        ..L::default()
+    });
+    assert_eq!(brand_ids(&v), ["balenciaga"]);
+}
+
+#[test]
 fn accessories_naming_what_they_fit_are_not_counterfeits() {
     let v = screen(L {
         title: "Silicone case compatible with iPhone 15",
