@@ -140,11 +140,21 @@ pub async fn verify(legal: &mut Registry, right_id: &str) -> IpRight {
 
 /// A protected brand: an active brand owner, its brand, and a verified trade mark.
 pub async fn protected_brand(sandbox: &Sandbox, name: &str, number: &str) -> (Member, Brand) {
+    let (member, brand, _) = protected_right(sandbox, name, number).await;
+    (member, brand)
+}
+
+/// Like [`protected_brand`], with the verified right.
+pub async fn protected_right(
+    sandbox: &Sandbox,
+    name: &str,
+    number: &str,
+) -> (Member, Brand, IpRight) {
     let mut admin = registry(sandbox, ADMIN).await;
     let mut legal = registry(sandbox, LEGAL).await;
     let member = active_member(&mut admin, &format!("{name} SA"), MemberKind::BrandOwner).await;
     let brand = create_brand(&mut admin, &member.id, name).await;
     let right = create_right(&mut admin, trademark_msg(&brand.id, number)).await;
-    verify(&mut legal, &right.id).await;
-    (member, brand)
+    let right = verify(&mut legal, &right.id).await;
+    (member, brand, right)
 }

@@ -1,6 +1,7 @@
 //! Service tests: each starts a real server on `127.0.0.1:0` and talks to it only through the
 //! generated clients, once on SQLite and once on PostgreSQL.
 
+mod cases;
 mod fixtures;
 mod platform;
 mod registry;

@@ -103,6 +103,9 @@ impl Sandbox {
         };
         config.server.shutdown_grace = Duration::from_secs(2);
         config.log.filter = "warn".to_owned();
+        config.outbox.poll_interval = Duration::from_millis(100);
+        config.outbox.min_backoff = Duration::from_millis(50);
+        config.outbox.max_backoff = Duration::from_secs(1);
         let mut postgres_databases = Vec::new();
         if backend == Backend::Postgres {
             let admin_url = postgres_admin_url();
@@ -120,6 +123,7 @@ impl Sandbox {
                 match service {
                     ServiceName::Registry => config.registry.database_url = Some(url),
                     ServiceName::Screening => config.screening.database_url = Some(url),
+                    ServiceName::Cases => config.cases.database_url = Some(url),
                 }
                 postgres_databases.push(name);
             }
@@ -180,6 +184,7 @@ impl Sandbox {
         let configured = match service {
             ServiceName::Registry => &self.config.registry.database_url,
             ServiceName::Screening => &self.config.screening.database_url,
+            ServiceName::Cases => &self.config.cases.database_url,
         };
         configured
             .clone()

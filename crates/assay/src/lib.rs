@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use anyhow::Context;
-use assay_common::config::{AuthConfig, DatabaseConfig, LogConfig, PlatformConfig, ServerConfig};
+use assay_common::config::{
+    AuthConfig, DatabaseConfig, LogConfig, OutboxConfig, PlatformConfig, ServerConfig,
+};
 use assay_common::server::{self, Readiness, ServeOptions};
 use assay_common::service::Service;
 use assay_common::{Platform, db};
@@ -29,8 +31,10 @@ pub struct AppConfig {
     pub server: ServerConfig,
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
+    pub outbox: OutboxConfig,
     pub registry: assay_registry::Config,
     pub screening: assay_screening::Config,
+    pub cases: assay_cases::Config,
 }
 
 impl Default for AppConfig {
@@ -43,8 +47,10 @@ impl Default for AppConfig {
             server: platform.server,
             database: platform.database,
             auth: platform.auth,
+            outbox: platform.outbox,
             registry: assay_registry::Config::default(),
             screening: assay_screening::Config::default(),
+            cases: assay_cases::Config::default(),
         }
     }
 }
@@ -58,6 +64,7 @@ impl AppConfig {
             server: self.server.clone(),
             database: self.database.clone(),
             auth: self.auth.clone(),
+            outbox: self.outbox.clone(),
         }
     }
 }
@@ -67,15 +74,21 @@ impl AppConfig {
 pub enum ServiceName {
     Registry,
     Screening,
+    Cases,
 }
 
 impl ServiceName {
-    pub const ALL: &'static [ServiceName] = &[ServiceName::Registry, ServiceName::Screening];
+    pub const ALL: &'static [ServiceName] = &[
+        ServiceName::Registry,
+        ServiceName::Screening,
+        ServiceName::Cases,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             ServiceName::Registry => assay_registry::NAME,
             ServiceName::Screening => assay_screening::NAME,
+            ServiceName::Cases => assay_cases::NAME,
         }
     }
 }
@@ -140,6 +153,18 @@ impl Peers<'_> {
     }
 }
 
+impl Peers<'_> {
+    /// Like [`Peers::endpoint`], for a peer that can wait: `None` when it is neither
+    /// configured nor here.
+    fn optional(&self, peer: ServiceName, configured: &Option<String>) -> Option<String> {
+        match configured {
+            Some(endpoint) => Some(endpoint.clone()),
+            None if self.local.contains(&peer) => Some(self.own.clone()),
+            None => None,
+        }
+    }
+}
+
 async fn build(
     name: ServiceName,
     platform: &Platform,
@@ -156,11 +181,32 @@ async fn build(
                 &config.screening.registry_endpoint,
                 ServiceName::Screening,
             )?;
+            let cases = peers.optional(ServiceName::Cases, &config.screening.cases_endpoint);
             Box::new(
                 assay_screening::Screening::new(
                     platform.clone(),
                     config.screening.clone(),
-                    registry,
+                    assay_screening::Peers { registry, cases },
+                )
+                .await?,
+            )
+        }
+        ServiceName::Cases => {
+            let registry = peers.endpoint(
+                ServiceName::Registry,
+                &config.cases.registry_endpoint,
+                ServiceName::Cases,
+            )?;
+            let screening =
+                peers.optional(ServiceName::Screening, &config.cases.screening_endpoint);
+            Box::new(
+                assay_cases::Cases::new(
+                    platform.clone(),
+                    config.cases.clone(),
+                    assay_cases::Peers {
+                        registry,
+                        screening,
+                    },
                 )
                 .await?,
             )
@@ -330,8 +376,8 @@ mod tests {
             [ServiceName::Registry]
         );
         assert_eq!(
-            select(&["screening".into()]).unwrap(),
-            [ServiceName::Screening]
+            select(&["screening".into(), "cases".into()]).unwrap(),
+            [ServiceName::Screening, ServiceName::Cases]
         );
         assert!(
             select(&["billing".into()])

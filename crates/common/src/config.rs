@@ -175,6 +175,44 @@ impl Default for AuthConfig {
     }
 }
 
+/// How outbox relays deliver messages to other services.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboxConfig {
+    /// How often a relay looks for messages to deliver (it is also woken by new ones).
+    #[serde(with = "humantime_serde")]
+    pub poll_interval: Duration,
+    /// Messages taken per look.
+    pub batch_size: usize,
+    /// Deliveries in flight at once.
+    pub concurrency: usize,
+    /// How long a taken message is left to its relay before another replica may take it.
+    #[serde(with = "humantime_serde")]
+    pub lease: Duration,
+    /// The wait after a first failure; it doubles with every failure, up to `max_backoff`.
+    #[serde(with = "humantime_serde")]
+    pub min_backoff: Duration,
+    #[serde(with = "humantime_serde")]
+    pub max_backoff: Duration,
+    /// How long delivered messages are kept, for inspection, before they are purged.
+    #[serde(with = "humantime_serde")]
+    pub keep_delivered: Duration,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        Self {
+            poll_interval: Duration::from_millis(500),
+            batch_size: 100,
+            concurrency: 8,
+            lease: Duration::from_secs(30),
+            min_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(60),
+            keep_delivered: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
 /// Everything the shared platform needs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -187,6 +225,7 @@ pub struct PlatformConfig {
     pub server: ServerConfig,
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
+    pub outbox: OutboxConfig,
 }
 
 impl Default for PlatformConfig {
@@ -198,6 +237,7 @@ impl Default for PlatformConfig {
             server: ServerConfig::default(),
             database: DatabaseConfig::default(),
             auth: AuthConfig::default(),
+            outbox: OutboxConfig::default(),
         }
     }
 }
@@ -220,6 +260,18 @@ impl PlatformConfig {
         }
         if self.database.min_connections > self.database.max_connections {
             problems.push("database.min_connections must not exceed max_connections".to_owned());
+        }
+        let outbox = &self.outbox;
+        if outbox.poll_interval.is_zero() || outbox.lease.is_zero() || outbox.min_backoff.is_zero()
+        {
+            problems
+                .push("outbox.poll_interval, lease and min_backoff must be above zero".to_owned());
+        }
+        if outbox.batch_size == 0 || outbox.concurrency == 0 {
+            problems.push("outbox.batch_size and concurrency must be at least 1".to_owned());
+        }
+        if outbox.max_backoff < outbox.min_backoff {
+            problems.push("outbox.max_backoff must not be below min_backoff".to_owned());
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log.filter).is_err() {
             problems.push(format!(

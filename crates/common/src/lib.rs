@@ -4,6 +4,7 @@
 //! clients, and the server runner.
 
 pub mod auth;
+pub mod catalogue;
 pub mod client;
 pub mod config;
 pub mod db;

@@ -4,11 +4,20 @@
 //! least once; the receiver makes delivery exactly-once with an idempotency key (the row's
 //! `key`).
 
-use sea_orm::entity::prelude::*;
-use sea_orm::{ActiveValue::Set, ConnectionTrait};
-use sea_orm_migration::prelude::*;
+use std::sync::Arc;
+use std::time::Duration;
 
+use futures::StreamExt;
+use sea_orm::entity::prelude::*;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveValue::Set, ConnectionTrait, QueryOrder, QuerySelect};
+use sea_orm_migration::prelude::*;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::OutboxConfig;
 use crate::error::ApiResult;
+use crate::service::BoxFuture;
 
 pub mod entity {
     use sea_orm::entity::prelude::*;
@@ -71,6 +80,186 @@ pub async fn pending(db: &impl ConnectionTrait, topic: &str) -> ApiResult<u64> {
         .filter(entity::Column::DeliveredTime.is_null())
         .count(db)
         .await?)
+}
+
+/// Hands the messages of one topic to their receiver. An error means "not delivered, try
+/// again later"; the receiver must accept a message delivered twice (the row's `key` is
+/// its idempotency key).
+pub trait Deliver: Send + Sync + 'static {
+    fn deliver<'a>(&'a self, message: &'a entity::Model) -> BoxFuture<'a, Result<(), String>>;
+}
+
+/// Delivers a service's outbox, at least once, with retries and exponential backoff.
+///
+/// Several replicas may run a relay over the same table: a relay takes a message by
+/// bumping its `attempts` from the value it read (a compare-and-swap that only one relay
+/// wins) and leasing it for `lease`; if the relay dies mid-delivery, the lease runs out
+/// and the message is delivered again, which the receiver's idempotency key absorbs.
+pub struct Relay {
+    db: DatabaseConnection,
+    routes: Vec<(String, Arc<dyn Deliver>)>,
+    config: OutboxConfig,
+    wake: Arc<Notify>,
+}
+
+impl Relay {
+    pub fn new(db: DatabaseConnection, config: OutboxConfig) -> Self {
+        Self {
+            db,
+            routes: Vec::new(),
+            config,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Delivers the messages of `topic` with `deliver`. Topics without a route stay in
+    /// the outbox until a relay that has one runs.
+    pub fn route(mut self, topic: &str, deliver: impl Deliver) -> Self {
+        self.routes.push((topic.to_owned(), Arc::new(deliver)));
+        self
+    }
+
+    /// Notify it to look at once (after enqueuing), instead of at the next poll.
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Runs until shutdown.
+    pub async fn run(self, shutdown: CancellationToken) {
+        if self.routes.is_empty() {
+            return;
+        }
+        let mut passes: u64 = 0;
+        loop {
+            let delivered = tokio::select! {
+                () = shutdown.cancelled() => return,
+                result = self.pass() => result,
+            };
+            let more = match delivered {
+                Ok(taken) => taken == self.config.batch_size,
+                Err(error) => {
+                    tracing::warn!(%error, "outbox relay pass failed; will retry");
+                    false
+                }
+            };
+            passes += 1;
+            if passes % 1000 == 1
+                && let Err(error) = self.purge().await
+            {
+                tracing::warn!(%error, "purging delivered outbox messages failed");
+            }
+            if more {
+                continue;
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(self.config.poll_interval) => {}
+            }
+        }
+    }
+
+    /// Takes one batch of due messages and delivers them; returns how many were due.
+    async fn pass(&self) -> Result<usize, DbErr> {
+        let now = crate::time::now();
+        let topics: Vec<&str> = self.routes.iter().map(|(t, _)| t.as_str()).collect();
+        let due = entity::Entity::find()
+            .filter(entity::Column::DeliveredTime.is_null())
+            .filter(entity::Column::NextAttemptTime.lte(now))
+            .filter(entity::Column::Topic.is_in(topics))
+            .order_by_asc(entity::Column::Id)
+            .limit(self.config.batch_size as u64)
+            .all(&self.db)
+            .await?;
+        let count = due.len();
+        futures::stream::iter(due)
+            .for_each_concurrent(self.config.concurrency, |message| async move {
+                if let Err(error) = self.deliver_one(message).await {
+                    tracing::warn!(%error, "outbox bookkeeping failed; the message will be retried");
+                }
+            })
+            .await;
+        Ok(count)
+    }
+
+    async fn deliver_one(&self, message: entity::Model) -> Result<(), DbErr> {
+        let lease = chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::MAX);
+        let taken = entity::Entity::update_many()
+            .col_expr(entity::Column::Attempts, Expr::value(message.attempts + 1))
+            .col_expr(
+                entity::Column::NextAttemptTime,
+                Expr::value(crate::time::now() + lease),
+            )
+            .filter(entity::Column::Id.eq(message.id))
+            .filter(entity::Column::Attempts.eq(message.attempts))
+            .filter(entity::Column::DeliveredTime.is_null())
+            .exec(&self.db)
+            .await?;
+        if taken.rows_affected != 1 {
+            return Ok(()); // another replica took it
+        }
+        let Some((_, deliver)) = self.routes.iter().find(|(t, _)| *t == message.topic) else {
+            return Ok(());
+        };
+        let attempts = message.attempts + 1;
+        let update = match deliver.deliver(&message).await {
+            Ok(()) => entity::Entity::update_many()
+                .col_expr(
+                    entity::Column::DeliveredTime,
+                    Expr::value(Some(crate::time::now())),
+                )
+                .col_expr(entity::Column::LastError, Expr::value("")),
+            Err(error) => {
+                let wait = backoff(&self.config, attempts);
+                tracing::warn!(
+                    topic = message.topic,
+                    key = message.key,
+                    attempts,
+                    retry_in = ?wait,
+                    %error,
+                    "outbox delivery failed"
+                );
+                let wait = chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+                entity::Entity::update_many()
+                    .col_expr(
+                        entity::Column::NextAttemptTime,
+                        Expr::value(crate::time::now() + wait),
+                    )
+                    .col_expr(entity::Column::LastError, Expr::value(error))
+            }
+        };
+        update
+            .filter(entity::Column::Id.eq(message.id))
+            .filter(entity::Column::Attempts.eq(attempts))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    async fn purge(&self) -> Result<(), DbErr> {
+        let keep =
+            chrono::Duration::from_std(self.config.keep_delivered).unwrap_or(chrono::Duration::MAX);
+        let Some(before) = crate::time::now().checked_sub_signed(keep) else {
+            return Ok(());
+        };
+        entity::Entity::delete_many()
+            .filter(entity::Column::DeliveredTime.lt(before))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+}
+
+/// The wait after the `attempts`-th failure: doubling from `min_backoff`, capped, with up
+/// to a quarter of jitter so that failed messages do not all come back at once.
+fn backoff(config: &OutboxConfig, attempts: i32) -> Duration {
+    let doublings = attempts.clamp(1, 30) as u32 - 1;
+    let wait = config
+        .min_backoff
+        .saturating_mul(1 << Ord::min(doublings, 20))
+        .min(config.max_backoff);
+    let jitter = wait.mul_f64(rand::random::<f64>() * 0.25);
+    (wait + jitter).min(config.max_backoff)
 }
 
 /// The migration creating `outbox`; services that publish list it in their migrator.
@@ -138,5 +327,120 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// Refuses each message `failures` times, then takes it.
+    struct Flaky {
+        failures: i32,
+        seen: Mutex<Vec<String>>,
+    }
+
+    impl Deliver for Arc<Flaky> {
+        fn deliver<'a>(&'a self, message: &'a entity::Model) -> BoxFuture<'a, Result<(), String>> {
+            Box::pin(async move {
+                let mut seen = self.seen.lock().unwrap();
+                seen.push(message.key.clone());
+                let tries = seen.iter().filter(|k| **k == message.key).count() as i32;
+                if tries <= self.failures {
+                    Err(format!("try {tries} refused"))
+                } else {
+                    Ok(())
+                }
+            })
+        }
+    }
+
+    struct Migrator;
+
+    #[async_trait::async_trait]
+    impl MigratorTrait for Migrator {
+        fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+            vec![Box::new(super::Migration)]
+        }
+    }
+
+    #[tokio::test]
+    async fn a_relay_retries_until_delivered_and_leaves_other_topics() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = crate::config::sqlite_url(&dir.path().join("outbox.db"));
+        let db = crate::db::connect(&url, &crate::config::DatabaseConfig::default())
+            .await
+            .unwrap();
+        crate::db::migrate::<Migrator>(&db).await.unwrap();
+        for key in ["a", "b"] {
+            enqueue(&db, "alerts", key, key.as_bytes().to_vec())
+                .await
+                .unwrap();
+        }
+        enqueue(&db, "elsewhere", "c", Vec::new()).await.unwrap();
+
+        let flaky = Arc::new(Flaky {
+            failures: 2,
+            seen: Mutex::new(Vec::new()),
+        });
+        let config = OutboxConfig {
+            poll_interval: Duration::from_millis(10),
+            min_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(40),
+            ..OutboxConfig::default()
+        };
+        let shutdown = CancellationToken::new();
+        let relay = Relay::new(db.clone(), config).route("alerts", flaky.clone());
+        let running = tokio::spawn(relay.run(shutdown.clone()));
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while pending(&db, "alerts").await.unwrap() > 0 {
+            assert!(std::time::Instant::now() < deadline, "never delivered");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        shutdown.cancel();
+        running.await.unwrap();
+
+        let rows = entity::Entity::find()
+            .order_by_asc(entity::Column::Id)
+            .all(&db)
+            .await
+            .unwrap();
+        let delivered: Vec<(&str, i32, bool, &str)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.key.as_str(),
+                    r.attempts,
+                    r.delivered_time.is_some(),
+                    r.last_error.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            delivered,
+            [("a", 3, true, ""), ("b", 3, true, ""), ("c", 0, false, "")]
+        );
+        assert_eq!(
+            flaky.seen.lock().unwrap().len(),
+            6,
+            "two refusals and a success each"
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let config = OutboxConfig {
+            min_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(2),
+            ..OutboxConfig::default()
+        };
+        let first = backoff(&config, 1);
+        assert!(first >= Duration::from_millis(100) && first <= Duration::from_millis(125));
+        let fourth = backoff(&config, 4);
+        assert!(fourth >= Duration::from_millis(800) && fourth <= Duration::from_millis(1000));
+        assert_eq!(backoff(&config, 50), Duration::from_secs(2));
+        assert_eq!(backoff(&config, i32::MAX), Duration::from_secs(2));
     }
 }

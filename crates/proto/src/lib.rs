@@ -21,3 +21,9 @@ pub mod screening {
         tonic::include_proto!("assay.screening.v1");
     }
 }
+
+pub mod cases {
+    pub mod v1 {
+        tonic::include_proto!("assay.cases.v1");
+    }
+}

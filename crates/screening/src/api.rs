@@ -2,7 +2,7 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use assay_common::auth::{self, Grant, Principal, Role};
 use assay_common::idempotency::{self, Key};
@@ -14,7 +14,7 @@ use assay_proto::screening::v1::*;
 use futures::FutureExt;
 use prost::Message;
 use sea_orm::{DatabaseConnection, TransactionTrait};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
@@ -45,6 +45,8 @@ pub struct ScreeningApi {
     engines: Arc<Engines>,
     page_tokens: PageTokens,
     shutdown: CancellationToken,
+    /// Wakes the outbox relay when hits were stored.
+    relay: Arc<OnceLock<Arc<Notify>>>,
 }
 
 impl ScreeningApi {
@@ -59,7 +61,13 @@ impl ScreeningApi {
             engines,
             page_tokens,
             shutdown,
+            relay: Arc::new(OnceLock::new()),
         }
+    }
+
+    /// Where to say that the outbox has something new.
+    pub fn set_waker(&self, waker: Arc<Notify>) {
+        let _ = self.relay.set(waker);
     }
 
     fn engine(&self) -> ApiResult<Arc<Engine>> {
@@ -105,6 +113,9 @@ impl ScreeningApi {
             ids.push(id);
         }
         txn.commit().await?;
+        if let Some(waker) = self.relay.get() {
+            waker.notify_one();
+        }
         Ok(ids)
     }
 

@@ -2,15 +2,12 @@
 //! rules from the database; whenever either changes, a new engine is compiled off the
 //! request path and swapped in atomically. Requests always see a whole engine, old or new.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
-use assay_common::client::PeerChannel;
+use assay_common::catalogue::Catalogue;
 use assay_common::server::ServiceStatus;
-use assay_proto::registry::v1::registry_service_client::RegistryServiceClient;
-use assay_proto::registry::v1::{CatalogueBrand, WatchCatalogueRequest};
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
@@ -18,37 +15,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::{Engine, EngineInput, ExchangeRates, RuleInput, Thresholds};
 use crate::store;
-
-/// The catalogue as last received.
-#[derive(Debug, Default, Clone)]
-pub struct Catalogue {
-    /// Whether any catalogue was received yet (revision 0 is a real, empty catalogue).
-    pub loaded: bool,
-    pub revision: i64,
-    pub brands: BTreeMap<String, CatalogueBrand>,
-}
-
-impl Catalogue {
-    /// The members who may act for a brand: its owner and its agents.
-    pub fn acting_members(&self, brand_id: &str) -> Option<Vec<&str>> {
-        self.brands.get(brand_id).map(|b| {
-            std::iter::once(b.member_id.as_str())
-                .chain(b.agent_member_ids.iter().map(String::as_str))
-                .collect()
-        })
-    }
-
-    /// The brands a member owns or acts for.
-    pub fn brands_of(&self, member_id: &str) -> Vec<String> {
-        self.brands
-            .values()
-            .filter(|b| {
-                b.member_id == member_id || b.agent_member_ids.iter().any(|a| a == member_id)
-            })
-            .map(|b| b.brand_id.clone())
-            .collect()
-    }
-}
 
 /// When and how the current engine was built.
 #[derive(Debug, Clone, Copy)]
@@ -112,8 +78,8 @@ impl Engines {
             .clone()
     }
 
-    fn set_catalogue(&self, catalogue: Catalogue) {
-        *self.catalogue.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(catalogue);
+    pub fn set_catalogue(&self, catalogue: &Catalogue) {
+        *self.catalogue.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(catalogue.clone());
         self.changed.notify_one();
     }
 
@@ -215,81 +181,4 @@ pub async fn poll_rules_forever(
             () = tokio::time::sleep(interval) => {}
         }
     }
-}
-
-/// Follows the registry's catalogue: watches it from the revision held, applies each
-/// revision only once all its batches arrived, and reconnects with backoff when the stream
-/// breaks. The engine keeps serving the last catalogue meanwhile.
-pub async fn follow_catalogue_forever(
-    engines: Arc<Engines>,
-    channel: PeerChannel,
-    shutdown: CancellationToken,
-) {
-    let mut client =
-        RegistryServiceClient::new(channel).max_decoding_message_size(64 * 1024 * 1024);
-    let mut backoff = Duration::from_millis(100);
-    loop {
-        let held = engines.catalogue();
-        let result = tokio::select! {
-            () = shutdown.cancelled() => return,
-            result = follow_once(&engines, &mut client, &held) => result,
-        };
-        match result {
-            Ok(()) => backoff = Duration::from_millis(100),
-            Err(error) => {
-                tracing::warn!(error = %error, retry_in = ?backoff, "catalogue watch broke");
-            }
-        }
-        // Jitter, so replicas do not reconnect in step.
-        let jitter =
-            Duration::from_millis(rand::random::<u64>() % (backoff.as_millis() as u64 / 2 + 1));
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(backoff + jitter) => {}
-        }
-        backoff = (backoff * 2).min(Duration::from_secs(10));
-    }
-}
-
-async fn follow_once(
-    engines: &Engines,
-    client: &mut RegistryServiceClient<PeerChannel>,
-    held: &Catalogue,
-) -> Result<(), tonic::Status> {
-    let mut stream = client
-        .watch_catalogue(WatchCatalogueRequest {
-            since_revision: if held.loaded { held.revision } else { 0 },
-        })
-        .await?
-        .into_inner();
-    let mut working = held.clone();
-    let mut dirty = false;
-    while let Some(batch) = stream.message().await? {
-        if batch.reset && !dirty {
-            working.brands.clear();
-        }
-        dirty = true;
-        for brand in batch.upserts {
-            working.brands.insert(brand.brand_id.clone(), brand);
-        }
-        for removed in batch.removed_brand_ids {
-            working.brands.remove(&removed);
-        }
-        if batch.complete {
-            dirty = false;
-            if !working.loaded || batch.revision != working.revision {
-                working.loaded = true;
-                working.revision = batch.revision;
-                tracing::debug!(
-                    revision = batch.revision,
-                    brands = working.brands.len(),
-                    "catalogue revision received"
-                );
-                engines.set_catalogue(working.clone());
-            }
-        }
-    }
-    Err(tonic::Status::unavailable(
-        "the registry ended the catalogue watch",
-    ))
 }

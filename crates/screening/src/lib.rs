@@ -9,6 +9,7 @@ mod feed;
 pub mod ids;
 pub mod listing;
 pub mod migration;
+mod relay;
 pub mod rules;
 mod store;
 #[doc(hidden)]
@@ -20,6 +21,7 @@ use std::time::Duration;
 
 use assay_common::Platform;
 use assay_common::money::CurrencyCode;
+use assay_common::outbox::Relay;
 use assay_common::server::ServiceStatus;
 use assay_common::service::{BoxFuture, Service};
 use assay_proto::screening::v1::screening_service_server::ScreeningServiceServer;
@@ -44,6 +46,9 @@ pub struct Config {
     /// The registry whose catalogue it follows, e.g. `http://registry:50051`. Unset: this
     /// process, which must then run the registry too.
     pub registry_endpoint: Option<String>,
+    /// Case management, which receives hits as alerts. Unset: this process if it runs
+    /// case management; otherwise hits wait in the outbox until one is configured.
+    pub cases_endpoint: Option<String>,
     /// Default risk from which a listing is reviewed; global and brand rules override it.
     pub review_threshold: f64,
     /// Default risk from which a listing is blocked.
@@ -79,6 +84,7 @@ impl Default for Config {
         Self {
             database_url: None,
             registry_endpoint: None,
+            cases_endpoint: None,
             review_threshold: 0.5,
             block_threshold: 0.8,
             exchange_rates: rates.into_iter().map(|(c, r)| (c.to_owned(), r)).collect(),
@@ -130,6 +136,15 @@ impl Config {
     }
 }
 
+/// Where screening reaches its peers.
+#[derive(Debug, Clone)]
+pub struct Peers {
+    /// The registry whose catalogue it follows.
+    pub registry: String,
+    /// Case management, which takes hits as alerts; `None` keeps them in the outbox.
+    pub cases: Option<String>,
+}
+
 /// The screening service of a process.
 pub struct Screening {
     db: DatabaseConnection,
@@ -137,17 +152,12 @@ pub struct Screening {
     engines: Arc<Engines>,
     platform: Platform,
     config: Config,
-    registry_endpoint: String,
+    peers: Peers,
 }
 
 impl Screening {
-    /// Opens its database (lazily) and prepares the engine holder; `registry_endpoint` is the
-    /// registry whose catalogue it follows.
-    pub async fn new(
-        platform: Platform,
-        config: Config,
-        registry_endpoint: String,
-    ) -> anyhow::Result<Self> {
+    /// Opens its database (lazily) and prepares the engine holder.
+    pub async fn new(platform: Platform, config: Config, peers: Peers) -> anyhow::Result<Self> {
         let problems = config.problems();
         anyhow::ensure!(
             problems.is_empty(),
@@ -178,7 +188,7 @@ impl Screening {
             engines,
             platform,
             config,
-            registry_endpoint,
+            peers,
         })
     }
 }
@@ -214,21 +224,35 @@ impl Service for Screening {
             let shutdown = self.platform.shutdown.clone();
             self.engines.refresh_rules(&self.db).await?;
             let channel = assay_common::client::connect(
-                &self.registry_endpoint,
+                &self.peers.registry,
                 self.platform.credentials(NAME),
             )?;
             tokio::spawn(self.engines.clone().build_forever(status, shutdown.clone()));
-            tokio::spawn(feed::follow_catalogue_forever(
-                self.engines.clone(),
+            let engines = self.engines.clone();
+            tokio::spawn(assay_common::catalogue::follow_forever(
                 channel,
+                move |catalogue| engines.set_catalogue(catalogue),
                 shutdown.clone(),
             ));
             tokio::spawn(feed::poll_rules_forever(
                 self.engines.clone(),
                 self.db.clone(),
                 self.config.rules_poll_interval,
-                shutdown,
+                shutdown.clone(),
             ));
+            let mut relay = Relay::new(self.db.clone(), self.platform.config.outbox.clone());
+            match &self.peers.cases {
+                Some(endpoint) => {
+                    let channel =
+                        assay_common::client::connect(endpoint, self.platform.credentials(NAME))?;
+                    relay = relay.route(HIT_TOPIC, relay::HitAlerts::new(channel));
+                }
+                None => tracing::warn!(
+                    "no [screening] cases_endpoint: hits wait in the outbox for case management"
+                ),
+            }
+            self.api.set_waker(relay.waker());
+            tokio::spawn(relay.run(shutdown));
             Ok(())
         })
     }

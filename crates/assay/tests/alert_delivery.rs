@@ -1,0 +1,449 @@
+//! Screening alerts reach case management exactly once, with real processes killed
+//! (SIGKILL) at unlucky moments: process A runs the registry and screening (and so the
+//! relay of screening's outbox), process B runs case management. Every hit must become
+//! exactly one case.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use assay_proto::cases::v1::cases_service_client::CasesServiceClient;
+use assay_proto::cases::v1::{CaseSource, ListCasesRequest};
+use assay_proto::common::v1::{Contact, Date, Money};
+use assay_proto::registry::v1 as registry;
+use assay_proto::registry::v1::registry_service_client::RegistryServiceClient;
+use assay_proto::screening::v1::screening_service_client::ScreeningServiceClient;
+use assay_proto::screening::v1::{
+    GetEngineStatusRequest, Listing, ScreenListingsRequest, screen_listings_response,
+};
+use sea_orm::{ConnectionTrait, Database};
+use tonic::transport::Channel;
+
+/// Listings fed per round; every one is a hit.
+const PER_ROUND: usize = 60;
+
+struct Process {
+    name: &'static str,
+    services: &'static [&'static str],
+    addr: SocketAddr,
+    dir: PathBuf,
+    env: Vec<(String, String)>,
+    child: Option<Child>,
+}
+
+impl Process {
+    fn new(
+        name: &'static str,
+        services: &'static [&'static str],
+        dir: &Path,
+        env: Vec<(String, String)>,
+    ) -> Self {
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port");
+        Self {
+            name,
+            services,
+            addr,
+            dir: dir.to_owned(),
+            env,
+            child: None,
+        }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn start(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join(format!("{}.log", self.name)))
+            .expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_assay"))
+            .arg("serve")
+            .args(self.services)
+            .args(["--listen", &self.addr.to_string()])
+            .arg("--data-dir")
+            .arg(self.dir.join("data"))
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("ASSAY_LOG__FILTER", "warn")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start assay");
+        self.child = Some(child);
+    }
+
+    /// SIGKILL: no shutdown, no flushing, no goodbye.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    async fn channel(&self) -> Channel {
+        Channel::from_shared(self.endpoint())
+            .unwrap()
+            .connect_timeout(Duration::from_secs(1))
+            .connect_lazy()
+    }
+
+    /// Waits until health says every service of the process is SERVING.
+    async fn wait_serving(&self, grpc_services: &[&str]) {
+        use tonic_health::pb::health_check_response::ServingStatus;
+        use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for service in grpc_services {
+            loop {
+                let mut health = HealthClient::new(self.channel().await);
+                let status = health
+                    .check(HealthCheckRequest {
+                        service: (*service).to_owned(),
+                    })
+                    .await
+                    .map(|r| r.into_inner().status());
+                if matches!(status, Ok(ServingStatus::Serving)) {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "{} did not serve {service}: {status:?}; see {}",
+                    self.name,
+                    self.dir.join(format!("{}.log", self.name)).display()
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Attaches a bearer token.
+fn authed(
+    channel: Channel,
+    token: &str,
+) -> tonic::service::interceptor::InterceptedService<
+    Channel,
+    impl FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Clone,
+> {
+    let value: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
+    tonic::service::interceptor::InterceptedService::new(
+        channel,
+        move |mut request: tonic::Request<()>| {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+            Ok(request)
+        },
+    )
+}
+
+/// The hit ids of all alert cases, read from B (`None` while B is down).
+async fn alert_hits(b: &Process, token: &str) -> Option<Vec<String>> {
+    let mut client = CasesServiceClient::new(authed(b.channel().await, token));
+    let mut hits = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = client
+            .list_cases(ListCasesRequest {
+                page_size: 1000,
+                page_token: page_token.clone(),
+                source: CaseSource::ScreeningAlert as i32,
+                ..Default::default()
+            })
+            .await
+            .ok()?
+            .into_inner();
+        hits.extend(page.cases.into_iter().map(|c| c.hit_id));
+        if page.next_page_token.is_empty() {
+            return Some(hits);
+        }
+        page_token = page.next_page_token;
+    }
+}
+
+async fn wait_for_more_cases(b: &Process, token: &str, than: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if alert_hits(b, token).await.is_some_and(|h| h.len() > than) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no alert was delivered");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Feeds a round of counterfeit listings; returns their hit ids.
+async fn feed(a: &Process, token: &str, round: usize) -> Vec<String> {
+    let mut client = ScreeningServiceClient::new(authed(a.channel().await, token));
+    let requests: Vec<ScreenListingsRequest> = (0..PER_ROUND)
+        .map(|i| ScreenListingsRequest {
+            listing: Some(Listing {
+                listing_id: format!("lst-{round}-{i}"),
+                seller_id: format!("seller-{}", i % 7),
+                title: format!("Velmora replica handbag lot {round}-{i}, 1:1 mirror quality"),
+                category: "handbags".to_owned(),
+                price: Some(Money {
+                    currency_code: "EUR".to_owned(),
+                    units: 40,
+                    nanos: 0,
+                }),
+                ..Default::default()
+            }),
+        })
+        .collect();
+    let mut answers = client
+        .screen_listings(tokio_stream::iter(requests))
+        .await
+        .expect("feed")
+        .into_inner();
+    let mut hits = Vec::new();
+    while let Some(answer) = answers.message().await.expect("feed answer") {
+        match answer.result {
+            Some(screen_listings_response::Result::Verdict(_)) if !answer.hit_id.is_empty() => {
+                hits.push(answer.hit_id)
+            }
+            other => panic!("listing {} was not a hit: {other:?}", answer.listing_id),
+        }
+    }
+    assert_eq!(hits.len(), PER_ROUND);
+    hits
+}
+
+async fn protect_a_brand(a: &Process, token: &str) {
+    let mut admin = RegistryServiceClient::new(authed(a.channel().await, token));
+    let member = admin
+        .create_member(registry::CreateMemberRequest {
+            member: Some(registry::Member {
+                legal_name: "Velmora SpA".to_owned(),
+                kind: registry::MemberKind::BrandOwner as i32,
+                country_code: "IT".to_owned(),
+                contacts: vec![Contact {
+                    name: "IP desk".to_owned(),
+                    email: "ip@velmora.example".to_owned(),
+                    ..Contact::default()
+                }],
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .member
+        .unwrap();
+    admin
+        .activate_member(registry::ActivateMemberRequest {
+            id: member.id.clone(),
+            etag: String::new(),
+            reason: "admitted".to_owned(),
+        })
+        .await
+        .unwrap();
+    let brand = admin
+        .create_brand(registry::CreateBrandRequest {
+            brand: Some(registry::Brand {
+                member_id: member.id.clone(),
+                name: "Velmora".to_owned(),
+                categories: vec!["handbags".to_owned()],
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .brand
+        .unwrap();
+    let right = admin
+        .create_ip_right(registry::CreateIpRightRequest {
+            ip_right: Some(registry::IpRight {
+                brand_id: brand.id.clone(),
+                kind: registry::IpRightKind::Trademark as i32,
+                office: registry::IpOffice::Euipo as i32,
+                registration_number: "018900001".to_owned(),
+                nice_classes: vec![18],
+                valid_from: Some(Date {
+                    year: 2020,
+                    month: 1,
+                    day: 1,
+                }),
+                valid_until: Some(Date {
+                    year: 2035,
+                    month: 1,
+                    day: 1,
+                }),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .ip_right
+        .unwrap();
+    admin
+        .verify_ip_right(registry::VerifyIpRightRequest {
+            id: right.id,
+            etag: String::new(),
+            note: "checked".to_owned(),
+        })
+        .await
+        .unwrap();
+    let mut screening = ScreeningServiceClient::new(authed(a.channel().await, token));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while screening
+        .get_engine_status(GetEngineStatusRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .brands
+        < 1
+    {
+        assert!(
+            Instant::now() < deadline,
+            "screening never loaded the brand"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn alerts_survive_killed_processes(database_env: Vec<(String, String)>) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = Process::new("a", &["registry", "screening"], dir.path(), Vec::new());
+    let mut b = Process::new("b", &["cases"], dir.path(), Vec::new());
+    let common = [
+        ("ASSAY_OUTBOX__POLL_INTERVAL", "50ms"),
+        ("ASSAY_OUTBOX__MIN_BACKOFF", "20ms"),
+        ("ASSAY_OUTBOX__MAX_BACKOFF", "300ms"),
+        ("ASSAY_OUTBOX__LEASE", "1s"),
+        ("ASSAY_OUTBOX__BATCH_SIZE", "10"),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()));
+    a.env = common.iter().cloned().chain(database_env.clone()).collect();
+    a.env
+        .push(("ASSAY_SCREENING__CASES_ENDPOINT".into(), b.endpoint()));
+    b.env = common.iter().cloned().chain(database_env).collect();
+    b.env
+        .push(("ASSAY_CASES__REGISTRY_ENDPOINT".into(), a.endpoint()));
+    b.env
+        .push(("ASSAY_CASES__SCREENING_ENDPOINT".into(), a.endpoint()));
+    let a_services = [
+        "assay.registry.v1.RegistryService",
+        "assay.screening.v1.ScreeningService",
+    ];
+    let b_services = ["assay.cases.v1.CasesService"];
+
+    a.start();
+    a.wait_serving(&a_services).await;
+    b.start();
+    b.wait_serving(&b_services).await;
+    let token = std::fs::read_to_string(dir.path().join("data/bootstrap-token")).unwrap();
+    let token = token.trim().to_owned();
+    protect_a_brand(&a, &token).await;
+
+    let mut fed: Vec<String> = Vec::new();
+    for round in 0..4 {
+        let seen = alert_hits(&b, &token).await.unwrap_or_default().len();
+        fed.extend(feed(&a, &token, round).await);
+        match round {
+            // The receiver dies as the first deliveries come in.
+            0 => {
+                wait_for_more_cases(&b, &token, seen).await;
+                b.kill();
+                tokio::time::sleep(Duration::from_millis(400)).await;
+                b.start();
+                b.wait_serving(&b_services).await;
+            }
+            // The relay dies mid-delivery.
+            1 | 3 => {
+                wait_for_more_cases(&b, &token, seen).await;
+                a.kill();
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                a.start();
+                a.wait_serving(&a_services).await;
+            }
+            // The receiver dies at once, before anything arrived.
+            _ => {
+                b.kill();
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                b.start();
+                b.wait_serving(&b_services).await;
+            }
+        }
+    }
+
+    let expected: BTreeSet<String> = fed.iter().cloned().collect();
+    assert_eq!(
+        expected.len(),
+        4 * PER_ROUND,
+        "every listing was its own hit"
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let delivered = loop {
+        if let Some(hits) = alert_hits(&b, &token).await
+            && hits.len() >= expected.len()
+        {
+            break hits;
+        }
+        assert!(Instant::now() < deadline, "alerts were lost");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // Let any stray redelivery land before judging.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let delivered = alert_hits(&b, &token).await.unwrap_or(delivered);
+    let unique: BTreeSet<String> = delivered.iter().cloned().collect();
+    assert_eq!(unique.len(), delivered.len(), "an alert became two cases");
+    assert_eq!(unique, expected, "every hit became exactly one case");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_survive_killed_processes_on_sqlite() {
+    alerts_survive_killed_processes(Vec::new()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_survive_killed_processes_on_postgres() {
+    let admin_url = std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let admin = Database::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is needed for this test: {e}"));
+    let base = uuid::Uuid::now_v7().simple().to_string();
+    let server = admin_url
+        .split('?')
+        .next()
+        .and_then(|u| u.rsplit_once('/'))
+        .map(|(server, _)| server.to_owned())
+        .unwrap_or_else(|| admin_url.clone());
+    let mut env = Vec::new();
+    let mut names = Vec::new();
+    for service in ["registry", "screening", "cases"] {
+        let name = format!("assay_kill_{base}_{service}");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create database");
+        env.push((
+            format!("ASSAY_{}__DATABASE_URL", service.to_uppercase()),
+            format!("{server}/{name}"),
+        ));
+        names.push(name);
+    }
+    alerts_survive_killed_processes(env).await;
+    for name in names {
+        let _ = admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await;
+    }
+}

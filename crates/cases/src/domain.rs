@@ -1,0 +1,603 @@
+//! The rules of case management, without I/O: the status machine, deadlines, the
+//! repeat-infringer policy, notice accuracy, and seller identifiers.
+//!
+//! ```text
+//! OPEN --review--> UNDER_REVIEW --act--> ACTION_TAKEN --counter-notice--> COUNTER_NOTICED
+//!   |                  |                     |                             |        |
+//!   +------reject------+--> REJECTED         |                  reinstate  |        | uphold
+//!                      |                     |                             v        v
+//!                      +------escalate-------+---------------------- REINSTATED  UPHELD
+//!                      v                                                            |
+//!                INVESTIGATING <-------------------escalate-------------------------+
+//!                      |
+//!                    refer --> REFERRED
+//!
+//! Any decided case (ACTION_TAKEN, REJECTED, REINSTATED, UPHELD, INVESTIGATING, REFERRED)
+//! can be closed; OPEN and UNDER_REVIEW cases can be merged into another case.
+//! ```
+
+use std::time::Duration;
+
+use assay_proto::cases::v1::{CaseSource, CaseStatus, IdentifierKind};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Something done to a case that may change its status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    StartReview,
+    TakeAction,
+    Reject,
+    FileCounterNotice,
+    ReplyToCounterNotice,
+    Reinstate,
+    Uphold,
+    Escalate,
+    Refer,
+    RecordReferralOutcome,
+    Close,
+    /// Merged into another case.
+    MergeAway,
+    /// Another case merged into this one.
+    MergeInto,
+}
+
+impl Action {
+    const ALL: [Action; 13] = [
+        Action::StartReview,
+        Action::TakeAction,
+        Action::Reject,
+        Action::FileCounterNotice,
+        Action::ReplyToCounterNotice,
+        Action::Reinstate,
+        Action::Uphold,
+        Action::Escalate,
+        Action::Refer,
+        Action::RecordReferralOutcome,
+        Action::Close,
+        Action::MergeAway,
+        Action::MergeInto,
+    ];
+
+    pub fn verb(self) -> &'static str {
+        match self {
+            Action::StartReview => "start reviewing",
+            Action::TakeAction => "act on",
+            Action::Reject => "reject",
+            Action::FileCounterNotice => "file a counter-notice on",
+            Action::ReplyToCounterNotice => "reply to the counter-notice of",
+            Action::Reinstate => "reinstate",
+            Action::Uphold => "uphold",
+            Action::Escalate => "escalate",
+            Action::Refer => "refer",
+            Action::RecordReferralOutcome => "record a referral outcome on",
+            Action::Close => "close",
+            Action::MergeAway => "merge away",
+            Action::MergeInto => "merge other cases into",
+        }
+    }
+}
+
+/// The status after `action`, or why it is not allowed (naming what is).
+pub fn transition(from: CaseStatus, action: Action) -> Result<CaseStatus, String> {
+    use CaseStatus::*;
+    let to = match (from, action) {
+        (Open, Action::StartReview) => UnderReview,
+        (UnderReview, Action::TakeAction) => ActionTaken,
+        (Open | UnderReview, Action::Reject) => Rejected,
+        (ActionTaken, Action::FileCounterNotice) => CounterNoticed,
+        (CounterNoticed, Action::ReplyToCounterNotice) => CounterNoticed,
+        (CounterNoticed, Action::Reinstate) => Reinstated,
+        (CounterNoticed, Action::Uphold) => Upheld,
+        (UnderReview | ActionTaken | Upheld, Action::Escalate) => Investigating,
+        (Investigating, Action::Refer) => Referred,
+        (Referred, Action::RecordReferralOutcome) => Referred,
+        (Closed, Action::RecordReferralOutcome) => Closed,
+        (
+            ActionTaken | Rejected | Reinstated | Upheld | Investigating | Referred,
+            Action::Close,
+        ) => Closed,
+        (Open | UnderReview, Action::MergeAway) => Merged,
+        (
+            Open | UnderReview | ActionTaken | CounterNoticed | Upheld | Investigating,
+            Action::MergeInto,
+        ) => from,
+        _ => {
+            let allowed: Vec<&str> = Action::ALL
+                .iter()
+                .filter(|a| **a != action && allowed(from, **a))
+                .map(|a| a.verb())
+                .collect();
+            let word = status_word(from);
+            return Err(if allowed.is_empty() {
+                format!(
+                    "cannot {} a case that is {word}: it is final",
+                    action.verb()
+                )
+            } else {
+                format!(
+                    "cannot {} a case that is {word}; from {word} you can: {}",
+                    action.verb(),
+                    allowed.join(", ")
+                )
+            });
+        }
+    };
+    Ok(to)
+}
+
+fn allowed(from: CaseStatus, action: Action) -> bool {
+    matches!(
+        (from, action),
+        (CaseStatus::Open, Action::StartReview)
+            | (CaseStatus::UnderReview, Action::TakeAction)
+            | (CaseStatus::Open | CaseStatus::UnderReview, Action::Reject)
+            | (CaseStatus::ActionTaken, Action::FileCounterNotice)
+            | (
+                CaseStatus::CounterNoticed,
+                Action::ReplyToCounterNotice | Action::Reinstate | Action::Uphold
+            )
+            | (
+                CaseStatus::UnderReview | CaseStatus::ActionTaken | CaseStatus::Upheld,
+                Action::Escalate
+            )
+            | (CaseStatus::Investigating, Action::Refer)
+            | (
+                CaseStatus::Referred | CaseStatus::Closed,
+                Action::RecordReferralOutcome
+            )
+            | (
+                CaseStatus::ActionTaken
+                    | CaseStatus::Rejected
+                    | CaseStatus::Reinstated
+                    | CaseStatus::Upheld
+                    | CaseStatus::Investigating
+                    | CaseStatus::Referred,
+                Action::Close
+            )
+            | (
+                CaseStatus::Open | CaseStatus::UnderReview,
+                Action::MergeAway
+            )
+    )
+}
+
+/// The proto name of a status without its prefix, e.g. `ACTION_TAKEN`.
+pub fn status_word(status: CaseStatus) -> &'static str {
+    status
+        .as_str_name()
+        .strip_prefix("CASE_STATUS_")
+        .unwrap_or("UNSPECIFIED")
+}
+
+/// Statuses in which the marketplace owes no decision.
+pub fn is_settled(status: CaseStatus) -> bool {
+    matches!(
+        status,
+        CaseStatus::ActionTaken
+            | CaseStatus::Rejected
+            | CaseStatus::Reinstated
+            | CaseStatus::Upheld
+            | CaseStatus::Referred
+            | CaseStatus::Closed
+            | CaseStatus::Merged
+    )
+}
+
+/// How long each kind of case may wait for a decision (`[cases.sla]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Sla {
+    /// A rights holder's notice: decided within this.
+    #[serde(with = "humantime_serde")]
+    pub notice: Duration,
+    /// A notice from a member trusted for its accuracy.
+    #[serde(with = "humantime_serde")]
+    pub fast_track_notice: Duration,
+    /// A screening alert.
+    #[serde(with = "humantime_serde")]
+    pub screening_alert: Duration,
+    /// A case opened by staff.
+    #[serde(with = "humantime_serde")]
+    pub staff_case: Duration,
+    /// A counter-notice: the rights holder's reply and the decision.
+    #[serde(with = "humantime_serde")]
+    pub counter_notice: Duration,
+    /// An investigation, until referral or closing.
+    #[serde(with = "humantime_serde")]
+    pub investigation: Duration,
+}
+
+impl Default for Sla {
+    fn default() -> Self {
+        const HOUR: u64 = 3600;
+        Self {
+            notice: Duration::from_secs(24 * HOUR),
+            fast_track_notice: Duration::from_secs(4 * HOUR),
+            screening_alert: Duration::from_secs(72 * HOUR),
+            staff_case: Duration::from_secs(7 * 24 * HOUR),
+            counter_notice: Duration::from_secs(14 * 24 * HOUR),
+            investigation: Duration::from_secs(30 * 24 * HOUR),
+        }
+    }
+}
+
+impl Sla {
+    pub fn problems(&self) -> Vec<String> {
+        [
+            ("notice", self.notice),
+            ("fast_track_notice", self.fast_track_notice),
+            ("screening_alert", self.screening_alert),
+            ("staff_case", self.staff_case),
+            ("counter_notice", self.counter_notice),
+            ("investigation", self.investigation),
+        ]
+        .into_iter()
+        .filter(|(_, d)| d.is_zero())
+        .map(|(name, _)| format!("cases.sla.{name} must be above zero"))
+        .collect()
+    }
+
+    /// The deadline of a new case.
+    pub fn opened(
+        &self,
+        source: CaseSource,
+        fast_track: bool,
+        now: DateTime<Utc>,
+    ) -> DateTime<Utc> {
+        let within = match source {
+            CaseSource::Notice if fast_track => self.fast_track_notice,
+            CaseSource::Notice => self.notice,
+            CaseSource::ScreeningAlert => self.screening_alert,
+            CaseSource::Staff | CaseSource::Unspecified => self.staff_case,
+        };
+        after(now, within)
+    }
+
+    /// The deadline once a case moves to `to` (whose deadline was `due`).
+    pub fn moved(
+        &self,
+        to: CaseStatus,
+        due: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        match to {
+            CaseStatus::CounterNoticed => Some(after(now, self.counter_notice)),
+            CaseStatus::Investigating => Some(after(now, self.investigation)),
+            status if is_settled(status) => None,
+            _ => due,
+        }
+    }
+}
+
+fn after(now: DateTime<Utc>, within: Duration) -> DateTime<Utc> {
+    now + chrono::Duration::from_std(within).unwrap_or(chrono::Duration::days(3650))
+}
+
+/// When a seller is a repeat infringer (`[cases.repeat_infringer]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RepeatInfringerPolicy {
+    /// Strikes, not withdrawn, within `window`.
+    pub strikes: u32,
+    #[serde(with = "humantime_serde")]
+    pub window: Duration,
+}
+
+impl Default for RepeatInfringerPolicy {
+    fn default() -> Self {
+        Self {
+            strikes: 3,
+            window: Duration::from_secs(365 * 24 * 3600),
+        }
+    }
+}
+
+impl RepeatInfringerPolicy {
+    /// Strikes that count: not withdrawn and within the window before `now`.
+    pub fn active(
+        &self,
+        strikes: &[(DateTime<Utc>, Option<DateTime<Utc>>)],
+        now: DateTime<Utc>,
+    ) -> u32 {
+        let window = chrono::Duration::from_std(self.window).unwrap_or(chrono::Duration::MAX);
+        let since = now.checked_sub_signed(window);
+        strikes
+            .iter()
+            .filter(|(at, withdrawn)| withdrawn.is_none() && since.is_none_or(|s| *at >= s))
+            .count() as u32
+    }
+
+    pub fn is_repeat_infringer(&self, active: u32) -> bool {
+        active >= self.strikes
+    }
+}
+
+/// When a member's notices take the fast path (`[cases.trusted_notices]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrustPolicy {
+    /// Decided notices needed before accuracy counts.
+    pub min_decided: u32,
+    /// Accuracy needed, 0 to 1.
+    pub min_accuracy: f64,
+}
+
+impl Default for TrustPolicy {
+    fn default() -> Self {
+        Self {
+            min_decided: 20,
+            min_accuracy: 0.95,
+        }
+    }
+}
+
+/// How a member's notices fared.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Accuracy {
+    pub notices: i64,
+    pub upheld: i64,
+    pub rejected: i64,
+    pub overturned: i64,
+    pub pending: i64,
+}
+
+impl Accuracy {
+    pub fn decided(&self) -> i64 {
+        self.upheld + self.rejected + self.overturned
+    }
+
+    pub fn ratio(&self) -> f64 {
+        match self.decided() {
+            0 => 0.0,
+            decided => self.upheld as f64 / decided as f64,
+        }
+    }
+
+    pub fn trusted(&self, policy: &TrustPolicy) -> bool {
+        self.decided() >= i64::from(policy.min_decided) && self.ratio() >= policy.min_accuracy
+    }
+}
+
+/// What was decided on a case, for accuracy and figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Acted on (and not overturned).
+    Upheld,
+    Rejected,
+    /// Acted on, then reinstated after a counter-notice.
+    Overturned,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Upheld => "UPHELD",
+            Decision::Rejected => "REJECTED",
+            Decision::Overturned => "OVERTURNED",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "UPHELD" => Some(Decision::Upheld),
+            "REJECTED" => Some(Decision::Rejected),
+            "OVERTURNED" => Some(Decision::Overturned),
+            _ => None,
+        }
+    }
+}
+
+/// The most sellers a cluster is followed to.
+pub const MAX_CLUSTER: usize = 200;
+
+/// An identifier in the form it is compared in, or why it is not one.
+pub fn normalize_identifier(kind: IdentifierKind, value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err("must not be empty".to_owned());
+    }
+    if value.chars().count() > 500 {
+        return Err("must be at most 500 characters".to_owned());
+    }
+    let normalized = match kind {
+        IdentifierKind::PaymentAccount => {
+            let account: String = value
+                .chars()
+                .filter(|c| !c.is_whitespace() && *c != '-')
+                .flat_map(char::to_uppercase)
+                .collect();
+            if account.len() < 4 || !account.chars().all(|c| c.is_ascii_alphanumeric()) {
+                return Err("must be an account number: at least 4 letters and digits".to_owned());
+            }
+            account
+        }
+        IdentifierKind::Address => {
+            let words: Vec<String> = value
+                .split(|c: char| c.is_whitespace() || matches!(c, ',' | '.' | '#' | ';'))
+                .filter(|w| !w.is_empty())
+                .map(str::to_lowercase)
+                .collect();
+            if words.len() < 2 {
+                return Err("must be a postal address of at least two words".to_owned());
+            }
+            words.join(" ")
+        }
+        IdentifierKind::Phone => {
+            let digits: String = value.chars().filter(char::is_ascii_digit).collect();
+            let allowed = value
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')' | '.'));
+            if !allowed || !(6..=15).contains(&digits.len()) {
+                return Err("must be a phone number of 6 to 15 digits".to_owned());
+            }
+            digits
+        }
+        IdentifierKind::ImageHash => {
+            let hash = value.to_ascii_lowercase();
+            if hash.len() != 16 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err("must be a 64-bit perceptual hash as 16 hex digits".to_owned());
+            }
+            hash
+        }
+        IdentifierKind::Email => assay_common::validate::email(value)?.to_lowercase(),
+        IdentifierKind::Unspecified => return Err("kind must be set".to_owned()),
+    };
+    Ok(normalized)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use CaseStatus::*;
+
+    #[test]
+    fn the_life_of_a_case() {
+        let mut status = Open;
+        for (action, expected) in [
+            (Action::StartReview, UnderReview),
+            (Action::TakeAction, ActionTaken),
+            (Action::FileCounterNotice, CounterNoticed),
+            (Action::ReplyToCounterNotice, CounterNoticed),
+            (Action::Uphold, Upheld),
+            (Action::Escalate, Investigating),
+            (Action::Refer, Referred),
+            (Action::RecordReferralOutcome, Referred),
+            (Action::Close, Closed),
+            (Action::RecordReferralOutcome, Closed),
+        ] {
+            status = transition(status, action).unwrap();
+            assert_eq!(status, expected, "after {action:?}");
+        }
+    }
+
+    #[test]
+    fn illegal_moves_say_what_is_allowed() {
+        let error = transition(Open, Action::TakeAction).unwrap_err();
+        assert_eq!(
+            error,
+            "cannot act on a case that is OPEN; from OPEN you can: start reviewing, reject, merge away"
+        );
+        assert!(
+            transition(Merged, Action::Close)
+                .unwrap_err()
+                .contains("final")
+        );
+        assert!(transition(Closed, Action::Close).is_err());
+        assert!(transition(Rejected, Action::FileCounterNotice).is_err());
+        assert!(transition(ActionTaken, Action::MergeAway).is_err());
+        assert_eq!(
+            transition(Investigating, Action::MergeInto),
+            Ok(Investigating)
+        );
+        assert!(transition(Closed, Action::MergeInto).is_err());
+    }
+
+    #[test]
+    fn allowed_agrees_with_transition() {
+        for status in [
+            Open,
+            UnderReview,
+            ActionTaken,
+            Rejected,
+            CounterNoticed,
+            Reinstated,
+            Upheld,
+            Investigating,
+            Referred,
+            Closed,
+            Merged,
+        ] {
+            for action in Action::ALL {
+                if action == Action::MergeInto {
+                    continue;
+                }
+                assert_eq!(
+                    allowed(status, action),
+                    transition(status, action).is_ok(),
+                    "{status:?} {action:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn deadlines_follow_the_status() {
+        let sla = Sla::default();
+        let now = assay_common::time::now();
+        let due = sla.opened(CaseSource::Notice, false, now);
+        assert_eq!(due - now, chrono::Duration::hours(24));
+        assert_eq!(
+            sla.opened(CaseSource::Notice, true, now) - now,
+            chrono::Duration::hours(4)
+        );
+        assert_eq!(sla.moved(UnderReview, Some(due), now), Some(due));
+        assert_eq!(sla.moved(ActionTaken, Some(due), now), None);
+        assert_eq!(
+            sla.moved(CounterNoticed, None, now),
+            Some(now + chrono::Duration::days(14))
+        );
+    }
+
+    #[test]
+    fn strikes_count_within_the_window_unless_withdrawn() {
+        let policy = RepeatInfringerPolicy::default();
+        let now = assay_common::time::now();
+        let days = chrono::Duration::days;
+        let strikes = [
+            (now - days(10), None),
+            (now - days(100), None),
+            (now - days(200), Some(now - days(150))),
+            (now - days(400), None),
+        ];
+        let active = policy.active(&strikes, now);
+        assert_eq!(active, 2);
+        assert!(!policy.is_repeat_infringer(active));
+        assert!(policy.is_repeat_infringer(policy.active(&[(now, None); 3], now)));
+    }
+
+    #[test]
+    fn accuracy_and_trust() {
+        let accuracy = Accuracy {
+            notices: 25,
+            upheld: 19,
+            rejected: 1,
+            overturned: 0,
+            pending: 5,
+        };
+        assert_eq!(accuracy.ratio(), 0.95);
+        assert!(accuracy.trusted(&TrustPolicy::default()));
+        let few = Accuracy {
+            notices: 3,
+            upheld: 3,
+            ..Accuracy::default()
+        };
+        assert!(!few.trusted(&TrustPolicy::default()), "too few decided");
+        assert_eq!(Accuracy::default().ratio(), 0.0);
+    }
+
+    #[test]
+    fn identifiers_compare_after_normalisation() {
+        use IdentifierKind::*;
+        let n = |kind, value| normalize_identifier(kind, value);
+        assert_eq!(
+            n(PaymentAccount, "de89 3704-0044 0532 0130 00"),
+            n(PaymentAccount, "DE89370400440532013000")
+        );
+        assert_eq!(n(Phone, "+86 (138) 0013-8000").unwrap(), "8613800138000");
+        assert_eq!(
+            n(Address, "12 Long Rd., Shenzhen").unwrap(),
+            "12 long rd shenzhen"
+        );
+        assert_eq!(n(Email, "Shop@Example.com").unwrap(), "shop@example.com");
+        assert_eq!(
+            n(ImageHash, "8F3C1E0F0F1E3C8F").unwrap(),
+            "8f3c1e0f0f1e3c8f"
+        );
+        assert!(n(ImageHash, "xyz").is_err());
+        assert!(n(Phone, "call me").is_err());
+        assert!(n(Address, "nowhere").is_err());
+        assert!(n(Unspecified, "x").is_err());
+        assert!(n(Email, " ").is_err());
+    }
+}

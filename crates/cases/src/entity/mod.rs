@@ -1,0 +1,13 @@
+//! Case management's tables.
+
+pub mod case;
+pub mod case_brand;
+pub mod case_event;
+pub mod case_listing;
+pub mod case_tag;
+pub mod custody_event;
+pub mod evidence;
+pub mod referral;
+pub mod referral_outcome;
+pub mod seller_identifier;
+pub mod strike;

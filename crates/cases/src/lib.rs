@@ -1,0 +1,179 @@
+//! Case management: takedown notices, screening alerts and staff findings become cases that
+//! analysts review, act on, escalate and refer; with evidence under a chain of custody,
+//! seller strikes and clusters, counter-notices, and the programme's figures.
+
+mod api;
+pub mod domain;
+pub mod entity;
+pub mod ids;
+pub mod migration;
+mod relay;
+mod store;
+
+use std::sync::Arc;
+
+use assay_common::Platform;
+use assay_common::catalogue::CatalogueCopy;
+use assay_common::outbox::Relay;
+use assay_common::server::ServiceStatus;
+use assay_common::service::{BoxFuture, Service};
+use assay_proto::cases::v1::cases_service_server::CasesServiceServer;
+use sea_orm::DatabaseConnection;
+use serde::{Deserialize, Serialize};
+use tonic::service::RoutesBuilder;
+
+pub use api::CasesApi;
+
+pub const NAME: &str = "cases";
+
+/// The outbox topic screening delivers its hits under (alerts' source keys begin with it).
+pub const SCREENING_HIT_TOPIC: &str = "screening.hit";
+/// Outbox topic of hit feedback for screening.
+pub const HIT_FEEDBACK_TOPIC: &str = "cases.hit_feedback";
+/// Outbox topic of referrals for the law-enforcement service.
+pub const REFERRAL_TOPIC: &str = "cases.referral";
+
+/// Case management's configuration (`[cases]`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Its database; unset: `<data_dir>/cases.db`.
+    pub database_url: Option<String>,
+    /// The registry (IP rights, the catalogue), e.g. `http://registry:50051`. Unset: this
+    /// process, which must then run the registry too.
+    pub registry_endpoint: Option<String>,
+    /// Screening, which receives feedback on its hits. Unset: this process if it runs
+    /// screening; otherwise feedback waits in the outbox until one is configured.
+    pub screening_endpoint: Option<String>,
+    pub sla: domain::Sla,
+    pub repeat_infringer: domain::RepeatInfringerPolicy,
+    pub trusted_notices: domain::TrustPolicy,
+}
+
+impl Config {
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = self.sla.problems();
+        if self.repeat_infringer.strikes == 0 {
+            problems.push("cases.repeat_infringer.strikes must be at least 1".to_owned());
+        }
+        if self.repeat_infringer.window.is_zero() {
+            problems.push("cases.repeat_infringer.window must be above zero".to_owned());
+        }
+        if !(0.0..=1.0).contains(&self.trusted_notices.min_accuracy) {
+            problems.push("cases.trusted_notices.min_accuracy must be between 0 and 1".to_owned());
+        }
+        problems
+    }
+}
+
+/// Where case management reaches its peers.
+#[derive(Debug, Clone)]
+pub struct Peers {
+    pub registry: String,
+    pub screening: Option<String>,
+}
+
+/// The case management service of a process.
+pub struct Cases {
+    db: DatabaseConnection,
+    api: CasesApi,
+    catalogue: Arc<CatalogueCopy>,
+    platform: Platform,
+    peers: Peers,
+}
+
+impl Cases {
+    pub async fn new(platform: Platform, config: Config, peers: Peers) -> anyhow::Result<Self> {
+        let problems = config.problems();
+        anyhow::ensure!(
+            problems.is_empty(),
+            "invalid configuration:\n  {}",
+            problems.join("\n  ")
+        );
+        let url = config
+            .database_url
+            .clone()
+            .unwrap_or_else(|| platform.config.sqlite_url(NAME));
+        let db = assay_common::db::connect(&url, &platform.config.database).await?;
+        let catalogue = Arc::new(CatalogueCopy::default());
+        let registry = assay_common::client::connect(&peers.registry, platform.credentials(NAME))?;
+        let api = CasesApi::new(
+            db.clone(),
+            catalogue.clone(),
+            registry,
+            platform.page_tokens.clone(),
+            Arc::new(config),
+        );
+        Ok(Self {
+            db,
+            api,
+            catalogue,
+            platform,
+            peers,
+        })
+    }
+}
+
+impl Service for Cases {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn grpc_service(&self) -> &'static str {
+        "assay.cases.v1.CasesService"
+    }
+
+    fn database(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    fn add_routes(&self, routes: &mut RoutesBuilder) {
+        let max = self.platform.config.server.max_message_bytes;
+        routes.add_service(
+            CasesServiceServer::new(self.api.clone())
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max),
+        );
+    }
+
+    fn migrate(&self) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(assay_common::db::migrate::<migration::Migrator>(&self.db))
+    }
+
+    fn start(&self, status: ServiceStatus) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move {
+            let shutdown = self.platform.shutdown.clone();
+            // Ready once the catalogue is in: members' access depends on it.
+            let registry = assay_common::client::connect(
+                &self.peers.registry,
+                self.platform.credentials(NAME),
+            )?;
+            let catalogue = self.catalogue.clone();
+            tokio::spawn(assay_common::catalogue::follow_forever(
+                registry,
+                move |received| {
+                    catalogue.store(received.clone());
+                    if !status.is_ready() {
+                        let status = status.clone();
+                        tokio::spawn(async move { status.set_ready(true).await });
+                    }
+                },
+                shutdown.clone(),
+            ));
+            let mut relay = Relay::new(self.db.clone(), self.platform.config.outbox.clone());
+            match &self.peers.screening {
+                Some(endpoint) => {
+                    let channel =
+                        assay_common::client::connect(endpoint, self.platform.credentials(NAME))?;
+                    relay = relay.route(HIT_FEEDBACK_TOPIC, relay::HitFeedback::new(channel));
+                }
+                None => tracing::warn!(
+                    "no [cases] screening_endpoint: feedback on hits waits in the outbox"
+                ),
+            }
+            self.api.set_waker(relay.waker());
+            tokio::spawn(relay.run(shutdown));
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,1148 @@
+//! Case management's persistence. Every function takes any connection, so a handler can
+//! run several in one transaction.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use assay_common::money::Money;
+use assay_common::resource::etag;
+use assay_common::time::{opt_timestamp, to_timestamp};
+use assay_common::{ApiError, ApiResult};
+use assay_proto::cases::v1::{
+    Case, CaseEvent, CaseEventKind, CaseListing, CaseSource, CaseStatus, CounterNotice,
+    CustodyAction, CustodyEvent, Evidence, EvidenceKind, PackageItem, Referral, ReferralOutcome,
+    ReferralState,
+};
+use chrono::{DateTime, Utc};
+use prost::Message;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+
+use crate::domain::{self, Decision};
+use crate::entity::{
+    case, case_brand, case_event, case_listing, case_tag, custody_event, evidence, referral,
+    referral_outcome, seller_identifier, strike,
+};
+
+fn corrupt(what: &str, error: impl std::fmt::Display) -> ApiError {
+    ApiError::internal(anyhow::anyhow!("corrupt {what} in the database: {error}"))
+}
+
+pub fn status_of(model: &case::Model) -> ApiResult<CaseStatus> {
+    CaseStatus::from_str_name(&model.status).ok_or_else(|| corrupt("case status", &model.status))
+}
+
+// ---------------------------------------------------------------------------------------
+// Cases
+
+/// A case about to be opened.
+pub struct NewCase {
+    pub id: String,
+    pub source: CaseSource,
+    pub title: String,
+    pub summary: String,
+    pub brand_ids: Vec<String>,
+    pub listings: Vec<CaseListing>,
+    pub member_id: String,
+    pub ip_right_id: String,
+    pub hit_id: String,
+    pub source_key: Option<String>,
+    pub risk_score: f64,
+    pub fast_track: bool,
+    pub due_time: DateTime<Utc>,
+}
+
+pub async fn insert_case(
+    db: &impl ConnectionTrait,
+    new: NewCase,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<case::Model> {
+    let model = case::ActiveModel {
+        id: Set(new.id.clone()),
+        source: Set(new.source.as_str_name().to_owned()),
+        status: Set(CaseStatus::Open.as_str_name().to_owned()),
+        title: Set(new.title),
+        summary: Set(new.summary),
+        member_id: Set(new.member_id),
+        ip_right_id: Set(new.ip_right_id),
+        hit_id: Set(new.hit_id),
+        source_key: Set(new.source_key),
+        risk_score: Set(new.risk_score),
+        assignee: Set(String::new()),
+        fast_track: Set(new.fast_track),
+        due_time: Set(Some(new.due_time)),
+        merged_into: Set(String::new()),
+        resolution_note: Set(String::new()),
+        decision: Set(String::new()),
+        decision_time: Set(None),
+        counter_notice: Set(None),
+        counter_notice_time: Set(None),
+        version: Set(1),
+        create_time: Set(now),
+        update_time: Set(now),
+    }
+    .insert(db)
+    .await?;
+    add_brands(db, &new.id, &new.brand_ids).await?;
+    add_listings(db, &new.id, &new.listings).await?;
+    let detail = match new.source {
+        CaseSource::Notice => "opened from a takedown notice",
+        CaseSource::ScreeningAlert => "opened from a screening alert",
+        _ => "opened by staff",
+    };
+    append_event(
+        db,
+        &new.id,
+        Event::new(CaseEventKind::Opened, detail).status(CaseStatus::Open, CaseStatus::Open),
+        actor,
+        now,
+    )
+    .await?;
+    Ok(model)
+}
+
+async fn add_brands(
+    db: &impl ConnectionTrait,
+    case_id: &str,
+    brand_ids: &[String],
+) -> ApiResult<()> {
+    if brand_ids.is_empty() {
+        return Ok(());
+    }
+    case_brand::Entity::insert_many(brand_ids.iter().map(|brand| case_brand::ActiveModel {
+        case_id: Set(case_id.to_owned()),
+        brand_id: Set(brand.clone()),
+    }))
+    .on_conflict_do_nothing_on([case_brand::Column::CaseId, case_brand::Column::BrandId])
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+async fn add_listings(
+    db: &impl ConnectionTrait,
+    case_id: &str,
+    listings: &[CaseListing],
+) -> ApiResult<()> {
+    if listings.is_empty() {
+        return Ok(());
+    }
+    case_listing::Entity::insert_many(listings.iter().map(|l| case_listing::ActiveModel {
+        case_id: Set(case_id.to_owned()),
+        listing_id: Set(l.listing_id.clone()),
+        seller_id: Set(l.seller_id.clone()),
+        title: Set(l.title.clone()),
+        takedown_time: Set(None),
+        reinstate_time: Set(None),
+    }))
+    .on_conflict_do_nothing_on([
+        case_listing::Column::CaseId,
+        case_listing::Column::ListingId,
+    ])
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn find_case(db: &impl ConnectionTrait, id: &str) -> ApiResult<case::Model> {
+    case::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("case", id))
+}
+
+pub async fn find_by_source_key(
+    db: &impl ConnectionTrait,
+    key: &str,
+) -> ApiResult<Option<case::Model>> {
+    Ok(case::Entity::find()
+        .filter(case::Column::SourceKey.eq(key))
+        .one(db)
+        .await?)
+}
+
+pub async fn brands_of_case(db: &impl ConnectionTrait, case_id: &str) -> ApiResult<Vec<String>> {
+    Ok(case_brand::Entity::find()
+        .filter(case_brand::Column::CaseId.eq(case_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|b| b.brand_id)
+        .collect())
+}
+
+pub async fn listings_of_case(
+    db: &impl ConnectionTrait,
+    case_id: &str,
+) -> ApiResult<Vec<case_listing::Model>> {
+    Ok(case_listing::Entity::find()
+        .filter(case_listing::Column::CaseId.eq(case_id))
+        .order_by_asc(case_listing::Column::ListingId)
+        .all(db)
+        .await?)
+}
+
+/// Writes `change` to a case read at `current.version`, bumping the version; ABORTED if
+/// someone changed it since.
+pub async fn update_case(
+    db: &impl ConnectionTrait,
+    current: &case::Model,
+    change: impl FnOnce(&mut case::ActiveModel),
+    now: DateTime<Utc>,
+) -> ApiResult<case::Model> {
+    let mut model: case::ActiveModel = current.clone().into();
+    change(&mut model);
+    model.version = Set(current.version + 1);
+    model.update_time = Set(now);
+    let updated = case::Entity::update_many()
+        .set(model)
+        .filter(case::Column::Id.eq(current.id.as_str()))
+        .filter(case::Column::Version.eq(current.version))
+        .exec(db)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(ApiError::stale_etag("case"));
+    }
+    find_case(db, &current.id).await
+}
+
+/// What to write into a case's timeline.
+pub struct Event {
+    kind: CaseEventKind,
+    detail: String,
+    statuses: Option<(CaseStatus, CaseStatus)>,
+}
+
+impl Event {
+    pub fn new(kind: CaseEventKind, detail: impl Into<String>) -> Self {
+        Self {
+            kind,
+            detail: detail.into(),
+            statuses: None,
+        }
+    }
+
+    pub fn status(mut self, from: CaseStatus, to: CaseStatus) -> Self {
+        self.statuses = Some((from, to));
+        self
+    }
+}
+
+pub async fn append_event(
+    db: &impl ConnectionTrait,
+    case_id: &str,
+    event: Event,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let last: Option<i64> = case_event::Entity::find()
+        .select_only()
+        .column_as(case_event::Column::Sequence.max(), "last")
+        .filter(case_event::Column::CaseId.eq(case_id))
+        .into_tuple()
+        .one(db)
+        .await?
+        .flatten();
+    let (from, to) = event
+        .statuses
+        .map(|(f, t)| (f.as_str_name(), t.as_str_name()))
+        .unwrap_or(("", ""));
+    case_event::ActiveModel {
+        case_id: Set(case_id.to_owned()),
+        sequence: Set(last.unwrap_or(0) + 1),
+        kind: Set(event.kind.as_str_name().to_owned()),
+        actor: Set(actor.to_owned()),
+        time: Set(now),
+        from_status: Set(from.to_owned()),
+        to_status: Set(to.to_owned()),
+        detail: Set(event.detail),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn list_events(
+    db: &impl ConnectionTrait,
+    case_id: &str,
+    after: Option<i64>,
+    limit: u64,
+) -> ApiResult<Vec<case_event::Model>> {
+    let mut query = case_event::Entity::find().filter(case_event::Column::CaseId.eq(case_id));
+    if let Some(after) = after {
+        query = query.filter(case_event::Column::Sequence.gt(after));
+    }
+    Ok(query
+        .order_by_asc(case_event::Column::Sequence)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+pub fn event_proto(model: &case_event::Model) -> CaseEvent {
+    CaseEvent {
+        sequence: model.sequence,
+        kind: CaseEventKind::from_str_name(&model.kind).unwrap_or_default() as i32,
+        actor: model.actor.clone(),
+        time: Some(to_timestamp(model.time)),
+        from_status: CaseStatus::from_str_name(&model.from_status).unwrap_or_default() as i32,
+        to_status: CaseStatus::from_str_name(&model.to_status).unwrap_or_default() as i32,
+        detail: model.detail.clone(),
+    }
+}
+
+pub async fn set_tags(
+    db: &impl ConnectionTrait,
+    case_id: &str,
+    add: &[String],
+    remove: &[String],
+) -> ApiResult<()> {
+    if !remove.is_empty() {
+        case_tag::Entity::delete_many()
+            .filter(case_tag::Column::CaseId.eq(case_id))
+            .filter(case_tag::Column::Tag.is_in(remove.iter().map(String::as_str)))
+            .exec(db)
+            .await?;
+    }
+    if !add.is_empty() {
+        case_tag::Entity::insert_many(add.iter().map(|tag| case_tag::ActiveModel {
+            case_id: Set(case_id.to_owned()),
+            tag: Set(tag.clone()),
+        }))
+        .on_conflict_do_nothing_on([case_tag::Column::CaseId, case_tag::Column::Tag])
+        .exec(db)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Marks the case's listings taken down (those not already).
+pub async fn take_down_listings(
+    db: &impl ConnectionTrait,
+    case_id: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    case_listing::Entity::update_many()
+        .col_expr(case_listing::Column::TakedownTime, Expr::value(Some(now)))
+        .filter(case_listing::Column::CaseId.eq(case_id))
+        .filter(case_listing::Column::TakedownTime.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn reinstate_listings(
+    db: &impl ConnectionTrait,
+    case_id: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    case_listing::Entity::update_many()
+        .col_expr(case_listing::Column::ReinstateTime, Expr::value(Some(now)))
+        .filter(case_listing::Column::CaseId.eq(case_id))
+        .filter(case_listing::Column::TakedownTime.is_not_null())
+        .filter(case_listing::Column::ReinstateTime.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Filters of ListCases, as validated.
+#[derive(Debug, Default, Clone)]
+pub struct CaseFilter {
+    /// Only cases concerning one of these brands (a member's view, or a brand filter).
+    pub brand_ids: Option<Vec<String>>,
+    pub statuses: Vec<CaseStatus>,
+    pub source: Option<CaseSource>,
+    pub assignee: Option<String>,
+    pub seller_id: Option<String>,
+    pub tag: Option<String>,
+    pub overdue_at: Option<DateTime<Utc>>,
+    pub from: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+pub async fn list_cases(
+    db: &impl ConnectionTrait,
+    filter: &CaseFilter,
+    before: Option<&str>,
+    limit: u64,
+) -> ApiResult<Vec<case::Model>> {
+    let mut query = case::Entity::find();
+    if let Some(brand_ids) = &filter.brand_ids {
+        let concerning = Query::select()
+            .column(case_brand::Column::CaseId)
+            .from(case_brand::Entity)
+            .and_where(case_brand::Column::BrandId.is_in(brand_ids.iter().map(String::as_str)))
+            .to_owned();
+        query = query.filter(case::Column::Id.in_subquery(concerning));
+    }
+    if !filter.statuses.is_empty() {
+        query = query
+            .filter(case::Column::Status.is_in(filter.statuses.iter().map(|s| s.as_str_name())));
+    }
+    if let Some(source) = filter.source {
+        query = query.filter(case::Column::Source.eq(source.as_str_name()));
+    }
+    if let Some(assignee) = &filter.assignee {
+        query = query.filter(case::Column::Assignee.eq(assignee.as_str()));
+    }
+    if let Some(seller) = &filter.seller_id {
+        let selling = Query::select()
+            .column(case_listing::Column::CaseId)
+            .from(case_listing::Entity)
+            .and_where(case_listing::Column::SellerId.eq(seller.as_str()))
+            .to_owned();
+        query = query.filter(case::Column::Id.in_subquery(selling));
+    }
+    if let Some(tag) = &filter.tag {
+        let tagged = Query::select()
+            .column(case_tag::Column::CaseId)
+            .from(case_tag::Entity)
+            .and_where(case_tag::Column::Tag.eq(tag.as_str()))
+            .to_owned();
+        query = query.filter(case::Column::Id.in_subquery(tagged));
+    }
+    if let Some(now) = filter.overdue_at {
+        query = query.filter(case::Column::DueTime.lt(now));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(case::Column::CreateTime.gte(from));
+    }
+    if let Some(until) = filter.until {
+        query = query.filter(case::Column::CreateTime.lt(until));
+    }
+    if let Some(before) = before {
+        query = query.filter(case::Column::Id.lt(before));
+    }
+    Ok(query
+        .order_by_desc(case::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// The protos of `models`, with their brands, listings, tags and referrals, read in a few
+/// queries whatever their number.
+pub async fn case_protos(
+    db: &impl ConnectionTrait,
+    models: &[case::Model],
+    now: DateTime<Utc>,
+) -> ApiResult<Vec<Case>> {
+    if models.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<&str> = models.iter().map(|m| m.id.as_str()).collect();
+    let mut brands: HashMap<String, Vec<String>> = HashMap::new();
+    for row in case_brand::Entity::find()
+        .filter(case_brand::Column::CaseId.is_in(ids.clone()))
+        .order_by_asc(case_brand::Column::BrandId)
+        .all(db)
+        .await?
+    {
+        brands.entry(row.case_id).or_default().push(row.brand_id);
+    }
+    let mut listings: HashMap<String, Vec<CaseListing>> = HashMap::new();
+    for row in case_listing::Entity::find()
+        .filter(case_listing::Column::CaseId.is_in(ids.clone()))
+        .order_by_asc(case_listing::Column::ListingId)
+        .all(db)
+        .await?
+    {
+        listings
+            .entry(row.case_id.clone())
+            .or_default()
+            .push(CaseListing {
+                listing_id: row.listing_id,
+                seller_id: row.seller_id,
+                title: row.title,
+                takedown_time: opt_timestamp(row.takedown_time),
+                reinstate_time: opt_timestamp(row.reinstate_time),
+            });
+    }
+    let mut tags: HashMap<String, Vec<String>> = HashMap::new();
+    for row in case_tag::Entity::find()
+        .filter(case_tag::Column::CaseId.is_in(ids.clone()))
+        .order_by_asc(case_tag::Column::Tag)
+        .all(db)
+        .await?
+    {
+        tags.entry(row.case_id).or_default().push(row.tag);
+    }
+    let mut referrals: HashMap<String, Referral> = HashMap::new();
+    for row in referral::Entity::find()
+        .filter(referral::Column::CaseId.is_in(ids))
+        .all(db)
+        .await?
+    {
+        let outcomes = referral_outcomes(db, &row.id).await?;
+        referrals.insert(row.case_id.clone(), referral_proto(&row, outcomes)?);
+    }
+    models
+        .iter()
+        .map(|m| {
+            let counter_notice = m
+                .counter_notice
+                .as_deref()
+                .map(CounterNotice::decode)
+                .transpose()
+                .map_err(|e| corrupt("counter-notice", e))?;
+            Ok(Case {
+                id: m.id.clone(),
+                source: CaseSource::from_str_name(&m.source).unwrap_or_default() as i32,
+                status: status_of(m)? as i32,
+                title: m.title.clone(),
+                summary: m.summary.clone(),
+                brand_ids: brands.remove(&m.id).unwrap_or_default(),
+                listings: listings.remove(&m.id).unwrap_or_default(),
+                member_id: m.member_id.clone(),
+                ip_right_id: m.ip_right_id.clone(),
+                hit_id: m.hit_id.clone(),
+                risk_score: m.risk_score,
+                assignee: m.assignee.clone(),
+                tags: tags.remove(&m.id).unwrap_or_default(),
+                due_time: opt_timestamp(m.due_time),
+                overdue: m.due_time.is_some_and(|due| due < now),
+                fast_track: m.fast_track,
+                counter_notice,
+                referral: referrals.remove(&m.id),
+                merged_into_case_id: m.merged_into.clone(),
+                resolution_note: m.resolution_note.clone(),
+                create_time: Some(to_timestamp(m.create_time)),
+                update_time: Some(to_timestamp(m.update_time)),
+                etag: etag(m.version),
+            })
+        })
+        .collect()
+}
+
+pub async fn case_proto(
+    db: &impl ConnectionTrait,
+    model: &case::Model,
+    now: DateTime<Utc>,
+) -> ApiResult<Case> {
+    let mut cases = case_protos(db, std::slice::from_ref(model), now).await?;
+    cases
+        .pop()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("case vanished")))
+}
+
+/// Moves everything of `source` to `target`: listings (those the target lacks), brands,
+/// tags and evidence. Returns the ids of the evidence moved.
+pub async fn move_case_contents(
+    db: &impl ConnectionTrait,
+    source: &str,
+    target: &str,
+) -> ApiResult<Vec<evidence::Model>> {
+    let listings: Vec<CaseListing> = listings_of_case(db, source)
+        .await?
+        .into_iter()
+        .map(|l| CaseListing {
+            listing_id: l.listing_id,
+            seller_id: l.seller_id,
+            title: l.title,
+            ..CaseListing::default()
+        })
+        .collect();
+    add_listings(db, target, &listings).await?;
+    case_listing::Entity::delete_many()
+        .filter(case_listing::Column::CaseId.eq(source))
+        .exec(db)
+        .await?;
+    add_brands(db, target, &brands_of_case(db, source).await?).await?;
+    let tags: Vec<String> = case_tag::Entity::find()
+        .filter(case_tag::Column::CaseId.eq(source))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| t.tag)
+        .collect();
+    set_tags(db, target, &tags, &[]).await?;
+    let moved = evidence::Entity::find()
+        .filter(evidence::Column::CaseId.eq(source))
+        .all(db)
+        .await?;
+    evidence::Entity::update_many()
+        .col_expr(evidence::Column::CaseId, Expr::value(target))
+        .filter(evidence::Column::CaseId.eq(source))
+        .exec(db)
+        .await?;
+    Ok(moved)
+}
+
+// ---------------------------------------------------------------------------------------
+// Evidence
+
+/// Evidence as checked, about to be stored.
+pub struct NewEvidence {
+    pub kind: EvidenceKind,
+    pub description: String,
+    pub media_type: String,
+    pub sha256: String,
+    pub content: Option<Vec<u8>>,
+    pub reference_uri: String,
+}
+
+pub async fn insert_evidence(
+    db: &impl ConnectionTrait,
+    id: &str,
+    case_id: &str,
+    new: NewEvidence,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<evidence::Model> {
+    let size = new.content.as_ref().map_or(0, |c| c.len() as i64);
+    let model = evidence::ActiveModel {
+        id: Set(id.to_owned()),
+        case_id: Set(case_id.to_owned()),
+        kind: Set(new.kind.as_str_name().to_owned()),
+        description: Set(new.description),
+        media_type: Set(new.media_type),
+        sha256: Set(new.sha256),
+        size_bytes: Set(size),
+        content: Set(new.content),
+        reference_uri: Set(new.reference_uri),
+        added_by: Set(actor.to_owned()),
+        add_time: Set(now),
+    }
+    .insert(db)
+    .await?;
+    append_custody(db, &model, CustodyAction::Added, actor, "", now).await?;
+    append_event(
+        db,
+        case_id,
+        Event::new(
+            CaseEventKind::EvidenceAdded,
+            format!("evidence {id} added (sha256 {})", model.sha256),
+        ),
+        actor,
+        now,
+    )
+    .await?;
+    Ok(model)
+}
+
+pub async fn find_evidence(db: &impl ConnectionTrait, id: &str) -> ApiResult<evidence::Model> {
+    evidence::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("evidence", id))
+}
+
+/// Evidence of a case without its content.
+pub async fn list_evidence(
+    db: &impl ConnectionTrait,
+    case_id: &str,
+    after: Option<&str>,
+    limit: u64,
+) -> ApiResult<Vec<evidence::Model>> {
+    let mut query = evidence::Entity::find()
+        .select_only()
+        .columns([
+            evidence::Column::Id,
+            evidence::Column::CaseId,
+            evidence::Column::Kind,
+            evidence::Column::Description,
+            evidence::Column::MediaType,
+            evidence::Column::Sha256,
+            evidence::Column::SizeBytes,
+            evidence::Column::ReferenceUri,
+            evidence::Column::AddedBy,
+            evidence::Column::AddTime,
+        ])
+        .column_as(
+            Expr::val(Option::<Vec<u8>>::None),
+            evidence::Column::Content,
+        )
+        .filter(evidence::Column::CaseId.eq(case_id));
+    if let Some(after) = after {
+        query = query.filter(evidence::Column::Id.gt(after));
+    }
+    Ok(query
+        .order_by_asc(evidence::Column::Id)
+        .limit(limit)
+        .into_model::<evidence::Model>()
+        .all(db)
+        .await?)
+}
+
+pub fn evidence_proto(model: &evidence::Model) -> Evidence {
+    Evidence {
+        id: model.id.clone(),
+        case_id: model.case_id.clone(),
+        kind: EvidenceKind::from_str_name(&model.kind).unwrap_or_default() as i32,
+        description: model.description.clone(),
+        media_type: model.media_type.clone(),
+        sha256: model.sha256.clone(),
+        size_bytes: model.size_bytes,
+        reference_uri: model.reference_uri.clone(),
+        added_by: model.added_by.clone(),
+        add_time: Some(to_timestamp(model.add_time)),
+    }
+}
+
+pub async fn append_custody(
+    db: &impl ConnectionTrait,
+    evidence: &evidence::Model,
+    action: CustodyAction,
+    actor: &str,
+    detail: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let last: Option<i64> = custody_event::Entity::find()
+        .select_only()
+        .column_as(custody_event::Column::Sequence.max(), "last")
+        .filter(custody_event::Column::EvidenceId.eq(evidence.id.as_str()))
+        .into_tuple()
+        .one(db)
+        .await?
+        .flatten();
+    custody_event::ActiveModel {
+        evidence_id: Set(evidence.id.clone()),
+        sequence: Set(last.unwrap_or(0) + 1),
+        action: Set(action.as_str_name().to_owned()),
+        actor: Set(actor.to_owned()),
+        time: Set(now),
+        sha256: Set(evidence.sha256.clone()),
+        detail: Set(detail.to_owned()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn list_custody(
+    db: &impl ConnectionTrait,
+    evidence_id: &str,
+    after: Option<i64>,
+    limit: u64,
+) -> ApiResult<Vec<CustodyEvent>> {
+    let mut query =
+        custody_event::Entity::find().filter(custody_event::Column::EvidenceId.eq(evidence_id));
+    if let Some(after) = after {
+        query = query.filter(custody_event::Column::Sequence.gt(after));
+    }
+    Ok(query
+        .order_by_asc(custody_event::Column::Sequence)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| CustodyEvent {
+            sequence: e.sequence,
+            action: CustodyAction::from_str_name(&e.action).unwrap_or_default() as i32,
+            actor: e.actor,
+            time: Some(to_timestamp(e.time)),
+            sha256: e.sha256,
+            detail: e.detail,
+        })
+        .collect())
+}
+
+// ---------------------------------------------------------------------------------------
+// Sellers
+
+/// Gives each seller of the case's listings a strike (once per case).
+pub async fn strike_sellers(
+    db: &impl ConnectionTrait,
+    case_id: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let sellers: BTreeSet<String> = listings_of_case(db, case_id)
+        .await?
+        .into_iter()
+        .map(|l| l.seller_id)
+        .collect();
+    if sellers.is_empty() {
+        return Ok(());
+    }
+    strike::Entity::insert_many(sellers.into_iter().map(|seller| strike::ActiveModel {
+        seller_id: Set(seller),
+        case_id: Set(case_id.to_owned()),
+        strike_time: Set(now),
+        withdraw_time: Set(None),
+    }))
+    .on_conflict_do_nothing_on([strike::Column::SellerId, strike::Column::CaseId])
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn withdraw_strikes(
+    db: &impl ConnectionTrait,
+    case_id: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    strike::Entity::update_many()
+        .col_expr(strike::Column::WithdrawTime, Expr::value(Some(now)))
+        .filter(strike::Column::CaseId.eq(case_id))
+        .filter(strike::Column::WithdrawTime.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn strikes_of(
+    db: &impl ConnectionTrait,
+    seller_ids: &[String],
+) -> ApiResult<Vec<strike::Model>> {
+    Ok(strike::Entity::find()
+        .filter(strike::Column::SellerId.is_in(seller_ids.iter().map(String::as_str)))
+        .order_by_desc(strike::Column::StrikeTime)
+        .all(db)
+        .await?)
+}
+
+pub async fn case_count_of_seller(db: &impl ConnectionTrait, seller_id: &str) -> ApiResult<i64> {
+    let count: Option<i64> = case_listing::Entity::find()
+        .select_only()
+        .column_as(
+            Expr::col(case_listing::Column::CaseId).count_distinct(),
+            "count",
+        )
+        .filter(case_listing::Column::SellerId.eq(seller_id))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(count.unwrap_or(0))
+}
+
+pub async fn record_identifiers(
+    db: &impl ConnectionTrait,
+    seller_id: &str,
+    identifiers: &[(String, String)],
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    if identifiers.is_empty() {
+        return Ok(());
+    }
+    seller_identifier::Entity::insert_many(identifiers.iter().map(|(kind, value)| {
+        seller_identifier::ActiveModel {
+            kind: Set(kind.clone()),
+            value: Set(value.clone()),
+            seller_id: Set(seller_id.to_owned()),
+            record_time: Set(now),
+        }
+    }))
+    .on_conflict_do_nothing_on([
+        seller_identifier::Column::Kind,
+        seller_identifier::Column::Value,
+        seller_identifier::Column::SellerId,
+    ])
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn identifiers_of(
+    db: &impl ConnectionTrait,
+    seller_ids: &[String],
+) -> ApiResult<Vec<seller_identifier::Model>> {
+    Ok(seller_identifier::Entity::find()
+        .filter(seller_identifier::Column::SellerId.is_in(seller_ids.iter().map(String::as_str)))
+        .order_by_asc(seller_identifier::Column::Kind)
+        .order_by_asc(seller_identifier::Column::Value)
+        .all(db)
+        .await?)
+}
+
+/// Sellers holding any of `identifiers` ((kind, value) pairs).
+pub async fn sellers_with(
+    db: &impl ConnectionTrait,
+    identifiers: &[(String, String)],
+) -> ApiResult<Vec<seller_identifier::Model>> {
+    let mut found = Vec::new();
+    // One query per kind keeps the condition a plain IN list.
+    let mut by_kind: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (kind, value) in identifiers {
+        by_kind.entry(kind).or_default().push(value);
+    }
+    for (kind, values) in by_kind {
+        for chunk in values.chunks(500) {
+            found.extend(
+                seller_identifier::Entity::find()
+                    .filter(seller_identifier::Column::Kind.eq(kind))
+                    .filter(seller_identifier::Column::Value.is_in(chunk.iter().copied()))
+                    .all(db)
+                    .await?,
+            );
+        }
+    }
+    Ok(found)
+}
+
+// ---------------------------------------------------------------------------------------
+// Referrals
+
+pub async fn insert_referral(
+    db: &impl ConnectionTrait,
+    model: referral::ActiveModel,
+) -> ApiResult<referral::Model> {
+    Ok(model.insert(db).await?)
+}
+
+pub async fn referral_of_case(
+    db: &impl ConnectionTrait,
+    case_id: &str,
+) -> ApiResult<Option<referral::Model>> {
+    Ok(referral::Entity::find()
+        .filter(referral::Column::CaseId.eq(case_id))
+        .one(db)
+        .await?)
+}
+
+pub async fn insert_outcome(
+    db: &impl ConnectionTrait,
+    referral_id: &str,
+    outcome: &ReferralOutcome,
+    seized_value: Option<Money>,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let value = seized_value.map(|m| m.to_proto()).unwrap_or_default();
+    referral_outcome::ActiveModel {
+        referral_id: Set(referral_id.to_owned()),
+        arrests: Set(outcome.arrests),
+        seized_units: Set(outcome.seized_units),
+        seized_currency: Set(value.currency_code),
+        seized_value_units: Set(value.units),
+        seized_value_nanos: Set(value.nanos),
+        convictions: Set(outcome.convictions),
+        note: Set(outcome.note.clone()),
+        reported_by: Set(actor.to_owned()),
+        report_time: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+fn outcome_value(model: &referral_outcome::Model) -> Option<assay_proto::common::v1::Money> {
+    (!model.seized_currency.is_empty()).then(|| assay_proto::common::v1::Money {
+        currency_code: model.seized_currency.clone(),
+        units: model.seized_value_units,
+        nanos: model.seized_value_nanos,
+    })
+}
+
+async fn referral_outcomes(
+    db: &impl ConnectionTrait,
+    referral_id: &str,
+) -> ApiResult<Vec<ReferralOutcome>> {
+    Ok(referral_outcome::Entity::find()
+        .filter(referral_outcome::Column::ReferralId.eq(referral_id))
+        .order_by_asc(referral_outcome::Column::Id)
+        .all(db)
+        .await?
+        .iter()
+        .map(|o| ReferralOutcome {
+            arrests: o.arrests,
+            seized_units: o.seized_units,
+            seized_value: outcome_value(o),
+            convictions: o.convictions,
+            note: o.note.clone(),
+            reported_by: o.reported_by.clone(),
+            report_time: Some(to_timestamp(o.report_time)),
+        })
+        .collect())
+}
+
+pub fn referral_proto(
+    model: &referral::Model,
+    outcomes: Vec<ReferralOutcome>,
+) -> ApiResult<Referral> {
+    let package = Referral::decode(model.package.as_slice())
+        .map_err(|e| corrupt("referral package", e))?
+        .package;
+    Ok(Referral {
+        id: model.id.clone(),
+        agency_id: model.agency_id.clone(),
+        summary: model.summary.clone(),
+        package,
+        package_sha256: model.package_sha256.clone(),
+        state: ReferralState::from_str_name(&model.state).unwrap_or_default() as i32,
+        outcomes,
+        referred_by: model.referred_by.clone(),
+        create_time: Some(to_timestamp(model.create_time)),
+    })
+}
+
+/// The package manifest of a case's evidence, and its SHA-256: one line per item,
+/// `<evidence id> <sha256> <size>`, in id order.
+pub fn package(evidence: &[evidence::Model]) -> (Vec<PackageItem>, String) {
+    use sha2::{Digest, Sha256};
+    let mut items: Vec<PackageItem> = evidence
+        .iter()
+        .map(|e| PackageItem {
+            evidence_id: e.id.clone(),
+            sha256: e.sha256.clone(),
+            size_bytes: e.size_bytes,
+            description: e.description.clone(),
+        })
+        .collect();
+    items.sort_by(|a, b| a.evidence_id.cmp(&b.evidence_id));
+    let mut manifest = Sha256::new();
+    for item in &items {
+        manifest.update(format!(
+            "{} {} {}\n",
+            item.evidence_id, item.sha256, item.size_bytes
+        ));
+    }
+    (items, hex::encode(manifest.finalize()))
+}
+
+// ---------------------------------------------------------------------------------------
+// Figures
+
+/// A member's notices by what became of them.
+pub async fn notice_accuracy(
+    db: &impl ConnectionTrait,
+    member_id: &str,
+    from: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+) -> ApiResult<domain::Accuracy> {
+    let mut query = case::Entity::find()
+        .select_only()
+        .columns([case::Column::Decision, case::Column::Status])
+        .filter(case::Column::Source.eq(CaseSource::Notice.as_str_name()))
+        .filter(case::Column::MemberId.eq(member_id));
+    if let Some(from) = from {
+        query = query.filter(case::Column::CreateTime.gte(from));
+    }
+    if let Some(until) = until {
+        query = query.filter(case::Column::CreateTime.lt(until));
+    }
+    let rows: Vec<(String, String)> = query.into_tuple().all(db).await?;
+    let mut accuracy = domain::Accuracy::default();
+    for (decision, status) in rows {
+        accuracy.notices += 1;
+        match Decision::parse(&decision) {
+            Some(Decision::Upheld) => accuracy.upheld += 1,
+            Some(Decision::Rejected) => accuracy.rejected += 1,
+            Some(Decision::Overturned) => accuracy.overturned += 1,
+            None if status == CaseStatus::Merged.as_str_name() => {}
+            None => accuracy.pending += 1,
+        }
+    }
+    Ok(accuracy)
+}
+
+/// Counts of the programme in `[from, until)`.
+#[derive(Debug, Default)]
+pub struct Figures {
+    pub by_source: HashMap<String, i64>,
+    pub listings_taken_down: i64,
+    pub listings_reinstated: i64,
+    pub counter_notices: i64,
+    pub referrals: i64,
+    pub arrests: i64,
+    pub seized_units: i64,
+    pub seized_value: BTreeMap<String, i128>,
+    pub convictions: i64,
+    pub sellers_struck: i64,
+}
+
+pub async fn figures(
+    db: &impl ConnectionTrait,
+    from: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+) -> ApiResult<Figures> {
+    fn within<C: ColumnTrait>(
+        column: C,
+        from: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+    ) -> sea_orm::Condition {
+        let mut condition = sea_orm::Condition::all().add(column.is_not_null());
+        if let Some(from) = from {
+            condition = condition.add(column.gte(from));
+        }
+        if let Some(until) = until {
+            condition = condition.add(column.lt(until));
+        }
+        condition
+    }
+    let mut figures = Figures::default();
+    let sources: Vec<(String, i64)> = case::Entity::find()
+        .select_only()
+        .column(case::Column::Source)
+        .column_as(case::Column::Id.count(), "count")
+        .filter(within(case::Column::CreateTime, from, until))
+        .group_by(case::Column::Source)
+        .into_tuple()
+        .all(db)
+        .await?;
+    figures.by_source = sources.into_iter().collect();
+
+    let count = |query: sea_orm::Select<case_listing::Entity>| async move {
+        let n: Option<i64> = query
+            .select_only()
+            .column_as(case_listing::Column::ListingId.count(), "count")
+            .into_tuple()
+            .one(db)
+            .await?;
+        ApiResult::Ok(n.unwrap_or(0))
+    };
+    figures.listings_taken_down = count(case_listing::Entity::find().filter(within(
+        case_listing::Column::TakedownTime,
+        from,
+        until,
+    )))
+    .await?;
+    figures.listings_reinstated = count(case_listing::Entity::find().filter(within(
+        case_listing::Column::ReinstateTime,
+        from,
+        until,
+    )))
+    .await?;
+    let counter_notices: Option<i64> = case::Entity::find()
+        .select_only()
+        .column_as(case::Column::Id.count(), "count")
+        .filter(within(case::Column::CounterNoticeTime, from, until))
+        .into_tuple()
+        .one(db)
+        .await?;
+    figures.counter_notices = counter_notices.unwrap_or(0);
+    let referrals: Option<i64> = referral::Entity::find()
+        .select_only()
+        .column_as(referral::Column::Id.count(), "count")
+        .filter(within(referral::Column::CreateTime, from, until))
+        .into_tuple()
+        .one(db)
+        .await?;
+    figures.referrals = referrals.unwrap_or(0);
+    for outcome in referral_outcome::Entity::find()
+        .filter(within(referral_outcome::Column::ReportTime, from, until))
+        .all(db)
+        .await?
+    {
+        figures.arrests += i64::from(outcome.arrests);
+        figures.seized_units += outcome.seized_units;
+        figures.convictions += i64::from(outcome.convictions);
+        if let Some(value) = outcome_value(&outcome)
+            && let Ok(money) = Money::from_proto(&value)
+        {
+            *figures
+                .seized_value
+                .entry(money.currency.as_str().to_owned())
+                .or_default() += money.nanos;
+        }
+    }
+    let struck: Option<i64> = strike::Entity::find()
+        .select_only()
+        .column_as(
+            Expr::col(strike::Column::SellerId).count_distinct(),
+            "count",
+        )
+        .filter(within(strike::Column::StrikeTime, from, until))
+        .filter(strike::Column::WithdrawTime.is_null())
+        .into_tuple()
+        .one(db)
+        .await?;
+    figures.sellers_struck = struck.unwrap_or(0);
+    Ok(figures)
+}

@@ -1,0 +1,1692 @@
+//! Case management, through its generated client.
+
+use std::time::{Duration, Instant};
+
+use assay::ServiceName;
+use assay_tests::proto::cases::v1::cases_service_client::CasesServiceClient;
+use assay_tests::proto::cases::v1::*;
+use assay_tests::proto::common::v1::{Contact, Money, TimeRange};
+use assay_tests::proto::registry::v1 as registry;
+use assay_tests::proto::screening::v1 as screening;
+use assay_tests::{Authed, Backend, Sandbox, bad_fields, expect_code, on_both_backends};
+use sha2::{Digest, Sha256};
+use tonic::Code;
+
+use crate::fixtures::*;
+
+type Cases = CasesServiceClient<Authed>;
+
+const MARKETPLACE: &str = "service:marketplace";
+
+async fn cases(sandbox: &Sandbox, principal: &str) -> Cases {
+    CasesServiceClient::new(sandbox.as_principal(Some(principal)).await)
+}
+
+fn member(id: &str) -> String {
+    format!("member:{id}")
+}
+
+fn listing(id: &str, seller: &str) -> CaseListing {
+    CaseListing {
+        listing_id: id.to_owned(),
+        seller_id: seller.to_owned(),
+        title: format!("listing {id}"),
+        ..CaseListing::default()
+    }
+}
+
+fn notice(member_id: &str, right_id: &str, listings: Vec<CaseListing>) -> Notice {
+    Notice {
+        member_id: member_id.to_owned(),
+        ip_right_id: right_id.to_owned(),
+        listings,
+        statement: "These bags copy our registered mark and quilting.".to_owned(),
+        good_faith: true,
+    }
+}
+
+async fn submit(client: &mut Cases, notice: Notice) -> Result<Case, tonic::Status> {
+    client
+        .submit_notice(SubmitNoticeRequest {
+            notice: Some(notice),
+            request_id: String::new(),
+        })
+        .await
+        .map(|r| r.into_inner().r#case.expect("case"))
+}
+
+fn status_of(case: &Case) -> CaseStatus {
+    CaseStatus::try_from(case.status).unwrap()
+}
+
+async fn get(client: &mut Cases, id: &str) -> Case {
+    client
+        .get_case(GetCaseRequest { id: id.to_owned() })
+        .await
+        .expect("get case")
+        .into_inner()
+        .r#case
+        .expect("case")
+}
+
+async fn review(client: &mut Cases, id: &str) -> Case {
+    client
+        .start_review(StartReviewRequest {
+            id: id.to_owned(),
+            etag: String::new(),
+        })
+        .await
+        .expect("start review")
+        .into_inner()
+        .r#case
+        .unwrap()
+}
+
+async fn act(client: &mut Cases, id: &str) -> Case {
+    client
+        .take_action(TakeActionRequest {
+            id: id.to_owned(),
+            etag: String::new(),
+            note: "confirmed by test purchase".to_owned(),
+        })
+        .await
+        .expect("take action")
+        .into_inner()
+        .r#case
+        .unwrap()
+}
+
+async fn staff_case(client: &mut Cases, title: &str, listings: Vec<CaseListing>) -> Case {
+    client
+        .create_case(CreateCaseRequest {
+            r#case: Some(Case {
+                title: title.to_owned(),
+                summary: "found while browsing".to_owned(),
+                listings,
+                ..Case::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("create case")
+        .into_inner()
+        .r#case
+        .unwrap()
+}
+
+async fn events(client: &mut Cases, id: &str) -> Vec<CaseEvent> {
+    client
+        .list_case_events(ListCaseEventsRequest {
+            case_id: id.to_owned(),
+            page_size: 100,
+            page_token: String::new(),
+        })
+        .await
+        .expect("events")
+        .into_inner()
+        .events
+}
+
+fn evidence(content: &[u8], description: &str) -> EvidenceInput {
+    EvidenceInput {
+        kind: EvidenceKind::TestPurchase as i32,
+        description: description.to_owned(),
+        content: content.to_vec(),
+        media_type: "image/jpeg".to_owned(),
+        reference_uri: String::new(),
+        sha256: String::new(),
+    }
+}
+
+async fn list_ids(client: &mut Cases, request: ListCasesRequest) -> Vec<String> {
+    let mut ids: Vec<String> = client
+        .list_cases(request)
+        .await
+        .expect("list cases")
+        .into_inner()
+        .cases
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn sorted(ids: &[&str]) -> Vec<String> {
+    let mut ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+    ids.sort();
+    ids
+}
+
+/// Waits until case management's copy of the catalogue lets `member` read cases of
+/// `brand_id` (it follows the registry asynchronously).
+async fn member_known(sandbox: &Sandbox, member_id: &str, brand_id: &str) {
+    let mut client = cases(sandbox, &member(member_id)).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while client
+        .list_cases(ListCasesRequest {
+            brand_id: brand_id.to_owned(),
+            ..Default::default()
+        })
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "cases never learnt of {brand_id}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+on_both_backends!(
+    notices_must_cite_a_verified_right_of_the_member,
+    a_notice_lives_from_submission_to_closing,
+    a_counter_notice_can_reinstate_the_listings,
+    illegal_moves_and_stale_etags_are_refused,
+    bulk_updates_are_all_or_nothing,
+    duplicate_cases_merge_with_their_evidence,
+    evidence_keeps_its_chain_of_custody,
+    screening_alerts_become_cases_and_decisions_go_back,
+    members_see_only_cases_about_their_brands,
+    strikes_make_repeat_infringers_and_clusters_find_them,
+    overdue_cases_are_listed,
+    bad_requests_name_their_fields,
+);
+
+async fn notices_must_cite_a_verified_right_of_the_member(backend: Backend) {
+    let sandbox = Sandbox::start(backend).await;
+    let (owner, brand, right) = protected_right(&sandbox, "Maison Ardent", "018800001").await;
+    let (other, _, other_right) = protected_right(&sandbox, "Corvane", "018800002").await;
+    let mut owner_client = cases(&sandbox, &member(&owner.id)).await;
+
+    // Another member's right.
+    let status = expect_code(
+        submit(
+            &mut owner_client,
+            notice(&owner.id, &other_right.id, vec![listing("l-1", "s-1")]),
+        )
+        .await,
+        Code::PermissionDenied,
+    );
+    assert!(
+        status.message().contains("neither owns nor acts for"),
+        "{status:?}"
+    );
+
+    // A right still pending verification.
+    let mut admin = registry(&sandbox, ADMIN).await;
+    let pending = create_right(&mut admin, trademark_msg(&brand.id, "018800003")).await;
+    let status = expect_code(
+        submit(
+            &mut owner_client,
+            notice(&owner.id, &pending.id, vec![listing("l-1", "s-1")]),
+        )
+        .await,
+        Code::FailedPrecondition,
+    );
+    assert!(status.message().contains("PENDING"), "{status:?}");
+
+    // A right that does not exist.
+    expect_code(
+        submit(
+            &mut owner_client,
+            notice(
+                &owner.id,
+                "ipr_0123456789abcdef0123456789abcdef",
+                vec![listing("l-1", "s-1")],
+            ),
+        )
+        .await,
+        Code::NotFound,
+    );
+
+    // Filing in another member's name.
+    expect_code(
+        submit(
+            &mut owner_client,
+            notice(&other.id, &other_right.id, vec![listing("l-1", "s-1")]),
+        )
+        .await,
+        Code::PermissionDenied,
+    );
+
+    // Nothing was stored by the refusals.
+    let mut analyst = cases(&sandbox, ANALYST).await;
+    assert!(
+        list_ids(&mut analyst, ListCasesRequest::default())
+            .await
+            .is_empty()
+    );
+
+    // The owner's own verified right works; a retry with the same request id answers the
+    // same case.
+    let request = SubmitNoticeRequest {
+        notice: Some(notice(&owner.id, &right.id, vec![listing("l-1", "s-1")])),
+        request_id: "0b8e4c1e-7d53-4b5e-9a7d-6f1e7a2c9d10".to_owned(),
+    };
+    let first = owner_client
+        .submit_notice(request.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    let again = owner_client
+        .submit_notice(request)
+        .await
+        .unwrap()
+        .into_inner();
+    let case = first.r#case.unwrap();
+    assert_eq!(case.id, again.r#case.unwrap().id);
+    assert_eq!(status_of(&case), CaseStatus::Open);
+    assert_eq!(
+        CaseSource::try_from(case.source).unwrap(),
+        CaseSource::Notice
+    );
+    assert_eq!(case.brand_ids, [brand.id.as_str()]);
+    assert_eq!(case.member_id, owner.id);
+    assert!(case.due_time.is_some() && !case.overdue && !case.fast_track);
+    assert_eq!(
+        list_ids(&mut analyst, ListCasesRequest::default())
+            .await
+            .len(),
+        1
+    );
+}
+
+async fn a_notice_lives_from_submission_to_closing(backend: Backend) {
+    let sandbox = Sandbox::start(backend).await;
+    let (owner, _, right) = protected_right(&sandbox, "Maison Ardent", "018800011").await;
+    let mut owner_client = cases(&sandbox, &member(&owner.id)).await;
+    let mut analyst = cases(&sandbox, ANALYST).await;
+    let mut legal = cases(&sandbox, LEGAL).await;
+
+    let case = submit(
+        &mut owner_client,
+        notice(
+            &owner.id,
+            &right.id,
+            vec![
+                listing("l-1", "shady-1"),
+                listing("l-2", "shady-1"),
+                listing("l-3", "shady-2"),
+            ],
+        ),
+    )
+    .await
+    .unwrap();
+    let id = case.id.clone();
+
+    let reviewed = review(&mut analyst, &id).await;
+    assert_eq!(status_of(&reviewed), CaseStatus::UnderReview);
+    assert_eq!(
+        reviewed.assignee, "ann",
+        "the reviewer takes an unassigned case"
+    );
+    let acted = act(&mut analyst, &id).await;
+    assert_eq!(status_of(&acted), CaseStatus::ActionTaken);
+    assert!(acted.listings.iter().all(|l| l.takedown_time.is_some()));
+    assert!(acted.due_time.is_none(), "nothing is owed once decided");
+    let seller = analyst
+        .get_seller(GetSellerRequest {
+            seller_id: "shady-1".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .seller
+        .unwrap();
+    assert_eq!(
+        (seller.active_strikes, seller.case_count),
+        (1, 1),
+        "one strike per case"
+    );
+
+    let escalated = analyst
+        .escalate_case(EscalateCaseRequest {
+            id: id.clone(),
+            etag: acted.etag.clone(),
+            note: "the same seller ships from a known warehouse".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .r#case
+        .unwrap();
+    assert_eq!(status_of(&escalated), CaseStatus::Investigating);
+    assert!(
+        escalated.due_time.is_some(),
+        "an investigation has a deadline"
+    );
+
+    let photo = b"jpeg bytes of the seized bag";
+    analyst
+        .add_evidence(AddEvidenceRequest {
+            case_id: id.clone(),
+            evidence: Some(evidence(photo, "test purchase of l-1")),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+
+    // Referral is for legal staff.
+    let referral = Referral {
+        agency_id: "agy_0123456789abcdef0123456789abcdef".to_owned(),
+        summary: "Warehouse in Guangzhou supplying three sellers.".to_owned(),
+        ..Referral::default()
+    };
+    expect_code(
+        analyst
+            .refer_case(ReferCaseRequest {
+                id: id.clone(),
+                etag: String::new(),
+                referral: Some(referral.clone()),
+            })
+            .await,
+        Code::PermissionDenied,
+    );
+    let referred = legal
+        .refer_case(ReferCaseRequest {
+            id: id.clone(),
+            etag: String::new(),
+            referral: Some(referral),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .r#case
+        .unwrap();
+    assert_eq!(status_of(&referred), CaseStatus::Referred);
+    let sent = referred.referral.unwrap();
+    assert_eq!(sent.package.len(), 1);
+    assert_eq!(sent.package[0].sha256, hex::encode(Sha256::digest(photo)));
+    assert_eq!(sent.package_sha256.len(), 64);
+    assert_eq!(
+        ReferralState::try_from(sent.state).unwrap(),
+        ReferralState::Pending
+    );
+
+    let outcome = ReferralOutcome {
+        arrests: 4,
+        seized_units: 1200,
+        seized_value: Some(Money {
+            currency_code: "EUR".to_owned(),
+            units: 180_000,
+            nanos: 0,
+        }),
+        convictions: 0,
+        note: "raid on 2026-11-20".to_owned(),
+        ..ReferralOutcome::default()
+    };
+    let recorded = legal
+        .record_referral_outcome(RecordReferralOutcomeRequest {
+            id: id.clone(),
+            outcome: Some(outcome.clone()),
+            request_id: "a1b2c3d4".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .r#case
+        .unwrap();
+    // A retried report is recorded once.
+    legal
+        .record_referral_outcome(RecordReferralOutcomeRequest {
+            id: id.clone(),
+            outcome: Some(outcome),
+            request_id: "a1b2c3d4".to_owned(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(recorded.referral.unwrap().outcomes.len(), 1);
+
+    let closed = analyst
+        .close_case(CloseCaseRequest {
+            id: id.clone(),
+            etag: String::new(),
+            note: "referral concluded".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .r#case
+        .unwrap();
+    assert_eq!(status_of(&closed), CaseStatus::Closed);
+    assert_eq!(
+        get(&mut analyst, &id)
+            .await
+            .referral
+            .unwrap()
+            .outcomes
+            .len(),
+        1
+    );
+
+    let timeline = events(&mut analyst, &id).await;
+    let changes: Vec<(CaseStatus, CaseStatus)> = timeline
+        .iter()
+        .filter(|e| e.kind == CaseEventKind::StatusChanged as i32)
+        .map(|e| {
+            (
+                CaseStatus::try_from(e.from_status).unwrap(),
+                CaseStatus::try_from(e.to_status).unwrap(),
+            )
+        })
+        .collect();
+    use CaseStatus::*;
+    assert_eq!(
+        changes,
+        [
+            (Open, UnderReview),
+            (UnderReview, ActionTaken),
+            (ActionTaken, Investigating),
+            (Investigating, Referred),
+            (Referred, Closed),
+        ]
+    );
+    assert!(
+        timeline
+            .windows(2)
+            .all(|w| w[1].sequence == w[0].sequence + 1)
+    );
+    assert!(
+        timeline
+            .iter()
+            .any(|e| e.kind == CaseEventKind::Referred as i32)
+    );
+    assert_eq!(timeline[0].actor, member(&owner.id));
+
+    let figures = analyst
+        .get_enforcement_figures(GetEnforcementFiguresRequest { period: None })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (
+            figures.notices,
+            figures.listings_taken_down,
+            figures.referrals,
+            figures.arrests
+        ),
+        (1, 3, 1, 4)
+    );
+    assert_eq!(figures.seized_units, 1200);
+    assert_eq!(figures.seized_value[0].units, 180_000);
+    assert_eq!(figures.sellers_struck, 2);
+    // A period before it all shows nothing.
+    let empty = analyst
+        .get_enforcement_figures(GetEnforcementFiguresRequest {
+            period: Some(TimeRange {
+                start_time: Some(prost_types::Timestamp {
+                    seconds: 1_500_000_000,
+                    nanos: 0,
+                }),
+                end_time: Some(prost_types::Timestamp {
+                    seconds: 1_600_000_000,
+                    nanos: 0,
+                }),
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((empty.notices, empty.arrests), (0, 0));
+
+    let accuracy = owner_client
+        .get_notice_accuracy(GetNoticeAccuracyRequest {
+            member_id: owner.id.clone(),
+            create_time: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (accuracy.notices, accuracy.upheld, accuracy.accuracy),
+        (1, 1, 1.0)
+    );
+    assert!(!accuracy.trusted, "one notice is not a track record");
+}
+
+async fn a_counter_notice_can_reinstate_the_listings(backend: Backend) {
+    let sandbox = Sandbox::start(backend).await;
+    let (owner, brand, right) = protected_right(&sandbox, "Maison Ardent", "018800021").await;
+    member_known(&sandbox, &owner.id, &brand.id).await;
+    let mut owner_client = cases(&sandbox, &member(&owner.id)).await;
+    let mut analyst = cases(&sandbox, ANALYST).await;
+    let mut legal = cases(&sandbox, LEGAL).await;
+    let mut marketplace = cases(&sandbox, MARKETPLACE).await;
+
+    let id = submit(
+        &mut owner_client,
+        notice(&owner.id, &right.id, vec![listing("l-9", "honest-shop")]),
+    )
+    .await
+    .unwrap()
+    .id;
+    review(&mut analyst, &id).await;
+    act(&mut analyst, &id).await;
+
+    // The seller appeals through the marketplace, with its invoice.
+    let invoice = b"%PDF invoice from the brand's distributor";
+    let appealed = marketplace
+        .file_counter_notice(FileCounterNoticeRequest {
+            id: id.clone(),
+            etag: String::new(),
+            counter_notice: Some(CounterNotice {
+                statement: "Bought from the authorised distributor; invoice attached.".to_owned(),
+                contact: Some(Contact {
+                    name: "Honest Shop Ltd".to_owned(),
+                    email: "legal@honest.example".to_owned(),
+                    ..Contact::default()
+                }),
+                ..CounterNotice::default()
+            }),
+            evidence: vec![EvidenceInput {
+                kind: EvidenceKind::Document as i32,
+                media_type: "application/pdf".to_owned(),
+                ..evidence(invoice, "distributor invoice")
+            }],
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .r#case
+        .unwrap();
+    assert_eq!(status_of(&appealed), CaseStatus::CounterNoticed);
+    assert!(
+        appealed.due_time.is_some(),
+        "the counter-notice has a deadline"
+    );
+    let filed = appealed.counter_notice.unwrap();
+    assert_eq!(filed.evidence_ids.len(), 1);
+    assert_eq!(filed.filed_by, MARKETPLACE);
+
+    // The rights holder sees the seller's evidence, and replies once.
+    let seen = owner_client
+        .get_evidence(GetEvidenceRequest {
+            id: filed.evidence_ids[0].clone(),
+            purpose: "reviewing the appeal".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(seen.content, invoice);
+    let reply = CounterNoticeReply {
+        maintains_notice: false,
+        statement: "The invoice is genuine; we withdraw.".to_owned(),
+        ..CounterNoticeReply::default()
+    };
+    owner_client
+        .reply_to_counter_notice(ReplyToCounterNoticeRequest {
+            id: id.clone(),
+            etag: String::new(),
+            reply: Some(reply.clone()),
+        })
+        .await
+        .unwrap();
+    expect_code(
+        owner_client
+            .reply_to_counter_notice(ReplyToCounterNoticeRequest {
+                id: id.clone(),
+                etag: String::new(),
+                reply: Some(reply),
+            })
+            .await,
+        Code::FailedPrecondition,
+    );
+    // Deciding is staff's.
+    expect_code(
+        owner_client
+            .resolve_counter_notice(ResolveCounterNoticeRequest {
+                id: id.clone(),
+                etag: String::new(),
+                decision: CounterNoticeDecision::Reinstate as i32,
+                note: "withdrawn".to_owned(),
+            })
+            .await,
+        Code::PermissionDenied,
+    );
+    let reinstated = legal
+        .resolve_counter_notice(ResolveCounterNoticeRequest {
+            id: id.clone(),
+            etag: String::new(),
+            decision: CounterNoticeDecision::Reinstate as i32,
+            note: "the rights holder withdrew".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .r#case
+        .unwrap();
+    assert_eq!(status_of(&reinstated), CaseStatus::Reinstated);
+    assert!(reinstated.listings[0].reinstate_time.is_some());
+    assert!(
+        !reinstated
+            .counter_notice
+            .unwrap()
+            .reply
+            .unwrap()
+            .maintains_notice
+    );
+
+    let seller = analyst
+        .get_seller(GetSellerRequest {
+            seller_id: "honest-shop".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .seller
+        .unwrap();
+    assert_eq!(seller.active_strikes, 0);
+    assert!(seller.strikes[0].withdraw_time.is_some());
+
+    let accuracy = analyst
+        .get_notice_accuracy(GetNoticeAccuracyRequest {
+            member_id: owner.id.clone(),
+            create_time: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (accuracy.upheld, accuracy.overturned, accuracy.accuracy),
+        (0, 1, 0.0)
+    );
+    let figures = analyst
+        .get_enforcement_figures(GetEnforcementFiguresRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (figures.counter_notices, figures.listings_reinstated),
+        (1, 1)
+    );
+    assert_eq!(
+        figures.sellers_struck, 0,
+        "a withdrawn strike does not count"
+    );
+}
+
+async fn illegal_moves_and_stale_etags_are_refused(backend: Backend) {
+    let sandbox = Sandbox::start_with(
+        backend,
+        &[ServiceName::Registry, ServiceName::Cases],
+        |_| {},
+    )
+    .await;
+    let mut analyst = cases(&sandbox, ANALYST).await;
+    let case = staff_case(
+        &mut analyst,
+        "Suspicious watches",
+        vec![listing("w-1", "s-1")],
+    )
+    .await;
+
+    let status = expect_code(
+        analyst
+            .take_action(TakeActionRequest {
+                id: case.id.clone(),
+                etag: String::new(),
+                note: "obvious".to_owned(),
+            })
+            .await,
+        Code::FailedPrecondition,
+    );
+    assert!(
+        status
+            .message()
+            .contains("from OPEN you can: start reviewing, reject"),
+        "{status:?}"
+    );
+    expect_code(
+        analyst
+            .file_counter_notice(FileCounterNoticeRequest {
+                id: case.id.clone(),
+                etag: String::new(),
+                counter_notice: Some(CounterNotice {
+                    statement: "not mine".to_owned(),
+                    contact: Some(Contact {
+                        name: "Seller".to_owned(),
+                        email: "s@example.com".to_owned(),
+                        ..Contact::default()
+                    }),
+                    ..CounterNotice::default()
+                }),
+                evidence: vec![],
+            })
+            .await,
+        Code::FailedPrecondition,
+    );
+
+    // An etag read before someone else's change is stale.
+    let reviewed = review(&mut analyst, &case.id).await;
+    expect_code(
+        analyst
+            .reject_case(RejectCaseRequest {
+                id: case.id.clone(),
+                etag: case.etag.clone(),
+                note: "genuine".to_owned(),
+            })
+            .await,
+        Code::Aborted,
+    );
+    let rejected = analyst
+        .reject_case(RejectCaseRequest {
+            id: case.id.clone(),
+            etag: reviewed.etag.clone(),
+            note: "genuine stock".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .r#case
+        .unwrap();
+    assert_eq!(status_of(&rejected), CaseStatus::Rejected);
+    assert_eq!(rejected.resolution_note, "genuine stock");
+
+    // Closed is final.
+    analyst
+        .close_case(CloseCaseRequest {
+            id: case.id.clone(),
+            etag: String::new(),
+            note: "done".to_owned(),
+        })
+        .await
+        .unwrap();
+    let status = expect_code(
+        analyst
+            .close_case(CloseCaseRequest {
+                id: case.id.clone(),
+                etag: String::new(),
+                note: "again".to_owned(),
+            })
+            .await,
+        Code::FailedPrecondition,
+    );
+    assert!(status.message().contains("CLOSED"), "{status:?}");
+    // Nothing about the refused moves is in the timeline.
+    let kinds: Vec<i32> = events(&mut analyst, &case.id)
+        .await
+        .iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds.len(),
+        5,
+        "opened, review, assigned, rejected, closed: {kinds:?}"
+    );
+
+    // Members and agencies do not work cases.
+    let mut stranger = cases(&sandbox, "agency:agy_0123456789abcdef0123456789abcdef").await;
+    expect_code(
+        stranger
+            .get_case(GetCaseRequest {
+                id: case.id.clone(),
+            })
+            .await,
+        Code::PermissionDenied,
+    );
+    expect_code(
+        analyst
+            .get_case(GetCaseRequest {
+                id: "cas_0123456789abcdef0123456789abcdef".to_owned(),
+            })
+            .await,
+        Code::NotFound,
+    );
+}
+
+async fn bulk_updates_are_all_or_nothing(backend: Backend) {
+    let sandbox = Sandbox::start_with(
+        backend,
+        &[ServiceName::Registry, ServiceName::Cases],
+        |_| {},
+    )
+    .await;
+    let mut analyst = cases(&sandbox, ANALYST).await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(
+            staff_case(
+                &mut analyst,
+                &format!("case {i}"),
+                vec![listing(&format!("l-{i}"), "s")],
+            )
+            .await
+            .id,
+        );
+    }
+    let assigned = analyst
+        .bulk_update_cases(BulkUpdateCasesRequest {
+            case_ids: ids.clone(),
+            action: Some(bulk_update_cases_request::Action::AssignTo(
+                "bob".to_owned(),
+            )),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .cases;
+    assert!(assigned.iter().all(|c| c.assignee == "bob"));
+    assert_eq!(
+        list_ids(
+            &mut analyst,
+            ListCasesRequest {
+                assignee: "bob".to_owned(),
+                ..Default::default()
+            }
+        )
+        .await,
+        sorted(&ids.iter().map(String::as_str).collect::<Vec<_>>())
+    );
+
+    analyst
+        .bulk_update_cases(BulkUpdateCasesRequest {
+            case_ids: ids[..2].to_vec(),
+            action: Some(bulk_update_cases_request::Action::Tags(TagChange {
+                add: vec!["wave-42".to_owned(), "watches".to_owned()],
+                remove: vec![],
+            })),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        list_ids(
+            &mut analyst,
+            ListCasesRequest {
+                tag: "wave-42".to_owned(),
+                ..Default::default()
+            }
+        )
+        .await,
+        sorted(&[&ids[0], &ids[1]])
+    );
+
+    // Closing needs a decision first: the open case fails the whole batch.
+    review(&mut analyst, &ids[0]).await;
+    act(&mut analyst, &ids[0]).await;
+    let status = expect_code(
+        analyst
+            .bulk_update_cases(BulkUpdateCasesRequest {
+                case_ids: ids[..2].to_vec(),
+                action: Some(bulk_update_cases_request::Action::CloseNote(
+                    "wave finished".to_owned(),
+                )),
+            })
+            .await,
+        Code::FailedPrecondition,
+    );
+    assert!(
+        status.message().contains(&ids[1]),
+        "names the case: {status:?}"
+    );
+    assert_eq!(
+        status_of(&get(&mut analyst, &ids[0]).await),
+        CaseStatus::ActionTaken
+    );
+
+    let closed = analyst
+        .bulk_update_cases(BulkUpdateCasesRequest {
+            case_ids: ids[..1].to_vec(),
+            action: Some(bulk_update_cases_request::Action::CloseNote(
+                "wave finished".to_owned(),
+            )),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .cases;
+    assert_eq!(status_of(&closed[0]), CaseStatus::Closed);
+
+    let fields = bad_fields(
+        &analyst
+            .bulk_update_cases(BulkUpdateCasesRequest {
+                case_ids: vec![ids[1].clone(), ids[1].clone(), "nope".to_owned()],
+                action: None,
+            })
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(fields, ["case_ids[1]", "case_ids[2]", "action"]);
+}
+
+async fn duplicate_cases_merge_with_their_evidence(backend: Backend) {
+    let sandbox = Sandbox::start_with(
+        backend,
+        &[ServiceName::Registry, ServiceName::Cases],
+        |_| {},
+    )
+    .await;
+    let mut analyst = cases(&sandbox, ANALYST).await;
+    let target = staff_case(&mut analyst, "Sneakers ring", vec![listing("k-1", "s-1")]).await;
+    let duplicate = staff_case(
+        &mut analyst,
+        "Sneakers again",
+        vec![listing("k-1", "s-1"), listing("k-2", "s-2")],
+    )
+    .await;
+    let added = analyst
+        .add_evidence(AddEvidenceRequest {
+            case_id: duplicate.id.clone(),
+            evidence: Some(evidence(b"screenshot", "listing k-2")),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .evidence
+        .unwrap();
+
+    expect_code(
+        analyst
+            .merge_cases(MergeCasesRequest {
+                target_case_id: target.id.clone(),
+                source_case_ids: vec![target.id.clone()],
+            })
+            .await,
+        Code::InvalidArgument,
+    );
+    let merged = analyst
+        .merge_cases(MergeCasesRequest {
+            target_case_id: target.id.clone(),
+            source_case_ids: vec![duplicate.id.clone()],
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .r#case
+        .unwrap();
+    let listings: Vec<&str> = merged
+        .listings
+        .iter()
+        .map(|l| l.listing_id.as_str())
+        .collect();
+    assert_eq!(listings, ["k-1", "k-2"]);
+    let moved = analyst
+        .list_evidence(ListEvidenceRequest {
+            case_id: target.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .evidence;
+    assert_eq!(moved.len(), 1);
+    assert_eq!(moved[0].id, added.id);
+
+    let source = get(&mut analyst, &duplicate.id).await;
+    assert_eq!(status_of(&source), CaseStatus::Merged);
+    assert_eq!(source.merged_into_case_id, target.id);
+    assert!(source.listings.is_empty());
+
+    let custody = analyst
+        .list_custody_events(ListCustodyEventsRequest {
+            evidence_id: added.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .events;
+    let actions: Vec<CustodyAction> = custody
+        .iter()
+        .map(|e| CustodyAction::try_from(e.action).unwrap())
+        .collect();
+    assert_eq!(actions, [CustodyAction::Added, CustodyAction::Transferred]);
+
+    // A merged case merges no more.
+    expect_code(
+        analyst
+            .merge_cases(MergeCasesRequest {
+                target_case_id: target.id.clone(),
+                source_case_ids: vec![duplicate.id.clone()],
+            })
+            .await,
+        Code::FailedPrecondition,
+    );
+}
+
+async fn evidence_keeps_its_chain_of_custody(backend: Backend) {
+    let sandbox = Sandbox::start_with(
+        backend,
+        &[ServiceName::Registry, ServiceName::Cases],
+        |_| {},
+    )
+    .await;
+    let mut analyst = cases(&sandbox, ANALYST).await;
+    let mut auditor = cases(&sandbox, "staff:aud:auditor").await;
+    let case = staff_case(&mut analyst, "Perfume", vec![listing("p-1", "s-1")]).await;
+    let content = b"lab report: not the original formula".to_vec();
+    let hash = hex::encode(Sha256::digest(&content));
+
+    // A hash that does not match the content is refused, and nothing is stored.
+    let fields = bad_fields(
+        &analyst
+            .add_evidence(AddEvidenceRequest {
+                case_id: case.id.clone(),
+                evidence: Some(EvidenceInput {
+                    sha256: "00".repeat(32),
+                    ..evidence(&content, "lab report")
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(fields, ["evidence.sha256"]);
+
+    let stored = analyst
+        .add_evidence(AddEvidenceRequest {
+            case_id: case.id.clone(),
+            evidence: Some(EvidenceInput {
+                kind: EvidenceKind::ExpertReport as i32,
+                sha256: hash.to_uppercase(),
+                ..evidence(&content, "lab report")
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .evidence
+        .unwrap();
+    assert_eq!(stored.sha256, hash);
+    assert_eq!(stored.size_bytes, content.len() as i64);
+    let reference = analyst
+        .add_evidence(AddEvidenceRequest {
+            case_id: case.id.clone(),
+            evidence: Some(EvidenceInput {
+                kind: EvidenceKind::Screenshot as i32,
+                description: "video of the unboxing".to_owned(),
+                reference_uri: "https://evidence.example/v/123".to_owned(),
+                sha256: "ab".repeat(32),
+                ..EvidenceInput::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .evidence
+        .unwrap();
+    assert_eq!(reference.size_bytes, 0);
+
+    for purpose in ["preparing the referral", "second look"] {
+        let read = auditor
+            .get_evidence(GetEvidenceRequest {
+                id: stored.id.clone(),
+                purpose: purpose.to_owned(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(read.content, content);
+    }
+    let chain = auditor
+        .list_custody_events(ListCustodyEventsRequest {
+            evidence_id: stored.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .events;
+    let entries: Vec<(CustodyAction, &str, &str)> = chain
+        .iter()
+        .map(|e| {
+            (
+                CustodyAction::try_from(e.action).unwrap(),
+                e.actor.as_str(),
+                e.detail.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            (CustodyAction::Added, "staff:ann", ""),
+            (CustodyAction::Viewed, "staff:aud", "preparing the referral"),
+            (CustodyAction::Viewed, "staff:aud", "second look"),
+        ]
+    );
+    assert!(chain.iter().all(|e| e.sha256 == hash));
+    let listed = analyst
+        .list_evidence(ListEvidenceRequest {
+            case_id: case.id.clone(),
+            page_size: 1,
+            page_token: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.evidence.len(), 1);
+    assert!(!listed.next_page_token.is_empty());
+    // Members and the marketplace's services do not read chains of custody.
+    expect_code(
+        cases(&sandbox, MARKETPLACE)
+            .await
+            .list_custody_events(ListCustodyEventsRequest {
+                evidence_id: stored.id.clone(),
+                ..Default::default()
+            })
+            .await,
+        Code::PermissionDenied,
+    );
+}
+
+async fn screening_alerts_become_cases_and_decisions_go_back(backend: Backend) {
+    let sandbox = Sandbox::start(backend).await;
+    let (_, brand) = protected_brand(&sandbox, "Velmora", "018800031").await;
+    let mut pipeline = screening::screening_service_client::ScreeningServiceClient::new(
+        sandbox.as_principal(Some("service:listing-pipeline")).await,
+    );
+    // Wait for screening to know the brand.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let hit_id = loop {
+        let answer = pipeline
+            .screen_listing(screening::ScreenListingRequest {
+                listing: Some(screening::Listing {
+                    listing_id: "lst-77".to_owned(),
+                    seller_id: "seller-77".to_owned(),
+                    title: "Velmora replica handbag 1:1 mirror quality".to_owned(),
+                    category: "handbags".to_owned(),
+                    price: Some(eur(40)),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        if answer.verdict.is_some_and(|v| !v.brands.is_empty()) {
+            break answer.hit_id;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "screening never flagged the listing"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+
+    // The relay delivers it; one case per hit.
+    let mut analyst = cases(&sandbox, ANALYST).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let case = loop {
+        let found = analyst
+            .list_cases(ListCasesRequest {
+                source: CaseSource::ScreeningAlert as i32,
+                brand_id: brand.id.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .cases;
+        if let Some(case) = found.into_iter().next() {
+            break case;
+        }
+        assert!(Instant::now() < deadline, "the alert never arrived");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(case.hit_id, hit_id);
+    assert_eq!(case.brand_ids, [brand.id.as_str()]);
+    assert_eq!(case.listings[0].listing_id, "lst-77");
+    assert!(case.risk_score >= 0.8, "{case:?}");
+    assert!(case.summary.contains("replica"), "{}", case.summary);
+
+    // A repeated delivery (as after a relay crash) makes no second case.
+    let hit = pipeline
+        .get_hit(screening::GetHitRequest { id: hit_id.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .hit
+        .unwrap();
+    let mut screening_service = cases(&sandbox, "service:screening").await;
+    let again = screening_service
+        .receive_hit_alert(ReceiveHitAlertRequest {
+            alert: Some(screening::HitAlert { hit: Some(hit) }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (again.case_id.as_str(), again.created),
+        (case.id.as_str(), false)
+    );
+    // Only services deliver alerts.
+    expect_code(
+        analyst
+            .receive_hit_alert(ReceiveHitAlertRequest::default())
+            .await,
+        Code::PermissionDenied,
+    );
+
+    // Deciding the case tells screening.
+    review(&mut analyst, &case.id).await;
+    act(&mut analyst, &case.id).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let hit = pipeline
+            .get_hit(screening::GetHitRequest { id: hit_id.clone() })
+            .await
+            .unwrap()
+            .into_inner()
+            .hit
+            .unwrap();
+        if let Some(feedback) = hit.feedback {
+            assert_eq!(
+                feedback.outcome,
+                screening::FeedbackOutcome::ConfirmedCounterfeit as i32
+            );
+            assert!(feedback.note.contains(&case.id), "{feedback:?}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the feedback never reached screening"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn members_see_only_cases_about_their_brands(backend: Backend) {
+    let sandbox = Sandbox::start(backend).await;
+    let (alpha, alpha_brand, alpha_right) = protected_right(&sandbox, "Elandor", "018800041").await;
+    let (beta, beta_brand, beta_right) = protected_right(&sandbox, "Fenwick", "018800042").await;
+    member_known(&sandbox, &alpha.id, &alpha_brand.id).await;
+    member_known(&sandbox, &beta.id, &beta_brand.id).await;
+    let mut alpha_client = cases(&sandbox, &member(&alpha.id)).await;
+    let mut beta_client = cases(&sandbox, &member(&beta.id)).await;
+    let alpha_case = submit(
+        &mut alpha_client,
+        notice(&alpha.id, &alpha_right.id, vec![listing("a-1", "s-1")]),
+    )
+    .await
+    .unwrap();
+    let beta_case = submit(
+        &mut beta_client,
+        notice(&beta.id, &beta_right.id, vec![listing("b-1", "s-1")]),
+    )
+    .await
+    .unwrap();
+    let mut analyst = cases(&sandbox, ANALYST).await;
+    staff_case(&mut analyst, "no brand yet", vec![listing("x-1", "s-1")]).await;
+
+    assert_eq!(
+        list_ids(&mut alpha_client, ListCasesRequest::default()).await,
+        [alpha_case.id.as_str()]
+    );
+    assert_eq!(
+        list_ids(&mut beta_client, ListCasesRequest::default()).await,
+        [beta_case.id.as_str()]
+    );
+    assert_eq!(
+        list_ids(&mut analyst, ListCasesRequest::default())
+            .await
+            .len(),
+        3
+    );
+    get(&mut alpha_client, &alpha_case.id).await;
+    expect_code(
+        alpha_client
+            .get_case(GetCaseRequest {
+                id: beta_case.id.clone(),
+            })
+            .await,
+        Code::PermissionDenied,
+    );
+    expect_code(
+        alpha_client
+            .list_cases(ListCasesRequest {
+                brand_id: beta_brand.id.clone(),
+                ..Default::default()
+            })
+            .await,
+        Code::PermissionDenied,
+    );
+    expect_code(
+        alpha_client
+            .list_case_events(ListCaseEventsRequest {
+                case_id: beta_case.id.clone(),
+                ..Default::default()
+            })
+            .await,
+        Code::PermissionDenied,
+    );
+    expect_code(
+        alpha_client
+            .add_evidence(AddEvidenceRequest {
+                case_id: beta_case.id.clone(),
+                evidence: Some(evidence(b"x", "mine")),
+                request_id: String::new(),
+            })
+            .await,
+        Code::PermissionDenied,
+    );
+    expect_code(
+        alpha_client
+            .get_notice_accuracy(GetNoticeAccuracyRequest {
+                member_id: beta.id.clone(),
+                create_time: None,
+            })
+            .await,
+        Code::PermissionDenied,
+    );
+    // An agent the owner delegates to sees the owner's cases.
+    let mut admin = registry(&sandbox, ADMIN).await;
+    let agent = active_member(&mut admin, "Watchdog LLP", registry::MemberKind::Agent).await;
+    admin
+        .create_delegation(registry::CreateDelegationRequest {
+            delegation: Some(registry::Delegation {
+                agent_member_id: agent.id.clone(),
+                principal_member_id: alpha.id.clone(),
+                brand_ids: vec![alpha_brand.id.clone()],
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+    member_known(&sandbox, &agent.id, &alpha_brand.id).await;
+    let mut agent_client = cases(&sandbox, &member(&agent.id)).await;
+    assert_eq!(
+        list_ids(&mut agent_client, ListCasesRequest::default()).await,
+        [alpha_case.id.as_str()]
+    );
+}
+
+async fn strikes_make_repeat_infringers_and_clusters_find_them(backend: Backend) {
+    let sandbox = Sandbox::start_with(
+        backend,
+        &[ServiceName::Registry, ServiceName::Cases],
+        |_| {},
+    )
+    .await;
+    let mut analyst = cases(&sandbox, ANALYST).await;
+    for i in 0..3 {
+        let case = staff_case(
+            &mut analyst,
+            &format!("fake watches {i}"),
+            vec![listing(&format!("w-{i}"), "banned-shop")],
+        )
+        .await;
+        review(&mut analyst, &case.id).await;
+        act(&mut analyst, &case.id).await;
+    }
+    let banned = analyst
+        .get_seller(GetSellerRequest {
+            seller_id: "banned-shop".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .seller
+        .unwrap();
+    assert_eq!((banned.active_strikes, banned.repeat_infringer), (3, true));
+
+    let mut marketplace = cases(&sandbox, MARKETPLACE).await;
+    let record =
+        |seller: &str, identifiers: Vec<(IdentifierKind, &str)>| RecordSellerIdentifiersRequest {
+            seller_id: seller.to_owned(),
+            identifiers: identifiers
+                .into_iter()
+                .map(|(kind, value)| SellerIdentifier {
+                    kind: kind as i32,
+                    value: value.to_owned(),
+                })
+                .collect(),
+        };
+    marketplace
+        .record_seller_identifiers(record(
+            "banned-shop",
+            vec![(
+                IdentifierKind::PaymentAccount,
+                "DE89 3704 0044 0532 0130 00",
+            )],
+        ))
+        .await
+        .unwrap();
+    // A middleman shares the payout account (written differently) and a phone ...
+    marketplace
+        .record_seller_identifiers(record(
+            "middleman",
+            vec![
+                (IdentifierKind::PaymentAccount, "de89370400440532013000"),
+                (IdentifierKind::Phone, "+86 138 0013 8000"),
+            ],
+        ))
+        .await
+        .unwrap();
+    // ... with the new account, which shares nothing with the banned one directly.
+    let fresh = marketplace
+        .record_seller_identifiers(record(
+            "fresh-account",
+            vec![
+                (IdentifierKind::Phone, "+86 (138) 0013-8000"),
+                (IdentifierKind::Email, "New@Shop.example"),
+            ],
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .seller
+        .unwrap();
+    assert_eq!(fresh.identifiers.len(), 2);
+    marketplace
+        .record_seller_identifiers(record(
+            "unrelated",
+            vec![(IdentifierKind::Phone, "+1 555 0100 200")],
+        ))
+        .await
+        .unwrap();
+
+    let cluster = analyst
+        .get_seller_cluster(GetSellerClusterRequest {
+            seller_id: "fresh-account".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let members: Vec<&str> = cluster
+        .sellers
+        .iter()
+        .map(|s| s.seller_id.as_str())
+        .collect();
+    assert_eq!(members, ["fresh-account", "middleman", "banned-shop"]);
+    assert!(cluster.contains_repeat_infringer && !cluster.truncated);
+    assert!(cluster.sellers[2].repeat_infringer);
+    assert_eq!(
+        cluster.sellers[0].shared_identifiers[0].value,
+        "8613800138000"
+    );
+
+    let fields = bad_fields(
+        &marketplace
+            .record_seller_identifiers(record(
+                "x",
+                vec![
+                    (IdentifierKind::Phone, "call me"),
+                    (IdentifierKind::Unspecified, "a"),
+                    (IdentifierKind::ImageHash, "8f3c1e0f0f1e3c8f"),
+                ],
+            ))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(fields, ["identifiers[0]", "identifiers[1]"]);
+    expect_code(
+        cases(&sandbox, "member:mbr_0123456789abcdef0123456789abcdef")
+            .await
+            .get_seller_cluster(GetSellerClusterRequest {
+                seller_id: "fresh-account".to_owned(),
+            })
+            .await,
+        Code::PermissionDenied,
+    );
+}
+
+async fn overdue_cases_are_listed(backend: Backend) {
+    let sandbox = Sandbox::start_with(
+        backend,
+        &[ServiceName::Registry, ServiceName::Cases],
+        |config| config.cases.sla.staff_case = Duration::from_millis(200),
+    )
+    .await;
+    let mut analyst = cases(&sandbox, ANALYST).await;
+    let late = staff_case(&mut analyst, "late", vec![listing("o-1", "s")]).await;
+    let decided = staff_case(&mut analyst, "decided", vec![listing("o-2", "s")]).await;
+    review(&mut analyst, &decided.id).await;
+    act(&mut analyst, &decided.id).await;
+    assert!(!late.overdue);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let overdue = ListCasesRequest {
+        overdue_only: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        list_ids(&mut analyst, overdue.clone()).await,
+        [late.id.as_str()]
+    );
+    assert!(get(&mut analyst, &late.id).await.overdue);
+    review(&mut analyst, &late.id).await;
+    assert_eq!(
+        list_ids(&mut analyst, overdue.clone()).await,
+        [late.id.as_str()],
+        "review is no decision"
+    );
+    analyst
+        .reject_case(RejectCaseRequest {
+            id: late.id.clone(),
+            etag: String::new(),
+            note: "fine".to_owned(),
+        })
+        .await
+        .unwrap();
+    assert!(list_ids(&mut analyst, overdue).await.is_empty());
+}
+
+async fn bad_requests_name_their_fields(backend: Backend) {
+    let sandbox = Sandbox::start_with(
+        backend,
+        &[ServiceName::Registry, ServiceName::Cases],
+        |_| {},
+    )
+    .await;
+    let mut analyst = cases(&sandbox, ANALYST).await;
+    let fields = bad_fields(
+        &analyst
+            .submit_notice(SubmitNoticeRequest {
+                notice: Some(Notice {
+                    member_id: "nobody".to_owned(),
+                    ip_right_id: String::new(),
+                    listings: vec![listing("dup", "s"), listing("dup", "bad seller!")],
+                    statement: " ".to_owned(),
+                    good_faith: false,
+                }),
+                request_id: "not a uuid!".to_owned(),
+            })
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        fields,
+        [
+            "request_id",
+            "notice.member_id",
+            "notice.ip_right_id",
+            "notice.listings[1].seller_id",
+            "notice.listings[1].listing_id",
+            "notice.statement",
+            "notice.good_faith",
+        ]
+    );
+    let fields = bad_fields(
+        &analyst
+            .create_case(CreateCaseRequest {
+                r#case: Some(Case {
+                    title: String::new(),
+                    brand_ids: vec!["brd_nope".to_owned()],
+                    listings: vec![],
+                    ..Case::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(fields, ["case.title", "case.brand_ids[0]", "case.listings"]);
+    let case = staff_case(&mut analyst, "x", vec![listing("l", "s")]).await;
+    let fields = bad_fields(
+        &analyst
+            .add_evidence(AddEvidenceRequest {
+                case_id: case.id.clone(),
+                evidence: Some(EvidenceInput {
+                    kind: 0,
+                    description: String::new(),
+                    media_type: "not a type".to_owned(),
+                    content: vec![],
+                    reference_uri: String::new(),
+                    sha256: String::new(),
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        fields,
+        [
+            "evidence.kind",
+            "evidence.description",
+            "evidence.media_type",
+            "evidence.content"
+        ]
+    );
+    let fields = bad_fields(
+        &analyst
+            .record_referral_outcome(RecordReferralOutcomeRequest {
+                id: case.id.clone(),
+                outcome: Some(ReferralOutcome {
+                    arrests: -1,
+                    seized_value: Some(Money {
+                        currency_code: "XXY".to_owned(),
+                        units: 5,
+                        nanos: 0,
+                    }),
+                    ..ReferralOutcome::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(fields, ["outcome.arrests", "outcome.seized_value"]);
+    let fields = bad_fields(
+        &analyst
+            .list_cases(ListCasesRequest {
+                statuses: vec![99],
+                seller_id: "bad seller".to_owned(),
+                tag: "Not A Slug".to_owned(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(fields, ["statuses[0]", "seller_id", "tag"]);
+    bad_fields(
+        &analyst
+            .take_action(TakeActionRequest {
+                id: "cas_x".to_owned(),
+                etag: String::new(),
+                note: "n".to_owned(),
+            })
+            .await
+            .unwrap_err(),
+    );
+    // Nothing of the refused requests was stored.
+    assert_eq!(
+        list_ids(&mut analyst, ListCasesRequest::default()).await,
+        [case.id.as_str()]
+    );
+    assert_eq!(events(&mut analyst, &case.id).await.len(), 1);
+}
