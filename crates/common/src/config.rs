@@ -34,7 +34,7 @@ impl Default for LogConfig {
     fn default() -> Self {
         Self {
             format: LogFormat::Human,
-            filter: "info".to_owned(),
+            filter: "info,sea_orm_migration=warn".to_owned(),
         }
     }
 }
