@@ -1,8 +1,12 @@
 //! Building blocks shared by the service tests.
 
+use std::time::{Duration, Instant};
+
 use assay_tests::proto::common::v1::{Contact, Date, Money};
 use assay_tests::proto::registry::v1::registry_service_client::RegistryServiceClient;
 use assay_tests::proto::registry::v1::*;
+use assay_tests::proto::screening::v1::screening_service_client::ScreeningServiceClient;
+use assay_tests::proto::screening::v1::{GetEngineStatusRequest, GetEngineStatusResponse};
 use assay_tests::{Authed, Sandbox};
 
 pub type Registry = RegistryServiceClient<Authed>;
@@ -10,6 +14,8 @@ pub type Registry = RegistryServiceClient<Authed>;
 pub const ADMIN: &str = "staff:root:admin";
 pub const LEGAL: &str = "staff:lena:legal";
 pub const ANALYST: &str = "staff:ann:analyst";
+/// The marketplace's listing pipeline, which sends listings to screening.
+pub const MARKETPLACE: &str = "service:listing-pipeline";
 
 pub async fn registry(sandbox: &Sandbox, principal: &str) -> Registry {
     RegistryServiceClient::new(sandbox.as_principal(Some(principal)).await)
@@ -157,4 +163,45 @@ pub async fn protected_right(
     let right = create_right(&mut admin, trademark_msg(&brand.id, number)).await;
     let right = verify(&mut legal, &right.id).await;
     (member, brand, right)
+}
+
+/// Like [`protected_brand`], once screening's engine knows the brand: a listing screened
+/// after this is judged against it.
+pub async fn screened_brand(sandbox: &Sandbox, name: &str, number: &str) -> (Member, Brand) {
+    let made = protected_brand(sandbox, name, number).await;
+    let revision = catalogue_revision(sandbox).await;
+    let mut screening = ScreeningServiceClient::new(sandbox.as_principal(Some(MARKETPLACE)).await);
+    engine_at(&mut screening, revision).await;
+    made
+}
+
+/// The registry's current catalogue revision.
+pub async fn catalogue_revision(sandbox: &Sandbox) -> i64 {
+    registry(sandbox, ADMIN)
+        .await
+        .get_catalogue(GetCatalogueRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .revision
+}
+
+/// Waits until screening's engine was built from at least `revision` of the catalogue.
+pub async fn engine_at(
+    client: &mut ScreeningServiceClient<Authed>,
+    revision: i64,
+) -> GetEngineStatusResponse {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let status = client
+            .get_engine_status(GetEngineStatusRequest {})
+            .await
+            .unwrap()
+            .into_inner();
+        if status.loaded && status.catalogue_revision >= revision {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "engine stuck at {status:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

@@ -14,8 +14,6 @@ use crate::fixtures::*;
 
 type Screening = ScreeningServiceClient<Authed>;
 
-const MARKETPLACE: &str = "service:listing-pipeline";
-
 async fn screening(sandbox: &Sandbox, principal: &str) -> Screening {
     ScreeningServiceClient::new(sandbox.as_principal(Some(principal)).await)
 }
@@ -56,45 +54,6 @@ async fn screen(client: &mut Screening, listing: Listing) -> ScreenListingRespon
         .into_inner()
 }
 
-/// Waits until the engine was built from at least `revision` of the catalogue.
-async fn engine_at(client: &mut Screening, revision: i64) -> GetEngineStatusResponse {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let status = client
-            .get_engine_status(GetEngineStatusRequest {})
-            .await
-            .unwrap()
-            .into_inner();
-        if status.loaded && status.catalogue_revision >= revision {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "engine stuck at {status:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn catalogue_revision(sandbox: &Sandbox) -> i64 {
-    registry(sandbox, ADMIN)
-        .await
-        .get_catalogue(registry::GetCatalogueRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .revision
-}
-
-/// A protected brand, and the engine caught up with it.
-async fn protected(
-    sandbox: &Sandbox,
-    name: &str,
-    number: &str,
-) -> (registry::Member, registry::Brand) {
-    let made = protected_brand(sandbox, name, number).await;
-    let revision = catalogue_revision(sandbox).await;
-    engine_at(&mut screening(sandbox, MARKETPLACE).await, revision).await;
-    made
-}
-
 on_both_backends!(
     counterfeits_are_blocked_and_explained,
     a_catalogue_change_reaches_verdicts_within_a_second,
@@ -110,7 +69,7 @@ on_both_backends!(
 
 async fn counterfeits_are_blocked_and_explained(backend: Backend) {
     let sandbox = Sandbox::start(backend).await;
-    let (member, brand) = protected(&sandbox, "Marquise", "018700001").await;
+    let (member, brand) = screened_brand(&sandbox, "Marquise", "018700001").await;
     let mut client = screening(&sandbox, MARKETPLACE).await;
 
     let blocked = screen(
@@ -230,7 +189,7 @@ async fn a_catalogue_change_reaches_verdicts_within_a_second(backend: Backend) {
 
 async fn bad_listings_are_refused_and_nothing_is_stored(backend: Backend) {
     let sandbox = Sandbox::start(backend).await;
-    protected(&sandbox, "Orvane", "018700003").await;
+    screened_brand(&sandbox, "Orvane", "018700003").await;
     let mut client = screening(&sandbox, MARKETPLACE).await;
     let good = || listing("lst-bad", "Orvane replica bag", "handbags", usd(10));
     let cases: Vec<(Listing, &str)> = vec![
@@ -363,7 +322,7 @@ async fn bad_listings_are_refused_and_nothing_is_stored(backend: Backend) {
 
 async fn a_hit_is_stored_once_per_listing_outcome(backend: Backend) {
     let sandbox = Sandbox::start(backend).await;
-    let (_, brand) = protected(&sandbox, "Sorelle", "018700004").await;
+    let (_, brand) = screened_brand(&sandbox, "Sorelle", "018700004").await;
     let mut client = screening(&sandbox, MARKETPLACE).await;
     let counterfeit = listing("lst-s", "Sorelle handbag 高仿 复刻", "handbags", usd(30));
     let first = screen(&mut client, counterfeit.clone()).await;
@@ -461,7 +420,7 @@ async fn a_hit_is_stored_once_per_listing_outcome(backend: Backend) {
 
 async fn a_feed_is_answered_in_order_with_errors_in_place(backend: Backend) {
     let sandbox = Sandbox::start(backend).await;
-    protected(&sandbox, "Tessaro", "018700005").await;
+    screened_brand(&sandbox, "Tessaro", "018700005").await;
     let mut client = screening(&sandbox, MARKETPLACE).await;
     let requests: Vec<ScreenListingsRequest> = (0..1000)
         .map(|i| {
@@ -523,7 +482,7 @@ async fn a_feed_is_answered_in_order_with_errors_in_place(backend: Backend) {
 
 async fn a_slow_feed_reader_holds_the_server_back(backend: Backend) {
     let sandbox = Sandbox::start(backend).await;
-    protected(&sandbox, "Quillon", "018700006").await;
+    screened_brand(&sandbox, "Quillon", "018700006").await;
     let mut client = ScreeningServiceClient::new(sandbox.narrow_channel(MARKETPLACE).await);
     const SENT: usize = 5_000;
     let (tx, rx) = tokio::sync::mpsc::channel::<ScreenListingsRequest>(SENT);
@@ -589,8 +548,8 @@ async fn count_hits(client: &mut Screening) -> usize {
 
 async fn members_manage_rules_of_their_own_brands_only(backend: Backend) {
     let sandbox = Sandbox::start(backend).await;
-    let (alpha, alpha_brand) = protected(&sandbox, "Alvora", "018700007").await;
-    let (_, beta_brand) = protected(&sandbox, "Betrix", "018700008").await;
+    let (alpha, alpha_brand) = screened_brand(&sandbox, "Alvora", "018700007").await;
+    let (_, beta_brand) = screened_brand(&sandbox, "Betrix", "018700008").await;
     let mut alpha_client = screening(&sandbox, &format!("member:{}", alpha.id)).await;
     let rule_for = |brand_id: &str| CreateRuleRequest {
         rule: Some(Rule {
@@ -709,7 +668,7 @@ async fn members_manage_rules_of_their_own_brands_only(backend: Backend) {
 
 async fn rules_are_versioned_and_change_verdicts(backend: Backend) {
     let sandbox = Sandbox::start(backend).await;
-    let (_, brand) = protected(&sandbox, "Calvora", "018700009").await;
+    let (_, brand) = screened_brand(&sandbox, "Calvora", "018700009").await;
     let mut marketplace = screening(&sandbox, MARKETPLACE).await;
     let mut analyst = screening(&sandbox, ANALYST).await;
     let subtle = || {
@@ -828,7 +787,7 @@ async fn rules_are_versioned_and_change_verdicts(backend: Backend) {
 
 async fn feedback_gives_precision_per_signal_and_brand(backend: Backend) {
     let sandbox = Sandbox::start(backend).await;
-    let (_, brand) = protected(&sandbox, "Dorian", "018700010").await;
+    let (_, brand) = screened_brand(&sandbox, "Dorian", "018700010").await;
     let mut marketplace = screening(&sandbox, MARKETPLACE).await;
     let mut analyst = screening(&sandbox, ANALYST).await;
     let mut hits = Vec::new();
@@ -895,8 +854,8 @@ async fn feedback_gives_precision_per_signal_and_brand(backend: Backend) {
 
 async fn members_see_only_hits_about_their_brands(backend: Backend) {
     let sandbox = Sandbox::start(backend).await;
-    let (alpha, alpha_brand) = protected(&sandbox, "Elandor", "018700011").await;
-    let (beta, _) = protected(&sandbox, "Fenwick", "018700012").await;
+    let (alpha, alpha_brand) = screened_brand(&sandbox, "Elandor", "018700011").await;
+    let (beta, _) = screened_brand(&sandbox, "Fenwick", "018700012").await;
     let mut marketplace = screening(&sandbox, MARKETPLACE).await;
     let alpha_hit = screen(
         &mut marketplace,
