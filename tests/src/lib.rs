@@ -124,6 +124,7 @@ impl Sandbox {
                     ServiceName::Registry => config.registry.database_url = Some(url),
                     ServiceName::Screening => config.screening.database_url = Some(url),
                     ServiceName::Cases => config.cases.database_url = Some(url),
+                    ServiceName::LawEnforcement => config.lawenforcement.database_url = Some(url),
                 }
                 postgres_databases.push(name);
             }
@@ -185,6 +186,7 @@ impl Sandbox {
             ServiceName::Registry => &self.config.registry.database_url,
             ServiceName::Screening => &self.config.screening.database_url,
             ServiceName::Cases => &self.config.cases.database_url,
+            ServiceName::LawEnforcement => &self.config.lawenforcement.database_url,
         };
         configured
             .clone()

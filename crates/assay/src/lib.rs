@@ -35,6 +35,7 @@ pub struct AppConfig {
     pub registry: assay_registry::Config,
     pub screening: assay_screening::Config,
     pub cases: assay_cases::Config,
+    pub lawenforcement: assay_lawenforcement::Config,
 }
 
 impl Default for AppConfig {
@@ -51,6 +52,7 @@ impl Default for AppConfig {
             registry: assay_registry::Config::default(),
             screening: assay_screening::Config::default(),
             cases: assay_cases::Config::default(),
+            lawenforcement: assay_lawenforcement::Config::default(),
         }
     }
 }
@@ -75,6 +77,7 @@ pub enum ServiceName {
     Registry,
     Screening,
     Cases,
+    LawEnforcement,
 }
 
 impl ServiceName {
@@ -82,6 +85,7 @@ impl ServiceName {
         ServiceName::Registry,
         ServiceName::Screening,
         ServiceName::Cases,
+        ServiceName::LawEnforcement,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -89,6 +93,7 @@ impl ServiceName {
             ServiceName::Registry => assay_registry::NAME,
             ServiceName::Screening => assay_screening::NAME,
             ServiceName::Cases => assay_cases::NAME,
+            ServiceName::LawEnforcement => assay_lawenforcement::NAME,
         }
     }
 }
@@ -182,11 +187,19 @@ async fn build(
                 ServiceName::Screening,
             )?;
             let cases = peers.optional(ServiceName::Cases, &config.screening.cases_endpoint);
+            let lawenforcement = peers.optional(
+                ServiceName::LawEnforcement,
+                &config.screening.lawenforcement_endpoint,
+            );
             Box::new(
                 assay_screening::Screening::new(
                     platform.clone(),
                     config.screening.clone(),
-                    assay_screening::Peers { registry, cases },
+                    assay_screening::Peers {
+                        registry,
+                        cases,
+                        lawenforcement,
+                    },
                 )
                 .await?,
             )
@@ -199,6 +212,10 @@ async fn build(
             )?;
             let screening =
                 peers.optional(ServiceName::Screening, &config.cases.screening_endpoint);
+            let lawenforcement = peers.optional(
+                ServiceName::LawEnforcement,
+                &config.cases.lawenforcement_endpoint,
+            );
             Box::new(
                 assay_cases::Cases::new(
                     platform.clone(),
@@ -206,7 +223,23 @@ async fn build(
                     assay_cases::Peers {
                         registry,
                         screening,
+                        lawenforcement,
                     },
+                )
+                .await?,
+            )
+        }
+        ServiceName::LawEnforcement => {
+            let settings = &config.lawenforcement;
+            let peers = assay_lawenforcement::Peers {
+                screening: peers.optional(ServiceName::Screening, &settings.screening_endpoint),
+                cases: peers.optional(ServiceName::Cases, &settings.cases_endpoint),
+            };
+            Box::new(
+                assay_lawenforcement::LawEnforcement::new(
+                    platform.clone(),
+                    settings.clone(),
+                    peers,
                 )
                 .await?,
             )

@@ -38,7 +38,7 @@ struct Cli {
 enum Command {
     /// Serve the named services (default: all) on one port.
     Serve {
-        /// Services to run: all, registry, screening, cases.
+        /// Services to run: all, registry, screening, cases, lawenforcement.
         services: Vec<String>,
         /// Listen address [default: 127.0.0.1:50051; env ASSAY_LISTEN].
         #[arg(long)]
@@ -46,7 +46,7 @@ enum Command {
     },
     /// Run the pending database migrations of the named services (default: all) and exit.
     Migrate {
-        /// Services to migrate: all, registry, screening, cases.
+        /// Services to migrate: all, registry, screening, cases, lawenforcement.
         services: Vec<String>,
     },
     /// Print the effective configuration as TOML.

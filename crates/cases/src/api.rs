@@ -7,6 +7,7 @@ use std::sync::{Arc, OnceLock};
 use assay_common::auth::{self, Grant, Principal, Role};
 use assay_common::catalogue::{Catalogue, CatalogueCopy};
 use assay_common::client::PeerChannel;
+use assay_common::holds::HoldChecker;
 use assay_common::idempotency::{self, Key};
 use assay_common::money::Money;
 use assay_common::page::{PageTokens, page_size};
@@ -54,6 +55,7 @@ struct Inner {
     page_tokens: PageTokens,
     config: Arc<Config>,
     relay: OnceLock<Arc<Notify>>,
+    holds: HoldChecker,
 }
 
 /// Staff roles allowed to work cases.
@@ -318,6 +320,7 @@ impl CasesApi {
         registry: PeerChannel,
         page_tokens: PageTokens,
         config: Arc<Config>,
+        holds: HoldChecker,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -327,8 +330,75 @@ impl CasesApi {
                 page_tokens,
                 config,
                 relay: OnceLock::new(),
+                holds,
             }),
         }
+    }
+
+    /// Deletes closed and merged cases last changed before `before`, keeping those a
+    /// preservation hold covers; returns (purged, held).
+    pub async fn purge(&self, before: DateTime<Utc>) -> ApiResult<(u64, u64)> {
+        const BATCH: u64 = 200;
+        let (mut purged, mut kept) = (0u64, 0u64);
+        let mut after: Option<String> = None;
+        loop {
+            let batch = store::purgeable_cases(self.db(), before, after.as_deref(), BATCH).await?;
+            let Some((last, _)) = batch.last() else {
+                break;
+            };
+            after = Some(last.clone());
+            let sellers: Vec<String> = batch
+                .iter()
+                .flat_map(|(_, pairs)| pairs.iter().map(|(s, _)| s.clone()))
+                .collect();
+            let listings: Vec<String> = batch
+                .iter()
+                .flat_map(|(_, pairs)| pairs.iter().map(|(_, l)| l.clone()))
+                .collect();
+            let held = self.inner.holds.held(&sellers, &listings).await?;
+            let doomed: Vec<String> = batch
+                .iter()
+                .filter(|(_, pairs)| !pairs.iter().any(|(s, l)| held.covers(s, l)))
+                .map(|(id, _)| id.clone())
+                .collect();
+            kept += (batch.len() - doomed.len()) as u64;
+            let txn = self.db().begin().await?;
+            purged += store::delete_cases(&txn, &doomed).await?;
+            txn.commit().await?;
+            if (batch.len() as u64) < BATCH {
+                break;
+            }
+        }
+        if purged > 0 || kept > 0 {
+            tracing::info!(purged, held = kept, %before, "closed cases purged");
+        }
+        Ok((purged, kept))
+    }
+
+    async fn purge_cases(
+        &self,
+        principal: &Principal,
+        req: PurgeCasesRequest,
+    ) -> ApiResult<PurgeCasesResponse> {
+        principal.authorize("purge cases", &[Grant::Staff(&[])])?;
+        let before = req
+            .closed_before
+            .as_ref()
+            .ok_or_else(|| "must be set".to_owned())
+            .and_then(time::from_timestamp)
+            .and_then(|t| {
+                if t <= time::now() {
+                    Ok(t)
+                } else {
+                    Err("must not be in the future".to_owned())
+                }
+            })
+            .map_err(|e| ApiError::invalid("closed_before", e))?;
+        let (purged, held) = self.purge(before).await?;
+        Ok(PurgeCasesResponse {
+            purged: purged as i64,
+            held: held as i64,
+        })
     }
 
     /// Where to say that the outbox has something new.
@@ -844,6 +914,9 @@ impl CasesApi {
         if !req.seller_id.is_empty() {
             violations.check("seller_id", validate::external_id(&req.seller_id));
         }
+        if !req.listing_id.is_empty() {
+            violations.check("listing_id", validate::external_id(&req.listing_id));
+        }
         if !req.tag.is_empty() {
             violations.check("tag", validate::slug(&req.tag));
         }
@@ -876,6 +949,7 @@ impl CasesApi {
             source,
             assignee: assignee.filter(|a| !a.is_empty()),
             seller_id: (!req.seller_id.is_empty()).then(|| req.seller_id.clone()),
+            listing_id: (!req.listing_id.is_empty()).then(|| req.listing_id.clone()),
             tag: (!req.tag.is_empty()).then(|| req.tag.clone()),
             overdue_at: req.overdue_only.then_some(now),
             from,
@@ -2367,5 +2441,12 @@ impl CasesService for CasesApi {
         request: Request<GetEnforcementFiguresRequest>,
     ) -> Result<Response<GetEnforcementFiguresResponse>, Status> {
         handle!(request, |p, req| self.enforcement_figures(&p, req), |r| r)
+    }
+
+    async fn purge_cases(
+        &self,
+        request: Request<PurgeCasesRequest>,
+    ) -> Result<Response<PurgeCasesResponse>, Status> {
+        handle!(request, |p, req| self.purge_cases(&p, req), |r| r)
     }
 }

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use assay_common::Platform;
 use assay_common::catalogue::CatalogueCopy;
+use assay_common::holds::HoldChecker;
 use assay_common::outbox::Relay;
 use assay_common::server::ServiceStatus;
 use assay_common::service::{BoxFuture, Service};
@@ -34,7 +35,7 @@ pub const HIT_FEEDBACK_TOPIC: &str = "cases.hit_feedback";
 pub const REFERRAL_TOPIC: &str = "cases.referral";
 
 /// Case management's configuration (`[cases]`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Its database; unset: `<data_dir>/cases.db`.
@@ -45,14 +46,40 @@ pub struct Config {
     /// Screening, which receives feedback on its hits. Unset: this process if it runs
     /// screening; otherwise feedback waits in the outbox until one is configured.
     pub screening_endpoint: Option<String>,
+    /// The law-enforcement service, which receives referrals and is asked about
+    /// preservation holds before cases are purged. Unset: this process if it runs it;
+    /// otherwise referrals wait in the outbox and nothing is purged.
+    pub lawenforcement_endpoint: Option<String>,
+    /// How long closed cases are kept; older ones are purged unless a preservation hold
+    /// covers one of their sellers or listings.
+    #[serde(with = "humantime_serde")]
+    pub closed_case_retention: std::time::Duration,
     pub sla: domain::Sla,
     pub repeat_infringer: domain::RepeatInfringerPolicy,
     pub trusted_notices: domain::TrustPolicy,
 }
 
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: None,
+            registry_endpoint: None,
+            screening_endpoint: None,
+            lawenforcement_endpoint: None,
+            closed_case_retention: std::time::Duration::from_secs(5 * 365 * 24 * 3600),
+            sla: domain::Sla::default(),
+            repeat_infringer: domain::RepeatInfringerPolicy::default(),
+            trusted_notices: domain::TrustPolicy::default(),
+        }
+    }
+}
+
 impl Config {
     pub fn problems(&self) -> Vec<String> {
         let mut problems = self.sla.problems();
+        if self.closed_case_retention.is_zero() {
+            problems.push("cases.closed_case_retention must be above zero".to_owned());
+        }
         if self.repeat_infringer.strikes == 0 {
             problems.push("cases.repeat_infringer.strikes must be at least 1".to_owned());
         }
@@ -71,6 +98,7 @@ impl Config {
 pub struct Peers {
     pub registry: String,
     pub screening: Option<String>,
+    pub lawenforcement: Option<String>,
 }
 
 /// The case management service of a process.
@@ -79,6 +107,7 @@ pub struct Cases {
     api: CasesApi,
     catalogue: Arc<CatalogueCopy>,
     platform: Platform,
+    config: Arc<Config>,
     peers: Peers,
 }
 
@@ -97,18 +126,28 @@ impl Cases {
         let db = assay_common::db::connect(&url, &platform.config.database).await?;
         let catalogue = Arc::new(CatalogueCopy::default());
         let registry = assay_common::client::connect(&peers.registry, platform.credentials(NAME))?;
+        let holds = HoldChecker::new(
+            peers
+                .lawenforcement
+                .as_deref()
+                .map(|e| assay_common::client::connect(e, platform.credentials(NAME)))
+                .transpose()?,
+        );
+        let config = Arc::new(config);
         let api = CasesApi::new(
             db.clone(),
             catalogue.clone(),
             registry,
             platform.page_tokens.clone(),
-            Arc::new(config),
+            config.clone(),
+            holds,
         );
         Ok(Self {
             db,
             api,
             catalogue,
             platform,
+            config,
             peers,
         })
     }
@@ -171,9 +210,49 @@ impl Service for Cases {
                     "no [cases] screening_endpoint: feedback on hits waits in the outbox"
                 ),
             }
+            match &self.peers.lawenforcement {
+                Some(endpoint) => {
+                    let channel =
+                        assay_common::client::connect(endpoint, self.platform.credentials(NAME))?;
+                    relay = relay.route(
+                        REFERRAL_TOPIC,
+                        relay::Referrals::new(channel, self.db.clone()),
+                    );
+                }
+                None => tracing::warn!(
+                    "no [cases] lawenforcement_endpoint: referrals wait in the outbox, and closed cases are kept"
+                ),
+            }
             self.api.set_waker(relay.waker());
-            tokio::spawn(relay.run(shutdown));
+            tokio::spawn(relay.run(shutdown.clone()));
+            if self.peers.lawenforcement.is_some() {
+                tokio::spawn(retention_forever(
+                    self.api.clone(),
+                    self.config.closed_case_retention,
+                    shutdown,
+                ));
+            }
             Ok(())
         })
+    }
+}
+
+/// Purges closed cases past their retention, hourly.
+async fn retention_forever(
+    api: CasesApi,
+    retention: std::time::Duration,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    let retention = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+    loop {
+        if let Some(before) = assay_common::time::now().checked_sub_signed(retention)
+            && let Err(error) = api.purge(before).await
+        {
+            tracing::warn!(%error, "purging old cases failed; will retry");
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+        }
     }
 }

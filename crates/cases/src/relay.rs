@@ -3,9 +3,13 @@
 use assay_common::client::PeerChannel;
 use assay_common::outbox::{Deliver, entity};
 use assay_common::service::BoxFuture;
+use assay_proto::cases::v1::{Case, CaseEventKind, ReferralState};
+use assay_proto::lawenforcement::v1::ReceiveReferralRequest;
+use assay_proto::lawenforcement::v1::law_enforcement_service_client::LawEnforcementServiceClient;
 use assay_proto::screening::v1::RecordHitFeedbackRequest;
 use assay_proto::screening::v1::screening_service_client::ScreeningServiceClient;
 use prost::Message;
+use sea_orm::{DatabaseConnection, TransactionTrait};
 
 /// Feedback on screening hits, recorded through screening's API.
 pub struct HitFeedback {
@@ -31,6 +35,62 @@ impl Deliver for HitFeedback {
                 .await
                 .map(|_| ())
                 .map_err(|status| format!("{}: {}", status.code(), status.message()))
+        })
+    }
+}
+
+/// Referrals, delivered to the law-enforcement service; once it has one, the case's
+/// referral is marked DELIVERED.
+pub struct Referrals {
+    client: LawEnforcementServiceClient<PeerChannel>,
+    db: DatabaseConnection,
+}
+
+impl Referrals {
+    pub fn new(channel: PeerChannel, db: DatabaseConnection) -> Self {
+        Self {
+            client: LawEnforcementServiceClient::new(channel),
+            db,
+        }
+    }
+}
+
+impl Deliver for Referrals {
+    fn deliver<'a>(&'a self, message: &'a entity::Model) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let case = Case::decode(message.payload.as_slice())
+                .map_err(|e| format!("undecodable referral: {e}"))?;
+            let case_id = case.id.clone();
+            let answer = self
+                .client
+                .clone()
+                .receive_referral(ReceiveReferralRequest { r#case: Some(case) })
+                .await
+                .map_err(|status| format!("{}: {}", status.code(), status.message()))?
+                .into_inner();
+            let marked = async {
+                let txn = self.db.begin().await?;
+                crate::store::set_referral_state(&txn, &message.key, ReferralState::Delivered)
+                    .await?;
+                if answer.created {
+                    crate::store::append_event(
+                        &txn,
+                        &case_id,
+                        crate::store::Event::new(
+                            CaseEventKind::ReferralDelivered,
+                            format!("referral {} received by law enforcement", message.key),
+                        ),
+                        "system:relay",
+                        assay_common::time::now(),
+                    )
+                    .await?;
+                }
+                txn.commit().await?;
+                assay_common::ApiResult::Ok(())
+            };
+            marked
+                .await
+                .map_err(|e| format!("marking the referral delivered: {e}"))
         })
     }
 }

@@ -359,6 +359,7 @@ pub struct CaseFilter {
     pub source: Option<CaseSource>,
     pub assignee: Option<String>,
     pub seller_id: Option<String>,
+    pub listing_id: Option<String>,
     pub tag: Option<String>,
     pub overdue_at: Option<DateTime<Utc>>,
     pub from: Option<DateTime<Utc>>,
@@ -397,6 +398,14 @@ pub async fn list_cases(
             .and_where(case_listing::Column::SellerId.eq(seller.as_str()))
             .to_owned();
         query = query.filter(case::Column::Id.in_subquery(selling));
+    }
+    if let Some(listing) = &filter.listing_id {
+        let listed = Query::select()
+            .column(case_listing::Column::CaseId)
+            .from(case_listing::Entity)
+            .and_where(case_listing::Column::ListingId.eq(listing.as_str()))
+            .to_owned();
+        query = query.filter(case::Column::Id.in_subquery(listed));
     }
     if let Some(tag) = &filter.tag {
         let tagged = Query::select()
@@ -571,6 +580,123 @@ pub async fn move_case_contents(
         .exec(db)
         .await?;
     Ok(moved)
+}
+
+/// Closed or merged cases last changed before `before`, by id after `after`, with the
+/// (seller, listing) pairs of their listings.
+pub async fn purgeable_cases(
+    db: &impl ConnectionTrait,
+    before: DateTime<Utc>,
+    after: Option<&str>,
+    limit: u64,
+) -> ApiResult<Vec<(String, Vec<(String, String)>)>> {
+    let mut query = case::Entity::find()
+        .select_only()
+        .column(case::Column::Id)
+        .filter(case::Column::Status.is_in([
+            CaseStatus::Closed.as_str_name(),
+            CaseStatus::Merged.as_str_name(),
+        ]))
+        .filter(case::Column::UpdateTime.lt(before));
+    if let Some(after) = after {
+        query = query.filter(case::Column::Id.gt(after));
+    }
+    let ids: Vec<String> = query
+        .order_by_asc(case::Column::Id)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut listings: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    if !ids.is_empty() {
+        for row in case_listing::Entity::find()
+            .filter(case_listing::Column::CaseId.is_in(ids.iter().map(String::as_str)))
+            .all(db)
+            .await?
+        {
+            listings
+                .entry(row.case_id)
+                .or_default()
+                .push((row.seller_id, row.listing_id));
+        }
+    }
+    Ok(ids
+        .into_iter()
+        .map(|id| {
+            let pairs = listings.remove(&id).unwrap_or_default();
+            (id, pairs)
+        })
+        .collect())
+}
+
+/// Deletes cases and everything of theirs: brands, listings, tags, timeline, evidence with
+/// its chain of custody, referral with its outcomes. Strikes stay: they are the sellers'
+/// record, not the case's.
+pub async fn delete_cases(db: &impl ConnectionTrait, ids: &[String]) -> ApiResult<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let ids = || ids.iter().map(String::as_str);
+    let evidence_ids = Query::select()
+        .column(evidence::Column::Id)
+        .from(evidence::Entity)
+        .and_where(evidence::Column::CaseId.is_in(ids()))
+        .to_owned();
+    custody_event::Entity::delete_many()
+        .filter(custody_event::Column::EvidenceId.in_subquery(evidence_ids))
+        .exec(db)
+        .await?;
+    evidence::Entity::delete_many()
+        .filter(evidence::Column::CaseId.is_in(ids()))
+        .exec(db)
+        .await?;
+    let referral_ids = Query::select()
+        .column(referral::Column::Id)
+        .from(referral::Entity)
+        .and_where(referral::Column::CaseId.is_in(ids()))
+        .to_owned();
+    referral_outcome::Entity::delete_many()
+        .filter(referral_outcome::Column::ReferralId.in_subquery(referral_ids))
+        .exec(db)
+        .await?;
+    referral::Entity::delete_many()
+        .filter(referral::Column::CaseId.is_in(ids()))
+        .exec(db)
+        .await?;
+    case_event::Entity::delete_many()
+        .filter(case_event::Column::CaseId.is_in(ids()))
+        .exec(db)
+        .await?;
+    case_tag::Entity::delete_many()
+        .filter(case_tag::Column::CaseId.is_in(ids()))
+        .exec(db)
+        .await?;
+    case_listing::Entity::delete_many()
+        .filter(case_listing::Column::CaseId.is_in(ids()))
+        .exec(db)
+        .await?;
+    case_brand::Entity::delete_many()
+        .filter(case_brand::Column::CaseId.is_in(ids()))
+        .exec(db)
+        .await?;
+    Ok(case::Entity::delete_many()
+        .filter(case::Column::Id.is_in(ids()))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+pub async fn set_referral_state(
+    db: &impl ConnectionTrait,
+    referral_id: &str,
+    state: ReferralState,
+) -> ApiResult<()> {
+    referral::Entity::update_many()
+        .col_expr(referral::Column::State, Expr::value(state.as_str_name()))
+        .filter(referral::Column::Id.eq(referral_id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------

@@ -27,3 +27,9 @@ pub mod cases {
         tonic::include_proto!("assay.cases.v1");
     }
 }
+
+pub mod lawenforcement {
+    pub mod v1 {
+        tonic::include_proto!("assay.lawenforcement.v1");
+    }
+}

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 use assay_common::auth::{self, Grant, Principal, Role};
+use assay_common::holds::HoldChecker;
 use assay_common::idempotency::{self, Key};
 use assay_common::page::{PageTokens, page_size};
 use assay_common::resource::{check_etag, mask_paths};
@@ -47,6 +48,7 @@ pub struct ScreeningApi {
     shutdown: CancellationToken,
     /// Wakes the outbox relay when hits were stored.
     relay: Arc<OnceLock<Arc<Notify>>>,
+    holds: HoldChecker,
 }
 
 impl ScreeningApi {
@@ -55,6 +57,7 @@ impl ScreeningApi {
         engines: Arc<Engines>,
         page_tokens: PageTokens,
         shutdown: CancellationToken,
+        holds: HoldChecker,
     ) -> Self {
         Self {
             db,
@@ -62,7 +65,69 @@ impl ScreeningApi {
             page_tokens,
             shutdown,
             relay: Arc::new(OnceLock::new()),
+            holds,
         }
+    }
+
+    /// Deletes hits screened before `before`, keeping those a preservation hold covers;
+    /// returns (purged, held). Asks about holds batch by batch, and deletes each batch in
+    /// one transaction.
+    pub async fn purge(&self, before: chrono::DateTime<chrono::Utc>) -> ApiResult<(u64, u64)> {
+        const BATCH: u64 = 500;
+        let (mut purged, mut kept) = (0u64, 0u64);
+        let mut after: Option<String> = None;
+        loop {
+            let batch = store::hits_before(&self.db, before, after.as_deref(), BATCH).await?;
+            let Some((last, _, _)) = batch.last() else {
+                break;
+            };
+            after = Some(last.clone());
+            let sellers: Vec<String> = batch.iter().map(|(_, s, _)| s.clone()).collect();
+            let listings: Vec<String> = batch.iter().map(|(_, _, l)| l.clone()).collect();
+            let held = self.holds.held(&sellers, &listings).await?;
+            let doomed: Vec<String> = batch
+                .iter()
+                .filter(|(_, seller, listing)| !held.covers(seller, listing))
+                .map(|(id, _, _)| id.clone())
+                .collect();
+            kept += (batch.len() - doomed.len()) as u64;
+            let txn = self.db.begin().await?;
+            purged += store::delete_hits(&txn, &doomed).await?;
+            txn.commit().await?;
+            if (batch.len() as u64) < BATCH {
+                break;
+            }
+        }
+        if purged > 0 || kept > 0 {
+            tracing::info!(purged, held = kept, %before, "hits purged");
+        }
+        Ok((purged, kept))
+    }
+
+    async fn purge_hits(
+        &self,
+        principal: &Principal,
+        req: PurgeHitsRequest,
+    ) -> ApiResult<PurgeHitsResponse> {
+        principal.authorize("purge hits", &[Grant::Staff(&[])])?;
+        let before = req
+            .screened_before
+            .as_ref()
+            .ok_or_else(|| "must be set".to_owned())
+            .and_then(time::from_timestamp)
+            .and_then(|t| {
+                if t <= time::now() {
+                    Ok(t)
+                } else {
+                    Err("must not be in the future".to_owned())
+                }
+            })
+            .map_err(|e| ApiError::invalid("screened_before", e))?;
+        let (purged, held) = self.purge(before).await?;
+        Ok(PurgeHitsResponse {
+            purged: purged as i64,
+            held: held as i64,
+        })
     }
 
     /// Where to say that the outbox has something new.
@@ -844,5 +909,12 @@ impl ScreeningService for ScreeningApi {
         request: Request<GetPrecisionReportRequest>,
     ) -> Result<Response<GetPrecisionReportResponse>, Status> {
         handle!(request, |p, req| self.precision_report(&p, req), |r| r)
+    }
+
+    async fn purge_hits(
+        &self,
+        request: Request<PurgeHitsRequest>,
+    ) -> Result<Response<PurgeHitsResponse>, Status> {
+        handle!(request, |p, req| self.purge_hits(&p, req), |r| r)
     }
 }

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use assay_common::Platform;
+use assay_common::holds::HoldChecker;
 use assay_common::money::CurrencyCode;
 use assay_common::outbox::Relay;
 use assay_common::server::ServiceStatus;
@@ -49,6 +50,13 @@ pub struct Config {
     /// Case management, which receives hits as alerts. Unset: this process if it runs
     /// case management; otherwise hits wait in the outbox until one is configured.
     pub cases_endpoint: Option<String>,
+    /// The law-enforcement service, asked about preservation holds before hits are purged.
+    /// Unset: this process if it runs it; otherwise nothing is ever purged.
+    pub lawenforcement_endpoint: Option<String>,
+    /// How long hits are kept; older ones are purged unless a preservation hold covers
+    /// their seller or listing.
+    #[serde(with = "humantime_serde")]
+    pub hit_retention: Duration,
     /// Default risk from which a listing is reviewed; global and brand rules override it.
     pub review_threshold: f64,
     /// Default risk from which a listing is blocked.
@@ -85,6 +93,8 @@ impl Default for Config {
             database_url: None,
             registry_endpoint: None,
             cases_endpoint: None,
+            lawenforcement_endpoint: None,
+            hit_retention: Duration::from_secs(730 * 24 * 3600),
             review_threshold: 0.5,
             block_threshold: 0.8,
             exchange_rates: rates.into_iter().map(|(c, r)| (c.to_owned(), r)).collect(),
@@ -121,6 +131,9 @@ impl Config {
                 ));
             }
         }
+        if self.hit_retention.is_zero() {
+            problems.push("screening.hit_retention must be above zero".to_owned());
+        }
         if self.rules_poll_interval.is_zero() {
             problems.push("screening.rules_poll_interval must be above zero".to_owned());
         }
@@ -143,6 +156,8 @@ pub struct Peers {
     pub registry: String,
     /// Case management, which takes hits as alerts; `None` keeps them in the outbox.
     pub cases: Option<String>,
+    /// The law-enforcement service, which knows the preservation holds; `None`: no purge.
+    pub lawenforcement: Option<String>,
 }
 
 /// The screening service of a process.
@@ -176,11 +191,19 @@ impl Screening {
             },
             config.rates(),
         ));
+        let holds = HoldChecker::new(
+            peers
+                .lawenforcement
+                .as_deref()
+                .map(|e| assay_common::client::connect(e, platform.credentials(NAME)))
+                .transpose()?,
+        );
         let api = ScreeningApi::new(
             db.clone(),
             engines.clone(),
             platform.page_tokens.clone(),
             platform.shutdown.clone(),
+            holds,
         );
         Ok(Self {
             db,
@@ -252,8 +275,41 @@ impl Service for Screening {
                 ),
             }
             self.api.set_waker(relay.waker());
-            tokio::spawn(relay.run(shutdown));
+            tokio::spawn(relay.run(shutdown.clone()));
+            tokio::spawn(retention_forever(
+                self.api.clone(),
+                self.config.hit_retention,
+                self.peers.lawenforcement.is_some(),
+                shutdown,
+            ));
             Ok(())
         })
+    }
+}
+
+/// Purges hits past their retention, hourly.
+async fn retention_forever(
+    api: ScreeningApi,
+    retention: Duration,
+    holds_known: bool,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    if !holds_known {
+        tracing::warn!(
+            "no [screening] lawenforcement_endpoint: hits are kept, as preservation holds cannot be checked"
+        );
+        return;
+    }
+    let retention = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+    loop {
+        if let Some(before) = assay_common::time::now().checked_sub_signed(retention)
+            && let Err(error) = api.purge(before).await
+        {
+            tracing::warn!(%error, "purging old hits failed; will retry");
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+        }
     }
 }

@@ -361,6 +361,48 @@ pub async fn hit_brands(db: &impl ConnectionTrait, hit_id: &str) -> ApiResult<Ve
         .collect())
 }
 
+/// Hits screened before `before`, by id after `after`: (id, seller, listing).
+pub async fn hits_before(
+    db: &impl ConnectionTrait,
+    before: DateTime<Utc>,
+    after: Option<&str>,
+    limit: u64,
+) -> ApiResult<Vec<(String, String, String)>> {
+    let mut query = hit::Entity::find()
+        .select_only()
+        .columns([
+            hit::Column::Id,
+            hit::Column::SellerId,
+            hit::Column::ListingId,
+        ])
+        .filter(hit::Column::CreateTime.lt(before));
+    if let Some(after) = after {
+        query = query.filter(hit::Column::Id.gt(after));
+    }
+    Ok(query
+        .order_by_asc(hit::Column::Id)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// Deletes hits and what hangs off them.
+pub async fn delete_hits(db: &impl ConnectionTrait, ids: &[String]) -> ApiResult<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    hit_brand::Entity::delete_many()
+        .filter(hit_brand::Column::HitId.is_in(ids.iter().map(String::as_str)))
+        .exec(db)
+        .await?;
+    Ok(hit::Entity::delete_many()
+        .filter(hit::Column::Id.is_in(ids.iter().map(String::as_str)))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
 #[derive(Debug, Default)]
 pub struct HitFilter {
     /// Only hits concerning one of these brands.

@@ -1,0 +1,22 @@
+//! The law-enforcement service's schema, one migration per step.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261128_000001_create_lawenforcement;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(assay_common::idempotency::Migration),
+            Box::new(assay_common::outbox::Migration),
+            Box::new(m20261128_000001_create_lawenforcement::Migration),
+        ]
+    }
+
+    fn migration_table_name() -> DynIden {
+        "lawenforcement_migrations".into_iden()
+    }
+}
