@@ -1,5 +1,5 @@
 # Developer shortcuts. `make verify` runs what CI runs.
-.PHONY: help run test verify lint fmt proto
+.PHONY: help run test verify lint fmt proto deploy-check
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -17,6 +17,9 @@ fmt: ## format Rust and protobuf sources
 lint: ## clippy and buf lint
 	cargo clippy --workspace --all-targets -- -D warnings
 	.tools/node_modules/.bin/buf lint
+
+deploy-check: ## render, validate and scan the Helm chart and Dockerfile
+	ASSAY_BIN=target/debug/assay deploy/check
 
 verify: ## everything CI checks (.ci/run)
 	.ci/run

@@ -120,6 +120,15 @@ async fn health_serves_until_shutdown_begins(backend: Backend) {
         .expect("still answering during the shutdown delay")
         .into_inner();
     assert_eq!(overall.status(), ServingStatus::NotServing);
+    // Liveness probes see a draining process as alive: it must not be restarted.
+    let alive = health
+        .check(HealthCheckRequest {
+            service: "liveness".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(alive.status(), ServingStatus::Serving);
     sandbox.stop().await;
 }
 

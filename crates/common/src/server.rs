@@ -36,7 +36,9 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 /// first engine is loaded) and its database answers; the empty service name "" is SERVING
 /// when every service is. Until a service is ready, its RPCs are refused with UNAVAILABLE
 /// (health and reflection are always served). Once shutdown begins, everything is
-/// NOT_SERVING for good.
+/// NOT_SERVING for good — except [`LIVENESS`], SERVING for as long as the process answers
+/// at all, for liveness probes that must not restart a pod whose database is down or that
+/// is draining.
 #[derive(Clone)]
 pub struct Readiness {
     inner: Arc<ReadinessInner>,
@@ -136,8 +138,15 @@ impl Readiness {
             .health
             .set_service_status("", serving_status(all))
             .await;
+        self.inner
+            .health
+            .set_service_status(LIVENESS, ServingStatus::Serving)
+            .await;
     }
 }
+
+/// The health entry that is SERVING as long as the process answers.
+pub const LIVENESS: &str = "liveness";
 
 fn serving_status(serving: bool) -> ServingStatus {
     if serving {

@@ -1,0 +1,215 @@
+"""The properties of the rendered Helm chart that operators rely on.
+
+Usage: test_chart.py TRIAL.yaml PRODUCTION.yaml   (deploy/check renders both)
+With ASSAY_BIN set to an assay binary, the configuration the chart renders is also
+loaded by that binary, which refuses unknown or invalid keys.
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+import tomllib
+import unittest
+
+import yaml
+
+SERVICES = {
+    "registry": "assay.registry.v1.RegistryService",
+    "screening": "assay.screening.v1.ScreeningService",
+    "cases": "assay.cases.v1.CasesService",
+    "lawenforcement": "assay.lawenforcement.v1.LawEnforcementService",
+}
+# Who may call whom: every other service admitted by each one's NetworkPolicy.
+CALLERS = {
+    "registry": {"screening", "cases"},
+    "screening": {"cases", "lawenforcement"},
+    "cases": {"screening", "lawenforcement"},
+    "lawenforcement": {"screening", "cases"},
+}
+GRPC_PORT = 50051
+
+
+def load(path):
+    with open(path, encoding="utf-8") as f:
+        docs = [d for d in yaml.safe_load_all(f) if d]
+    return {(d["kind"], d["metadata"]["name"]): d for d in docs}
+
+
+def seconds(duration):
+    """A humantime duration of the form the chart uses: "20s", "5s", "1m"."""
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+    for unit in sorted(units, key=len, reverse=True):
+        if duration.endswith(unit):
+            return float(duration[: -len(unit)]) * units[unit]
+    raise ValueError(duration)
+
+
+class Chart:
+    def __init__(self, path):
+        self.path = path
+        self.objects = load(path)
+
+    def get(self, kind, name):
+        found = self.objects.get((kind, name))
+        if found is None:
+            raise AssertionError(f"{kind} {name} is not in {self.path}")
+        return found
+
+    def of_kind(self, kind):
+        return [o for (k, _), o in self.objects.items() if k == kind]
+
+    def config(self):
+        return tomllib.loads(self.get("ConfigMap", "assay-config")["data"]["assay.toml"])
+
+
+class RenderedChart(unittest.TestCase):
+    charts = []
+
+    def each(self):
+        return self.charts
+
+    def test_every_service_has_its_deployment_service_budget_and_autoscaler(self):
+        for chart in self.each():
+            for name in SERVICES:
+                full = f"assay-{name}"
+                deployment = chart.get("Deployment", full)
+                selector = deployment["spec"]["selector"]["matchLabels"]
+                self.assertEqual(selector["app.kubernetes.io/component"], name)
+                service = chart.get("Service", full)
+                self.assertEqual(service["spec"]["selector"], selector)
+                self.assertEqual(service["spec"]["ports"][0]["port"], GRPC_PORT)
+                pdb = chart.get("PodDisruptionBudget", full)
+                self.assertEqual(pdb["spec"]["selector"]["matchLabels"], selector)
+                self.assertGreaterEqual(pdb["spec"]["minAvailable"], 1)
+                hpa = chart.get("HorizontalPodAutoscaler", full)
+                self.assertEqual(hpa["spec"]["scaleTargetRef"]["name"], full)
+                self.assertGreaterEqual(hpa["spec"]["minReplicas"], 2)
+                self.assertGreater(hpa["spec"]["maxReplicas"], hpa["spec"]["minReplicas"])
+
+    def test_pods_run_one_service_with_grpc_probes_and_bounded_resources(self):
+        for chart in self.each():
+            for name, grpc_service in SERVICES.items():
+                pod = chart.get("Deployment", f"assay-{name}")["spec"]["template"]["spec"]
+                (container,) = pod["containers"]
+                self.assertEqual(container["args"][:2], ["serve", name])
+                readiness = container["readinessProbe"]["grpc"]
+                self.assertEqual(readiness, {"port": GRPC_PORT, "service": grpc_service})
+                for probe in ("livenessProbe", "startupProbe"):
+                    self.assertEqual(container[probe]["grpc"]["service"], "liveness")
+                for bound in ("requests", "limits"):
+                    self.assertEqual(set(container["resources"][bound]), {"cpu", "memory"})
+
+    def test_containers_are_non_root_and_read_only(self):
+        for chart in self.each():
+            pods = [d["spec"]["template"]["spec"] for d in chart.of_kind("Deployment")]
+            pods += [j["spec"]["template"]["spec"] for j in chart.of_kind("Job")]
+            self.assertEqual(len(pods), len(SERVICES) + 1)
+            for pod in pods:
+                self.assertTrue(pod["securityContext"]["runAsNonRoot"])
+                self.assertNotEqual(pod["securityContext"]["runAsUser"], 0)
+                self.assertFalse(pod["automountServiceAccountToken"])
+                for container in pod["containers"]:
+                    context = container["securityContext"]
+                    self.assertTrue(context["readOnlyRootFilesystem"])
+                    self.assertFalse(context["allowPrivilegeEscalation"])
+                    self.assertEqual(context["capabilities"]["drop"], ["ALL"])
+
+    def test_termination_outlasts_the_drain(self):
+        for chart in self.each():
+            server = chart.config()["server"]
+            drain = seconds(server["shutdown_delay"]) + seconds(server["shutdown_grace"])
+            for name in SERVICES:
+                pod = chart.get("Deployment", f"assay-{name}")["spec"]["template"]["spec"]
+                self.assertGreater(pod["terminationGracePeriodSeconds"], drain)
+
+    def test_configuration_comes_from_the_config_map_and_secrets(self):
+        for chart in self.each():
+            config = chart.config()
+            self.assertEqual(config["listen"], f"0.0.0.0:{GRPC_PORT}")
+            self.assertFalse(config["auth"]["generate_secrets"])
+            self.assertFalse(config["auth"]["bootstrap_token"])
+            self.assertTrue(config["auth"]["jwt"]["hs256_secret_file"].startswith("/etc/assay/secrets/"))
+            self.assertEqual(config["screening"]["registry_endpoint"], f"http://assay-registry:{GRPC_PORT}")
+            self.assertEqual(config["cases"]["lawenforcement_endpoint"], f"http://assay-lawenforcement:{GRPC_PORT}")
+            self.assertEqual(config["lawenforcement"]["cases_endpoint"], f"http://assay-cases:{GRPC_PORT}")
+            pods = [d["spec"]["template"]["spec"] for d in chart.of_kind("Deployment")]
+            pods += [j["spec"]["template"]["spec"] for j in chart.of_kind("Job")]
+            for pod in pods:
+                (container,) = pod["containers"]
+                urls = {e["name"]: e for e in container["env"] if e["name"].endswith("__DATABASE_URL")}
+                self.assertEqual(len(urls), len(SERVICES))
+                for variable in urls.values():
+                    self.assertNotIn("value", variable, "database URLs come from the Secret only")
+                    self.assertIn("secretKeyRef", variable["valueFrom"])
+
+    def test_migrations_run_once_per_release_before_the_pods(self):
+        for chart in self.each():
+            job = chart.get("Job", "assay-migrate")
+            hooks = job["metadata"]["annotations"]
+            self.assertEqual(hooks["helm.sh/hook"], "pre-install,pre-upgrade")
+            (container,) = job["spec"]["template"]["spec"]["containers"]
+            self.assertEqual(container["args"][0], "migrate")
+            # What the Job reads exists before it runs.
+            config = chart.get("ConfigMap", "assay-config")["metadata"]["annotations"]
+            self.assertIn("pre-install", config["helm.sh/hook"])
+            self.assertLess(int(config["helm.sh/hook-weight"]), int(hooks["helm.sh/hook-weight"]))
+
+    def test_each_service_is_called_only_by_those_that_need_it(self):
+        for chart in self.each():
+            agencies_enabled = ("Ingress", "assay-lawenforcement") in chart.objects
+            for name in SERVICES:
+                policy = chart.get("NetworkPolicy", f"assay-{name}")
+                self.assertEqual(policy["spec"]["policyTypes"], ["Ingress"])
+                (rule,) = policy["spec"]["ingress"]
+                self.assertEqual(rule["ports"], [{"port": "grpc", "protocol": "TCP"}])
+                peers = {
+                    p["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
+                    for p in rule["from"]
+                    if "namespaceSelector" not in p
+                }
+                self.assertEqual(peers, CALLERS[name])
+                outside = [p for p in rule["from"] if "namespaceSelector" in p and "podSelector" not in p]
+                # Agencies, through the ingress controller, reach law enforcement only.
+                expected = 1 if name == "lawenforcement" and agencies_enabled else 0
+                self.assertEqual(len(outside), expected, f"{name}: {outside}")
+
+    def test_agencies_enter_through_an_ingress_to_law_enforcement_only(self):
+        production = next(c for c in self.charts if "production" in c.path)
+        ingress = production.get("Ingress", "assay-lawenforcement")
+        (rule,) = ingress["spec"]["rules"]
+        backends = {p["backend"]["service"]["name"] for p in rule["http"]["paths"]}
+        self.assertEqual(backends, {"assay-lawenforcement"})
+        self.assertTrue(ingress["spec"]["tls"])
+        self.assertEqual([k for k, _ in production.objects if k == "Ingress"], ["Ingress"])
+
+    def test_the_production_image_is_pinned_by_digest(self):
+        production = next(c for c in self.charts if "production" in c.path)
+        for deployment in production.of_kind("Deployment"):
+            (container,) = deployment["spec"]["template"]["spec"]["containers"]
+            self.assertIn("@sha256:", container["image"])
+
+    @unittest.skipUnless(os.environ.get("ASSAY_BIN"), "ASSAY_BIN names no assay binary")
+    def test_the_binary_accepts_the_rendered_configuration(self):
+        for chart in self.each():
+            text = chart.get("ConfigMap", "assay-config")["data"]["assay.toml"]
+            with tempfile.NamedTemporaryFile("w", suffix=".toml") as f:
+                f.write(text)
+                f.flush()
+                # ASSAY_* variables are configuration to the binary: pass none.
+                env = {k: v for k, v in os.environ.items() if not k.startswith("ASSAY_")}
+                run = subprocess.run(
+                    [os.environ["ASSAY_BIN"], "config", "--config", f.name],
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                )
+            self.assertEqual(run.returncode, 0, f"{chart.path}: {run.stderr}")
+            self.assertIn("lawenforcement_endpoint", run.stdout)
+
+
+if __name__ == "__main__":
+    RenderedChart.charts = [Chart(path) for path in sys.argv[1:]]
+    if len(RenderedChart.charts) != 2:
+        sys.exit("usage: test_chart.py TRIAL.yaml PRODUCTION.yaml")
+    unittest.main(argv=[sys.argv[0], "-v"])
