@@ -28,6 +28,7 @@ CALLERS = {
     "lawenforcement": {"screening", "cases"},
 }
 GRPC_PORT = 50051
+HEALTH_PORT = 8081
 
 
 def load(path):
@@ -93,10 +94,12 @@ class RenderedChart(unittest.TestCase):
                 pod = chart.get("Deployment", f"assay-{name}")["spec"]["template"]["spec"]
                 (container,) = pod["containers"]
                 self.assertEqual(container["args"][:2], ["serve", name])
+                # Probes ask the plaintext health port, which works with TLS on the main one.
                 readiness = container["readinessProbe"]["grpc"]
-                self.assertEqual(readiness, {"port": GRPC_PORT, "service": grpc_service})
+                self.assertEqual(readiness, {"port": HEALTH_PORT, "service": grpc_service})
                 for probe in ("livenessProbe", "startupProbe"):
-                    self.assertEqual(container[probe]["grpc"]["service"], "liveness")
+                    self.assertEqual(container[probe]["grpc"], {"port": HEALTH_PORT, "service": "liveness"})
+                self.assertEqual(chart.config()["server"]["health_listen"], f"0.0.0.0:{HEALTH_PORT}")
                 for bound in ("requests", "limits"):
                     self.assertEqual(set(container["resources"][bound]), {"cpu", "memory"})
 
@@ -130,9 +133,10 @@ class RenderedChart(unittest.TestCase):
             self.assertFalse(config["auth"]["generate_secrets"])
             self.assertFalse(config["auth"]["bootstrap_token"])
             self.assertTrue(config["auth"]["jwt"]["hs256_secret_file"].startswith("/etc/assay/secrets/"))
-            self.assertEqual(config["screening"]["registry_endpoint"], f"http://assay-registry:{GRPC_PORT}")
-            self.assertEqual(config["cases"]["lawenforcement_endpoint"], f"http://assay-lawenforcement:{GRPC_PORT}")
-            self.assertEqual(config["lawenforcement"]["cases_endpoint"], f"http://assay-cases:{GRPC_PORT}")
+            scheme = "https" if "tls" in config["server"] else "http"
+            self.assertEqual(config["screening"]["registry_endpoint"], f"{scheme}://assay-registry:{GRPC_PORT}")
+            self.assertEqual(config["cases"]["lawenforcement_endpoint"], f"{scheme}://assay-lawenforcement:{GRPC_PORT}")
+            self.assertEqual(config["lawenforcement"]["cases_endpoint"], f"{scheme}://assay-cases:{GRPC_PORT}")
             pods = [d["spec"]["template"]["spec"] for d in chart.of_kind("Deployment")]
             pods += [j["spec"]["template"]["spec"] for j in chart.of_kind("Job")]
             for pod in pods:
@@ -182,6 +186,19 @@ class RenderedChart(unittest.TestCase):
         self.assertEqual(backends, {"assay-lawenforcement"})
         self.assertTrue(ingress["spec"]["tls"])
         self.assertEqual([k for k, _ in production.objects if k == "Ingress"], ["Ingress"])
+
+    def test_production_runs_mutual_tls_with_a_certificate_per_service(self):
+        production = next(c for c in self.charts if "production" in c.path)
+        config = production.config()
+        self.assertTrue(config["server"]["tls"]["require_client_cert"])
+        self.assertEqual(config["server"]["tls"]["client_ca_file"], "/etc/assay/tls/ca.crt")
+        self.assertEqual(config["auth"]["peer_tls"]["cert_file"], "/etc/assay/tls/tls.crt")
+        for name in SERVICES:
+            pod = production.get("Deployment", f"assay-{name}")["spec"]["template"]["spec"]
+            secrets = {v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v}
+            self.assertIn(f"assay-{name}-tls", secrets)
+        ingress = production.get("Ingress", "assay-lawenforcement")
+        self.assertEqual(ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/backend-protocol"], "GRPCS")
 
     def test_the_production_image_is_pinned_by_digest(self):
         production = next(c for c in self.charts if "production" in c.path)

@@ -7,3 +7,4 @@ mod lawenforcement;
 mod platform;
 mod registry;
 mod screening;
+mod tls;

@@ -14,7 +14,7 @@ use sea_orm::{ConnectionTrait, Database};
 use tonic::metadata::MetadataValue;
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
+use tonic::transport::{Channel, ClientTlsConfig};
 
 pub use assay_proto as proto;
 
@@ -61,6 +61,8 @@ pub struct Sandbox {
     running: Option<Running>,
     signer: TokenSigner,
     postgres_databases: Vec<String>,
+    /// With `server.tls`: how the sandbox's own channels connect (`auth.peer_tls`).
+    client_tls: Option<ClientTlsConfig>,
     _dir: tempfile::TempDir,
 }
 
@@ -131,6 +133,14 @@ impl Sandbox {
         }
         adjust(&mut config);
         let kept = config.clone();
+        let client_tls = config.server.tls.as_ref().map(|_| {
+            let peer = config
+                .auth
+                .peer_tls
+                .as_ref()
+                .expect("a sandbox with server.tls needs auth.peer_tls to reach it");
+            assay_common::tls::client_config(peer).expect("the sandbox's client TLS")
+        });
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -150,6 +160,7 @@ impl Sandbox {
             running: Some(running),
             signer,
             postgres_databases,
+            client_tls,
             _dir: dir,
         };
         sandbox.wait_until_serving("").await;
@@ -194,7 +205,12 @@ impl Sandbox {
     }
 
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.client_tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// A token for `principal` (`staff:alice:admin`, `member:mbr_...`, ...).
@@ -206,11 +222,28 @@ impl Sandbox {
     }
 
     pub async fn channel(&self) -> Channel {
-        Channel::from_shared(self.endpoint())
+        match &self.client_tls {
+            Some(tls) => self.tls_channel(tls.clone()).await,
+            None => {
+                Channel::from_shared(self.endpoint())
+                    .expect("endpoint")
+                    .connect()
+                    .await
+            }
+        }
+        .expect("connect to the sandbox")
+    }
+
+    /// A channel over TLS with `tls` (its CA, and the client certificate if any).
+    pub async fn tls_channel(
+        &self,
+        tls: ClientTlsConfig,
+    ) -> Result<Channel, tonic::transport::Error> {
+        Channel::from_shared(format!("https://{}", self.addr))
             .expect("endpoint")
+            .tls_config(tls)?
             .connect()
             .await
-            .expect("connect to the sandbox")
     }
 
     /// A channel with small HTTP/2 windows, so that a client that stops reading is felt by

@@ -248,7 +248,7 @@ async fn build(
 }
 
 /// A URL to reach a listening address from this host.
-fn own_endpoint(addr: SocketAddr) -> String {
+fn own_endpoint(addr: SocketAddr, tls: bool) -> String {
     let ip = if addr.ip().is_unspecified() {
         match addr {
             SocketAddr::V4(_) => std::net::IpAddr::from([127, 0, 0, 1]),
@@ -257,13 +257,16 @@ fn own_endpoint(addr: SocketAddr) -> String {
     } else {
         addr.ip()
     };
-    format!("http://{}", SocketAddr::new(ip, addr.port()))
+    let scheme = if tls { "https" } else { "http" };
+    format!("{scheme}://{}", SocketAddr::new(ip, addr.port()))
 }
 
 /// A started process.
 pub struct Running {
     /// The address it serves on.
     pub addr: SocketAddr,
+    /// Where health alone is served in plaintext (`server.health_listen`), if anywhere.
+    pub health_addr: Option<SocketAddr>,
     /// The bootstrap admin token, if this start created it.
     pub new_bootstrap_token: Option<(String, PathBuf)>,
     pub platform: Platform,
@@ -299,7 +302,7 @@ pub async fn start(
     let (platform, first_start) = Platform::init(config.platform())?;
     let peers = Peers {
         local: names,
-        own: own_endpoint(addr),
+        own: own_endpoint(addr, platform.peers_use_tls()),
     };
     let mut services = Vec::with_capacity(names.len());
     for name in names {
@@ -315,18 +318,44 @@ pub async fn start(
     for service in &services {
         service.add_routes(&mut routes);
     }
+    let health_alone = match config.server.health_listen {
+        Some(at) => {
+            let listener = tokio::net::TcpListener::bind(at)
+                .await
+                .with_context(|| format!("binding the health port {at}"))?;
+            Some((listener.local_addr()?, listener, health_server.clone()))
+        }
+        None => None,
+    };
     let routes = server::with_platform_services(routes, health_server)?;
     let options = ServeOptions {
         config: config.server.clone(),
         authenticator: platform.authenticator.clone(),
         readiness: readiness.clone(),
+        tls: platform.server_tls.clone(),
     };
-    let server = tokio::spawn(server::serve(
-        listener,
-        routes,
-        options,
-        platform.shutdown.clone(),
-    ));
+    // The health port answers (liveness included) until the main server has drained.
+    let health_stop = CancellationToken::new();
+    let health_addr = match health_alone {
+        Some((at, listener, health_server)) => {
+            tokio::spawn(server::serve_health(
+                listener,
+                health_server,
+                health_stop.clone(),
+            ));
+            tracing::info!(addr = %at, "health served in plaintext");
+            Some(at)
+        }
+        None => None,
+    };
+    let server = {
+        let serving = server::serve(listener, routes, options, platform.shutdown.clone());
+        tokio::spawn(async move {
+            let result = serving.await;
+            health_stop.cancel();
+            result
+        })
+    };
     tracing::info!(%addr, services = ?names.iter().map(|n| n.as_str()).collect::<Vec<_>>(), "listening");
 
     for service in &services {
@@ -354,6 +383,7 @@ pub async fn start(
 
     Ok(Running {
         addr,
+        health_addr,
         new_bootstrap_token: first_start.bootstrap_token,
         platform,
         health,
@@ -368,7 +398,7 @@ pub async fn migrate(config: AppConfig, names: &[ServiceName]) -> anyhow::Result
     // Migrating reaches no peer; any endpoint will do.
     let peers = Peers {
         local: ServiceName::ALL,
-        own: own_endpoint(config.listen),
+        own: own_endpoint(config.listen, false),
     };
     for name in names {
         let service = build(*name, &platform, &config, &peers).await?;

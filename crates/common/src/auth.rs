@@ -349,12 +349,14 @@ impl VerifyingKey {
     }
 }
 
-/// Turns bearer tokens into principals.
+/// Turns bearer tokens, and client certificates, into principals.
 pub struct Authenticator {
     static_tokens: HashMap<String, Principal>,
     jwt_keys: Vec<VerifyingKey>,
     issuer: String,
     audience: String,
+    /// The SPIFFE trust domain of client certificates that name principals; `None`: none do.
+    certificate_trust_domain: Option<String>,
 }
 
 impl fmt::Debug for Authenticator {
@@ -374,7 +376,20 @@ impl Authenticator {
             jwt_keys: Vec::new(),
             issuer: issuer.into(),
             audience: audience.into(),
+            certificate_trust_domain: None,
         }
+    }
+
+    /// Lets verified client certificates of `trust_domain` name their principal.
+    pub fn trust_certificates_of(&mut self, trust_domain: &str) {
+        self.certificate_trust_domain = Some(trust_domain.to_owned());
+    }
+
+    /// The principal a verified client certificate (DER) names, if certificates may name
+    /// principals here and it names one.
+    pub fn from_certificate(&self, der: &[u8]) -> Option<Principal> {
+        let domain = self.certificate_trust_domain.as_deref()?;
+        crate::tls::principal_of(der, domain)
     }
 
     /// Accepts the token whose SHA-256 (hex) is `sha256` as `principal`.

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
 use crate::auth::{Principal, TokenSigner};
 
@@ -14,10 +14,11 @@ use crate::auth::{Principal, TokenSigner};
 const SERVICE_TOKEN_TTL: Duration = Duration::from_secs(600);
 const SERVICE_TOKEN_RENEW: Duration = Duration::from_secs(480);
 
-/// The bearer token a service presents to its peers.
+/// What a service presents to its peers: a bearer token, and over TLS its certificate.
 #[derive(Clone, Default)]
 pub struct ServiceCredentials {
     source: Option<Arc<Source>>,
+    tls: Option<ClientTlsConfig>,
 }
 
 enum Source {
@@ -36,19 +37,26 @@ impl std::fmt::Debug for ServiceCredentials {
             Some(Source::Static(_)) => "static",
             Some(Source::Minted { .. }) => "minted",
         };
-        write!(f, "ServiceCredentials({kind})")
+        write!(f, "ServiceCredentials({kind}, tls: {})", self.tls.is_some())
     }
 }
 
 impl ServiceCredentials {
     pub fn none() -> Self {
-        Self { source: None }
+        Self::default()
     }
 
     pub fn fixed(token: String) -> Self {
         Self {
             source: Some(Arc::new(Source::Static(token))),
+            tls: None,
         }
+    }
+
+    /// Calls go over TLS with this configuration (and its client certificate, if any).
+    pub fn with_tls(mut self, tls: Option<ClientTlsConfig>) -> Self {
+        self.tls = tls;
+        self
     }
 
     /// Short-lived JWTs for `service:<name>`, signed here and renewed before they expire.
@@ -61,6 +69,7 @@ impl ServiceCredentials {
                 },
                 cached: Mutex::new(None),
             })),
+            tls: None,
         }
     }
 
@@ -118,13 +127,17 @@ impl Interceptor for Outgoing {
 /// A channel to a peer service with credentials and trace propagation.
 pub type PeerChannel = InterceptedService<Channel, Outgoing>;
 
-/// A lazily connecting channel to `endpoint` (e.g. `http://127.0.0.1:50051`).
+/// A lazily connecting channel to `endpoint` (e.g. `http://127.0.0.1:50051`, or
+/// `https://...` when the credentials carry TLS).
 pub fn connect(endpoint: &str, credentials: ServiceCredentials) -> anyhow::Result<PeerChannel> {
-    let channel = Endpoint::from_shared(endpoint.to_owned())?
+    let mut builder = Endpoint::from_shared(endpoint.to_owned())?
         .connect_timeout(Duration::from_secs(5))
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(30))
-        .keep_alive_while_idle(true)
-        .connect_lazy();
+        .keep_alive_while_idle(true);
+    if let Some(tls) = credentials.tls.clone() {
+        builder = builder.tls_config(tls)?;
+    }
+    let channel = builder.connect_lazy();
     Ok(InterceptedService::new(channel, Outgoing { credentials }))
 }

@@ -59,6 +59,42 @@ pub struct ServerConfig {
     /// File holding the secret that signs page tokens; replicas must share it. Unset: derived
     /// from the JWT HMAC secret if there is one, else random per process.
     pub page_token_secret_file: Option<PathBuf>,
+    /// TLS, and with a client CA mutual TLS. Unset: plaintext (h2c), for a laptop or behind a
+    /// mesh that terminates TLS.
+    pub tls: Option<ServerTls>,
+    /// Also serve grpc.health.v1 alone, in plaintext, here: for probes that cannot speak TLS
+    /// (Kubernetes' native gRPC probes) when the main port requires it.
+    pub health_listen: Option<SocketAddr>,
+}
+
+/// The server's certificate, and the CA that client certificates must chain to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerTls {
+    /// PEM certificate chain the server presents.
+    pub cert_file: PathBuf,
+    /// Its PEM private key.
+    pub key_file: PathBuf,
+    /// PEM CA bundle that client certificates must chain to. Unset: none are asked for.
+    #[serde(default)]
+    pub client_ca_file: Option<PathBuf>,
+    /// Refuse connections without a valid client certificate (needs `client_ca_file`).
+    /// Otherwise a certificate is optional, and callers without one use bearer tokens.
+    #[serde(default)]
+    pub require_client_cert: bool,
+}
+
+/// What this process trusts and presents when it calls other Assay services over TLS.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerTls {
+    /// PEM CA bundle that verifies the peers' server certificates.
+    pub ca_file: PathBuf,
+    /// This process's client certificate, presented to peers that ask for one.
+    #[serde(default)]
+    pub cert_file: Option<PathBuf>,
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -70,6 +106,8 @@ impl Default for ServerConfig {
             shutdown_grace: Duration::from_secs(20),
             max_message_bytes: 16 * 1024 * 1024,
             page_token_secret_file: None,
+            tls: None,
+            health_listen: None,
         }
     }
 }
@@ -161,6 +199,11 @@ pub struct AuthConfig {
     /// File holding the bearer token this process presents to other Assay services. Unset:
     /// it mints short-lived service tokens with the JWT signing key.
     pub service_token_file: Option<PathBuf>,
+    /// Client certificates name their principal in a URI SAN of this SPIFFE trust domain:
+    /// `spiffe://<domain>/service/<name>` or `spiffe://<domain>/agency/<agency id>`.
+    pub certificate_trust_domain: String,
+    /// TLS towards peer services (their endpoints then start with `https://`).
+    pub peer_tls: Option<PeerTls>,
 }
 
 impl Default for AuthConfig {
@@ -171,6 +214,8 @@ impl Default for AuthConfig {
             tokens: Vec::new(),
             jwt: JwtConfig::default(),
             service_token_file: None,
+            certificate_trust_domain: "assay".to_owned(),
+            peer_tls: None,
         }
     }
 }
@@ -246,6 +291,26 @@ impl PlatformConfig {
     /// Everything wrong with the configuration, as readable sentences.
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
+        if let Some(tls) = &self.server.tls
+            && tls.require_client_cert
+            && tls.client_ca_file.is_none()
+        {
+            problems
+                .push("server.tls.require_client_cert needs server.tls.client_ca_file".to_owned());
+        }
+        if let Some(peer) = &self.auth.peer_tls
+            && peer.cert_file.is_some() != peer.key_file.is_some()
+        {
+            problems.push("auth.peer_tls needs both cert_file and key_file, or neither".to_owned());
+        }
+        if self.auth.certificate_trust_domain.is_empty()
+            || self.auth.certificate_trust_domain.contains('/')
+        {
+            problems.push(
+                "auth.certificate_trust_domain must be a SPIFFE trust domain such as \"assay\""
+                    .to_owned(),
+            );
+        }
         if self.server.max_concurrent_requests == 0 {
             problems.push("server.max_concurrent_requests must be at least 1".to_owned());
         }

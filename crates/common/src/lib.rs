@@ -21,6 +21,7 @@ pub mod server;
 pub mod service;
 pub mod telemetry;
 pub mod time;
+pub mod tls;
 pub mod validate;
 
 pub use error::{ApiError, ApiResult, FieldViolations};

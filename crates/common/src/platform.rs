@@ -20,7 +20,10 @@ pub struct Platform {
     pub signer: Option<TokenSigner>,
     /// Cancelled when the process begins to shut down.
     pub shutdown: CancellationToken,
+    /// The server's TLS, from `server.tls`.
+    pub server_tls: Option<tonic::transport::ServerTlsConfig>,
     service_token: Option<String>,
+    peer_tls: Option<tonic::transport::ClientTlsConfig>,
 }
 
 impl std::fmt::Debug for Platform {
@@ -53,6 +56,25 @@ impl Platform {
         let jwt = &auth_config.jwt;
         let mut authenticator = Authenticator::new(&jwt.issuer, &jwt.audience);
         let mut first_start = FirstStart::default();
+        let server_tls = config
+            .server
+            .tls
+            .as_ref()
+            .map(crate::tls::server_config)
+            .transpose()?;
+        if config
+            .server
+            .tls
+            .as_ref()
+            .is_some_and(|tls| tls.client_ca_file.is_some())
+        {
+            authenticator.trust_certificates_of(&auth_config.certificate_trust_domain);
+        }
+        let peer_tls = auth_config
+            .peer_tls
+            .as_ref()
+            .map(crate::tls::client_config)
+            .transpose()?;
 
         for token in &auth_config.tokens {
             let principal: Principal = token
@@ -162,7 +184,9 @@ impl Platform {
                 page_tokens,
                 signer,
                 shutdown: CancellationToken::new(),
+                server_tls,
                 service_token,
+                peer_tls,
             },
             first_start,
         ))
@@ -179,12 +203,24 @@ impl Platform {
             page_tokens: PageTokens::random(),
             signer: None,
             shutdown: CancellationToken::new(),
+            server_tls: None,
             service_token: None,
+            peer_tls: None,
         }
     }
 
     /// The credentials service `name` presents when calling its peers.
     pub fn credentials(&self, name: &str) -> ServiceCredentials {
+        self.bearer_credentials(name)
+            .with_tls(self.peer_tls.clone())
+    }
+
+    /// Whether calls to peers go over TLS.
+    pub fn peers_use_tls(&self) -> bool {
+        self.peer_tls.is_some()
+    }
+
+    fn bearer_credentials(&self, name: &str) -> ServiceCredentials {
         match (&self.service_token, &self.signer) {
             (Some(token), _) => ServiceCredentials::fixed(token.clone()),
             (None, Some(signer)) => ServiceCredentials::minted(signer.clone(), name),

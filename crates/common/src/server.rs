@@ -18,7 +18,8 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tonic::Status;
 use tonic::service::{Routes, RoutesBuilder};
-use tonic::transport::server::TcpIncoming;
+use tonic::transport::ServerTlsConfig;
+use tonic::transport::server::{TcpConnectInfo, TcpIncoming, TlsConnectInfo};
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tower_layer::Layer;
@@ -272,7 +273,23 @@ where
             .headers()
             .get(http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
-        match self.layer.authenticator.authenticate(authorization) {
+        // A bearer token speaks for the caller; without one, a client certificate may.
+        let from_certificate = || {
+            let certificates = request
+                .extensions()
+                .get::<TlsConnectInfo<TcpConnectInfo>>()?
+                .peer_certs()?;
+            self.layer
+                .authenticator
+                .from_certificate(certificates.first()?)
+        };
+        let authenticated = match authorization {
+            None => {
+                from_certificate().map_or_else(|| self.layer.authenticator.authenticate(None), Ok)
+            }
+            some => self.layer.authenticator.authenticate(some),
+        };
+        match authenticated {
             Ok(principal) => {
                 tracing::Span::current().record("enduser.id", principal.actor());
                 request.extensions_mut().insert(principal);
@@ -381,6 +398,8 @@ pub struct ServeOptions {
     pub config: ServerConfig,
     pub authenticator: Arc<Authenticator>,
     pub readiness: Readiness,
+    /// TLS (mutual, with a client CA); `None`: plaintext.
+    pub tls: Option<ServerTlsConfig>,
 }
 
 /// Adds health and reflection to `routes`. Reflection also describes `google.rpc` error
@@ -419,6 +438,7 @@ pub async fn serve(
         config,
         authenticator,
         readiness,
+        tls,
     } = options;
 
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
@@ -433,7 +453,11 @@ pub async fn serve(
             tokio::time::sleep(delay).await;
         }
     };
-    let server = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls)?;
+    }
+    let server = builder
         .timeout(config.request_timeout)
         .layer(TraceLayer)
         .layer(GuardLayer::new(
@@ -459,6 +483,21 @@ pub async fn serve(
             server.abort();
         }
     }
+    Ok(())
+}
+
+/// Serves grpc.health.v1 alone on `listener`, in plaintext, until `stop` is cancelled.
+pub async fn serve_health(
+    listener: tokio::net::TcpListener,
+    health_server: tonic_health::pb::health_server::HealthServer<
+        impl tonic_health::pb::health_server::Health,
+    >,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
+    tonic::transport::Server::builder()
+        .add_service(health_server)
+        .serve_with_incoming_shutdown(TcpIncoming::from(listener), stop.cancelled_owned())
+        .await?;
     Ok(())
 }
 

@@ -51,7 +51,7 @@ app.kubernetes.io/component: {{ .name }}
 
 {{/* The in-cluster endpoint of a component. */}}
 {{- define "assay.endpoint" -}}
-{{- printf "http://%s-%s:%v" (include "assay.fullname" .root) .name .root.Values.grpcPort -}}
+{{- printf "%s://%s-%s:%v" (ternary "https" "http" .root.Values.tls.enabled) (include "assay.fullname" .root) .name .root.Values.grpcPort -}}
 {{- end -}}
 
 {{/* Environment every Assay container gets: the database URLs from the Secret. */}}
