@@ -4,149 +4,20 @@
 //! exactly one case.
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use assay_proto::cases::v1::cases_service_client::CasesServiceClient;
 use assay_proto::cases::v1::{CaseSource, ListCasesRequest};
-use assay_proto::common::v1::{Contact, Date, Money};
-use assay_proto::registry::v1 as registry;
-use assay_proto::registry::v1::registry_service_client::RegistryServiceClient;
+use assay_proto::common::v1::Money;
 use assay_proto::screening::v1::screening_service_client::ScreeningServiceClient;
-use assay_proto::screening::v1::{
-    GetEngineStatusRequest, Listing, ScreenListingsRequest, screen_listings_response,
-};
+use assay_proto::screening::v1::{Listing, ScreenListingsRequest, screen_listings_response};
 use sea_orm::{ConnectionTrait, Database};
-use tonic::transport::Channel;
+
+mod common;
+use common::{Process, authed, protect_a_brand};
 
 /// Listings fed per round; every one is a hit.
 const PER_ROUND: usize = 60;
-
-struct Process {
-    name: &'static str,
-    services: &'static [&'static str],
-    addr: SocketAddr,
-    dir: PathBuf,
-    env: Vec<(String, String)>,
-    child: Option<Child>,
-}
-
-impl Process {
-    fn new(
-        name: &'static str,
-        services: &'static [&'static str],
-        dir: &Path,
-        env: Vec<(String, String)>,
-    ) -> Self {
-        let addr = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port");
-        Self {
-            name,
-            services,
-            addr,
-            dir: dir.to_owned(),
-            env,
-            child: None,
-        }
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    fn start(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.join(format!("{}.log", self.name)))
-            .expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_assay"))
-            .arg("serve")
-            .args(self.services)
-            .args(["--listen", &self.addr.to_string()])
-            .arg("--data-dir")
-            .arg(self.dir.join("data"))
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env("ASSAY_LOG__FILTER", "warn")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start assay");
-        self.child = Some(child);
-    }
-
-    /// SIGKILL: no shutdown, no flushing, no goodbye.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    async fn channel(&self) -> Channel {
-        Channel::from_shared(self.endpoint())
-            .unwrap()
-            .connect_timeout(Duration::from_secs(1))
-            .connect_lazy()
-    }
-
-    /// Waits until health says every service of the process is SERVING.
-    async fn wait_serving(&self, grpc_services: &[&str]) {
-        use tonic_health::pb::health_check_response::ServingStatus;
-        use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
-        let deadline = Instant::now() + Duration::from_secs(30);
-        for service in grpc_services {
-            loop {
-                let mut health = HealthClient::new(self.channel().await);
-                let status = health
-                    .check(HealthCheckRequest {
-                        service: (*service).to_owned(),
-                    })
-                    .await
-                    .map(|r| r.into_inner().status());
-                if matches!(status, Ok(ServingStatus::Serving)) {
-                    break;
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "{} did not serve {service}: {status:?}; see {}",
-                    self.name,
-                    self.dir.join(format!("{}.log", self.name)).display()
-                );
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// Attaches a bearer token.
-fn authed(
-    channel: Channel,
-    token: &str,
-) -> tonic::service::interceptor::InterceptedService<
-    Channel,
-    impl FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Clone,
-> {
-    let value: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
-    tonic::service::interceptor::InterceptedService::new(
-        channel,
-        move |mut request: tonic::Request<()>| {
-            request
-                .metadata_mut()
-                .insert("authorization", value.clone());
-            Ok(request)
-        },
-    )
-}
 
 /// The hit ids of all alert cases, read from B (`None` while B is down).
 async fn alert_hits(b: &Process, token: &str) -> Option<Vec<String>> {
@@ -218,104 +89,6 @@ async fn feed(a: &Process, token: &str, round: usize) -> Vec<String> {
     }
     assert_eq!(hits.len(), PER_ROUND);
     hits
-}
-
-async fn protect_a_brand(a: &Process, token: &str) {
-    let mut admin = RegistryServiceClient::new(authed(a.channel().await, token));
-    let member = admin
-        .create_member(registry::CreateMemberRequest {
-            member: Some(registry::Member {
-                legal_name: "Velmora SpA".to_owned(),
-                kind: registry::MemberKind::BrandOwner as i32,
-                country_code: "IT".to_owned(),
-                contacts: vec![Contact {
-                    name: "IP desk".to_owned(),
-                    email: "ip@velmora.example".to_owned(),
-                    ..Contact::default()
-                }],
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .member
-        .unwrap();
-    admin
-        .activate_member(registry::ActivateMemberRequest {
-            id: member.id.clone(),
-            etag: String::new(),
-            reason: "admitted".to_owned(),
-        })
-        .await
-        .unwrap();
-    let brand = admin
-        .create_brand(registry::CreateBrandRequest {
-            brand: Some(registry::Brand {
-                member_id: member.id.clone(),
-                name: "Velmora".to_owned(),
-                categories: vec!["handbags".to_owned()],
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .brand
-        .unwrap();
-    let right = admin
-        .create_ip_right(registry::CreateIpRightRequest {
-            ip_right: Some(registry::IpRight {
-                brand_id: brand.id.clone(),
-                kind: registry::IpRightKind::Trademark as i32,
-                office: registry::IpOffice::Euipo as i32,
-                registration_number: "018900001".to_owned(),
-                nice_classes: vec![18],
-                valid_from: Some(Date {
-                    year: 2020,
-                    month: 1,
-                    day: 1,
-                }),
-                valid_until: Some(Date {
-                    year: 2035,
-                    month: 1,
-                    day: 1,
-                }),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .ip_right
-        .unwrap();
-    admin
-        .verify_ip_right(registry::VerifyIpRightRequest {
-            id: right.id,
-            etag: String::new(),
-            note: "checked".to_owned(),
-        })
-        .await
-        .unwrap();
-    let mut screening = ScreeningServiceClient::new(authed(a.channel().await, token));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while screening
-        .get_engine_status(GetEngineStatusRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .brands
-        < 1
-    {
-        assert!(
-            Instant::now() < deadline,
-            "screening never loaded the brand"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 async fn alerts_survive_killed_processes(database_env: Vec<(String, String)>) {

@@ -1436,13 +1436,20 @@ impl CasesApi {
                 |_| {},
             )
             .await?;
-        // The law-enforcement service takes it from the outbox.
+        // The law-enforcement service takes it from the outbox, in the trace the case began
+        // in (the screening hit's, for an alert), so that one trace tells its whole story.
         let case = store::case_proto(&txn, &model, now).await?;
-        outbox::enqueue(
+        let trace = if model.trace_context.is_empty() {
+            assay_common::telemetry::current_traceparent()
+        } else {
+            model.trace_context.clone()
+        };
+        outbox::enqueue_in_trace(
             &txn,
             REFERRAL_TOPIC,
             referral_id.as_str(),
             case.encode_to_vec(),
+            &trace,
         )
         .await?;
         txn.commit().await?;

@@ -83,6 +83,7 @@ pub async fn insert_case(
         version: Set(1),
         create_time: Set(now),
         update_time: Set(now),
+        trace_context: Set(assay_common::telemetry::current_traceparent()),
     }
     .insert(db)
     .await?;

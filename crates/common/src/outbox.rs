@@ -2,7 +2,8 @@
 //! the message into its own `outbox` table in the same transaction as the change, so the
 //! message exists if and only if the change does. A relay delivers the rows later, at
 //! least once; the receiver makes delivery exactly-once with an idempotency key (the row's
-//! `key`).
+//! `key`). Each row keeps the trace context it was written in, and is delivered inside a
+//! span that continues it, so one trace follows a change from service to service.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +15,7 @@ use sea_orm::{ActiveValue::Set, ConnectionTrait, QueryOrder, QuerySelect};
 use sea_orm_migration::prelude::*;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::config::OutboxConfig;
 use crate::error::ApiResult;
@@ -41,6 +43,8 @@ pub mod entity {
         pub delivered_time: Option<DateTimeUtc>,
         /// The last delivery error, for operators.
         pub last_error: String,
+        /// The W3C `traceparent` of the transaction that wrote it ("" for none).
+        pub trace_context: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -49,12 +53,26 @@ pub mod entity {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-/// Writes a message to the outbox (inside the transaction of the change it announces).
+/// Writes a message to the outbox (inside the transaction of the change it announces), in
+/// the current trace.
 pub async fn enqueue(
     db: &impl ConnectionTrait,
     topic: &str,
     key: &str,
     payload: Vec<u8>,
+) -> ApiResult<()> {
+    let trace = crate::telemetry::current_traceparent();
+    enqueue_in_trace(db, topic, key, payload, &trace).await
+}
+
+/// Like [`enqueue`], delivered in the trace of `traceparent` (e.g. that of the event that
+/// began what the message continues) rather than the current one.
+pub async fn enqueue_in_trace(
+    db: &impl ConnectionTrait,
+    topic: &str,
+    key: &str,
+    payload: Vec<u8>,
+    traceparent: &str,
 ) -> ApiResult<()> {
     let now = crate::time::now();
     entity::ActiveModel {
@@ -66,6 +84,7 @@ pub async fn enqueue(
         next_attempt_time: Set(now),
         delivered_time: Set(None),
         last_error: Set(String::new()),
+        trace_context: Set(traceparent.to_owned()),
         ..Default::default()
     }
     .insert(db)
@@ -202,7 +221,25 @@ impl Relay {
             return Ok(());
         };
         let attempts = message.attempts + 1;
-        let update = match deliver.deliver(&message).await {
+        // OpenTelemetry messaging conventions: processing a message continues the trace it
+        // was sent in.
+        let span = tracing::info_span!(
+            "outbox.deliver",
+            otel.name = %format!("process {}", message.topic),
+            otel.kind = "consumer",
+            otel.status_code = tracing::field::Empty,
+            messaging.system = "assay.outbox",
+            messaging.operation.type = "process",
+            messaging.destination.name = %message.topic,
+            messaging.message.id = %message.key,
+            messaging.message.delivery_attempt = attempts,
+        );
+        crate::telemetry::continue_trace(&span, &message.trace_context);
+        let delivered = deliver.deliver(&message).instrument(span.clone()).await;
+        if delivered.is_err() {
+            span.record("otel.status_code", "ERROR");
+        }
+        let update = match delivered {
             Ok(()) => entity::Entity::update_many()
                 .col_expr(
                     entity::Column::DeliveredTime,
@@ -262,7 +299,8 @@ fn backoff(config: &OutboxConfig, attempts: i32) -> Duration {
     (wait + jitter).min(config.max_backoff)
 }
 
-/// The migration creating `outbox`; services that publish list it in their migrator.
+/// The migration creating `outbox`; services that publish list it in their migrator, and
+/// [`TraceContextMigration`] after their own.
 pub struct Migration;
 
 impl MigrationName for Migration {
@@ -283,6 +321,31 @@ enum Outbox {
     NextAttemptTime,
     DeliveredTime,
     LastError,
+    TraceContext,
+}
+
+/// Adds the trace context of each message.
+pub struct TraceContextMigration;
+
+impl MigrationName for TraceContextMigration {
+    fn name(&self) -> &str {
+        "m20261201_000101_add_outbox_trace_context"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for TraceContextMigration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        use sea_orm_migration::schema::*;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Outbox::Table)
+                    .add_column(text(Outbox::TraceContext).default(""))
+                    .to_owned(),
+            )
+            .await
+    }
 }
 
 #[async_trait::async_trait]

@@ -11,6 +11,7 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -64,22 +65,30 @@ pub fn init(config: &LogConfig, service_name: &str) -> anyhow::Result<TelemetryG
                 .build())
         })
         .transpose()?;
+    // Traces keep every span at INFO and above, however quiet the logs are set to be.
     let otel_layer = provider.as_ref().map(|provider| {
         opentelemetry::global::set_tracer_provider(provider.clone());
-        tracing_opentelemetry::layer().with_tracer(provider.tracer("assay"))
+        tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer("assay"))
+            .with_filter(tracing_subscriber::filter::LevelFilter::INFO)
     });
 
-    let registry = tracing_subscriber::registry().with(filter).with(otel_layer);
+    let registry = tracing_subscriber::registry().with(otel_layer);
     let result = match config.format {
         LogFormat::Human => registry
-            .with(tracing_subscriber::fmt::layer().with_target(true))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_target(true)
+                    .with_filter(filter),
+            )
             .try_init(),
         LogFormat::Json => registry
             .with(
                 tracing_subscriber::fmt::layer()
                     .json()
                     .flatten_event(true)
-                    .with_current_span(true),
+                    .with_current_span(true)
+                    .with_filter(filter),
             )
             .try_init(),
     };
@@ -125,6 +134,27 @@ impl Injector for MetadataInjector<'_> {
 pub fn extract_context(headers: &http::HeaderMap, span: &tracing::Span) {
     let context = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
     // Fails only when no OpenTelemetry layer is installed; there is then nothing to link.
+    let _ = span.set_parent(context);
+}
+
+/// The current span's W3C `traceparent`, to be continued later ("" when there is no trace,
+/// as when nothing exports spans).
+pub fn current_traceparent() -> String {
+    let context = tracing::Span::current().context();
+    let mut carrier = std::collections::HashMap::new();
+    TraceContextPropagator::new().inject_context(&context, &mut carrier);
+    carrier.remove("traceparent").unwrap_or_default()
+}
+
+/// Makes `span` a child of a stored `traceparent` (see [`current_traceparent`]); a span
+/// with an empty or malformed one starts a trace of its own.
+pub fn continue_trace(span: &tracing::Span, traceparent: &str) {
+    if traceparent.is_empty() {
+        return;
+    }
+    let carrier =
+        std::collections::HashMap::from([("traceparent".to_owned(), traceparent.to_owned())]);
+    let context = TraceContextPropagator::new().extract(&carrier);
     let _ = span.set_parent(context);
 }
 

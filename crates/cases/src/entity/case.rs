@@ -33,6 +33,9 @@ pub struct Model {
     pub counter_notice_time: Option<DateTimeUtc>,
     pub version: i64,
     pub create_time: DateTimeUtc,
+    /// The W3C `traceparent` of the request that opened it ("" for none).
+    #[sea_orm(column_type = "Text")]
+    pub trace_context: String,
     pub update_time: DateTimeUtc,
 }
 

@@ -3,6 +3,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_create_cases;
+mod m20261201_000002_add_case_trace_context;
 
 pub struct Migrator;
 
@@ -13,6 +14,8 @@ impl MigratorTrait for Migrator {
             Box::new(assay_common::idempotency::Migration),
             Box::new(assay_common::outbox::Migration),
             Box::new(m20261128_000001_create_cases::Migration),
+            Box::new(assay_common::outbox::TraceContextMigration),
+            Box::new(m20261201_000002_add_case_trace_context::Migration),
         ]
     }
 

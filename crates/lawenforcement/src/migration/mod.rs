@@ -13,6 +13,7 @@ impl MigratorTrait for Migrator {
             Box::new(assay_common::idempotency::Migration),
             Box::new(assay_common::outbox::Migration),
             Box::new(m20261128_000001_create_lawenforcement::Migration),
+            Box::new(assay_common::outbox::TraceContextMigration),
         ]
     }
 

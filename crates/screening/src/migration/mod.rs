@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(assay_common::outbox::Migration),
             Box::new(m20261128_000001_create_rules::Migration),
             Box::new(m20261128_000002_create_hits::Migration),
+            Box::new(assay_common::outbox::TraceContextMigration),
         ]
     }
 
