@@ -29,6 +29,7 @@ CALLERS = {
 }
 GRPC_PORT = 50051
 HEALTH_PORT = 8081
+METRICS_PORT = 9464
 
 
 def load(path):
@@ -165,8 +166,12 @@ class RenderedChart(unittest.TestCase):
             for name in SERVICES:
                 policy = chart.get("NetworkPolicy", f"assay-{name}")
                 self.assertEqual(policy["spec"]["policyTypes"], ["Ingress"])
-                (rule,) = policy["spec"]["ingress"]
+                rule, scrape = policy["spec"]["ingress"]
                 self.assertEqual(rule["ports"], [{"port": "grpc", "protocol": "TCP"}])
+                # Only Prometheus reaches the metrics port, and it reaches nothing else.
+                self.assertEqual(scrape["ports"], [{"port": "metrics", "protocol": "TCP"}])
+                (scraper,) = scrape["from"]
+                self.assertEqual(set(scraper), {"namespaceSelector"})
                 peers = {
                     p["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
                     for p in rule["from"]
@@ -186,6 +191,17 @@ class RenderedChart(unittest.TestCase):
         self.assertEqual(backends, {"assay-lawenforcement"})
         self.assertTrue(ingress["spec"]["tls"])
         self.assertEqual([k for k, _ in production.objects if k == "Ingress"], ["Ingress"])
+
+    def test_metrics_are_served_for_prometheus(self):
+        for chart in self.each():
+            self.assertEqual(chart.config()["server"]["metrics_listen"], f"0.0.0.0:{METRICS_PORT}")
+            for name in SERVICES:
+                template = chart.get("Deployment", f"assay-{name}")["spec"]["template"]
+                (container,) = template["spec"]["containers"]
+                ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+                self.assertEqual(ports, {"grpc": GRPC_PORT, "health": HEALTH_PORT, "metrics": METRICS_PORT})
+                annotations = template["metadata"]["annotations"]
+                self.assertEqual(annotations["prometheus.io/port"], str(METRICS_PORT))
 
     def test_production_runs_mutual_tls_with_a_certificate_per_service(self):
         production = next(c for c in self.charts if "production" in c.path)

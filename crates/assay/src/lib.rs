@@ -334,8 +334,24 @@ pub async fn start(
         readiness: readiness.clone(),
         tls: platform.server_tls.clone(),
     };
-    // The health port answers (liveness included) until the main server has drained.
+    // The health and metrics ports answer until the main server has drained.
     let health_stop = CancellationToken::new();
+    if let Some(at) = config.server.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(at)
+            .await
+            .with_context(|| format!("binding the metrics port {at}"))?;
+        match assay_common::metrics::installed() {
+            Some(metrics) => {
+                tracing::info!(addr = %listener.local_addr()?, "metrics served at /metrics");
+                tokio::spawn(assay_common::metrics::serve(
+                    listener,
+                    metrics,
+                    health_stop.clone(),
+                ));
+            }
+            None => tracing::warn!("server.metrics_listen is set but no metrics are installed"),
+        }
+    }
     let health_addr = match health_alone {
         Some((at, listener, health_server)) => {
             tokio::spawn(server::serve_health(

@@ -6,8 +6,9 @@
 //! transparency report show it all.
 //!
 //! Process A runs the registry and screening, process B cases and law enforcement; both
-//! export their spans to a real OTLP receiver here, which must see one trace from the
-//! screening of the listing through the alert and the case to the referral.
+//! export their spans and metrics to a real OTLP receiver here, which must see one trace
+//! from the screening of the listing through the alert and the case to the referral; and
+//! both serve Prometheus metrics that count what happened.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -23,6 +24,12 @@ use assay_proto::registry::v1 as registry;
 use assay_proto::registry::v1::registry_service_client::RegistryServiceClient;
 use assay_proto::screening::v1 as screening;
 use assay_proto::screening::v1::screening_service_client::ScreeningServiceClient;
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
@@ -47,10 +54,72 @@ struct Received {
     attributes: HashMap<String, String>,
 }
 
-/// An OTLP/gRPC trace receiver that keeps what it is sent.
+/// An OTLP/gRPC receiver that keeps the spans it is sent, and the names of the metrics.
 #[derive(Clone, Default)]
 struct Receiver {
     spans: Arc<Mutex<Vec<Received>>>,
+    metrics: Arc<Mutex<Vec<(String, String)>>>,
+}
+
+#[tonic::async_trait]
+impl MetricsService for Receiver {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportMetricsServiceRequest>,
+    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
+        let mut metrics = self.metrics.lock().unwrap();
+        for resource in request.into_inner().resource_metrics {
+            let service = resource
+                .resource
+                .iter()
+                .flat_map(|r| &r.attributes)
+                .find(|kv| kv.key == "service.name")
+                .and_then(|kv| kv.value.as_ref()?.value.as_ref())
+                .map(|v| match v {
+                    any_value::Value::StringValue(s) => s.clone(),
+                    other => format!("{other:?}"),
+                })
+                .unwrap_or_default();
+            for scope in resource.scope_metrics {
+                for metric in scope.metrics {
+                    metrics.push((service.clone(), metric.name));
+                }
+            }
+        }
+        Ok(tonic::Response::new(ExportMetricsServiceResponse::default()))
+    }
+}
+
+/// A free port on 127.0.0.1.
+fn free_port() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+}
+
+/// `GET /metrics` at `addr`, as Prometheus scrapes it.
+async fn scrape(addr: std::net::SocketAddr) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: assay\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.contains("text/plain; version=0.0.4"), "{head}");
+    body.to_owned()
+}
+
+/// The value of the sample of `name` whose labels include all of `labels`.
+fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    text.lines().find_map(|line| {
+        let (series, value) = line.rsplit_once(' ')?;
+        let bare = series.split('{').next()?;
+        (bare == name && labels.iter().all(|l| series.contains(l))).then(|| value.parse().ok())?
+    })
 }
 
 #[tonic::async_trait]
@@ -105,7 +174,8 @@ impl Receiver {
         let addr = listener.local_addr().unwrap();
         tokio::spawn(
             tonic::transport::Server::builder()
-                .add_service(TraceServiceServer::new(self))
+                .add_service(TraceServiceServer::new(self.clone()))
+                .add_service(MetricsServiceServer::new(self))
                 .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
         );
         addr
@@ -179,11 +249,17 @@ async fn from_a_counterfeit_listing_to_arrests_and_a_disclosure() {
     let common = [
         ("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{otlp}")),
         ("OTEL_BSP_SCHEDULE_DELAY", "100".to_owned()),
+        ("OTEL_METRIC_EXPORT_INTERVAL", "200".to_owned()),
         ("ASSAY_OUTBOX__POLL_INTERVAL", "50ms".to_owned()),
     ]
     .map(|(k, v)| (k.to_owned(), v));
+    let (a_metrics, b_metrics) = (free_port(), free_port());
     a.env = common.to_vec();
     a.env.extend([
+        (
+            "ASSAY_SERVER__METRICS_LISTEN".to_owned(),
+            a_metrics.to_string(),
+        ),
         ("ASSAY_SCREENING__CASES_ENDPOINT".to_owned(), b.endpoint()),
         (
             "ASSAY_SCREENING__LAWENFORCEMENT_ENDPOINT".to_owned(),
@@ -192,6 +268,10 @@ async fn from_a_counterfeit_listing_to_arrests_and_a_disclosure() {
     ]);
     b.env = common.to_vec();
     b.env.extend([
+        (
+            "ASSAY_SERVER__METRICS_LISTEN".to_owned(),
+            b_metrics.to_string(),
+        ),
         ("ASSAY_CASES__REGISTRY_ENDPOINT".to_owned(), a.endpoint()),
         ("ASSAY_CASES__SCREENING_ENDPOINT".to_owned(), a.endpoint()),
         (
@@ -243,6 +323,18 @@ async fn from_a_counterfeit_listing_to_arrests_and_a_disclosure() {
         .unwrap()
         .into_inner();
     let verdict = screened.verdict.unwrap();
+    // And one bad listing, refused.
+    let refused = ScreeningServiceClient::new(authed(a.channel().await, &pipeline))
+        .screen_listing(screening::ScreenListingRequest {
+            listing: Some(screening::Listing {
+                listing_id: "lst-empty".to_owned(),
+                seller_id: "s-ring".to_owned(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
     assert_eq!(verdict.decision, screening::Decision::Block as i32);
     assert_eq!(verdict.brands[0].brand_id, protected.brand_id);
     let hit_id = screened.hit_id;
@@ -611,6 +703,71 @@ async fn from_a_counterfeit_listing_to_arrests_and_a_disclosure() {
         .await;
     assert_eq!(delivered.parent_span_id, referral.span_id);
     assert_eq!(delivered.kind, SpanKind::Server as i32);
+    // Prometheus sees the same story: the RPCs with their status codes, the domain counters.
+    let a_text = scrape(a_metrics).await;
+    let screen_listing = [
+        "rpc_service=\"assay.screening.v1.ScreeningService\"",
+        "rpc_method=\"ScreenListing\"",
+    ];
+    let ok = [
+        screen_listing[0],
+        screen_listing[1],
+        "rpc_grpc_status_code=\"0\"",
+    ];
+    let bad = [
+        screen_listing[0],
+        screen_listing[1],
+        "rpc_grpc_status_code=\"3\"",
+    ];
+    assert_eq!(
+        sample(&a_text, "rpc_server_call_duration_seconds_count", &ok),
+        Some(1.0),
+        "{a_text}"
+    );
+    assert_eq!(
+        sample(&a_text, "rpc_server_call_duration_seconds_count", &bad),
+        Some(1.0)
+    );
+    assert!(sample(&a_text, "rpc_server_call_duration_seconds_bucket", &ok).is_some());
+    assert_eq!(
+        sample(
+            &a_text,
+            "assay_screening_listings_total",
+            &["decision=\"BLOCK\""]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&a_text, "assay_screening_hits_total", &[]),
+        Some(1.0)
+    );
+    let b_text = scrape(b_metrics).await;
+    assert_eq!(
+        sample(
+            &b_text,
+            "assay_cases_opened_total",
+            &["source=\"SCREENING_ALERT\""]
+        ),
+        Some(1.0),
+        "{b_text}"
+    );
+    assert_eq!(
+        sample(&b_text, "assay_lawenforcement_requests_overdue", &[]),
+        Some(0.0)
+    );
+    // And the OTLP receiver got them too.
+    eventually("metrics exported over OTLP", || {
+        let metrics = receiver.metrics.lock().unwrap().clone();
+        async move {
+            let has = |name: &str| metrics.iter().any(|(_, n)| n == name);
+            (has("rpc.server.call.duration")
+                && has("assay.screening.listings")
+                && has("assay.cases.opened"))
+            .then_some(())
+        }
+    })
+    .await;
+
     // The alert was written in the screening request's trace; the processes differ.
     assert!(
         receiver

@@ -714,6 +714,7 @@ impl CasesApi {
             key.record(&txn, id.as_str()).await?;
         }
         txn.commit().await?;
+        crate::metrics::case_opened(&model.source);
         self.respond(&model).await
     }
 
@@ -779,6 +780,7 @@ impl CasesApi {
             key.record(&txn, id.as_str()).await?;
         }
         txn.commit().await?;
+        crate::metrics::case_opened(&model.source);
         self.respond(&model).await
     }
 
@@ -866,6 +868,7 @@ impl CasesApi {
         match inserted {
             Ok(model) => {
                 txn.commit().await?;
+                crate::metrics::case_opened(&model.source);
                 Ok(ReceiveHitAlertResponse {
                     case_id: model.id,
                     created: true,

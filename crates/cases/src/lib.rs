@@ -6,6 +6,7 @@ mod api;
 pub mod domain;
 pub mod entity;
 pub mod ids;
+mod metrics;
 pub mod migration;
 mod relay;
 mod store;

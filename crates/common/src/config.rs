@@ -65,6 +65,9 @@ pub struct ServerConfig {
     /// Also serve grpc.health.v1 alone, in plaintext, here: for probes that cannot speak TLS
     /// (Kubernetes' native gRPC probes) when the main port requires it.
     pub health_listen: Option<SocketAddr>,
+    /// Serve Prometheus metrics (`GET /metrics`) here. Unset: not served (OTLP export, when
+    /// OTEL_EXPORTER_OTLP_ENDPOINT is set, does not need it).
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// The server's certificate, and the CA that client certificates must chain to.
@@ -108,6 +111,7 @@ impl Default for ServerConfig {
             page_token_secret_file: None,
             tls: None,
             health_listen: None,
+            metrics_listen: None,
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod holds;
 pub mod id;
 pub mod idempotency;
+pub mod metrics;
 pub mod money;
 pub mod outbox;
 pub mod page;

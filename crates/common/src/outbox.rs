@@ -425,7 +425,10 @@ mod tests {
     #[async_trait::async_trait]
     impl MigratorTrait for Migrator {
         fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-            vec![Box::new(super::Migration)]
+            vec![
+                Box::new(super::Migration),
+                Box::new(super::TraceContextMigration),
+            ]
         }
     }
 

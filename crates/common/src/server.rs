@@ -311,21 +311,50 @@ fn reject<E: Send + 'static>(
 }
 
 /// A span per request, following the OpenTelemetry RPC conventions, continuing the caller's
-/// trace.
-#[derive(Clone, Copy, Default)]
-pub struct TraceLayer;
+/// trace; and its duration in the `rpc.server.call.duration` histogram, whose count by
+/// `rpc.grpc.status_code` gives requests and errors per RPC.
+#[derive(Clone)]
+pub struct TraceLayer {
+    duration: opentelemetry::metrics::Histogram<f64>,
+}
+
+impl TraceLayer {
+    pub fn new() -> Self {
+        Self {
+            duration: crate::metrics::meter()
+                .f64_histogram("rpc.server.call.duration")
+                .with_unit("s")
+                .with_description("Duration of RPCs this server answered, until the response began")
+                .with_boundaries(vec![
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                    10.0,
+                ])
+                .build(),
+        }
+    }
+}
+
+impl Default for TraceLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl<S> Layer<S> for TraceLayer {
     type Service = Trace<S>;
 
     fn layer(&self, inner: S) -> Trace<S> {
-        Trace { inner }
+        Trace {
+            inner,
+            duration: self.duration.clone(),
+        }
     }
 }
 
 #[derive(Clone)]
 pub struct Trace<S> {
     inner: S,
+    duration: opentelemetry::metrics::Histogram<f64>,
 }
 
 impl<S, B> Service<http::Request<B>> for Trace<S>
@@ -360,6 +389,12 @@ where
         );
         crate::telemetry::extract_context(request.headers(), &span);
         let quiet = is_open_path(path);
+        let labels = [
+            opentelemetry::KeyValue::new("rpc.system", "grpc"),
+            opentelemetry::KeyValue::new("rpc.service", service.to_owned()),
+            opentelemetry::KeyValue::new("rpc.method", method.to_owned()),
+        ];
+        let duration = self.duration.clone();
         let started = Instant::now();
         let future = {
             let _entered = span.enter();
@@ -381,7 +416,18 @@ where
                     if code != 0 {
                         span.record("otel.status_code", "ERROR");
                     }
-                    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+                    let elapsed = started.elapsed().as_secs_f64();
+                    let [system, service, method] = labels;
+                    duration.record(
+                        elapsed,
+                        &[
+                            system,
+                            service,
+                            method,
+                            opentelemetry::KeyValue::new("rpc.grpc.status_code", i64::from(code)),
+                        ],
+                    );
+                    let elapsed_ms = elapsed * 1000.0;
                     if !quiet {
                         tracing::debug!(grpc_status = code, elapsed_ms, "request finished");
                     }
@@ -459,7 +505,7 @@ pub async fn serve(
     }
     let server = builder
         .timeout(config.request_timeout)
-        .layer(TraceLayer)
+        .layer(TraceLayer::new())
         .layer(GuardLayer::new(
             authenticator,
             config.max_concurrent_requests,

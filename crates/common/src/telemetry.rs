@@ -4,6 +4,7 @@
 //! the standard `OTEL_EXPORTER_OTLP_ENDPOINT` is set — OTLP/gRPC export of every span. W3C
 //! trace context is read from incoming gRPC metadata ([`extract_context`]) and written to
 //! outgoing metadata ([`inject_context`]), so one trace follows a request across services.
+//! It also installs the metrics of [`crate::metrics`], exported the same way.
 
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::TracerProvider as _;
@@ -21,6 +22,7 @@ use crate::config::{LogConfig, LogFormat};
 #[must_use = "dropping the guard stops and flushes trace export"]
 pub struct TelemetryGuard {
     provider: Option<SdkTracerProvider>,
+    metrics: Option<crate::metrics::Metrics>,
 }
 
 impl TelemetryGuard {
@@ -32,6 +34,9 @@ impl TelemetryGuard {
 
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
+        if let Some(metrics) = self.metrics.take() {
+            metrics.shutdown();
+        }
         if let Some(provider) = self.provider.take()
             && let Err(error) = provider.shutdown()
         {
@@ -93,7 +98,20 @@ pub fn init(config: &LogConfig, service_name: &str) -> anyhow::Result<TelemetryG
             .try_init(),
     };
     result.map_err(|e| anyhow::anyhow!("installing the log subscriber: {e}"))?;
-    Ok(TelemetryGuard { provider })
+    let metrics = crate::metrics::install(service_name, otlp_metrics_endpoint().is_some())?;
+    Ok(TelemetryGuard {
+        provider,
+        metrics: Some(metrics),
+    })
+}
+
+fn otlp_metrics_endpoint() -> Option<String> {
+    [
+        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+    ]
+    .iter()
+    .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
 }
 
 fn otlp_endpoint() -> Option<String> {

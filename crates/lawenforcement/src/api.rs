@@ -2010,6 +2010,29 @@ impl LawEnforcementApi {
 
 /// Raises a deadline warning, once per request, for requests about to breach or past due:
 /// an audit entry and an error-level log line for the on-call.
+/// What the deadline watcher reports.
+struct DeadlineMetrics {
+    overdue: opentelemetry::metrics::Gauge<u64>,
+    escalated: opentelemetry::metrics::Counter<u64>,
+}
+
+fn deadline_metrics() -> &'static DeadlineMetrics {
+    static METRICS: OnceLock<DeadlineMetrics> = OnceLock::new();
+    METRICS.get_or_init(|| {
+        let meter = assay_common::metrics::meter();
+        DeadlineMetrics {
+            overdue: meter
+                .u64_gauge("assay.lawenforcement.requests.overdue")
+                .with_description("Requests still owed to an agency after their legal deadline")
+                .build(),
+            escalated: meter
+                .u64_counter("assay.lawenforcement.deadlines.escalated")
+                .with_description("Deadlines raised, as due soon or overdue")
+                .build(),
+        }
+    })
+}
+
 /// Escalates legal deadlines and deletes expired packages, every `interval`.
 pub async fn watch_deadlines_forever(
     db: DatabaseConnection,
@@ -2019,6 +2042,10 @@ pub async fn watch_deadlines_forever(
     loop {
         if let Err(error) = escalate_deadlines(&db).await {
             tracing::warn!(%error, "checking legal deadlines failed; will retry");
+        }
+        match store::count_overdue(&db, time::now()).await {
+            Ok(overdue) => deadline_metrics().overdue.record(overdue, &[]),
+            Err(error) => tracing::warn!(%error, "counting overdue requests failed"),
         }
         if let Err(error) = delete_expired_packages(&db).await {
             tracing::warn!(%error, "deleting expired packages failed; will retry");
@@ -2062,6 +2089,9 @@ async fn escalate_deadlines(db: &DatabaseConnection) -> ApiResult<()> {
                 )
                 .await?;
                 tracing::error!(request = model.id, due = %model.due_time, "legal deadline {word}");
+                deadline_metrics()
+                    .escalated
+                    .add(1, &[opentelemetry::KeyValue::new("urgency", word)]);
                 raised += 1;
             }
             txn.commit().await?;

@@ -271,6 +271,16 @@ pub async fn to_escalate(
         .await?)
 }
 
+/// Owed requests whose deadline passed before `now`.
+pub async fn count_overdue(db: &impl ConnectionTrait, now: DateTime<Utc>) -> ApiResult<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(request::Entity::find()
+        .filter(request::Column::Owed.eq(true))
+        .filter(request::Column::DueTime.lte(now))
+        .count(db)
+        .await?)
+}
+
 /// Records that a request was escalated (as breached when `breached`); false when someone
 /// else already did.
 pub async fn mark_escalated(

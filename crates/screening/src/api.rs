@@ -36,7 +36,10 @@ thread_local! {
 }
 
 fn screen_one(engine: &Engine, listing: &CheckedListing) -> Verdict {
-    SCRATCH.with(|scratch| engine.screen(&listing.input(), &mut scratch.borrow_mut()))
+    let verdict =
+        SCRATCH.with(|scratch| engine.screen(&listing.input(), &mut scratch.borrow_mut()));
+    crate::metrics::screened(verdict.decision);
+    verdict
 }
 
 /// The screening service.
@@ -161,6 +164,7 @@ impl ScreeningApi {
         let now = time::now();
         let txn = self.db.begin().await?;
         let mut ids = Vec::with_capacity(screened.len());
+        let mut stored = 0;
         for (listing, verdict) in screened {
             if verdict.decision == Decision::Allow as i32 {
                 ids.push(String::new());
@@ -172,12 +176,14 @@ impl ScreeningApi {
                 None => {
                     let id = HitId::generate().into_string();
                     store::insert_hit(&txn, &id, listing, verdict, &key, now).await?;
+                    stored += 1;
                     id
                 }
             };
             ids.push(id);
         }
         txn.commit().await?;
+        crate::metrics::hits_stored(stored);
         if let Some(waker) = self.relay.get() {
             waker.notify_one();
         }

@@ -8,6 +8,7 @@ pub mod entity;
 mod feed;
 pub mod ids;
 pub mod listing;
+mod metrics;
 pub mod migration;
 mod relay;
 pub mod rules;
