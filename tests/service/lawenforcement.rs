@@ -244,6 +244,7 @@ on_both_backends!(
     an_expired_package_is_deleted_but_its_manifest_kept,
     the_legal_clocks,
     preserved_sellers_survive_a_purge,
+    purges_fail_closed_when_holds_cannot_be_checked,
     altering_any_audit_entry_breaks_the_chain_there,
     the_transparency_report_counts_requests_and_outcomes,
     referrals_reach_the_agency_and_outcomes_reach_the_case,
@@ -1159,7 +1160,7 @@ async fn preserved_sellers_survive_a_purge(backend: Backend) {
             .await,
         Code::NotFound,
     );
-    // Purging is for admins.
+    // Purging is for admins, up to a time that has passed.
     expect_code(
         analyst
             .purge_cases(cases::PurgeCasesRequest {
@@ -1168,6 +1169,59 @@ async fn preserved_sellers_survive_a_purge(backend: Backend) {
             .await,
         Code::PermissionDenied,
     );
+    let missing = ScreeningServiceClient::new(admin.clone())
+        .purge_hits(screening::PurgeHitsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&missing), ["screened_before"]);
+    let ahead = CasesServiceClient::new(admin.clone())
+        .purge_cases(cases::PurgeCasesRequest {
+            closed_before: Some(prost_types::Timestamp {
+                seconds: now.seconds + 3600,
+                nanos: 0,
+            }),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&ahead), ["closed_before"]);
+}
+
+/// Without a law-enforcement service to ask about holds, nothing is purged at all.
+async fn purges_fail_closed_when_holds_cannot_be_checked(backend: Backend) {
+    let sandbox = Sandbox::start_with(
+        backend,
+        &[ServiceName::Registry, ServiceName::Screening],
+        |_| {},
+    )
+    .await;
+    let (_, brand) = screened_brand(&sandbox, "Velmora", "018900601").await;
+    let kept = hit(&sandbox, &brand.name, "lst-1", "s-1").await;
+    // Cut-offs are whole seconds: let the hit be older than the next one.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let admin = sandbox.as_principal(Some(ADMIN)).await;
+    let mut screening = ScreeningServiceClient::new(admin);
+    let refused = expect_code(
+        screening
+            .purge_hits(screening::PurgeHitsRequest {
+                screened_before: Some(prost_types::Timestamp {
+                    seconds: std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap()
+                        .as_secs() as i64,
+                    nanos: 0,
+                }),
+            })
+            .await,
+        Code::Unavailable,
+    );
+    assert!(
+        refused.message().contains("nothing is purged"),
+        "{refused:?}"
+    );
+    screening
+        .get_hit(screening::GetHitRequest { id: kept })
+        .await
+        .expect("the hit is still there");
 }
 
 async fn altering_any_audit_entry_breaks_the_chain_there(backend: Backend) {

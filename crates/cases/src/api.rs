@@ -381,18 +381,7 @@ impl CasesApi {
         req: PurgeCasesRequest,
     ) -> ApiResult<PurgeCasesResponse> {
         principal.authorize("purge cases", &[Grant::Staff(&[])])?;
-        let before = req
-            .closed_before
-            .as_ref()
-            .ok_or_else(|| "must be set".to_owned())
-            .and_then(time::from_timestamp)
-            .and_then(|t| {
-                if t <= time::now() {
-                    Ok(t)
-                } else {
-                    Err("must not be in the future".to_owned())
-                }
-            })
+        let before = time::past_timestamp(req.closed_before.as_ref())
             .map_err(|e| ApiError::invalid("closed_before", e))?;
         let (purged, held) = self.purge(before).await?;
         Ok(PurgeCasesResponse {

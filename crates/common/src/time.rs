@@ -30,6 +30,15 @@ pub fn from_timestamp(ts: &prost_types::Timestamp) -> Result<DateTime<Utc>, Stri
         .ok_or_else(|| "is not a valid time".to_owned())
 }
 
+/// A required timestamp that is not in the future, e.g. the cut-off of a purge.
+pub fn past_timestamp(ts: Option<&prost_types::Timestamp>) -> Result<DateTime<Utc>, String> {
+    let time = from_timestamp(ts.ok_or_else(|| "must be set".to_owned())?)?;
+    if time > now() {
+        return Err("must not be in the future".to_owned());
+    }
+    Ok(time)
+}
+
 pub fn to_date(date: NaiveDate) -> pb::Date {
     pb::Date {
         year: date.year(),
@@ -78,6 +87,18 @@ pub fn end_of_day(date: NaiveDate) -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn past_timestamps_are_required_and_not_ahead() {
+        let ago = to_timestamp(now() - chrono::Duration::hours(1));
+        assert!(past_timestamp(Some(&ago)).is_ok());
+        assert_eq!(past_timestamp(None), Err("must be set".to_owned()));
+        let ahead = to_timestamp(now() + chrono::Duration::hours(1));
+        assert_eq!(
+            past_timestamp(Some(&ahead)),
+            Err("must not be in the future".to_owned())
+        );
+    }
 
     #[test]
     fn dates_are_checked() {

@@ -113,18 +113,7 @@ impl ScreeningApi {
         req: PurgeHitsRequest,
     ) -> ApiResult<PurgeHitsResponse> {
         principal.authorize("purge hits", &[Grant::Staff(&[])])?;
-        let before = req
-            .screened_before
-            .as_ref()
-            .ok_or_else(|| "must be set".to_owned())
-            .and_then(time::from_timestamp)
-            .and_then(|t| {
-                if t <= time::now() {
-                    Ok(t)
-                } else {
-                    Err("must not be in the future".to_owned())
-                }
-            })
+        let before = time::past_timestamp(req.screened_before.as_ref())
             .map_err(|e| ApiError::invalid("screened_before", e))?;
         let (purged, held) = self.purge(before).await?;
         Ok(PurgeHitsResponse {
