@@ -389,10 +389,17 @@ where
         );
         crate::telemetry::extract_context(request.headers(), &span);
         let quiet = is_open_path(path);
+        // Metric labels come from the methods that exist, never from whatever path a caller
+        // sends: each label set is a series kept for good.
+        let (label_service, label_method) = if is_known_method(path) {
+            (service.to_owned(), method.to_owned())
+        } else {
+            ("_other".to_owned(), "_other".to_owned())
+        };
         let labels = [
             opentelemetry::KeyValue::new("rpc.system", "grpc"),
-            opentelemetry::KeyValue::new("rpc.service", service.to_owned()),
-            opentelemetry::KeyValue::new("rpc.method", method.to_owned()),
+            opentelemetry::KeyValue::new("rpc.service", label_service),
+            opentelemetry::KeyValue::new("rpc.method", label_method),
         ];
         let duration = self.duration.clone();
         let started = Instant::now();
@@ -437,6 +444,45 @@ where
             .instrument(span),
         )
     }
+}
+
+/// Whether `path` (`/package.Service/Method`) names a method this server may serve: one of
+/// the contract's, health's or reflection's.
+fn is_known_method(path: &str) -> bool {
+    static KNOWN: std::sync::OnceLock<std::collections::HashSet<String>> =
+        std::sync::OnceLock::new();
+    KNOWN
+        .get_or_init(|| {
+            use prost::Message;
+            let mut known = std::collections::HashSet::new();
+            for encoded in [
+                assay_proto::FILE_DESCRIPTOR_SET,
+                tonic_health::pb::FILE_DESCRIPTOR_SET,
+            ] {
+                let Ok(set) = prost_types::FileDescriptorSet::decode(encoded) else {
+                    continue;
+                };
+                for file in set.file {
+                    for service in &file.service {
+                        for method in &service.method {
+                            known.insert(format!(
+                                "/{}.{}/{}",
+                                file.package(),
+                                service.name(),
+                                method.name()
+                            ));
+                        }
+                    }
+                }
+            }
+            for reflection in ["grpc.reflection.v1", "grpc.reflection.v1alpha"] {
+                known.insert(format!(
+                    "/{reflection}.ServerReflection/ServerReflectionInfo"
+                ));
+            }
+            known
+        })
+        .contains(path)
 }
 
 /// A running server's knobs.
@@ -667,6 +713,26 @@ mod tests {
             GuardLayer::new(Arc::new(authenticator), limit, readiness),
             Arc::new(Notify::new()),
         )
+    }
+
+    #[test]
+    fn only_real_methods_become_metric_labels() {
+        for real in [
+            "/assay.screening.v1.ScreeningService/ScreenListing",
+            "/assay.lawenforcement.v1.LawEnforcementService/ReceiveReferral",
+            "/grpc.health.v1.Health/Check",
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        ] {
+            assert!(is_known_method(real), "{real}");
+        }
+        for made_up in [
+            "/assay.screening.v1.ScreeningService/Nope",
+            "/x.y/z",
+            "/",
+            "",
+        ] {
+            assert!(!is_known_method(made_up), "{made_up}");
+        }
     }
 
     #[tokio::test]
