@@ -403,6 +403,27 @@ impl LawEnforcementApi {
         .map(|_| ())
     }
 
+    /// Records which records a listing showed the caller, in a transaction of its own.
+    async fn audit_listed(
+        &self,
+        principal: &Principal,
+        action: &str,
+        resource: &str,
+        ids: impl Iterator<Item = &str>,
+    ) -> ApiResult<()> {
+        let txn = self.db().begin().await?;
+        self.audit(
+            &txn,
+            principal,
+            action,
+            resource,
+            ids.collect::<Vec<_>>().join(","),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
     // ---- agencies -----------------------------------------------------------------------------
 
     async fn create_agency(
@@ -848,19 +869,13 @@ impl LawEnforcementApi {
             .inner
             .page_tokens
             .page(&scope, rows, size, |r| r.id.clone());
-        let txn = self.db().begin().await?;
-        self.audit(
-            &txn,
+        self.audit_listed(
             principal,
             "request.list",
             "requests",
-            rows.iter()
-                .map(|r| r.id.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
+            rows.iter().map(|r| r.id.as_str()),
         )
         .await?;
-        txn.commit().await?;
         Ok(ListRequestsResponse {
             legal_requests: rows
                 .iter()
@@ -1690,19 +1705,13 @@ impl LawEnforcementApi {
             .inner
             .page_tokens
             .page(&scope, rows, size, |r| r.id.clone());
-        let txn = self.db().begin().await?;
-        self.audit(
-            &txn,
+        self.audit_listed(
             principal,
             "referral.list",
             "referrals",
-            rows.iter()
-                .map(|r| r.id.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
+            rows.iter().map(|r| r.id.as_str()),
         )
         .await?;
-        txn.commit().await?;
         Ok(ListReferralsResponse {
             referrals: rows
                 .iter()
