@@ -211,22 +211,20 @@ fn check_outcome(
     ))
 }
 
-/// The e-mail domain of an address, lower case.
+/// The e-mail domain of an address, lower case ("" for no valid address).
 fn email_domain(email: &str) -> String {
-    email
-        .rsplit_once('@')
-        .map(|(_, d)| d.to_ascii_lowercase())
-        .unwrap_or_default()
+    validate::email_domain(email).unwrap_or_default()
 }
 
 /// Whether `email` is at one of `domains` (or a subdomain of one).
 fn domain_verified(email: &str, domains: &[String]) -> bool {
-    let domain = email_domain(email);
-    !domain.is_empty()
-        && domains.iter().any(|d| {
-            let d = d.to_ascii_lowercase();
-            domain == d || domain.ends_with(&format!(".{d}"))
-        })
+    let Some(domain) = validate::email_domain(email) else {
+        return false;
+    };
+    domains.iter().any(|d| {
+        let d = d.to_ascii_lowercase();
+        domain == d || domain.ends_with(&format!(".{d}"))
+    })
 }
 
 /// Emergency requests need two confirmations by different people, one of them out of band,
