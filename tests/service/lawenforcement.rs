@@ -248,6 +248,7 @@ on_both_backends!(
     altering_any_audit_entry_breaks_the_chain_there,
     the_transparency_report_counts_requests_and_outcomes,
     referrals_reach_the_agency_and_outcomes_reach_the_case,
+    a_referral_delivered_twice_is_received_once,
     requests_are_validated_and_verified,
 );
 
@@ -1449,6 +1450,58 @@ async fn the_transparency_report_counts_requests_and_outcomes(backend: Backend) 
         .unwrap()
         .into_inner();
     assert_eq!((empty.requests, empty.arrests), (0, 0));
+}
+
+/// The outbox delivers at least once, and a lease that ran out can have two relays deliver
+/// the same referral at the same moment: it is still received once.
+async fn a_referral_delivered_twice_is_received_once(backend: Backend) {
+    let sandbox = Sandbox::start_with(
+        backend,
+        &[ServiceName::Registry, ServiceName::LawEnforcement],
+        |_| {},
+    )
+    .await;
+    let mut legal = le(&sandbox, LEGAL).await;
+    let a = agency(&mut legal, "Guardia di Finanza", "IT", "gdf.it").await;
+    let delivery = ReceiveReferralRequest {
+        r#case: Some(cases::Case {
+            id: "cas_0123456789abcdef0123456789abcdef".to_owned(),
+            title: "Warehouse in Naples".to_owned(),
+            referral: Some(cases::Referral {
+                id: "ref_0123456789abcdef0123456789abcdef".to_owned(),
+                agency_id: a.id.clone(),
+                summary: "Counterfeit handbags".to_owned(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+    };
+    let mut first = le(&sandbox, "service:cases").await;
+    let mut second = le(&sandbox, "service:cases").await;
+    let (one, two) = tokio::join!(
+        first.receive_referral(delivery.clone()),
+        second.receive_referral(delivery.clone())
+    );
+    let created: Vec<bool> = [one, two]
+        .into_iter()
+        .map(|answer| {
+            answer
+                .expect("both deliveries succeed")
+                .into_inner()
+                .created
+        })
+        .collect();
+    assert_eq!(created.iter().filter(|c| **c).count(), 1, "{created:?}");
+    let again = first.receive_referral(delivery).await.unwrap().into_inner();
+    assert!(!again.created);
+    let listed = le(&sandbox, &agency_principal(&a.id))
+        .await
+        .list_referrals(ListReferralsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .referrals;
+    assert_eq!(listed.len(), 1);
 }
 
 async fn referrals_reach_the_agency_and_outcomes_reach_the_case(backend: Backend) {

@@ -1631,7 +1631,17 @@ impl LawEnforcementApi {
             receive_time: Some(time::to_timestamp(now)),
             acknowledge_time: None,
         };
-        store::insert_referral(&txn, &body, now).await?;
+        // A concurrent delivery of the same referral may win the insert: then it is here.
+        if let Err(error) = store::insert_referral(&txn, &body, now).await {
+            txn.rollback().await?;
+            return match store::find_referral(self.db(), &referral.id).await? {
+                Some(_) => Ok(ReceiveReferralResponse {
+                    referral_id: referral.id,
+                    created: false,
+                }),
+                None => Err(error),
+            };
+        }
         self.audit(
             &txn,
             principal,
