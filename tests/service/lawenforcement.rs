@@ -672,6 +672,10 @@ async fn a_narrowed_request_discloses_only_what_was_approved(backend: Backend) {
     }
     let text = |i: usize| String::from_utf8(download.files[i].content.clone()).unwrap();
     assert!(text(0).contains("lst-a") && !text(0).contains("lst-b"));
+    assert!(
+        text(0).contains("\"truncated\": false"),
+        "a complete file says so"
+    );
     assert!(text(1).contains("lst-ring-s-approved") && text(1).contains("a ring of two sellers"));
     let package = download.package.unwrap();
     let expected: String = download

@@ -26,7 +26,8 @@ pub struct Gathered {
     pub not_found: Vec<Target>,
 }
 
-/// Most records of one kind gathered for one target.
+/// Most records of one kind gathered for one target; a file cut short says so
+/// (`"truncated": true`), so that nobody reads it as everything there is.
 const MAX_RECORDS: usize = 10_000;
 
 fn unavailable(service: &str, status: tonic::Status) -> ApiError {
@@ -208,6 +209,7 @@ impl Sources {
         let mut client = self.screening()?;
         let mut records = Vec::new();
         let mut page_token = String::new();
+        let mut truncated = false;
         loop {
             let mut request = screening::ListHitsRequest {
                 page_size: 1000,
@@ -240,18 +242,24 @@ impl Sources {
                     "why": verdict.signals.iter().map(|s| s.explanation.clone()).collect::<Vec<_>>(),
                 }));
             }
-            if page.next_page_token.is_empty() || records.len() >= MAX_RECORDS {
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            if records.len() >= MAX_RECORDS {
+                truncated = true;
                 break;
             }
             page_token = page.next_page_token;
         }
-        Ok((!records.is_empty()).then(|| json!({ "screened_listings": records })))
+        Ok((!records.is_empty())
+            .then(|| json!({ "screened_listings": records, "truncated": truncated })))
     }
 
     async fn cases_of(&self, kind: TargetKind, id: &str) -> ApiResult<Option<Value>> {
         let mut client = self.cases()?;
         let mut records = Vec::new();
         let mut page_token = String::new();
+        let mut truncated = false;
         loop {
             let mut request = cases::ListCasesRequest {
                 page_size: 1000,
@@ -289,12 +297,16 @@ impl Sources {
                     })).collect::<Vec<_>>(),
                 }));
             }
-            if page.next_page_token.is_empty() || records.len() >= MAX_RECORDS {
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            if records.len() >= MAX_RECORDS {
+                truncated = true;
                 break;
             }
             page_token = page.next_page_token;
         }
-        Ok((!records.is_empty()).then(|| json!({ "cases": records })))
+        Ok((!records.is_empty()).then(|| json!({ "cases": records, "truncated": truncated })))
     }
 }
 
