@@ -35,9 +35,8 @@ pub fn screened(decision: i32) {
     let decision = Decision::try_from(decision).unwrap_or_default();
     let name = decision.as_str_name();
     let name = name.strip_prefix("DECISION_").unwrap_or(name);
-    counters()
-        .listings
-        .add(1, &[KeyValue::new("decision", name.to_owned())]);
+    // A static label: no allocation per screened listing.
+    counters().listings.add(1, &[KeyValue::new("decision", name)]);
 }
 
 /// `count` new hits were stored.
