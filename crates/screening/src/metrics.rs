@@ -36,7 +36,9 @@ pub fn screened(decision: i32) {
     let name = decision.as_str_name();
     let name = name.strip_prefix("DECISION_").unwrap_or(name);
     // A static label: no allocation per screened listing.
-    counters().listings.add(1, &[KeyValue::new("decision", name)]);
+    counters()
+        .listings
+        .add(1, &[KeyValue::new("decision", name)]);
 }
 
 /// `count` new hits were stored.
