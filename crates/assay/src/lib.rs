@@ -11,6 +11,7 @@ use anyhow::Context;
 use assay_common::config::{
     AuthConfig, DatabaseConfig, LogConfig, OutboxConfig, PlatformConfig, ServerConfig,
 };
+use assay_common::policy::Policies;
 use assay_common::server::{self, Readiness, ServeOptions};
 use assay_common::service::Service;
 use assay_common::{Platform, db};
@@ -330,7 +331,12 @@ pub async fn start(
     let routes = server::with_platform_services(routes, health_server)?;
     let options = ServeOptions {
         config: config.server.clone(),
-        authenticator: platform.authenticator.clone(),
+        gate: server::Gate {
+            authenticator: platform.authenticator.clone(),
+            policies: Policies::new(services.iter().map(|s| s.policy())),
+            directory: platform.directory.clone(),
+            refusals: platform.refusals.clone(),
+        },
         readiness: readiness.clone(),
         tls: platform.server_tls.clone(),
     };
@@ -444,6 +450,50 @@ mod tests {
             toml::to_string(&defaults).unwrap(),
             "the example documents the defaults"
         );
+    }
+
+    /// Every RPC of the contract has exactly one rule in its service's policy table, and
+    /// every rule names an RPC that exists.
+    #[test]
+    fn every_rpc_has_a_policy_entry() {
+        use prost::Message;
+        let policies = [
+            &assay_registry::policy::POLICY,
+            &assay_screening::policy::POLICY,
+            &assay_cases::policy::POLICY,
+            &assay_lawenforcement::policy::POLICY,
+        ];
+        let set = prost_types::FileDescriptorSet::decode(assay_proto::FILE_DESCRIPTOR_SET)
+            .expect("the contract's descriptor set");
+        let mut problems = Vec::new();
+        let mut services = 0;
+        for file in &set.file {
+            for service in &file.service {
+                let full = format!("{}.{}", file.package(), service.name());
+                let Some(policy) = policies.iter().find(|p| p.service == full) else {
+                    problems.push(format!("{full} has no policy table"));
+                    continue;
+                };
+                services += 1;
+                for method in &service.method {
+                    let rules = policy
+                        .rules
+                        .iter()
+                        .filter(|r| r.method == method.name())
+                        .count();
+                    if rules != 1 {
+                        problems.push(format!("{full}/{} has {rules} rules", method.name()));
+                    }
+                }
+                for rule in policy.rules {
+                    if !service.method.iter().any(|m| m.name() == rule.method) {
+                        problems.push(format!("{full} has a rule for unknown {}", rule.method));
+                    }
+                }
+            }
+        }
+        assert_eq!(services, policies.len(), "every policy belongs to a service");
+        assert!(problems.is_empty(), "{problems:#?}");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, OnceLock};
 
-use assay_common::auth::{self, Grant, Principal, Role};
+use assay_common::auth::{self, Owner, Principal};
 use assay_common::catalogue::{Catalogue, CatalogueCopy};
 use assay_common::client::PeerChannel;
 use assay_common::holds::HoldChecker;
@@ -57,53 +57,6 @@ struct Inner {
     relay: OnceLock<Arc<Notify>>,
     holds: HoldChecker,
 }
-
-/// Staff roles allowed to work cases.
-const CASEWORK: &[Role] = &[Role::Analyst];
-/// Staff roles allowed to read cases and evidence.
-const READERS: &[Role] = &[Role::Analyst, Role::Legal, Role::Auditor];
-
-/// Who may do something to a case.
-#[derive(Debug, Clone, Copy)]
-struct Access {
-    /// Staff with one of these roles.
-    roles: &'static [Role],
-    /// Members acting for one of the case's brands.
-    members: bool,
-    /// Internal services.
-    services: bool,
-}
-
-impl Access {
-    const fn staff(roles: &'static [Role]) -> Self {
-        Self {
-            roles,
-            members: false,
-            services: false,
-        }
-    }
-
-    const fn and_members(self) -> Self {
-        Self {
-            members: true,
-            ..self
-        }
-    }
-
-    const fn and_services(self) -> Self {
-        Self {
-            services: true,
-            ..self
-        }
-    }
-}
-
-/// Reading a case: staff readers, its members, services.
-const READ: Access = Access::staff(READERS).and_members().and_services();
-/// Working a case: analysts.
-const WORK: Access = Access::staff(CASEWORK);
-/// Legal decisions: legal staff and analysts.
-const DECIDE: Access = Access::staff(&[Role::Legal, Role::Analyst]);
 
 fn case_id(field: &str, value: &str) -> ApiResult<CaseId> {
     CaseId::parse(value).map_err(|e| ApiError::invalid(field, e))
@@ -375,12 +328,7 @@ impl CasesApi {
         Ok((purged, kept))
     }
 
-    async fn purge_cases(
-        &self,
-        principal: &Principal,
-        req: PurgeCasesRequest,
-    ) -> ApiResult<PurgeCasesResponse> {
-        principal.authorize("purge cases", &[Grant::Staff(&[])])?;
+    async fn purge_cases(&self, req: PurgeCasesRequest) -> ApiResult<PurgeCasesResponse> {
         let before = time::past_timestamp(req.closed_before.as_ref())
             .map_err(|e| ApiError::invalid("closed_before", e))?;
         let (purged, held) = self.purge(before).await?;
@@ -428,30 +376,28 @@ impl CasesApi {
         Ok(brands.iter().any(|b| catalogue.acts_for(member_id, b)))
     }
 
-    /// Allows whoever `access` admits to `action` the case.
-    async fn authorize_case(
+    /// Keeps a member to the cases of brands it acts for: any other case answers as a
+    /// missing `kind id` (the case's, or a record of it). Staff and services passed the
+    /// policy table.
+    async fn scope_case(
         &self,
         db: &impl sea_orm::ConnectionTrait,
         principal: &Principal,
-        action: &str,
         case_id: &str,
-        access: Access,
+        kind: &'static str,
+        id: &str,
     ) -> ApiResult<()> {
-        let admitted = principal.has_role(access.roles)
-            || (access.services && principal.is_service())
-            || match principal.member_id() {
-                Some(member) if access.members => {
-                    self.member_concerned(db, member, case_id).await?
-                }
-                _ => false,
-            };
-        if admitted {
+        let concerned = match principal {
+            Principal::Member { member_id, .. } => {
+                self.member_concerned(db, member_id, case_id).await?
+            }
+            Principal::Agency { .. } => false,
+            Principal::Staff { .. } | Principal::Service { .. } => true,
+        };
+        if concerned {
             Ok(())
         } else {
-            Err(ApiError::denied(format!(
-                "{} may not {action}",
-                principal.actor()
-            )))
+            Err(ApiError::not_found(kind, id))
         }
     }
 
@@ -507,17 +453,10 @@ impl CasesApi {
         id: &CaseId,
         etag: &str,
         action: Action,
-        access: Access,
     ) -> ApiResult<(case::Model, CaseStatus, CaseStatus)> {
         let current = store::find_case(txn, id.as_str()).await?;
-        self.authorize_case(
-            txn,
-            principal,
-            &format!("{} this case", action.verb()),
-            id.as_str(),
-            access,
-        )
-        .await?;
+        self.scope_case(txn, principal, id.as_str(), "case", id.as_str())
+            .await?;
         check_etag(etag, current.version, "case")?;
         let from = store::status_of(&current)?;
         let to = domain::transition(from, action).map_err(ApiError::precondition)?;
@@ -592,12 +531,10 @@ impl CasesApi {
             );
         }
         let statement = violations.require(statement)?;
-        principal.authorize(
-            "file notices for this member",
-            &[
-                Grant::Members(&[notice.member_id.as_str()]),
-                Grant::Staff(&[Role::Legal, Role::Analyst]),
-            ],
+        principal.scope(
+            Owner::Members(&[notice.member_id.as_str()]),
+            "member",
+            &notice.member_id,
         )?;
         let key = Key::new(
             "SubmitNotice",
@@ -708,7 +645,6 @@ impl CasesApi {
     }
 
     async fn create_case(&self, principal: &Principal, req: CreateCaseRequest) -> ApiResult<Case> {
-        principal.authorize("open cases", &[Grant::Staff(CASEWORK)])?;
         let Some(case) = &req.r#case else {
             return Err(ApiError::invalid("case", "must be set"));
         };
@@ -778,7 +714,6 @@ impl CasesApi {
         principal: &Principal,
         req: ReceiveHitAlertRequest,
     ) -> ApiResult<ReceiveHitAlertResponse> {
-        principal.authorize("deliver screening alerts", &[Grant::Service])?;
         let hit = req.alert.and_then(|a| a.hit);
         let Some(hit) = hit else {
             return Err(ApiError::invalid("alert.hit", "must be set"));
@@ -881,7 +816,7 @@ impl CasesApi {
     async fn get_case(&self, principal: &Principal, req: GetCaseRequest) -> ApiResult<Case> {
         let id = case_id("id", &req.id)?;
         let model = store::find_case(self.db(), id.as_str()).await?;
-        self.authorize_case(self.db(), principal, "read this case", id.as_str(), READ)
+        self.scope_case(self.db(), principal, id.as_str(), "case", id.as_str())
             .await?;
         self.respond(&model).await
     }
@@ -914,25 +849,17 @@ impl CasesApi {
         }
         let (from, until) = time_range(&mut violations, "create_time", req.create_time.as_ref());
         violations.into_result(())?;
-        let brand_ids = if principal.has_role(READERS) || principal.is_service() {
-            (!req.brand_id.is_empty()).then(|| vec![req.brand_id.clone()])
-        } else if let Some(member) = principal.member_id() {
+        let brand_ids = if let Some(member) = principal.member_id() {
             let mine = self.catalogue()?.brands_of(member);
             if req.brand_id.is_empty() {
                 Some(mine)
             } else if mine.contains(&req.brand_id) {
                 Some(vec![req.brand_id.clone()])
             } else {
-                return Err(ApiError::denied(format!(
-                    "{} may not read cases of this brand",
-                    principal.actor()
-                )));
+                return Err(ApiError::not_found("brand", req.brand_id.as_str()));
             }
         } else {
-            return Err(ApiError::denied(format!(
-                "{} may not list cases",
-                principal.actor()
-            )));
+            (!req.brand_id.is_empty()).then(|| vec![req.brand_id.clone()])
         };
         let now = time::now();
         let filter = store::CaseFilter {
@@ -975,7 +902,7 @@ impl CasesApi {
         let id = case_id("case_id", &req.case_id)?;
         let size = page_size(req.page_size)?;
         store::find_case(self.db(), id.as_str()).await?;
-        self.authorize_case(self.db(), principal, "read this case", id.as_str(), READ)
+        self.scope_case(self.db(), principal, id.as_str(), "case", id.as_str())
             .await?;
         let scope = format!("ListCaseEvents|{id}");
         let after = self
@@ -1008,7 +935,7 @@ impl CasesApi {
         let actor = principal.actor();
         let txn = self.db().begin().await?;
         let (current, from, to) = self
-            .open_for(&txn, principal, &id, &req.etag, Action::StartReview, WORK)
+            .open_for(&txn, principal, &id, &req.etag, Action::StartReview)
             .await?;
         let take = current.assignee.is_empty();
         let subject = match principal {
@@ -1050,7 +977,7 @@ impl CasesApi {
         let actor = principal.actor();
         let txn = self.db().begin().await?;
         let (current, from, to) = self
-            .open_for(&txn, principal, &id, &req.etag, Action::TakeAction, WORK)
+            .open_for(&txn, principal, &id, &req.etag, Action::TakeAction)
             .await?;
         store::take_down_listings(&txn, id.as_str(), now).await?;
         store::strike_sellers(&txn, id.as_str(), now).await?;
@@ -1084,7 +1011,7 @@ impl CasesApi {
         let actor = principal.actor();
         let txn = self.db().begin().await?;
         let (current, from, to) = self
-            .open_for(&txn, principal, &id, &req.etag, Action::Reject, WORK)
+            .open_for(&txn, principal, &id, &req.etag, Action::Reject)
             .await?;
         let model = self
             .moved(
@@ -1142,14 +1069,7 @@ impl CasesApi {
         let actor = principal.actor();
         let txn = self.db().begin().await?;
         let (current, from, to) = self
-            .open_for(
-                &txn,
-                principal,
-                &id,
-                &req.etag,
-                Action::FileCounterNotice,
-                Access::staff(CASEWORK).and_services(),
-            )
+            .open_for(&txn, principal, &id, &req.etag, Action::FileCounterNotice)
             .await?;
         let mut evidence_ids = Vec::with_capacity(evidence.len());
         for item in evidence {
@@ -1220,7 +1140,6 @@ impl CasesApi {
                 &id,
                 &req.etag,
                 Action::ReplyToCounterNotice,
-                Access::staff(&[Role::Legal, Role::Analyst]).and_members(),
             )
             .await?;
         let mut counter = current
@@ -1284,7 +1203,7 @@ impl CasesApi {
         let actor = principal.actor();
         let txn = self.db().begin().await?;
         let (current, from, to) = self
-            .open_for(&txn, principal, &id, &req.etag, action, DECIDE)
+            .open_for(&txn, principal, &id, &req.etag, action)
             .await?;
         let reinstate = action == Action::Reinstate;
         if reinstate {
@@ -1325,7 +1244,7 @@ impl CasesApi {
         let actor = principal.actor();
         let txn = self.db().begin().await?;
         let (current, from, to) = self
-            .open_for(&txn, principal, &id, &req.etag, Action::Escalate, WORK)
+            .open_for(&txn, principal, &id, &req.etag, Action::Escalate)
             .await?;
         let model = self
             .moved(
@@ -1362,14 +1281,7 @@ impl CasesApi {
         let actor = principal.actor();
         let txn = self.db().begin().await?;
         let (current, from, to) = self
-            .open_for(
-                &txn,
-                principal,
-                &id,
-                &req.etag,
-                Action::Refer,
-                Access::staff(&[Role::Legal]),
-            )
+            .open_for(&txn, principal, &id, &req.etag, Action::Refer)
             .await?;
         let evidence = store::list_evidence(&txn, id.as_str(), None, 100_000).await?;
         let (package, package_sha256) = store::package(&evidence);
@@ -1509,14 +1421,7 @@ impl CasesApi {
                 .await;
         }
         let (current, from, to) = self
-            .open_for(
-                &txn,
-                principal,
-                &id,
-                "",
-                Action::RecordReferralOutcome,
-                Access::staff(&[Role::Legal, Role::Analyst]).and_services(),
-            )
+            .open_for(&txn, principal, &id, "", Action::RecordReferralOutcome)
             .await?;
         let Some(referral) = store::referral_of_case(&txn, id.as_str()).await? else {
             return Err(ApiError::precondition("this case was not referred"));
@@ -1558,7 +1463,7 @@ impl CasesApi {
         let actor = principal.actor();
         let txn = self.db().begin().await?;
         let (current, from, to) = self
-            .open_for(&txn, principal, &id, &req.etag, Action::Close, WORK)
+            .open_for(&txn, principal, &id, &req.etag, Action::Close)
             .await?;
         let model = self
             .moved(
@@ -1622,7 +1527,6 @@ impl CasesApi {
     async fn assign_case(&self, principal: &Principal, req: AssignCaseRequest) -> ApiResult<Case> {
         let id = case_id("id", &req.id)?;
         let assignee = assignee(&req.assignee).map_err(|e| ApiError::invalid("assignee", e))?;
-        principal.authorize("assign cases", &[Grant::Staff(CASEWORK)])?;
         let now = time::now();
         let txn = self.db().begin().await?;
         let current = store::find_case(&txn, id.as_str()).await?;
@@ -1669,7 +1573,6 @@ impl CasesApi {
         }
         violations.into_result(())?;
         let action = req.action.unwrap_or(Bulk::CloseNote(String::new()));
-        principal.authorize("update cases in bulk", &[Grant::Staff(CASEWORK)])?;
         let now = time::now();
         let actor = principal.actor();
         // All or nothing: one transaction, and the first case that cannot take the change
@@ -1755,7 +1658,6 @@ impl CasesApi {
             violations.add(format!("source_case_ids[{i}]"), "is the target itself");
         }
         let target = violations.require(target)?;
-        principal.authorize("merge cases", &[Grant::Staff(CASEWORK)])?;
         let now = time::now();
         let actor = principal.actor();
         let txn = self.db().begin().await?;
@@ -1857,16 +1759,8 @@ impl CasesApi {
             ));
         }
         let current = store::find_case(&txn, id.as_str()).await?;
-        self.authorize_case(
-            &txn,
-            principal,
-            "add evidence to this case",
-            id.as_str(),
-            Access::staff(&[Role::Analyst, Role::Legal])
-                .and_members()
-                .and_services(),
-        )
-        .await?;
+        self.scope_case(&txn, principal, id.as_str(), "case", id.as_str())
+            .await?;
         let status = store::status_of(&current)?;
         if matches!(status, CaseStatus::Closed | CaseStatus::Merged) {
             return Err(ApiError::precondition(format!(
@@ -1899,14 +1793,8 @@ impl CasesApi {
         // The view is entered in the chain of custody in the same transaction as the read.
         let txn = self.db().begin().await?;
         let model = store::find_evidence(&txn, id.as_str()).await?;
-        self.authorize_case(
-            &txn,
-            principal,
-            "view this evidence",
-            &model.case_id,
-            Access::staff(READERS).and_members(),
-        )
-        .await?;
+        self.scope_case(&txn, principal, &model.case_id, "evidence", id.as_str())
+            .await?;
         store::append_custody(&txn, &model, CustodyAction::Viewed, &actor, &purpose, now).await?;
         txn.commit().await?;
         Ok(GetEvidenceResponse {
@@ -1923,7 +1811,7 @@ impl CasesApi {
         let id = case_id("case_id", &req.case_id)?;
         let size = page_size(req.page_size)?;
         store::find_case(self.db(), id.as_str()).await?;
-        self.authorize_case(self.db(), principal, "read this case", id.as_str(), READ)
+        self.scope_case(self.db(), principal, id.as_str(), "case", id.as_str())
             .await?;
         let scope = format!("ListEvidence|{id}");
         let after = self.inner.page_tokens.decode(&scope, &req.page_token)?;
@@ -1940,13 +1828,11 @@ impl CasesApi {
 
     async fn list_custody(
         &self,
-        principal: &Principal,
         req: ListCustodyEventsRequest,
     ) -> ApiResult<ListCustodyEventsResponse> {
         let id =
             EvidenceId::parse(&req.evidence_id).map_err(|e| ApiError::invalid("evidence_id", e))?;
         let size = page_size(req.page_size)?;
-        principal.authorize("read chains of custody", &[Grant::Staff(READERS)])?;
         store::find_evidence(self.db(), id.as_str()).await?;
         let scope = format!("ListCustodyEvents|{id}");
         let after = self
@@ -2003,18 +1889,13 @@ impl CasesApi {
         })
     }
 
-    async fn get_seller(&self, principal: &Principal, req: GetSellerRequest) -> ApiResult<Seller> {
+    async fn get_seller(&self, req: GetSellerRequest) -> ApiResult<Seller> {
         let seller_id =
             validate::external_id(&req.seller_id).map_err(|e| ApiError::invalid("seller_id", e))?;
-        principal.authorize("read sellers", &[Grant::Staff(READERS), Grant::Service])?;
         self.seller(&seller_id).await
     }
 
-    async fn record_identifiers(
-        &self,
-        principal: &Principal,
-        req: RecordSellerIdentifiersRequest,
-    ) -> ApiResult<Seller> {
+    async fn record_identifiers(&self, req: RecordSellerIdentifiersRequest) -> ApiResult<Seller> {
         let mut violations = FieldViolations::new();
         let seller_id = violations.check("seller_id", validate::external_id(&req.seller_id));
         if let Err(e) = validate::count(&req.identifiers, 1, 50) {
@@ -2028,25 +1909,16 @@ impl CasesApi {
             Ok((kind.as_str_name().to_owned(), value))
         });
         let seller_id = violations.require(seller_id)?;
-        principal.authorize(
-            "record seller identifiers",
-            &[Grant::Staff(CASEWORK), Grant::Service],
-        )?;
         store::record_identifiers(self.db(), &seller_id, &identifiers, time::now()).await?;
         self.seller(&seller_id).await
     }
 
     async fn seller_cluster(
         &self,
-        principal: &Principal,
         req: GetSellerClusterRequest,
     ) -> ApiResult<GetSellerClusterResponse> {
         let seller_id =
             validate::external_id(&req.seller_id).map_err(|e| ApiError::invalid("seller_id", e))?;
-        principal.authorize(
-            "read seller clusters",
-            &[Grant::Staff(&[Role::Analyst, Role::Legal]), Grant::Service],
-        )?;
         // Breadth first over shared identifiers, bounded.
         let mut members: Vec<String> = vec![seller_id.clone()];
         let mut seen: BTreeSet<String> = members.iter().cloned().collect();
@@ -2124,13 +1996,10 @@ impl CasesApi {
         violations.check("member_id", assay_common::id::check("mbr", &req.member_id));
         let (from, until) = time_range(&mut violations, "create_time", req.create_time.as_ref());
         violations.into_result(())?;
-        principal.authorize(
-            "read this member's notice accuracy",
-            &[
-                Grant::AnyStaff,
-                Grant::Service,
-                Grant::Members(&[req.member_id.as_str()]),
-            ],
+        principal.scope(
+            Owner::Members(&[req.member_id.as_str()]),
+            "member",
+            &req.member_id,
         )?;
         let accuracy = store::notice_accuracy(self.db(), &req.member_id, from, until).await?;
         // Trust is earned over all notices, whatever the period asked about.
@@ -2152,16 +2021,11 @@ impl CasesApi {
 
     async fn enforcement_figures(
         &self,
-        principal: &Principal,
         req: GetEnforcementFiguresRequest,
     ) -> ApiResult<GetEnforcementFiguresResponse> {
         let mut violations = FieldViolations::new();
         let (from, until) = time_range(&mut violations, "period", req.period.as_ref());
         violations.into_result(())?;
-        principal.authorize(
-            "read enforcement figures",
-            &[Grant::AnyStaff, Grant::Service],
-        )?;
         let figures = store::figures(self.db(), from, until).await?;
         let source = |s: CaseSource| figures.by_source.get(s.as_str_name()).copied().unwrap_or(0);
         Ok(GetEnforcementFiguresResponse {
@@ -2194,7 +2058,7 @@ impl CasesApi {
 }
 
 macro_rules! handle {
-    ($request:ident, |$principal:ident, $req:ident| $body:expr, $wrap:expr) => {{
+    ($request:ident, |$principal:pat, $req:ident| $body:expr, $wrap:expr) => {{
         let $principal = auth::principal(&$request)?;
         let $req = $request.into_inner();
         let result = $body.await?;
@@ -2400,14 +2264,14 @@ impl CasesService for CasesApi {
         &self,
         request: Request<ListCustodyEventsRequest>,
     ) -> Result<Response<ListCustodyEventsResponse>, Status> {
-        handle!(request, |p, req| self.list_custody(&p, req), |r| r)
+        handle!(request, |_, req| self.list_custody(req), |r| r)
     }
 
     async fn get_seller(
         &self,
         request: Request<GetSellerRequest>,
     ) -> Result<Response<GetSellerResponse>, Status> {
-        handle!(request, |p, req| self.get_seller(&p, req), |s| {
+        handle!(request, |_, req| self.get_seller(req), |s| {
             GetSellerResponse { seller: Some(s) }
         })
     }
@@ -2416,7 +2280,7 @@ impl CasesService for CasesApi {
         &self,
         request: Request<RecordSellerIdentifiersRequest>,
     ) -> Result<Response<RecordSellerIdentifiersResponse>, Status> {
-        handle!(request, |p, req| self.record_identifiers(&p, req), |s| {
+        handle!(request, |_, req| self.record_identifiers(req), |s| {
             RecordSellerIdentifiersResponse { seller: Some(s) }
         })
     }
@@ -2425,7 +2289,7 @@ impl CasesService for CasesApi {
         &self,
         request: Request<GetSellerClusterRequest>,
     ) -> Result<Response<GetSellerClusterResponse>, Status> {
-        handle!(request, |p, req| self.seller_cluster(&p, req), |r| r)
+        handle!(request, |_, req| self.seller_cluster(req), |r| r)
     }
 
     async fn get_notice_accuracy(
@@ -2439,13 +2303,13 @@ impl CasesService for CasesApi {
         &self,
         request: Request<GetEnforcementFiguresRequest>,
     ) -> Result<Response<GetEnforcementFiguresResponse>, Status> {
-        handle!(request, |p, req| self.enforcement_figures(&p, req), |r| r)
+        handle!(request, |_, req| self.enforcement_figures(req), |r| r)
     }
 
     async fn purge_cases(
         &self,
         request: Request<PurgeCasesRequest>,
     ) -> Result<Response<PurgeCasesResponse>, Status> {
-        handle!(request, |p, req| self.purge_cases(&p, req), |r| r)
+        handle!(request, |_, req| self.purge_cases(req), |r| r)
     }
 }

@@ -8,12 +8,14 @@ pub mod entity;
 pub mod ids;
 mod metrics;
 pub mod migration;
+pub mod policy;
 mod relay;
 mod store;
 
 use std::sync::Arc;
 
 use assay_common::Platform;
+use assay_common::directory::RemoteMembers;
 use assay_common::catalogue::CatalogueCopy;
 use assay_common::holds::HoldChecker;
 use assay_common::outbox::Relay;
@@ -127,6 +129,10 @@ impl Cases {
         let db = assay_common::db::connect(&url, &platform.config.database).await?;
         let catalogue = Arc::new(CatalogueCopy::default());
         let registry = assay_common::client::connect(&peers.registry, platform.credentials(NAME))?;
+        // Members file notices and read their cases; the registry says who is active.
+        platform
+            .directory
+            .set_members(Arc::new(RemoteMembers::new(registry.clone())), false);
         let holds = HoldChecker::new(
             peers
                 .lawenforcement
@@ -161,6 +167,10 @@ impl Service for Cases {
 
     fn grpc_service(&self) -> &'static str {
         "assay.cases.v1.CasesService"
+    }
+
+    fn policy(&self) -> &'static assay_common::policy::Policy {
+        &policy::POLICY
     }
 
     fn database(&self) -> &DatabaseConnection {

@@ -123,8 +123,28 @@ impl Principal {
         matches!(self, Principal::Service { .. })
     }
 
-    /// The one authorisation check: succeeds if any grant admits this principal, else
-    /// PERMISSION_DENIED naming the action.
+    /// Tenants see only their own records: a member or an agency that `owner` does not
+    /// name is told that `kind id` does not exist, exactly as for a missing record. Staff and
+    /// services got here through the policy table, which already named them.
+    pub fn scope(&self, owner: Owner<'_>, kind: &'static str, id: &str) -> ApiResult<()> {
+        let owns = match (self, owner) {
+            (Principal::Staff { .. } | Principal::Service { .. }, _) => true,
+            (Principal::Member { member_id, .. }, Owner::Members(ids)) => {
+                ids.contains(&member_id.as_str())
+            }
+            (Principal::Agency { agency_id, .. }, Owner::Agency(id)) => agency_id == id,
+            _ => false,
+        };
+        if owns {
+            Ok(())
+        } else {
+            Err(ApiError::not_found(kind, id))
+        }
+    }
+
+    /// A finer check than the policy table's, where who may act depends on the request
+    /// (say, global rules against a brand's own): succeeds if any grant admits this
+    /// principal, else PERMISSION_DENIED naming the action.
     pub fn authorize(&self, action: &str, grants: &[Grant<'_>]) -> ApiResult<()> {
         if grants.iter().any(|grant| grant.admits(self)) {
             Ok(())
@@ -148,8 +168,16 @@ pub enum Grant<'a> {
     Members(&'a [&'a str]),
     /// Someone acting for this agency.
     Agency(&'a str),
-    /// Any internal service.
-    Service,
+}
+
+/// Whom a record belongs to, for [`Principal::scope`].
+#[derive(Debug, Clone, Copy)]
+pub enum Owner<'a> {
+    /// These members: the owner, and agents acting for it.
+    Members(&'a [&'a str]),
+    Agency(&'a str),
+    /// No tenant: only staff and services see it.
+    Nobody,
 }
 
 impl Grant<'_> {
@@ -161,7 +189,6 @@ impl Grant<'_> {
                 ids.contains(&member_id.as_str())
             }
             (Grant::Agency(id), Principal::Agency { agency_id, .. }) => id == agency_id,
-            (Grant::Service, Principal::Service { .. }) => true,
             _ => false,
         }
     }

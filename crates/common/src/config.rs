@@ -208,6 +208,11 @@ pub struct AuthConfig {
     pub certificate_trust_domain: String,
     /// TLS towards peer services (their endpoints then start with `https://`).
     pub peer_tls: Option<PeerTls>,
+    /// How long a member's or agency's standing is remembered between checks. A status
+    /// change made in the same process is felt at once; one made by another replica within
+    /// this time.
+    #[serde(with = "humantime_serde")]
+    pub principal_cache_ttl: Duration,
 }
 
 impl Default for AuthConfig {
@@ -220,6 +225,7 @@ impl Default for AuthConfig {
             service_token_file: None,
             certificate_trust_domain: "assay".to_owned(),
             peer_tls: None,
+            principal_cache_ttl: Duration::from_secs(5),
         }
     }
 }

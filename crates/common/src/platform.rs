@@ -9,7 +9,9 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::{self, Authenticator, Principal, Role, TokenSigner, VerifyingKey};
 use crate::client::ServiceCredentials;
 use crate::config::{KeyFile, PlatformConfig};
+use crate::directory::Directory;
 use crate::page::PageTokens;
+use crate::policy::Refusals;
 
 #[derive(Clone)]
 pub struct Platform {
@@ -20,6 +22,10 @@ pub struct Platform {
     pub signer: Option<TokenSigner>,
     /// Cancelled when the process begins to shut down.
     pub shutdown: CancellationToken,
+    /// Whether the members and agencies that credentials name may still act.
+    pub directory: Directory,
+    /// Who hears of calls the guard refuses.
+    pub refusals: Refusals,
     /// The server's TLS, from `server.tls`.
     pub server_tls: Option<tonic::transport::ServerTlsConfig>,
     service_token: Option<String>,
@@ -177,6 +183,7 @@ impl Platform {
             })
             .transpose()?;
 
+        let directory = Directory::new(config.auth.principal_cache_ttl);
         Ok((
             Self {
                 config: Arc::new(config),
@@ -184,6 +191,8 @@ impl Platform {
                 page_tokens,
                 signer,
                 shutdown: CancellationToken::new(),
+                directory,
+                refusals: Refusals::default(),
                 server_tls,
                 service_token,
                 peer_tls,
@@ -199,6 +208,8 @@ impl Platform {
         let authenticator = Authenticator::new(&jwt.issuer, &jwt.audience);
         Self {
             authenticator: Arc::new(authenticator),
+            directory: Directory::new(config.auth.principal_cache_ttl),
+            refusals: Refusals::default(),
             config: Arc::new(config),
             page_tokens: PageTokens::random(),
             signer: None,

@@ -26,8 +26,11 @@ use tower_layer::Layer;
 use tower_service::Service;
 use tracing::Instrument;
 
-use crate::auth::Authenticator;
+use crate::auth::{Authenticator, Principal};
 use crate::config::ServerConfig;
+use crate::directory::Directory;
+use crate::error::ApiError;
+use crate::policy::{Policies, Refusals};
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
@@ -195,22 +198,59 @@ fn is_open_path(path: &str) -> bool {
     path.starts_with("/grpc.health.v1.") || path.starts_with("/grpc.reflection.")
 }
 
-/// Readiness gate, load shedding and authentication, in that order.
+/// Who may call what: credentials, the policy tables, the live check of tenants, and who
+/// hears of refusals.
+#[derive(Clone)]
+pub struct Gate {
+    pub authenticator: Arc<Authenticator>,
+    pub policies: Policies,
+    pub directory: Directory,
+    pub refusals: Refusals,
+}
+
+impl Gate {
+    /// Authenticates the caller of `path`, applies its service's policy table and checks a
+    /// tenant is live. `certificate`: the principal a verified client certificate names.
+    async fn admit(
+        &self,
+        path: &str,
+        authorization: Option<&str>,
+        certificate: Option<Principal>,
+    ) -> Result<Principal, (Option<Principal>, ApiError)> {
+        // A bearer token speaks for the caller; without one, a client certificate may.
+        let principal = match (authorization, certificate) {
+            (None, Some(principal)) => principal,
+            (authorization, _) => self
+                .authenticator
+                .authenticate(authorization)
+                .map_err(|e| (None, e))?,
+        };
+        if let Some(decision) = self.policies.admit(path, &principal) {
+            let checked = match decision {
+                Ok(_) => self.directory.check(&principal).await,
+                Err(error) => Err(error),
+            };
+            if let Err(error) = checked {
+                return Err((Some(principal), error));
+            }
+        }
+        Ok(principal)
+    }
+}
+
+/// Readiness gate, load shedding, and the [`Gate`], in that order: a request is
+/// authenticated and authorised before its body is read.
 #[derive(Clone)]
 pub struct GuardLayer {
-    authenticator: Arc<Authenticator>,
+    gate: Gate,
     permits: Arc<Semaphore>,
     readiness: Readiness,
 }
 
 impl GuardLayer {
-    pub fn new(
-        authenticator: Arc<Authenticator>,
-        max_concurrent_requests: usize,
-        readiness: Readiness,
-    ) -> Self {
+    pub fn new(gate: Gate, max_concurrent_requests: usize, readiness: Readiness) -> Self {
         Self {
-            authenticator,
+            gate,
             permits: Arc::new(Semaphore::new(max_concurrent_requests)),
             readiness,
         }
@@ -272,31 +312,36 @@ where
         let authorization = request
             .headers()
             .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        // A bearer token speaks for the caller; without one, a client certificate may.
-        let from_certificate = || {
-            let certificates = request
-                .extensions()
-                .get::<TlsConnectInfo<TcpConnectInfo>>()?
-                .peer_certs()?;
-            self.layer
-                .authenticator
-                .from_certificate(certificates.first()?)
-        };
-        let authenticated = match authorization {
-            None => {
-                from_certificate().map_or_else(|| self.layer.authenticator.authenticate(None), Ok)
-            }
-            some => self.layer.authenticator.authenticate(some),
-        };
-        match authenticated {
-            Ok(principal) => {
-                tracing::Span::current().record("enduser.id", principal.actor());
-                request.extensions_mut().insert(principal);
-            }
-            Err(error) => return reject(error.into()),
-        }
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let certificate = request
+            .extensions()
+            .get::<TlsConnectInfo<TcpConnectInfo>>()
+            .and_then(|info| info.peer_certs())
+            .and_then(|certificates| {
+                self.layer
+                    .gate
+                    .authenticator
+                    .from_certificate(certificates.first()?)
+            });
+        let gate = self.layer.gate.clone();
+        let span = tracing::Span::current();
         Box::pin(async move {
+            let path = request.uri().path().to_owned();
+            match gate
+                .admit(&path, authorization.as_deref(), certificate)
+                .await
+            {
+                Ok(principal) => {
+                    span.record("enduser.id", principal.actor());
+                    request.extensions_mut().insert(principal);
+                }
+                Err((principal, error)) => {
+                    gate.refusals.report(&path, principal.as_ref(), &error);
+                    drop(permit);
+                    return Ok(Status::from(error).into_http());
+                }
+            }
             let response = inner.call(request).await;
             drop(permit);
             response
@@ -488,7 +533,7 @@ fn is_known_method(path: &str) -> bool {
 /// A running server's knobs.
 pub struct ServeOptions {
     pub config: ServerConfig,
-    pub authenticator: Arc<Authenticator>,
+    pub gate: Gate,
     pub readiness: Readiness,
     /// TLS (mutual, with a client CA); `None`: plaintext.
     pub tls: Option<ServerTlsConfig>,
@@ -528,7 +573,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let ServeOptions {
         config,
-        authenticator,
+        gate,
         readiness,
         tls,
     } = options;
@@ -553,7 +598,7 @@ pub async fn serve(
         .timeout(config.request_timeout)
         .layer(TraceLayer::new())
         .layer(GuardLayer::new(
-            authenticator,
+            gate,
             config.max_concurrent_requests,
             readiness.clone(),
         ))
@@ -656,7 +701,8 @@ mod tests {
     use tower::ServiceExt;
 
     use super::*;
-    use crate::auth::{Principal, token_sha256};
+    use crate::auth::token_sha256;
+    use crate::policy::{Policy, Staff, Tenant, rule};
 
     fn grpc_status(response: &http::Response<tonic::body::Body>) -> Option<i32> {
         response
@@ -706,11 +752,28 @@ mod tests {
             .add_static_token(&token_sha256("slow-token"), "service:slow".parse().unwrap());
         authenticator
             .add_static_token(&token_sha256("fast-token"), "service:fast".parse().unwrap());
+        authenticator.add_static_token(
+            &token_sha256("other-token"),
+            "service:other".parse().unwrap(),
+        );
         let (health, _) = tonic_health::server::health_reporter();
         let readiness = Readiness::new(&["assay.x.v1.X".to_owned()], health).await;
         readiness.status("assay.x.v1.X").set_ready(ready).await;
+        static POLICY: Policy = Policy {
+            service: "assay.x.v1.X",
+            rules: &[
+                rule("Slow", Staff::Nobody, Tenant::Nobody, &["slow"]),
+                rule("Fast", Staff::Nobody, Tenant::Nobody, &["slow", "fast"]),
+            ],
+        };
+        let gate = Gate {
+            authenticator: Arc::new(authenticator),
+            policies: Policies::new([&POLICY]),
+            directory: Directory::new(std::time::Duration::from_secs(5)),
+            refusals: Refusals::default(),
+        };
         (
-            GuardLayer::new(Arc::new(authenticator), limit, readiness),
+            GuardLayer::new(gate, limit, readiness),
             Arc::new(Notify::new()),
         )
     }
@@ -791,12 +854,34 @@ mod tests {
             Some(tonic::Code::Unauthenticated as i32)
         );
         let wrong = service
+            .clone()
             .oneshot(request("/assay.x.v1.X/Fast", Some("nope")))
             .await
             .unwrap();
         assert_eq!(
             grpc_status(&wrong),
             Some(tonic::Code::Unauthenticated as i32)
+        );
+
+        let outsider = service
+            .clone()
+            .oneshot(request("/assay.x.v1.X/Fast", Some("other-token")))
+            .await
+            .unwrap();
+        assert_eq!(
+            grpc_status(&outsider),
+            Some(tonic::Code::PermissionDenied as i32),
+            "a service the policy does not name is refused"
+        );
+        let unlisted = service
+            .clone()
+            .oneshot(request("/assay.x.v1.X/Unlisted", Some("fast-token")))
+            .await
+            .unwrap();
+        assert_eq!(
+            grpc_status(&unlisted),
+            Some(tonic::Code::PermissionDenied as i32),
+            "a method without a rule is refused"
         );
 
         let (layer, release) = guard(8, false).await;

@@ -6,6 +6,7 @@ use std::pin::Pin;
 use sea_orm::DatabaseConnection;
 use tonic::service::RoutesBuilder;
 
+use crate::policy::Policy;
 use crate::server::ServiceStatus;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -16,6 +17,8 @@ pub trait Service: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// Its fully-qualified gRPC service name, reported by health.
     fn grpc_service(&self) -> &'static str;
+    /// Who may call each of its RPCs.
+    fn policy(&self) -> &'static Policy;
     /// Its database.
     fn database(&self) -> &DatabaseConnection;
     /// Adds its gRPC service to the server's routes.

@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use assay_common::auth::{self, Grant, Principal, Role};
+use assay_common::auth::{self, Owner, Principal};
+use assay_common::directory::Directory;
 use assay_common::idempotency::{self, Key};
 use assay_common::money::Money;
 use assay_common::page::{PageTokens, page_size};
@@ -31,11 +32,6 @@ use crate::gather::{self, Sources};
 use crate::ids::{AgencyId, HoldId, RequestId};
 use crate::{Config, REFERRAL_OUTCOME_TOPIC, store};
 
-/// Staff who handle legal process.
-const LEGAL: &[Role] = &[Role::Legal];
-/// Staff who may read requests and the audit trail.
-const OVERSIGHT: &[Role] = &[Role::Legal, Role::Auditor];
-
 /// The law-enforcement service.
 #[derive(Clone)]
 pub struct LawEnforcementApi {
@@ -47,6 +43,8 @@ struct Inner {
     sources: Sources,
     page_tokens: PageTokens,
     config: Arc<Config>,
+    /// Told when an agency's status changes, so its credentials feel it at once.
+    directory: Directory,
     relay: OnceLock<Arc<Notify>>,
 }
 
@@ -248,6 +246,7 @@ impl LawEnforcementApi {
         sources: Sources,
         page_tokens: PageTokens,
         config: Arc<Config>,
+        directory: Directory,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -255,6 +254,7 @@ impl LawEnforcementApi {
                 sources,
                 page_tokens,
                 config,
+                directory,
                 relay: OnceLock::new(),
             }),
         }
@@ -297,29 +297,13 @@ impl LawEnforcementApi {
         }
     }
 
-    /// Who the caller is for requests: an agency must be in the directory and active.
-    async fn caller(&self, principal: &Principal, staff: &[Role]) -> ApiResult<Caller> {
-        if let Some(agency_id) = principal.agency_id() {
-            let agency = store::find_agency(self.db(), agency_id).await?;
-            return match agency.map(|a| a.status) {
-                Some(status) if status == AgencyStatus::Active.as_str_name() => {
-                    Ok(Caller::Agency(agency_id.to_owned()))
-                }
-                Some(_) => Err(ApiError::denied(format!(
-                    "agency {agency_id} is not active: ask the marketplace's legal team"
-                ))),
-                None => Err(ApiError::denied(format!(
-                    "agency {agency_id} is not in the directory"
-                ))),
-            };
+    /// Who the caller is for requests. The guard has already applied the policy table and
+    /// checked that an agency is in the directory and active.
+    fn caller(principal: &Principal) -> Caller {
+        match principal.agency_id() {
+            Some(agency_id) => Caller::Agency(agency_id.to_owned()),
+            None => Caller::Marketplace,
         }
-        if principal.has_role(staff) || principal.is_service() {
-            return Ok(Caller::Marketplace);
-        }
-        Err(ApiError::denied(format!(
-            "{} may not work with law-enforcement requests",
-            principal.actor()
-        )))
     }
 
     /// Reads, inside `txn`, a request the caller may see, and hands the transaction back.
@@ -359,15 +343,10 @@ impl LawEnforcementApi {
     async fn open_for(
         &self,
         txn: &DatabaseTransaction,
-        principal: &Principal,
         id: &RequestId,
         etag: &str,
         action: Action,
     ) -> ApiResult<(request::Model, LegalRequest, RequestStatus)> {
-        principal.authorize(
-            &format!("{} law-enforcement requests", action.verb()),
-            &[Grant::Staff(LEGAL)],
-        )?;
         let model = store::find_request(txn, id.as_str())
             .await?
             .ok_or_else(|| ApiError::not_found("legal request", id.as_str()))?;
@@ -429,7 +408,6 @@ impl LawEnforcementApi {
         principal: &Principal,
         req: CreateAgencyRequest,
     ) -> ApiResult<Agency> {
-        principal.authorize("add agencies", &[Grant::Staff(LEGAL)])?;
         let Some(agency) = &req.agency else {
             return Err(ApiError::invalid("agency", "must be set"));
         };
@@ -483,24 +461,14 @@ impl LawEnforcementApi {
 
     async fn get_agency(&self, principal: &Principal, req: GetAgencyRequest) -> ApiResult<Agency> {
         let id = AgencyId::parse(&req.id).map_err(|e| ApiError::invalid("id", e))?;
-        let own = principal.agency_id() == Some(id.as_str());
-        if !own {
-            principal
-                .authorize("read agencies", &[Grant::AnyStaff, Grant::Service])
-                .map_err(|_| ApiError::not_found("agency", id.as_str()))?;
-        }
+        principal.scope(Owner::Agency(id.as_str()), "agency", id.as_str())?;
         let model = store::find_agency(self.db(), id.as_str())
             .await?
             .ok_or_else(|| ApiError::not_found("agency", id.as_str()))?;
         store::agency_proto(&model)
     }
 
-    async fn list_agencies(
-        &self,
-        principal: &Principal,
-        req: ListAgenciesRequest,
-    ) -> ApiResult<ListAgenciesResponse> {
-        principal.authorize("list agencies", &[Grant::AnyStaff, Grant::Service])?;
+    async fn list_agencies(&self, req: ListAgenciesRequest) -> ApiResult<ListAgenciesResponse> {
         let size = page_size(req.page_size)?;
         if !req.country_code.is_empty() {
             validate::country_code(&req.country_code)
@@ -528,7 +496,6 @@ impl LawEnforcementApi {
         principal: &Principal,
         req: UpdateAgencyRequest,
     ) -> ApiResult<Agency> {
-        principal.authorize("change agencies", &[Grant::Staff(LEGAL)])?;
         let Some(update) = &req.agency else {
             return Err(ApiError::invalid("agency", "must be set"));
         };
@@ -592,7 +559,6 @@ impl LawEnforcementApi {
         to: AgencyStatus,
         reason: &str,
     ) -> ApiResult<Agency> {
-        principal.authorize("change agencies", &[Grant::Staff(LEGAL)])?;
         let id = AgencyId::parse(id).map_err(|e| ApiError::invalid("id", e))?;
         let txn = self.db().begin().await?;
         let current = store::find_agency(&txn, id.as_str())
@@ -625,6 +591,7 @@ impl LawEnforcementApi {
         )
         .await?;
         txn.commit().await?;
+        self.inner.directory.forget_agency(id.as_str());
         store::agency_proto(&model)
     }
 
@@ -635,13 +602,7 @@ impl LawEnforcementApi {
         principal: &Principal,
         req: SubmitRequestRequest,
     ) -> ApiResult<LegalRequest> {
-        let caller = self.caller(principal, LEGAL).await?;
-        if principal.is_service() {
-            return Err(ApiError::denied(format!(
-                "{} may not file requests for information",
-                principal.actor()
-            )));
-        }
+        let caller = Self::caller(principal);
         let Some(filed) = &req.legal_request else {
             return Err(ApiError::invalid("legal_request", "must be set"));
         };
@@ -809,7 +770,7 @@ impl LawEnforcementApi {
         req: GetRequestRequest,
     ) -> ApiResult<LegalRequest> {
         let id = request_id_arg("id", &req.id)?;
-        let caller = self.caller(principal, OVERSIGHT).await?;
+        let caller = Self::caller(principal);
         let txn = self.db().begin().await?;
         let (txn, model) = self
             .visible_request(txn, principal, &caller, &id, "request.read")
@@ -826,7 +787,7 @@ impl LawEnforcementApi {
         req: ListRequestsRequest,
     ) -> ApiResult<ListRequestsResponse> {
         let size = page_size(req.page_size)?;
-        let caller = self.caller(principal, OVERSIGHT).await?;
+        let caller = Self::caller(principal);
         let mut violations = FieldViolations::new();
         let statuses = validate::each(&mut violations, "statuses", &req.statuses, |s| {
             validate::required_enum::<RequestStatus>(*s)
@@ -891,7 +852,7 @@ impl LawEnforcementApi {
         let id = request_id_arg("id", &req.id)?;
         let txn = self.db().begin().await?;
         let (model, mut body, to) = self
-            .open_for(&txn, principal, &id, &req.etag, Action::StartVerification)
+            .open_for(&txn, &id, &req.etag, Action::StartVerification)
             .await?;
         let agency = store::find_agency(&txn, &body.agency_id)
             .await?
@@ -958,13 +919,7 @@ impl LawEnforcementApi {
             self.confirmation(principal, "confirmation", req.confirmation.as_ref())?;
         let txn = self.db().begin().await?;
         let (model, mut body, to) = self
-            .open_for(
-                &txn,
-                principal,
-                &id,
-                &req.etag,
-                Action::CompleteVerification,
-            )
+            .open_for(&txn, &id, &req.etag, Action::CompleteVerification)
             .await?;
         if !body.domain_verified {
             return Err(ApiError::precondition(format!(
@@ -994,7 +949,6 @@ impl LawEnforcementApi {
         principal: &Principal,
         req: ConfirmEmergencyRequest,
     ) -> ApiResult<LegalRequest> {
-        principal.authorize("confirm emergencies", &[Grant::Staff(LEGAL)])?;
         let id = request_id_arg("id", &req.id)?;
         let confirmation =
             self.confirmation(principal, "confirmation", req.confirmation.as_ref())?;
@@ -1094,9 +1048,7 @@ impl LawEnforcementApi {
         };
         let now = time::now();
         let txn = self.db().begin().await?;
-        let (model, mut body, to) = self
-            .open_for(&txn, principal, &id, &req.etag, action)
-            .await?;
+        let (model, mut body, to) = self.open_for(&txn, &id, &req.etag, action).await?;
         // What was approved must be a part of what was asked.
         if narrowing {
             let mut violations = FieldViolations::new();
@@ -1162,7 +1114,6 @@ impl LawEnforcementApi {
         principal: &Principal,
         req: GatherRequestRequest,
     ) -> ApiResult<LegalRequest> {
-        principal.authorize("gather data for requests", &[Grant::Staff(LEGAL)])?;
         let id = request_id_arg("id", &req.id)?;
         // Check before asking anyone for anything.
         let model = store::find_request(self.db(), id.as_str())
@@ -1195,7 +1146,6 @@ impl LawEnforcementApi {
         let (model, mut body, to) = self
             .open_for(
                 &txn,
-                principal,
                 &id,
                 &assay_common::resource::etag(model.version),
                 Action::Gather,
@@ -1254,7 +1204,7 @@ impl LawEnforcementApi {
         let now = time::now();
         let txn = self.db().begin().await?;
         let (model, mut body, to) = self
-            .open_for(&txn, principal, &id, &req.etag, Action::Disclose)
+            .open_for(&txn, &id, &req.etag, Action::Disclose)
             .await?;
         if !emergency_confirmed(&body) {
             return Err(ApiError::precondition(
@@ -1288,7 +1238,7 @@ impl LawEnforcementApi {
         req: DownloadPackageRequest,
     ) -> ApiResult<DownloadPackageResponse> {
         let id = request_id_arg("id", &req.id)?;
-        let caller = self.caller(principal, LEGAL).await?;
+        let caller = Self::caller(principal);
         let txn = self.db().begin().await?;
         let (txn, model) = self
             .visible_request(txn, principal, &caller, &id, "package.download")
@@ -1354,9 +1304,7 @@ impl LawEnforcementApi {
         let note =
             validate::optional_text(&req.note, 2000).map_err(|e| ApiError::invalid("note", e))?;
         let txn = self.db().begin().await?;
-        let (model, mut body, to) = self
-            .open_for(&txn, principal, &id, &req.etag, Action::Close)
-            .await?;
+        let (model, mut body, to) = self.open_for(&txn, &id, &req.etag, Action::Close).await?;
         body.status = to as i32;
         body.update_time = Some(time::to_timestamp(time::now()));
         let saved = store::save_request(&txn, &model, &body).await?;
@@ -1374,7 +1322,7 @@ impl LawEnforcementApi {
         let id = request_id_arg("id", &req.id)?;
         let reason =
             validate::text(&req.reason, 2000).map_err(|e| ApiError::invalid("reason", e))?;
-        let caller = self.caller(principal, LEGAL).await?;
+        let caller = Self::caller(principal);
         let txn = self.db().begin().await?;
         let (txn, model) = self
             .visible_request(txn, principal, &caller, &id, "request.non_disclosure")
@@ -1420,7 +1368,7 @@ impl LawEnforcementApi {
                 "outcomes of requests are reported by the requesting agency",
             ));
         };
-        let caller = self.caller(principal, &[]).await?;
+        let caller = Self::caller(principal);
         let key = Key::new(
             "ReportRequestOutcome",
             &principal.actor(),
@@ -1465,12 +1413,7 @@ impl LawEnforcementApi {
         self.respond(&saved)
     }
 
-    async fn list_deadlines(
-        &self,
-        principal: &Principal,
-        req: ListDeadlinesRequest,
-    ) -> ApiResult<ListDeadlinesResponse> {
-        principal.authorize("watch legal deadlines", &[Grant::Staff(OVERSIGHT)])?;
+    async fn list_deadlines(&self, req: ListDeadlinesRequest) -> ApiResult<ListDeadlinesResponse> {
         let size = page_size(req.page_size)?;
         let now = time::now();
         // The warning window is at most two days.
@@ -1494,15 +1437,7 @@ impl LawEnforcementApi {
 
     // ---- holds ------------------------------------------------------------------------------------
 
-    async fn list_holds(
-        &self,
-        principal: &Principal,
-        req: ListHoldsRequest,
-    ) -> ApiResult<ListHoldsResponse> {
-        principal.authorize(
-            "list preservation holds",
-            &[Grant::Staff(OVERSIGHT), Grant::Service],
-        )?;
+    async fn list_holds(&self, req: ListHoldsRequest) -> ApiResult<ListHoldsResponse> {
         let size = page_size(req.page_size)?;
         let scope = "ListHolds";
         let after = self.inner.page_tokens.decode(scope, &req.page_token)?;
@@ -1522,7 +1457,6 @@ impl LawEnforcementApi {
     }
 
     async fn extend_hold(&self, principal: &Principal, req: ExtendHoldRequest) -> ApiResult<Hold> {
-        principal.authorize("extend preservation holds", &[Grant::Staff(LEGAL)])?;
         let id = HoldId::parse(&req.id).map_err(|e| ApiError::invalid("id", e))?;
         let txn = self.db().begin().await?;
         let current = store::find_hold(&txn, id.as_str()).await?;
@@ -1552,15 +1486,7 @@ impl LawEnforcementApi {
         Ok(hold)
     }
 
-    async fn check_holds(
-        &self,
-        principal: &Principal,
-        req: CheckHoldsRequest,
-    ) -> ApiResult<CheckHoldsResponse> {
-        principal.authorize(
-            "check preservation holds",
-            &[Grant::Service, Grant::Staff(OVERSIGHT)],
-        )?;
+    async fn check_holds(&self, req: CheckHoldsRequest) -> ApiResult<CheckHoldsResponse> {
         let mut violations = FieldViolations::new();
         for (field, ids) in [
             ("seller_ids", &req.seller_ids),
@@ -1587,7 +1513,6 @@ impl LawEnforcementApi {
         principal: &Principal,
         req: ReceiveReferralRequest,
     ) -> ApiResult<ReceiveReferralResponse> {
-        principal.authorize("deliver referrals", &[Grant::Service])?;
         let Some(case) = req.r#case else {
             return Err(ApiError::invalid("case", "must be set"));
         };
@@ -1683,7 +1608,7 @@ impl LawEnforcementApi {
         req: GetReferralRequest,
     ) -> ApiResult<Referral> {
         assay_common::id::check("ref", &req.id).map_err(|e| ApiError::invalid("id", e))?;
-        let caller = self.caller(principal, OVERSIGHT).await?;
+        let caller = Self::caller(principal);
         let txn = self.db().begin().await?;
         let (txn, model) = self
             .visible_referral(txn, principal, &caller, &req.id, "referral.read")
@@ -1700,7 +1625,7 @@ impl LawEnforcementApi {
         req: ListReferralsRequest,
     ) -> ApiResult<ListReferralsResponse> {
         let size = page_size(req.page_size)?;
-        let caller = self.caller(principal, OVERSIGHT).await?;
+        let caller = Self::caller(principal);
         let agency = match &caller {
             Caller::Agency(own) => Some(own.clone()),
             Caller::Marketplace => None,
@@ -1740,7 +1665,7 @@ impl LawEnforcementApi {
                 "referrals are acknowledged by their agency",
             ));
         }
-        let caller = self.caller(principal, &[]).await?;
+        let caller = Self::caller(principal);
         let txn = self.db().begin().await?;
         let (txn, model) = self
             .visible_referral(txn, principal, &caller, &req.id, "referral.acknowledge")
@@ -1783,7 +1708,7 @@ impl LawEnforcementApi {
                 "outcomes of referrals are reported by their agency",
             ));
         }
-        let caller = self.caller(principal, &[]).await?;
+        let caller = Self::caller(principal);
         let key = Key::new(
             "ReportReferralOutcome",
             &principal.actor(),
@@ -1865,13 +1790,8 @@ impl LawEnforcementApi {
 
     async fn transparency_report(
         &self,
-        principal: &Principal,
         req: GetTransparencyReportRequest,
     ) -> ApiResult<GetTransparencyReportResponse> {
-        principal.authorize(
-            "read transparency reports",
-            &[Grant::AnyStaff, Grant::Service],
-        )?;
         let mut violations = FieldViolations::new();
         let (from, until) = time_range(&mut violations, "period", req.period.as_ref());
         violations.into_result(())?;
@@ -1971,10 +1891,8 @@ impl LawEnforcementApi {
 
     async fn list_audit(
         &self,
-        principal: &Principal,
         req: ListAuditEntriesRequest,
     ) -> ApiResult<ListAuditEntriesResponse> {
-        principal.authorize("read the audit log", &[Grant::Staff(&[Role::Auditor])])?;
         let size = page_size(req.page_size)?;
         let resource = (!req.resource.is_empty()).then_some(req.resource.as_str());
         let scope = format!("ListAuditEntries|{resource:?}");
@@ -2009,8 +1927,7 @@ impl LawEnforcementApi {
         })
     }
 
-    async fn verify_audit(&self, principal: &Principal) -> ApiResult<VerifyAuditLogResponse> {
-        principal.authorize("verify the audit log", &[Grant::Staff(&[Role::Auditor])])?;
+    async fn verify_audit(&self) -> ApiResult<VerifyAuditLogResponse> {
         let result = audit::verify(self.db()).await?;
         let (first_broken_sequence, problem) = result.broken.clone().unwrap_or_default();
         if result.broken.is_some() {
@@ -2156,7 +2073,7 @@ async fn delete_expired_packages(db: &DatabaseConnection) -> ApiResult<()> {
 }
 
 macro_rules! handle {
-    ($request:ident, |$principal:ident, $req:ident| $body:expr, $wrap:expr) => {{
+    ($request:ident, |$principal:pat, $req:ident| $body:expr, $wrap:expr) => {{
         let $principal = auth::principal(&$request)?;
         let $req = $request.into_inner();
         let result = $body.await?;
@@ -2188,7 +2105,7 @@ impl LawEnforcementService for LawEnforcementApi {
         &self,
         request: Request<ListAgenciesRequest>,
     ) -> Result<Response<ListAgenciesResponse>, Status> {
-        handle!(request, |p, req| self.list_agencies(&p, req), |r| r)
+        handle!(request, |_, req| self.list_agencies(req), |r| r)
     }
 
     async fn update_agency(
@@ -2376,14 +2293,14 @@ impl LawEnforcementService for LawEnforcementApi {
         &self,
         request: Request<ListDeadlinesRequest>,
     ) -> Result<Response<ListDeadlinesResponse>, Status> {
-        handle!(request, |p, req| self.list_deadlines(&p, req), |r| r)
+        handle!(request, |_, req| self.list_deadlines(req), |r| r)
     }
 
     async fn list_holds(
         &self,
         request: Request<ListHoldsRequest>,
     ) -> Result<Response<ListHoldsResponse>, Status> {
-        handle!(request, |p, req| self.list_holds(&p, req), |r| r)
+        handle!(request, |_, req| self.list_holds(req), |r| r)
     }
 
     async fn extend_hold(
@@ -2399,7 +2316,7 @@ impl LawEnforcementService for LawEnforcementApi {
         &self,
         request: Request<CheckHoldsRequest>,
     ) -> Result<Response<CheckHoldsResponse>, Status> {
-        handle!(request, |p, req| self.check_holds(&p, req), |r| r)
+        handle!(request, |_, req| self.check_holds(req), |r| r)
     }
 
     async fn receive_referral(
@@ -2449,20 +2366,20 @@ impl LawEnforcementService for LawEnforcementApi {
         &self,
         request: Request<GetTransparencyReportRequest>,
     ) -> Result<Response<GetTransparencyReportResponse>, Status> {
-        handle!(request, |p, req| self.transparency_report(&p, req), |r| r)
+        handle!(request, |_, req| self.transparency_report(req), |r| r)
     }
 
     async fn list_audit_entries(
         &self,
         request: Request<ListAuditEntriesRequest>,
     ) -> Result<Response<ListAuditEntriesResponse>, Status> {
-        handle!(request, |p, req| self.list_audit(&p, req), |r| r)
+        handle!(request, |_, req| self.list_audit(req), |r| r)
     }
 
     async fn verify_audit_log(
         &self,
         request: Request<VerifyAuditLogRequest>,
     ) -> Result<Response<VerifyAuditLogResponse>, Status> {
-        handle!(request, |p, _req| self.verify_audit(&p), |r| r)
+        handle!(request, |_, _req| self.verify_audit(), |r| r)
     }
 }

@@ -11,13 +11,17 @@ pub mod entity;
 mod gather;
 pub mod ids;
 pub mod migration;
+pub mod policy;
 mod relay;
 mod store;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use assay_common::Platform;
+use assay_common::directory::{Lookup, Standing, status_word};
+use assay_common::policy::RefusalHook;
+use assay_common::{ApiResult, Platform};
+use assay_proto::lawenforcement::v1::AgencyStatus;
 use assay_common::outbox::Relay;
 use assay_common::server::ServiceStatus;
 use assay_common::service::{BoxFuture, Service};
@@ -117,11 +121,18 @@ impl LawEnforcement {
             cases: connect(&peers.cases)?,
         };
         let config = Arc::new(config);
+        platform
+            .directory
+            .set_agencies(Arc::new(LocalAgencies(db.clone())), true);
+        platform
+            .refusals
+            .listen(policy::POLICY.service, audit_refusals(db.clone()));
         let api = LawEnforcementApi::new(
             db.clone(),
             sources,
             platform.page_tokens.clone(),
             config.clone(),
+            platform.directory.clone(),
         );
         Ok(Self {
             db,
@@ -133,6 +144,52 @@ impl LawEnforcement {
     }
 }
 
+/// Agencies' standing, from the service's own directory.
+struct LocalAgencies(DatabaseConnection);
+
+impl Lookup for LocalAgencies {
+    fn standing<'a>(&'a self, id: &'a str) -> BoxFuture<'a, ApiResult<Standing>> {
+        Box::pin(async move {
+            let Some(agency) = store::find_agency(&self.0, id).await? else {
+                return Ok(Standing::Unknown);
+            };
+            Ok(if agency.status == AgencyStatus::Active.as_str_name() {
+                Standing::Active
+            } else {
+                Standing::Inactive(status_word(&agency.status, "AGENCY_STATUS_"))
+            })
+        })
+    }
+}
+
+/// Every call the guard refuses to a known caller — one the policy does not admit, or a
+/// suspended agency — goes into the audit log. Calls without valid credentials name
+/// nobody and are only logged: writing them would let anyone fill the log.
+fn audit_refusals(db: DatabaseConnection) -> RefusalHook {
+    Arc::new(move |method, principal, error| {
+        let Some(principal) = principal else {
+            return;
+        };
+        let db = db.clone();
+        let actor = principal.actor();
+        let action = format!("call.{method}");
+        let outcome = format!("refused: {:?}", error.code().grpc());
+        let detail = error.to_string();
+        tokio::spawn(async move {
+            let entry = audit::Entry {
+                actor: &actor,
+                action: &action,
+                resource: "",
+                outcome: &outcome,
+                detail: &detail,
+            };
+            if let Err(error) = audit::append(&db, entry).await {
+                tracing::error!(%error, "could not write a refusal to the audit log");
+            }
+        });
+    })
+}
+
 impl Service for LawEnforcement {
     fn name(&self) -> &'static str {
         NAME
@@ -140,6 +197,10 @@ impl Service for LawEnforcement {
 
     fn grpc_service(&self) -> &'static str {
         "assay.lawenforcement.v1.LawEnforcementService"
+    }
+
+    fn policy(&self) -> &'static assay_common::policy::Policy {
+        &policy::POLICY
     }
 
     fn database(&self) -> &DatabaseConnection {

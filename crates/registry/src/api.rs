@@ -1,6 +1,7 @@
 //! The gRPC handler: decode, authorise, validate, call the domain and the store, encode.
 
-use assay_common::auth::{self, Grant, Principal, Role};
+use assay_common::auth::{self, Owner, Principal, Role};
+use assay_common::directory::Directory;
 use assay_common::idempotency::{self, Key};
 use assay_common::page::{PageTokens, page_size};
 use assay_common::resource::{check_etag, mask_paths};
@@ -30,6 +31,8 @@ pub struct RegistryApi {
     page_tokens: PageTokens,
     hub: CatalogueHub,
     shutdown: CancellationToken,
+    /// Told when a member's status changes, so its credentials feel it at once.
+    directory: Directory,
 }
 
 impl RegistryApi {
@@ -38,12 +41,14 @@ impl RegistryApi {
         page_tokens: PageTokens,
         hub: CatalogueHub,
         shutdown: CancellationToken,
+        directory: Directory,
     ) -> Self {
         Self {
             db,
             page_tokens,
             hub,
             shutdown,
+            directory,
         }
     }
 }
@@ -71,27 +76,26 @@ fn reason_arg(value: &str, required: bool) -> ApiResult<String> {
     checked.map_err(|e| ApiError::invalid("reason", e))
 }
 
-/// Staff and services see everything; members what they act for.
-fn sees_everything(principal: &Principal) -> bool {
-    principal.is_staff() || principal.is_service()
-}
-
 impl RegistryApi {
     async fn acting_members(&self, brand: &brand::Model) -> ApiResult<Vec<String>> {
         store::acting_members(&self.db, brand, time::now()).await
     }
 
-    /// Authorises `action` on a brand for `staff` and the members acting for it.
-    async fn authorize_brand(
+    /// Keeps a member to the brands it owns or acts for: any other brand's `kind id` (the
+    /// brand's, or a record of it) answers NOT_FOUND, as a missing one does.
+    async fn scope_brand(
         &self,
         principal: &Principal,
-        action: &str,
         brand: &brand::Model,
-        staff: Grant<'_>,
+        kind: &'static str,
+        id: &str,
     ) -> ApiResult<()> {
+        if principal.member_id().is_none() {
+            return principal.scope(Owner::Nobody, kind, id);
+        }
         let members = self.acting_members(brand).await?;
         let members: Vec<&str> = members.iter().map(String::as_str).collect();
-        principal.authorize(action, &[staff, Grant::Members(&members)])
+        principal.scope(Owner::Members(&members), kind, id)
     }
 
     // ---- members ------------------------------------------------------------------------
@@ -101,7 +105,6 @@ impl RegistryApi {
         principal: &Principal,
         req: CreateMemberRequest,
     ) -> ApiResult<Member> {
-        principal.authorize("create members", &[Grant::Staff(&[Role::Admin])])?;
         let mut violations = FieldViolations::new();
         let request_id = violations
             .check("request_id", validate::request_id(&req.request_id))
@@ -142,14 +145,7 @@ impl RegistryApi {
 
     async fn get_member(&self, principal: &Principal, req: GetMemberRequest) -> ApiResult<Member> {
         let id = id_arg("id", &req.id, MemberId::parse)?;
-        principal.authorize(
-            "read this member",
-            &[
-                Grant::AnyStaff,
-                Grant::Service,
-                Grant::Members(&[id.as_str()]),
-            ],
-        )?;
+        principal.scope(Owner::Members(&[id.as_str()]), "member", id.as_str())?;
         convert::member(&store::get_member(&self.db, id.as_str()).await?)
     }
 
@@ -171,16 +167,7 @@ impl RegistryApi {
             .flatten();
         violations.into_result(())?;
         let filter = store::MemberFilter {
-            only_id: match principal {
-                Principal::Member { member_id, .. } => Some(member_id.clone()),
-                _ if sees_everything(principal) => None,
-                _ => {
-                    return Err(ApiError::denied(format!(
-                        "{} may not list members",
-                        principal.actor()
-                    )));
-                }
-            },
+            only_id: principal.member_id().map(str::to_owned),
             status,
             kind,
             country_code,
@@ -204,10 +191,7 @@ impl RegistryApi {
             return Err(ApiError::invalid("member", "must be set"));
         };
         let id = id_arg("member.id", &update.id, MemberId::parse)?;
-        principal.authorize(
-            "update this member",
-            &[Grant::Staff(&[Role::Admin]), Grant::Members(&[id.as_str()])],
-        )?;
+        principal.scope(Owner::Members(&[id.as_str()]), "member", id.as_str())?;
         const FIELDS: &[&str] = &[
             "legal_name",
             "display_name",
@@ -251,16 +235,11 @@ impl RegistryApi {
 
     async fn transition_member(
         &self,
-        principal: &Principal,
         id: &str,
         etag: &str,
         reason: &str,
         transition: member_domain::Transition,
     ) -> ApiResult<Member> {
-        principal.authorize(
-            &format!("{} members", transition.verb()),
-            &[Grant::Staff(&[Role::Admin])],
-        )?;
         let id = id_arg("id", id, MemberId::parse)?;
         let reason = reason_arg(reason, transition != member_domain::Transition::Activate)?;
 
@@ -274,6 +253,7 @@ impl RegistryApi {
         let brands = store::member_brand_ids(&txn, id.as_str()).await?;
         let revision = store::refresh_catalogue(&txn, &brands, now.date_naive(), now).await?;
         txn.commit().await?;
+        self.directory.forget_member(id.as_str());
         self.hub.published(revision);
         tracing::info!(member_id = %id, status = to.as_str_name(), "member status changed");
         convert::member(&model)
@@ -304,13 +284,7 @@ impl RegistryApi {
         };
         let spec = brand_domain::validate(brand, "brand", &mut violations);
         let (owner, spec) = violations.require(owner.zip(spec))?;
-        principal.authorize(
-            "create brands for this member",
-            &[
-                Grant::Staff(&[Role::Admin]),
-                Grant::Members(&[owner.as_str()]),
-            ],
-        )?;
+        principal.scope(Owner::Members(&[owner.as_str()]), "member", &owner)?;
         let key = Key::new(
             "CreateBrand",
             &principal.actor(),
@@ -348,10 +322,8 @@ impl RegistryApi {
     async fn get_brand(&self, principal: &Principal, req: GetBrandRequest) -> ApiResult<Brand> {
         let id = id_arg("id", &req.id, BrandId::parse)?;
         let model = store::get_brand(&self.db, id.as_str()).await?;
-        if !sees_everything(principal) {
-            self.authorize_brand(principal, "read this brand", &model, Grant::AnyStaff)
-                .await?;
-        }
+        self.scope_brand(principal, &model, "brand", id.as_str())
+            .await?;
         let protected = store::is_protected(&self.db, &model.id).await?;
         convert::brand(&model, protected)
     }
@@ -368,16 +340,7 @@ impl RegistryApi {
             .map(MemberId::into_string);
         let filter = store::BrandFilter {
             member_id,
-            visible_to: match principal.member_id() {
-                Some(own) => Some(own.to_owned()),
-                None if sees_everything(principal) => None,
-                None => {
-                    return Err(ApiError::denied(format!(
-                        "{} may not list brands",
-                        principal.actor()
-                    )));
-                }
-            },
+            visible_to: principal.member_id().map(str::to_owned),
         };
         let scope = format!("ListBrands|{filter:?}");
         let after = self.page_tokens.decode(&scope, &req.page_token)?;
@@ -414,13 +377,8 @@ impl RegistryApi {
         ];
         let paths = mask_paths(req.update_mask.as_ref(), FIELDS)?;
         let current = store::get_brand(&self.db, id.as_str()).await?;
-        self.authorize_brand(
-            principal,
-            "update this brand",
-            &current,
-            Grant::Staff(&[Role::Admin]),
-        )
-        .await?;
+        self.scope_brand(principal, &current, "brand", id.as_str())
+            .await?;
 
         let txn = self.db.begin().await?;
         let current = store::get_brand(&txn, id.as_str()).await?;
@@ -457,13 +415,16 @@ impl RegistryApi {
         let id = id_arg("id", &req.id, BrandId::parse)?;
         let txn = self.db.begin().await?;
         let current = store::get_brand(&txn, id.as_str()).await?;
-        principal.authorize(
-            "delete this brand",
-            &[
-                Grant::Staff(&[Role::Admin]),
-                Grant::Members(&[current.member_id.as_str()]),
-            ],
-        )?;
+        self.scope_brand(principal, &current, "brand", id.as_str())
+            .await?;
+        if principal
+            .member_id()
+            .is_some_and(|own| own != current.member_id)
+        {
+            return Err(ApiError::denied(
+                "only the brand's own member deletes it, not an agent acting for it",
+            ));
+        }
         check_etag(&req.etag, current.version, "brand")?;
         let now = time::now();
         store::delete_brand(&txn, current, now).await?;
@@ -498,13 +459,8 @@ impl RegistryApi {
         let spec = right_domain::validate(right, "ip_right", &mut violations);
         let (brand_id, spec) = violations.require(brand_id.zip(spec))?;
         let brand = store::get_brand(&self.db, brand_id.as_str()).await?;
-        self.authorize_brand(
-            principal,
-            "record rights for this brand",
-            &brand,
-            Grant::Staff(&[Role::Admin]),
-        )
-        .await?;
+        self.scope_brand(principal, &brand, "brand", brand_id.as_str())
+            .await?;
         let key = Key::new(
             "CreateIpRight",
             &principal.actor(),
@@ -559,10 +515,8 @@ impl RegistryApi {
     ) -> ApiResult<IpRight> {
         let id = id_arg("id", &req.id, IpRightId::parse)?;
         let (right, brand) = self.right_and_brand(id.as_str()).await?;
-        if !sees_everything(principal) {
-            self.authorize_brand(principal, "read this right", &brand, Grant::AnyStaff)
-                .await?;
-        }
+        self.scope_brand(principal, &brand, "IP right", id.as_str())
+            .await?;
         convert::right(&right, time::today())
     }
 
@@ -598,16 +552,7 @@ impl RegistryApi {
         let filter = store::RightFilter {
             brand_id,
             member_id,
-            visible_to: match principal.member_id() {
-                Some(own) => Some(own.to_owned()),
-                None if sees_everything(principal) => None,
-                None => {
-                    return Err(ApiError::denied(format!(
-                        "{} may not list rights",
-                        principal.actor()
-                    )));
-                }
-            },
+            visible_to: principal.member_id().map(str::to_owned),
             status,
         };
         let scope = format!("ListIpRights|{filter:?}");
@@ -645,13 +590,8 @@ impl RegistryApi {
         ];
         let paths = mask_paths(req.update_mask.as_ref(), FIELDS)?;
         let (_, brand) = self.right_and_brand(id.as_str()).await?;
-        self.authorize_brand(
-            principal,
-            "update this right",
-            &brand,
-            Grant::Staff(&[Role::Admin]),
-        )
-        .await?;
+        self.scope_brand(principal, &brand, "IP right", id.as_str())
+            .await?;
 
         let today = time::today();
         let txn = self.db.begin().await?;
@@ -704,14 +644,6 @@ impl RegistryApi {
         note: &str,
         verify: bool,
     ) -> ApiResult<IpRight> {
-        principal.authorize(
-            if verify {
-                "verify IP rights"
-            } else {
-                "reject IP rights"
-            },
-            &[Grant::Staff(&[Role::Legal])],
-        )?;
         let id = id_arg("id", id, IpRightId::parse)?;
         let note = if verify {
             validate::optional_text(note, 1000).map_err(|e| ApiError::invalid("note", e))?
@@ -811,12 +743,10 @@ impl RegistryApi {
             );
         }
         let (agent, principal_member) = violations.require(agent.zip(principal_member))?;
-        principal.authorize(
-            "delegate this member's brands",
-            &[
-                Grant::Staff(&[Role::Admin]),
-                Grant::Members(&[principal_member.as_str()]),
-            ],
+        principal.scope(
+            Owner::Members(&[principal_member.as_str()]),
+            "member",
+            &principal_member,
         )?;
         let key = Key::new(
             "CreateDelegation",
@@ -892,16 +822,13 @@ impl RegistryApi {
     ) -> ApiResult<Delegation> {
         let id = id_arg("id", &req.id, DelegationId::parse)?;
         let model = store::get_delegation(&self.db, id.as_str()).await?;
-        principal.authorize(
-            "read this delegation",
-            &[
-                Grant::AnyStaff,
-                Grant::Service,
-                Grant::Members(&[
-                    model.agent_member_id.as_str(),
-                    model.principal_member_id.as_str(),
-                ]),
-            ],
+        principal.scope(
+            Owner::Members(&[
+                model.agent_member_id.as_str(),
+                model.principal_member_id.as_str(),
+            ]),
+            "delegation",
+            id.as_str(),
         )?;
         let brands = store::delegation_brand_ids(&self.db, &model.id).await?;
         Ok(convert::delegation(&model, brands))
@@ -940,16 +867,7 @@ impl RegistryApi {
         let filter = store::DelegationFilter {
             agent_member_id: agent,
             principal_member_id: principal_member,
-            party: match principal.member_id() {
-                Some(own) => Some(own.to_owned()),
-                None if sees_everything(principal) => None,
-                None => {
-                    return Err(ApiError::denied(format!(
-                        "{} may not list delegations",
-                        principal.actor()
-                    )));
-                }
-            },
+            party: principal.member_id().map(str::to_owned),
         };
         let scope = format!("ListDelegations|{filter:?}");
         let after = self.page_tokens.decode(&scope, &req.page_token)?;
@@ -974,15 +892,13 @@ impl RegistryApi {
         let id = id_arg("id", &req.id, DelegationId::parse)?;
         let txn = self.db.begin().await?;
         let current = store::get_delegation(&txn, id.as_str()).await?;
-        principal.authorize(
-            "end this delegation",
-            &[
-                Grant::Staff(&[Role::Admin]),
-                Grant::Members(&[
-                    current.agent_member_id.as_str(),
-                    current.principal_member_id.as_str(),
-                ]),
-            ],
+        principal.scope(
+            Owner::Members(&[
+                current.agent_member_id.as_str(),
+                current.principal_member_id.as_str(),
+            ]),
+            "delegation",
+            id.as_str(),
         )?;
         check_etag(&req.etag, current.version, "delegation")?;
         let now = time::now();
@@ -1069,7 +985,7 @@ impl RegistryApi {
 
 /// Runs an operation with the request's principal and wraps its answer.
 macro_rules! handle {
-    ($self:ident, $request:ident, |$principal:ident, $req:ident| $body:expr, $wrap:expr) => {{
+    ($self:ident, $request:ident, |$principal:pat, $req:ident| $body:expr, $wrap:expr) => {{
         let $principal = auth::principal(&$request)?;
         let $req = $request.into_inner();
         let result = $body.await?;
@@ -1120,8 +1036,7 @@ impl RegistryService for RegistryApi {
         handle!(
             self,
             request,
-            |p, req| self.transition_member(
-                &p,
+            |_, req| self.transition_member(
                 &req.id,
                 &req.etag,
                 &req.reason,
@@ -1138,8 +1053,7 @@ impl RegistryService for RegistryApi {
         handle!(
             self,
             request,
-            |p, req| self.transition_member(
-                &p,
+            |_, req| self.transition_member(
                 &req.id,
                 &req.etag,
                 &req.reason,
@@ -1156,8 +1070,7 @@ impl RegistryService for RegistryApi {
         handle!(
             self,
             request,
-            |p, req| self.transition_member(
-                &p,
+            |_, req| self.transition_member(
                 &req.id,
                 &req.etag,
                 &req.reason,

@@ -9,11 +9,14 @@ pub mod domain;
 pub mod entity;
 pub mod ids;
 pub mod migration;
+pub mod policy;
 mod store;
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use assay_common::Platform;
+use assay_common::directory::{Lookup, Standing, member_standing};
+use assay_common::{ApiResult, Platform};
 use assay_common::server::ServiceStatus;
 use assay_common::service::{BoxFuture, Service};
 use assay_proto::registry::v1::registry_service_server::RegistryServiceServer;
@@ -64,11 +67,15 @@ impl Registry {
             .unwrap_or_else(|| platform.config.sqlite_url(NAME));
         let db = assay_common::db::connect(&url, &platform.config.database).await?;
         let hub = CatalogueHub::default();
+        platform
+            .directory
+            .set_members(Arc::new(LocalMembers(db.clone())), true);
         let api = RegistryApi::new(
             db.clone(),
             platform.page_tokens.clone(),
             hub.clone(),
             platform.shutdown.clone(),
+            platform.directory.clone(),
         );
         Ok(Self {
             db,
@@ -80,6 +87,20 @@ impl Registry {
     }
 }
 
+/// Members' standing, from the registry's own database.
+struct LocalMembers(DatabaseConnection);
+
+impl Lookup for LocalMembers {
+    fn standing<'a>(&'a self, id: &'a str) -> BoxFuture<'a, ApiResult<Standing>> {
+        Box::pin(async move {
+            Ok(match store::find_member(&self.0, id).await? {
+                None => Standing::Unknown,
+                Some(member) => member_standing(store::member_status(&member.status)?),
+            })
+        })
+    }
+}
+
 impl Service for Registry {
     fn name(&self) -> &'static str {
         NAME
@@ -87,6 +108,10 @@ impl Service for Registry {
 
     fn grpc_service(&self) -> &'static str {
         "assay.registry.v1.RegistryService"
+    }
+
+    fn policy(&self) -> &'static assay_common::policy::Policy {
+        &policy::POLICY
     }
 
     fn database(&self) -> &DatabaseConnection {

@@ -4,7 +4,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
-use assay_common::auth::{self, Grant, Principal, Role};
+use assay_common::auth::{self, Principal};
 use assay_common::holds::HoldChecker;
 use assay_common::idempotency::{self, Key};
 use assay_common::page::{PageTokens, page_size};
@@ -107,12 +107,7 @@ impl ScreeningApi {
         Ok((purged, kept))
     }
 
-    async fn purge_hits(
-        &self,
-        principal: &Principal,
-        req: PurgeHitsRequest,
-    ) -> ApiResult<PurgeHitsResponse> {
-        principal.authorize("purge hits", &[Grant::Staff(&[])])?;
+    async fn purge_hits(&self, req: PurgeHitsRequest) -> ApiResult<PurgeHitsResponse> {
         let before = time::past_timestamp(req.screened_before.as_ref())
             .map_err(|e| ApiError::invalid("screened_before", e))?;
         let (purged, held) = self.purge(before).await?;
@@ -179,15 +174,7 @@ impl ScreeningApi {
         Ok(ids)
     }
 
-    async fn screen_listing(
-        &self,
-        principal: &Principal,
-        req: ScreenListingRequest,
-    ) -> ApiResult<ScreenListingResponse> {
-        principal.authorize(
-            "screen listings",
-            &[Grant::Staff(&[Role::Analyst]), Grant::Service],
-        )?;
+    async fn screen_listing(&self, req: ScreenListingRequest) -> ApiResult<ScreenListingResponse> {
         let Some(listing) = req.listing else {
             return Err(ApiError::invalid("listing", "must be set"));
         };
@@ -316,20 +303,23 @@ impl ScreeningApi {
 
     // ---- rules ----------------------------------------------------------------------------
 
-    /// Authorises changing or reading the rules of `brand_id` (empty: global rules).
-    fn authorize_rule(&self, principal: &Principal, action: &str, brand_id: &str) -> ApiResult<()> {
-        if brand_id.is_empty() {
-            return principal.authorize(
-                &format!("{action} global rules"),
-                &[Grant::Staff(&[Role::Analyst])],
-            );
+    /// Keeps a member to the rules of brands it acts for: a rule of another brand, or a
+    /// global one (empty `brand_id`), answers as a missing `kind id`.
+    fn scope_rule(
+        &self,
+        principal: &Principal,
+        brand_id: &str,
+        kind: &'static str,
+        id: &str,
+    ) -> ApiResult<()> {
+        let Some(member_id) = principal.member_id() else {
+            return Ok(());
+        };
+        if !brand_id.is_empty() && self.engines.catalogue().acts_for(member_id, brand_id) {
+            Ok(())
+        } else {
+            Err(ApiError::not_found(kind, id))
         }
-        let catalogue = self.engines.catalogue();
-        let members = catalogue.acting_members(brand_id).unwrap_or_default();
-        principal.authorize(
-            &format!("{action} rules of this brand"),
-            &[Grant::Staff(&[Role::Analyst]), Grant::Members(&members)],
-        )
     }
 
     fn check_brand(&self, field: &str, brand_id: &str) -> ApiResult<()> {
@@ -355,8 +345,13 @@ impl ScreeningApi {
             .flatten();
         let spec = rules::validate(rule, "rule", &mut violations);
         let spec = violations.require(spec)?;
+        if principal.member_id().is_some() && rule.brand_id.is_empty() {
+            return Err(ApiError::denied(
+                "members write rules for their own brands: global rules are the marketplace's",
+            ));
+        }
+        self.scope_rule(principal, &rule.brand_id, "brand", &rule.brand_id)?;
         self.check_brand("rule.brand_id", &rule.brand_id)?;
-        self.authorize_rule(principal, "create", &rule.brand_id)?;
         let key = Key::new(
             "CreateRule",
             &principal.actor(),
@@ -410,7 +405,7 @@ impl ScreeningApi {
     async fn get_rule(&self, principal: &Principal, req: GetRuleRequest) -> ApiResult<Rule> {
         let id = RuleId::parse(&req.id).map_err(|e| ApiError::invalid("id", e))?;
         let model = store::get_rule(&self.db, id.as_str()).await?;
-        self.authorize_rule(principal, "read", &model.brand_id)?;
+        self.scope_rule(principal, &model.brand_id, "rule", id.as_str())?;
         store::rule_proto(&model)
     }
 
@@ -423,20 +418,14 @@ impl ScreeningApi {
         if !req.brand_id.is_empty() {
             assay_common::id::check("brd", &req.brand_id)
                 .map_err(|e| ApiError::invalid("brand_id", e))?;
-            self.authorize_rule(principal, "read", &req.brand_id)?;
+            self.scope_rule(principal, &req.brand_id, "brand", &req.brand_id)?;
         }
         let brand_ids: Option<Vec<String>> = match (req.brand_id.is_empty(), principal) {
             (false, _) => Some(vec![req.brand_id.clone()]),
             (true, Principal::Member { member_id, .. }) => {
                 Some(self.engines.catalogue().brands_of(member_id))
             }
-            (true, p) if p.is_staff() || p.is_service() => None,
-            (true, p) => {
-                return Err(ApiError::denied(format!(
-                    "{} may not list rules",
-                    p.actor()
-                )));
-            }
+            (true, _) => None,
         };
         let scope = format!("ListRules|{:?}", brand_ids);
         let after = self.page_tokens.decode(&scope, &req.page_token)?;
@@ -467,7 +456,7 @@ impl ScreeningApi {
         let paths = mask_paths(req.update_mask.as_ref(), FIELDS)?;
         let txn = self.db.begin().await?;
         let current = store::get_rule(&txn, id.as_str()).await?;
-        self.authorize_rule(principal, "change", &current.brand_id)?;
+        self.scope_rule(principal, &current.brand_id, "rule", id.as_str())?;
         check_etag(&update.etag, current.version, "rule")?;
         let mut merged = store::rule_proto(&current)?;
         for path in &paths {
@@ -494,7 +483,7 @@ impl ScreeningApi {
         let id = RuleId::parse(&req.id).map_err(|e| ApiError::invalid("id", e))?;
         let txn = self.db.begin().await?;
         let current = store::get_rule(&txn, id.as_str()).await?;
-        self.authorize_rule(principal, "delete", &current.brand_id)?;
+        self.scope_rule(principal, &current.brand_id, "rule", id.as_str())?;
         check_etag(&req.etag, current.version, "rule")?;
         store::delete_rule(&txn, current, &principal.actor(), time::now()).await?;
         txn.commit().await?;
@@ -523,7 +512,7 @@ impl ScreeningApi {
         let brand_id = Rule::decode(newest.body.as_slice())
             .map(|r| r.brand_id)
             .map_err(|e| ApiError::internal(anyhow::anyhow!("corrupt rule revision: {e}")))?;
-        self.authorize_rule(principal, "read", &brand_id)?;
+        self.scope_rule(principal, &brand_id, "rule", id.as_str())?;
         let (rows, next_page_token) = self
             .page_tokens
             .page(&revisions_scope, rows, size, |r| r.version.to_string());
@@ -547,40 +536,30 @@ impl ScreeningApi {
 
     // ---- hits -----------------------------------------------------------------------------
 
-    /// Staff and services see every hit; a member, those about brands it acts for.
-    async fn authorize_hit(
+    /// Staff and services see every hit; a member, those about brands it acts for. Any
+    /// other hit answers NOT_FOUND, as a missing one does.
+    async fn scope_hit(
         &self,
+        db: &impl sea_orm::ConnectionTrait,
         principal: &Principal,
-        action: &str,
         hit_id: &str,
-        staff: &[Role],
     ) -> ApiResult<()> {
-        if principal.has_role(staff) || principal.is_service() {
+        let Some(member_id) = principal.member_id() else {
             return Ok(());
+        };
+        let mine = self.engines.catalogue().brands_of(member_id);
+        let brands = store::hit_brands(db, hit_id).await?;
+        if brands.iter().any(|b| mine.contains(b)) {
+            Ok(())
+        } else {
+            Err(ApiError::not_found("hit", hit_id))
         }
-        if let Some(member_id) = principal.member_id() {
-            let mine = self.engines.catalogue().brands_of(member_id);
-            let brands = store::hit_brands(&self.db, hit_id).await?;
-            if brands.iter().any(|b| mine.contains(b)) {
-                return Ok(());
-            }
-        }
-        Err(ApiError::denied(format!(
-            "{} may not {action}",
-            principal.actor()
-        )))
     }
 
     async fn get_hit(&self, principal: &Principal, req: GetHitRequest) -> ApiResult<Hit> {
         let id = HitId::parse(&req.id).map_err(|e| ApiError::invalid("id", e))?;
         let model = store::get_hit(&self.db, id.as_str()).await?;
-        self.authorize_hit(
-            principal,
-            "read this hit",
-            id.as_str(),
-            &[Role::Analyst, Role::Auditor, Role::Legal],
-        )
-        .await?;
+        self.scope_hit(&self.db, principal, id.as_str()).await?;
         store::hit_proto(&model)
     }
 
@@ -618,25 +597,17 @@ impl ScreeningApi {
             ),
         };
         violations.into_result(())?;
-        let brand_ids = if principal.is_staff() || principal.is_service() {
-            (!req.brand_id.is_empty()).then(|| vec![req.brand_id.clone()])
-        } else if let Some(member_id) = principal.member_id() {
+        let brand_ids = if let Some(member_id) = principal.member_id() {
             let mine = self.engines.catalogue().brands_of(member_id);
             if req.brand_id.is_empty() {
                 Some(mine)
             } else if mine.contains(&req.brand_id) {
                 Some(vec![req.brand_id.clone()])
             } else {
-                return Err(ApiError::denied(format!(
-                    "{} may not read hits of this brand",
-                    principal.actor()
-                )));
+                return Err(ApiError::not_found("brand", req.brand_id.as_str()));
             }
         } else {
-            return Err(ApiError::denied(format!(
-                "{} may not list hits",
-                principal.actor()
-            )));
+            (!req.brand_id.is_empty()).then(|| vec![req.brand_id.clone()])
         };
         let filter = store::HitFilter {
             brand_ids,
@@ -672,15 +643,9 @@ impl ScreeningApi {
         );
         let note = violations.check("note", validate::optional_text(&req.note, 2000));
         let (id, (outcome, note)) = violations.require(id.zip(outcome.zip(note)))?;
-        self.authorize_hit(
-            principal,
-            "record feedback on this hit",
-            id.as_str(),
-            &[Role::Analyst],
-        )
-        .await?;
         let txn = self.db.begin().await?;
         let current = store::get_hit(&txn, id.as_str()).await?;
+        self.scope_hit(&txn, principal, id.as_str()).await?;
         let model = store::record_feedback(
             &txn,
             current,
@@ -696,16 +661,8 @@ impl ScreeningApi {
 
     async fn precision_report(
         &self,
-        principal: &Principal,
         req: GetPrecisionReportRequest,
     ) -> ApiResult<GetPrecisionReportResponse> {
-        principal.authorize(
-            "read precision reports",
-            &[
-                Grant::Staff(&[Role::Analyst, Role::Auditor]),
-                Grant::Service,
-            ],
-        )?;
         let mut violations = FieldViolations::new();
         let (from, until) = match &req.create_time {
             None => (None, None),
@@ -782,7 +739,7 @@ impl ScreeningApi {
 }
 
 macro_rules! handle {
-    ($request:ident, |$principal:ident, $req:ident| $body:expr, $wrap:expr) => {{
+    ($request:ident, |$principal:pat, $req:ident| $body:expr, $wrap:expr) => {{
         let $principal = auth::principal(&$request)?;
         let $req = $request.into_inner();
         let result = $body.await?;
@@ -796,7 +753,7 @@ impl ScreeningService for ScreeningApi {
         &self,
         request: Request<ScreenListingRequest>,
     ) -> Result<Response<ScreenListingResponse>, Status> {
-        handle!(request, |p, req| self.screen_listing(&p, req), |r| r)
+        handle!(request, |_, req| self.screen_listing(req), |r| r)
     }
 
     type ScreenListingsStream = ReceiverStream<Result<ScreenListingsResponse, Status>>;
@@ -805,11 +762,7 @@ impl ScreeningService for ScreeningApi {
         &self,
         request: Request<Streaming<ScreenListingsRequest>>,
     ) -> Result<Response<Self::ScreenListingsStream>, Status> {
-        let principal = auth::principal(&request)?;
-        principal.authorize(
-            "screen listings",
-            &[Grant::Staff(&[Role::Analyst]), Grant::Service],
-        )?;
+        auth::principal(&request)?;
         self.engine()?;
         let (tx, rx) = mpsc::channel(FEED_BUFFER);
         tokio::spawn(self.clone().run_feed(request.into_inner(), tx));
@@ -903,13 +856,13 @@ impl ScreeningService for ScreeningApi {
         &self,
         request: Request<GetPrecisionReportRequest>,
     ) -> Result<Response<GetPrecisionReportResponse>, Status> {
-        handle!(request, |p, req| self.precision_report(&p, req), |r| r)
+        handle!(request, |_, req| self.precision_report(req), |r| r)
     }
 
     async fn purge_hits(
         &self,
         request: Request<PurgeHitsRequest>,
     ) -> Result<Response<PurgeHitsResponse>, Status> {
-        handle!(request, |p, req| self.purge_hits(&p, req), |r| r)
+        handle!(request, |_, req| self.purge_hits(req), |r| r)
     }
 }

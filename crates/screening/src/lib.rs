@@ -10,6 +10,7 @@ pub mod ids;
 pub mod listing;
 mod metrics;
 pub mod migration;
+pub mod policy;
 mod relay;
 pub mod rules;
 mod store;
@@ -21,6 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use assay_common::Platform;
+use assay_common::directory::RemoteMembers;
 use assay_common::holds::HoldChecker;
 use assay_common::money::CurrencyCode;
 use assay_common::outbox::Relay;
@@ -192,6 +194,14 @@ impl Screening {
             },
             config.rates(),
         ));
+        // Members call screening for their rules and hits; the registry says who is active.
+        platform.directory.set_members(
+            Arc::new(RemoteMembers::new(assay_common::client::connect(
+                &peers.registry,
+                platform.credentials(NAME),
+            )?)),
+            false,
+        );
         let holds = HoldChecker::new(
             peers
                 .lawenforcement
@@ -224,6 +234,10 @@ impl Service for Screening {
 
     fn grpc_service(&self) -> &'static str {
         "assay.screening.v1.ScreeningService"
+    }
+
+    fn policy(&self) -> &'static assay_common::policy::Policy {
+        &policy::POLICY
     }
 
     fn database(&self) -> &DatabaseConnection {

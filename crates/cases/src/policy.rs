@@ -1,0 +1,57 @@
+//! Who may call each RPC of cases. The guard applies this table before a request is read;
+//! handlers then keep members to the cases of brands they act for.
+
+use assay_common::auth::Role::{Admin, Analyst, Auditor, Legal};
+use assay_common::policy::{Policy, Staff, Tenant, rule};
+
+const ADMIN: Staff = Staff::Roles(&[Admin]);
+const ANALYST: Staff = Staff::Roles(&[Analyst]);
+const LEGAL: Staff = Staff::Roles(&[Legal]);
+const DECIDERS: Staff = Staff::Roles(&[Legal, Analyst]);
+const READERS: Staff = Staff::Roles(&[Analyst, Legal, Auditor]);
+const STAFF: Staff = Staff::Anyone;
+const MEMBER: Tenant = Tenant::Member;
+const NO_TENANT: Tenant = Tenant::Nobody;
+
+#[rustfmt::skip]
+pub static POLICY: Policy = Policy {
+    service: "assay.cases.v1.CasesService",
+    rules: &[
+        //    method                     staff     tenant     services
+        rule("SubmitNotice",             DECIDERS, MEMBER,    &[]),
+        rule("CreateCase",               ANALYST,  NO_TENANT, &[]),
+        // Screening's alerts, through its outbox.
+        rule("ReceiveHitAlert",          Staff::Nobody, NO_TENANT, &["screening"]),
+        rule("GetCase",                  READERS,  MEMBER,    &[]),
+        // Law enforcement gathers the cases of a request's targets.
+        rule("ListCases",                READERS,  MEMBER,    &["lawenforcement"]),
+        rule("ListCaseEvents",           READERS,  MEMBER,    &[]),
+        rule("StartReview",              ANALYST,  NO_TENANT, &[]),
+        rule("TakeAction",               ANALYST,  NO_TENANT, &[]),
+        rule("RejectCase",               ANALYST,  NO_TENANT, &[]),
+        // Sellers appeal through the marketplace's seller portal.
+        rule("FileCounterNotice",        ANALYST,  NO_TENANT, &["seller-portal"]),
+        rule("ReplyToCounterNotice",     DECIDERS, MEMBER,    &[]),
+        rule("ResolveCounterNotice",     DECIDERS, NO_TENANT, &[]),
+        rule("EscalateCase",             ANALYST,  NO_TENANT, &[]),
+        rule("ReferCase",                LEGAL,    NO_TENANT, &[]),
+        // Agencies' outcomes of referrals, relayed by law enforcement.
+        rule("RecordReferralOutcome",    DECIDERS, NO_TENANT, &["lawenforcement"]),
+        rule("CloseCase",                ANALYST,  NO_TENANT, &[]),
+        rule("AssignCase",               ANALYST,  NO_TENANT, &[]),
+        rule("BulkUpdateCases",          ANALYST,  NO_TENANT, &[]),
+        rule("MergeCases",               ANALYST,  NO_TENANT, &[]),
+        rule("AddEvidence",              DECIDERS, MEMBER,    &[]),
+        rule("GetEvidence",              READERS,  MEMBER,    &[]),
+        rule("ListEvidence",             READERS,  MEMBER,    &[]),
+        rule("ListCustodyEvents",        READERS,  NO_TENANT, &[]),
+        rule("GetSeller",                READERS,  NO_TENANT, &["lawenforcement"]),
+        // The marketplace's seller management reports sellers' payment accounts,
+        // addresses and the like.
+        rule("RecordSellerIdentifiers",  ANALYST,  NO_TENANT, &["seller-management"]),
+        rule("GetSellerCluster",         DECIDERS, NO_TENANT, &["lawenforcement"]),
+        rule("GetNoticeAccuracy",        STAFF,    MEMBER,    &[]),
+        rule("GetEnforcementFigures",    STAFF,    NO_TENANT, &[]),
+        rule("PurgeCases",               ADMIN,    NO_TENANT, &[]),
+    ],
+};
