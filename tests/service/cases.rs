@@ -8,7 +8,9 @@ use assay_tests::proto::cases::v1::*;
 use assay_tests::proto::common::v1::{Contact, Money, TimeRange};
 use assay_tests::proto::registry::v1 as registry;
 use assay_tests::proto::screening::v1 as screening;
-use assay_tests::{Authed, Backend, Sandbox, bad_fields, expect_code, on_both_backends};
+use assay_tests::{
+    Authed, Backend, Sandbox, answers_like_missing, bad_fields, expect_code, on_both_backends,
+};
 use sha2::{Digest, Sha256};
 use tonic::Code;
 
@@ -16,6 +18,11 @@ use crate::fixtures::*;
 
 type Cases = CasesServiceClient<Authed>;
 
+/// The marketplace's seller portal, through which sellers appeal.
+const SELLER_PORTAL: &str = "service:seller-portal";
+/// The marketplace's seller management, which reports sellers' identifiers.
+const SELLER_MANAGEMENT: &str = "service:seller-management";
+/// A marketplace service that the policy names nowhere in cases.
 const MARKETPLACE: &str = "service:marketplace";
 
 async fn cases(sandbox: &Sandbox, principal: &str) -> Cases {
@@ -241,14 +248,14 @@ async fn notices_must_cite_a_verified_right_of_the_member(backend: Backend) {
         Code::NotFound,
     );
 
-    // Filing in another member's name.
+    // Filing in another member's name: that member reads as one that does not exist.
     expect_code(
         submit(
             &mut owner_client,
             notice(&other.id, &other_right.id, vec![listing("l-1", "s-1")]),
         )
         .await,
-        Code::PermissionDenied,
+        Code::NotFound,
     );
 
     // Nothing was stored by the refusals.
@@ -553,7 +560,7 @@ async fn a_counter_notice_can_reinstate_the_listings(backend: Backend) {
     let mut owner_client = cases(&sandbox, &member(&owner.id)).await;
     let mut analyst = cases(&sandbox, ANALYST).await;
     let mut legal = cases(&sandbox, LEGAL).await;
-    let mut marketplace = cases(&sandbox, MARKETPLACE).await;
+    let mut marketplace = cases(&sandbox, SELLER_PORTAL).await;
 
     let id = submit(
         &mut owner_client,
@@ -598,7 +605,7 @@ async fn a_counter_notice_can_reinstate_the_listings(backend: Backend) {
     );
     let filed = appealed.counter_notice.unwrap();
     assert_eq!(filed.evidence_ids.len(), 1);
-    assert_eq!(filed.filed_by, MARKETPLACE);
+    assert_eq!(filed.filed_by, SELLER_PORTAL);
 
     // The rights holder sees the seller's evidence, and replies once.
     let seen = owner_client
@@ -1178,7 +1185,7 @@ async fn screening_alerts_become_cases_and_decisions_go_back(backend: Backend) {
     let sandbox = Sandbox::start(backend).await;
     let (_, brand) = screened_brand(&sandbox, "Velmora", "018800031").await;
     let mut pipeline = screening::screening_service_client::ScreeningServiceClient::new(
-        sandbox.as_principal(Some(MARKETPLACE)).await,
+        sandbox.as_principal(Some(crate::fixtures::MARKETPLACE)).await,
     );
     let answer = pipeline
         .screen_listing(screening::ScreenListingRequest {
@@ -1224,7 +1231,10 @@ async fn screening_alerts_become_cases_and_decisions_go_back(backend: Backend) {
     assert!(case.summary.contains("replica"), "{}", case.summary);
 
     // A repeated delivery (as after a relay crash) makes no second case.
-    let hit = pipeline
+    let mut hits = screening::screening_service_client::ScreeningServiceClient::new(
+        sandbox.as_principal(Some(ANALYST)).await,
+    );
+    let hit = hits
         .get_hit(screening::GetHitRequest { id: hit_id.clone() })
         .await
         .unwrap()
@@ -1256,7 +1266,7 @@ async fn screening_alerts_become_cases_and_decisions_go_back(backend: Backend) {
     act(&mut analyst, &case.id).await;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let hit = pipeline
+        let hit = hits
             .get_hit(screening::GetHitRequest { id: hit_id.clone() })
             .await
             .unwrap()
@@ -1317,50 +1327,68 @@ async fn members_see_only_cases_about_their_brands(backend: Backend) {
         3
     );
     get(&mut alpha_client, &alpha_case.id).await;
-    expect_code(
-        alpha_client
-            .get_case(GetCaseRequest {
-                id: beta_case.id.clone(),
-            })
-            .await,
-        Code::PermissionDenied,
+    // Another member's case, its brand, timeline, evidence and figures read exactly like
+    // ones that do not exist.
+    const NO_CASE: &str = "cas_0123456789abcdef0123456789abcdef";
+    const NO_BRAND: &str = "brd_0123456789abcdef0123456789abcdef";
+    const NO_MEMBER: &str = "mbr_0123456789abcdef0123456789abcdef";
+    let get_case = |id: &str| GetCaseRequest { id: id.to_owned() };
+    answers_like_missing(
+        alpha_client.get_case(get_case(&beta_case.id)).await,
+        &beta_case.id,
+        alpha_client.get_case(get_case(NO_CASE)).await,
+        NO_CASE,
     );
-    expect_code(
-        alpha_client
-            .list_cases(ListCasesRequest {
-                brand_id: beta_brand.id.clone(),
-                ..Default::default()
-            })
-            .await,
-        Code::PermissionDenied,
+    let by_brand = |brand_id: &str| ListCasesRequest {
+        brand_id: brand_id.to_owned(),
+        ..Default::default()
+    };
+    answers_like_missing(
+        alpha_client.list_cases(by_brand(&beta_brand.id)).await,
+        &beta_brand.id,
+        alpha_client.list_cases(by_brand(NO_BRAND)).await,
+        NO_BRAND,
     );
-    expect_code(
-        alpha_client
-            .list_case_events(ListCaseEventsRequest {
-                case_id: beta_case.id.clone(),
-                ..Default::default()
-            })
-            .await,
-        Code::PermissionDenied,
+    let events = |case_id: &str| ListCaseEventsRequest {
+        case_id: case_id.to_owned(),
+        ..Default::default()
+    };
+    answers_like_missing(
+        alpha_client.list_case_events(events(&beta_case.id)).await,
+        &beta_case.id,
+        alpha_client.list_case_events(events(NO_CASE)).await,
+        NO_CASE,
     );
-    expect_code(
-        alpha_client
-            .add_evidence(AddEvidenceRequest {
-                case_id: beta_case.id.clone(),
-                evidence: Some(evidence(b"x", "mine")),
-                request_id: String::new(),
-            })
-            .await,
-        Code::PermissionDenied,
+    let add = |case_id: &str| AddEvidenceRequest {
+        case_id: case_id.to_owned(),
+        evidence: Some(evidence(b"x", "mine")),
+        request_id: String::new(),
+    };
+    answers_like_missing(
+        alpha_client.add_evidence(add(&beta_case.id)).await,
+        &beta_case.id,
+        alpha_client.add_evidence(add(NO_CASE)).await,
+        NO_CASE,
     );
-    expect_code(
-        alpha_client
-            .get_notice_accuracy(GetNoticeAccuracyRequest {
-                member_id: beta.id.clone(),
-                create_time: None,
-            })
-            .await,
-        Code::PermissionDenied,
+    let list_evidence = |case_id: &str| ListEvidenceRequest {
+        case_id: case_id.to_owned(),
+        ..Default::default()
+    };
+    answers_like_missing(
+        alpha_client.list_evidence(list_evidence(&beta_case.id)).await,
+        &beta_case.id,
+        alpha_client.list_evidence(list_evidence(NO_CASE)).await,
+        NO_CASE,
+    );
+    let accuracy = |member_id: &str| GetNoticeAccuracyRequest {
+        member_id: member_id.to_owned(),
+        create_time: None,
+    };
+    answers_like_missing(
+        alpha_client.get_notice_accuracy(accuracy(&beta.id)).await,
+        &beta.id,
+        alpha_client.get_notice_accuracy(accuracy(NO_MEMBER)).await,
+        NO_MEMBER,
     );
     // An agent the owner delegates to sees the owner's cases.
     let mut admin = registry(&sandbox, ADMIN).await;
@@ -1414,7 +1442,7 @@ async fn strikes_make_repeat_infringers_and_clusters_find_them(backend: Backend)
         .unwrap();
     assert_eq!((banned.active_strikes, banned.repeat_infringer), (3, true));
 
-    let mut marketplace = cases(&sandbox, MARKETPLACE).await;
+    let mut marketplace = cases(&sandbox, SELLER_MANAGEMENT).await;
     let record =
         |seller: &str, identifiers: Vec<(IdentifierKind, &str)>| RecordSellerIdentifiersRequest {
             seller_id: seller.to_owned(),

@@ -6,7 +6,9 @@ use assay_tests::proto::common::v1::{Money, TimeRange};
 use assay_tests::proto::registry::v1 as registry;
 use assay_tests::proto::screening::v1::screening_service_client::ScreeningServiceClient;
 use assay_tests::proto::screening::v1::*;
-use assay_tests::{Authed, Backend, Sandbox, bad_fields, expect_code, on_both_backends};
+use assay_tests::{
+    Authed, Backend, Sandbox, answers_like_missing, bad_fields, expect_code, on_both_backends,
+};
 use tokio_stream::StreamExt;
 use tonic::Code;
 
@@ -191,6 +193,7 @@ async fn bad_listings_are_refused_and_nothing_is_stored(backend: Backend) {
     let sandbox = Sandbox::start(backend).await;
     screened_brand(&sandbox, "Orvane", "018700003").await;
     let mut client = screening(&sandbox, MARKETPLACE).await;
+    let mut analyst = screening(&sandbox, ANALYST).await;
     let good = || listing("lst-bad", "Orvane replica bag", "handbags", usd(10));
     let cases: Vec<(Listing, &str)> = vec![
         (
@@ -308,7 +311,7 @@ async fn bad_listings_are_refused_and_nothing_is_stored(backend: Backend) {
         );
         assert_eq!(bad_fields(&status), [field], "{status:?}");
     }
-    let hits = client
+    let hits = analyst
         .list_hits(ListHitsRequest::default())
         .await
         .unwrap()
@@ -324,6 +327,7 @@ async fn a_hit_is_stored_once_per_listing_outcome(backend: Backend) {
     let sandbox = Sandbox::start(backend).await;
     let (_, brand) = screened_brand(&sandbox, "Sorelle", "018700004").await;
     let mut client = screening(&sandbox, MARKETPLACE).await;
+    let mut analyst = screening(&sandbox, ANALYST).await;
     let counterfeit = listing("lst-s", "Sorelle handbag 高仿 复刻", "handbags", usd(30));
     let first = screen(&mut client, counterfeit.clone()).await;
     let again = screen(&mut client, counterfeit.clone()).await;
@@ -344,7 +348,7 @@ async fn a_hit_is_stored_once_per_listing_outcome(backend: Backend) {
         "an edited listing is a new hit"
     );
 
-    let hits = client
+    let hits = analyst
         .list_hits(ListHitsRequest {
             brand_id: brand.id.clone(),
             ..Default::default()
@@ -355,7 +359,7 @@ async fn a_hit_is_stored_once_per_listing_outcome(backend: Backend) {
         .hits;
     assert_eq!(hits.len(), 2);
     assert_eq!(hits[0].id, edited.hit_id, "newest first");
-    let hit = client
+    let hit = analyst
         .get_hit(GetHitRequest {
             id: first.hit_id.clone(),
         })
@@ -368,7 +372,7 @@ async fn a_hit_is_stored_once_per_listing_outcome(backend: Backend) {
     assert_eq!(hit.verdict.unwrap(), first.verdict.unwrap());
 
     // Filters: seller, decision, time; and pagination.
-    let by_seller = client
+    let by_seller = analyst
         .list_hits(ListHitsRequest {
             seller_id: "seller-7".into(),
             decision: Decision::Block as i32,
@@ -379,7 +383,7 @@ async fn a_hit_is_stored_once_per_listing_outcome(backend: Backend) {
         .unwrap()
         .into_inner();
     assert_eq!(by_seller.hits.len(), 1);
-    let rest = client
+    let rest = analyst
         .list_hits(ListHitsRequest {
             seller_id: "seller-7".into(),
             decision: Decision::Block as i32,
@@ -392,7 +396,7 @@ async fn a_hit_is_stored_once_per_listing_outcome(backend: Backend) {
         .into_inner();
     assert_eq!(rest.hits.len(), 1);
     assert_ne!(rest.hits[0].id, by_seller.hits[0].id);
-    let future = client
+    let future = analyst
         .list_hits(ListHitsRequest {
             create_time: Some(TimeRange {
                 start_time: Some(prost_types::Timestamp {
@@ -407,7 +411,7 @@ async fn a_hit_is_stored_once_per_listing_outcome(backend: Backend) {
         .unwrap()
         .into_inner();
     assert!(future.hits.is_empty());
-    let other_seller = client
+    let other_seller = analyst
         .list_hits(ListHitsRequest {
             seller_id: "seller-8".into(),
             ..Default::default()
@@ -571,9 +575,13 @@ async fn members_manage_rules_of_their_own_brands_only(backend: Backend) {
         .rule
         .unwrap();
     assert_eq!(own.version, 1);
-    expect_code(
+    const NO_BRAND: &str = "brd_0123456789abcdef0123456789abcdef";
+    const NO_RULE: &str = "rul_0123456789abcdef0123456789abcdef";
+    answers_like_missing(
         alpha_client.create_rule(rule_for(&beta_brand.id)).await,
-        Code::PermissionDenied,
+        &beta_brand.id,
+        alpha_client.create_rule(rule_for(NO_BRAND)).await,
+        NO_BRAND,
     );
     expect_code(
         alpha_client.create_rule(rule_for("")).await,
@@ -588,37 +596,39 @@ async fn members_manage_rules_of_their_own_brands_only(backend: Backend) {
         .into_inner()
         .rule
         .unwrap();
-    expect_code(
-        alpha_client
-            .update_rule(UpdateRuleRequest {
-                rule: Some(Rule {
-                    id: beta_rule.id.clone(),
-                    vocabulary: vec![],
-                    ..Rule::default()
-                }),
-                update_mask: Some(prost_types::FieldMask {
-                    paths: vec!["vocabulary".into()],
-                }),
-            })
-            .await,
-        Code::PermissionDenied,
+    // Another member's rule reads exactly like one that does not exist.
+    let update = |id: &str| UpdateRuleRequest {
+        rule: Some(Rule {
+            id: id.to_owned(),
+            vocabulary: vec![],
+            ..Rule::default()
+        }),
+        update_mask: Some(prost_types::FieldMask {
+            paths: vec!["vocabulary".into()],
+        }),
+    };
+    answers_like_missing(
+        alpha_client.update_rule(update(&beta_rule.id)).await,
+        &beta_rule.id,
+        alpha_client.update_rule(update(NO_RULE)).await,
+        NO_RULE,
     );
-    expect_code(
-        alpha_client
-            .delete_rule(DeleteRuleRequest {
-                id: beta_rule.id.clone(),
-                etag: String::new(),
-            })
-            .await,
-        Code::PermissionDenied,
+    let delete = |id: &str| DeleteRuleRequest {
+        id: id.to_owned(),
+        etag: String::new(),
+    };
+    answers_like_missing(
+        alpha_client.delete_rule(delete(&beta_rule.id)).await,
+        &beta_rule.id,
+        alpha_client.delete_rule(delete(NO_RULE)).await,
+        NO_RULE,
     );
-    expect_code(
-        alpha_client
-            .get_rule(GetRuleRequest {
-                id: beta_rule.id.clone(),
-            })
-            .await,
-        Code::PermissionDenied,
+    let get = |id: &str| GetRuleRequest { id: id.to_owned() };
+    answers_like_missing(
+        alpha_client.get_rule(get(&beta_rule.id)).await,
+        &beta_rule.id,
+        alpha_client.get_rule(get(NO_RULE)).await,
+        NO_RULE,
     );
     let listed = alpha_client
         .list_rules(ListRulesRequest::default())
@@ -886,23 +896,26 @@ async fn members_see_only_hits_about_their_brands(backend: Backend) {
         })
         .await
         .unwrap();
-    expect_code(
-        alpha_client
-            .get_hit(GetHitRequest {
-                id: beta_hit.clone(),
-            })
-            .await,
-        Code::PermissionDenied,
+    // Another member's hits read exactly like ones that do not exist.
+    const NO_HIT: &str = "hit_0123456789abcdef0123456789abcdef";
+    const NO_BRAND: &str = "brd_0123456789abcdef0123456789abcdef";
+    let get = |id: &str| GetHitRequest { id: id.to_owned() };
+    answers_like_missing(
+        alpha_client.get_hit(get(&beta_hit)).await,
+        &beta_hit,
+        alpha_client.get_hit(get(NO_HIT)).await,
+        NO_HIT,
     );
     let mut beta_client = screening(&sandbox, &format!("member:{}", beta.id)).await;
-    expect_code(
-        beta_client
-            .list_hits(ListHitsRequest {
-                brand_id: alpha_brand.id.clone(),
-                ..Default::default()
-            })
-            .await,
-        Code::PermissionDenied,
+    let by_brand = |brand_id: &str| ListHitsRequest {
+        brand_id: brand_id.to_owned(),
+        ..Default::default()
+    };
+    answers_like_missing(
+        beta_client.list_hits(by_brand(&alpha_brand.id)).await,
+        &alpha_brand.id,
+        beta_client.list_hits(by_brand(NO_BRAND)).await,
+        NO_BRAND,
     );
     // A member confirms a hit about its own brand.
     alpha_client
@@ -913,14 +926,15 @@ async fn members_see_only_hits_about_their_brands(backend: Backend) {
         })
         .await
         .unwrap();
-    expect_code(
-        alpha_client
-            .record_hit_feedback(RecordHitFeedbackRequest {
-                hit_id: beta_hit,
-                outcome: FeedbackOutcome::FalsePositive as i32,
-                note: String::new(),
-            })
-            .await,
-        Code::PermissionDenied,
+    let feedback = |hit_id: &str| RecordHitFeedbackRequest {
+        hit_id: hit_id.to_owned(),
+        outcome: FeedbackOutcome::FalsePositive as i32,
+        note: String::new(),
+    };
+    answers_like_missing(
+        alpha_client.record_hit_feedback(feedback(&beta_hit)).await,
+        &beta_hit,
+        alpha_client.record_hit_feedback(feedback(NO_HIT)).await,
+        NO_HIT,
     );
 }

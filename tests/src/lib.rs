@@ -357,3 +357,26 @@ pub fn expect_code<T: std::fmt::Debug>(
         }
     }
 }
+
+/// Asserts that a tenant asking about another tenant's record (`theirs`, id `their_id`) is
+/// answered exactly as for a record that does not exist (`missing`, id `missing_id`): the
+/// same code, and the same message but for the id.
+#[track_caller]
+pub fn answers_like_missing<T: std::fmt::Debug>(
+    theirs: Result<T, tonic::Status>,
+    their_id: &str,
+    missing: Result<T, tonic::Status>,
+    missing_id: &str,
+) {
+    let theirs = expect_code(theirs, tonic::Code::NotFound);
+    let missing = expect_code(missing, tonic::Code::NotFound);
+    assert_eq!(
+        theirs.message().replace(their_id, "<id>"),
+        missing.message().replace(missing_id, "<id>"),
+        "another tenant's record must read like a missing one"
+    );
+    assert!(
+        theirs.details().is_empty() && missing.details().is_empty(),
+        "no details that could tell them apart"
+    );
+}

@@ -224,10 +224,12 @@ impl Lookup for RemoteMembers {
     }
 }
 
-/// Where a member of `status` stands.
+/// Where a member of `status` stands. An applicant acts too: it completes its application
+/// (profile, brands, rights for staff to verify); nothing it does reaches screening or
+/// cases before it is admitted, since only active members' brands are protected.
 pub fn member_standing(status: MemberStatus) -> Standing {
     match status {
-        MemberStatus::Active => Standing::Active,
+        MemberStatus::Active | MemberStatus::Applied => Standing::Active,
         other => Standing::Inactive(status_word(other.as_str_name(), "MEMBER_STATUS_")),
     }
 }

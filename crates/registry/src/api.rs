@@ -77,14 +77,12 @@ fn reason_arg(value: &str, required: bool) -> ApiResult<String> {
 }
 
 impl RegistryApi {
-    async fn acting_members(&self, brand: &brand::Model) -> ApiResult<Vec<String>> {
-        store::acting_members(&self.db, brand, time::now()).await
-    }
 
     /// Keeps a member to the brands it owns or acts for: any other brand's `kind id` (the
     /// brand's, or a record of it) answers NOT_FOUND, as a missing one does.
     async fn scope_brand(
         &self,
+        db: &impl sea_orm::ConnectionTrait,
         principal: &Principal,
         brand: &brand::Model,
         kind: &'static str,
@@ -93,7 +91,7 @@ impl RegistryApi {
         if principal.member_id().is_none() {
             return principal.scope(Owner::Nobody, kind, id);
         }
-        let members = self.acting_members(brand).await?;
+        let members = store::acting_members(db, brand, time::now()).await?;
         let members: Vec<&str> = members.iter().map(String::as_str).collect();
         principal.scope(Owner::Members(&members), kind, id)
     }
@@ -322,7 +320,7 @@ impl RegistryApi {
     async fn get_brand(&self, principal: &Principal, req: GetBrandRequest) -> ApiResult<Brand> {
         let id = id_arg("id", &req.id, BrandId::parse)?;
         let model = store::get_brand(&self.db, id.as_str()).await?;
-        self.scope_brand(principal, &model, "brand", id.as_str())
+        self.scope_brand(&self.db, principal, &model, "brand", id.as_str())
             .await?;
         let protected = store::is_protected(&self.db, &model.id).await?;
         convert::brand(&model, protected)
@@ -377,7 +375,7 @@ impl RegistryApi {
         ];
         let paths = mask_paths(req.update_mask.as_ref(), FIELDS)?;
         let current = store::get_brand(&self.db, id.as_str()).await?;
-        self.scope_brand(principal, &current, "brand", id.as_str())
+        self.scope_brand(&self.db, principal, &current, "brand", id.as_str())
             .await?;
 
         let txn = self.db.begin().await?;
@@ -415,7 +413,7 @@ impl RegistryApi {
         let id = id_arg("id", &req.id, BrandId::parse)?;
         let txn = self.db.begin().await?;
         let current = store::get_brand(&txn, id.as_str()).await?;
-        self.scope_brand(principal, &current, "brand", id.as_str())
+        self.scope_brand(&txn, principal, &current, "brand", id.as_str())
             .await?;
         if principal
             .member_id()
@@ -459,7 +457,7 @@ impl RegistryApi {
         let spec = right_domain::validate(right, "ip_right", &mut violations);
         let (brand_id, spec) = violations.require(brand_id.zip(spec))?;
         let brand = store::get_brand(&self.db, brand_id.as_str()).await?;
-        self.scope_brand(principal, &brand, "brand", brand_id.as_str())
+        self.scope_brand(&self.db, principal, &brand, "brand", brand_id.as_str())
             .await?;
         let key = Key::new(
             "CreateIpRight",
@@ -515,7 +513,7 @@ impl RegistryApi {
     ) -> ApiResult<IpRight> {
         let id = id_arg("id", &req.id, IpRightId::parse)?;
         let (right, brand) = self.right_and_brand(id.as_str()).await?;
-        self.scope_brand(principal, &brand, "IP right", id.as_str())
+        self.scope_brand(&self.db, principal, &brand, "IP right", id.as_str())
             .await?;
         convert::right(&right, time::today())
     }
@@ -590,7 +588,7 @@ impl RegistryApi {
         ];
         let paths = mask_paths(req.update_mask.as_ref(), FIELDS)?;
         let (_, brand) = self.right_and_brand(id.as_str()).await?;
-        self.scope_brand(principal, &brand, "IP right", id.as_str())
+        self.scope_brand(&self.db, principal, &brand, "IP right", id.as_str())
             .await?;
 
         let today = time::today();
