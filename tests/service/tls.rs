@@ -162,16 +162,28 @@ async fn mutual_tls_authenticates_services_and_agencies_by_certificate() {
     let stranger = rogue.client("stranger", Some("spiffe://assay/service/listing-pipeline"));
     assert!(refused(sandbox.tls_channel(client_tls(&ca, Some(&stranger))).await).await);
 
-    // A service named by its certificate needs no token.
-    let pipeline = ca.client("pipeline", Some("spiffe://assay/service/listing-pipeline"));
+    // A service named by its certificate needs no token, and gets what the policy gives
+    // that name: screening reads the catalogue, the listing pipeline does not.
+    let screening = ca.client("screening", Some("spiffe://assay/service/screening"));
     let channel = sandbox
-        .tls_channel(client_tls(&ca, Some(&pipeline)))
+        .tls_channel(client_tls(&ca, Some(&screening)))
         .await
         .unwrap();
     RegistryServiceClient::new(channel)
         .get_catalogue(GetCatalogueRequest {})
         .await
-        .expect("the listing pipeline reads the catalogue by its certificate alone");
+        .expect("screening reads the catalogue by its certificate alone");
+    let pipeline = ca.client("pipeline", Some("spiffe://assay/service/listing-pipeline"));
+    let channel = sandbox
+        .tls_channel(client_tls(&ca, Some(&pipeline)))
+        .await
+        .unwrap();
+    expect_code(
+        RegistryServiceClient::new(channel)
+            .get_catalogue(GetCatalogueRequest {})
+            .await,
+        Code::PermissionDenied,
+    );
 
     // A certificate of the right CA that names nobody still needs a token.
     let anonymous = ca.client("anonymous", None);
