@@ -1185,7 +1185,9 @@ async fn screening_alerts_become_cases_and_decisions_go_back(backend: Backend) {
     let sandbox = Sandbox::start(backend).await;
     let (_, brand) = screened_brand(&sandbox, "Velmora", "018800031").await;
     let mut pipeline = screening::screening_service_client::ScreeningServiceClient::new(
-        sandbox.as_principal(Some(crate::fixtures::MARKETPLACE)).await,
+        sandbox
+            .as_principal(Some(crate::fixtures::MARKETPLACE))
+            .await,
     );
     let answer = pipeline
         .screen_listing(screening::ScreenListingRequest {
@@ -1375,7 +1377,9 @@ async fn members_see_only_cases_about_their_brands(backend: Backend) {
         ..Default::default()
     };
     answers_like_missing(
-        alpha_client.list_evidence(list_evidence(&beta_case.id)).await,
+        alpha_client
+            .list_evidence(list_evidence(&beta_case.id))
+            .await,
         &beta_case.id,
         alpha_client.list_evidence(list_evidence(NO_CASE)).await,
         NO_CASE,

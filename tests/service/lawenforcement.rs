@@ -540,8 +540,11 @@ async fn a_narrowed_request_discloses_only_what_was_approved(backend: Backend) {
     let (_, brand) = screened_brand(&sandbox, "Velmora", "018900201").await;
     hit(&sandbox, &brand.name, "lst-a", "s-approved").await;
     hit(&sandbox, &brand.name, "lst-b", "s-refused").await;
-    let mut marketplace =
-        CasesServiceClient::new(sandbox.as_principal(Some("service:seller-management")).await);
+    let mut marketplace = CasesServiceClient::new(
+        sandbox
+            .as_principal(Some("service:seller-management"))
+            .await,
+    );
     for seller_id in ["s-approved", "s-refused"] {
         marketplace
             .record_seller_identifiers(cases::RecordSellerIdentifiersRequest {

@@ -7,4 +7,5 @@ mod lawenforcement;
 mod platform;
 mod registry;
 mod screening;
+mod security;
 mod tls;

@@ -492,7 +492,11 @@ mod tests {
                 }
             }
         }
-        assert_eq!(services, policies.len(), "every policy belongs to a service");
+        assert_eq!(
+            services,
+            policies.len(),
+            "every policy belongs to a service"
+        );
         assert!(problems.is_empty(), "{problems:#?}");
     }
 

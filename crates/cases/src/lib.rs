@@ -15,8 +15,8 @@ mod store;
 use std::sync::Arc;
 
 use assay_common::Platform;
-use assay_common::directory::RemoteMembers;
 use assay_common::catalogue::CatalogueCopy;
+use assay_common::directory::RemoteMembers;
 use assay_common::holds::HoldChecker;
 use assay_common::outbox::Relay;
 use assay_common::server::ServiceStatus;

@@ -236,7 +236,9 @@ pub fn member_standing(status: MemberStatus) -> Standing {
 
 /// `MEMBER_STATUS_SUSPENDED` → `suspended`.
 pub fn status_word(name: &str, prefix: &str) -> String {
-    name.strip_prefix(prefix).unwrap_or(name).to_ascii_lowercase()
+    name.strip_prefix(prefix)
+        .unwrap_or(name)
+        .to_ascii_lowercase()
 }
 
 #[cfg(test)]

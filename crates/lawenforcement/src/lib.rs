@@ -19,12 +19,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use assay_common::directory::{Lookup, Standing, status_word};
-use assay_common::policy::RefusalHook;
-use assay_common::{ApiResult, Platform};
-use assay_proto::lawenforcement::v1::AgencyStatus;
 use assay_common::outbox::Relay;
+use assay_common::policy::RefusalHook;
 use assay_common::server::ServiceStatus;
 use assay_common::service::{BoxFuture, Service};
+use assay_common::{ApiResult, Platform};
+use assay_proto::lawenforcement::v1::AgencyStatus;
 use assay_proto::lawenforcement::v1::law_enforcement_service_server::LawEnforcementServiceServer;
 use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};

@@ -77,7 +77,6 @@ fn reason_arg(value: &str, required: bool) -> ApiResult<String> {
 }
 
 impl RegistryApi {
-
     /// Keeps a member to the brands it owns or acts for: any other brand's `kind id` (the
     /// brand's, or a record of it) answers NOT_FOUND, as a missing one does.
     async fn scope_brand(

@@ -16,9 +16,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use assay_common::directory::{Lookup, Standing, member_standing};
-use assay_common::{ApiResult, Platform};
 use assay_common::server::ServiceStatus;
 use assay_common::service::{BoxFuture, Service};
+use assay_common::{ApiResult, Platform};
 use assay_proto::registry::v1::registry_service_server::RegistryServiceServer;
 use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,501 @@
+//! Least privilege, tried as an attacker would: every RPC of every service called as every
+//! kind of principal, internal services held to their jobs, and tenants checked live.
+
+use std::time::Duration;
+
+use assay_common::auth::Principal;
+use assay_common::policy::Policy;
+use assay_tests::proto::cases::v1 as cases;
+use assay_tests::proto::cases::v1::cases_service_client::CasesServiceClient;
+use assay_tests::proto::lawenforcement::v1 as le;
+use assay_tests::proto::lawenforcement::v1::law_enforcement_service_client::LawEnforcementServiceClient;
+use assay_tests::proto::registry::v1::*;
+use assay_tests::{Authed, Backend, Sandbox, expect_code, on_both_backends};
+use prost::Message;
+use tonic::Code;
+use tonic::client::Grpc;
+
+use crate::fixtures::*;
+
+on_both_backends!(
+    the_policy_table_decides_who_calls_what,
+    internal_services_get_only_their_jobs,
+    suspended_exited_and_unknown_tenants_are_refused,
+);
+
+const POLICIES: [&Policy; 4] = [
+    &assay_registry::policy::POLICY,
+    &assay_screening::policy::POLICY,
+    &assay_cases::policy::POLICY,
+    &assay_lawenforcement::policy::POLICY,
+];
+
+/// Every method of the contract: (gRPC service, method, client streams, server streams).
+fn methods() -> Vec<(String, String, bool, bool)> {
+    let set = prost_types::FileDescriptorSet::decode(assay_tests::proto::FILE_DESCRIPTOR_SET)
+        .expect("descriptor set");
+    let mut all = Vec::new();
+    for file in &set.file {
+        for service in &file.service {
+            for method in &service.method {
+                all.push((
+                    format!("{}.{}", file.package(), service.name()),
+                    method.name().to_owned(),
+                    method.client_streaming(),
+                    method.server_streaming(),
+                ));
+            }
+        }
+    }
+    all
+}
+
+/// Calls `/<service>/<method>` with an empty request message (zero bytes, which every
+/// request message decodes from), and returns the status it ends with: the call's own, or
+/// the first streamed answer's.
+async fn call(
+    channel: Authed,
+    service: &str,
+    method: &str,
+    client_streams: bool,
+    server_streams: bool,
+) -> tonic::Status {
+    let mut grpc = Grpc::new(channel);
+    grpc.ready().await.expect("channel ready");
+    let path: http::uri::PathAndQuery = format!("/{service}/{method}").parse().unwrap();
+    let codec = tonic_prost::ProstCodec::<(), ()>::default();
+    let empty = ();
+    let ended = async {
+        match (client_streams, server_streams) {
+            (false, false) => grpc
+                .unary(tonic::Request::new(empty), path, codec)
+                .await
+                .map(|_| ()),
+            (false, true) => {
+                let mut stream = grpc
+                    .server_streaming(tonic::Request::new(empty), path, codec)
+                    .await?
+                    .into_inner();
+                stream.message().await.map(|_| ())
+            }
+            (true, _) => {
+                let outgoing = tokio_stream::iter([empty]);
+                let mut stream = grpc
+                    .streaming(tonic::Request::new(outgoing), path, codec)
+                    .await?
+                    .into_inner();
+                stream.message().await.map(|_| ())
+            }
+        }
+    };
+    match tokio::time::timeout(Duration::from_secs(10), ended).await {
+        Ok(Ok(())) => tonic::Status::ok(""),
+        Ok(Err(status)) => status,
+        Err(_) => tonic::Status::deadline_exceeded("the call went on: it was admitted"),
+    }
+}
+
+async fn the_policy_table_decides_who_calls_what(backend: Backend) {
+    let sandbox = Sandbox::start(backend).await;
+    let mut admin = registry(&sandbox, ADMIN).await;
+    let alpha = active_member(&mut admin, "Alpha SA", MemberKind::BrandOwner).await;
+    let beta = active_member(&mut admin, "Beta SA", MemberKind::BrandOwner).await;
+    let mut legal = LawEnforcementServiceClient::new(sandbox.as_principal(Some(LEGAL)).await);
+    let first = active_agency(&mut legal, "Guardia di Finanza", "gdf.gov.it").await;
+    let second = active_agency(&mut legal, "Bundespolizei", "polizei.bund.de").await;
+
+    let principals: Vec<String> = [
+        ADMIN,
+        ANALYST,
+        LEGAL,
+        "staff:audrey:auditor",
+        "service:screening",
+        "service:cases",
+        "service:lawenforcement",
+        "service:listing-pipeline",
+        "service:seller-portal",
+        "service:seller-management",
+        // A marketplace service that no policy names.
+        "service:marketplace",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .chain([
+        format!("member:{}", alpha.id),
+        format!("member:{}", beta.id),
+        format!("agency:{}", first.id),
+        format!("agency:{}", second.id),
+    ])
+    .collect();
+
+    let mut wrong = Vec::new();
+    let mut calls = 0;
+    for (service, method, client_streams, server_streams) in methods() {
+        let rule = POLICIES
+            .iter()
+            .find(|p| p.service == service)
+            .and_then(|p| p.rule(&method))
+            .unwrap_or_else(|| panic!("{service}/{method} has no rule"));
+        let anonymous = call(
+            sandbox.as_principal(None).await,
+            &service,
+            &method,
+            client_streams,
+            server_streams,
+        )
+        .await;
+        if anonymous.code() != Code::Unauthenticated {
+            wrong.push(format!("{method} without credentials: {anonymous:?}"));
+        }
+        for principal in &principals {
+            let parsed: Principal = principal.parse().unwrap();
+            let admitted = rule.admits(&parsed).is_some();
+            let status = call(
+                sandbox.as_principal(Some(principal)).await,
+                &service,
+                &method,
+                client_streams,
+                server_streams,
+            )
+            .await;
+            calls += 1;
+            // The guard's refusal names the method; a handler's finer refusal (say, a
+            // member writing a global rule) does not.
+            let refused_by_table = status.code() == Code::PermissionDenied
+                && status.message().contains("may not call");
+            let ok = if admitted {
+                !refused_by_table && status.code() != Code::Unauthenticated
+            } else {
+                refused_by_table
+            };
+            if !ok {
+                wrong.push(format!(
+                    "{method} as {principal} (admitted: {admitted}): {:?} {}",
+                    status.code(),
+                    status.message()
+                ));
+            }
+        }
+    }
+    assert!(calls > 1000, "{calls} calls");
+    assert!(
+        wrong.is_empty(),
+        "{} wrong answers: {wrong:#?}",
+        wrong.len()
+    );
+}
+
+async fn active_agency(
+    legal: &mut LawEnforcementServiceClient<Authed>,
+    name: &str,
+    domain: &str,
+) -> le::Agency {
+    let agency = legal
+        .create_agency(le::CreateAgencyRequest {
+            agency: Some(le::Agency {
+                name: name.to_owned(),
+                country_code: "IT".to_owned(),
+                level: le::AgencyLevel::Federal as i32,
+                verified_email_domains: vec![domain.to_owned()],
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("create agency")
+        .into_inner()
+        .agency
+        .unwrap();
+    legal
+        .activate_agency(le::ActivateAgencyRequest {
+            id: agency.id.clone(),
+            etag: String::new(),
+        })
+        .await
+        .expect("activate agency")
+        .into_inner()
+        .agency
+        .unwrap()
+}
+
+#[track_caller]
+fn denied<T: std::fmt::Debug>(result: Result<T, tonic::Status>) {
+    expect_code(result, Code::PermissionDenied);
+}
+
+/// The README's own seller-portal token once read every agency's requests and packages and
+/// planted referrals in their inboxes. A named service now does its job and nothing else.
+async fn internal_services_get_only_their_jobs(backend: Backend) {
+    let sandbox = Sandbox::start(backend).await;
+    let mut legal = LawEnforcementServiceClient::new(sandbox.as_principal(Some(LEGAL)).await);
+    let agency = active_agency(&mut legal, "Guardia di Finanza", "gdf.gov.it").await;
+    let mut as_agency = LawEnforcementServiceClient::new(
+        sandbox
+            .as_principal(Some(&format!("agency:{}", agency.id)))
+            .await,
+    );
+    let filed = as_agency
+        .submit_request(le::SubmitRequestRequest {
+            legal_request: Some(le::LegalRequest {
+                process: le::LegalProcess::Subpoena as i32,
+                reference: "OP-1".to_owned(),
+                requester_name: "Cap. Rossi".to_owned(),
+                requester_email: "rossi@gdf.gov.it".to_owned(),
+                targets: vec![le::Target {
+                    kind: le::TargetKind::Seller as i32,
+                    id: "s-1".to_owned(),
+                }],
+                data_categories: vec![le::DataCategory::ScreenedListings as i32],
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("the agency files a request")
+        .into_inner()
+        .legal_request
+        .unwrap();
+
+    let mut portal =
+        LawEnforcementServiceClient::new(sandbox.as_principal(Some("service:seller-portal")).await);
+    denied(
+        portal
+            .get_request(le::GetRequestRequest {
+                id: filed.id.clone(),
+            })
+            .await,
+    );
+    denied(
+        portal
+            .list_requests(le::ListRequestsRequest::default())
+            .await,
+    );
+    denied(
+        portal
+            .download_package(le::DownloadPackageRequest {
+                id: filed.id.clone(),
+            })
+            .await,
+    );
+    denied(
+        portal
+            .extend_non_disclosure(le::ExtendNonDisclosureRequest {
+                id: filed.id.clone(),
+                ..Default::default()
+            })
+            .await,
+    );
+    denied(
+        portal
+            .get_referral(le::GetReferralRequest {
+                id: "ref_0123456789abcdef0123456789abcdef".to_owned(),
+            })
+            .await,
+    );
+    // A forged referral into the agency's inbox.
+    let forged = cases::Case {
+        id: "cas_0123456789abcdef0123456789abcdef".to_owned(),
+        ..Default::default()
+    };
+    denied(
+        portal
+            .receive_referral(le::ReceiveReferralRequest {
+                r#case: Some(forged),
+            })
+            .await,
+    );
+    let inbox = as_agency
+        .list_referrals(le::ListReferralsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(inbox.referrals.is_empty(), "nothing planted: {inbox:?}");
+
+    let mut portal_cases =
+        CasesServiceClient::new(sandbox.as_principal(Some("service:seller-portal")).await);
+    denied(
+        portal_cases
+            .list_evidence(cases::ListEvidenceRequest {
+                case_id: "cas_0123456789abcdef0123456789abcdef".to_owned(),
+                ..Default::default()
+            })
+            .await,
+    );
+    denied(
+        portal_cases
+            .get_case(cases::GetCaseRequest {
+                id: "cas_0123456789abcdef0123456789abcdef".to_owned(),
+            })
+            .await,
+    );
+}
+
+/// A suspended or exited member, or one that never existed, cannot act on any service,
+/// whatever its token says; a suspended agency neither.
+async fn suspended_exited_and_unknown_tenants_are_refused(backend: Backend) {
+    let sandbox = Sandbox::start(backend).await;
+    let (member, brand, right) = protected_right(&sandbox, "Maison Ardent", "018800777").await;
+    let token = format!("member:{}", member.id);
+    let mut as_member = registry(&sandbox, &token).await;
+    let mut member_cases = CasesServiceClient::new(sandbox.as_principal(Some(&token)).await);
+    let notice = || cases::SubmitNoticeRequest {
+        notice: Some(cases::Notice {
+            member_id: member.id.clone(),
+            ip_right_id: right.id.clone(),
+            listings: vec![cases::CaseListing {
+                listing_id: "l-1".to_owned(),
+                seller_id: "s-1".to_owned(),
+                title: "listing".to_owned(),
+                ..Default::default()
+            }],
+            statement: "These bags copy our registered mark".to_owned(),
+            good_faith: true,
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    };
+    let rename = |name: &str| UpdateBrandRequest {
+        brand: Some(Brand {
+            id: brand.id.clone(),
+            aliases: vec![name.to_owned()],
+            ..Brand::default()
+        }),
+        update_mask: Some(prost_types::FieldMask {
+            paths: vec!["aliases".into()],
+        }),
+    };
+    member_cases
+        .submit_notice(notice())
+        .await
+        .expect("an active member files notices");
+
+    let mut admin = registry(&sandbox, ADMIN).await;
+    admin
+        .suspend_member(SuspendMemberRequest {
+            id: member.id.clone(),
+            etag: String::new(),
+            reason: "unpaid dues".to_owned(),
+        })
+        .await
+        .unwrap();
+    let suspended = expect_code(
+        member_cases.submit_notice(notice()).await,
+        Code::PermissionDenied,
+    );
+    assert!(suspended.message().contains("suspended"), "{suspended:?}");
+    expect_code(
+        as_member.update_brand(rename("Ardent Paris")).await,
+        Code::PermissionDenied,
+    );
+    expect_code(
+        as_member
+            .get_member(GetMemberRequest {
+                id: member.id.clone(),
+            })
+            .await,
+        Code::PermissionDenied,
+    );
+
+    admin
+        .activate_member(ActivateMemberRequest {
+            id: member.id.clone(),
+            etag: String::new(),
+            reason: "dues paid".to_owned(),
+        })
+        .await
+        .unwrap();
+    as_member
+        .get_member(GetMemberRequest {
+            id: member.id.clone(),
+        })
+        .await
+        .expect("reactivated, it acts again");
+
+    admin
+        .exit_member(ExitMemberRequest {
+            id: member.id.clone(),
+            etag: String::new(),
+            reason: "left the alliance".to_owned(),
+        })
+        .await
+        .unwrap();
+    expect_code(
+        member_cases.submit_notice(notice()).await,
+        Code::PermissionDenied,
+    );
+    expect_code(
+        as_member.update_brand(rename("Ardent Milano")).await,
+        Code::PermissionDenied,
+    );
+
+    // A token for a member that does not exist.
+    let mut ghost = registry(&sandbox, "member:mbr_0123456789abcdef0123456789abcdef").await;
+    expect_code(
+        ghost.list_brands(ListBrandsRequest::default()).await,
+        Code::Unauthenticated,
+    );
+    let mut ghost_cases = CasesServiceClient::new(
+        sandbox
+            .as_principal(Some("member:mbr_0123456789abcdef0123456789abcdef"))
+            .await,
+    );
+    expect_code(
+        ghost_cases
+            .list_cases(cases::ListCasesRequest::default())
+            .await,
+        Code::Unauthenticated,
+    );
+
+    // A suspended agency: refused, and the refusal is in the audit log.
+    let mut legal = LawEnforcementServiceClient::new(sandbox.as_principal(Some(LEGAL)).await);
+    let agency = active_agency(&mut legal, "Guardia di Finanza", "gdf.gov.it").await;
+    let mut as_agency = LawEnforcementServiceClient::new(
+        sandbox
+            .as_principal(Some(&format!("agency:{}", agency.id)))
+            .await,
+    );
+    as_agency
+        .list_requests(le::ListRequestsRequest::default())
+        .await
+        .expect("an active agency reads its requests");
+    legal
+        .suspend_agency(le::SuspendAgencyRequest {
+            id: agency.id.clone(),
+            etag: String::new(),
+            reason: "credentials leaked".to_owned(),
+        })
+        .await
+        .unwrap();
+    expect_code(
+        as_agency
+            .list_requests(le::ListRequestsRequest::default())
+            .await,
+        Code::PermissionDenied,
+    );
+    let mut auditor =
+        LawEnforcementServiceClient::new(sandbox.as_principal(Some("staff:audrey:auditor")).await);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let entries = auditor
+            .list_audit_entries(le::ListAuditEntriesRequest {
+                page_size: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .entries;
+        if entries.iter().any(|e| {
+            e.actor == format!("agency:{}", agency.id)
+                && e.action == "call.ListRequests"
+                && e.outcome.starts_with("refused")
+        }) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the refusal was not audited: {entries:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
