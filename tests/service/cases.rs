@@ -445,6 +445,21 @@ async fn a_notice_lives_from_submission_to_closing(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(recorded.referral.unwrap().outcomes.len(), 1);
+    // Figures past any sane bound are refused by field: the enforcement figures never wrap.
+    let status = expect_code(
+        legal
+            .record_referral_outcome(RecordReferralOutcomeRequest {
+                id: id.clone(),
+                outcome: Some(ReferralOutcome {
+                    seized_units: i64::MAX,
+                    ..ReferralOutcome::default()
+                }),
+                request_id: String::new(),
+            })
+            .await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(bad_fields(&status), ["outcome.seized_units"]);
 
     let closed = analyst
         .close_case(CloseCaseRequest {

@@ -1377,6 +1377,43 @@ async fn the_transparency_report_counts_requests_and_outcomes(backend: Backend) 
         })
         .await
         .unwrap();
+    // Absurd figures are refused by field, so no sum can wrap into a negative report.
+    for (outcome, field) in [
+        (
+            Outcome {
+                seized_units: i64::MAX,
+                ..Outcome::default()
+            },
+            "outcome.seized_units",
+        ),
+        (
+            Outcome {
+                arrests: i32::MAX,
+                ..Outcome::default()
+            },
+            "outcome.arrests",
+        ),
+        (
+            Outcome {
+                convictions: -1,
+                arrests: 1,
+                ..Outcome::default()
+            },
+            "outcome.convictions",
+        ),
+    ] {
+        let status = expect_code(
+            as_gb
+                .report_request_outcome(ReportRequestOutcomeRequest {
+                    id: produced.id.clone(),
+                    outcome: Some(outcome),
+                    request_id: String::new(),
+                })
+                .await,
+            Code::InvalidArgument,
+        );
+        assert_eq!(bad_fields(&status), [field]);
+    }
     let refused = submit(
         &mut as_de,
         request(LegalProcess::Subpoena, "bka.bund.de", vec![seller("s-9")]),

@@ -1374,29 +1374,14 @@ impl CasesApi {
         let request_id = violations
             .check("request_id", validate::request_id(&req.request_id))
             .flatten();
-        for (field, value) in [
-            ("outcome.arrests", i64::from(outcome.arrests)),
-            ("outcome.seized_units", outcome.seized_units),
-            ("outcome.convictions", i64::from(outcome.convictions)),
-        ] {
-            if value < 0 {
-                violations.add(field, "must not be negative");
-            }
-        }
-        let seized_value = outcome
-            .seized_value
-            .as_ref()
-            .and_then(|v| violations.check("outcome.seized_value", Money::positive_from_proto(v)));
-        if outcome.arrests == 0
-            && outcome.seized_units == 0
-            && outcome.convictions == 0
-            && outcome.seized_value.is_none()
-        {
-            violations.add(
-                "outcome",
-                "must report arrests, seized units, seized value or convictions",
-            );
-        }
+        let seized_value = validate::outcome_figures(
+            &mut violations,
+            "outcome",
+            outcome.arrests,
+            outcome.seized_units,
+            outcome.convictions,
+            outcome.seized_value.as_ref(),
+        );
         let note_text =
             violations.check("outcome.note", validate::optional_text(&outcome.note, 2000));
         let note_text = violations.require(note_text)?;

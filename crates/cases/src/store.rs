@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use assay_common::money::Money;
 use assay_common::resource::etag;
 use assay_common::time::{opt_timestamp, to_timestamp};
+use assay_common::validate;
 use assay_common::{ApiError, ApiResult};
 use assay_proto::cases::v1::{
     Case, CaseEvent, CaseEventKind, CaseListing, CaseSource, CaseStatus, CounterNotice,
@@ -1247,9 +1248,9 @@ pub async fn figures(
         .all(db)
         .await?
     {
-        figures.arrests += i64::from(outcome.arrests);
-        figures.seized_units += outcome.seized_units;
-        figures.convictions += i64::from(outcome.convictions);
+        validate::add_to(&mut figures.arrests, outcome.arrests.into())?;
+        validate::add_to(&mut figures.seized_units, outcome.seized_units)?;
+        validate::add_to(&mut figures.convictions, outcome.convictions.into())?;
         if let Some(value) = outcome_value(&outcome)
             && let Ok(money) = Money::from_proto(&value)
         {

@@ -5,6 +5,9 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use crate::FieldViolations;
+use crate::money::Money;
+
 /// A required line of text: trimmed, 1 to `max` characters, no control characters.
 pub fn text(value: &str, max: usize) -> Result<String, String> {
     let trimmed = value.trim();
@@ -185,6 +188,65 @@ pub fn request_id(value: &str) -> Result<Option<String>, String> {
 }
 
 /// Checks the size of a repeated field.
+/// The most people one outcome may report arrested or convicted: more than any operation
+/// has seen, few enough that no sum of outcomes comes near overflowing.
+pub const MAX_PEOPLE: i64 = 100_000;
+/// The most units one outcome may report seized.
+pub const MAX_SEIZED_UNITS: i64 = 1_000_000_000;
+/// The largest seized value one outcome may report, in whole currency units.
+pub const MAX_SEIZED_VALUE_UNITS: i64 = 1_000_000_000_000;
+
+/// Checks the figures an agency reports for an outcome: arrests, seized units and
+/// convictions each from zero to a sane maximum, the seized value positive and bounded, and
+/// at least one of them reported. Returns the seized value, if any.
+pub fn outcome_figures(
+    violations: &mut FieldViolations,
+    field: &str,
+    arrests: i32,
+    seized_units: i64,
+    convictions: i32,
+    seized_value: Option<&assay_proto::common::v1::Money>,
+) -> Option<Money> {
+    for (name, value, max) in [
+        ("arrests", i64::from(arrests), MAX_PEOPLE),
+        ("seized_units", seized_units, MAX_SEIZED_UNITS),
+        ("convictions", i64::from(convictions), MAX_PEOPLE),
+    ] {
+        if !(0..=max).contains(&value) {
+            violations.add(
+                format!("{field}.{name}"),
+                format!("must be from 0 to {max}"),
+            );
+        }
+    }
+    let value = seized_value.and_then(|v| {
+        let checked = Money::positive_from_proto(v).and_then(|m| {
+            if v.units < MAX_SEIZED_VALUE_UNITS {
+                Ok(m)
+            } else {
+                Err(format!("must be below {MAX_SEIZED_VALUE_UNITS} units"))
+            }
+        });
+        violations.check(&format!("{field}.seized_value"), checked)
+    });
+    if arrests == 0 && seized_units == 0 && convictions == 0 && seized_value.is_none() {
+        violations.add(
+            field,
+            "must report arrests, seized units, seized value or convictions",
+        );
+    }
+    value
+}
+
+/// `total += value`, refusing to wrap: a sum that would overflow is an error, never a
+/// negative figure in a report.
+pub fn add_to(total: &mut i64, value: i64) -> Result<(), crate::ApiError> {
+    *total = total.checked_add(value).ok_or_else(|| {
+        crate::ApiError::internal(anyhow::anyhow!("a figure overflowed while adding up"))
+    })?;
+    Ok(())
+}
+
 pub fn count<T>(items: &[T], min: usize, max: usize) -> Result<(), String> {
     match items.len() {
         n if n < min => Err(format!("must have at least {min} entries")),
@@ -317,5 +379,43 @@ mod tests {
         assert_eq!(out, ["a"]);
         let fields: Vec<_> = violations.iter().map(|(f, _)| f.to_owned()).collect();
         assert_eq!(fields, ["brand.categories[1]", "brand.categories[2]"]);
+    }
+}
+
+#[cfg(test)]
+mod figure_tests {
+    use super::*;
+
+    #[test]
+    fn outcome_figures_are_bounded() {
+        let mut violations = FieldViolations::new();
+        outcome_figures(&mut violations, "outcome", 3, i64::MAX, -1, None);
+        let fields: Vec<_> = violations.iter().map(|(f, _)| f.to_owned()).collect();
+        assert_eq!(fields, ["outcome.seized_units", "outcome.convictions"]);
+
+        let mut violations = FieldViolations::new();
+        outcome_figures(&mut violations, "outcome", 0, 0, 0, None);
+        assert_eq!(violations.iter().count(), 1, "nothing reported");
+
+        let mut violations = FieldViolations::new();
+        let huge = assay_proto::common::v1::Money {
+            currency_code: "EUR".into(),
+            units: i64::MAX,
+            nanos: 0,
+        };
+        outcome_figures(&mut violations, "o", 1, 0, 0, Some(&huge));
+        assert_eq!(violations.iter().next().unwrap().0, "o.seized_value");
+
+        let mut violations = FieldViolations::new();
+        outcome_figures(&mut violations, "o", 12, MAX_SEIZED_UNITS, 2, None);
+        assert!(violations.is_empty());
+    }
+
+    #[test]
+    fn sums_never_wrap() {
+        let mut total = i64::MAX - 1;
+        assert!(add_to(&mut total, 1).is_ok());
+        assert!(add_to(&mut total, 1).is_err());
+        assert_eq!(total, i64::MAX);
     }
 }

@@ -171,31 +171,14 @@ fn check_outcome(
         violations.add(field, "must be set");
         return None;
     };
-    for (name, value) in [
-        ("arrests", i64::from(outcome.arrests)),
-        ("seized_units", outcome.seized_units),
-        ("convictions", i64::from(outcome.convictions)),
-    ] {
-        if value < 0 {
-            violations.add(format!("{field}.{name}"), "must not be negative");
-        }
-    }
-    let value = outcome.seized_value.as_ref().and_then(|v| {
-        violations.check(
-            &format!("{field}.seized_value"),
-            Money::positive_from_proto(v),
-        )
-    });
-    if outcome.arrests == 0
-        && outcome.seized_units == 0
-        && outcome.convictions == 0
-        && outcome.seized_value.is_none()
-    {
-        violations.add(
-            field,
-            "must report arrests, seized units, seized value or convictions",
-        );
-    }
+    let value = validate::outcome_figures(
+        violations,
+        field,
+        outcome.arrests,
+        outcome.seized_units,
+        outcome.convictions,
+        outcome.seized_value.as_ref(),
+    );
     let note = violations.check(
         &format!("{field}.note"),
         validate::optional_text(&outcome.note, 2000),
@@ -1848,9 +1831,9 @@ impl LawEnforcementApi {
         for model in store::all_requests(self.db()).await? {
             for outcome in store::decode_request(&model)?.outcomes {
                 if within(outcome.report_time.as_ref()) {
-                    report.arrests += i64::from(outcome.arrests);
-                    report.seized_units += outcome.seized_units;
-                    report.convictions += i64::from(outcome.convictions);
+                    validate::add_to(&mut report.arrests, outcome.arrests.into())?;
+                    validate::add_to(&mut report.seized_units, outcome.seized_units)?;
+                    validate::add_to(&mut report.convictions, outcome.convictions.into())?;
                 }
             }
         }
@@ -1861,9 +1844,9 @@ impl LawEnforcementApi {
             }
             for outcome in body.outcomes {
                 if within(outcome.report_time.as_ref()) {
-                    report.arrests += i64::from(outcome.arrests);
-                    report.seized_units += outcome.seized_units;
-                    report.convictions += i64::from(outcome.convictions);
+                    validate::add_to(&mut report.arrests, outcome.arrests.into())?;
+                    validate::add_to(&mut report.seized_units, outcome.seized_units)?;
+                    validate::add_to(&mut report.convictions, outcome.convictions.into())?;
                 }
             }
         }
