@@ -10,16 +10,15 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::Arc;
-use std::time::Duration;
+use std::time::SystemTime;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{ApiError, ApiResult};
+use crate::jwt::Verifier;
 
 /// A staff role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -272,116 +271,16 @@ pub fn generate_token() -> String {
     format!("assay_{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// Claims of an Assay JWT.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Claims {
-    pub sub: String,
-    pub iss: String,
-    pub aud: String,
-    pub iat: u64,
-    pub exp: u64,
-    /// `staff`, `member`, `agency` or `service`.
-    pub kind: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub roles: Vec<Role>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub member_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agency_id: Option<String>,
-}
-
-impl Claims {
-    fn into_principal(self) -> Result<Principal, String> {
-        match self.kind.as_str() {
-            "staff" if !self.roles.is_empty() => Ok(Principal::Staff {
-                subject: self.sub,
-                roles: self.roles,
-            }),
-            "member" => Ok(Principal::Member {
-                member_id: self.member_id.ok_or("member token without member_id")?,
-                subject: self.sub,
-            }),
-            "agency" => Ok(Principal::Agency {
-                agency_id: self.agency_id.ok_or("agency token without agency_id")?,
-                subject: self.sub,
-            }),
-            "service" => Ok(Principal::Service { name: self.sub }),
-            _ => Err("token has no valid kind".to_owned()),
-        }
-    }
-
-    fn from_principal(principal: &Principal, issuer: &str, audience: &str, ttl: Duration) -> Self {
-        let iat = jsonwebtoken::get_current_timestamp();
-        let mut claims = Claims {
-            sub: String::new(),
-            iss: issuer.to_owned(),
-            aud: audience.to_owned(),
-            iat,
-            exp: iat + ttl.as_secs(),
-            kind: String::new(),
-            roles: Vec::new(),
-            member_id: None,
-            agency_id: None,
-        };
-        match principal {
-            Principal::Staff { subject, roles } => {
-                claims.kind = "staff".into();
-                claims.sub = subject.clone();
-                claims.roles = roles.clone();
-            }
-            Principal::Member { subject, member_id } => {
-                claims.kind = "member".into();
-                claims.sub = subject.clone();
-                claims.member_id = Some(member_id.clone());
-            }
-            Principal::Agency { subject, agency_id } => {
-                claims.kind = "agency".into();
-                claims.sub = subject.clone();
-                claims.agency_id = Some(agency_id.clone());
-            }
-            Principal::Service { name } => {
-                claims.kind = "service".into();
-                claims.sub = name.clone();
-            }
-        }
-        claims
-    }
-}
-
-/// A key that verifies JWTs.
-pub struct VerifyingKey {
-    pub algorithm: Algorithm,
-    pub key: DecodingKey,
-}
-
-impl VerifyingKey {
-    /// An HMAC-SHA256 shared secret.
-    pub fn hs256(secret: &[u8]) -> Self {
-        Self {
-            algorithm: Algorithm::HS256,
-            key: DecodingKey::from_secret(secret),
-        }
-    }
-
-    /// A PEM public key for RS256/RS384/RS512/PS256, ES256/ES384, or EdDSA.
-    pub fn from_pem(algorithm: Algorithm, pem: &[u8]) -> anyhow::Result<Self> {
-        use Algorithm::*;
-        let key = match algorithm {
-            RS256 | RS384 | RS512 | PS256 | PS384 | PS512 => DecodingKey::from_rsa_pem(pem)?,
-            ES256 | ES384 => DecodingKey::from_ec_pem(pem)?,
-            EdDSA => DecodingKey::from_ed_pem(pem)?,
-            other => anyhow::bail!("{other:?} keys cannot be read from PEM"),
-        };
-        Ok(Self { algorithm, key })
-    }
+/// A static token's principal, and when it stops being accepted.
+struct StaticToken {
+    principal: Principal,
+    expires: Option<SystemTime>,
 }
 
 /// Turns bearer tokens, and client certificates, into principals.
 pub struct Authenticator {
-    static_tokens: HashMap<String, Principal>,
-    jwt_keys: Vec<VerifyingKey>,
-    issuer: String,
-    audience: String,
+    static_tokens: HashMap<String, StaticToken>,
+    verifier: Verifier,
     /// The SPIFFE trust domain of client certificates that name principals; `None`: none do.
     certificate_trust_domain: Option<String>,
 }
@@ -390,19 +289,18 @@ impl fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Authenticator")
             .field("static_tokens", &self.static_tokens.len())
-            .field("jwt_keys", &self.jwt_keys.len())
-            .field("issuer", &self.issuer)
+            .field("jwt_keys", &self.verifier.keys.len())
+            .field("providers", &self.verifier.providers.len())
             .finish()
     }
 }
 
 impl Authenticator {
-    pub fn new(issuer: impl Into<String>, audience: impl Into<String>) -> Self {
+    /// Authenticates with `verifier`'s keys and providers, and no static tokens yet.
+    pub fn new(verifier: Verifier) -> Self {
         Self {
             static_tokens: HashMap::new(),
-            jwt_keys: Vec::new(),
-            issuer: issuer.into(),
-            audience: audience.into(),
+            verifier,
             certificate_trust_domain: None,
         }
     }
@@ -421,12 +319,24 @@ impl Authenticator {
 
     /// Accepts the token whose SHA-256 (hex) is `sha256` as `principal`.
     pub fn add_static_token(&mut self, sha256: &str, principal: Principal) {
-        self.static_tokens
-            .insert(sha256.to_ascii_lowercase(), principal);
+        self.static_tokens.insert(
+            sha256.to_ascii_lowercase(),
+            StaticToken {
+                principal,
+                expires: None,
+            },
+        );
     }
 
-    pub fn add_jwt_key(&mut self, key: VerifyingKey) {
-        self.jwt_keys.push(key);
+    /// Like [`Authenticator::add_static_token`], until `expires`.
+    pub fn add_expiring_token(&mut self, sha256: &str, principal: Principal, expires: SystemTime) {
+        self.static_tokens.insert(
+            sha256.to_ascii_lowercase(),
+            StaticToken {
+                principal,
+                expires: Some(expires),
+            },
+        );
     }
 
     /// The principal of an `authorization` header value.
@@ -444,97 +354,18 @@ impl Authenticator {
             .ok_or_else(|| {
                 ApiError::Unauthenticated("authorization must be \"Bearer <token>\"".to_owned())
             })?;
-        if let Some(principal) = self.static_tokens.get(&token_sha256(token)) {
-            return Ok(principal.clone());
+        if let Some(known) = self.static_tokens.get(&token_sha256(token)) {
+            if known.expires.is_some_and(|at| at <= SystemTime::now()) {
+                return Err(ApiError::Unauthenticated(
+                    "the token expired: ask for a new one (assay token mint)".to_owned(),
+                ));
+            }
+            return Ok(known.principal.clone());
         }
-        if token.matches('.').count() == 2 && !self.jwt_keys.is_empty() {
-            return self.verify_jwt(token);
+        if token.matches('.').count() == 2 && !self.verifier.is_empty() {
+            return self.verifier.verify(token);
         }
         Err(ApiError::Unauthenticated("unknown token".to_owned()))
-    }
-
-    fn verify_jwt(&self, token: &str) -> ApiResult<Principal> {
-        let header = jsonwebtoken::decode_header(token)
-            .map_err(|_| ApiError::Unauthenticated("malformed token".to_owned()))?;
-        let mut last_error = "no key for the token's algorithm".to_owned();
-        for key in self.jwt_keys.iter().filter(|k| k.algorithm == header.alg) {
-            let mut validation = Validation::new(key.algorithm);
-            validation.set_issuer(&[&self.issuer]);
-            validation.set_audience(&[&self.audience]);
-            validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-            validation.leeway = 30;
-            match jsonwebtoken::decode::<Claims>(token, &key.key, &validation) {
-                Ok(data) => {
-                    return data
-                        .claims
-                        .into_principal()
-                        .map_err(ApiError::Unauthenticated);
-                }
-                Err(error) => last_error = error.to_string(),
-            }
-        }
-        Err(ApiError::Unauthenticated(format!(
-            "invalid token: {last_error}"
-        )))
-    }
-}
-
-/// Signs JWTs: for operators minting credentials, and for service-to-service calls.
-#[derive(Clone)]
-pub struct TokenSigner {
-    algorithm: Algorithm,
-    key: Arc<EncodingKey>,
-    issuer: String,
-    audience: String,
-}
-
-impl fmt::Debug for TokenSigner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenSigner")
-            .field("algorithm", &self.algorithm)
-            .field("issuer", &self.issuer)
-            .finish()
-    }
-}
-
-impl TokenSigner {
-    pub fn hs256(secret: &[u8], issuer: &str, audience: &str) -> Self {
-        Self {
-            algorithm: Algorithm::HS256,
-            key: Arc::new(EncodingKey::from_secret(secret)),
-            issuer: issuer.to_owned(),
-            audience: audience.to_owned(),
-        }
-    }
-
-    pub fn from_pem(
-        algorithm: Algorithm,
-        pem: &[u8],
-        issuer: &str,
-        audience: &str,
-    ) -> anyhow::Result<Self> {
-        use Algorithm::*;
-        let key = match algorithm {
-            RS256 | RS384 | RS512 | PS256 | PS384 | PS512 => EncodingKey::from_rsa_pem(pem)?,
-            ES256 | ES384 => EncodingKey::from_ec_pem(pem)?,
-            EdDSA => EncodingKey::from_ed_pem(pem)?,
-            other => anyhow::bail!("{other:?} keys cannot be read from PEM"),
-        };
-        Ok(Self {
-            algorithm,
-            key: Arc::new(key),
-            issuer: issuer.to_owned(),
-            audience: audience.to_owned(),
-        })
-    }
-
-    pub fn mint(&self, principal: &Principal, ttl: Duration) -> anyhow::Result<String> {
-        let claims = Claims::from_principal(principal, &self.issuer, &self.audience, ttl);
-        Ok(jsonwebtoken::encode(
-            &Header::new(self.algorithm),
-            &claims,
-            &self.key,
-        )?)
     }
 }
 
@@ -611,7 +442,7 @@ mod tests {
 
     #[test]
     fn static_tokens_are_matched_by_hash() {
-        let mut auth = Authenticator::new("assay", "assay");
+        let mut auth = Authenticator::new(Verifier::none());
         let token = generate_token();
         auth.add_static_token(&token_sha256(&token), "service:screening".parse().unwrap());
         assert_eq!(
@@ -626,36 +457,19 @@ mod tests {
     }
 
     #[test]
-    fn jwts_are_verified() {
-        let secret = b"0123456789abcdef0123456789abcdef";
-        let mut auth = Authenticator::new("assay", "assay");
-        auth.add_jwt_key(VerifyingKey::hs256(secret));
-        let signer = TokenSigner::hs256(secret, "assay", "assay");
-        let member: Principal = "member:mbr_7:bob".parse().unwrap();
-        let token = signer.mint(&member, Duration::from_secs(60)).unwrap();
-        assert_eq!(auth.authenticate(Some(&bearer(&token))).unwrap(), member);
-
-        let forged = TokenSigner::hs256(b"another secret of enough length!", "assay", "assay")
-            .mint(&member, Duration::from_secs(60))
-            .unwrap();
-        assert!(auth.authenticate(Some(&bearer(&forged))).is_err());
-
-        let wrong_audience = TokenSigner::hs256(secret, "assay", "elsewhere")
-            .mint(&member, Duration::from_secs(60))
-            .unwrap();
-        assert!(auth.authenticate(Some(&bearer(&wrong_audience))).is_err());
-
-        let expired = {
-            let mut claims = Claims::from_principal(&member, "assay", "assay", Duration::ZERO);
-            claims.exp -= 3600;
-            jsonwebtoken::encode(
-                &Header::new(Algorithm::HS256),
-                &claims,
-                &EncodingKey::from_secret(secret),
-            )
-            .unwrap()
-        };
-        assert!(auth.authenticate(Some(&bearer(&expired))).is_err());
+    fn an_expiring_token_stops_at_its_time() {
+        let mut auth = Authenticator::new(Verifier::none());
+        let token = generate_token();
+        let admin: Principal = "staff:bootstrap:admin".parse().unwrap();
+        auth.add_expiring_token(
+            &token_sha256(&token),
+            admin.clone(),
+            SystemTime::now() + std::time::Duration::from_secs(60),
+        );
+        assert_eq!(auth.authenticate(Some(&bearer(&token))).unwrap(), admin);
+        auth.add_expiring_token(&token_sha256(&token), admin, SystemTime::now());
+        let refused = auth.authenticate(Some(&bearer(&token))).unwrap_err();
+        assert!(refused.to_string().contains("expired"), "{refused}");
     }
 
     #[test]

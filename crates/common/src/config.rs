@@ -154,27 +154,68 @@ pub struct StaticToken {
     pub principal: String,
 }
 
-/// A PEM key file and its JWT algorithm.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A public key that verifies tokens, and whom its tokens may name.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
-pub struct KeyFile {
-    /// RS256, ES256, EdDSA, ...
+pub struct TrustedKeyConfig {
+    /// The key id (`kid`) that tokens signed with it carry in their header.
+    pub kid: String,
+    /// `EdDSA` (Ed25519), `ES256`, `RS256`, ...
+    #[serde(default = "default_algorithm")]
     pub algorithm: String,
-    pub pem_file: PathBuf,
+    /// The public key, PEM.
+    pub public_key_file: PathBuf,
+    /// Which principals its tokens may name: `*`, `<kind>:*` (`staff:*`, ...) or one
+    /// principal (`service:screening`).
+    pub principals: Vec<String>,
+}
+
+fn default_algorithm() -> String {
+    "EdDSA".to_owned()
+}
+
+/// An external identity provider (OIDC) whose tokens are accepted.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityProviderConfig {
+    /// Its `iss`.
+    pub issuer: String,
+    /// Audiences its tokens must name (one is enough).
+    pub audiences: Vec<String>,
+    /// Its signing keys as a JWKS document (`{"keys": [...]}`), e.g. a copy of its
+    /// `jwks_uri`, refreshed by the operator on rotation.
+    pub jwks_file: PathBuf,
+    /// How its claims become principals; the first rule that matches wins.
+    pub rules: Vec<crate::jwt::ClaimRule>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct JwtConfig {
+    /// The `iss` of the tokens this deployment mints.
     pub issuer: String,
+    /// The `aud` they carry, and that tokens must name to be accepted here.
     pub audience: String,
-    /// File holding an HMAC-SHA256 secret that both verifies and signs tokens. Unset with
-    /// `generate_secrets`: `<data_dir>/jwt-secret`, created on first start.
-    pub hs256_secret_file: Option<PathBuf>,
-    /// Public keys that verify tokens issued elsewhere (an identity provider).
-    pub public_keys: Vec<KeyFile>,
-    /// A private key that signs the tokens this process mints (service calls, `assay token`).
-    pub signing_key: Option<KeyFile>,
+    /// Ed25519 private key (PKCS#8 PEM) that signs what this process mints: its own
+    /// service tokens and `assay token mint`. Its public key is trusted for the principals
+    /// it may sign for. Unset with `generate_secrets`: `<data_dir>/jwt-signing-key.pem`,
+    /// created on first start.
+    pub signing_key_file: Option<PathBuf>,
+    /// The key id of that key.
+    pub signing_key_id: String,
+    /// Which principals that key may sign for, as in `trusted_keys`. A service pod's own
+    /// key names that service alone.
+    pub signing_key_principals: Vec<String>,
+    /// Other public keys whose tokens are accepted (other pods', an operator's), several at
+    /// once while keys rotate.
+    pub trusted_keys: Vec<TrustedKeyConfig>,
+    /// External identity providers.
+    pub identity_providers: Vec<IdentityProviderConfig>,
+    /// The longest a token may live, per kind of principal; refused at mint and when
+    /// verified.
+    pub max_lifetime: crate::jwt::Lifetimes,
+    /// File of revoked token ids (`jti`), one per line; re-read when it changes.
+    pub revoked_ids_file: Option<PathBuf>,
 }
 
 impl Default for JwtConfig {
@@ -182,9 +223,13 @@ impl Default for JwtConfig {
         Self {
             issuer: "assay".to_owned(),
             audience: "assay".to_owned(),
-            hs256_secret_file: None,
-            public_keys: Vec::new(),
-            signing_key: None,
+            signing_key_file: None,
+            signing_key_id: "local".to_owned(),
+            signing_key_principals: vec!["*".to_owned()],
+            trusted_keys: Vec::new(),
+            identity_providers: Vec::new(),
+            max_lifetime: crate::jwt::Lifetimes::default(),
+            revoked_ids_file: None,
         }
     }
 }
@@ -192,11 +237,15 @@ impl Default for JwtConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthConfig {
-    /// Create missing secrets (bootstrap token, JWT secret) under the data directory on first
-    /// start. The embedded default; production sets it to false and provides every secret.
+    /// Create missing secrets (bootstrap token, signing key, page-token secret, audit key)
+    /// under the data directory on first start. The embedded default; production sets it
+    /// to false and provides every secret.
     pub generate_secrets: bool,
-    /// Keep an admin token in `<data_dir>/bootstrap-token`, printed once when created.
+    /// Keep an admin token in `<data_dir>/bootstrap-token` (never printed), to set up the
+    /// first administrators with. It expires `bootstrap_token_ttl` after it was written.
     pub bootstrap_token: bool,
+    #[serde(with = "humantime_serde")]
+    pub bootstrap_token_ttl: Duration,
     /// Static tokens.
     pub tokens: Vec<StaticToken>,
     pub jwt: JwtConfig,
@@ -220,6 +269,7 @@ impl Default for AuthConfig {
         Self {
             generate_secrets: true,
             bootstrap_token: true,
+            bootstrap_token_ttl: Duration::from_secs(24 * 3600),
             tokens: Vec::new(),
             jwt: JwtConfig::default(),
             service_token_file: None,
@@ -362,21 +412,53 @@ impl PlatformConfig {
                 problems.push(format!("auth.tokens[{i}].principal: {e}"));
             }
         }
-        for (i, key) in self.auth.jwt.public_keys.iter().enumerate() {
+        let jwt = &self.auth.jwt;
+        if let Err(e) = crate::jwt::patterns(&jwt.signing_key_principals) {
+            problems.push(format!("auth.jwt.signing_key_principals: {e}"));
+        }
+        for (i, key) in jwt.trusted_keys.iter().enumerate() {
             if key.algorithm.parse::<jsonwebtoken::Algorithm>().is_err() {
                 problems.push(format!(
-                    "auth.jwt.public_keys[{i}].algorithm {:?} is unknown",
+                    "auth.jwt.trusted_keys[{i}].algorithm {:?} is unknown",
                     key.algorithm
+                ));
+            }
+            if key.principals.is_empty() {
+                problems.push(format!(
+                    "auth.jwt.trusted_keys[{i}].principals: name whom its tokens may speak for"
+                ));
+            }
+            if let Err(e) = crate::jwt::patterns(&key.principals) {
+                problems.push(format!("auth.jwt.trusted_keys[{i}].principals: {e}"));
+            }
+        }
+        for (i, provider) in jwt.identity_providers.iter().enumerate() {
+            if provider.audiences.is_empty() || provider.rules.is_empty() {
+                problems.push(format!(
+                    "auth.jwt.identity_providers[{i}] needs audiences and rules"
+                ));
+            }
+        }
+        for (name, lifetime) in [
+            ("staff", jwt.max_lifetime.staff),
+            ("member", jwt.max_lifetime.member),
+            ("agency", jwt.max_lifetime.agency),
+            ("service", jwt.max_lifetime.service),
+        ] {
+            if lifetime.is_zero() || lifetime > Duration::from_secs(90 * 24 * 3600) {
+                problems.push(format!(
+                    "auth.jwt.max_lifetime.{name} must be above zero and at most 90 days"
                 ));
             }
         }
         if !self.auth.generate_secrets
             && self.auth.tokens.is_empty()
-            && self.auth.jwt.hs256_secret_file.is_none()
-            && self.auth.jwt.public_keys.is_empty()
+            && jwt.signing_key_file.is_none()
+            && jwt.trusted_keys.is_empty()
+            && jwt.identity_providers.is_empty()
         {
             problems.push(
-                "auth: no way to authenticate anyone: configure auth.tokens, auth.jwt keys, or generate_secrets"
+                "auth: no way to authenticate anyone: configure auth.tokens, auth.jwt keys or identity providers, or generate_secrets"
                     .to_owned(),
             );
         }

@@ -6,9 +6,15 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::{self, Authenticator, Principal, Role, TokenSigner, VerifyingKey};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use jsonwebtoken::Algorithm;
+
+use crate::auth::{self, Authenticator, Principal, Role};
+use crate::jwt::{self, Provider, Revocations, TokenSigner, TrustedKey, Verifier};
 use crate::client::ServiceCredentials;
-use crate::config::{KeyFile, PlatformConfig};
+use crate::config::PlatformConfig;
 use crate::directory::Directory;
 use crate::page::PageTokens;
 use crate::policy::Refusals;
@@ -44,8 +50,9 @@ impl std::fmt::Debug for Platform {
 /// What [`Platform::init`] created on first start and must be told to the operator once.
 #[derive(Debug, Default)]
 pub struct FirstStart {
-    /// The new bootstrap admin token, and the file it is kept in.
-    pub bootstrap_token: Option<(String, std::path::PathBuf)>,
+    /// The file a new bootstrap admin token was written to, and when it expires. The token
+    /// itself is never printed: logs are read by more people than the data directory.
+    pub bootstrap_token: Option<(PathBuf, SystemTime)>,
 }
 
 impl Platform {
@@ -59,8 +66,9 @@ impl Platform {
             problems.join("\n  ")
         );
         let auth_config = &config.auth;
-        let jwt = &auth_config.jwt;
-        let mut authenticator = Authenticator::new(&jwt.issuer, &jwt.audience);
+        let keys = Keys::load(&config, auth_config.generate_secrets)?;
+        let mut authenticator = Authenticator::new(keys.verifier);
+        let signer = keys.signer.map(|(signer, _)| signer);
         let mut first_start = FirstStart::default();
         let server_tls = config
             .server
@@ -90,82 +98,32 @@ impl Platform {
             authenticator.add_static_token(&token.sha256, principal);
         }
 
-        if auth_config.bootstrap_token {
-            let path = config.data_file("bootstrap-token");
-            let token = if auth_config.generate_secrets {
-                let (token, created) = auth::read_or_create_secret(&path, auth::generate_token)?;
-                if created {
-                    first_start.bootstrap_token = Some((token.clone(), path.clone()));
-                }
-                Some(token)
-            } else {
-                std::fs::read_to_string(&path)
-                    .ok()
-                    .map(|t| t.trim().to_owned())
-            };
-            if let Some(token) = token {
-                authenticator.add_static_token(
-                    &auth::token_sha256(&token),
-                    Principal::Staff {
-                        subject: "bootstrap".to_owned(),
-                        roles: vec![Role::Admin],
-                    },
-                );
+        if auth_config.bootstrap_token
+            && let Some((token, expires, created)) = bootstrap_token(&config)?
+        {
+            authenticator.add_expiring_token(
+                &auth::token_sha256(&token),
+                Principal::Staff {
+                    subject: "bootstrap".to_owned(),
+                    roles: vec![Role::Admin],
+                },
+                expires,
+            );
+            if created {
+                first_start.bootstrap_token = Some((config.data_file(BOOTSTRAP_TOKEN), expires));
             }
         }
 
-        let hs256_path = jwt.hs256_secret_file.clone().or_else(|| {
-            auth_config
-                .generate_secrets
-                .then(|| config.data_file("jwt-secret"))
-        });
-        let mut hs256_secret = None;
-        let mut signer = None;
-        if let Some(path) = hs256_path {
-            let secret = if auth_config.generate_secrets {
-                auth::read_or_create_secret(&path, auth::generate_token)?.0
-            } else {
-                std::fs::read_to_string(&path)
-                    .with_context(|| format!("reading the JWT secret {}", path.display()))?
-                    .trim()
-                    .to_owned()
-            };
-            anyhow::ensure!(
-                secret.len() >= 32,
-                "the JWT secret in {} must be at least 32 bytes",
-                path.display()
-            );
-            authenticator.add_jwt_key(VerifyingKey::hs256(secret.as_bytes()));
-            signer = Some(TokenSigner::hs256(
-                secret.as_bytes(),
-                &jwt.issuer,
-                &jwt.audience,
-            ));
-            hs256_secret = Some(secret);
-        }
-        for key in &jwt.public_keys {
-            let (algorithm, pem) = read_key(key)?;
-            authenticator.add_jwt_key(VerifyingKey::from_pem(algorithm, &pem)?);
-        }
-        if let Some(key) = &jwt.signing_key {
-            let (algorithm, pem) = read_key(key)?;
-            signer = Some(TokenSigner::from_pem(
-                algorithm,
-                &pem,
-                &jwt.issuer,
-                &jwt.audience,
-            )?);
-        }
-
-        let page_tokens = match (&config.server.page_token_secret_file, &hs256_secret) {
-            (Some(path), _) => PageTokens::new(
-                std::fs::read_to_string(path)
-                    .with_context(|| format!("reading {}", path.display()))?
-                    .trim()
-                    .as_bytes(),
+        let page_secret = match (&config.server.page_token_secret_file, auth_config.generate_secrets) {
+            (Some(path), _) => Some(read_secret(path, "the page token secret")?),
+            (None, true) => Some(
+                auth::read_or_create_secret(&config.data_file("page-token-secret"), auth::generate_token)?.0,
             ),
-            (None, Some(secret)) => PageTokens::new(secret.as_bytes()),
-            (None, None) => {
+            (None, false) => None,
+        };
+        let page_tokens = match page_secret {
+            Some(secret) => PageTokens::new(secret.as_bytes()),
+            None => {
                 tracing::warn!(
                     "no page token secret configured: page tokens work only on the replica that issued them"
                 );
@@ -204,8 +162,7 @@ impl Platform {
     /// A platform for one-off maintenance such as migrations: it reads and creates no
     /// secrets and authenticates nobody.
     pub fn offline(config: PlatformConfig) -> Self {
-        let jwt = &config.auth.jwt;
-        let authenticator = Authenticator::new(&jwt.issuer, &jwt.audience);
+        let authenticator = Authenticator::new(Verifier::none());
         Self {
             authenticator: Arc::new(authenticator),
             directory: Directory::new(config.auth.principal_cache_ttl),
@@ -246,40 +203,206 @@ impl Platform {
     }
 }
 
-fn read_key(key: &KeyFile) -> anyhow::Result<(jsonwebtoken::Algorithm, Vec<u8>)> {
-    let algorithm = key
-        .algorithm
-        .parse()
-        .with_context(|| format!("unknown JWT algorithm {:?}", key.algorithm))?;
-    let pem = std::fs::read(&key.pem_file)
-        .with_context(|| format!("reading {}", key.pem_file.display()))?;
-    Ok((algorithm, pem))
+/// The file of the bootstrap admin token, under the data directory.
+const BOOTSTRAP_TOKEN: &str = "bootstrap-token";
+/// The file of the generated signing key, under the data directory.
+pub const SIGNING_KEY: &str = "jwt-signing-key.pem";
+
+fn read_secret(path: &Path, what: &str) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading {what} {}", path.display()))?;
+    let text = text.trim().to_owned();
+    anyhow::ensure!(!text.is_empty(), "{what} {} is empty", path.display());
+    Ok(text)
+}
+
+/// The bootstrap admin token: (token, when it expires, whether it was written just now).
+/// With `generate_secrets` one is written when there is none or it has expired.
+fn bootstrap_token(config: &PlatformConfig) -> anyhow::Result<Option<(String, SystemTime, bool)>> {
+    let path = config.data_file(BOOTSTRAP_TOKEN);
+    let ttl = config.auth.bootstrap_token_ttl;
+    let expires = |path: &Path| -> anyhow::Result<SystemTime> {
+        Ok(std::fs::metadata(path)?.modified()? + ttl)
+    };
+    if path.exists() {
+        let expiry = expires(&path)?;
+        if expiry > SystemTime::now() || !config.auth.generate_secrets {
+            return Ok(Some((read_secret(&path, "the bootstrap token")?, expiry, false)));
+        }
+        std::fs::remove_file(&path).with_context(|| format!("replacing {}", path.display()))?;
+    } else if !config.auth.generate_secrets {
+        return Ok(None);
+    }
+    let (token, created) = auth::read_or_create_secret(&path, auth::generate_token)?;
+    Ok(Some((token, expires(&path)?, created)))
+}
+
+/// What verifies and signs tokens here.
+pub struct Keys {
+    pub verifier: Verifier,
+    /// The signing key, and the file it came from.
+    pub signer: Option<(TokenSigner, PathBuf)>,
+}
+
+impl Keys {
+    /// Loads the signing key (creating it under the data directory when `create` and none
+    /// is configured), the trusted keys, the identity providers' keys and the revocations.
+    pub fn load(config: &PlatformConfig, create: bool) -> anyhow::Result<Self> {
+        let jwt = &config.auth.jwt;
+        let mut keys = Vec::new();
+        let mut signer = None;
+        let path = jwt
+            .signing_key_file
+            .clone()
+            .or_else(|| config.auth.generate_secrets.then(|| config.data_file(SIGNING_KEY)));
+        if let Some(path) = path {
+            let private = if create {
+                let (fresh, _) = jwt::generate_ed25519()?;
+                auth::read_or_create_secret(&path, || fresh)?.0
+            } else {
+                read_secret(&path, "the signing key").with_context(|| {
+                    "no signing key: start `assay serve` once to create it, or set auth.jwt.signing_key_file"
+                })?
+            };
+            let may_name = jwt::patterns(&jwt.signing_key_principals).map_err(anyhow::Error::msg)?;
+            let public = jwt::ed25519_public_pem(&private)
+                .with_context(|| format!("reading the signing key {}", path.display()))?;
+            keys.push(TrustedKey::from_pem(
+                &jwt.signing_key_id,
+                Algorithm::EdDSA,
+                public.as_bytes(),
+                may_name.clone(),
+            )?);
+            signer = Some((
+                TokenSigner::from_ed25519_pem(
+                    &jwt.signing_key_id,
+                    &private,
+                    &jwt.issuer,
+                    &jwt.audience,
+                    may_name,
+                    jwt.max_lifetime,
+                )?,
+                path,
+            ));
+        }
+        for key in &jwt.trusted_keys {
+            let algorithm = key
+                .algorithm
+                .parse()
+                .with_context(|| format!("unknown JWT algorithm {:?}", key.algorithm))?;
+            let pem = std::fs::read(&key.public_key_file)
+                .with_context(|| format!("reading {}", key.public_key_file.display()))?;
+            let may_name = jwt::patterns(&key.principals).map_err(anyhow::Error::msg)?;
+            keys.push(
+                TrustedKey::from_pem(&key.kid, algorithm, &pem, may_name)
+                    .with_context(|| format!("reading key {}", key.kid))?,
+            );
+        }
+        let mut providers = Vec::new();
+        for provider in &jwt.identity_providers {
+            let jwks = std::fs::read_to_string(&provider.jwks_file)
+                .with_context(|| format!("reading {}", provider.jwks_file.display()))?;
+            providers.push(
+                Provider::from_jwks(
+                    &provider.issuer,
+                    provider.audiences.clone(),
+                    &jwks,
+                    provider.rules.clone(),
+                )
+                .with_context(|| format!("the keys of {}", provider.issuer))?,
+            );
+        }
+        let revocations = match &jwt.revoked_ids_file {
+            Some(path) => Revocations::from_file(path)?,
+            None => Revocations::none(),
+        };
+        Ok(Self {
+            verifier: Verifier {
+                issuer: jwt.issuer.clone(),
+                audience: jwt.audience.clone(),
+                keys,
+                providers,
+                lifetimes: jwt.max_lifetime,
+                revocations,
+            },
+            signer,
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn first_start_creates_a_bootstrap_admin_token_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = PlatformConfig {
-            data_dir: dir.path().to_owned(),
+    fn config_in(dir: &Path) -> PlatformConfig {
+        PlatformConfig {
+            data_dir: dir.to_owned(),
             ..PlatformConfig::default()
-        };
-        let (platform, first) = Platform::init(config.clone()).unwrap();
-        let (token, path) = first.bootstrap_token.expect("created on first start");
-        assert_eq!(path, dir.path().join("bootstrap-token"));
-        let principal = platform
-            .authenticator
-            .authenticate(Some(&format!("Bearer {token}")))
-            .unwrap();
-        assert!(principal.has_role(&[Role::Admin]));
+        }
+    }
 
-        let (again, first) = Platform::init(config).unwrap();
-        assert!(first.bootstrap_token.is_none(), "printed only once");
+    #[cfg(unix)]
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn first_start_writes_an_expiring_bootstrap_admin_token_to_a_private_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_in(&dir.path().join("data"));
+        let (platform, first) = Platform::init(config.clone()).unwrap();
+        let (path, expires) = first.bootstrap_token.expect("created on first start");
+        assert_eq!(path, dir.path().join("data/bootstrap-token"));
+        let left = expires.duration_since(SystemTime::now()).unwrap();
+        assert!(left <= config.auth.bootstrap_token_ttl, "{left:?}");
+        let token = std::fs::read_to_string(&path).unwrap();
+        let bearer = format!("Bearer {}", token.trim());
+        let principal = platform.authenticator.authenticate(Some(&bearer)).unwrap();
+        assert!(principal.has_role(&[Role::Admin]));
+        #[cfg(unix)]
+        for file in ["bootstrap-token", SIGNING_KEY, "page-token-secret"] {
+            assert_eq!(mode(&dir.path().join("data").join(file)), 0o600, "{file}");
+        }
+
+        let (again, first) = Platform::init(config.clone()).unwrap();
+        assert!(first.bootstrap_token.is_none(), "written once");
+        assert!(again.authenticator.authenticate(Some(&bearer)).is_ok());
+
+        // Expired, it is refused; a new one is written on the next start.
+        let expired = PlatformConfig {
+            auth: crate::config::AuthConfig {
+                bootstrap_token_ttl: std::time::Duration::ZERO,
+                ..config.auth.clone()
+            },
+            ..config
+        };
+        let (fresh, first) = Platform::init(expired).unwrap();
+        assert!(first.bootstrap_token.is_some());
+        assert!(fresh.authenticator.authenticate(Some(&bearer)).is_err());
+    }
+
+    #[test]
+    fn minting_never_creates_a_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_in(dir.path());
+        let error = Keys::load(&config, false).err().expect("no key, no signer");
+        assert!(format!("{error:#}").contains("no signing key"), "{error:#}");
+        assert!(!dir.path().join(SIGNING_KEY).exists());
+    }
+
+    #[test]
+    fn a_key_signs_only_whom_it_may_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = config_in(dir.path());
+        config.auth.jwt.signing_key_principals = vec!["service:screening".into()];
+        let (platform, _) = Platform::init(config).unwrap();
+        let signer = platform.signer.as_ref().unwrap();
+        let admin: Principal = "staff:root:admin".parse().unwrap();
+        assert!(signer.mint(&admin, std::time::Duration::from_secs(60)).is_err());
+        let token = platform.credentials("screening").bearer().unwrap();
         assert!(
-            again
+            platform
                 .authenticator
                 .authenticate(Some(&format!("Bearer {token}")))
                 .is_ok()

@@ -747,7 +747,7 @@ mod tests {
     }
 
     async fn guard(limit: usize, ready: bool) -> (GuardLayer, Arc<Notify>) {
-        let mut authenticator = Authenticator::new("assay", "assay");
+        let mut authenticator = Authenticator::new(crate::jwt::Verifier::none());
         authenticator
             .add_static_token(&token_sha256("slow-token"), "service:slow".parse().unwrap());
         authenticator
