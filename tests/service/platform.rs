@@ -49,17 +49,27 @@ async fn calls_without_valid_credentials_are_unauthenticated(backend: Backend) {
 
 async fn the_bootstrap_token_is_an_admin(backend: Backend) {
     let sandbox = Sandbox::start(backend).await;
-    let (token, path) = sandbox
+    let (path, expires) = sandbox
         .running()
         .new_bootstrap_token
         .clone()
         .expect("a first start creates the bootstrap token");
-    assert_eq!(std::fs::read_to_string(&path).unwrap().trim(), token);
+    assert!(
+        expires <= std::time::SystemTime::now() + std::time::Duration::from_secs(24 * 3600),
+        "it expires within a day"
+    );
+    let token = std::fs::read_to_string(&path).unwrap().trim().to_owned();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600, "the token file is private");
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600, "the token file is private");
+        let data = path.parent().unwrap();
+        assert_eq!(mode(data), 0o700, "the data directory is private");
+        for entry in std::fs::read_dir(data).unwrap() {
+            let file = entry.unwrap().path();
+            assert_eq!(mode(&file), 0o600, "{} is private", file.display());
+        }
     }
     let mut admin = RegistryServiceClient::new(sandbox.with_token(&token).await);
     let member = admin

@@ -9,7 +9,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use assay::{AppConfig, Running, ServiceName};
-use assay_common::auth::{Principal, TokenSigner};
+use assay_common::auth::Principal;
+use assay_common::jwt::TokenSigner;
 use sea_orm::{ConnectionTrait, Database};
 use tonic::metadata::MetadataValue;
 use tonic::service::Interceptor;
@@ -100,7 +101,7 @@ impl Sandbox {
     ) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
         let mut config = AppConfig {
-            data_dir: dir.path().to_owned(),
+            data_dir: dir.path().join("data"),
             ..AppConfig::default()
         };
         config.server.shutdown_grace = Duration::from_secs(2);

@@ -59,6 +59,24 @@ impl Default for AppConfig {
 }
 
 impl AppConfig {
+    /// The configuration with its secrets hidden: database passwords. (Every other secret
+    /// is configured as a file path, never inline.)
+    pub fn redacted(&self) -> Self {
+        let mut shown = self.clone();
+        for url in [
+            &mut shown.registry.database_url,
+            &mut shown.screening.database_url,
+            &mut shown.cases.database_url,
+            &mut shown.lawenforcement.database_url,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *url = db::redact(url);
+        }
+        shown
+    }
+
     pub fn platform(&self) -> PlatformConfig {
         PlatformConfig {
             listen: self.listen,
@@ -268,8 +286,8 @@ pub struct Running {
     pub addr: SocketAddr,
     /// Where health alone is served in plaintext (`server.health_listen`), if anywhere.
     pub health_addr: Option<SocketAddr>,
-    /// The bootstrap admin token, if this start created it.
-    pub new_bootstrap_token: Option<(String, PathBuf)>,
+    /// Where this start wrote a new bootstrap admin token, and when it expires.
+    pub new_bootstrap_token: Option<(PathBuf, std::time::SystemTime)>,
     pub platform: Platform,
     pub health: HealthReporter,
     pub readiness: Readiness,
@@ -498,6 +516,17 @@ mod tests {
             "every policy belongs to a service"
         );
         assert!(problems.is_empty(), "{problems:#?}");
+    }
+
+    #[test]
+    fn the_printed_configuration_hides_database_passwords() {
+        let mut config = AppConfig::default();
+        config.cases.database_url = Some("postgres://assay:hunter2@db/cases".to_owned());
+        config.registry.database_url =
+            Some("postgres://db/registry?user=assay&password=hunter2".to_owned());
+        let printed = toml::to_string(&config.redacted()).unwrap();
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(printed.contains("postgres://assay:***@db/cases"));
     }
 
     #[test]

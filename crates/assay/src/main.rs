@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use assay::{AppConfig, select};
-use assay_common::Platform;
 use assay_common::auth::{self, Principal};
+use assay_common::platform::Keys;
 use clap::{Parser, Subcommand};
 use serde::Serialize;
 
@@ -49,7 +49,7 @@ enum Command {
         /// Services to migrate: all, registry, screening, cases, lawenforcement.
         services: Vec<String>,
     },
-    /// Print the effective configuration as TOML.
+    /// Print the effective configuration as TOML, with secrets redacted.
     Config,
     /// Credentials.
     #[command(subcommand)]
@@ -58,13 +58,27 @@ enum Command {
 
 #[derive(Subcommand)]
 enum TokenCommand {
-    /// Sign a JWT for a principal with this deployment's signing key.
+    /// Sign a JWT for a principal with this deployment's signing key (never creates one).
     Mint {
         /// staff:<subject>:<roles>, member:<member id>, agency:<agency id> or service:<name>.
         principal: String,
-        /// How long it is valid, e.g. 8h or 30d.
-        #[arg(long, default_value = "12h")]
-        ttl: humantime::Duration,
+        /// How long it is valid, e.g. 8h or 3d [default: 12h, or less if the principal's
+        /// kind may not live that long].
+        #[arg(long)]
+        ttl: Option<humantime::Duration>,
+    },
+    /// Make an Ed25519 key pair for signing tokens: the private key (mode 0600) and its
+    /// public key, with the configuration that uses them.
+    Keygen {
+        /// The key id tokens signed with it will name.
+        #[arg(long)]
+        kid: String,
+        /// Where to write `<kid>.pem` and `<kid>.pub.pem`.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+        /// Whom its tokens may name, e.g. service:screening (repeatable) [default: *].
+        #[arg(long = "principal")]
+        principals: Vec<String>,
     },
     /// Make a random static token and print the configuration that accepts it.
     New {
@@ -121,10 +135,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             assay::migrate(config, &names).await
         }
         Command::Config => {
-            print!("{}", toml::to_string_pretty(&config)?);
+            print!("{}", toml::to_string_pretty(&config.redacted())?);
             Ok(())
         }
-        Command::Token(command) => token(config, command),
+        Command::Token(command) => token(config, cli.config.as_deref(), command),
     }
 }
 
@@ -139,12 +153,14 @@ async fn serve(config: AppConfig, services: &[String]) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let running = assay::start(config, &names, listener).await?;
-    if let Some((token, path)) = &running.new_bootstrap_token {
+    if let Some((path, expires)) = &running.new_bootstrap_token {
+        // The token stays in its file: whatever reads the logs must not get an admin.
         println!(
-            "\nBootstrap admin token (shown once; kept in {}):\n\n    {token}\n\n\
+            "\nA bootstrap admin token is in {} (mode 0600), valid until {}.\n\
              Call the API with it, for example:\n\n    \
              grpcurl -plaintext -H \"authorization: Bearer $(cat {})\" {} list\n",
             path.display(),
+            humantime::format_rfc3339_seconds(*expires),
             path.display(),
             running.addr,
         );
@@ -153,16 +169,79 @@ async fn serve(config: AppConfig, services: &[String]) -> anyhow::Result<()> {
     running.wait().await
 }
 
-fn token(config: AppConfig, command: TokenCommand) -> anyhow::Result<()> {
+fn token(
+    config: AppConfig,
+    config_file: Option<&std::path::Path>,
+    command: TokenCommand,
+) -> anyhow::Result<()> {
     match command {
         TokenCommand::Mint { principal, ttl } => {
             let principal: Principal = principal.parse().map_err(anyhow::Error::msg)?;
-            let (platform, _) = Platform::init(config.platform())?;
-            let signer = platform.signer.context(
-                "no signing key: configure auth.jwt.hs256_secret_file or auth.jwt.signing_key",
-            )?;
-            let ttl: Duration = ttl.into();
-            println!("{}", signer.mint(&principal, ttl)?);
+            let read = config_file.map_or_else(
+                || "no configuration file (defaults and ASSAY_ environment)".to_owned(),
+                |f| format!("configuration {}", f.display()),
+            );
+            let keys =
+                Keys::load(&config.platform(), false).with_context(|| format!("with {read}"))?;
+            let (signer, path) = keys
+                .signer
+                .with_context(|| format!("with {read}: no signing key configured"))?;
+            let ttl: Duration = match ttl {
+                Some(ttl) => ttl.into(),
+                None => signer
+                    .max_lifetime(&principal)
+                    .min(Duration::from_secs(12 * 3600)),
+            };
+            let token = signer.mint(&principal, ttl)?;
+            eprintln!(
+                "signed with key {:?} from {} ({read}), valid {}",
+                signer.kid(),
+                path.display(),
+                humantime::format_duration(ttl)
+            );
+            println!("{token}");
+        }
+        TokenCommand::Keygen {
+            kid,
+            out,
+            principals,
+        } => {
+            let principals = if principals.is_empty() {
+                vec!["*".to_owned()]
+            } else {
+                principals
+            };
+            assay_common::jwt::patterns(&principals).map_err(anyhow::Error::msg)?;
+            anyhow::ensure!(
+                !kid.is_empty()
+                    && kid
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)),
+                "--kid must be letters, digits, '-', '_' or '.'"
+            );
+            let (private, public) = assay_common::jwt::generate_ed25519()?;
+            let private_path = out.join(format!("{kid}.pem"));
+            let public_path = out.join(format!("{kid}.pub.pem"));
+            anyhow::ensure!(
+                !private_path.exists(),
+                "{} exists: keys are never overwritten",
+                private_path.display()
+            );
+            auth::read_or_create_secret(&private_path, || private)?;
+            std::fs::write(&public_path, public)?;
+            let list = principals
+                .iter()
+                .map(|p| format!("{p:?}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            println!(
+                "# the process that signs with it:\n[auth.jwt]\nsigning_key_file = {:?}\n\
+                 signing_key_id = {kid:?}\nsigning_key_principals = [{list}]\n\n\
+                 # every process that accepts its tokens:\n[[auth.jwt.trusted_keys]]\n\
+                 kid = {kid:?}\nalgorithm = \"EdDSA\"\npublic_key_file = {:?}\nprincipals = [{list}]",
+                private_path.display().to_string(),
+                public_path.display().to_string(),
+            );
         }
         TokenCommand::New { principal } => {
             let parsed: Principal = principal.parse().map_err(anyhow::Error::msg)?;

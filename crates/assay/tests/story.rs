@@ -14,7 +14,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use assay_common::auth::{Principal, TokenSigner};
 use assay_proto::cases::v1 as cases;
 use assay_proto::cases::v1::cases_service_client::CasesServiceClient;
 use assay_proto::common::v1::{Contact, Money};
@@ -292,15 +291,11 @@ async fn from_a_counterfeit_listing_to_arrests_and_a_disclosure() {
     ])
     .await;
 
-    // Both processes share the data directory: its bootstrap admin token and JWT secret.
+    // Both processes share the data directory: its bootstrap admin token and signing key,
+    // with which `assay token mint` signs.
     let admin = std::fs::read_to_string(dir.path().join("data/bootstrap-token")).unwrap();
     let admin = admin.trim().to_owned();
-    let secret = std::fs::read_to_string(dir.path().join("data/jwt-secret")).unwrap();
-    let signer = TokenSigner::hs256(secret.trim().as_bytes(), "assay", "assay");
-    let token = |principal: &str| {
-        let principal: Principal = principal.parse().unwrap();
-        signer.mint(&principal, Duration::from_secs(3600)).unwrap()
-    };
+    let token = |principal: &str| common::mint(dir.path(), principal);
 
     // A member joins; its trade mark is verified; screening learns the brand.
     let protected = protect_a_brand(&a, &admin).await;

@@ -384,14 +384,42 @@ pub fn read_or_create_secret(
         }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("creating {}", dir.display()))?;
+                create_private_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
             }
             let content = make();
             write_private(path, &content).with_context(|| format!("writing {}", path.display()))?;
             Ok((content, true))
         }
         Err(error) => Err(error).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// Creates a directory (and its missing parents) that only its owner may enter (0700).
+/// An existing directory is left as it is.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// Creates an empty file only its owner may read (0600), unless it exists.
+pub fn create_private_file(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(error),
     }
 }
 

@@ -30,8 +30,13 @@ pub async fn connect(url: &str, config: &DatabaseConfig) -> anyhow::Result<Datab
             .and_then(Path::parent)
             .filter(|d| !d.as_os_str().is_empty())
         {
-            std::fs::create_dir_all(dir)
+            crate::auth::create_private_dir(dir)
                 .with_context(|| format!("creating the data directory {}", dir.display()))?;
+        }
+        // SQLite gives the WAL and shared-memory files the mode of the database file.
+        if let Some(path) = sqlite_path(url) {
+            crate::auth::create_private_file(path)
+                .with_context(|| format!("creating the database file {}", path.display()))?;
         }
         options
             .max_connections(1)
@@ -80,8 +85,23 @@ fn sqlite_path(url: &str) -> Option<&Path> {
     (!path.is_empty() && path != ":memory:").then(|| Path::new(path))
 }
 
-/// A URL with its password hidden, for logs and errors.
+/// A URL with its password hidden (in the authority or as a `password=` parameter), for
+/// logs, errors and `assay config`.
 pub fn redact(url: &str) -> String {
+    let url = match url.split_once('?') {
+        Some((base, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            format!("{base}?{}", query.join("&"))
+        }
+        None => url.to_owned(),
+    };
+    let url = url.as_str();
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let credentials = &url[scheme_end + 3..at];
@@ -113,6 +133,10 @@ mod tests {
             redact("sqlite://data/registry.db?mode=rwc"),
             "sqlite://data/registry.db?mode=rwc"
         );
+        assert_eq!(
+            redact("postgres://db/registry?user=assay&password=hunter2&sslmode=require"),
+            "postgres://db/registry?user=assay&password=***&sslmode=require"
+        );
     }
 
     #[test]
@@ -130,6 +154,18 @@ mod tests {
         let url = crate::config::sqlite_url(&dir.path().join("nested/registry.db"));
         let db = connect(&url, &DatabaseConfig::default()).await.unwrap();
         assert!(ping(&db).await);
-        assert!(dir.path().join("nested/registry.db").exists());
+        let file = dir.path().join("nested/registry.db");
+        assert!(file.exists());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&dir.path().join("nested")), 0o700);
+            assert_eq!(mode(&file), 0o600);
+            let wal = dir.path().join("nested/registry.db-wal");
+            if wal.exists() {
+                assert_eq!(mode(&wal), 0o600);
+            }
+        }
     }
 }

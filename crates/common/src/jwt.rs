@@ -163,7 +163,12 @@ impl Claims {
         }
     }
 
-    pub fn for_principal(principal: &Principal, issuer: &str, audience: &str, ttl: Duration) -> Self {
+    pub fn for_principal(
+        principal: &Principal,
+        issuer: &str,
+        audience: &str,
+        ttl: Duration,
+    ) -> Self {
         let iat = jsonwebtoken::get_current_timestamp();
         let mut claims = Claims {
             sub: String::new(),
@@ -262,7 +267,11 @@ impl ClaimRule {
         if value.contains(':') || sub.contains(':') || value.is_empty() {
             return None;
         }
-        Some(self.principal.replace("{sub}", sub).replace("{value}", value))
+        Some(
+            self.principal
+                .replace("{sub}", sub)
+                .replace("{value}", value),
+        )
     }
 }
 
@@ -462,7 +471,9 @@ impl Verifier {
                 .map_err(|e| invalid(e))?
                 .claims;
             if self.revocations.is_revoked(&claims.jti) {
-                return Err(ApiError::Unauthenticated("the token was revoked".to_owned()));
+                return Err(ApiError::Unauthenticated(
+                    "the token was revoked".to_owned(),
+                ));
             }
             let (iat, exp) = (claims.iat, claims.exp);
             let principal = claims.into_principal().map_err(invalid)?;
@@ -485,14 +496,19 @@ impl Verifier {
                 return Err(invalid("its algorithm is not its key's"));
             }
             let validation = self.validation(*algorithm, &provider.issuer, &provider.audiences);
-            let claims =
-                jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(token, key, &validation)
-                    .map_err(|e| invalid(e))?
-                    .claims;
+            let claims = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
+                token,
+                key,
+                &validation,
+            )
+            .map_err(|e| invalid(e))?
+            .claims;
             if let Some(jti) = claims.get("jti").and_then(|v| v.as_str())
                 && self.revocations.is_revoked(jti)
             {
-                return Err(ApiError::Unauthenticated("the token was revoked".to_owned()));
+                return Err(ApiError::Unauthenticated(
+                    "the token was revoked".to_owned(),
+                ));
             }
             let principal: Principal = provider
                 .rules
@@ -779,7 +795,8 @@ mod tests {
         verifier.providers.push(provider);
         let encoding = EncodingKey::from_ec_pem(private_pem.as_bytes()).unwrap();
         let now = jsonwebtoken::get_current_timestamp();
-        let token = |claims: serde_json::Value| sign(&encoding, "idp-2026", &claims, Algorithm::ES256);
+        let token =
+            |claims: serde_json::Value| sign(&encoding, "idp-2026", &claims, Algorithm::ES256);
 
         let legal = token(serde_json::json!({
             "iss": "https://login.example.com", "aud": ["assay-api", "other"],
@@ -811,7 +828,10 @@ mod tests {
             "iss": "https://login.example.com", "aud": "assay-api",
             "sub": "lena", "iat": now, "exp": now + 30 * 24 * 3600, "groups": ["ip-legal"],
         }));
-        assert!(verifier.verify(&too_long).is_err(), "staff live 12 h at most");
+        assert!(
+            verifier.verify(&too_long).is_err(),
+            "staff live 12 h at most"
+        );
     }
 
     #[test]

@@ -12,10 +12,10 @@ use std::time::SystemTime;
 use jsonwebtoken::Algorithm;
 
 use crate::auth::{self, Authenticator, Principal, Role};
-use crate::jwt::{self, Provider, Revocations, TokenSigner, TrustedKey, Verifier};
 use crate::client::ServiceCredentials;
 use crate::config::PlatformConfig;
 use crate::directory::Directory;
+use crate::jwt::{self, Provider, Revocations, TokenSigner, TrustedKey, Verifier};
 use crate::page::PageTokens;
 use crate::policy::Refusals;
 
@@ -65,6 +65,7 @@ impl Platform {
             "invalid configuration:\n  {}",
             problems.join("\n  ")
         );
+        warn_if_shared(&config.data_dir);
         let auth_config = &config.auth;
         let keys = Keys::load(&config, auth_config.generate_secrets)?;
         let mut authenticator = Authenticator::new(keys.verifier);
@@ -114,10 +115,17 @@ impl Platform {
             }
         }
 
-        let page_secret = match (&config.server.page_token_secret_file, auth_config.generate_secrets) {
+        let page_secret = match (
+            &config.server.page_token_secret_file,
+            auth_config.generate_secrets,
+        ) {
             (Some(path), _) => Some(read_secret(path, "the page token secret")?),
             (None, true) => Some(
-                auth::read_or_create_secret(&config.data_file("page-token-secret"), auth::generate_token)?.0,
+                auth::read_or_create_secret(
+                    &config.data_file("page-token-secret"),
+                    auth::generate_token,
+                )?
+                .0,
             ),
             (None, false) => None,
         };
@@ -208,6 +216,24 @@ const BOOTSTRAP_TOKEN: &str = "bootstrap-token";
 /// The file of the generated signing key, under the data directory.
 pub const SIGNING_KEY: &str = "jwt-signing-key.pem";
 
+/// Says so when an existing data directory lets others in: its databases and secrets are
+/// private, but a directory Assay did not create keeps the mode it was given.
+fn warn_if_shared(dir: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(dir)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            tracing::warn!(
+                data_dir = %dir.display(),
+                mode = format!("{:o}", meta.permissions().mode() & 0o777),
+                "the data directory is open to other users: chmod 700 it"
+            );
+        }
+    }
+}
+
 fn read_secret(path: &Path, what: &str) -> anyhow::Result<String> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading {what} {}", path.display()))?;
@@ -227,7 +253,11 @@ fn bootstrap_token(config: &PlatformConfig) -> anyhow::Result<Option<(String, Sy
     if path.exists() {
         let expiry = expires(&path)?;
         if expiry > SystemTime::now() || !config.auth.generate_secrets {
-            return Ok(Some((read_secret(&path, "the bootstrap token")?, expiry, false)));
+            return Ok(Some((
+                read_secret(&path, "the bootstrap token")?,
+                expiry,
+                false,
+            )));
         }
         std::fs::remove_file(&path).with_context(|| format!("replacing {}", path.display()))?;
     } else if !config.auth.generate_secrets {
@@ -251,10 +281,12 @@ impl Keys {
         let jwt = &config.auth.jwt;
         let mut keys = Vec::new();
         let mut signer = None;
-        let path = jwt
-            .signing_key_file
-            .clone()
-            .or_else(|| config.auth.generate_secrets.then(|| config.data_file(SIGNING_KEY)));
+        let path = jwt.signing_key_file.clone().or_else(|| {
+            config
+                .auth
+                .generate_secrets
+                .then(|| config.data_file(SIGNING_KEY))
+        });
         if let Some(path) = path {
             let private = if create {
                 let (fresh, _) = jwt::generate_ed25519()?;
@@ -264,7 +296,8 @@ impl Keys {
                     "no signing key: start `assay serve` once to create it, or set auth.jwt.signing_key_file"
                 })?
             };
-            let may_name = jwt::patterns(&jwt.signing_key_principals).map_err(anyhow::Error::msg)?;
+            let may_name =
+                jwt::patterns(&jwt.signing_key_principals).map_err(anyhow::Error::msg)?;
             let public = jwt::ed25519_public_pem(&private)
                 .with_context(|| format!("reading the signing key {}", path.display()))?;
             keys.push(TrustedKey::from_pem(
@@ -399,7 +432,11 @@ mod tests {
         let (platform, _) = Platform::init(config).unwrap();
         let signer = platform.signer.as_ref().unwrap();
         let admin: Principal = "staff:root:admin".parse().unwrap();
-        assert!(signer.mint(&admin, std::time::Duration::from_secs(60)).is_err());
+        assert!(
+            signer
+                .mint(&admin, std::time::Duration::from_secs(60))
+                .is_err()
+        );
         let token = platform.credentials("screening").bearer().unwrap();
         assert!(
             platform

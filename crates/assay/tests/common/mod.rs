@@ -250,3 +250,19 @@ pub async fn protect_a_brand(a: &Process, token: &str) -> Protected {
         right_id: right.id,
     }
 }
+
+/// A token for `principal`, minted by the real `assay token mint` with the key in `dir`'s
+/// data directory.
+pub fn mint(dir: &Path, principal: &str) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args(["token", "mint", principal, "--data-dir"])
+        .arg(dir.join("data"))
+        .output()
+        .expect("run assay token mint");
+    assert!(
+        output.status.success(),
+        "assay token mint {principal}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
