@@ -246,6 +246,8 @@ on_both_backends!(
     preserved_sellers_survive_a_purge,
     purges_fail_closed_when_holds_cannot_be_checked,
     altering_any_audit_entry_breaks_the_chain_there,
+    a_database_writer_cannot_rewrite_the_audit_chain,
+    reads_of_holds_and_deadlines_and_refused_downloads_are_audited,
     the_transparency_report_counts_requests_and_outcomes,
     referrals_reach_the_agency_and_outcomes_reach_the_case,
     a_referral_delivered_twice_is_received_once,
@@ -1331,6 +1333,186 @@ async fn altering_any_audit_entry_breaks_the_chain_there(backend: Backend) {
         .into_inner();
     assert!(!truncated.valid);
     assert_eq!(truncated.first_broken_sequence, entries);
+}
+
+/// What someone who can write the database (but not read the audit key) would do: change an
+/// entry, then recompute every later hash and the head so the chain links up again.
+async fn rewrite_chain_from(
+    db: &sea_orm::DatabaseConnection,
+    sequence: i64,
+    hash: impl Fn(&[String]) -> String,
+) {
+    let backend = db.get_database_backend();
+    db.execute_unprepared(&format!(
+        "UPDATE audit_entries SET detail = 'nothing to see' WHERE sequence = {sequence}"
+    ))
+    .await
+    .unwrap();
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            backend,
+            "SELECT sequence, time, actor, action, resource, outcome, detail, hash \
+             FROM audit_entries ORDER BY sequence"
+                .to_owned(),
+        ))
+        .await
+        .unwrap();
+    let mut previous = String::new();
+    for row in rows {
+        let seq: i64 = row.try_get("", "sequence").unwrap();
+        let time: chrono::DateTime<chrono::Utc> = row.try_get("", "time").unwrap();
+        let text = |c: &str| row.try_get::<String>("", c).unwrap();
+        if seq < sequence {
+            previous = text("hash");
+            continue;
+        }
+        let fields = vec![
+            previous.clone(),
+            seq.to_string(),
+            time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            text("actor"),
+            text("action"),
+            text("resource"),
+            text("outcome"),
+            text("detail"),
+        ];
+        let new = hash(&fields);
+        db.execute_unprepared(&format!(
+            "UPDATE audit_entries SET previous_hash = '{previous}', hash = '{new}' WHERE sequence = {seq}"
+        ))
+        .await
+        .unwrap();
+        previous = new;
+    }
+    db.execute_unprepared(&format!("UPDATE audit_head SET hash = '{previous}'"))
+        .await
+        .unwrap();
+}
+
+async fn a_database_writer_cannot_rewrite_the_audit_chain(backend: Backend) {
+    let sandbox = Sandbox::start_with(
+        backend,
+        &[ServiceName::Registry, ServiceName::LawEnforcement],
+        |_| {},
+    )
+    .await;
+    let mut legal = le(&sandbox, LEGAL).await;
+    let a = agency(&mut legal, "Policía Nacional", "ES", "policia.es").await;
+    let mut as_a = le(&sandbox, &agency_principal(&a.id)).await;
+    submit(
+        &mut as_a,
+        request(LegalProcess::CourtOrder, "policia.es", vec![seller("s-1")]),
+    )
+    .await
+    .unwrap();
+    let auditor = le(&sandbox, AUDITOR).await;
+    let verify = || {
+        let mut auditor = auditor.clone();
+        async move {
+            auditor
+                .verify_audit_log(VerifyAuditLogRequest {})
+                .await
+                .unwrap()
+                .into_inner()
+        }
+    };
+    assert!(verify().await.valid);
+    let db = Database::connect(sandbox.database_url(ServiceName::LawEnforcement))
+        .await
+        .unwrap();
+    let length_prefixed = |fields: &[String]| -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for field in fields {
+            bytes.extend((field.len() as u64).to_be_bytes());
+            bytes.extend(field.as_bytes());
+        }
+        bytes
+    };
+    // With the plain SHA-256 of the fields, as an unkeyed chain would be computed.
+    rewrite_chain_from(&db, 2, |fields| {
+        hex::encode(Sha256::digest(length_prefixed(fields)))
+    })
+    .await;
+    let broken = verify().await;
+    assert!(!broken.valid, "{broken:?}");
+    assert_eq!(broken.first_broken_sequence, 2);
+    // With an HMAC under a key of the writer's own.
+    rewrite_chain_from(&db, 2, |fields| {
+        use hmac::Mac;
+        let mut mac =
+            hmac::Hmac::<Sha256>::new_from_slice(b"a key the writer made up....").unwrap();
+        mac.update(&length_prefixed(fields));
+        hex::encode(mac.finalize().into_bytes())
+    })
+    .await;
+    let broken = verify().await;
+    assert!(!broken.valid, "{broken:?}");
+    assert_eq!(broken.first_broken_sequence, 2);
+}
+
+async fn reads_of_holds_and_deadlines_and_refused_downloads_are_audited(backend: Backend) {
+    let sandbox = Sandbox::start_with(
+        backend,
+        &[ServiceName::Registry, ServiceName::LawEnforcement],
+        |_| {},
+    )
+    .await;
+    let mut legal = le(&sandbox, LEGAL).await;
+    let a = agency(&mut legal, "Policía Nacional", "ES", "policia.es").await;
+    let mut as_a = le(&sandbox, &agency_principal(&a.id)).await;
+    let filed = submit(
+        &mut as_a,
+        request(LegalProcess::CourtOrder, "policia.es", vec![seller("s-1")]),
+    )
+    .await
+    .unwrap();
+    legal
+        .list_deadlines(ListDeadlinesRequest::default())
+        .await
+        .unwrap();
+    legal.list_holds(ListHoldsRequest::default()).await.unwrap();
+    legal
+        .check_holds(CheckHoldsRequest {
+            seller_ids: vec!["s-1".to_owned()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    expect_code(
+        as_a.download_package(DownloadPackageRequest {
+            id: filed.id.clone(),
+        })
+        .await,
+        Code::FailedPrecondition,
+    );
+    let entries = le(&sandbox, AUDITOR)
+        .await
+        .list_audit_entries(ListAuditEntriesRequest {
+            page_size: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .entries;
+    for (actor, action) in [
+        ("staff:lena", "deadlines.list"),
+        ("staff:lena", "holds.list"),
+        ("staff:lena", "holds.check"),
+    ] {
+        assert!(
+            entries
+                .iter()
+                .any(|e| e.actor == actor && e.action == action),
+            "{action} not audited: {entries:#?}"
+        );
+    }
+    assert!(
+        entries.iter().any(|e| e.action == "package.download"
+            && e.resource == filed.id
+            && e.outcome.starts_with("refused")),
+        "the refused download is audited: {entries:#?}"
+    );
 }
 
 async fn the_transparency_report_counts_requests_and_outcomes(backend: Backend) {

@@ -25,7 +25,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
-use crate::audit::{self, Entry};
+use crate::audit::{self, Audit, Entry};
 use crate::domain::{self, Action};
 use crate::entity::{hold, request};
 use crate::gather::{self, Sources};
@@ -40,6 +40,7 @@ pub struct LawEnforcementApi {
 
 struct Inner {
     db: DatabaseConnection,
+    audit: Audit,
     sources: Sources,
     page_tokens: PageTokens,
     config: Arc<Config>,
@@ -230,10 +231,12 @@ impl LawEnforcementApi {
         page_tokens: PageTokens,
         config: Arc<Config>,
         directory: Directory,
+        audit: Audit,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 db,
+                audit,
                 sources,
                 page_tokens,
                 config,
@@ -264,17 +267,20 @@ impl LawEnforcementApi {
             ApiError::NotFound { .. } => "not found".to_owned(),
             other => format!("refused: {}", other.code().grpc()),
         };
-        let written = audit::append(
-            self.db(),
-            Entry {
-                actor: &principal.actor(),
-                action,
-                resource,
-                outcome: &outcome,
-                detail: "",
-            },
-        )
-        .await;
+        let written = self
+            .inner
+            .audit
+            .append(
+                self.db(),
+                Entry {
+                    actor: &principal.actor(),
+                    action,
+                    resource,
+                    outcome: &outcome,
+                    detail: "",
+                },
+            )
+            .await;
         if let Err(error) = written {
             tracing::error!(%error, "could not write a refusal to the audit log");
         }
@@ -349,18 +355,20 @@ impl LawEnforcementApi {
         resource: &str,
         detail: String,
     ) -> ApiResult<()> {
-        audit::append(
-            txn,
-            Entry {
-                actor: &principal.actor(),
-                action,
-                resource,
-                outcome: "ok",
-                detail: &detail,
-            },
-        )
-        .await
-        .map(|_| ())
+        self.inner
+            .audit
+            .append(
+                txn,
+                Entry {
+                    actor: &principal.actor(),
+                    action,
+                    resource,
+                    outcome: "ok",
+                    detail: &detail,
+                },
+            )
+            .await
+            .map(|_| ())
     }
 
     /// Records which records a listing showed the caller, in a transaction of its own.
@@ -1221,6 +1229,23 @@ impl LawEnforcementApi {
         req: DownloadPackageRequest,
     ) -> ApiResult<DownloadPackageResponse> {
         let id = request_id_arg("id", &req.id)?;
+        let result = self.download(principal, &id).await;
+        // A request the caller may not see was audited as such already.
+        if let Err(error) = &result
+            && !matches!(error, ApiError::NotFound { .. })
+        {
+            self.audit_refusal(principal, "package.download", id.as_str(), error)
+                .await;
+        }
+        result
+    }
+
+    async fn download(
+        &self,
+        principal: &Principal,
+        id: &RequestId,
+    ) -> ApiResult<DownloadPackageResponse> {
+        let id = id.clone();
         let caller = Self::caller(principal);
         let txn = self.db().begin().await?;
         let (txn, model) = self
@@ -1396,7 +1421,11 @@ impl LawEnforcementApi {
         self.respond(&saved)
     }
 
-    async fn list_deadlines(&self, req: ListDeadlinesRequest) -> ApiResult<ListDeadlinesResponse> {
+    async fn list_deadlines(
+        &self,
+        principal: &Principal,
+        req: ListDeadlinesRequest,
+    ) -> ApiResult<ListDeadlinesResponse> {
         let size = page_size(req.page_size)?;
         let now = time::now();
         // The warning window is at most two days.
@@ -1410,6 +1439,13 @@ impl LawEnforcementApi {
             .collect();
         urgent.sort_by_key(|(u, m)| (std::cmp::Reverse(*u as i32), m.due_time));
         urgent.truncate(size as usize);
+        self.audit_listed(
+            principal,
+            "deadlines.list",
+            "",
+            urgent.iter().map(|(_, m)| m.id.as_str()),
+        )
+        .await?;
         Ok(ListDeadlinesResponse {
             legal_requests: urgent
                 .iter()
@@ -1420,7 +1456,11 @@ impl LawEnforcementApi {
 
     // ---- holds ------------------------------------------------------------------------------------
 
-    async fn list_holds(&self, req: ListHoldsRequest) -> ApiResult<ListHoldsResponse> {
+    async fn list_holds(
+        &self,
+        principal: &Principal,
+        req: ListHoldsRequest,
+    ) -> ApiResult<ListHoldsResponse> {
         let size = page_size(req.page_size)?;
         let scope = "ListHolds";
         let after = self.inner.page_tokens.decode(scope, &req.page_token)?;
@@ -1433,6 +1473,13 @@ impl LawEnforcementApi {
         for row in &rows {
             holds.push(store::hold_proto(self.db(), row).await?);
         }
+        self.audit_listed(
+            principal,
+            "holds.list",
+            "",
+            rows.iter().map(|h| h.id.as_str()),
+        )
+        .await?;
         Ok(ListHoldsResponse {
             holds,
             next_page_token,
@@ -1469,7 +1516,11 @@ impl LawEnforcementApi {
         Ok(hold)
     }
 
-    async fn check_holds(&self, req: CheckHoldsRequest) -> ApiResult<CheckHoldsResponse> {
+    async fn check_holds(
+        &self,
+        principal: &Principal,
+        req: CheckHoldsRequest,
+    ) -> ApiResult<CheckHoldsResponse> {
         let mut violations = FieldViolations::new();
         for (field, ids) in [
             ("seller_ids", &req.seller_ids),
@@ -1481,12 +1532,25 @@ impl LawEnforcementApi {
         }
         violations.into_result(())?;
         let now = time::now();
-        Ok(CheckHoldsResponse {
+        let answer = CheckHoldsResponse {
             held_seller_ids: store::held(self.db(), TargetKind::Seller, &req.seller_ids, now)
                 .await?,
             held_listing_ids: store::held(self.db(), TargetKind::Listing, &req.listing_ids, now)
                 .await?,
-        })
+        };
+        // Which sellers and listings are under a hold is itself law-enforcement data.
+        self.audit_listed(
+            principal,
+            "holds.check",
+            "",
+            answer
+                .held_seller_ids
+                .iter()
+                .chain(&answer.held_listing_ids)
+                .map(String::as_str),
+        )
+        .await?;
+        Ok(answer)
     }
 
     // ---- referrals --------------------------------------------------------------------------------
@@ -1911,7 +1975,7 @@ impl LawEnforcementApi {
     }
 
     async fn verify_audit(&self) -> ApiResult<VerifyAuditLogResponse> {
-        let result = audit::verify(self.db()).await?;
+        let result = self.inner.audit.verify(self.db()).await?;
         let (first_broken_sequence, problem) = result.broken.clone().unwrap_or_default();
         if result.broken.is_some() {
             tracing::error!(first_broken_sequence, %problem, "the audit log does not verify");
@@ -1953,18 +2017,19 @@ fn deadline_metrics() -> &'static DeadlineMetrics {
 /// Escalates legal deadlines and deletes expired packages, every `interval`.
 pub async fn watch_deadlines_forever(
     db: DatabaseConnection,
+    audit: Audit,
     interval: Duration,
     shutdown: CancellationToken,
 ) {
     loop {
-        if let Err(error) = escalate_deadlines(&db).await {
+        if let Err(error) = escalate_deadlines(&db, &audit).await {
             tracing::warn!(%error, "checking legal deadlines failed; will retry");
         }
         match store::count_overdue(&db, time::now()).await {
             Ok(overdue) => deadline_metrics().overdue.record(overdue, &[]),
             Err(error) => tracing::warn!(%error, "counting overdue requests failed"),
         }
-        if let Err(error) = delete_expired_packages(&db).await {
+        if let Err(error) = delete_expired_packages(&db, &audit).await {
             tracing::warn!(%error, "deleting expired packages failed; will retry");
         }
         tokio::select! {
@@ -1976,7 +2041,7 @@ pub async fn watch_deadlines_forever(
 
 /// Raises each owed request once when its deadline is near and once more when it passed:
 /// in the audit log, and as an error log for whoever watches them.
-async fn escalate_deadlines(db: &DatabaseConnection) -> ApiResult<()> {
+async fn escalate_deadlines(db: &DatabaseConnection, audit: &Audit) -> ApiResult<()> {
     const BATCH: u64 = 500;
     let now = time::now();
     // The warning window is at most two days.
@@ -1994,17 +2059,18 @@ async fn escalate_deadlines(db: &DatabaseConnection) -> ApiResult<()> {
             let txn = db.begin().await?;
             if store::mark_escalated(&txn, &model.id, breached, now).await? {
                 let word = if breached { "overdue" } else { "due soon" };
-                audit::append(
-                    &txn,
-                    Entry {
-                        actor: "system:deadlines",
-                        action: "request.deadline",
-                        resource: &model.id,
-                        outcome: word,
-                        detail: &format!("due {}", model.due_time),
-                    },
-                )
-                .await?;
+                audit
+                    .append(
+                        &txn,
+                        Entry {
+                            actor: "system:deadlines",
+                            action: "request.deadline",
+                            resource: &model.id,
+                            outcome: word,
+                            detail: &format!("due {}", model.due_time),
+                        },
+                    )
+                    .await?;
                 tracing::error!(request = model.id, due = %model.due_time, "legal deadline {word}");
                 deadline_metrics()
                     .escalated
@@ -2022,7 +2088,7 @@ async fn escalate_deadlines(db: &DatabaseConnection) -> ApiResult<()> {
 
 /// Deletes the files of packages past their expiry; the manifest and hashes stay on the
 /// request, as the record of what was disclosed.
-async fn delete_expired_packages(db: &DatabaseConnection) -> ApiResult<()> {
+async fn delete_expired_packages(db: &DatabaseConnection, audit: &Audit) -> ApiResult<()> {
     let now = time::now();
     for request_id in store::expired_packages(db, now, 500).await? {
         let txn = db.begin().await?;
@@ -2034,17 +2100,18 @@ async fn delete_expired_packages(db: &DatabaseConnection) -> ApiResult<()> {
             }
             store::save_request(&txn, &model, &body).await?;
         }
-        audit::append(
-            &txn,
-            Entry {
-                actor: "system:retention",
-                action: "package.delete",
-                resource: &request_id,
-                outcome: "ok",
-                detail: &format!("{deleted} files of the expired package deleted"),
-            },
-        )
-        .await?;
+        audit
+            .append(
+                &txn,
+                Entry {
+                    actor: "system:retention",
+                    action: "package.delete",
+                    resource: &request_id,
+                    outcome: "ok",
+                    detail: &format!("{deleted} files of the expired package deleted"),
+                },
+            )
+            .await?;
         txn.commit().await?;
         tracing::info!(
             request = request_id,
@@ -2276,14 +2343,14 @@ impl LawEnforcementService for LawEnforcementApi {
         &self,
         request: Request<ListDeadlinesRequest>,
     ) -> Result<Response<ListDeadlinesResponse>, Status> {
-        handle!(request, |_, req| self.list_deadlines(req), |r| r)
+        handle!(request, |p, req| self.list_deadlines(&p, req), |r| r)
     }
 
     async fn list_holds(
         &self,
         request: Request<ListHoldsRequest>,
     ) -> Result<Response<ListHoldsResponse>, Status> {
-        handle!(request, |_, req| self.list_holds(req), |r| r)
+        handle!(request, |p, req| self.list_holds(&p, req), |r| r)
     }
 
     async fn extend_hold(
@@ -2299,7 +2366,7 @@ impl LawEnforcementService for LawEnforcementApi {
         &self,
         request: Request<CheckHoldsRequest>,
     ) -> Result<Response<CheckHoldsResponse>, Status> {
-        handle!(request, |_, req| self.check_holds(req), |r| r)
+        handle!(request, |p, req| self.check_holds(&p, req), |r| r)
     }
 
     async fn receive_referral(

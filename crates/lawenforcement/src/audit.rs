@@ -1,9 +1,15 @@
-//! The audit log: append-only and hash-chained. Each entry's hash covers the previous
-//! entry's hash and every field of its own, so changing, removing or reordering any entry
-//! breaks the chain from there on; [`verify`] finds the first entry that does not hold.
+//! The audit log: append-only and chained by a keyed hash. Each entry's hash is an
+//! HMAC-SHA256, under a key the database does not hold, over the previous entry's hash and
+//! every field of its own. Changing, removing or reordering any entry breaks the chain from
+//! there on, and whoever can write the database cannot recompute it: without the key, a
+//! rewritten entry and every hash after it fail [`Audit::verify`].
+//!
+//! What a database writer can still do unseen is cut entries off the end together with the
+//! head row; catching that needs a record of the head kept elsewhere (see SECURITY.md).
 
 use assay_common::{ApiError, ApiResult};
 use chrono::{DateTime, SubsecRound, Utc};
+use hmac::{Hmac, Mac};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
@@ -38,41 +44,157 @@ impl<'a> Entry<'a> {
     }
 }
 
-/// The hash of an entry at `sequence`, written at `time` after the entry whose hash is
-/// `previous`: SHA-256 over all of them, every field length-prefixed so that no two
-/// entries share an encoding.
-pub fn hash(previous: &str, sequence: i64, time: DateTime<Utc>, entry: Entry<'_>) -> String {
-    let mut hasher = Sha256::new();
-    let time = time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-    let sequence = sequence.to_string();
-    for field in [
+/// The fields of an entry, each length-prefixed so that no two entries share an encoding.
+fn fields<'a>(
+    previous: &'a str,
+    sequence: &'a str,
+    time: &'a str,
+    entry: Entry<'a>,
+) -> [&'a str; 8] {
+    [
         previous,
-        &sequence,
-        &time,
+        sequence,
+        time,
         entry.actor,
         entry.action,
         entry.resource,
         entry.outcome,
         entry.detail,
-    ] {
+    ]
+}
+
+fn time_text(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// The chain's unkeyed hash of the releases before the key: SHA-256 over the fields. Kept
+/// only to seal an old log under a new key, once.
+fn unkeyed_hash(previous: &str, sequence: i64, time: DateTime<Utc>, entry: Entry<'_>) -> String {
+    let mut hasher = Sha256::new();
+    let (sequence, time) = (sequence.to_string(), time_text(time));
+    for field in fields(previous, &sequence, &time, entry) {
         hasher.update((field.len() as u64).to_be_bytes());
         hasher.update(field.as_bytes());
     }
     hex::encode(hasher.finalize())
 }
 
-fn entry_hash(stored: &audit_entry::Model) -> String {
-    hash(
-        &stored.previous_hash,
-        stored.sequence,
-        stored.time,
-        Entry::of(stored),
-    )
+/// The audit log under its key.
+#[derive(Clone)]
+pub struct Audit {
+    key: std::sync::Arc<[u8]>,
+}
+
+impl std::fmt::Debug for Audit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Audit(<key>)")
+    }
+}
+
+impl Audit {
+    /// The key must be at least 32 bytes.
+    pub fn new(key: &[u8]) -> anyhow::Result<Self> {
+        anyhow::ensure!(key.len() >= 32, "the audit key must be at least 32 bytes");
+        Ok(Self { key: key.into() })
+    }
+
+    /// The hash of an entry at `sequence`, written at `time` after the entry whose hash is
+    /// `previous`.
+    pub fn hash(
+        &self,
+        previous: &str,
+        sequence: i64,
+        time: DateTime<Utc>,
+        entry: Entry<'_>,
+    ) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key");
+        let (sequence, time) = (sequence.to_string(), time_text(time));
+        for field in fields(previous, &sequence, &time, entry) {
+            mac.update(&(field.len() as u64).to_be_bytes());
+            mac.update(field.as_bytes());
+        }
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    fn entry_hash(&self, stored: &audit_entry::Model) -> String {
+        self.hash(
+            &stored.previous_hash,
+            stored.sequence,
+            stored.time,
+            Entry::of(stored),
+        )
+    }
+
+    /// Appends an entry (see [`append`]).
+    pub async fn append(&self, db: &impl ConnectionTrait, entry: Entry<'_>) -> ApiResult<i64> {
+        append(self, db, entry).await
+    }
+
+    /// Walks the whole chain in order (see [`verify`]).
+    pub async fn verify(&self, db: &impl ConnectionTrait) -> ApiResult<Verification> {
+        verify(db, |stored| self.entry_hash(stored)).await
+    }
+
+    /// Puts a log written before audit keys existed under this (new) key: once it verifies
+    /// as it was written, every entry is hashed again under the key. Call it only when the
+    /// key was just created; a log that does not verify is left as it is, to be reported.
+    pub async fn seal_unkeyed(&self, db: &sea_orm::DatabaseConnection) -> ApiResult<u64> {
+        use sea_orm::TransactionTrait;
+        let txn = db.begin().await?;
+        let before = verify(&txn, |stored| {
+            unkeyed_hash(
+                &stored.previous_hash,
+                stored.sequence,
+                stored.time,
+                Entry::of(stored),
+            )
+        })
+        .await?;
+        if before.checked == 0 {
+            return Ok(0);
+        }
+        if let Some((sequence, problem)) = before.broken {
+            tracing::error!(sequence, %problem, "the audit log was broken before it got its key: left unsealed");
+            return Ok(0);
+        }
+        let mut previous = GENESIS.to_owned();
+        let mut sealed = 0u64;
+        let mut after = 0i64;
+        loop {
+            let page = list(&txn, None, Some(after), 1000).await?;
+            for stored in &page {
+                let hash = self.hash(&previous, stored.sequence, stored.time, Entry::of(stored));
+                audit_entry::Entity::update_many()
+                    .col_expr(
+                        audit_entry::Column::PreviousHash,
+                        Expr::value(previous.clone()),
+                    )
+                    .col_expr(audit_entry::Column::Hash, Expr::value(hash.clone()))
+                    .filter(audit_entry::Column::Sequence.eq(stored.sequence))
+                    .exec(&txn)
+                    .await?;
+                previous = hash;
+                after = stored.sequence;
+                sealed += 1;
+            }
+            if page.len() < 1000 {
+                break;
+            }
+        }
+        audit_head::Entity::update_many()
+            .col_expr(audit_head::Column::Hash, Expr::value(previous))
+            .filter(audit_head::Column::Id.eq(1))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        tracing::info!(sealed, "the audit log is now chained under its key");
+        Ok(sealed)
+    }
 }
 
 /// Appends an entry (inside the caller's transaction, so it exists if and only if what it
 /// records does). The head row's update serialises writers.
-pub async fn append(db: &impl ConnectionTrait, entry: Entry<'_>) -> ApiResult<i64> {
+async fn append(audit: &Audit, db: &impl ConnectionTrait, entry: Entry<'_>) -> ApiResult<i64> {
     audit_head::Entity::update_many()
         .col_expr(
             audit_head::Column::Sequence,
@@ -87,7 +209,7 @@ pub async fn append(db: &impl ConnectionTrait, entry: Entry<'_>) -> ApiResult<i6
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("audit_head row is missing")))?;
     // Stored times keep microseconds on every backend; hash what is stored.
     let time = assay_common::time::now().trunc_subsecs(6);
-    let hash = hash(&head.hash, head.sequence, time, entry);
+    let hash = audit.hash(&head.hash, head.sequence, time, entry);
     audit_entry::ActiveModel {
         sequence: Set(head.sequence),
         time: Set(time),
@@ -137,8 +259,11 @@ pub struct Verification {
     pub broken: Option<(i64, String)>,
 }
 
-/// Walks the whole chain in order.
-pub async fn verify(db: &impl ConnectionTrait) -> ApiResult<Verification> {
+/// Walks the whole chain in order, hashing each entry with `hash`.
+async fn verify(
+    db: &impl ConnectionTrait,
+    hash: impl Fn(&audit_entry::Model) -> String,
+) -> ApiResult<Verification> {
     const PAGE: u64 = 1000;
     let mut previous = GENESIS.to_owned();
     let mut expected = 1i64;
@@ -161,7 +286,7 @@ pub async fn verify(db: &impl ConnectionTrait) -> ApiResult<Verification> {
             if entry.previous_hash != previous {
                 return broken("its previous hash is not the hash of the entry before".into());
             }
-            if entry_hash(entry) != entry.hash {
+            if hash(entry) != entry.hash {
                 return broken("its content does not match its hash: it was altered".into());
             }
             previous = entry.hash.clone();
@@ -207,9 +332,16 @@ mod tests {
             outcome: "ok",
             detail: "",
         };
+        let audit = Audit::new(&[1u8; 32]).unwrap();
+        let hash =
+            |previous: &str, sequence, time, entry| audit.hash(previous, sequence, time, entry);
         let base = hash(GENESIS, 1, time, entry);
         assert_eq!(base.len(), 64);
         assert_eq!(base, hash(GENESIS, 1, time, entry), "deterministic");
+        let other_key = Audit::new(&[2u8; 32]).unwrap();
+        assert_ne!(base, other_key.hash(GENESIS, 1, time, entry), "keyed");
+        assert_ne!(base, unkeyed_hash(GENESIS, 1, time, entry));
+        assert!(Audit::new(b"short").is_err());
         let later = time + chrono::Duration::microseconds(1);
         for other in [
             hash("1", 1, time, entry),

@@ -26,6 +26,7 @@ use assay_common::service::{BoxFuture, Service};
 use assay_common::{ApiResult, Platform};
 use assay_proto::lawenforcement::v1::AgencyStatus;
 use assay_proto::lawenforcement::v1::law_enforcement_service_server::LawEnforcementServiceServer;
+use audit::Audit;
 use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 use tonic::service::RoutesBuilder;
@@ -54,6 +55,10 @@ pub struct Config {
     /// How often deadlines are checked for escalation.
     #[serde(with = "humantime_serde")]
     pub deadline_check_interval: Duration,
+    /// The key (at least 32 bytes) that chains the audit log; keep it out of the database
+    /// and its backups. Unset with `auth.generate_secrets`: `<data_dir>/audit-key`,
+    /// created on first start.
+    pub audit_key_file: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -64,6 +69,7 @@ impl Default for Config {
             cases_endpoint: None,
             package_ttl: domain::PACKAGE_TTL,
             deadline_check_interval: Duration::from_secs(60),
+            audit_key_file: None,
         }
     }
 }
@@ -91,6 +97,9 @@ pub struct Peers {
 /// The law-enforcement service of a process.
 pub struct LawEnforcement {
     db: DatabaseConnection,
+    audit: Audit,
+    /// The audit key was created by this start: a log written before keys is sealed.
+    seal_audit_log: bool,
     api: LawEnforcementApi,
     platform: Platform,
     config: Arc<Config>,
@@ -120,28 +129,56 @@ impl LawEnforcement {
             screening: connect(&peers.screening)?,
             cases: connect(&peers.cases)?,
         };
+        let (audit, seal_audit_log) = audit_key(&platform, &config)?;
         let config = Arc::new(config);
         platform
             .directory
             .set_agencies(Arc::new(LocalAgencies(db.clone())), true);
-        platform
-            .refusals
-            .listen(policy::POLICY.service, audit_refusals(db.clone()));
+        platform.refusals.listen(
+            policy::POLICY.service,
+            audit_refusals(db.clone(), audit.clone()),
+        );
         let api = LawEnforcementApi::new(
             db.clone(),
             sources,
             platform.page_tokens.clone(),
             config.clone(),
             platform.directory.clone(),
+            audit.clone(),
         );
         Ok(Self {
             db,
+            audit,
+            seal_audit_log,
             api,
             platform,
             config,
             peers,
         })
     }
+}
+
+/// The audit log's key: from `audit_key_file`, or created under the data directory with
+/// `auth.generate_secrets`. Also says whether it was created just now.
+fn audit_key(platform: &Platform, config: &Config) -> anyhow::Result<(Audit, bool)> {
+    use anyhow::Context;
+    let (key, created) = match &config.audit_key_file {
+        Some(path) => (
+            std::fs::read_to_string(path)
+                .with_context(|| format!("reading the audit key {}", path.display()))?
+                .trim()
+                .to_owned(),
+            false,
+        ),
+        None if platform.config.auth.generate_secrets => assay_common::auth::read_or_create_secret(
+            &platform.config.data_file("audit-key"),
+            assay_common::auth::generate_token,
+        )?,
+        None => anyhow::bail!(
+            "[lawenforcement] audit_key_file is needed: the key that chains the audit log"
+        ),
+    };
+    Ok((Audit::new(key.as_bytes())?, created))
 }
 
 /// Agencies' standing, from the service's own directory.
@@ -165,12 +202,12 @@ impl Lookup for LocalAgencies {
 /// Every call the guard refuses to a known caller — one the policy does not admit, or a
 /// suspended agency — goes into the audit log. Calls without valid credentials name
 /// nobody and are only logged: writing them would let anyone fill the log.
-fn audit_refusals(db: DatabaseConnection) -> RefusalHook {
+fn audit_refusals(db: DatabaseConnection, audit: Audit) -> RefusalHook {
     Arc::new(move |method, principal, error| {
         let Some(principal) = principal else {
             return;
         };
-        let db = db.clone();
+        let (db, audit) = (db.clone(), audit.clone());
         let actor = principal.actor();
         let action = format!("call.{method}");
         let outcome = format!("refused: {:?}", error.code().grpc());
@@ -183,7 +220,7 @@ fn audit_refusals(db: DatabaseConnection) -> RefusalHook {
                 outcome: &outcome,
                 detail: &detail,
             };
-            if let Err(error) = audit::append(&db, entry).await {
+            if let Err(error) = audit.append(&db, entry).await {
                 tracing::error!(%error, "could not write a refusal to the audit log");
             }
         });
@@ -239,8 +276,12 @@ impl Service for LawEnforcement {
             }
             self.api.set_waker(relay.waker());
             tokio::spawn(relay.run(shutdown.clone()));
+            if self.seal_audit_log {
+                self.audit.seal_unkeyed(&self.db).await?;
+            }
             tokio::spawn(api::watch_deadlines_forever(
                 self.db.clone(),
+                self.audit.clone(),
                 self.config.deadline_check_interval,
                 shutdown,
             ));
