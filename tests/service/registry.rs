@@ -1467,16 +1467,17 @@ async fn catalogue_follows_protection(backend: Backend) {
         .into_inner();
     assert_eq!(names(&before), ["Followed"]);
 
-    // A change to a protected brand bumps the revision.
+    // A change to a protected brand bumps the revision. (A new alias would need a new
+    // verification; its authorised sellers do not.)
     admin
         .update_brand(UpdateBrandRequest {
             brand: Some(Brand {
                 id: brand.id.clone(),
-                aliases: vec!["FLW".into()],
+                authorized_seller_ids: vec!["flw-store".into()],
                 ..Brand::default()
             }),
             update_mask: Some(prost_types::FieldMask {
-                paths: vec!["aliases".into()],
+                paths: vec!["authorized_seller_ids".into()],
             }),
         })
         .await
@@ -1487,7 +1488,7 @@ async fn catalogue_follows_protection(backend: Backend) {
         .unwrap()
         .into_inner();
     assert!(after.revision > before.revision);
-    assert_eq!(after.brands[0].aliases, ["FLW"]);
+    assert_eq!(after.brands[0].authorized_seller_ids, ["flw-store"]);
 
     // Suspension takes the member's brands out; reactivation brings them back.
     admin

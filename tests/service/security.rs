@@ -21,6 +21,8 @@ on_both_backends!(
     the_policy_table_decides_who_calls_what,
     internal_services_get_only_their_jobs,
     suspended_exited_and_unknown_tenants_are_refused,
+    a_verified_brand_cannot_be_renamed_into_another_mark,
+    a_registration_claimed_twice_goes_to_staff,
 );
 
 const POLICIES: [&Policy; 4] = [
@@ -498,4 +500,182 @@ async fn suspended_exited_and_unknown_tenants_are_refused(backend: Backend) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+fn catalogue_names(catalogue: &GetCatalogueResponse) -> Vec<String> {
+    catalogue.brands.iter().map(|b| b.name.clone()).collect()
+}
+
+/// A member once renamed its verified brand "Hermes" and kept its protection, on the
+/// strength of a right verified for another mark.
+async fn a_verified_brand_cannot_be_renamed_into_another_mark(backend: Backend) {
+    let sandbox = Sandbox::start(backend).await;
+    let mut admin = registry(&sandbox, ADMIN).await;
+    let mut legal = registry(&sandbox, LEGAL).await;
+    let member = active_member(&mut admin, "Maison Lumière SA", MemberKind::BrandOwner).await;
+    let mut owner = registry(&sandbox, &format!("member:{}", member.id)).await;
+    let brand = create_brand(&mut owner, &member.id, "Lumière").await;
+    let right = create_right(
+        &mut owner,
+        IpRight {
+            mark_text: "LUMIERE".into(),
+            ..trademark_msg(&brand.id, "018123456")
+        },
+    )
+    .await;
+    let verified = verify(&mut legal, &right.id).await;
+    assert_eq!(verified.verified_terms, ["lumiere", "lumiereparis"]);
+    let catalogue = admin
+        .get_catalogue(GetCatalogueRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(catalogue_names(&catalogue), ["Lumière"]);
+
+    // Changing what the right does not cover keeps protection.
+    let update = |brand: Brand, paths: &[&str]| UpdateBrandRequest {
+        brand: Some(brand),
+        update_mask: Some(prost_types::FieldMask {
+            paths: paths.iter().map(|p| p.to_string()).collect(),
+        }),
+    };
+    let kept = owner
+        .update_brand(update(
+            Brand {
+                id: brand.id.clone(),
+                authorized_seller_ids: vec!["flagship".into()],
+                ..Brand::default()
+            },
+            &["authorized_seller_ids"],
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .brand
+        .unwrap();
+    assert!(kept.protected);
+
+    // Renamed into someone else's mark: out of the catalogue, the right back to PENDING.
+    let renamed = owner
+        .update_brand(update(
+            Brand {
+                id: brand.id.clone(),
+                name: "Hermes".into(),
+                ..Brand::default()
+            },
+            &["name"],
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .brand
+        .unwrap();
+    assert!(!renamed.protected, "{renamed:?}");
+    let right = owner
+        .get_ip_right(GetIpRightRequest {
+            id: right.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .ip_right
+        .unwrap();
+    assert_eq!(right.verification_status(), VerificationStatus::Pending);
+    let catalogue = admin
+        .get_catalogue(GetCatalogueRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        catalogue.brands.is_empty(),
+        "{:?}",
+        catalogue_names(&catalogue)
+    );
+    // Staff cannot verify it again for a name that is not its mark.
+    expect_code(
+        legal
+            .verify_ip_right(VerifyIpRightRequest {
+                id: right.id.clone(),
+                ..Default::default()
+            })
+            .await,
+        Code::FailedPrecondition,
+    );
+
+    // An alias never checked also needs a new verification.
+    let back = owner
+        .update_brand(update(
+            Brand {
+                id: brand.id.clone(),
+                name: "Lumière".into(),
+                ..Brand::default()
+            },
+            &["name"],
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .brand
+        .unwrap();
+    assert!(
+        !back.protected,
+        "a rename back is verified again, not trusted"
+    );
+    verify(&mut legal, &right.id).await;
+    let with_alias = owner
+        .update_brand(update(
+            Brand {
+                id: brand.id.clone(),
+                aliases: vec!["Lumière Paris".into(), "Hermès".into()],
+                ..Brand::default()
+            },
+            &["aliases"],
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .brand
+        .unwrap();
+    assert!(!with_alias.protected);
+}
+
+/// The first to record a registration number once blocked its real owner, and was told the
+/// other holder's right id. Now both claims go to staff.
+async fn a_registration_claimed_twice_goes_to_staff(backend: Backend) {
+    let sandbox = Sandbox::start(backend).await;
+    let mut admin = registry(&sandbox, ADMIN).await;
+    let mut legal = registry(&sandbox, LEGAL).await;
+    let squatter = active_member(&mut admin, "Squatter Ltd", MemberKind::BrandOwner).await;
+    let owner = active_member(&mut admin, "Real Owner SA", MemberKind::BrandOwner).await;
+    let mut as_squatter = registry(&sandbox, &format!("member:{}", squatter.id)).await;
+    let mut as_owner = registry(&sandbox, &format!("member:{}", owner.id)).await;
+    let fake = create_brand(&mut as_squatter, &squatter.id, "Orvane").await;
+    let real = create_brand(&mut as_owner, &owner.id, "Orvane").await;
+    let first = create_right(&mut as_squatter, trademark_msg(&fake.id, "018444444")).await;
+    // The real owner records it too, and learns nothing of the other claim.
+    let second = as_owner
+        .create_ip_right(CreateIpRightRequest {
+            ip_right: Some(trademark_msg(&real.id, "018444444")),
+            request_id: String::new(),
+        })
+        .await
+        .expect("the second claim is recorded, not refused")
+        .into_inner()
+        .ip_right
+        .unwrap();
+    assert_eq!(second.verification_status(), VerificationStatus::Pending);
+    assert!(!format!("{second:?}").contains(&first.id));
+
+    // Staff verify the real owner's; the squatter's then cannot be verified.
+    verify(&mut legal, &second.id).await;
+    let conflict = expect_code(
+        legal
+            .verify_ip_right(VerifyIpRightRequest {
+                id: first.id.clone(),
+                ..Default::default()
+            })
+            .await,
+        Code::FailedPrecondition,
+    );
+    assert!(conflict.message().contains(&second.id), "{conflict:?}");
 }

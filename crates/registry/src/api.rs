@@ -398,7 +398,26 @@ impl RegistryApi {
         let spec = brand_domain::validate(&merged, "brand", &mut violations);
         let spec = violations.require(spec)?;
         let now = time::now();
+        let before = convert::brand(&current, false)?;
         let model = store::update_brand(&txn, current, &spec, now).await?;
+        // A verification covers the names it saw: renamed or given a new alias beyond them,
+        // the brand loses its protection until staff verify again. (A right verified before
+        // rights kept their terms covers the names the brand had.)
+        let had = right_domain::terms(&before.name, &before.aliases);
+        for right in store::verified_rights_of(&txn, &model.id).await? {
+            let verified = store::verified_terms(&right)?;
+            let verified = if verified.is_empty() { &had } else { &verified };
+            if !right_domain::covers(verified, &merged.name, &merged.aliases) {
+                tracing::info!(ip_right_id = %right.id, brand_id = %model.id, "brand renamed: right back to PENDING");
+                store::unverify_right(
+                    &txn,
+                    right,
+                    "the brand's name or aliases changed: verify the right for them again",
+                    now,
+                )
+                .await?;
+            }
+        }
         let revision =
             store::refresh_catalogue(&txn, std::slice::from_ref(&model.id), now.date_naive(), now)
                 .await?;
@@ -475,12 +494,16 @@ impl RegistryApi {
         {
             return convert::right(&store::get_right(&txn, &existing).await?, today);
         }
-        if let Some(other) = store::find_registration(&txn, &spec, None).await? {
+        // Only the member's own duplicate is refused: another holder's claim to the same
+        // registration is staff's to resolve at verification, and is never revealed here.
+        if let Some(own) =
+            store::find_registration(&txn, &spec, None, Some(&brand.member_id), None).await?
+        {
             return Err(ApiError::AlreadyExists(format!(
                 "registration {} at {} is already recorded as {}",
                 spec.registration_number,
                 right_domain::office_name(spec.office),
-                other.id
+                own.id
             )));
         }
         let owner = store::get_member(&txn, &brand.member_id).await?;
@@ -611,12 +634,20 @@ impl RegistryApi {
         let mut violations = FieldViolations::new();
         let spec = right_domain::validate(&merged, "ip_right", &mut violations);
         let spec = violations.require(spec)?;
-        if let Some(other) = store::find_registration(&txn, &spec, Some(id.as_str())).await? {
+        if let Some(own) = store::find_registration(
+            &txn,
+            &spec,
+            Some(id.as_str()),
+            Some(&current.member_id),
+            None,
+        )
+        .await?
+        {
             return Err(ApiError::AlreadyExists(format!(
                 "registration {} at {} is already recorded as {}",
                 spec.registration_number,
                 right_domain::office_name(spec.office),
-                other.id
+                own.id
             )));
         }
         let now = time::now();
@@ -659,8 +690,37 @@ impl RegistryApi {
             right_domain::reject(stored)
         }
         .map_err(ApiError::precondition)?;
+        let terms = if verify {
+            let brand = store::get_brand(&txn, &current.brand_id).await?;
+            right_domain::mark_fits(&current.mark_text, &brand.name)
+                .map_err(ApiError::precondition)?;
+            let spec = store::right_spec(&current)?;
+            if let Some(holder) = store::find_registration(
+                &txn,
+                &spec,
+                Some(&current.id),
+                None,
+                Some(VerificationStatus::Verified),
+            )
+            .await?
+            {
+                return Err(ApiError::precondition(format!(
+                    "registration {} at {} is verified for right {} of member {}: \
+                     two members claim it; reject one of them first",
+                    spec.registration_number,
+                    right_domain::office_name(spec.office),
+                    holder.id,
+                    holder.member_id
+                )));
+            }
+            let aliases = convert::brand(&brand, false)?.aliases;
+            right_domain::terms(&brand.name, &aliases)
+        } else {
+            Vec::new()
+        };
         let model =
-            store::review_right(&txn, current, next, &note, &principal.actor(), now).await?;
+            store::review_right(&txn, current, next, &terms, &note, &principal.actor(), now)
+                .await?;
         let revision =
             store::refresh_catalogue(&txn, std::slice::from_ref(&model.brand_id), today, now)
                 .await?;

@@ -72,6 +72,8 @@ pub fn right(model: &ip_right::Model, today: NaiveDate) -> ApiResult<pb::IpRight
         create_time: Some(to_timestamp(model.create_time)),
         update_time: Some(to_timestamp(model.update_time)),
         etag: etag(model.version),
+        mark_text: spec.mark_text,
+        verified_terms: store::verified_terms(model)?,
     })
 }
 

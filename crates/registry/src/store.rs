@@ -403,7 +403,13 @@ pub fn right_spec(model: &ip_right::Model) -> ApiResult<RightSpec> {
         nice_classes: from_json(&model.nice_classes, "nice classes")?,
         valid_from: model.valid_from,
         valid_until: model.valid_until,
+        mark_text: model.mark_text.clone(),
     })
+}
+
+/// The terms a right was verified for.
+pub fn verified_terms(model: &ip_right::Model) -> ApiResult<Vec<String>> {
+    from_json(&model.verified_terms, "verified terms")
 }
 
 fn fill_right(model: &mut ip_right::ActiveModel, spec: &RightSpec) {
@@ -413,6 +419,7 @@ fn fill_right(model: &mut ip_right::ActiveModel, spec: &RightSpec) {
     model.nice_classes = Set(to_json(&spec.nice_classes));
     model.valid_from = Set(spec.valid_from);
     model.valid_until = Set(spec.valid_until);
+    model.mark_text = Set(spec.mark_text.clone());
 }
 
 pub async fn insert_right(
@@ -430,6 +437,7 @@ pub async fn insert_right(
         verification_note: Set(String::new()),
         reviewed_by: Set(String::new()),
         review_time: Set(None),
+        verified_terms: Set("[]".to_owned()),
         version: Set(1),
         create_time: Set(now),
         update_time: Set(now),
@@ -449,10 +457,14 @@ pub async fn get_right(db: &impl ConnectionTrait, id: &str) -> ApiResult<ip_righ
 }
 
 /// Another right, not rejected, registered under the same office, kind and number.
+/// Another live (not rejected) right with the same registration, held by `member_id` if
+/// given, or by anyone with `status` if given.
 pub async fn find_registration(
     db: &impl ConnectionTrait,
     spec: &RightSpec,
     except_id: Option<&str>,
+    member_id: Option<&str>,
+    status: Option<VerificationStatus>,
 ) -> ApiResult<Option<ip_right::Model>> {
     let mut query = ip_right::Entity::find()
         .filter(ip_right::Column::Office.eq(spec.office.as_str_name()))
@@ -462,7 +474,44 @@ pub async fn find_registration(
     if let Some(id) = except_id {
         query = query.filter(ip_right::Column::Id.ne(id));
     }
+    if let Some(member_id) = member_id {
+        query = query.filter(ip_right::Column::MemberId.eq(member_id));
+    }
+    if let Some(status) = status {
+        query = query.filter(ip_right::Column::Status.eq(status.as_str_name()));
+    }
     Ok(query.one(db).await?)
+}
+
+/// The verified rights of a brand.
+pub async fn verified_rights_of(
+    db: &impl ConnectionTrait,
+    brand_id: &str,
+) -> ApiResult<Vec<ip_right::Model>> {
+    Ok(ip_right::Entity::find()
+        .filter(ip_right::Column::BrandId.eq(brand_id))
+        .filter(ip_right::Column::Status.eq(VerificationStatus::Verified.as_str_name()))
+        .all(db)
+        .await?)
+}
+
+/// Sends a verified right back to PENDING: what it was verified for no longer holds.
+pub async fn unverify_right(
+    db: &impl ConnectionTrait,
+    current: ip_right::Model,
+    why: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<ip_right::Model> {
+    let id = current.id.clone();
+    let version = current.version + 1;
+    let mut model = current.into_active_model();
+    model.status = Set(VerificationStatus::Pending.as_str_name().to_owned());
+    model.verification_note = Set(why.to_owned());
+    model.version = Set(version);
+    model.update_time = Set(now);
+    let model = model.update(db).await?;
+    record_status(db, &id, VerificationStatus::Pending.as_str_name(), now).await?;
+    Ok(model)
 }
 
 /// Writes new registration facts; a right whose facts changed goes back to PENDING.
@@ -492,10 +541,12 @@ pub async fn update_right(
     Ok(model)
 }
 
+/// Records a review; a verification also records the brand terms it covers.
 pub async fn review_right(
     db: &impl ConnectionTrait,
     current: ip_right::Model,
     status: VerificationStatus,
+    verified_terms: &[String],
     note: &str,
     reviewer: &str,
     now: DateTime<Utc>,
@@ -504,6 +555,7 @@ pub async fn review_right(
     let version = current.version + 1;
     let mut model = current.into_active_model();
     model.status = Set(status.as_str_name().to_owned());
+    model.verified_terms = Set(to_json(&verified_terms));
     model.verification_note = Set(note.to_owned());
     model.reviewed_by = Set(reviewer.to_owned());
     model.review_time = Set(Some(now));

@@ -24,6 +24,8 @@ pub struct RightSpec {
     pub nice_classes: Vec<i32>,
     pub valid_from: NaiveDate,
     pub valid_until: NaiveDate,
+    /// The word mark as registered; empty when the right is not a word mark.
+    pub mark_text: String,
 }
 
 /// Validity longer than this is surely a typo (copyright lasts life + 70 years at most).
@@ -255,6 +257,16 @@ pub fn validate(
             );
         }
     }
+    let mark_text = violations.check(
+        &field("mark_text"),
+        validate::optional_text(&right.mark_text, 200).and_then(|mark| {
+            if !mark.is_empty() && term(&mark).is_empty() {
+                Err("must contain letters or digits".to_owned())
+            } else {
+                Ok(mark)
+            }
+        }),
+    );
     Some(RightSpec {
         kind: kind?,
         office: office?,
@@ -262,7 +274,52 @@ pub fn validate(
         nice_classes: nice_classes?,
         valid_from: valid_from?,
         valid_until: valid_until?,
+        mark_text: mark_text?,
     })
+}
+
+/// A name as marks are compared: letters and digits only, lower case, accents dropped
+/// ("Lumière" and "LUMIERE" are the same mark; "Hermes" and "Lumiere" are not).
+pub fn term(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    name.nfkd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The terms a verification covers: the brand's name and aliases, normalized, sorted.
+pub fn terms(name: &str, aliases: &[String]) -> Vec<String> {
+    let mut terms: Vec<String> = std::iter::once(name)
+        .chain(aliases.iter().map(String::as_str))
+        .map(term)
+        .filter(|t| !t.is_empty())
+        .collect();
+    terms.sort_unstable();
+    terms.dedup();
+    terms
+}
+
+/// Whether a right verified for `verified` still covers a brand called `name` with
+/// `aliases`: every one of them was among what staff checked.
+pub fn covers(verified: &[String], name: &str, aliases: &[String]) -> bool {
+    terms(name, aliases)
+        .iter()
+        .all(|t| verified.binary_search(t).is_ok())
+}
+
+/// Why a right cannot be verified for a brand called `brand_name`, if it cannot: a word
+/// mark must be the brand's name.
+pub fn mark_fits(mark_text: &str, brand_name: &str) -> Result<(), String> {
+    if mark_text.is_empty() || term(mark_text) == term(brand_name) {
+        Ok(())
+    } else {
+        Err(format!(
+            "the brand is called {brand_name:?} but the registered mark is {mark_text:?}: \
+             a right protects the mark it registers"
+        ))
+    }
 }
 
 /// What a caller sees: EXPIRED is VERIFIED past its last valid day.
@@ -488,5 +545,38 @@ mod tests {
             today
         ));
         assert!(!protects(Pending, day(2020, 1, 1), day(2030, 1, 1), today));
+    }
+}
+
+#[cfg(test)]
+mod mark_tests {
+    use super::*;
+
+    #[test]
+    fn marks_compare_by_letters_and_digits() {
+        assert_eq!(term("Lumière"), "lumiere");
+        assert_eq!(term("L.U.M.I.E.R.E"), "lumiere");
+        assert_eq!(term("路易威登"), "路易威登");
+        assert!(mark_fits("LUMIERE", "Lumière").is_ok());
+        assert!(
+            mark_fits("", "Anything").is_ok(),
+            "no word mark, nothing to compare"
+        );
+        assert!(mark_fits("LUMIERE", "Hermes").is_err());
+    }
+
+    #[test]
+    fn a_verification_covers_the_names_it_saw_and_no_others() {
+        let verified = terms("Lumière", &["LMR".into(), "卢米埃".into()]);
+        assert!(covers(&verified, "LUMIERE", &["lmr".into()]));
+        assert!(covers(&verified, "Lumière", &[]));
+        assert!(
+            !covers(&verified, "Hermes", &[]),
+            "renamed into another mark"
+        );
+        assert!(
+            !covers(&verified, "Lumière", &["Hermès".into()]),
+            "an alias that was never checked"
+        );
     }
 }

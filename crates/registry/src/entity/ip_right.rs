@@ -22,6 +22,11 @@ pub struct Model {
     pub reviewed_by: String,
     pub review_time: Option<DateTimeUtc>,
     pub version: i64,
+    /// The word mark as registered ("" for other rights).
+    pub mark_text: String,
+    /// JSON array of the normalized brand name and aliases it was verified for.
+    #[sea_orm(column_type = "Text")]
+    pub verified_terms: String,
     pub create_time: DateTimeUtc,
     pub update_time: DateTimeUtc,
 }

@@ -7,6 +7,7 @@ mod m20261128_000002_create_brands;
 mod m20261128_000003_create_ip_rights;
 mod m20261128_000004_create_delegations;
 mod m20261128_000005_create_catalogue;
+mod m20261202_000006_add_right_marks;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_create_ip_rights::Migration),
             Box::new(m20261128_000004_create_delegations::Migration),
             Box::new(m20261128_000005_create_catalogue::Migration),
+            Box::new(m20261202_000006_add_right_marks::Migration),
         ]
     }
 
