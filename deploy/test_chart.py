@@ -133,20 +133,47 @@ class RenderedChart(unittest.TestCase):
             self.assertEqual(config["listen"], f"0.0.0.0:{GRPC_PORT}")
             self.assertFalse(config["auth"]["generate_secrets"])
             self.assertFalse(config["auth"]["bootstrap_token"])
-            self.assertTrue(config["auth"]["jwt"]["hs256_secret_file"].startswith("/etc/assay/secrets/"))
+            jwt = config["auth"]["jwt"]
+            self.assertTrue(jwt["signing_key_file"].startswith("/etc/assay/secrets/"))
+            self.assertNotIn("hs256_secret_file", jwt, "no shared secret signs tokens")
+            # Each service's public key names that service and nothing else.
+            trusted = {k["kid"]: k for k in jwt["trusted_keys"]}
+            for name in SERVICES:
+                self.assertEqual(trusted[name]["principals"], [f"service:{name}"])
+                self.assertEqual(trusted[name]["algorithm"], "EdDSA")
             scheme = "https" if "tls" in config["server"] else "http"
             self.assertEqual(config["screening"]["registry_endpoint"], f"{scheme}://assay-registry:{GRPC_PORT}")
             self.assertEqual(config["cases"]["lawenforcement_endpoint"], f"{scheme}://assay-lawenforcement:{GRPC_PORT}")
             self.assertEqual(config["lawenforcement"]["cases_endpoint"], f"{scheme}://assay-cases:{GRPC_PORT}")
-            pods = [d["spec"]["template"]["spec"] for d in chart.of_kind("Deployment")]
-            pods += [j["spec"]["template"]["spec"] for j in chart.of_kind("Job")]
-            for pod in pods:
+            job = chart.get("Job", "assay-migrate")["spec"]["template"]["spec"]
+            (migrate,) = job["containers"]
+            urls = [e for e in migrate["env"] if e["name"].endswith("__DATABASE_URL")]
+            self.assertEqual(len(urls), len(SERVICES), "migrations reach every database")
+            for variable in urls:
+                self.assertNotIn("value", variable, "database URLs come from the Secret only")
+                self.assertIn("secretKeyRef", variable["valueFrom"])
+
+    def test_each_pod_gets_only_its_own_database_and_keys(self):
+        for chart in self.each():
+            for name in SERVICES:
+                pod = chart.get("Deployment", f"assay-{name}")["spec"]["template"]["spec"]
                 (container,) = pod["containers"]
-                urls = {e["name"]: e for e in container["env"] if e["name"].endswith("__DATABASE_URL")}
-                self.assertEqual(len(urls), len(SERVICES))
-                for variable in urls.values():
-                    self.assertNotIn("value", variable, "database URLs come from the Secret only")
-                    self.assertIn("secretKeyRef", variable["valueFrom"])
+                env = {e["name"]: e for e in container["env"]}
+                urls = [k for k in env if k.endswith("__DATABASE_URL")]
+                self.assertEqual(urls, [f"ASSAY_{name.upper()}__DATABASE_URL"], name)
+                self.assertEqual(
+                    env[urls[0]]["valueFrom"]["secretKeyRef"]["key"], f"{name}-database-url"
+                )
+                self.assertEqual(env["ASSAY_AUTH__JWT__SIGNING_KEY_ID"]["value"], name)
+                self.assertEqual(
+                    env["ASSAY_AUTH__JWT__SIGNING_KEY_PRINCIPALS"]["value"], f'["service:{name}"]'
+                )
+                (secrets,) = [v for v in pod["volumes"] if v["name"] == "secrets"]
+                keys = {item["key"] for item in secrets["secret"]["items"]}
+                expected = {f"{name}-signing-key", "page-token-secret"}
+                if name == "lawenforcement":
+                    expected.add("lawenforcement-audit-key")
+                self.assertEqual(keys, expected, name)
 
     def test_migrations_run_once_per_release_before_the_pods(self):
         for chart in self.each():

@@ -352,7 +352,6 @@ async fn suspended_exited_and_unknown_tenants_are_refused(backend: Backend) {
             }],
             statement: "These bags copy our registered mark".to_owned(),
             good_faith: true,
-            ..Default::default()
         }),
         request_id: String::new(),
     };

@@ -25,7 +25,7 @@ pub struct ServiceCredentials {
 enum Source {
     Static(String),
     Minted {
-        signer: TokenSigner,
+        signer: Box<TokenSigner>,
         principal: Principal,
         cached: Mutex<Option<(String, Instant)>>,
     },
@@ -64,7 +64,7 @@ impl ServiceCredentials {
     pub fn minted(signer: TokenSigner, name: &str) -> Self {
         Self {
             source: Some(Arc::new(Source::Minted {
-                signer,
+                signer: Box::new(signer),
                 principal: Principal::Service {
                     name: name.to_owned(),
                 },

@@ -59,11 +59,14 @@ struct Sources {
     agencies: Option<(Arc<dyn Lookup>, bool)>,
 }
 
+/// Each tenant's standing, and when it was learnt.
+type Cache = HashMap<(Kind, String), (Standing, Instant)>;
+
 /// The live check of tenants, shared by every service of a process.
 #[derive(Clone)]
 pub struct Directory {
     sources: Arc<RwLock<Sources>>,
-    cache: Arc<Mutex<HashMap<(Kind, String), (Standing, Instant)>>>,
+    cache: Arc<Mutex<Cache>>,
     ttl: Duration,
 }
 

@@ -466,9 +466,13 @@ impl Verifier {
             if key.algorithm != header.alg {
                 return Err(invalid("its algorithm is not its key's"));
             }
-            let validation = self.validation(key.algorithm, &self.issuer, &[self.audience.clone()]);
+            let validation = self.validation(
+                key.algorithm,
+                &self.issuer,
+                std::slice::from_ref(&self.audience),
+            );
             let claims = jsonwebtoken::decode::<Claims>(token, &key.key, &validation)
-                .map_err(|e| invalid(e))?
+                .map_err(invalid)?
                 .claims;
             if self.revocations.is_revoked(&claims.jti) {
                 return Err(ApiError::Unauthenticated(
@@ -501,7 +505,7 @@ impl Verifier {
                 key,
                 &validation,
             )
-            .map_err(|e| invalid(e))?
+            .map_err(invalid)?
             .claims;
             if let Some(jti) = claims.get("jti").and_then(|v| v.as_str())
                 && self.revocations.is_revoked(jti)

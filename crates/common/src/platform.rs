@@ -36,6 +36,8 @@ pub struct Platform {
     pub server_tls: Option<tonic::transport::ServerTlsConfig>,
     service_token: Option<String>,
     peer_tls: Option<tonic::transport::ClientTlsConfig>,
+    /// Made by [`Platform::offline`]: for maintenance, serving nobody.
+    offline: bool,
 }
 
 impl std::fmt::Debug for Platform {
@@ -162,6 +164,7 @@ impl Platform {
                 server_tls,
                 service_token,
                 peer_tls,
+                offline: false,
             },
             first_start,
         ))
@@ -182,7 +185,13 @@ impl Platform {
             server_tls: None,
             service_token: None,
             peer_tls: None,
+            offline: true,
         }
+    }
+
+    /// Whether this platform serves nobody (migrations): it holds no secrets.
+    pub fn is_offline(&self) -> bool {
+        self.offline
     }
 
     /// The credentials service `name` presents when calling its peers.

@@ -18,7 +18,7 @@
 {{/* checkov findings accepted for Assay's pods, each with its reason. */}}
 {{- define "assay.checkovSkips" -}}
 checkov.io/skip1: CKV_K8S_15=images are pinned by digest or an immutable release tag, so IfNotPresent is exact and spares a registry round trip per pod start
-checkov.io/skip2: CKV_K8S_35=only the database URLs come as environment variables (ASSAY_<SERVICE>__DATABASE_URL); the process starts no children to inherit them, and the token and page secrets are files
+checkov.io/skip2: CKV_K8S_35=only the database URLs come as environment variables (ASSAY_<SERVICE>__DATABASE_URL); the process starts no children to inherit them, and the signing key, page and audit secrets are files
 {{- if not .Values.image.digest }}
 checkov.io/skip3: CKV_K8S_43=no image.digest is set, as in a trial install; production values pin one
 {{- end }}
@@ -54,14 +54,18 @@ app.kubernetes.io/component: {{ .name }}
 {{- printf "%s://%s-%s:%v" (ternary "https" "http" .root.Values.tls.enabled) (include "assay.fullname" .root) .name .root.Values.grpcPort -}}
 {{- end -}}
 
-{{/* Environment every Assay container gets: the database URLs from the Secret. */}}
+{{/* The database URLs from the Secret: one service's (call with (dict "root" $ "only"
+"cases")), or every service's for the migration Job (dict "root" $). */}}
 {{- define "assay.databaseEnv" -}}
-{{- $secret := include "assay.secretName" . -}}
+{{- $secret := include "assay.secretName" .root -}}
+{{- $only := .only | default "" -}}
 {{- range $name := list "registry" "screening" "cases" "lawenforcement" }}
+{{- if or (not $only) (eq $only $name) }}
 - name: ASSAY_{{ upper $name }}__DATABASE_URL
   valueFrom:
     secretKeyRef:
       name: {{ $secret }}
       key: {{ $name }}-database-url
+{{- end }}
 {{- end }}
 {{- end -}}
