@@ -127,7 +127,10 @@ impl Audit {
 
     /// Appends an entry (see [`append`]).
     pub async fn append(&self, db: &impl ConnectionTrait, entry: Entry<'_>) -> ApiResult<i64> {
-        append(self, db, entry).await
+        append(db, entry, |previous, sequence, time, entry| {
+            self.hash(previous, sequence, time, entry)
+        })
+        .await
     }
 
     /// Walks the whole chain in order (see [`verify`]).
@@ -194,7 +197,11 @@ impl Audit {
 
 /// Appends an entry (inside the caller's transaction, so it exists if and only if what it
 /// records does). The head row's update serialises writers.
-async fn append(audit: &Audit, db: &impl ConnectionTrait, entry: Entry<'_>) -> ApiResult<i64> {
+async fn append(
+    db: &impl ConnectionTrait,
+    entry: Entry<'_>,
+    hash: impl Fn(&str, i64, DateTime<Utc>, Entry<'_>) -> String,
+) -> ApiResult<i64> {
     audit_head::Entity::update_many()
         .col_expr(
             audit_head::Column::Sequence,
@@ -209,7 +216,7 @@ async fn append(audit: &Audit, db: &impl ConnectionTrait, entry: Entry<'_>) -> A
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("audit_head row is missing")))?;
     // Stored times keep microseconds on every backend; hash what is stored.
     let time = assay_common::time::now().trunc_subsecs(6);
-    let hash = audit.hash(&head.hash, head.sequence, time, entry);
+    let hash = hash(&head.hash, head.sequence, time, entry);
     audit_entry::ActiveModel {
         sequence: Set(head.sequence),
         time: Set(time),
@@ -379,5 +386,62 @@ mod tests {
         ] {
             assert_ne!(base, other);
         }
+    }
+
+    fn entry(detail: &str) -> Entry<'_> {
+        Entry {
+            actor: "staff:lena",
+            action: "request.read",
+            resource: "lrq_1",
+            outcome: "ok",
+            detail,
+        }
+    }
+
+    async fn database() -> sea_orm::DatabaseConnection {
+        use sea_orm_migration::MigratorTrait;
+        let db = assay_common::db::connect(
+            "sqlite::memory:",
+            &assay_common::config::DatabaseConfig::default(),
+        )
+        .await
+        .unwrap();
+        crate::migration::Migrator::up(&db, None).await.unwrap();
+        db
+    }
+
+    #[tokio::test]
+    async fn a_log_from_before_keys_is_sealed_once_it_holds() {
+        let db = database().await;
+        for detail in ["a", "b", "c"] {
+            append(&db, entry(detail), unkeyed_hash).await.unwrap();
+        }
+        let audit = Audit::new(&[9u8; 32]).unwrap();
+        assert!(audit.verify(&db).await.unwrap().broken.is_some());
+        assert_eq!(audit.seal_unkeyed(&db).await.unwrap(), 3);
+        let sealed = audit.verify(&db).await.unwrap();
+        assert_eq!((sealed.checked, sealed.broken), (3, None));
+        audit.append(&db, entry("d")).await.unwrap();
+        assert_eq!(audit.verify(&db).await.unwrap().checked, 4);
+        // Another key does not verify it.
+        let other = Audit::new(&[8u8; 32]).unwrap();
+        assert!(other.verify(&db).await.unwrap().broken.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_broken_log_from_before_keys_is_not_sealed() {
+        let db = database().await;
+        for detail in ["a", "b"] {
+            append(&db, entry(detail), unkeyed_hash).await.unwrap();
+        }
+        db.execute_unprepared("UPDATE audit_entries SET detail = 'x' WHERE sequence = 1")
+            .await
+            .unwrap();
+        let audit = Audit::new(&[9u8; 32]).unwrap();
+        assert_eq!(audit.seal_unkeyed(&db).await.unwrap(), 0);
+        assert_eq!(
+            audit.verify(&db).await.unwrap().broken.map(|b| b.0),
+            Some(1)
+        );
     }
 }
