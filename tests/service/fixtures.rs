@@ -3,6 +3,8 @@
 use std::time::{Duration, Instant};
 
 use assay_tests::proto::common::v1::{Contact, Date, Money};
+use assay_tests::proto::lawenforcement::v1 as le;
+use assay_tests::proto::lawenforcement::v1::law_enforcement_service_client::LawEnforcementServiceClient;
 use assay_tests::proto::registry::v1::registry_service_client::RegistryServiceClient;
 use assay_tests::proto::registry::v1::*;
 use assay_tests::proto::screening::v1::screening_service_client::ScreeningServiceClient;
@@ -204,4 +206,44 @@ pub async fn engine_at(
         assert!(Instant::now() < deadline, "engine stuck at {status:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// An active agency with one verified domain.
+pub async fn agency(
+    legal: &mut LawEnforcementServiceClient<Authed>,
+    name: &str,
+    country: &str,
+    domain: &str,
+) -> le::Agency {
+    let agency = legal
+        .create_agency(le::CreateAgencyRequest {
+            agency: Some(le::Agency {
+                name: name.to_owned(),
+                country_code: country.to_owned(),
+                level: le::AgencyLevel::Federal as i32,
+                verified_email_domains: vec![domain.to_owned()],
+                contacts: vec![Contact {
+                    name: "Duty officer".to_owned(),
+                    email: format!("duty@{domain}"),
+                    ..Contact::default()
+                }],
+                ..le::Agency::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("create agency")
+        .into_inner()
+        .agency
+        .unwrap();
+    legal
+        .activate_agency(le::ActivateAgencyRequest {
+            id: agency.id.clone(),
+            etag: String::new(),
+        })
+        .await
+        .expect("activate agency")
+        .into_inner()
+        .agency
+        .unwrap()
 }

@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 use assay::ServiceName;
 use assay_tests::proto::cases::v1 as cases;
 use assay_tests::proto::cases::v1::cases_service_client::CasesServiceClient;
-use assay_tests::proto::common::v1::Contact;
 use assay_tests::proto::lawenforcement::v1::law_enforcement_service_client::LawEnforcementServiceClient;
 use assay_tests::proto::lawenforcement::v1::*;
 use assay_tests::proto::screening::v1 as screening;
@@ -28,41 +27,6 @@ async fn le(sandbox: &Sandbox, principal: &str) -> Le {
 
 fn agency_principal(id: &str) -> String {
     format!("agency:{id}")
-}
-
-/// An active agency with one verified domain.
-async fn agency(legal: &mut Le, name: &str, country: &str, domain: &str) -> Agency {
-    let agency = legal
-        .create_agency(CreateAgencyRequest {
-            agency: Some(Agency {
-                name: name.to_owned(),
-                country_code: country.to_owned(),
-                level: AgencyLevel::Federal as i32,
-                verified_email_domains: vec![domain.to_owned()],
-                contacts: vec![Contact {
-                    name: "Duty officer".to_owned(),
-                    email: format!("duty@{domain}"),
-                    ..Contact::default()
-                }],
-                ..Agency::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .expect("create agency")
-        .into_inner()
-        .agency
-        .unwrap();
-    legal
-        .activate_agency(ActivateAgencyRequest {
-            id: agency.id.clone(),
-            etag: String::new(),
-        })
-        .await
-        .expect("activate agency")
-        .into_inner()
-        .agency
-        .unwrap()
 }
 
 fn seller(id: &str) -> Target {
@@ -1234,7 +1198,15 @@ async fn purges_fail_closed_when_holds_cannot_be_checked(backend: Backend) {
         .expect("the hit is still there");
 }
 
-async fn altering_any_audit_entry_breaks_the_chain_there(backend: Backend) {
+/// Registry and law enforcement only, an active agency, and a court order it filed.
+struct Filed {
+    sandbox: Sandbox,
+    legal: Le,
+    as_agency: Le,
+    request: LegalRequest,
+}
+
+async fn one_request_filed(backend: Backend) -> Filed {
     let sandbox = Sandbox::start_with(
         backend,
         &[ServiceName::Registry, ServiceName::LawEnforcement],
@@ -1250,6 +1222,21 @@ async fn altering_any_audit_entry_breaks_the_chain_there(backend: Backend) {
     )
     .await
     .unwrap();
+    Filed {
+        sandbox,
+        legal,
+        as_agency: as_a,
+        request: filed,
+    }
+}
+
+async fn altering_any_audit_entry_breaks_the_chain_there(backend: Backend) {
+    let Filed {
+        sandbox,
+        mut legal,
+        as_agency: mut as_a,
+        request: filed,
+    } = one_request_filed(backend).await;
     as_a.get_request(GetRequestRequest {
         id: filed.id.clone(),
     })
@@ -1390,21 +1377,7 @@ async fn rewrite_chain_from(
 }
 
 async fn a_database_writer_cannot_rewrite_the_audit_chain(backend: Backend) {
-    let sandbox = Sandbox::start_with(
-        backend,
-        &[ServiceName::Registry, ServiceName::LawEnforcement],
-        |_| {},
-    )
-    .await;
-    let mut legal = le(&sandbox, LEGAL).await;
-    let a = agency(&mut legal, "Policía Nacional", "ES", "policia.es").await;
-    let mut as_a = le(&sandbox, &agency_principal(&a.id)).await;
-    submit(
-        &mut as_a,
-        request(LegalProcess::CourtOrder, "policia.es", vec![seller("s-1")]),
-    )
-    .await
-    .unwrap();
+    let Filed { sandbox, .. } = one_request_filed(backend).await;
     let auditor = le(&sandbox, AUDITOR).await;
     let verify = || {
         let mut auditor = auditor.clone();
@@ -1451,21 +1424,12 @@ async fn a_database_writer_cannot_rewrite_the_audit_chain(backend: Backend) {
 }
 
 async fn reads_of_holds_and_deadlines_and_refused_downloads_are_audited(backend: Backend) {
-    let sandbox = Sandbox::start_with(
-        backend,
-        &[ServiceName::Registry, ServiceName::LawEnforcement],
-        |_| {},
-    )
-    .await;
-    let mut legal = le(&sandbox, LEGAL).await;
-    let a = agency(&mut legal, "Policía Nacional", "ES", "policia.es").await;
-    let mut as_a = le(&sandbox, &agency_principal(&a.id)).await;
-    let filed = submit(
-        &mut as_a,
-        request(LegalProcess::CourtOrder, "policia.es", vec![seller("s-1")]),
-    )
-    .await
-    .unwrap();
+    let Filed {
+        sandbox,
+        mut legal,
+        as_agency: mut as_a,
+        request: filed,
+    } = one_request_filed(backend).await;
     legal
         .list_deadlines(ListDeadlinesRequest::default())
         .await

@@ -103,8 +103,8 @@ async fn the_policy_table_decides_who_calls_what(backend: Backend) {
     let alpha = active_member(&mut admin, "Alpha SA", MemberKind::BrandOwner).await;
     let beta = active_member(&mut admin, "Beta SA", MemberKind::BrandOwner).await;
     let mut legal = LawEnforcementServiceClient::new(sandbox.as_principal(Some(LEGAL)).await);
-    let first = active_agency(&mut legal, "Guardia di Finanza", "gdf.gov.it").await;
-    let second = active_agency(&mut legal, "Bundespolizei", "polizei.bund.de").await;
+    let first = agency(&mut legal, "Guardia di Finanza", "IT", "gdf.gov.it").await;
+    let second = agency(&mut legal, "Bundespolizei", "DE", "polizei.bund.de").await;
 
     let principals: Vec<String> = [
         ADMIN,
@@ -187,39 +187,6 @@ async fn the_policy_table_decides_who_calls_what(backend: Backend) {
     );
 }
 
-async fn active_agency(
-    legal: &mut LawEnforcementServiceClient<Authed>,
-    name: &str,
-    domain: &str,
-) -> le::Agency {
-    let agency = legal
-        .create_agency(le::CreateAgencyRequest {
-            agency: Some(le::Agency {
-                name: name.to_owned(),
-                country_code: "IT".to_owned(),
-                level: le::AgencyLevel::Federal as i32,
-                verified_email_domains: vec![domain.to_owned()],
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .expect("create agency")
-        .into_inner()
-        .agency
-        .unwrap();
-    legal
-        .activate_agency(le::ActivateAgencyRequest {
-            id: agency.id.clone(),
-            etag: String::new(),
-        })
-        .await
-        .expect("activate agency")
-        .into_inner()
-        .agency
-        .unwrap()
-}
-
 #[track_caller]
 fn denied<T: std::fmt::Debug>(result: Result<T, tonic::Status>) {
     expect_code(result, Code::PermissionDenied);
@@ -230,7 +197,7 @@ fn denied<T: std::fmt::Debug>(result: Result<T, tonic::Status>) {
 async fn internal_services_get_only_their_jobs(backend: Backend) {
     let sandbox = Sandbox::start(backend).await;
     let mut legal = LawEnforcementServiceClient::new(sandbox.as_principal(Some(LEGAL)).await);
-    let agency = active_agency(&mut legal, "Guardia di Finanza", "gdf.gov.it").await;
+    let agency = agency(&mut legal, "Guardia di Finanza", "IT", "gdf.gov.it").await;
     let mut as_agency = LawEnforcementServiceClient::new(
         sandbox
             .as_principal(Some(&format!("agency:{}", agency.id)))
@@ -449,7 +416,7 @@ async fn suspended_exited_and_unknown_tenants_are_refused(backend: Backend) {
 
     // A suspended agency: refused, and the refusal is in the audit log.
     let mut legal = LawEnforcementServiceClient::new(sandbox.as_principal(Some(LEGAL)).await);
-    let agency = active_agency(&mut legal, "Guardia di Finanza", "gdf.gov.it").await;
+    let agency = agency(&mut legal, "Guardia di Finanza", "IT", "gdf.gov.it").await;
     let mut as_agency = LawEnforcementServiceClient::new(
         sandbox
             .as_principal(Some(&format!("agency:{}", agency.id)))
@@ -501,6 +468,21 @@ async fn suspended_exited_and_unknown_tenants_are_refused(backend: Backend) {
     }
 }
 
+async fn update_brand(owner: &mut Registry, brand: Brand, paths: &[&str]) -> Brand {
+    owner
+        .update_brand(UpdateBrandRequest {
+            brand: Some(brand),
+            update_mask: Some(prost_types::FieldMask {
+                paths: paths.iter().map(|p| p.to_string()).collect(),
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .brand
+        .unwrap()
+}
+
 fn catalogue_names(catalogue: &GetCatalogueResponse) -> Vec<String> {
     catalogue.brands.iter().map(|b| b.name.clone()).collect()
 }
@@ -532,43 +514,29 @@ async fn a_verified_brand_cannot_be_renamed_into_another_mark(backend: Backend) 
     assert_eq!(catalogue_names(&catalogue), ["Lumière"]);
 
     // Changing what the right does not cover keeps protection.
-    let update = |brand: Brand, paths: &[&str]| UpdateBrandRequest {
-        brand: Some(brand),
-        update_mask: Some(prost_types::FieldMask {
-            paths: paths.iter().map(|p| p.to_string()).collect(),
-        }),
-    };
-    let kept = owner
-        .update_brand(update(
-            Brand {
-                id: brand.id.clone(),
-                authorized_seller_ids: vec!["flagship".into()],
-                ..Brand::default()
-            },
-            &["authorized_seller_ids"],
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .brand
-        .unwrap();
+    let kept = update_brand(
+        &mut owner,
+        Brand {
+            id: brand.id.clone(),
+            authorized_seller_ids: vec!["flagship".into()],
+            ..Brand::default()
+        },
+        &["authorized_seller_ids"],
+    )
+    .await;
     assert!(kept.protected);
 
     // Renamed into someone else's mark: out of the catalogue, the right back to PENDING.
-    let renamed = owner
-        .update_brand(update(
-            Brand {
-                id: brand.id.clone(),
-                name: "Hermes".into(),
-                ..Brand::default()
-            },
-            &["name"],
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .brand
-        .unwrap();
+    let renamed = update_brand(
+        &mut owner,
+        Brand {
+            id: brand.id.clone(),
+            name: "Hermes".into(),
+            ..Brand::default()
+        },
+        &["name"],
+    )
+    .await;
     assert!(!renamed.protected, "{renamed:?}");
     let right = owner
         .get_ip_right(GetIpRightRequest {
@@ -602,39 +570,31 @@ async fn a_verified_brand_cannot_be_renamed_into_another_mark(backend: Backend) 
     );
 
     // An alias never checked also needs a new verification.
-    let back = owner
-        .update_brand(update(
-            Brand {
-                id: brand.id.clone(),
-                name: "Lumière".into(),
-                ..Brand::default()
-            },
-            &["name"],
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .brand
-        .unwrap();
+    let back = update_brand(
+        &mut owner,
+        Brand {
+            id: brand.id.clone(),
+            name: "Lumière".into(),
+            ..Brand::default()
+        },
+        &["name"],
+    )
+    .await;
     assert!(
         !back.protected,
         "a rename back is verified again, not trusted"
     );
     verify(&mut legal, &right.id).await;
-    let with_alias = owner
-        .update_brand(update(
-            Brand {
-                id: brand.id.clone(),
-                aliases: vec!["Lumière Paris".into(), "Hermès".into()],
-                ..Brand::default()
-            },
-            &["aliases"],
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .brand
-        .unwrap();
+    let with_alias = update_brand(
+        &mut owner,
+        Brand {
+            id: brand.id.clone(),
+            aliases: vec!["Lumière Paris".into(), "Hermès".into()],
+            ..Brand::default()
+        },
+        &["aliases"],
+    )
+    .await;
     assert!(!with_alias.protected);
 }
 
