@@ -3,6 +3,7 @@
 
 mod cases;
 mod fixtures;
+mod hostile;
 mod lawenforcement;
 mod platform;
 mod registry;

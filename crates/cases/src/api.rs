@@ -96,9 +96,7 @@ fn check_listings(
     field: &str,
     listings: &[CaseListing],
 ) -> Vec<CaseListing> {
-    if let Err(e) = validate::count(listings, 1, MAX_LISTINGS) {
-        violations.add(field, e);
-    }
+    let listings = validate::bounded(violations, field, listings, 1, MAX_LISTINGS);
     let mut seen = BTreeSet::new();
     let mut checked = Vec::with_capacity(listings.len());
     for (i, listing) in listings.iter().enumerate() {
@@ -109,7 +107,10 @@ fn check_listings(
         );
         let seller_id =
             violations.check(&at("seller_id"), validate::external_id(&listing.seller_id));
-        let title = violations.check(&at("title"), validate::optional_text(&listing.title, 500));
+        let title = violations.check(
+            &at("title"),
+            validate::optional_listing_text(&listing.title, 500),
+        );
         if let Some(id) = &listing_id
             && !seen.insert(id.clone())
         {
@@ -128,10 +129,7 @@ fn check_listings(
 }
 
 fn check_brand_ids(violations: &mut FieldViolations, field: &str, ids: &[String]) -> Vec<String> {
-    if let Err(e) = validate::count(ids, 0, 50) {
-        violations.add(field, e);
-    }
-    validate::each(violations, field, ids, |id| {
+    validate::each(violations, field, ids, 0..=50, |id| {
         assay_common::id::check("brd", id).map(|()| id.clone())
     })
 }
@@ -828,7 +826,7 @@ impl CasesApi {
     ) -> ApiResult<ListCasesResponse> {
         let size = page_size(req.page_size)?;
         let mut violations = FieldViolations::new();
-        let statuses = validate::each(&mut violations, "statuses", &req.statuses, |s| {
+        let statuses = validate::each(&mut violations, "statuses", &req.statuses, 0..=20, |s| {
             validate::required_enum::<CaseStatus>(*s)
         });
         let source = violations
@@ -1055,15 +1053,17 @@ impl CasesApi {
             "counter_notice.contact",
             counter.contact.as_ref(),
         );
-        if let Err(e) = validate::count(&req.evidence, 0, MAX_COUNTER_EVIDENCE) {
-            violations.add("evidence", e);
-        }
-        let evidence: Vec<NewEvidence> = req
-            .evidence
-            .iter()
-            .enumerate()
-            .filter_map(|(i, e)| check_evidence(&mut violations, &format!("evidence[{i}]"), e))
-            .collect();
+        let evidence: Vec<NewEvidence> = validate::bounded(
+            &mut violations,
+            "evidence",
+            &req.evidence,
+            0,
+            MAX_COUNTER_EVIDENCE,
+        )
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| check_evidence(&mut violations, &format!("evidence[{i}]"), e))
+        .collect();
         let statement = violations.require(statement)?;
         let now = time::now();
         let actor = principal.actor();
@@ -1530,12 +1530,13 @@ impl CasesApi {
     ) -> ApiResult<BulkUpdateCasesResponse> {
         use bulk_update_cases_request::Action as Bulk;
         let mut violations = FieldViolations::new();
-        if let Err(e) = validate::count(&req.case_ids, 1, MAX_BULK) {
-            violations.add("case_ids", e);
-        }
-        let ids = validate::each(&mut violations, "case_ids", &req.case_ids, |id| {
-            CaseId::parse(id)
-        });
+        let ids = validate::each(
+            &mut violations,
+            "case_ids",
+            &req.case_ids,
+            1..=MAX_BULK,
+            |id| CaseId::parse(id),
+        );
         match &req.action {
             None => violations.add("action", "must be set: assign_to, close_note or tags"),
             Some(Bulk::AssignTo(who)) => {
@@ -1549,10 +1550,7 @@ impl CasesApi {
                     violations.add("tags", "must add or remove at least one tag");
                 }
                 for (field, tags) in [("tags.add", &change.add), ("tags.remove", &change.remove)] {
-                    if let Err(e) = validate::count(tags, 0, 20) {
-                        violations.add(field, e);
-                    }
-                    validate::each(&mut violations, field, tags, |t| validate::slug(t));
+                    validate::each(&mut violations, field, tags, 0..=20, |t| validate::slug(t));
                 }
             }
         }
@@ -1628,13 +1626,11 @@ impl CasesApi {
     async fn merge_cases(&self, principal: &Principal, req: MergeCasesRequest) -> ApiResult<Case> {
         let mut violations = FieldViolations::new();
         let target = violations.check("target_case_id", CaseId::parse(&req.target_case_id));
-        if let Err(e) = validate::count(&req.source_case_ids, 1, MAX_MERGE) {
-            violations.add("source_case_ids", e);
-        }
         let sources = validate::each(
             &mut violations,
             "source_case_ids",
             &req.source_case_ids,
+            1..=MAX_MERGE,
             |id| CaseId::parse(id),
         );
         if let Some(target) = &target
@@ -1883,16 +1879,19 @@ impl CasesApi {
     async fn record_identifiers(&self, req: RecordSellerIdentifiersRequest) -> ApiResult<Seller> {
         let mut violations = FieldViolations::new();
         let seller_id = violations.check("seller_id", validate::external_id(&req.seller_id));
-        if let Err(e) = validate::count(&req.identifiers, 1, 50) {
-            violations.add("identifiers", e);
-        }
-        let identifiers = validate::each(&mut violations, "identifiers", &req.identifiers, |i| {
-            let kind = validate::required_enum::<IdentifierKind>(i.kind)
-                .map_err(|e| format!("kind {e}"))?;
-            let value =
-                domain::normalize_identifier(kind, &i.value).map_err(|e| format!("value {e}"))?;
-            Ok((kind.as_str_name().to_owned(), value))
-        });
+        let identifiers = validate::each(
+            &mut violations,
+            "identifiers",
+            &req.identifiers,
+            1..=50,
+            |i| {
+                let kind = validate::required_enum::<IdentifierKind>(i.kind)
+                    .map_err(|e| format!("kind {e}"))?;
+                let value = domain::normalize_identifier(kind, &i.value)
+                    .map_err(|e| format!("value {e}"))?;
+                Ok((kind.as_str_name().to_owned(), value))
+            },
+        );
         let seller_id = violations.require(seller_id)?;
         store::record_identifiers(self.db(), &seller_id, &identifiers, time::now()).await?;
         self.seller(&seller_id).await

@@ -48,9 +48,32 @@ impl ErrorCode {
     }
 }
 
-/// The bad fields of a request, each with what is wrong with it.
+/// The most field violations an answer names; the rest are counted.
+pub const MAX_VIOLATIONS: usize = 20;
+/// The longest description of one violation, in bytes (it may quote what was sent).
+const MAX_DESCRIPTION: usize = 300;
+/// The longest status message, in bytes.
+const MAX_MESSAGE: usize = 4096;
+
+/// The bad fields of a request, each with what is wrong with it: the first
+/// [`MAX_VIOLATIONS`], and how many there were in all.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FieldViolations(Vec<(String, String)>);
+pub struct FieldViolations {
+    named: Vec<(String, String)>,
+    total: usize,
+}
+
+/// `text` cut to at most `max` bytes, at a character boundary, marked when cut.
+pub fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max.saturating_sub(3);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &text[..end])
+}
 
 impl FieldViolations {
     pub fn new() -> Self {
@@ -58,7 +81,16 @@ impl FieldViolations {
     }
 
     pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
-        self.0.push((field.into(), description.into()));
+        self.total += 1;
+        if self.named.len() < MAX_VIOLATIONS {
+            self.named
+                .push((field.into(), truncate(&description.into(), MAX_DESCRIPTION)));
+        }
+    }
+
+    /// How many violations there were, named or not.
+    pub fn total(&self) -> usize {
+        self.total
     }
 
     /// Records the violation of `result`, if any, and returns its value otherwise.
@@ -74,22 +106,25 @@ impl FieldViolations {
 
     /// Merges the violations of a nested message, prefixing their field paths.
     pub fn extend_nested(&mut self, prefix: &str, nested: FieldViolations) {
-        for (field, description) in nested.0 {
+        let unnamed = nested.total - nested.named.len();
+        for (field, description) in nested.named {
             self.add(format!("{prefix}.{field}"), description);
         }
+        self.total += unnamed;
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.total == 0
     }
 
+    /// The named violations.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(f, d)| (f.as_str(), d.as_str()))
+        self.named.iter().map(|(f, d)| (f.as_str(), d.as_str()))
     }
 
     /// `Ok(value)` when nothing was violated, else the INVALID_ARGUMENT error listing them.
     pub fn into_result<T>(self, value: T) -> Result<T, ApiError> {
-        if self.0.is_empty() {
+        if self.is_empty() {
             Ok(value)
         } else {
             Err(ApiError::InvalidArgument(self))
@@ -99,7 +134,7 @@ impl FieldViolations {
     /// The checked value, or INVALID_ARGUMENT listing every violation.
     pub fn require<T>(self, value: Option<T>) -> Result<T, ApiError> {
         match value {
-            Some(value) if self.0.is_empty() => Ok(value),
+            Some(value) if self.is_empty() => Ok(value),
             _ => Err(ApiError::InvalidArgument(self)),
         }
     }
@@ -107,7 +142,7 @@ impl FieldViolations {
     /// Like [`FieldViolations::into_result`] for code that filled in `Option`s while checking:
     /// the closure runs only when there was no violation, so it may unwrap them.
     pub fn finish<T>(self, build: impl FnOnce() -> T) -> Result<T, ApiError> {
-        if self.0.is_empty() {
+        if self.is_empty() {
             Ok(build())
         } else {
             Err(ApiError::InvalidArgument(self))
@@ -117,11 +152,15 @@ impl FieldViolations {
 
 impl fmt::Display for FieldViolations {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, (field, description)) in self.0.iter().enumerate() {
+        for (i, (field, description)) in self.named.iter().enumerate() {
             if i > 0 {
                 f.write_str("; ")?;
             }
             write!(f, "{field}: {description}")?;
+        }
+        let unnamed = self.total - self.named.len();
+        if unnamed > 0 {
+            write!(f, "; and {unnamed} more")?;
         }
         Ok(())
     }
@@ -249,7 +288,7 @@ impl From<ApiError> for Status {
                 }
                 Status::with_error_details(
                     Code::InvalidArgument,
-                    format!("invalid argument: {violations}"),
+                    truncate(&format!("invalid argument: {violations}"), MAX_MESSAGE),
                     details,
                 )
             }
@@ -261,7 +300,7 @@ impl From<ApiError> for Status {
                 if code.should_log() {
                     tracing::error!(error = %other, "request failed");
                 }
-                Status::new(code.grpc(), other.to_string())
+                Status::new(code.grpc(), truncate(&other.to_string(), MAX_MESSAGE))
             }
         }
     }
@@ -297,6 +336,31 @@ mod tests {
                 .message()
                 .contains("member.legal_name: must not be empty")
         );
+    }
+
+    #[test]
+    fn answers_name_at_most_twenty_fields_and_stay_short() {
+        let mut violations = FieldViolations::new();
+        for i in 0..100_000 {
+            violations.add(format!("statuses[{i}]"), "x".repeat(10_000));
+        }
+        assert_eq!(violations.total(), 100_000);
+        let status = Status::from(ApiError::InvalidArgument(violations));
+        let named = status.get_details_bad_request().unwrap().field_violations;
+        assert_eq!(named.len(), MAX_VIOLATIONS);
+        assert!(named.iter().all(|v| v.description.len() <= MAX_DESCRIPTION));
+        assert!(
+            status.message().len() <= MAX_MESSAGE,
+            "{}",
+            status.message().len()
+        );
+        assert!(status.message().contains("statuses[0]"));
+        let mut few = FieldViolations::new();
+        for i in 0..25 {
+            few.add(format!("f{i}"), "bad");
+        }
+        assert!(few.to_string().ends_with("; and 5 more"), "{few}");
+        assert_eq!(truncate("héllo", 4), "h...");
     }
 
     #[test]

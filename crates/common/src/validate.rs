@@ -8,7 +8,8 @@ use regex::Regex;
 use crate::FieldViolations;
 use crate::money::Money;
 
-/// A required line of text: trimmed, 1 to `max` characters, no control characters.
+/// A required line of text shown to people: trimmed, 1 to `max` characters, no control
+/// characters, and nothing that hides or reorders what a reader sees (see [`hidden`]).
 pub fn text(value: &str, max: usize) -> Result<String, String> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
@@ -17,9 +18,34 @@ pub fn text(value: &str, max: usize) -> Result<String, String> {
     optional_text(trimmed, max)
 }
 
-/// Optional text: trimmed, at most `max` characters, no control characters but newlines
-/// and tabs.
+/// Optional text shown to people: trimmed, at most `max` characters, no control characters
+/// but newlines and tabs, and nothing hidden (see [`hidden`]).
 pub fn optional_text(value: &str, max: usize) -> Result<String, String> {
+    let text = optional_listing_text(value, max)?;
+    match text.chars().find_map(hidden) {
+        Some(what) => Err(format!(
+            "must not contain {what}: they make text read differently from what it says"
+        )),
+        None => Ok(text),
+    }
+}
+
+/// A listing's required text, as sellers write it: like [`text`], but characters that hide
+/// or reorder text are kept, because screening must read a disguise to see through it.
+pub fn listing_text(value: &str, max: usize) -> Result<String, String> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err("must not be empty".to_owned());
+    }
+    optional_listing_text(trimmed, max)
+}
+
+/// A listing's optional text (see [`listing_text`]).
+pub fn optional_listing_text(value: &str, max: usize) -> Result<String, String> {
+    // Refused before counting, so that an oversized value costs no more than its length.
+    if value.len() > max.saturating_mul(4) {
+        return Err(format!("must be at most {max} characters"));
+    }
     let trimmed = value.trim();
     let count = trimmed.chars().count();
     if count > max {
@@ -32,6 +58,33 @@ pub fn optional_text(value: &str, max: usize) -> Result<String, String> {
         return Err("must not contain control characters".to_owned());
     }
     Ok(trimmed.to_owned())
+}
+
+/// What a character hides, if it is one that makes text display other than it reads
+/// (Unicode UTS #55 and UTS #39): bidirectional overrides, embeddings, isolates and marks,
+/// and invisible characters (zero-width space, word joiner and invisible operators, the
+/// byte-order mark, soft hyphen, fillers, tags). The zero-width joiner and non-joiner stay:
+/// Persian, Indic scripts and emoji need them.
+pub fn hidden(c: char) -> Option<&'static str> {
+    match c {
+        '\u{202A}'..='\u{202E}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{200E}'
+        | '\u{200F}'
+        | '\u{061C}' => Some("bidirectional control characters"),
+        '\u{200B}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{FEFF}'
+        | '\u{00AD}'
+        | '\u{034F}'
+        | '\u{180E}'
+        | '\u{115F}'
+        | '\u{1160}'
+        | '\u{3164}'
+        | '\u{FFA0}'
+        | '\u{E0000}'..='\u{E007F}' => Some("invisible characters"),
+        _ => None,
+    }
 }
 
 /// An ISO 3166-1 alpha-2 country code, upper case.
@@ -187,7 +240,6 @@ pub fn request_id(value: &str) -> Result<Option<String>, String> {
     }
 }
 
-/// Checks the size of a repeated field.
 /// The most people one outcome may report arrested or convicted: more than any operation
 /// has seen, few enough that no sum of outcomes comes near overflowing.
 pub const MAX_PEOPLE: i64 = 100_000;
@@ -247,6 +299,25 @@ pub fn add_to(total: &mut i64, value: i64) -> Result<(), crate::ApiError> {
     Ok(())
 }
 
+/// The entries of a repeated field to look at: all of them when there are `min` to `max`,
+/// none when there are more (the field is refused whole, so no work is done per entry).
+pub fn bounded<'a, T>(
+    violations: &mut crate::error::FieldViolations,
+    field: &str,
+    items: &'a [T],
+    min: usize,
+    max: usize,
+) -> &'a [T] {
+    match count(items, min, max) {
+        Ok(()) => items,
+        Err(e) => {
+            violations.add(field, e);
+            if items.len() > max { &[] } else { items }
+        }
+    }
+}
+
+/// Checks the size of a repeated field.
 pub fn count<T>(items: &[T], min: usize, max: usize) -> Result<(), String> {
     match items.len() {
         n if n < min => Err(format!("must have at least {min} entries")),
@@ -255,18 +326,28 @@ pub fn count<T>(items: &[T], min: usize, max: usize) -> Result<(), String> {
     }
 }
 
-/// Checks each element of a repeated field with `check`, naming bad ones by index, and
-/// refuses duplicates (after cleaning).
-pub fn each<T, U: PartialEq + Clone>(
+/// Checks a repeated field: its number of entries within `entries`, then each entry with
+/// `check`, naming bad ones by index, and refusing duplicates (after cleaning). A field with
+/// too many entries is refused whole before any of them is looked at, so the work a request
+/// causes stays bounded; duplicates are found in a hash set.
+pub fn each<T, U: Eq + std::hash::Hash + Clone>(
     violations: &mut crate::error::FieldViolations,
     field: &str,
     items: &[T],
+    entries: std::ops::RangeInclusive<usize>,
     check: impl Fn(&T) -> Result<U, String>,
 ) -> Vec<U> {
+    if let Err(e) = count(items, *entries.start(), *entries.end()) {
+        violations.add(field, e);
+        if items.len() > *entries.end() {
+            return Vec::new();
+        }
+    }
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
     let mut out: Vec<U> = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         match check(item) {
-            Ok(value) if out.contains(&value) => {
+            Ok(value) if !seen.insert(value.clone()) => {
                 violations.add(format!("{field}[{i}]"), "is a duplicate");
             }
             Ok(value) => out.push(value),
@@ -373,12 +454,97 @@ mod tests {
     #[test]
     fn each_names_bad_and_duplicate_elements() {
         let mut violations = crate::error::FieldViolations::new();
-        let out = each(&mut violations, "brand.categories", &["a", "B", "a"], |s| {
-            slug(s)
-        });
+        let out = each(
+            &mut violations,
+            "brand.categories",
+            &["a", "B", "a"],
+            0..=10,
+            |s| slug(s),
+        );
         assert_eq!(out, ["a"]);
         let fields: Vec<_> = violations.iter().map(|(f, _)| f.to_owned()).collect();
         assert_eq!(fields, ["brand.categories[1]", "brand.categories[2]"]);
+    }
+}
+
+#[cfg(test)]
+mod text_tests {
+    use super::*;
+
+    #[test]
+    fn names_shown_to_people_hide_nothing() {
+        for sneaky in [
+            "Maison \u{202E}erèimuL",
+            "Lumi\u{200B}ère",
+            "\u{2066}Lumière\u{2069}",
+            "Lumière\u{FEFF}",
+            "Lu\u{00AD}mière",
+            "Lumière\u{E0041}",
+        ] {
+            assert!(text(sneaky, 100).is_err(), "{sneaky:?}");
+            assert!(optional_text(sneaky, 100).is_err(), "{sneaky:?}");
+            // Listings keep them: screening reads the disguise.
+            assert!(listing_text(sneaky, 100).is_ok(), "{sneaky:?}");
+        }
+        for fine in [
+            "Lumière",
+            "میخواهم",
+            "क्‍ष",
+            "👩‍💻 desk",
+            "路易威登",
+            "two\nlines",
+        ] {
+            assert!(optional_text(fine, 100).is_ok(), "{fine:?}");
+        }
+    }
+
+    #[test]
+    fn oversized_text_is_refused_by_its_length_first() {
+        let huge = "a".repeat(10_000_000);
+        assert!(text(&huge, 100).is_err());
+        assert!(listing_text(&huge, 100).is_err());
+    }
+}
+
+#[cfg(test)]
+mod each_tests {
+    use super::*;
+    use crate::FieldViolations;
+
+    #[test]
+    fn too_many_entries_are_refused_before_any_is_checked() {
+        let items: Vec<u32> = (0..1_000_000).collect();
+        let mut violations = FieldViolations::new();
+        let checked = each(
+            &mut violations,
+            "ids",
+            &items,
+            0..=100,
+            |_| -> Result<u32, String> { panic!("no entry is looked at") },
+        );
+        assert!(checked.is_empty());
+        assert_eq!(violations.total(), 1);
+    }
+
+    #[test]
+    fn duplicates_and_bad_entries_are_named() {
+        let items = ["a", "b", "a", ""];
+        let mut violations = FieldViolations::new();
+        let checked = each(&mut violations, "tags", &items, 1..=10, |t| {
+            if t.is_empty() {
+                Err("must be set".to_owned())
+            } else {
+                Ok(t.to_string())
+            }
+        });
+        assert_eq!(checked, ["a", "b"]);
+        let fields: Vec<_> = violations.iter().map(|(f, _)| f.to_owned()).collect();
+        assert_eq!(fields, ["tags[2]", "tags[3]"]);
+        let mut violations = FieldViolations::new();
+        each(&mut violations, "tags", &[] as &[&str], 1..=10, |t| {
+            Ok(t.to_string())
+        });
+        assert_eq!(violations.total(), 1, "too few");
     }
 }
 

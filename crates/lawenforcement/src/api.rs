@@ -90,9 +90,7 @@ fn time_range(
 }
 
 fn check_contacts(violations: &mut FieldViolations, field: &str, contacts: &[Contact]) {
-    if let Err(e) = validate::count(contacts, 0, 20) {
-        violations.add(field, e);
-    }
+    let contacts = validate::bounded(violations, field, contacts, 0, 20);
     for (i, contact) in contacts.iter().enumerate() {
         let at = |name: &str| format!("{field}[{i}].{name}");
         violations.check(&at("name"), validate::text(&contact.name, 200));
@@ -114,13 +112,11 @@ fn check_agency(violations: &mut FieldViolations, prefix: &str, agency: &Agency)
         &field("level"),
         validate::required_enum::<AgencyLevel>(agency.level),
     );
-    if let Err(e) = validate::count(&agency.verified_email_domains, 1, 20) {
-        violations.add(field("verified_email_domains"), e);
-    }
     let domains = validate::each(
         violations,
         &field("verified_email_domains"),
         &agency.verified_email_domains,
+        1..=20,
         |d| validate::domain(&d.to_ascii_lowercase()),
     );
     check_contacts(violations, &field("contacts"), &agency.contacts);
@@ -136,10 +132,7 @@ fn check_agency(violations: &mut FieldViolations, prefix: &str, agency: &Agency)
 
 /// Checks targets: 1 to 100, kinds set, marketplace ids, no repeats.
 fn check_targets(violations: &mut FieldViolations, field: &str, targets: &[Target]) -> Vec<Target> {
-    if let Err(e) = validate::count(targets, 1, 100) {
-        violations.add(field, e);
-    }
-    validate::each(violations, field, targets, |t| {
+    validate::each(violations, field, targets, 1..=100, |t| {
         let kind =
             validate::required_enum::<TargetKind>(t.kind).map_err(|e| format!("kind {e}"))?;
         let id = validate::external_id(&t.id).map_err(|e| format!("id {e}"))?;
@@ -155,10 +148,7 @@ fn check_categories(
     field: &str,
     categories: &[i32],
 ) -> Vec<DataCategory> {
-    if let Err(e) = validate::count(categories, 1, 10) {
-        violations.add(field, e);
-    }
-    validate::each(violations, field, categories, |c| {
+    validate::each(violations, field, categories, 1..=10, |c| {
         validate::required_enum::<DataCategory>(*c)
     })
 }
@@ -780,7 +770,7 @@ impl LawEnforcementApi {
         let size = page_size(req.page_size)?;
         let caller = Self::caller(principal);
         let mut violations = FieldViolations::new();
-        let statuses = validate::each(&mut violations, "statuses", &req.statuses, |s| {
+        let statuses = validate::each(&mut violations, "statuses", &req.statuses, 0..=20, |s| {
             validate::required_enum::<RequestStatus>(*s)
         });
         let process = violations

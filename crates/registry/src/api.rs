@@ -767,13 +767,11 @@ impl RegistryApi {
             )
             .map(MemberId::into_string),
         };
-        if let Err(e) = validate::count(&delegation.brand_ids, 1, MAX_DELEGATED_BRANDS) {
-            violations.add("delegation.brand_ids", e);
-        }
         let brand_ids = validate::each(
             &mut violations,
             "delegation.brand_ids",
             &delegation.brand_ids,
+            1..=MAX_DELEGATED_BRANDS,
             |id| BrandId::parse(id).map(BrandId::into_string),
         );
         let now = time::now();

@@ -47,10 +47,13 @@ pub fn check(listing: Listing, prefix: &str) -> Result<CheckedListing, FieldViol
         &field("seller_id"),
         validate::external_id(&listing.seller_id),
     );
-    let title = violations.check(&field("title"), validate::text(&listing.title, MAX_TITLE));
+    let title = violations.check(
+        &field("title"),
+        validate::listing_text(&listing.title, MAX_TITLE),
+    );
     let description = violations.check(
         &field("description"),
-        validate::optional_text(&listing.description, MAX_DESCRIPTION),
+        validate::optional_listing_text(&listing.description, MAX_DESCRIPTION),
     );
     if !listing.category.is_empty() {
         violations.check(&field("category"), validate::slug(&listing.category));
@@ -68,11 +71,15 @@ pub fn check(listing: Listing, prefix: &str) -> Result<CheckedListing, FieldViol
             validate::country_code(&listing.ship_from_country),
         );
     }
-    if let Err(e) = validate::count(&listing.images, 0, MAX_IMAGES) {
-        violations.add(field("images"), e);
-    }
-    let mut image_hashes = Vec::with_capacity(listing.images.len());
-    for (i, image) in listing.images.iter().enumerate() {
+    let images = validate::bounded(
+        &mut violations,
+        &field("images"),
+        &listing.images,
+        0,
+        MAX_IMAGES,
+    );
+    let mut image_hashes = Vec::with_capacity(images.len());
+    for (i, image) in images.iter().enumerate() {
         let at = format!("{prefix}.images[{i}]");
         match &image.source {
             Some(Source::PerceptualHash(hash)) => image_hashes.push(*hash),

@@ -33,12 +33,16 @@ pub fn validate(rule: &Rule, prefix: &str, violations: &mut FieldViolations) -> 
         &field("description"),
         validate::optional_text(&rule.description, 1000),
     );
-    if let Err(e) = validate::count(&rule.vocabulary, 0, MAX_VOCABULARY) {
-        violations.add(field("vocabulary"), e);
-    }
-    let mut seen: Vec<String> = Vec::new();
-    let mut vocabulary = Vec::with_capacity(rule.vocabulary.len());
-    for (i, VocabularyTerm { term, weight }) in rule.vocabulary.iter().enumerate() {
+    let terms = match validate::count(&rule.vocabulary, 0, MAX_VOCABULARY) {
+        Ok(()) => &rule.vocabulary[..],
+        Err(e) => {
+            violations.add(field("vocabulary"), e);
+            &[]
+        }
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut vocabulary = Vec::with_capacity(terms.len());
+    for (i, VocabularyTerm { term, weight }) in terms.iter().enumerate() {
         let at = |name: &str| format!("{prefix}.vocabulary[{i}].{name}");
         let cleaned = violations.check(&at("term"), validate::text(term, 100));
         if !(0.0..=1.0).contains(weight) {
@@ -48,10 +52,9 @@ pub fn validate(rule: &Rule, prefix: &str, violations: &mut FieldViolations) -> 
             let normalized = normalize_term(&cleaned);
             if normalized.is_empty() {
                 violations.add(at("term"), "has no letters or digits");
-            } else if seen.contains(&normalized) {
+            } else if !seen.insert(normalized) {
                 violations.add(at("term"), "repeats another term of the rule");
             } else {
-                seen.push(normalized);
                 vocabulary.push((cleaned, *weight));
             }
         }
@@ -68,13 +71,11 @@ pub fn validate(rule: &Rule, prefix: &str, violations: &mut FieldViolations) -> 
             "must not be below review_threshold",
         );
     }
-    if let Err(e) = validate::count(&rule.ambiguous_terms, 0, MAX_AMBIGUOUS) {
-        violations.add(field("ambiguous_terms"), e);
-    }
     let ambiguous_terms = validate::each(
         violations,
         &field("ambiguous_terms"),
         &rule.ambiguous_terms,
+        0..=MAX_AMBIGUOUS,
         |t| validate::text(t, 100),
     );
     Some(RuleSpec {

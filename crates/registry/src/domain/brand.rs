@@ -38,49 +38,52 @@ pub fn validate(
     let field = |name: &str| format!("{prefix}.{name}");
     let name = violations.check(&field("name"), validate::text(&brand.name, 100));
 
-    let mut count = |name: &str, len: usize, max: usize| {
+    // Entries are looked at only when there are not too many of them.
+    let mut within = |name: &str, len: usize, max: usize| {
         if len > max {
             violations.add(
                 field(name),
                 format!("must have at most {max} entries, got {len}"),
             );
         }
+        len <= max
     };
-    count("aliases", brand.aliases.len(), MAX_ALIASES);
-    count("categories", brand.categories.len(), MAX_CATEGORIES);
-    count(
+    let aliases_fit = within("aliases", brand.aliases.len(), MAX_ALIASES);
+    let prices_fit = within(
         "reference_prices",
         brand.reference_prices.len(),
         MAX_REFERENCE_PRICES,
     );
-    count(
-        "authorized_seller_ids",
-        brand.authorized_seller_ids.len(),
-        MAX_AUTHORIZED_SELLERS,
-    );
-    count("logo_hashes", brand.logo_hashes.len(), MAX_LOGO_HASHES);
 
     // Aliases are matched without regard to case, so they must differ without it too.
-    let mut folded: Vec<String> = name.iter().map(|n| n.to_lowercase()).collect();
+    let mut folded: std::collections::HashSet<String> =
+        name.iter().map(|n| n.to_lowercase()).collect();
     let mut aliases = Vec::with_capacity(brand.aliases.len());
-    for (i, alias) in brand.aliases.iter().enumerate() {
+    let to_check = if aliases_fit { &brand.aliases[..] } else { &[] };
+    for (i, alias) in to_check.iter().enumerate() {
         match validate::text(alias, 100) {
-            Ok(alias) if folded.contains(&alias.to_lowercase()) => violations.add(
+            Ok(alias) if !folded.insert(alias.to_lowercase()) => violations.add(
                 format!("{prefix}.aliases[{i}]"),
                 "repeats the brand name or another alias",
             ),
-            Ok(alias) => {
-                folded.push(alias.to_lowercase());
-                aliases.push(alias);
-            }
+            Ok(alias) => aliases.push(alias),
             Err(e) => violations.add(format!("{prefix}.aliases[{i}]"), e),
         }
     }
-    let categories = validate::each(violations, &field("categories"), &brand.categories, |c| {
-        validate::slug(c)
-    });
+    let categories = validate::each(
+        violations,
+        &field("categories"),
+        &brand.categories,
+        0..=MAX_CATEGORIES,
+        |c| validate::slug(c),
+    );
     let mut reference_prices: Vec<ReferencePrice> = Vec::new();
-    for (i, reference) in brand.reference_prices.iter().enumerate() {
+    let to_check = if prices_fit {
+        &brand.reference_prices[..]
+    } else {
+        &[]
+    };
+    for (i, reference) in to_check.iter().enumerate() {
         let at = |name: &str| format!("{prefix}.reference_prices[{i}].{name}");
         let category = match validate::slug(&reference.category) {
             Ok(category) if categories.contains(&category) => Some(category),
@@ -121,18 +124,25 @@ pub fn validate(
         violations,
         &field("authorized_seller_ids"),
         &brand.authorized_seller_ids,
+        0..=MAX_AUTHORIZED_SELLERS,
         |id| validate::external_id(id),
     );
-    let logo_hashes = validate::each(violations, &field("logo_hashes"), &brand.logo_hashes, |h| {
-        if *h == 0 || *h == u64::MAX {
-            Err(
-                "a blank image's hash (all zeros or all ones) would match anything blank"
-                    .to_owned(),
-            )
-        } else {
-            Ok(*h)
-        }
-    });
+    let logo_hashes = validate::each(
+        violations,
+        &field("logo_hashes"),
+        &brand.logo_hashes,
+        0..=MAX_LOGO_HASHES,
+        |h| {
+            if *h == 0 || *h == u64::MAX {
+                Err(
+                    "a blank image's hash (all zeros or all ones) would match anything blank"
+                        .to_owned(),
+                )
+            } else {
+                Ok(*h)
+            }
+        },
+    );
     Some(BrandSpec {
         name: name?,
         aliases,

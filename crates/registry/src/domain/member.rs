@@ -44,11 +44,15 @@ pub fn validate(
         validate::country_code(&member.country_code),
     );
     let website = violations.check(&field("website"), validate::optional_url(&member.website));
-    if let Err(e) = validate::count(&member.contacts, 1, MAX_CONTACTS) {
-        violations.add(field("contacts"), e);
-    }
-    let mut contacts = Vec::with_capacity(member.contacts.len());
-    for (i, contact) in member.contacts.iter().enumerate() {
+    let given = validate::bounded(
+        violations,
+        &field("contacts"),
+        &member.contacts,
+        1,
+        MAX_CONTACTS,
+    );
+    let mut contacts = Vec::with_capacity(given.len());
+    for (i, contact) in given.iter().enumerate() {
         let at = |name: &str| format!("{prefix}.contacts[{i}].{name}");
         let name = violations.check(&at("name"), validate::text(&contact.name, 200));
         let email = violations.check(&at("email"), validate::email(&contact.email));

@@ -222,6 +222,7 @@ pub fn validate(
                 violations,
                 &field("nice_classes"),
                 &right.nice_classes,
+                0..=45,
                 |c| {
                     if (1..=45).contains(c) {
                         Ok(*c)
