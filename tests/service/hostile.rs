@@ -13,6 +13,7 @@ use crate::fixtures::*;
 on_both_backends!(
     oversized_lists_are_refused_whole_with_a_short_answer,
     names_shown_to_people_cannot_hide_or_reorder_text,
+    open_streams_count_against_the_limits_for_their_whole_life,
 );
 
 async fn oversized_lists_are_refused_whole_with_a_short_answer(backend: Backend) {
@@ -97,4 +98,61 @@ async fn names_shown_to_people_cannot_hide_or_reorder_text(backend: Backend) {
     assert_eq!(bad_fields(&status), ["brand.name", "brand.aliases[0]"]);
     // Persian needs its zero-width non-joiner: such names stay welcome.
     create_brand(&mut admin, &member.id, "می\u{200C}خواهم").await;
+}
+
+/// One member token once held 500 catalogue watches past a limit of 8 calls at once.
+async fn open_streams_count_against_the_limits_for_their_whole_life(backend: Backend) {
+    let sandbox = Sandbox::start_with(backend, assay::ServiceName::ALL, |config| {
+        config.server.max_concurrent_requests = 8;
+        config.server.max_streams_per_principal = 3;
+    })
+    .await;
+    let watch = |principal: &'static str| {
+        let sandbox = &sandbox;
+        async move {
+            let mut client = registry(sandbox, principal).await;
+            client
+                .watch_catalogue(WatchCatalogueRequest { since_revision: 0 })
+                .await
+                .map(|r| r.into_inner())
+        }
+    };
+    // Three watches of one caller stay open; its fourth is refused, with when to retry.
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        let mut stream = watch(ADMIN).await.expect("a watch within the limit");
+        stream.message().await.expect("the first revision");
+        open.push(stream);
+    }
+    let refused = expect_code(watch(ADMIN).await, Code::ResourceExhausted);
+    assert!(refused.get_details_retry_info().is_some(), "{refused:?}");
+    // Another caller still gets its own, up to the server's limit of 8 at once (screening
+    // and cases in this process hold a watch each).
+    for _ in 0..3 {
+        let mut stream = watch("staff:audrey:auditor")
+            .await
+            .expect("its own watches");
+        stream.message().await.unwrap();
+        open.push(stream);
+    }
+    let full = expect_code(watch("staff:ann:analyst").await, Code::ResourceExhausted);
+    assert!(full.get_details_retry_info().is_some());
+    // Health is never shed.
+    sandbox.wait_until_serving("").await;
+    // Closing streams gives their places back.
+    open.clear();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match watch(ADMIN).await {
+            Ok(_) => break,
+            Err(status) => {
+                assert_eq!(status.code(), Code::ResourceExhausted);
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "places never came back"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    }
 }

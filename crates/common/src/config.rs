@@ -42,8 +42,11 @@ impl Default for LogConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
-    /// Requests handled at once by this process; more are refused with RESOURCE_EXHAUSTED.
+    /// Requests handled at once by this process, streams counted for as long as they are
+    /// open; more are refused with RESOURCE_EXHAUSTED and a RetryInfo.
     pub max_concurrent_requests: usize,
+    /// Streams (feeds, catalogue watches) one principal may hold open at once.
+    pub max_streams_per_principal: usize,
     /// Upper bound of any request; a shorter `grpc-timeout` from the caller wins.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
@@ -104,6 +107,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             max_concurrent_requests: 1024,
+            max_streams_per_principal: 256,
             request_timeout: Duration::from_secs(30),
             shutdown_delay: Duration::ZERO,
             shutdown_grace: Duration::from_secs(20),
@@ -371,8 +375,11 @@ impl PlatformConfig {
                     .to_owned(),
             );
         }
-        if self.server.max_concurrent_requests == 0 {
-            problems.push("server.max_concurrent_requests must be at least 1".to_owned());
+        if self.server.max_concurrent_requests == 0 || self.server.max_streams_per_principal == 0 {
+            problems.push(
+                "server.max_concurrent_requests and max_streams_per_principal must be at least 1"
+                    .to_owned(),
+            );
         }
         if self.server.request_timeout.is_zero() {
             problems.push("server.request_timeout must be above zero".to_owned());

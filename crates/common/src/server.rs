@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tonic::Status;
 use tonic::service::{Routes, RoutesBuilder};
@@ -244,16 +244,107 @@ impl Gate {
 pub struct GuardLayer {
     gate: Gate,
     permits: Arc<Semaphore>,
+    streams: Arc<StreamQuota>,
     readiness: Readiness,
 }
 
 impl GuardLayer {
-    pub fn new(gate: Gate, max_concurrent_requests: usize, readiness: Readiness) -> Self {
+    pub fn new(gate: Gate, limits: Limits, readiness: Readiness) -> Self {
         Self {
             gate,
-            permits: Arc::new(Semaphore::new(max_concurrent_requests)),
+            permits: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
+            streams: Arc::new(StreamQuota::new(limits.max_streams_per_principal)),
             readiness,
         }
+    }
+}
+
+/// What the guard admits at once.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Calls in flight, streams counted for as long as they are open.
+    pub max_concurrent_requests: usize,
+    /// Streams one principal may hold open.
+    pub max_streams_per_principal: usize,
+}
+
+impl From<&ServerConfig> for Limits {
+    fn from(config: &ServerConfig) -> Self {
+        Self {
+            max_concurrent_requests: config.max_concurrent_requests,
+            max_streams_per_principal: config.max_streams_per_principal,
+        }
+    }
+}
+
+/// The open streams of each principal.
+struct StreamQuota {
+    per_principal: usize,
+    held: std::sync::Mutex<std::collections::HashMap<String, Arc<Semaphore>>>,
+}
+
+impl StreamQuota {
+    fn new(per_principal: usize) -> Self {
+        Self {
+            per_principal,
+            held: std::sync::Mutex::default(),
+        }
+    }
+
+    /// A slot for one more open stream of `actor`, if it has one left.
+    fn take(&self, actor: &str) -> Option<OwnedSemaphorePermit> {
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        // Principals holding nothing are forgotten, so the map stays as small as the set
+        // of principals with open streams.
+        if held.len() > 1024 {
+            held.retain(|_, slots| slots.available_permits() < self.per_principal);
+        }
+        let slots = held
+            .entry(actor.to_owned())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.per_principal)))
+            .clone();
+        drop(held);
+        slots.try_acquire_owned().ok()
+    }
+}
+
+/// RESOURCE_EXHAUSTED, saying when to try again.
+fn exhausted(message: &str) -> Status {
+    use tonic_types::StatusExt;
+    Status::with_error_details(
+        tonic::Code::ResourceExhausted,
+        message,
+        tonic_types::ErrorDetails::with_retry_info(Some(std::time::Duration::from_secs(1))),
+    )
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that holds the call's permits until the body ends or is dropped:
+    /// a stream counts for as long as it is open, not just until its headers are sent.
+    struct Held<B> {
+        #[pin]
+        inner: B,
+        permits: (OwnedSemaphorePermit, Option<OwnedSemaphorePermit>),
+    }
+}
+
+impl<B: http_body::Body> http_body::Body for Held<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        self.project().inner.poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }
 
@@ -305,7 +396,7 @@ where
         }
         let Ok(permit) = self.layer.permits.clone().try_acquire_owned() else {
             tracing::warn!("request shed: concurrency limit reached");
-            return reject(Status::resource_exhausted(
+            return reject(exhausted(
                 "server is at its concurrency limit: retry with backoff",
             ));
         };
@@ -325,26 +416,41 @@ where
                     .from_certificate(certificates.first()?)
             });
         let gate = self.layer.gate.clone();
+        let streams = self.layer.streams.clone();
         let span = tracing::Span::current();
         Box::pin(async move {
             let path = request.uri().path().to_owned();
-            match gate
+            let principal = match gate
                 .admit(&path, authorization.as_deref(), certificate)
                 .await
             {
-                Ok(principal) => {
-                    span.record("enduser.id", principal.actor());
-                    request.extensions_mut().insert(principal);
-                }
+                Ok(principal) => principal,
                 Err((principal, error)) => {
                     gate.refusals.report(&path, principal.as_ref(), &error);
-                    drop(permit);
                     return Ok(Status::from(error).into_http());
                 }
-            }
-            let response = inner.call(request).await;
-            drop(permit);
-            response
+            };
+            span.record("enduser.id", principal.actor());
+            let stream_slot = if is_streaming_method(&path) {
+                let Some(slot) = streams.take(&principal.actor()) else {
+                    tracing::warn!(actor = %principal.actor(), "stream refused: per-principal limit");
+                    return Ok(exhausted(
+                        "too many open streams for this caller: close one, or retry later",
+                    )
+                    .into_http());
+                };
+                Some(slot)
+            } else {
+                None
+            };
+            request.extensions_mut().insert(principal);
+            let response = inner.call(request).await?;
+            Ok(response.map(|body| {
+                tonic::body::Body::new(Held {
+                    inner: body,
+                    permits: (permit, stream_slot),
+                })
+            }))
         })
     }
 }
@@ -530,6 +636,37 @@ fn is_known_method(path: &str) -> bool {
         .contains(path)
 }
 
+/// Whether `path` names a method whose answer, or request, is a stream.
+fn is_streaming_method(path: &str) -> bool {
+    static STREAMING: std::sync::OnceLock<std::collections::HashSet<String>> =
+        std::sync::OnceLock::new();
+    STREAMING
+        .get_or_init(|| {
+            use prost::Message;
+            let mut streaming = std::collections::HashSet::new();
+            if let Ok(set) =
+                prost_types::FileDescriptorSet::decode(assay_proto::FILE_DESCRIPTOR_SET)
+            {
+                for file in set.file {
+                    for service in &file.service {
+                        for method in &service.method {
+                            if method.client_streaming() || method.server_streaming() {
+                                streaming.insert(format!(
+                                    "/{}.{}/{}",
+                                    file.package(),
+                                    service.name(),
+                                    method.name()
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            streaming
+        })
+        .contains(path)
+}
+
 /// A running server's knobs.
 pub struct ServeOptions {
     pub config: ServerConfig,
@@ -597,11 +734,7 @@ pub async fn serve(
     let server = builder
         .timeout(config.request_timeout)
         .layer(TraceLayer::new())
-        .layer(GuardLayer::new(
-            gate,
-            config.max_concurrent_requests,
-            readiness.clone(),
-        ))
+        .layer(GuardLayer::new(gate, (&config).into(), readiness.clone()))
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, signal);
     let mut server = tokio::spawn(server);
@@ -772,8 +905,12 @@ mod tests {
             directory: Directory::new(std::time::Duration::from_secs(5)),
             refusals: Refusals::default(),
         };
+        let limits = Limits {
+            max_concurrent_requests: limit,
+            max_streams_per_principal: 4,
+        };
         (
-            GuardLayer::new(gate, limit, readiness),
+            GuardLayer::new(gate, limits, readiness),
             Arc::new(Notify::new()),
         )
     }
