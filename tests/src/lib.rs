@@ -105,6 +105,7 @@ impl Sandbox {
             ..AppConfig::default()
         };
         config.server.shutdown_grace = Duration::from_secs(2);
+        config.server.shutdown_delay = Duration::ZERO;
         config.log.filter = "warn".to_owned();
         config.outbox.poll_interval = Duration::from_millis(100);
         config.outbox.min_backoff = Duration::from_millis(50);

@@ -355,6 +355,7 @@ pub async fn start(
             directory: platform.directory.clone(),
             refusals: platform.refusals.clone(),
         },
+        drain: platform.drain.clone(),
         readiness: readiness.clone(),
         tls: platform.server_tls.clone(),
     };

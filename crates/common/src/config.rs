@@ -109,7 +109,7 @@ impl Default for ServerConfig {
             max_concurrent_requests: 1024,
             max_streams_per_principal: 256,
             request_timeout: Duration::from_secs(30),
-            shutdown_delay: Duration::ZERO,
+            shutdown_delay: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(20),
             max_message_bytes: 16 * 1024 * 1024,
             page_token_secret_file: None,

@@ -28,6 +28,9 @@ pub struct Platform {
     pub signer: Option<TokenSigner>,
     /// Cancelled when the process begins to shut down.
     pub shutdown: CancellationToken,
+    /// Cancelled once `server.shutdown_delay` has passed after that: long-lived streams
+    /// then finish what they received and end, while unary calls drain.
+    pub drain: CancellationToken,
     /// Whether the members and agencies that credentials name may still act.
     pub directory: Directory,
     /// Who hears of calls the guard refuses.
@@ -159,6 +162,7 @@ impl Platform {
                 page_tokens,
                 signer,
                 shutdown: CancellationToken::new(),
+                drain: CancellationToken::new(),
                 directory,
                 refusals: Refusals::default(),
                 server_tls,
@@ -182,6 +186,7 @@ impl Platform {
             page_tokens: PageTokens::random(),
             signer: None,
             shutdown: CancellationToken::new(),
+            drain: CancellationToken::new(),
             server_tls: None,
             service_token: None,
             peer_tls: None,

@@ -671,6 +671,8 @@ fn is_streaming_method(path: &str) -> bool {
 pub struct ServeOptions {
     pub config: ServerConfig,
     pub gate: Gate,
+    /// Cancelled after `shutdown_delay`, when streams are to finish and end.
+    pub drain: CancellationToken,
     pub readiness: Readiness,
     /// TLS (mutual, with a client CA); `None`: plaintext.
     pub tls: Option<ServerTlsConfig>,
@@ -711,6 +713,7 @@ pub async fn serve(
     let ServeOptions {
         config,
         gate,
+        drain,
         readiness,
         tls,
     } = options;
@@ -725,6 +728,8 @@ pub async fn serve(
             readiness.shutting_down().await;
             tracing::info!(delay = ?delay, "shutting down: health is NOT_SERVING");
             tokio::time::sleep(delay).await;
+            tracing::info!("draining: open streams finish what they received");
+            drain.cancel();
         }
     };
     let mut builder = tonic::transport::Server::builder();

@@ -48,7 +48,8 @@ pub struct ScreeningApi {
     db: DatabaseConnection,
     engines: Arc<Engines>,
     page_tokens: PageTokens,
-    shutdown: CancellationToken,
+    /// Cancelled when open feeds are to finish what they received and end.
+    drain: CancellationToken,
     /// Wakes the outbox relay when hits were stored.
     relay: Arc<OnceLock<Arc<Notify>>>,
     holds: HoldChecker,
@@ -59,14 +60,14 @@ impl ScreeningApi {
         db: DatabaseConnection,
         engines: Arc<Engines>,
         page_tokens: PageTokens,
-        shutdown: CancellationToken,
+        drain: CancellationToken,
         holds: HoldChecker,
     ) -> Self {
         Self {
             db,
             engines,
             page_tokens,
-            shutdown,
+            drain,
             relay: Arc::new(OnceLock::new()),
             holds,
         }
@@ -250,10 +251,15 @@ impl ScreeningApi {
     ) {
         loop {
             let first = tokio::select! {
-                () = self.shutdown.cancelled() => {
-                    let _ = out.send(Err(Status::unavailable("server is shutting down"))).await;
-                    return;
-                }
+                // Draining: what has arrived is answered below, then the feed ends cleanly
+                // and the client sends the rest to another replica.
+                () = self.drain.cancelled() => match inbound.message().now_or_never() {
+                    Some(message) => message,
+                    None => {
+                        tracing::info!("feed ended for the drain");
+                        return;
+                    }
+                },
                 message = inbound.message() => message,
             };
             let first = match first {

@@ -213,7 +213,7 @@ impl Screening {
             db.clone(),
             engines.clone(),
             platform.page_tokens.clone(),
-            platform.shutdown.clone(),
+            platform.drain.clone(),
             holds,
         );
         Ok(Self {

@@ -77,6 +77,30 @@ impl Process {
         }
     }
 
+    /// SIGTERM, as Kubernetes sends it.
+    pub fn terminate(&self) {
+        let child = self.child.as_ref().expect("started");
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    }
+
+    /// Waits (up to `limit`) for the process to exit by itself, and returns how it did.
+    pub fn wait_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let child = self.child.as_mut().expect("started");
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                self.child = None;
+                return status;
+            }
+            assert!(Instant::now() < deadline, "{} did not exit", self.name);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub async fn channel(&self) -> Channel {
         Channel::from_shared(self.endpoint())
             .unwrap()
