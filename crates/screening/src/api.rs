@@ -50,6 +50,8 @@ pub struct ScreeningApi {
     page_tokens: PageTokens,
     /// Cancelled when open feeds are to finish what they received and end.
     drain: CancellationToken,
+    /// Images decoded at once, off the runtime.
+    decoding: Arc<tokio::sync::Semaphore>,
     /// Wakes the outbox relay when hits were stored.
     relay: Arc<OnceLock<Arc<Notify>>>,
     holds: HoldChecker,
@@ -68,6 +70,9 @@ impl ScreeningApi {
             engines,
             page_tokens,
             drain,
+            decoding: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
             relay: Arc::new(OnceLock::new()),
             holds,
         }
@@ -179,7 +184,10 @@ impl ScreeningApi {
         let Some(listing) = req.listing else {
             return Err(ApiError::invalid("listing", "must be set"));
         };
-        let checked = check(listing, "listing").map_err(ApiError::InvalidArgument)?;
+        let checked = self
+            .check_listing(listing)
+            .await?
+            .map_err(ApiError::InvalidArgument)?;
         let engine = self.engine()?;
         let verdict = screen_one(&engine, &checked);
         let ids = self.store_hits(&[(&checked.listing, &verdict)]).await?;
@@ -201,7 +209,7 @@ impl ScreeningApi {
         for (index, request) in batch.into_iter().enumerate() {
             let listing = request.listing.unwrap_or_default();
             let listing_id = listing.listing_id.clone();
-            match check(listing, "listing") {
+            match self.check_listing(listing).await? {
                 Ok(checked) => {
                     let verdict = screen_one(&engine, &checked);
                     answers.push(ScreenListingsResponse {
@@ -239,6 +247,29 @@ impl ScreeningApi {
             }
         }
         Ok(true)
+    }
+
+    /// Checks a listing; one carrying image bytes is decoded on the blocking pool, a few at
+    /// a time, so that images never hold up the requests the runtime serves.
+    async fn check_listing(
+        &self,
+        listing: Listing,
+    ) -> ApiResult<Result<CheckedListing, FieldViolations>> {
+        let has_content = listing
+            .images
+            .iter()
+            .any(|i| matches!(i.source, Some(listing_image::Source::Content(_))));
+        if !has_content {
+            return Ok(check(listing, "listing"));
+        }
+        let _slot = self
+            .decoding
+            .acquire()
+            .await
+            .map_err(|_| ApiError::Unavailable("shutting down".to_owned()))?;
+        tokio::task::spawn_blocking(move || check(listing, "listing"))
+            .await
+            .map_err(ApiError::internal)
     }
 
     /// Reads a feed, batch by batch: it takes what has arrived (up to a batch) and reads no

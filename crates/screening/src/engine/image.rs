@@ -5,6 +5,9 @@ use image::{ImageReader, Limits, imageops::FilterType};
 
 /// Largest image accepted for hashing.
 pub const MAX_IMAGE_BYTES: usize = 256 * 1024;
+/// Largest image decoded, in pixels: a thumbnail is all a perceptual hash needs, and a
+/// small file can claim a huge canvas (a decompression bomb).
+pub const MAX_PIXELS: u64 = 4_000_000;
 /// Near-duplicates are at most this many bits apart.
 pub const MAX_DISTANCE: u32 = 7;
 
@@ -17,13 +20,25 @@ pub fn dhash(bytes: &[u8]) -> Result<u64, String> {
             bytes.len()
         ));
     }
-    let mut reader = ImageReader::new(std::io::Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| format!("cannot be read: {e}"))?;
+    let open = || {
+        ImageReader::new(std::io::Cursor::new(bytes))
+            .with_guessed_format()
+            .map_err(|e| format!("cannot be read: {e}"))
+    };
+    // The header says how big the canvas is: refuse a bomb before decoding anything.
+    let (width, height) = open()?
+        .into_dimensions()
+        .map_err(|e| format!("is not a PNG, JPEG, GIF or WebP image: {e}"))?;
+    if u64::from(width) * u64::from(height) > MAX_PIXELS {
+        return Err(format!(
+            "is {width}x{height} pixels; at most {MAX_PIXELS} pixels are decoded (send a thumbnail or its perceptual_hash)"
+        ));
+    }
+    let mut reader = open()?;
     let mut limits = Limits::default();
     limits.max_image_width = Some(8192);
     limits.max_image_height = Some(8192);
-    limits.max_alloc = Some(64 * 1024 * 1024);
+    limits.max_alloc = Some(32 * 1024 * 1024);
     reader.limits(limits);
     let image = reader
         .decode()
@@ -163,5 +178,19 @@ mod tests {
         );
         assert!(dhash(b"not an image").is_err());
         assert!(dhash(&vec![0u8; MAX_IMAGE_BYTES + 1]).is_err());
+        // A decompression bomb: 8000x8000 pixels in a few kilobytes, refused by its header.
+        let bomb = {
+            use image::ImageEncoder;
+            use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+            let mut bytes = Vec::new();
+            let blank = vec![0u8; 8000 * 8000];
+            PngEncoder::new_with_quality(&mut bytes, CompressionType::Best, FilterType::NoFilter)
+                .write_image(&blank, 8000, 8000, image::ExtendedColorType::L8)
+                .unwrap();
+            bytes
+        };
+        assert!(bomb.len() < MAX_IMAGE_BYTES, "{}", bomb.len());
+        let refused = dhash(&bomb).unwrap_err();
+        assert!(refused.contains("8000x8000"), "{refused}");
     }
 }
