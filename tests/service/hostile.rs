@@ -14,6 +14,8 @@ on_both_backends!(
     oversized_lists_are_refused_whole_with_a_short_answer,
     names_shown_to_people_cannot_hide_or_reorder_text,
     open_streams_count_against_the_limits_for_their_whole_life,
+    many_fast_feeds_on_one_connection_are_all_answered,
+    long_fast_feeds_are_all_answered,
 );
 
 async fn oversized_lists_are_refused_whole_with_a_short_answer(backend: Backend) {
@@ -155,4 +157,98 @@ async fn open_streams_count_against_the_limits_for_their_whole_life(backend: Bac
             }
         }
     }
+}
+
+/// Marketplaces send without waiting for answers: feeds of small listings, one message per
+/// DATA frame, sent as fast as the client can on a busy machine, all complete with every
+/// answer in order (once the server dropped whole connections with GOAWAY
+/// ENHANCE_YOUR_CALM, "too_many_data_frames").
+async fn many_fast_feeds_on_one_connection_are_all_answered(backend: Backend) {
+    let sandbox = Sandbox::start(backend).await;
+    protected_brand(&sandbox, "Quillon", "018700066").await;
+    let channel = sandbox.as_principal(Some(MARKETPLACE)).await;
+    feed_all(vec![channel; 200], 200).await;
+}
+
+async fn long_fast_feeds_are_all_answered(backend: Backend) {
+    let sandbox = Sandbox::start(backend).await;
+    protected_brand(&sandbox, "Quillon", "018700067").await;
+    let mut channels = Vec::new();
+    for _ in 0..10 {
+        // One connection per feed.
+        channels.push(sandbox.as_principal(Some(MARKETPLACE)).await);
+    }
+    feed_all(channels, 20_000).await;
+}
+
+/// Runs one feed of `listings` per channel at once, with two threads spinning meanwhile,
+/// and asserts every feed is answered whole and in order.
+async fn feed_all(channels: Vec<assay_tests::Authed>, listings: usize) {
+    use assay_tests::proto::common::v1::Money;
+    use assay_tests::proto::screening::v1::screening_service_client::ScreeningServiceClient;
+    use assay_tests::proto::screening::v1::{Listing, ScreenListingsRequest};
+    let busy = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let hogs: Vec<_> = (0..2)
+        .map(|_| {
+            let busy = busy.clone();
+            std::thread::spawn(move || {
+                let started = std::time::Instant::now();
+                while busy.load(std::sync::atomic::Ordering::Relaxed)
+                    && started.elapsed() < std::time::Duration::from_secs(120)
+                {
+                    std::hint::spin_loop();
+                }
+            })
+        })
+        .collect();
+    let mut feeds = Vec::new();
+    for (feed, channel) in channels.into_iter().enumerate() {
+        let mut client = ScreeningServiceClient::new(channel);
+        feeds.push(tokio::spawn(async move {
+            let requests = (0..listings).map(move |i| ScreenListingsRequest {
+                listing: Some(Listing {
+                    listing_id: format!("f{feed}-{i}"),
+                    seller_id: "s".into(),
+                    title: format!("bag {i}"),
+                    category: "bags".into(),
+                    price: Some(Money {
+                        currency_code: "EUR".into(),
+                        units: 90,
+                        nanos: 0,
+                    }),
+                    ..Default::default()
+                }),
+            });
+            // One message per DATA frame, as clients that send as they go produce: the
+            // sender yields between listings, so nothing coalesces them.
+            let paced = tokio_stream::StreamExt::then(tokio_stream::iter(requests), |l| async {
+                tokio::task::yield_now().await;
+                l
+            });
+            let mut answers = client.screen_listings(paced).await?.into_inner();
+            let mut answered = 0;
+            while let Some(answer) = answers.message().await? {
+                assert_eq!(answer.listing_id, format!("f{feed}-{answered}"));
+                answered += 1;
+            }
+            Ok::<usize, tonic::Status>(answered)
+        }));
+    }
+    let mut failed = Vec::new();
+    for (feed, handle) in feeds.into_iter().enumerate() {
+        match handle.await.unwrap() {
+            Ok(answered) => assert_eq!(answered, listings, "feed {feed}"),
+            Err(status) => failed.push(format!("feed {feed}: {status:?}")),
+        }
+    }
+    busy.store(false, std::sync::atomic::Ordering::Relaxed);
+    for hog in hogs {
+        hog.join().unwrap();
+    }
+    assert!(
+        failed.is_empty(),
+        "{} feeds failed: {:?}",
+        failed.len(),
+        &failed[..failed.len().min(3)]
+    );
 }

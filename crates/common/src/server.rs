@@ -703,6 +703,13 @@ pub fn with_platform_services(
     Ok(routes.routes())
 }
 
+/// HTTP/2 flow control windows (see [`serve`]): the largest connection window HTTP/2
+/// allows, and 64 KiB per stream.
+const CONNECTION_WINDOW: u32 = (1 << 31) - 1;
+const STREAM_WINDOW: u32 = 64 * 1024;
+/// Streams one connection may open at once: at most 512 x 64 KiB = 32 MiB buffered.
+const MAX_STREAMS_PER_CONNECTION: u32 = 512;
+
 /// Serves `routes` on `listener` until `shutdown` is cancelled, then drains.
 pub async fn serve(
     listener: tokio::net::TcpListener,
@@ -736,7 +743,17 @@ pub async fn serve(
     if let Some(tls) = tls {
         builder = builder.tls_config(tls)?;
     }
+    // Flow control that holds any sender back instead of cutting it off. h2 counts small
+    // DATA frames buffered but not yet read against a budget of half the connection window,
+    // and answers GOAWAY ENHANCE_YOUR_CALM when it runs out: with the default 1 MiB window,
+    // a few thousand small listings sent ahead of the server did that to whole connections.
+    // So the connection window is wide (the budget with it) and each stream's is narrow: a
+    // sender is slowed by its stream window long before the budget is spent, and what one
+    // connection can buffer stays bounded by streams x stream window.
     let server = builder
+        .initial_connection_window_size(CONNECTION_WINDOW)
+        .initial_stream_window_size(STREAM_WINDOW)
+        .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
         .timeout(config.request_timeout)
         .layer(TraceLayer::new())
         .layer(GuardLayer::new(gate, (&config).into(), readiness.clone()))
