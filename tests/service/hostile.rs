@@ -16,6 +16,7 @@ on_both_backends!(
     open_streams_count_against_the_limits_for_their_whole_life,
     many_fast_feeds_on_one_connection_are_all_answered,
     long_fast_feeds_are_all_answered,
+    each_caller_is_held_to_its_rate,
 );
 
 async fn oversized_lists_are_refused_whole_with_a_short_answer(backend: Backend) {
@@ -251,4 +252,42 @@ async fn feed_all(channels: Vec<assay_tests::Authed>, listings: usize) {
         failed.len(),
         &failed[..failed.len().min(3)]
     );
+}
+
+async fn each_caller_is_held_to_its_rate(backend: Backend) {
+    let sandbox = Sandbox::start_with(backend, assay::ServiceName::ALL, |config| {
+        config.server.rate_limits.member = assay_common::config::Rate {
+            per_second: 1,
+            burst: 3,
+        };
+    })
+    .await;
+    let mut admin = registry(&sandbox, ADMIN).await;
+    let alpha = active_member(&mut admin, "Alpha SA", MemberKind::BrandOwner).await;
+    let beta = active_member(&mut admin, "Beta SA", MemberKind::BrandOwner).await;
+    let mut as_alpha = registry(&sandbox, &format!("member:{}", alpha.id)).await;
+    let mut as_beta = registry(&sandbox, &format!("member:{}", beta.id)).await;
+    let list = || ListBrandsRequest::default();
+    for _ in 0..3 {
+        as_alpha
+            .list_brands(list())
+            .await
+            .expect("within its burst");
+    }
+    let refused = expect_code(as_alpha.list_brands(list()).await, Code::ResourceExhausted);
+    let retry = refused
+        .get_details_retry_info()
+        .and_then(|r| r.retry_delay)
+        .expect("says when to retry");
+    assert!(retry <= std::time::Duration::from_secs(1), "{retry:?}");
+    // Another member has a rate of its own.
+    as_beta
+        .list_brands(list())
+        .await
+        .expect("beta is not held back by alpha");
+    tokio::time::sleep(retry).await;
+    as_alpha
+        .list_brands(list())
+        .await
+        .expect("after the wait, alpha goes on");
 }

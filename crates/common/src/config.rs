@@ -47,6 +47,9 @@ pub struct ServerConfig {
     pub max_concurrent_requests: usize,
     /// Streams (feeds, catalogue watches) one principal may hold open at once.
     pub max_streams_per_principal: usize,
+    /// Calls each principal may start per second, by kind of principal (a stream counts
+    /// once, when it opens); beyond, RESOURCE_EXHAUSTED with when to retry.
+    pub rate_limits: RateLimits,
     /// Upper bound of any request; a shorter `grpc-timeout` from the caller wins.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
@@ -71,6 +74,37 @@ pub struct ServerConfig {
     /// Serve Prometheus metrics (`GET /metrics`) here. Unset: not served (OTLP export, when
     /// OTEL_EXPORTER_OTLP_ENDPOINT is set, does not need it).
     pub metrics_listen: Option<SocketAddr>,
+}
+
+/// A sustained rate and the burst allowed above it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rate {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+/// Calls per second for each principal, by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimits {
+    pub staff: Rate,
+    pub member: Rate,
+    pub agency: Rate,
+    /// Internal services: the listing pipeline screens one listing per call.
+    pub service: Rate,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        let rate = |per_second, burst| Rate { per_second, burst };
+        Self {
+            staff: rate(200, 400),
+            member: rate(50, 100),
+            agency: rate(20, 40),
+            service: rate(20_000, 40_000),
+        }
+    }
 }
 
 /// The server's certificate, and the CA that client certificates must chain to.
@@ -108,6 +142,7 @@ impl Default for ServerConfig {
         Self {
             max_concurrent_requests: 1024,
             max_streams_per_principal: 256,
+            rate_limits: RateLimits::default(),
             request_timeout: Duration::from_secs(30),
             shutdown_delay: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(20),
@@ -378,6 +413,16 @@ impl PlatformConfig {
         if self.server.max_concurrent_requests == 0 || self.server.max_streams_per_principal == 0 {
             problems.push(
                 "server.max_concurrent_requests and max_streams_per_principal must be at least 1"
+                    .to_owned(),
+            );
+        }
+        let limits = &self.server.rate_limits;
+        if [limits.staff, limits.member, limits.agency, limits.service]
+            .iter()
+            .any(|r| r.per_second == 0 || r.burst == 0)
+        {
+            problems.push(
+                "server.rate_limits: per_second and burst must be at least 1 for every kind"
                     .to_owned(),
             );
         }

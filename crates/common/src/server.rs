@@ -27,7 +27,12 @@ use tower_service::Service;
 use tracing::Instrument;
 
 use crate::auth::{Authenticator, Principal};
-use crate::config::ServerConfig;
+use std::num::NonZeroU32;
+
+use governor::clock::Clock;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::config::{Rate, RateLimits, ServerConfig};
 use crate::directory::Directory;
 use crate::error::ApiError;
 use crate::policy::{Policies, Refusals};
@@ -245,6 +250,7 @@ pub struct GuardLayer {
     gate: Gate,
     permits: Arc<Semaphore>,
     streams: Arc<StreamQuota>,
+    rates: Arc<CallRates>,
     readiness: Readiness,
 }
 
@@ -254,6 +260,7 @@ impl GuardLayer {
             gate,
             permits: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
             streams: Arc::new(StreamQuota::new(limits.max_streams_per_principal)),
+            rates: Arc::new(CallRates::new(&limits.rates)),
             readiness,
         }
     }
@@ -266,6 +273,8 @@ pub struct Limits {
     pub max_concurrent_requests: usize,
     /// Streams one principal may hold open.
     pub max_streams_per_principal: usize,
+    /// Calls each principal may start per second.
+    pub rates: RateLimits,
 }
 
 impl From<&ServerConfig> for Limits {
@@ -273,6 +282,7 @@ impl From<&ServerConfig> for Limits {
         Self {
             max_concurrent_requests: config.max_concurrent_requests,
             max_streams_per_principal: config.max_streams_per_principal,
+            rates: config.rate_limits,
         }
     }
 }
@@ -308,13 +318,58 @@ impl StreamQuota {
     }
 }
 
+/// How fast each principal may start calls, by kind of principal.
+struct CallRates {
+    staff: DefaultKeyedRateLimiter<String>,
+    member: DefaultKeyedRateLimiter<String>,
+    agency: DefaultKeyedRateLimiter<String>,
+    service: DefaultKeyedRateLimiter<String>,
+}
+
+impl CallRates {
+    fn new(limits: &RateLimits) -> Self {
+        let limiter = |rate: Rate| {
+            let per_second = std::num::NonZeroU32::new(rate.per_second).unwrap_or(NonZeroU32::MIN);
+            let burst = std::num::NonZeroU32::new(rate.burst).unwrap_or(NonZeroU32::MIN);
+            RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst))
+        };
+        Self {
+            staff: limiter(limits.staff),
+            member: limiter(limits.member),
+            agency: limiter(limits.agency),
+            service: limiter(limits.service),
+        }
+    }
+
+    /// `Ok` when the principal may start one more call now, else how long to wait.
+    fn check(&self, principal: &Principal) -> Result<(), std::time::Duration> {
+        let limiter = match principal {
+            Principal::Staff { .. } => &self.staff,
+            Principal::Member { .. } => &self.member,
+            Principal::Agency { .. } => &self.agency,
+            Principal::Service { .. } => &self.service,
+        };
+        // Principals idle long enough to be back at a full burst are forgotten.
+        if limiter.len() > 10_000 {
+            limiter.retain_recent();
+        }
+        limiter
+            .check_key(&principal.actor())
+            .map_err(|not_until| not_until.wait_time_from(limiter.clock().now()))
+    }
+}
+
 /// RESOURCE_EXHAUSTED, saying when to try again.
 fn exhausted(message: &str) -> Status {
+    exhausted_for(message, std::time::Duration::from_secs(1))
+}
+
+fn exhausted_for(message: &str, retry_after: std::time::Duration) -> Status {
     use tonic_types::StatusExt;
     Status::with_error_details(
         tonic::Code::ResourceExhausted,
         message,
-        tonic_types::ErrorDetails::with_retry_info(Some(std::time::Duration::from_secs(1))),
+        tonic_types::ErrorDetails::with_retry_info(Some(retry_after)),
     )
 }
 
@@ -417,6 +472,7 @@ where
             });
         let gate = self.layer.gate.clone();
         let streams = self.layer.streams.clone();
+        let rates = self.layer.rates.clone();
         let span = tracing::Span::current();
         Box::pin(async move {
             let path = request.uri().path().to_owned();
@@ -431,6 +487,14 @@ where
                 }
             };
             span.record("enduser.id", principal.actor());
+            if let Err(wait) = rates.check(&principal) {
+                tracing::warn!(actor = %principal.actor(), ?wait, "call refused: rate limit");
+                return Ok(exhausted_for(
+                    "too many calls from this caller: slow down",
+                    wait.max(std::time::Duration::from_millis(1)),
+                )
+                .into_http());
+            }
             let stream_slot = if is_streaming_method(&path) {
                 let Some(slot) = streams.take(&principal.actor()) else {
                     tracing::warn!(actor = %principal.actor(), "stream refused: per-principal limit");
@@ -930,6 +994,7 @@ mod tests {
         let limits = Limits {
             max_concurrent_requests: limit,
             max_streams_per_principal: 4,
+            rates: RateLimits::default(),
         };
         (
             GuardLayer::new(gate, limits, readiness),
