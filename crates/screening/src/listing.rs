@@ -228,4 +228,38 @@ mod tests {
         long_title.title = "t".repeat(MAX_TITLE + 1);
         assert_eq!(fields(long_title), ["listing.title"]);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+        /// Any listing a seller can send is checked without panicking: accepted, or refused
+        /// with named fields, and images of arbitrary bytes only ever refused.
+        #[test]
+        fn any_listing_is_checked_without_panicking(
+            id in "\\PC{0,80}",
+            title in "\\PC{0,300}",
+            category in "\\PC{0,40}",
+            currency in "[A-Z]{0,4}",
+            units in proptest::prelude::any::<i64>(),
+            nanos in proptest::prelude::any::<i32>(),
+            image in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512),
+            country in "\\PC{0,3}",
+        ) {
+            let listing = Listing {
+                listing_id: id,
+                title,
+                category,
+                price: Some(PbMoney { currency_code: currency, units, nanos }),
+                images: vec![ListingImage {
+                    source: Some(Source::Content(image)),
+                }],
+                ship_from_country: country,
+                ..good()
+            };
+            match check(listing, "listing") {
+                Ok(_) => {}
+                Err(violations) => proptest::prop_assert!(!violations.is_empty()),
+            }
+        }
+    }
 }

@@ -581,6 +581,75 @@ mod properties {
         changed.then_some(out)
     }
 
+    /// Seller-written text at its most hostile: any characters, control, bidirectional and
+    /// invisible ones included, mixed with brand names and counterfeit vocabulary.
+    fn hostile_text() -> impl Strategy<Value = String> {
+        prop::collection::vec(
+            prop_oneof![
+                "\\PC{0,6}",
+                "[\\x00-\\x1f\\u{200b}-\\u{200f}\\u{202a}-\\u{202e}\\u{2066}-\\u{2069}\\u{feff}]{1,3}",
+                prop::sample::select(vec![
+                    "Lumière".to_owned(),
+                    "L u m 1 è r e".to_owned(),
+                    "replica".to_owned(),
+                    "1:1".to_owned(),
+                    "高仿".to_owned(),
+                    "LMR".to_owned(),
+                ]),
+            ],
+            0..24,
+        )
+        .prop_map(|parts| parts.join(" "))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Whatever a seller writes, screening answers without panicking, and every span it
+        /// reports (in characters) lies inside the field it names and quotes it.
+        #[test]
+        fn any_listing_is_screened_with_spans_inside_its_text(
+            title in hostile_text(),
+            description in hostile_text(),
+            units in any::<i64>(),
+        ) {
+            let engine = Engine::compile(EngineInput {
+                brands: vec![brand("b", "Lumière", &["LMR"], &["handbags"], 500)],
+                ..EngineInput::default()
+            })
+            .unwrap();
+            let listing = ListingInput {
+                seller_id: "s",
+                title: &title,
+                description: &description,
+                category: "handbags",
+                price: Money::from_proto(&PbMoney {
+                    currency_code: "EUR".into(),
+                    units,
+                    nanos: 0,
+                })
+                .ok(),
+                ..ListingInput::default()
+            };
+            let verdict = engine.screen(&listing, &mut Scratch::default());
+            prop_assert!((0.0..=1.0).contains(&verdict.risk_score), "{}", verdict.risk_score);
+            for signal in &verdict.signals {
+                if let Some(Detail::Text(t)) = &signal.detail {
+                    let text = match t.field {
+                        1 => &title,
+                        2 => &description,
+                        other => panic!("span in field {other}"),
+                    };
+                    let (start, end) = (t.start as usize, t.end as usize);
+                    let length = text.chars().count();
+                    prop_assert!(start <= end && end <= length, "{start}..{end} of {length}");
+                    let quoted: String = text.chars().skip(start).take(end - start).collect();
+                    prop_assert_eq!(quoted, t.matched_text.as_str());
+                }
+            }
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
