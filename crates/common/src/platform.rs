@@ -1,15 +1,13 @@
 //! What every service of a process shares at run time: who may call, how page tokens are
 //! signed, what credentials to present to peers, and when to stop.
 
-use std::sync::Arc;
-
-use anyhow::Context;
-use tokio_util::sync::CancellationToken;
-
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
+use anyhow::Context;
 use jsonwebtoken::Algorithm;
+use tokio_util::sync::CancellationToken;
 
 use crate::auth::{self, Authenticator, Principal, Role};
 use crate::client::ServiceCredentials;
