@@ -1434,6 +1434,10 @@ async fn reads_of_holds_and_deadlines_and_refused_downloads_are_audited(backend:
         .list_deadlines(ListDeadlinesRequest::default())
         .await
         .unwrap();
+    legal
+        .list_agencies(ListAgenciesRequest::default())
+        .await
+        .unwrap();
     legal.list_holds(ListHoldsRequest::default()).await.unwrap();
     legal
         .check_holds(CheckHoldsRequest {
@@ -1463,6 +1467,7 @@ async fn reads_of_holds_and_deadlines_and_refused_downloads_are_audited(backend:
         ("staff:lena", "deadlines.list"),
         ("staff:lena", "holds.list"),
         ("staff:lena", "holds.check"),
+        ("staff:lena", "agencies.list"),
     ] {
         assert!(
             entries

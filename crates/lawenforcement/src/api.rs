@@ -446,10 +446,17 @@ impl LawEnforcementApi {
         let model = store::find_agency(self.db(), id.as_str())
             .await?
             .ok_or_else(|| ApiError::not_found("agency", id.as_str()))?;
+        // Agencies' contacts are people: who read them is on the record.
+        self.audit_listed(principal, "agency.read", id.as_str(), std::iter::empty())
+            .await?;
         store::agency_proto(&model)
     }
 
-    async fn list_agencies(&self, req: ListAgenciesRequest) -> ApiResult<ListAgenciesResponse> {
+    async fn list_agencies(
+        &self,
+        principal: &Principal,
+        req: ListAgenciesRequest,
+    ) -> ApiResult<ListAgenciesResponse> {
         let size = page_size(req.page_size)?;
         if !req.country_code.is_empty() {
             validate::country_code(&req.country_code)
@@ -463,6 +470,13 @@ impl LawEnforcementApi {
             .inner
             .page_tokens
             .page(&scope, rows, size, |a| a.id.clone());
+        self.audit_listed(
+            principal,
+            "agencies.list",
+            "",
+            rows.iter().map(|a| a.id.as_str()),
+        )
+        .await?;
         Ok(ListAgenciesResponse {
             agencies: rows
                 .iter()
@@ -2145,7 +2159,7 @@ impl LawEnforcementService for LawEnforcementApi {
         &self,
         request: Request<ListAgenciesRequest>,
     ) -> Result<Response<ListAgenciesResponse>, Status> {
-        handle!(request, |_, req| self.list_agencies(req), |r| r)
+        handle!(request, |p, req| self.list_agencies(&p, req), |r| r)
     }
 
     async fn update_agency(
