@@ -188,20 +188,7 @@ async fn feed_all(channels: Vec<assay_tests::Authed>, listings: usize) {
     use assay_tests::proto::common::v1::Money;
     use assay_tests::proto::screening::v1::screening_service_client::ScreeningServiceClient;
     use assay_tests::proto::screening::v1::{Listing, ScreenListingsRequest};
-    let busy = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let hogs: Vec<_> = (0..2)
-        .map(|_| {
-            let busy = busy.clone();
-            std::thread::spawn(move || {
-                let started = std::time::Instant::now();
-                while busy.load(std::sync::atomic::Ordering::Relaxed)
-                    && started.elapsed() < std::time::Duration::from_secs(120)
-                {
-                    std::hint::spin_loop();
-                }
-            })
-        })
-        .collect();
+    let _busy = Busy::start(2);
     let mut feeds = Vec::new();
     for (feed, channel) in channels.into_iter().enumerate() {
         let mut client = ScreeningServiceClient::new(channel);
@@ -241,10 +228,6 @@ async fn feed_all(channels: Vec<assay_tests::Authed>, listings: usize) {
             Ok(answered) => assert_eq!(answered, listings, "feed {feed}"),
             Err(status) => failed.push(format!("feed {feed}: {status:?}")),
         }
-    }
-    busy.store(false, std::sync::atomic::Ordering::Relaxed);
-    for hog in hogs {
-        hog.join().unwrap();
     }
     assert!(
         failed.is_empty(),
@@ -290,4 +273,41 @@ async fn each_caller_is_held_to_its_rate(backend: Backend) {
         .list_brands(list())
         .await
         .expect("after the wait, alpha goes on");
+}
+
+/// Threads spinning for as long as it is alive, so that the server reads late; they stop
+/// when it is dropped, a failing test included, and after 30 s in any case.
+struct Busy {
+    running: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Busy {
+    fn start(threads: usize) -> Self {
+        let running = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let threads = (0..threads)
+            .map(|_| {
+                let running = running.clone();
+                std::thread::spawn(move || {
+                    let started = std::time::Instant::now();
+                    while running.load(std::sync::atomic::Ordering::Relaxed)
+                        && started.elapsed() < std::time::Duration::from_secs(30)
+                    {
+                        std::hint::spin_loop();
+                    }
+                })
+            })
+            .collect();
+        Self { running, threads }
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.running
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
 }
