@@ -3,8 +3,9 @@
 //! Every RPC runs for a [`Principal`]: staff with roles, a member, an agency, or an internal
 //! service. The [`Authenticator`] turns a bearer token into a principal: a signed JWT in
 //! production, or a static token from the configuration (only their SHA-256 is kept) in the
-//! embedded default. Handlers then call [`Principal::authorize`] — the one authorisation
-//! helper — with the grants of the operation.
+//! embedded default. Who may call what is each service's policy table
+//! ([`crate::policy`]); handlers then keep tenants to their own records with
+//! [`Principal::scope`].
 
 use std::collections::HashMap;
 use std::fmt;
@@ -90,10 +91,6 @@ impl Principal {
         }
     }
 
-    pub fn is_staff(&self) -> bool {
-        matches!(self, Principal::Staff { .. })
-    }
-
     /// Staff holding one of `roles` (admins hold every role).
     pub fn has_role(&self, roles: &[Role]) -> bool {
         match self {
@@ -118,10 +115,6 @@ impl Principal {
         }
     }
 
-    pub fn is_service(&self) -> bool {
-        matches!(self, Principal::Service { .. })
-    }
-
     /// Tenants see only their own records: a member or an agency that `owner` does not
     /// name is told that `kind id` does not exist, exactly as for a missing record. Staff and
     /// services got here through the policy table, which already named them.
@@ -140,33 +133,6 @@ impl Principal {
             Err(ApiError::not_found(kind, id))
         }
     }
-
-    /// A finer check than the policy table's, where who may act depends on the request
-    /// (say, global rules against a brand's own): succeeds if any grant admits this
-    /// principal, else PERMISSION_DENIED naming the action.
-    pub fn authorize(&self, action: &str, grants: &[Grant<'_>]) -> ApiResult<()> {
-        if grants.iter().any(|grant| grant.admits(self)) {
-            Ok(())
-        } else {
-            Err(ApiError::denied(format!(
-                "{} may not {action}",
-                self.actor()
-            )))
-        }
-    }
-}
-
-/// One way of being allowed to do something.
-#[derive(Debug, Clone, Copy)]
-pub enum Grant<'a> {
-    /// Staff with one of these roles (admins always).
-    Staff(&'a [Role]),
-    /// Any staff.
-    AnyStaff,
-    /// Someone acting for one of these members.
-    Members(&'a [&'a str]),
-    /// Someone acting for this agency.
-    Agency(&'a str),
 }
 
 /// Whom a record belongs to, for [`Principal::scope`].
@@ -177,20 +143,6 @@ pub enum Owner<'a> {
     Agency(&'a str),
     /// No tenant: only staff and services see it.
     Nobody,
-}
-
-impl Grant<'_> {
-    fn admits(&self, principal: &Principal) -> bool {
-        match (self, principal) {
-            (Grant::Staff(roles), p) => p.has_role(roles),
-            (Grant::AnyStaff, Principal::Staff { .. }) => true,
-            (Grant::Members(ids), Principal::Member { member_id, .. }) => {
-                ids.contains(&member_id.as_str())
-            }
-            (Grant::Agency(id), Principal::Agency { agency_id, .. }) => id == agency_id,
-            _ => false,
-        }
-    }
 }
 
 /// The textual form used in configuration and on the command line:
@@ -501,34 +453,30 @@ mod tests {
     }
 
     #[test]
-    fn grants() {
-        let analyst: Principal = "staff:ann:analyst".parse().unwrap();
-        let admin: Principal = "staff:root:admin".parse().unwrap();
+    fn tenants_see_only_their_own_records() {
         let member: Principal = "member:mbr_1".parse().unwrap();
-        assert!(
-            analyst
-                .authorize("verify", &[Grant::Staff(&[Role::Legal])])
-                .is_err()
-        );
-        assert!(
-            admin
-                .authorize("verify", &[Grant::Staff(&[Role::Legal])])
-                .is_ok()
-        );
+        let agency: Principal = "agency:agy_1".parse().unwrap();
+        member
+            .scope(Owner::Members(&["mbr_1", "mbr_9"]), "brand", "brd_1")
+            .unwrap();
+        let hidden = member
+            .scope(Owner::Members(&["mbr_2"]), "brand", "brd_2")
+            .unwrap_err();
+        assert!(matches!(hidden, ApiError::NotFound { .. }), "{hidden}");
+        assert_eq!(hidden.to_string(), "brand brd_2 not found");
         assert!(
             member
-                .authorize("edit", &[Grant::Members(&["mbr_1"])])
-                .is_ok()
+                .scope(Owner::Agency("agy_1"), "request", "r")
+                .is_err()
         );
-        let denied = member
-            .authorize("edit brand", &[Grant::Members(&["mbr_2"])])
-            .unwrap_err();
-        assert!(matches!(denied, ApiError::PermissionDenied(_)));
-        assert!(
-            denied
-                .to_string()
-                .contains("member:mbr_1 may not edit brand")
-        );
+        agency
+            .scope(Owner::Agency("agy_1"), "request", "r")
+            .unwrap();
+        assert!(agency.scope(Owner::Nobody, "case", "c").is_err());
+        for passed in ["staff:ann:analyst", "service:cases"] {
+            let principal: Principal = passed.parse().unwrap();
+            principal.scope(Owner::Nobody, "case", "c").unwrap();
+        }
     }
 
     #[test]
