@@ -381,6 +381,8 @@ impl RegistryApi {
         let current = store::get_brand(&txn, id.as_str()).await?;
         check_etag(&update.etag, current.version, "brand")?;
         let mut merged = convert::brand(&current, false)?;
+        // The names it had, which a right verified before rights kept their terms covers.
+        let had = right_domain::terms(&merged.name, &merged.aliases);
         for path in &paths {
             match *path {
                 "name" => merged.name = update.name.clone(),
@@ -398,12 +400,9 @@ impl RegistryApi {
         let spec = brand_domain::validate(&merged, "brand", &mut violations);
         let spec = violations.require(spec)?;
         let now = time::now();
-        let before = convert::brand(&current, false)?;
         let model = store::update_brand(&txn, current, &spec, now).await?;
         // A verification covers the names it saw: renamed or given a new alias beyond them,
-        // the brand loses its protection until staff verify again. (A right verified before
-        // rights kept their terms covers the names the brand had.)
-        let had = right_domain::terms(&before.name, &before.aliases);
+        // the brand loses its protection until staff verify again.
         for right in store::verified_rights_of(&txn, &model.id).await? {
             let verified = store::verified_terms(&right)?;
             let verified = if verified.is_empty() { &had } else { &verified };
