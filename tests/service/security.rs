@@ -151,7 +151,7 @@ async fn the_policy_table_decides_who_calls_what(backend: Backend) {
         }
         for principal in &principals {
             let parsed: Principal = principal.parse().unwrap();
-            let admitted = rule.admits(&parsed).is_some();
+            let admitted = rule.admits(&parsed);
             let status = call(
                 sandbox.as_principal(Some(principal)).await,
                 &service,

@@ -232,7 +232,7 @@ impl Gate {
         };
         if let Some(decision) = self.policies.admit(path, &principal) {
             let checked = match decision {
-                Ok(_) => self.directory.check(&principal).await,
+                Ok(()) => self.directory.check(&principal).await,
                 Err(error) => Err(error),
             };
             if let Err(error) = checked {
