@@ -9,6 +9,7 @@ use tonic::Code;
 use tonic_types::StatusExt;
 
 use crate::fixtures::*;
+use crate::python;
 
 on_both_backends!(
     oversized_lists_are_refused_whole_with_a_short_answer,
@@ -36,17 +37,31 @@ async fn oversized_lists_are_refused_whole_with_a_short_answer(backend: Backend)
     assert_eq!(bad_fields(&status), ["statuses"]);
     assert!(status.message().len() < 4096, "{}", status.message().len());
 
-    // 100,000 case ids (all the same) in a bulk update.
+    // 100,000 case ids in a bulk update are 3.8 MB: far more than the RPC takes, refused
+    // from the message's length prefix before it is read.
+    let bulk = |ids: usize| BulkUpdateCasesRequest {
+        case_ids: vec!["cas_0123456789abcdef0123456789abcdef".to_owned(); ids],
+        action: Some(bulk_update_cases_request::Action::CloseNote("x".to_owned())),
+    };
     let status = expect_code(
-        analyst
-            .bulk_update_cases(BulkUpdateCasesRequest {
-                case_ids: vec!["cas_0123456789abcdef0123456789abcdef".to_owned(); 100_000],
-                action: Some(bulk_update_cases_request::Action::CloseNote("x".to_owned())),
-            })
-            .await,
+        analyst.bulk_update_cases(bulk(100_000)).await,
+        Code::ResourceExhausted,
+    );
+    assert!(
+        status
+            .message()
+            .contains("larger than the 262144 bytes this RPC takes"),
+        "{}",
+        status.message()
+    );
+    // 5,000 (all the same) fit in the message but not the bulk limit: refused whole.
+    let status = expect_code(
+        analyst.bulk_update_cases(bulk(5_000)).await,
         Code::InvalidArgument,
     );
     assert_eq!(bad_fields(&status), ["case_ids"]);
+    // The connection that carried them is still good.
+    expect_code(analyst.bulk_update_cases(bulk(1)).await, Code::NotFound);
 
     // Many bad entries under the limit: at most twenty named, the rest counted.
     let mut admin = registry(&sandbox, ADMIN).await;
@@ -273,6 +288,44 @@ async fn each_caller_is_held_to_its_rate(backend: Backend) {
         .list_brands(list())
         .await
         .expect("after the wait, alpha goes on");
+}
+
+/// The same feeds from Python's grpcio (asyncio), as many integrators will write them: 200
+/// streams x 200 listings on one connection, then 10 x 20,000 with a connection each, on a
+/// busy server. Flow control does not depend on the database, so this runs on SQLite only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_grpcio_feeds_are_all_answered() {
+    let python = python::client();
+    let sandbox = Sandbox::start(Backend::Sqlite).await;
+    protected_brand(&sandbox, "Quillon", "018700068").await;
+    let token = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(token.path(), sandbox.token(MARKETPLACE)).unwrap();
+    let _busy = Busy::start(2);
+    for (streams, listings, own_connections) in [(200, 200, false), (10, 20_000, true)] {
+        let mut feeds = python.script("feeds.py");
+        feeds
+            .arg(sandbox.addr.to_string())
+            .arg(token.path())
+            .args(["--streams", &streams.to_string()])
+            .args(["--listings", &listings.to_string()]);
+        if own_connections {
+            feeds.arg("--connection-per-stream");
+        }
+        let out = tokio::task::spawn_blocking(move || feeds.output())
+            .await
+            .unwrap()
+            .expect("run feeds.py");
+        let summary = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{streams} x {listings}: {summary}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            summary.contains(&format!("\"completed\": {streams},")),
+            "{summary}"
+        );
+    }
 }
 
 /// Threads spinning for as long as it is alive, so that the server reads late; they stop

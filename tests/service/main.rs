@@ -6,6 +6,7 @@ mod fixtures;
 mod hostile;
 mod lawenforcement;
 mod platform;
+mod python;
 mod registry;
 mod screening;
 mod security;

@@ -13,6 +13,11 @@ const STAFF: Staff = Staff::Anyone;
 const MEMBER: Tenant = Tenant::Member;
 const NO_TENANT: Tenant = Tenant::Nobody;
 
+/// One item of evidence sent inline (at most 4 MiB) with its description.
+const EVIDENCE: usize = 4 * 1024 * 1024 + 64 * 1024;
+/// All the evidence of one counter-notice, sent inline.
+const EVIDENCE_TOTAL: usize = 8 * 1024 * 1024;
+
 #[rustfmt::skip]
 pub static POLICY: Policy = Policy {
     service: "assay.cases.v1.CasesService",
@@ -30,7 +35,7 @@ pub static POLICY: Policy = Policy {
         rule("TakeAction",               ANALYST,  NO_TENANT, &[]),
         rule("RejectCase",               ANALYST,  NO_TENANT, &[]),
         // Sellers appeal through the marketplace's seller portal.
-        rule("FileCounterNotice",        ANALYST,  NO_TENANT, &["seller-portal"]),
+        rule("FileCounterNotice",        ANALYST,  NO_TENANT, &["seller-portal"]).max_request(EVIDENCE_TOTAL),
         rule("ReplyToCounterNotice",     DECIDERS, MEMBER,    &[]),
         rule("ResolveCounterNotice",     DECIDERS, NO_TENANT, &[]),
         rule("EscalateCase",             ANALYST,  NO_TENANT, &[]),
@@ -41,7 +46,7 @@ pub static POLICY: Policy = Policy {
         rule("AssignCase",               ANALYST,  NO_TENANT, &[]),
         rule("BulkUpdateCases",          ANALYST,  NO_TENANT, &[]),
         rule("MergeCases",               ANALYST,  NO_TENANT, &[]),
-        rule("AddEvidence",              DECIDERS, MEMBER,    &[]),
+        rule("AddEvidence",              DECIDERS, MEMBER,    &[]).max_request(EVIDENCE),
         rule("GetEvidence",              READERS,  MEMBER,    &[]),
         rule("ListEvidence",             READERS,  MEMBER,    &[]),
         rule("ListCustodyEvents",        READERS,  NO_TENANT, &[]),

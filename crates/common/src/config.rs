@@ -60,7 +60,8 @@ pub struct ServerConfig {
     /// Then: how long in-flight requests get to finish before the process exits anyway.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
-    /// Largest request or response message, in bytes.
+    /// Largest request or response message, in bytes. Each RPC also has its own, lower,
+    /// request limit in its policy table (256 KiB unless it carries images or files).
     pub max_message_bytes: usize,
     /// File holding the secret that signs page tokens; replicas must share it. Unset: derived
     /// from the JWT HMAC secret if there is one, else random per process.

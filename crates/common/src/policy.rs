@@ -35,7 +35,12 @@ pub enum Tenant {
     Agency,
 }
 
-/// Who may call one RPC.
+/// The largest request message most RPCs accept: far more than any of them needs, and far
+/// less than the server-wide `server.max_message_bytes`. RPCs that carry files or images
+/// raise it with [`Rule::max_request`].
+pub const DEFAULT_MAX_REQUEST: usize = 256 * 1024;
+
+/// Who may call one RPC, and how large one of its request messages may be.
 #[derive(Debug, Clone, Copy)]
 pub struct Rule {
     /// The method's name, e.g. `CreateMember`.
@@ -44,6 +49,9 @@ pub struct Rule {
     pub tenant: Tenant,
     /// Internal services, by the name their credentials carry (`service:<name>`).
     pub services: &'static [&'static str],
+    /// The largest request message, in bytes, as sent on the wire. The guard refuses a
+    /// larger one with RESOURCE_EXHAUSTED from its length prefix, before reading it.
+    pub max_request: usize,
 }
 
 /// A row of a policy table.
@@ -58,10 +66,19 @@ pub const fn rule(
         staff,
         tenant,
         services,
+        max_request: DEFAULT_MAX_REQUEST,
     }
 }
 
 impl Rule {
+    /// The same rule, taking request messages of up to `bytes`.
+    pub const fn max_request(self, bytes: usize) -> Rule {
+        Rule {
+            max_request: bytes,
+            ..self
+        }
+    }
+
     /// Whether `principal` may call this RPC. A tenant admitted here is still kept to its
     /// own records by the handler.
     pub fn admits(&self, principal: &Principal) -> bool {
@@ -87,7 +104,7 @@ pub struct Policy {
 }
 
 impl Policy {
-    pub fn rule(&self, method: &str) -> Option<&Rule> {
+    pub fn rule(&self, method: &str) -> Option<&'static Rule> {
         self.rules.iter().find(|r| r.method == method)
     }
 
@@ -128,6 +145,12 @@ impl Policies {
         let (service, method) = path.trim_start_matches('/').split_once('/')?;
         let policy = self.by_service.get(service)?;
         Some(policy.admit(method, principal))
+    }
+
+    /// The rule for a request path, if a served service has one.
+    pub fn rule(&self, path: &str) -> Option<&'static Rule> {
+        let (service, method) = path.trim_start_matches('/').split_once('/')?;
+        self.by_service.get(service)?.rule(method)
     }
 }
 

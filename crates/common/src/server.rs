@@ -403,6 +403,131 @@ impl<B: http_body::Body> http_body::Body for Held<B> {
     }
 }
 
+pin_project_lite::pin_project! {
+    /// A request body held to its RPC's message size, and whose transport errors are
+    /// logged: a stream reset or GOAWAY that ends a call in flight says why.
+    struct Checked<B> {
+        #[pin]
+        inner: B,
+        limit: usize,
+        frame: FrameState,
+        path: String,
+    }
+}
+
+/// Where a request body is in gRPC's framing: each message is a compressed flag, a
+/// big-endian u32 length, then that many bytes.
+#[derive(Debug, Default)]
+struct FrameState {
+    header: [u8; 5],
+    header_len: usize,
+    /// Bytes of the current message still to come.
+    remaining: u64,
+}
+
+impl FrameState {
+    /// Follows `chunk` through the framing; the first message longer than `limit`, if any.
+    fn advance(&mut self, mut chunk: &[u8], limit: usize) -> Result<(), u64> {
+        while !chunk.is_empty() {
+            if self.remaining > 0 {
+                let take = chunk
+                    .len()
+                    .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
+                self.remaining -= take as u64;
+                chunk = &chunk[take..];
+                continue;
+            }
+            let take = chunk.len().min(5 - self.header_len);
+            self.header[self.header_len..self.header_len + take].copy_from_slice(&chunk[..take]);
+            self.header_len += take;
+            chunk = &chunk[take..];
+            if self.header_len == 5 {
+                self.header_len = 0;
+                let length = u64::from(u32::from_be_bytes([
+                    self.header[1],
+                    self.header[2],
+                    self.header[3],
+                    self.header[4],
+                ]));
+                if length > limit as u64 {
+                    return Err(length);
+                }
+                self.remaining = length;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<B> http_body::Body for Checked<B>
+where
+    B: http_body::Body<Data = tonic::codegen::Bytes>,
+    B::Error: Into<tonic::codegen::StdError>,
+{
+    type Data = tonic::codegen::Bytes;
+    type Error = tonic::codegen::StdError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        match std::task::ready!(this.inner.poll_frame(cx)) {
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref()
+                    && let Err(length) = this.frame.advance(data, *this.limit)
+                {
+                    tracing::warn!(method = %this.path, length, limit = *this.limit, "request message refused: too large");
+                    let status = Status::resource_exhausted(format!(
+                        "request message of {length} bytes is larger than the {} bytes this RPC takes",
+                        this.limit
+                    ));
+                    return Poll::Ready(Some(Err(status.into())));
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Some(Err(error)) => {
+                let error = error.into();
+                log_transport_error(this.path, &*error);
+                Poll::Ready(Some(Err(error)))
+            }
+            None => Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Logs why a call's request stream broke off: a GOAWAY or stream reset this server sent
+/// (a warning: a client was cut off) or one the client sent (it went away).
+fn log_transport_error(path: &str, error: &(dyn std::error::Error + 'static)) {
+    let mut source = Some(error);
+    while let Some(error) = source {
+        if let Some(h2) = error.downcast_ref::<h2::Error>() {
+            let reason = h2.reason().map(|r| format!("{r:?}"));
+            let kind = if h2.is_go_away() {
+                "GOAWAY"
+            } else {
+                "RST_STREAM"
+            };
+            if h2.is_remote() {
+                tracing::debug!(method = %path, kind, reason, "client ended the call: {h2}");
+            } else {
+                tracing::warn!(method = %path, kind, reason, "server cut the call off: {h2}");
+            }
+            return;
+        }
+        source = error.source();
+    }
+    tracing::debug!(method = %path, "request stream broke off: {error}");
+}
+
 impl<S> Layer<S> for GuardLayer {
     type Service = Guard<S>;
 
@@ -422,13 +547,14 @@ pub struct Guard<S> {
 
 impl<S, B> Service<http::Request<B>> for Guard<S>
 where
-    S: Service<http::Request<B>, Response = http::Response<tonic::body::Body>>
+    S: Service<http::Request<tonic::body::Body>, Response = http::Response<tonic::body::Body>>
         + Clone
         + Send
         + 'static,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
-    B: Send + 'static,
+    B: http_body::Body<Data = tonic::codegen::Bytes> + Send + 'static,
+    B::Error: Into<tonic::codegen::StdError>,
 {
     type Response = http::Response<tonic::body::Body>;
     type Error = S::Error;
@@ -438,13 +564,13 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
         // The clone that was polled ready is the one that must be called.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
 
         if is_open_path(request.uri().path()) {
-            return Box::pin(inner.call(request));
+            return Box::pin(inner.call(request.map(tonic::body::Body::new)));
         }
         if !self.layer.readiness.admits(request.uri().path()) {
             return reject(Status::unavailable("not ready yet: try again shortly"));
@@ -507,6 +633,18 @@ where
             } else {
                 None
             };
+            let limit = gate
+                .policies
+                .rule(&path)
+                .map_or(crate::policy::DEFAULT_MAX_REQUEST, |rule| rule.max_request);
+            let mut request = request.map(|body| {
+                tonic::body::Body::new(Checked {
+                    inner: body,
+                    limit,
+                    frame: FrameState::default(),
+                    path: path.clone(),
+                })
+            });
             request.extensions_mut().insert(principal);
             let response = inner.call(request).await?;
             Ok(response.map(|body| {
@@ -931,26 +1069,55 @@ mod tests {
             .and_then(|v| v.parse().ok())
     }
 
-    fn request(path: &str, token: Option<&str>) -> http::Request<()> {
+    fn request(path: &str, token: Option<&str>) -> http::Request<tonic::body::Body> {
         let mut builder = http::Request::builder().uri(path);
         if let Some(token) = token {
             builder = builder.header("authorization", format!("Bearer {token}"));
         }
-        builder.body(()).unwrap()
+        builder.body(tonic::body::Body::default()).unwrap()
+    }
+
+    /// A gRPC message frame of `length` bytes.
+    fn frame(length: u32) -> Vec<u8> {
+        let mut bytes = vec![0];
+        bytes.extend_from_slice(&length.to_be_bytes());
+        bytes.resize(5 + length as usize, b'x');
+        bytes
+    }
+
+    #[test]
+    fn message_lengths_are_read_from_their_prefix_however_the_body_is_split() {
+        let stream: Vec<u8> = [frame(10), frame(0), frame(100), frame(7)].concat();
+        for chunk in [1, 2, 3, 5, 6, 64, stream.len()] {
+            let mut state = FrameState::default();
+            for piece in stream.chunks(chunk) {
+                assert_eq!(state.advance(piece, 100), Ok(()), "chunks of {chunk}");
+            }
+            let mut state = FrameState::default();
+            let refused = stream
+                .chunks(chunk)
+                .map(|piece| state.advance(piece, 99))
+                .find(Result::is_err);
+            assert_eq!(refused, Some(Err(100)), "chunks of {chunk}");
+        }
+        // Refused from the five-byte prefix alone, before any of the message arrives.
+        let mut state = FrameState::default();
+        let prefix = [0, 0xff, 0xff, 0xff, 0xff];
+        assert_eq!(state.advance(&prefix, 1 << 20), Err(u64::from(u32::MAX)));
     }
 
     /// A service that records the principal it saw and waits for `release`.
     fn blocking(
         release: Arc<Notify>,
     ) -> impl Service<
-        http::Request<()>,
+        http::Request<tonic::body::Body>,
         Response = http::Response<tonic::body::Body>,
         Error = Infallible,
         Future = impl Send,
     > + Clone
     + Send
     + 'static {
-        tower::service_fn(move |request: http::Request<()>| {
+        tower::service_fn(move |request: http::Request<tonic::body::Body>| {
             let release = release.clone();
             async move {
                 let subject = match request.extensions().get::<Principal>() {

@@ -13,14 +13,16 @@ const MEMBER: Tenant = Tenant::Member;
 const NO_TENANT: Tenant = Tenant::Nobody;
 /// The marketplace's listing pipeline, which sends every new or changed listing.
 const PIPELINE: &[&str] = &["listing-pipeline"];
+/// A listing: its text and up to ten images of 256 KiB.
+const LISTING: usize = 3 * 1024 * 1024;
 
 #[rustfmt::skip]
 pub static POLICY: Policy = Policy {
     service: "assay.screening.v1.ScreeningService",
     rules: &[
         //    method                 staff        tenant     services
-        rule("ScreenListing",        ANALYST,     NO_TENANT, PIPELINE),
-        rule("ScreenListings",       ANALYST,     NO_TENANT, PIPELINE),
+        rule("ScreenListing",        ANALYST,     NO_TENANT, PIPELINE).max_request(LISTING),
+        rule("ScreenListings",       ANALYST,     NO_TENANT, PIPELINE).max_request(LISTING),
         rule("GetEngineStatus",      STAFF,       NO_TENANT, PIPELINE),
         rule("CreateRule",           ANALYST,     MEMBER,    &[]),
         rule("GetRule",              READERS,     MEMBER,    &[]),
