@@ -34,7 +34,7 @@ impl Default for LogConfig {
     fn default() -> Self {
         Self {
             format: LogFormat::Human,
-            filter: "info,sea_orm_migration=warn".to_owned(),
+            filter: "info,sea_orm_migration=warn,h2::proto::connection=debug".to_owned(),
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use assay_proto::common::v1::{Contact, Date};
@@ -62,7 +62,7 @@ impl Process {
             .arg(self.dir.join("data"))
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("ASSAY_LOG__FILTER", "warn")
-            .stdout(Stdio::null())
+            .stdout(log.try_clone().expect("log file"))
             .stderr(log)
             .spawn()
             .expect("start assay");
