@@ -149,7 +149,7 @@ pub fn authed(
     token: &str,
 ) -> tonic::service::interceptor::InterceptedService<
     Channel,
-    impl FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Clone,
+    impl FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Clone + use<>,
 > {
     let value: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
     tonic::service::interceptor::InterceptedService::new(

@@ -282,13 +282,21 @@ fn normalize_into<const TRACK: bool>(input: &str, out: &mut Normalized) {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] < 0x80 {
-            let word = match ASCII[usize::from(bytes[i])] {
-                Ascii::Word(..) => true,
-                Ascii::LeetSymbol(_) => bytes.get(i + 1).is_some_and(u8::is_ascii_alphabetic),
+            // Control bytes vanish, so the first byte that shows decides whether a word
+            // starts here.
+            let shown = bytes[i..]
+                .iter()
+                .position(|&b| b >= 0x80 || !matches!(ASCII[usize::from(b)], Ascii::Drop))
+                .map_or(bytes.len(), |n| i + n);
+            let word = match bytes.get(shown).map(|&b| ASCII.get(usize::from(b))) {
+                Some(Some(Ascii::Word(..))) => true,
+                Some(Some(Ascii::LeetSymbol(_))) => {
+                    bytes.get(shown + 1).is_some_and(u8::is_ascii_alphabetic)
+                }
                 _ => false,
             };
             if word {
-                out.break_after_ideograph(i as u32);
+                out.break_after_ideograph(shown as u32);
             }
             i = ascii_run::<TRACK>(bytes, i, out);
             continue;
@@ -742,6 +750,12 @@ mod tests {
         assert_eq!(norm("路 易 威 登"), "路易威登");
         assert_eq!(norm("彪 马 夹克"), "彪马 夹克");
         assert_eq!(norm("丽 a b"), "丽 a b", "scripts are not joined");
+        assert_eq!(
+            norm("正品\0\x07Gucci"),
+            "正品 gucci",
+            "control bytes vanish"
+        );
+        assert_eq!(norm("朗\0$upreme"), "朗 supreme");
     }
 
     #[test]

@@ -659,6 +659,16 @@ mod properties {
             prop_assert_eq!(normalize_term(&once), once);
         }
 
+        /// The classes of character that meet at word breaks, mixed densely: control bytes
+        /// (which vanish), ideographs, letters, leetspeak, symbols, invisible characters.
+        #[test]
+        fn normalisation_is_idempotent_where_classes_meet(
+            text in "[\\x00-\\x08\\x7Fa-dA-D0-5 .:+$@!|\u{200B}\u{0131}\u{0456}正品朗路]{0,24}",
+        ) {
+            let once = normalize_term(&text);
+            prop_assert_eq!(normalize_term(&once), once);
+        }
+
         #[test]
         fn normalised_text_maps_back_into_the_input(text in "\\PC{0,40}") {
             let mut out = Normalized::default();
