@@ -17,6 +17,7 @@ on_both_backends!(
     open_streams_count_against_the_limits_for_their_whole_life,
     many_fast_feeds_on_one_connection_are_all_answered,
     long_fast_feeds_are_all_answered,
+    a_feed_that_sends_a_message_too_large_ends_with_the_reason,
     each_caller_is_held_to_its_rate,
 );
 
@@ -195,6 +196,56 @@ async fn long_fast_feeds_are_all_answered(backend: Backend) {
         channels.push(sandbox.as_principal(Some(MARKETPLACE)).await);
     }
     feed_all(channels, 20_000).await;
+}
+
+/// A listing over the feed's message limit ends the feed with RESOURCE_EXHAUSTED after the
+/// listings before it are answered: never an OK that silently drops the rest.
+async fn a_feed_that_sends_a_message_too_large_ends_with_the_reason(backend: Backend) {
+    use assay_tests::proto::screening::v1::listing_image::Source;
+    use assay_tests::proto::screening::v1::screening_service_client::ScreeningServiceClient;
+    use assay_tests::proto::screening::v1::{Listing, ListingImage, ScreenListingsRequest};
+    let sandbox = Sandbox::start(backend).await;
+    protected_brand(&sandbox, "Quillon", "018700068").await;
+    let mut client = ScreeningServiceClient::new(sandbox.as_principal(Some(MARKETPLACE)).await);
+    let listing = |i: usize, image_bytes: usize| ScreenListingsRequest {
+        listing: Some(Listing {
+            listing_id: format!("l-{i}"),
+            seller_id: "s".into(),
+            title: format!("bag {i}"),
+            category: "bags".into(),
+            images: (image_bytes > 0)
+                .then(|| ListingImage {
+                    source: Some(Source::Content(vec![0; image_bytes])),
+                })
+                .into_iter()
+                .collect(),
+            ..Default::default()
+        }),
+    };
+    // The fourth listing carries 4 MiB, over the feed's 3 MiB per message.
+    let requests: Vec<_> = (0..6)
+        .map(|i| listing(i, if i == 3 { 4 << 20 } else { 0 }))
+        .collect();
+    let mut answers = client
+        .screen_listings(tokio_stream::iter(requests))
+        .await
+        .expect("the feed opens")
+        .into_inner();
+    let mut answered = Vec::new();
+    let status = loop {
+        match answers.message().await {
+            Ok(Some(answer)) => answered.push(answer.listing_id),
+            Ok(None) => panic!("the feed ended with OK after {answered:?}"),
+            Err(status) => break status,
+        }
+    };
+    assert_eq!(answered, ["l-0", "l-1", "l-2"]);
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(
+        status.message().contains("larger than"),
+        "{}",
+        status.message()
+    );
 }
 
 /// Runs one feed of `listings` per channel at once, with two threads spinning meanwhile,

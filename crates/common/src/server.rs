@@ -412,6 +412,9 @@ pin_project_lite::pin_project! {
         limit: usize,
         frame: FrameState,
         path: String,
+        // Set once a message over the limit was found: the body ends with this error,
+        // after the messages before it.
+        refused: Option<u64>,
     }
 }
 
@@ -425,22 +428,37 @@ struct FrameState {
     remaining: u64,
 }
 
+/// A message over the RPC's limit, found in a chunk of the body.
+#[derive(Debug, PartialEq, Eq)]
+struct TooLarge {
+    /// Its length, from its prefix.
+    length: u64,
+    /// How many bytes of the chunk come before its prefix: the messages before it, which
+    /// are still delivered.
+    before: usize,
+}
+
 impl FrameState {
     /// Follows `chunk` through the framing; the first message longer than `limit`, if any.
-    fn advance(&mut self, mut chunk: &[u8], limit: usize) -> Result<(), u64> {
-        while !chunk.is_empty() {
+    fn advance(&mut self, chunk: &[u8], limit: usize) -> Result<(), TooLarge> {
+        let mut at = 0;
+        let mut header_start = 0;
+        while at < chunk.len() {
             if self.remaining > 0 {
-                let take = chunk
-                    .len()
-                    .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
+                let take =
+                    (chunk.len() - at).min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
                 self.remaining -= take as u64;
-                chunk = &chunk[take..];
+                at += take;
                 continue;
             }
-            let take = chunk.len().min(5 - self.header_len);
-            self.header[self.header_len..self.header_len + take].copy_from_slice(&chunk[..take]);
+            if self.header_len == 0 {
+                header_start = at;
+            }
+            let take = (chunk.len() - at).min(5 - self.header_len);
+            self.header[self.header_len..self.header_len + take]
+                .copy_from_slice(&chunk[at..at + take]);
             self.header_len += take;
-            chunk = &chunk[take..];
+            at += take;
             if self.header_len == 5 {
                 self.header_len = 0;
                 let length = u64::from(u32::from_be_bytes([
@@ -450,7 +468,10 @@ impl FrameState {
                     self.header[4],
                 ]));
                 if length > limit as u64 {
-                    return Err(length);
+                    return Err(TooLarge {
+                        length,
+                        before: header_start,
+                    });
                 }
                 self.remaining = length;
             }
@@ -472,17 +493,23 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
         let this = self.project();
+        if let Some(length) = this.refused.take() {
+            tracing::warn!(method = %this.path, length, limit = *this.limit, "request message refused: too large");
+            let status = Status::resource_exhausted(format!(
+                "request message of {length} bytes is larger than the {} bytes this RPC takes",
+                this.limit
+            ));
+            return Poll::Ready(Some(Err(status.into())));
+        }
         match std::task::ready!(this.inner.poll_frame(cx)) {
             Some(Ok(frame)) => {
                 if let Some(data) = frame.data_ref()
-                    && let Err(length) = this.frame.advance(data, *this.limit)
+                    && let Err(too_large) = this.frame.advance(data, *this.limit)
                 {
-                    tracing::warn!(method = %this.path, length, limit = *this.limit, "request message refused: too large");
-                    let status = Status::resource_exhausted(format!(
-                        "request message of {length} bytes is larger than the {} bytes this RPC takes",
-                        this.limit
-                    ));
-                    return Poll::Ready(Some(Err(status.into())));
+                    *this.refused = Some(too_large.length);
+                    // The messages before it still count: a feed answers them first.
+                    let before = data.slice(..too_large.before);
+                    return Poll::Ready(Some(Ok(http_body::Frame::data(before))));
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
@@ -643,6 +670,7 @@ where
                     limit,
                     frame: FrameState::default(),
                     path: path.clone(),
+                    refused: None,
                 })
             });
             request.extensions_mut().insert(principal);
@@ -1093,17 +1121,37 @@ mod tests {
             for piece in stream.chunks(chunk) {
                 assert_eq!(state.advance(piece, 100), Ok(()), "chunks of {chunk}");
             }
+            // Refused at the third message's prefix: everything before it is delivered.
             let mut state = FrameState::default();
+            let mut delivered = 0;
             let refused = stream
                 .chunks(chunk)
-                .map(|piece| state.advance(piece, 99))
-                .find(Result::is_err);
-            assert_eq!(refused, Some(Err(100)), "chunks of {chunk}");
+                .find_map(|piece| match state.advance(piece, 99) {
+                    Ok(()) => {
+                        delivered += piece.len();
+                        None
+                    }
+                    Err(too_large) => {
+                        delivered += too_large.before;
+                        Some(too_large.length)
+                    }
+                });
+            assert_eq!(refused, Some(100), "chunks of {chunk}");
+            // (A prefix split across chunks has its first bytes delivered already.)
+            let third = frame(10).len() + frame(0).len();
+            assert!(
+                (third..=third + 4).contains(&delivered),
+                "chunks of {chunk}: {delivered} bytes delivered"
+            );
         }
         // Refused from the five-byte prefix alone, before any of the message arrives.
         let mut state = FrameState::default();
         let prefix = [0, 0xff, 0xff, 0xff, 0xff];
-        assert_eq!(state.advance(&prefix, 1 << 20), Err(u64::from(u32::MAX)));
+        let too_large = TooLarge {
+            length: u64::from(u32::MAX),
+            before: 0,
+        };
+        assert_eq!(state.advance(&prefix, 1 << 20), Err(too_large));
     }
 
     /// A service that records the principal it saw and waits for `release`.

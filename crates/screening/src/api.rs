@@ -297,7 +297,11 @@ impl ScreeningApi {
                 Ok(Some(message)) => message,
                 Ok(None) => return,
                 Err(status) => {
-                    tracing::debug!(%status, "feed ended by the caller");
+                    // A message the server refused (too large, undecodable) or a stream the
+                    // caller broke off: what came before it was answered; the feed ends with
+                    // the reason, never with OK, so no listing after it is silently dropped.
+                    tracing::debug!(%status, "feed ended on a bad inbound message");
+                    let _ = out.send(Err(status)).await;
                     return;
                 }
             };
