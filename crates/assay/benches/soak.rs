@@ -417,8 +417,7 @@ async fn run(backend: &str, soak: Duration) {
     let share = acknowledged.len().div_ceil(8).max(1);
     for ids in acknowledged.chunks(share) {
         let ids = ids.to_vec();
-        let mut screening =
-            ScreeningServiceClient::new(authed(target.channel(), &target.analyst));
+        let mut screening = ScreeningServiceClient::new(authed(target.channel(), &target.analyst));
         readers.spawn(async move {
             let mut lost = 0;
             for id in ids {
