@@ -10,10 +10,9 @@
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use assay_tests::proto::common::v1::Contact;
-use assay_tests::proto::lawenforcement::v1 as le;
-use assay_tests::proto::registry::v1 as registry;
-use assay_tests::{Backend, Sandbox};
+use assay_tests::proto::lawenforcement::v1::law_enforcement_service_client::LawEnforcementServiceClient;
+use assay_tests::proto::registry::v1::MemberKind;
+use assay_tests::{Backend, Sandbox, fixtures};
 use bytes::{Buf, BufMut};
 use libfuzzer_sys::fuzz_target;
 use prost::Message;
@@ -55,9 +54,9 @@ static WORLD: LazyLock<World> = LazyLock::new(|| {
         .await;
         let (member, agency) = tenants(&sandbox).await;
         let principals = [
-            "staff:fuzz:admin".to_owned(),
-            "staff:fuzz:analyst".to_owned(),
-            "staff:fuzz:legal".to_owned(),
+            fixtures::ADMIN.to_owned(),
+            fixtures::ANALYST.to_owned(),
+            fixtures::LEGAL.to_owned(),
             format!("member:{member}"),
             format!("agency:{agency}"),
             "service:listing-pipeline".to_owned(),
@@ -88,65 +87,12 @@ static WORLD: LazyLock<World> = LazyLock::new(|| {
 
 /// A live member and a live agency, so that tenants' calls reach the handlers.
 async fn tenants(sandbox: &Sandbox) -> (String, String) {
-    let admin = sandbox.as_principal(Some("staff:fuzz:admin")).await;
-    let mut members = registry::registry_service_client::RegistryServiceClient::new(admin.clone());
-    let member = members
-        .create_member(registry::CreateMemberRequest {
-            member: Some(registry::Member {
-                legal_name: "Fuzz Brands SA".to_owned(),
-                kind: registry::MemberKind::BrandOwner as i32,
-                country_code: "FR".to_owned(),
-                contacts: vec![Contact {
-                    name: "Desk".to_owned(),
-                    email: "ip@fuzz.example".to_owned(),
-                    ..Contact::default()
-                }],
-                ..registry::Member::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .expect("create member")
-        .into_inner()
-        .member
-        .expect("member");
-    members
-        .activate_member(registry::ActivateMemberRequest {
-            id: member.id.clone(),
-            etag: String::new(),
-            reason: "fuzzing".to_owned(),
-        })
-        .await
-        .expect("activate member");
-    let mut agencies = le::law_enforcement_service_client::LawEnforcementServiceClient::new(admin);
-    let agency = agencies
-        .create_agency(le::CreateAgencyRequest {
-            agency: Some(le::Agency {
-                name: "Fuzz Police".to_owned(),
-                country_code: "FR".to_owned(),
-                level: le::AgencyLevel::Federal as i32,
-                verified_email_domains: vec!["police.example".to_owned()],
-                contacts: vec![Contact {
-                    name: "Duty officer".to_owned(),
-                    email: "duty@police.example".to_owned(),
-                    ..Contact::default()
-                }],
-                ..le::Agency::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .expect("create agency")
-        .into_inner()
-        .agency
-        .expect("agency");
-    agencies
-        .activate_agency(le::ActivateAgencyRequest {
-            id: agency.id.clone(),
-            etag: String::new(),
-        })
-        .await
-        .expect("activate agency");
+    let mut admin = fixtures::registry(sandbox, fixtures::ADMIN).await;
+    let member =
+        fixtures::active_member(&mut admin, "Fuzz Brands SA", MemberKind::BrandOwner).await;
+    let mut legal =
+        LawEnforcementServiceClient::new(sandbox.as_principal(Some(fixtures::LEGAL)).await);
+    let agency = fixtures::agency(&mut legal, "Fuzz Police", "FR", "police.example").await;
     (member.id, agency.id)
 }
 

@@ -2,7 +2,7 @@
 //! generated clients, once on SQLite and once on PostgreSQL.
 
 mod cases;
-mod fixtures;
+use assay_tests::fixtures;
 mod hostile;
 mod lawenforcement;
 mod platform;

@@ -5,6 +5,8 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`); each sandbox creates its own databases
 //! and drops them when it is dropped, so tests run in parallel.
 
+pub mod fixtures;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 

@@ -1,15 +1,16 @@
-//! Building blocks shared by the service tests.
+//! Building blocks shared by the service tests and the fuzz targets: principals, and members,
+//! brands, rights and agencies made through the public API.
 
 use std::time::{Duration, Instant};
 
-use assay_tests::proto::common::v1::{Contact, Date, Money};
-use assay_tests::proto::lawenforcement::v1 as le;
-use assay_tests::proto::lawenforcement::v1::law_enforcement_service_client::LawEnforcementServiceClient;
-use assay_tests::proto::registry::v1::registry_service_client::RegistryServiceClient;
-use assay_tests::proto::registry::v1::*;
-use assay_tests::proto::screening::v1::screening_service_client::ScreeningServiceClient;
-use assay_tests::proto::screening::v1::{GetEngineStatusRequest, GetEngineStatusResponse};
-use assay_tests::{Authed, Sandbox};
+use crate::proto::common::v1::{Contact, Date, Money};
+use crate::proto::lawenforcement::v1 as le;
+use crate::proto::lawenforcement::v1::law_enforcement_service_client::LawEnforcementServiceClient;
+use crate::proto::registry::v1::registry_service_client::RegistryServiceClient;
+use crate::proto::registry::v1::*;
+use crate::proto::screening::v1::screening_service_client::ScreeningServiceClient;
+use crate::proto::screening::v1::{GetEngineStatusRequest, GetEngineStatusResponse};
+use crate::{Authed, Sandbox};
 
 pub type Registry = RegistryServiceClient<Authed>;
 
