@@ -10,6 +10,7 @@ use assay_common::client::PeerChannel;
 use assay_common::holds::HoldChecker;
 use assay_common::idempotency::{self, Key};
 use assay_common::money::Money;
+use assay_common::outbox::topic;
 use assay_common::page::{PageTokens, page_size};
 use assay_common::resource::check_etag;
 use assay_common::{ApiError, ApiResult, FieldViolations, outbox, time, validate};
@@ -25,11 +26,11 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 use tonic::{Request, Response, Status};
 
+use crate::Config;
 use crate::domain::{self, Action, Decision};
 use crate::entity::{case, referral};
 use crate::ids::{CaseId, EvidenceId, ReferralId};
 use crate::store::{self, Event, NewCase, NewEvidence};
-use crate::{Config, HIT_FEEDBACK_TOPIC, REFERRAL_TOPIC, SCREENING_HIT_TOPIC};
 
 /// Listings on one case (or notice), at most.
 const MAX_LISTINGS: usize = 500;
@@ -483,7 +484,7 @@ impl CasesApi {
         };
         outbox::enqueue(
             txn,
-            HIT_FEEDBACK_TOPIC,
+            topic::HIT_FEEDBACK,
             &format!(
                 "{}/{}/{}",
                 model.hit_id,
@@ -732,7 +733,7 @@ impl CasesApi {
         let brand_ids = check_brand_ids(&mut violations, "alert.hit.verdict.brands", &brand_ids);
         let (listing_id, seller_id) = violations.require(listing_id.zip(seller_id))?;
 
-        let source_key = format!("{SCREENING_HIT_TOPIC}/{}", hit.id);
+        let source_key = format!("{}/{}", topic::SCREENING_HIT, hit.id);
         let title: String = listing.title.chars().take(200).collect();
         let brands: Vec<&str> = verdict
             .brands
@@ -1350,7 +1351,7 @@ impl CasesApi {
         };
         outbox::enqueue_in_trace(
             &txn,
-            REFERRAL_TOPIC,
+            topic::REFERRAL,
             referral_id.as_str(),
             case.encode_to_vec(),
             &trace,
@@ -1523,7 +1524,7 @@ impl CasesApi {
         self.respond(&model).await
     }
 
-    async fn bulk_update(
+    async fn bulk_update_cases(
         &self,
         principal: &Principal,
         req: BulkUpdateCasesRequest,
@@ -1807,7 +1808,7 @@ impl CasesApi {
         })
     }
 
-    async fn list_custody(
+    async fn list_custody_events(
         &self,
         req: ListCustodyEventsRequest,
     ) -> ApiResult<ListCustodyEventsResponse> {
@@ -1876,7 +1877,10 @@ impl CasesApi {
         self.seller(&seller_id).await
     }
 
-    async fn record_identifiers(&self, req: RecordSellerIdentifiersRequest) -> ApiResult<Seller> {
+    async fn record_seller_identifiers(
+        &self,
+        req: RecordSellerIdentifiersRequest,
+    ) -> ApiResult<Seller> {
         let mut violations = FieldViolations::new();
         let seller_id = violations.check("seller_id", validate::external_id(&req.seller_id));
         let identifiers = validate::each(
@@ -1897,7 +1901,7 @@ impl CasesApi {
         self.seller(&seller_id).await
     }
 
-    async fn seller_cluster(
+    async fn get_seller_cluster(
         &self,
         req: GetSellerClusterRequest,
     ) -> ApiResult<GetSellerClusterResponse> {
@@ -1971,7 +1975,7 @@ impl CasesApi {
 
     // ---- figures ----------------------------------------------------------------------------
 
-    async fn notice_accuracy(
+    async fn get_notice_accuracy(
         &self,
         principal: &Principal,
         req: GetNoticeAccuracyRequest,
@@ -2003,7 +2007,7 @@ impl CasesApi {
         })
     }
 
-    async fn enforcement_figures(
+    async fn get_enforcement_figures(
         &self,
         req: GetEnforcementFiguresRequest,
     ) -> ApiResult<GetEnforcementFiguresResponse> {
@@ -2209,7 +2213,7 @@ impl CasesService for CasesApi {
         &self,
         request: Request<BulkUpdateCasesRequest>,
     ) -> Result<Response<BulkUpdateCasesResponse>, Status> {
-        handle!(request, |p, req| self.bulk_update(&p, req), |r| r)
+        handle!(request, |p, req| self.bulk_update_cases(&p, req), |r| r)
     }
 
     async fn merge_cases(
@@ -2248,7 +2252,7 @@ impl CasesService for CasesApi {
         &self,
         request: Request<ListCustodyEventsRequest>,
     ) -> Result<Response<ListCustodyEventsResponse>, Status> {
-        handle!(request, |_, req| self.list_custody(req), |r| r)
+        handle!(request, |_, req| self.list_custody_events(req), |r| r)
     }
 
     async fn get_seller(
@@ -2264,7 +2268,7 @@ impl CasesService for CasesApi {
         &self,
         request: Request<RecordSellerIdentifiersRequest>,
     ) -> Result<Response<RecordSellerIdentifiersResponse>, Status> {
-        handle!(request, |_, req| self.record_identifiers(req), |s| {
+        handle!(request, |_, req| self.record_seller_identifiers(req), |s| {
             RecordSellerIdentifiersResponse { seller: Some(s) }
         })
     }
@@ -2273,21 +2277,21 @@ impl CasesService for CasesApi {
         &self,
         request: Request<GetSellerClusterRequest>,
     ) -> Result<Response<GetSellerClusterResponse>, Status> {
-        handle!(request, |_, req| self.seller_cluster(req), |r| r)
+        handle!(request, |_, req| self.get_seller_cluster(req), |r| r)
     }
 
     async fn get_notice_accuracy(
         &self,
         request: Request<GetNoticeAccuracyRequest>,
     ) -> Result<Response<GetNoticeAccuracyResponse>, Status> {
-        handle!(request, |p, req| self.notice_accuracy(&p, req), |r| r)
+        handle!(request, |p, req| self.get_notice_accuracy(&p, req), |r| r)
     }
 
     async fn get_enforcement_figures(
         &self,
         request: Request<GetEnforcementFiguresRequest>,
     ) -> Result<Response<GetEnforcementFiguresResponse>, Status> {
-        handle!(request, |_, req| self.enforcement_figures(req), |r| r)
+        handle!(request, |_, req| self.get_enforcement_figures(req), |r| r)
     }
 
     async fn purge_cases(

@@ -18,7 +18,7 @@ use assay_common::Platform;
 use assay_common::catalogue::CatalogueCopy;
 use assay_common::directory::RemoteMembers;
 use assay_common::holds::HoldChecker;
-use assay_common::outbox::Relay;
+use assay_common::outbox::{Relay, topic};
 use assay_common::server::ServiceStatus;
 use assay_common::service::{BoxFuture, Service};
 use assay_proto::cases::v1::cases_service_server::CasesServiceServer;
@@ -29,13 +29,6 @@ use tonic::service::RoutesBuilder;
 pub use api::CasesApi;
 
 pub const NAME: &str = "cases";
-
-/// The outbox topic screening delivers its hits under (alerts' source keys begin with it).
-pub const SCREENING_HIT_TOPIC: &str = "screening.hit";
-/// Outbox topic of hit feedback for screening.
-pub const HIT_FEEDBACK_TOPIC: &str = "cases.hit_feedback";
-/// Outbox topic of referrals for the law-enforcement service.
-pub const REFERRAL_TOPIC: &str = "cases.referral";
 
 /// Case management's configuration (`[cases]`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -215,7 +208,7 @@ impl Service for Cases {
                 Some(endpoint) => {
                     let channel =
                         assay_common::client::connect(endpoint, self.platform.credentials(NAME))?;
-                    relay = relay.route(HIT_FEEDBACK_TOPIC, relay::HitFeedback::new(channel));
+                    relay = relay.route(topic::HIT_FEEDBACK, relay::HitFeedback::new(channel));
                 }
                 None => tracing::warn!(
                     "no [cases] screening_endpoint: feedback on hits waits in the outbox"
@@ -226,7 +219,7 @@ impl Service for Cases {
                     let channel =
                         assay_common::client::connect(endpoint, self.platform.credentials(NAME))?;
                     relay = relay.route(
-                        REFERRAL_TOPIC,
+                        topic::REFERRAL,
                         relay::Referrals::new(channel, self.db.clone()),
                     );
                 }

@@ -18,6 +18,19 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::config::OutboxConfig;
+
+/// The topics services publish on, each named once. A topic belongs to the service that
+/// writes it; the one that receives its messages keys them by topic and id.
+pub mod topic {
+    /// A screening hit, delivered to case management as an alert.
+    pub const SCREENING_HIT: &str = "screening.hit";
+    /// Case management's feedback on a hit, delivered to screening.
+    pub const HIT_FEEDBACK: &str = "cases.hit_feedback";
+    /// A case referred to an agency, delivered to law enforcement.
+    pub const REFERRAL: &str = "cases.referral";
+    /// The outcome an agency recorded for a referral, delivered to case management.
+    pub const REFERRAL_OUTCOME: &str = "lawenforcement.referral_outcome";
+}
 use crate::error::ApiResult;
 use crate::service::BoxFuture;
 

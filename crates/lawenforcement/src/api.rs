@@ -11,6 +11,7 @@ use assay_common::auth::{self, Owner, Principal};
 use assay_common::directory::Directory;
 use assay_common::idempotency::{self, Key};
 use assay_common::money::Money;
+use assay_common::outbox::topic;
 use assay_common::page::{PageTokens, page_size};
 use assay_common::resource::{check_etag, mask_paths};
 use assay_common::{ApiError, ApiResult, FieldViolations, outbox, time, validate};
@@ -30,7 +31,7 @@ use crate::domain::{self, Action};
 use crate::entity::{hold, request};
 use crate::gather::{self, Sources};
 use crate::ids::{AgencyId, HoldId, RequestId};
-use crate::{Config, REFERRAL_OUTCOME_TOPIC, store};
+use crate::{Config, store};
 
 /// The law-enforcement service.
 #[derive(Clone)]
@@ -1811,7 +1812,7 @@ impl LawEnforcementApi {
         };
         outbox::enqueue(
             &txn,
-            REFERRAL_OUTCOME_TOPIC,
+            topic::REFERRAL_OUTCOME,
             &delivery_key,
             forward.encode_to_vec(),
         )
@@ -1839,7 +1840,7 @@ impl LawEnforcementApi {
 
     // ---- reports and audit ------------------------------------------------------------------------
 
-    async fn transparency_report(
+    async fn get_transparency_report(
         &self,
         req: GetTransparencyReportRequest,
     ) -> ApiResult<GetTransparencyReportResponse> {
@@ -1940,7 +1941,7 @@ impl LawEnforcementApi {
         Ok(report)
     }
 
-    async fn list_audit(
+    async fn list_audit_entries(
         &self,
         req: ListAuditEntriesRequest,
     ) -> ApiResult<ListAuditEntriesResponse> {
@@ -1978,7 +1979,7 @@ impl LawEnforcementApi {
         })
     }
 
-    async fn verify_audit(&self) -> ApiResult<VerifyAuditLogResponse> {
+    async fn verify_audit_log(&self) -> ApiResult<VerifyAuditLogResponse> {
         let result = self.inner.audit.verify(self.db()).await?;
         let (first_broken_sequence, problem) = result.broken.clone().unwrap_or_default();
         if result.broken.is_some() {
@@ -2420,20 +2421,20 @@ impl LawEnforcementService for LawEnforcementApi {
         &self,
         request: Request<GetTransparencyReportRequest>,
     ) -> Result<Response<GetTransparencyReportResponse>, Status> {
-        handle!(request, |_, req| self.transparency_report(req), |r| r)
+        handle!(request, |_, req| self.get_transparency_report(req), |r| r)
     }
 
     async fn list_audit_entries(
         &self,
         request: Request<ListAuditEntriesRequest>,
     ) -> Result<Response<ListAuditEntriesResponse>, Status> {
-        handle!(request, |_, req| self.list_audit(req), |r| r)
+        handle!(request, |_, req| self.list_audit_entries(req), |r| r)
     }
 
     async fn verify_audit_log(
         &self,
         request: Request<VerifyAuditLogRequest>,
     ) -> Result<Response<VerifyAuditLogResponse>, Status> {
-        handle!(request, |_, _req| self.verify_audit(), |r| r)
+        handle!(request, |_, _req| self.verify_audit_log(), |r| r)
     }
 }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use assay_common::directory::{Lookup, Standing, status_word};
-use assay_common::outbox::Relay;
+use assay_common::outbox::{Relay, topic};
 use assay_common::policy::RefusalHook;
 use assay_common::server::ServiceStatus;
 use assay_common::service::{BoxFuture, Service};
@@ -34,9 +34,6 @@ use tonic::service::RoutesBuilder;
 pub use api::LawEnforcementApi;
 
 pub const NAME: &str = "lawenforcement";
-
-/// Outbox topic of referral outcomes for case management.
-pub const REFERRAL_OUTCOME_TOPIC: &str = "lawenforcement.referral_outcome";
 
 /// The law-enforcement service's configuration (`[lawenforcement]`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -270,7 +267,7 @@ impl Service for LawEnforcement {
                     let channel =
                         assay_common::client::connect(endpoint, self.platform.credentials(NAME))?;
                     relay = relay.route(
-                        REFERRAL_OUTCOME_TOPIC,
+                        topic::REFERRAL_OUTCOME,
                         relay::ReferralOutcomes::new(channel),
                     );
                 }

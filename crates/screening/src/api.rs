@@ -323,7 +323,7 @@ impl ScreeningApi {
         }
     }
 
-    async fn engine_status(&self) -> GetEngineStatusResponse {
+    async fn get_engine_status(&self) -> GetEngineStatusResponse {
         let Some(engine) = self.engines.current() else {
             return GetEngineStatusResponse::default();
         };
@@ -671,7 +671,7 @@ impl ScreeningApi {
         })
     }
 
-    async fn record_feedback(
+    async fn record_hit_feedback(
         &self,
         principal: &Principal,
         req: RecordHitFeedbackRequest,
@@ -700,7 +700,7 @@ impl ScreeningApi {
         store::hit_proto(&model)
     }
 
-    async fn precision_report(
+    async fn get_precision_report(
         &self,
         req: GetPrecisionReportRequest,
     ) -> ApiResult<GetPrecisionReportResponse> {
@@ -815,7 +815,7 @@ impl ScreeningService for ScreeningApi {
         request: Request<GetEngineStatusRequest>,
     ) -> Result<Response<GetEngineStatusResponse>, Status> {
         auth::principal(&request)?;
-        Ok(Response::new(self.engine_status().await))
+        Ok(Response::new(self.get_engine_status().await))
     }
 
     async fn create_rule(
@@ -888,7 +888,7 @@ impl ScreeningService for ScreeningApi {
         &self,
         request: Request<RecordHitFeedbackRequest>,
     ) -> Result<Response<RecordHitFeedbackResponse>, Status> {
-        handle!(request, |p, req| self.record_feedback(&p, req), |h| {
+        handle!(request, |p, req| self.record_hit_feedback(&p, req), |h| {
             RecordHitFeedbackResponse { hit: Some(h) }
         })
     }
@@ -897,7 +897,7 @@ impl ScreeningService for ScreeningApi {
         &self,
         request: Request<GetPrecisionReportRequest>,
     ) -> Result<Response<GetPrecisionReportResponse>, Status> {
-        handle!(request, |_, req| self.precision_report(req), |r| r)
+        handle!(request, |_, req| self.get_precision_report(req), |r| r)
     }
 
     async fn purge_hits(

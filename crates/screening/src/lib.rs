@@ -25,7 +25,7 @@ use assay_common::Platform;
 use assay_common::directory::RemoteMembers;
 use assay_common::holds::HoldChecker;
 use assay_common::money::CurrencyCode;
-use assay_common::outbox::Relay;
+use assay_common::outbox::{Relay, topic};
 use assay_common::server::ServiceStatus;
 use assay_common::service::{BoxFuture, Service};
 use assay_proto::screening::v1::screening_service_server::ScreeningServiceServer;
@@ -34,7 +34,6 @@ use serde::{Deserialize, Serialize};
 use tonic::service::RoutesBuilder;
 
 pub use api::ScreeningApi;
-pub use store::HIT_TOPIC;
 
 use crate::engine::{ExchangeRates, Thresholds};
 use crate::feed::Engines;
@@ -283,7 +282,7 @@ impl Service for Screening {
                 Some(endpoint) => {
                     let channel =
                         assay_common::client::connect(endpoint, self.platform.credentials(NAME))?;
-                    relay = relay.route(HIT_TOPIC, relay::HitAlerts::new(channel));
+                    relay = relay.route(topic::SCREENING_HIT, relay::HitAlerts::new(channel));
                 }
                 None => tracing::warn!(
                     "no [screening] cases_endpoint: hits wait in the outbox for case management"

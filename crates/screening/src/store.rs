@@ -20,9 +20,6 @@ use crate::engine::RuleInput;
 use crate::entity::{hit, hit_brand, rule, rule_revision, rule_state};
 use crate::rules::{self, RuleSpec};
 
-/// The outbox topic of hits, delivered to case management as alerts.
-pub const HIT_TOPIC: &str = "screening.hit";
-
 fn corrupt(what: &str, error: impl std::fmt::Display) -> ApiError {
     ApiError::internal(anyhow::anyhow!("corrupt {what} in the database: {error}"))
 }
@@ -315,7 +312,7 @@ pub async fn insert_hit(
     let alert = HitAlert {
         hit: Some(hit_proto(&model)?),
     };
-    outbox::enqueue(db, HIT_TOPIC, id, alert.encode_to_vec()).await?;
+    outbox::enqueue(db, outbox::topic::SCREENING_HIT, id, alert.encode_to_vec()).await?;
     Ok(model)
 }
 
