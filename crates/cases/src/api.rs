@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, OnceLock};
 
-use assay_common::auth::{self, Owner, Principal};
+use assay_common::auth::{Owner, Principal};
 use assay_common::catalogue::{Catalogue, CatalogueCopy};
 use assay_common::client::PeerChannel;
 use assay_common::holds::HoldChecker;
@@ -24,7 +24,6 @@ use prost::Message;
 use sea_orm::{ActiveValue::Set, DatabaseConnection, DatabaseTransaction, TransactionTrait};
 use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
-use tonic::{Request, Response, Status};
 
 use crate::Config;
 use crate::domain::{self, Action, Decision};
@@ -2045,259 +2044,68 @@ impl CasesApi {
     }
 }
 
-macro_rules! handle {
-    ($request:ident, |$principal:pat, $req:ident| $body:expr, $wrap:expr) => {{
-        let $principal = auth::principal(&$request)?;
-        let $req = $request.into_inner();
-        let result = $body.await?;
-        Ok(Response::new($wrap(result)))
-    }};
-}
-
-#[tonic::async_trait]
-impl CasesService for CasesApi {
-    async fn submit_notice(
-        &self,
-        request: Request<SubmitNoticeRequest>,
-    ) -> Result<Response<SubmitNoticeResponse>, Status> {
-        handle!(request, |p, req| self.submit_notice(&p, req), |c| {
-            SubmitNoticeResponse { r#case: Some(c) }
-        })
-    }
-
-    async fn create_case(
-        &self,
-        request: Request<CreateCaseRequest>,
-    ) -> Result<Response<CreateCaseResponse>, Status> {
-        handle!(request, |p, req| self.create_case(&p, req), |c| {
-            CreateCaseResponse { r#case: Some(c) }
-        })
-    }
-
-    async fn receive_hit_alert(
-        &self,
-        request: Request<ReceiveHitAlertRequest>,
-    ) -> Result<Response<ReceiveHitAlertResponse>, Status> {
-        handle!(request, |p, req| self.receive_hit_alert(&p, req), |r| r)
-    }
-
-    async fn get_case(
-        &self,
-        request: Request<GetCaseRequest>,
-    ) -> Result<Response<GetCaseResponse>, Status> {
-        handle!(request, |p, req| self.get_case(&p, req), |c| {
-            GetCaseResponse { r#case: Some(c) }
-        })
-    }
-
-    async fn list_cases(
-        &self,
-        request: Request<ListCasesRequest>,
-    ) -> Result<Response<ListCasesResponse>, Status> {
-        handle!(request, |p, req| self.list_cases(&p, req), |r| r)
-    }
-
-    async fn list_case_events(
-        &self,
-        request: Request<ListCaseEventsRequest>,
-    ) -> Result<Response<ListCaseEventsResponse>, Status> {
-        handle!(request, |p, req| self.list_case_events(&p, req), |r| r)
-    }
-
-    async fn start_review(
-        &self,
-        request: Request<StartReviewRequest>,
-    ) -> Result<Response<StartReviewResponse>, Status> {
-        handle!(request, |p, req| self.start_review(&p, req), |c| {
-            StartReviewResponse { r#case: Some(c) }
-        })
-    }
-
-    async fn take_action(
-        &self,
-        request: Request<TakeActionRequest>,
-    ) -> Result<Response<TakeActionResponse>, Status> {
-        handle!(request, |p, req| self.take_action(&p, req), |c| {
-            TakeActionResponse { r#case: Some(c) }
-        })
-    }
-
-    async fn reject_case(
-        &self,
-        request: Request<RejectCaseRequest>,
-    ) -> Result<Response<RejectCaseResponse>, Status> {
-        handle!(request, |p, req| self.reject_case(&p, req), |c| {
-            RejectCaseResponse { r#case: Some(c) }
-        })
-    }
-
-    async fn file_counter_notice(
-        &self,
-        request: Request<FileCounterNoticeRequest>,
-    ) -> Result<Response<FileCounterNoticeResponse>, Status> {
-        handle!(request, |p, req| self.file_counter_notice(&p, req), |c| {
-            FileCounterNoticeResponse { r#case: Some(c) }
-        })
-    }
-
-    async fn reply_to_counter_notice(
-        &self,
-        request: Request<ReplyToCounterNoticeRequest>,
-    ) -> Result<Response<ReplyToCounterNoticeResponse>, Status> {
-        handle!(
-            request,
+assay_common::rpcs! {
+    impl CasesService for CasesApi (self) {
+        submit_notice(SubmitNoticeRequest) -> SubmitNoticeResponse =
+            |p, req| self.submit_notice(&p, req), |c| SubmitNoticeResponse { r#case: Some(c) };
+        create_case(CreateCaseRequest) -> CreateCaseResponse =
+            |p, req| self.create_case(&p, req), |c| CreateCaseResponse { r#case: Some(c) };
+        receive_hit_alert(ReceiveHitAlertRequest) -> ReceiveHitAlertResponse =
+            |p, req| self.receive_hit_alert(&p, req);
+        get_case(GetCaseRequest) -> GetCaseResponse =
+            |p, req| self.get_case(&p, req), |c| GetCaseResponse { r#case: Some(c) };
+        list_cases(ListCasesRequest) -> ListCasesResponse = |p, req| self.list_cases(&p, req);
+        list_case_events(ListCaseEventsRequest) -> ListCaseEventsResponse =
+            |p, req| self.list_case_events(&p, req);
+        start_review(StartReviewRequest) -> StartReviewResponse =
+            |p, req| self.start_review(&p, req), |c| StartReviewResponse { r#case: Some(c) };
+        take_action(TakeActionRequest) -> TakeActionResponse =
+            |p, req| self.take_action(&p, req), |c| TakeActionResponse { r#case: Some(c) };
+        reject_case(RejectCaseRequest) -> RejectCaseResponse =
+            |p, req| self.reject_case(&p, req), |c| RejectCaseResponse { r#case: Some(c) };
+        file_counter_notice(FileCounterNoticeRequest) -> FileCounterNoticeResponse =
+            |p, req| self.file_counter_notice(&p, req),
+            |c| FileCounterNoticeResponse { r#case: Some(c) };
+        reply_to_counter_notice(ReplyToCounterNoticeRequest) -> ReplyToCounterNoticeResponse =
             |p, req| self.reply_to_counter_notice(&p, req),
-            |c| { ReplyToCounterNoticeResponse { r#case: Some(c) } }
-        )
-    }
-
-    async fn resolve_counter_notice(
-        &self,
-        request: Request<ResolveCounterNoticeRequest>,
-    ) -> Result<Response<ResolveCounterNoticeResponse>, Status> {
-        handle!(
-            request,
+            |c| ReplyToCounterNoticeResponse { r#case: Some(c) };
+        resolve_counter_notice(ResolveCounterNoticeRequest) -> ResolveCounterNoticeResponse =
             |p, req| self.resolve_counter_notice(&p, req),
-            |c| { ResolveCounterNoticeResponse { r#case: Some(c) } }
-        )
-    }
-
-    async fn escalate_case(
-        &self,
-        request: Request<EscalateCaseRequest>,
-    ) -> Result<Response<EscalateCaseResponse>, Status> {
-        handle!(request, |p, req| self.escalate_case(&p, req), |c| {
-            EscalateCaseResponse { r#case: Some(c) }
-        })
-    }
-
-    async fn refer_case(
-        &self,
-        request: Request<ReferCaseRequest>,
-    ) -> Result<Response<ReferCaseResponse>, Status> {
-        handle!(request, |p, req| self.refer_case(&p, req), |c| {
-            ReferCaseResponse { r#case: Some(c) }
-        })
-    }
-
-    async fn record_referral_outcome(
-        &self,
-        request: Request<RecordReferralOutcomeRequest>,
-    ) -> Result<Response<RecordReferralOutcomeResponse>, Status> {
-        handle!(
-            request,
+            |c| ResolveCounterNoticeResponse { r#case: Some(c) };
+        escalate_case(EscalateCaseRequest) -> EscalateCaseResponse =
+            |p, req| self.escalate_case(&p, req), |c| EscalateCaseResponse { r#case: Some(c) };
+        refer_case(ReferCaseRequest) -> ReferCaseResponse =
+            |p, req| self.refer_case(&p, req), |c| ReferCaseResponse { r#case: Some(c) };
+        record_referral_outcome(RecordReferralOutcomeRequest) -> RecordReferralOutcomeResponse =
             |p, req| self.record_referral_outcome(&p, req),
-            |c| { RecordReferralOutcomeResponse { r#case: Some(c) } }
-        )
-    }
-
-    async fn close_case(
-        &self,
-        request: Request<CloseCaseRequest>,
-    ) -> Result<Response<CloseCaseResponse>, Status> {
-        handle!(request, |p, req| self.close_case(&p, req), |c| {
-            CloseCaseResponse { r#case: Some(c) }
-        })
-    }
-
-    async fn assign_case(
-        &self,
-        request: Request<AssignCaseRequest>,
-    ) -> Result<Response<AssignCaseResponse>, Status> {
-        handle!(request, |p, req| self.assign_case(&p, req), |c| {
-            AssignCaseResponse { r#case: Some(c) }
-        })
-    }
-
-    async fn bulk_update_cases(
-        &self,
-        request: Request<BulkUpdateCasesRequest>,
-    ) -> Result<Response<BulkUpdateCasesResponse>, Status> {
-        handle!(request, |p, req| self.bulk_update_cases(&p, req), |r| r)
-    }
-
-    async fn merge_cases(
-        &self,
-        request: Request<MergeCasesRequest>,
-    ) -> Result<Response<MergeCasesResponse>, Status> {
-        handle!(request, |p, req| self.merge_cases(&p, req), |c| {
-            MergeCasesResponse { r#case: Some(c) }
-        })
-    }
-
-    async fn add_evidence(
-        &self,
-        request: Request<AddEvidenceRequest>,
-    ) -> Result<Response<AddEvidenceResponse>, Status> {
-        handle!(request, |p, req| self.add_evidence(&p, req), |e| {
-            AddEvidenceResponse { evidence: Some(e) }
-        })
-    }
-
-    async fn get_evidence(
-        &self,
-        request: Request<GetEvidenceRequest>,
-    ) -> Result<Response<GetEvidenceResponse>, Status> {
-        handle!(request, |p, req| self.get_evidence(&p, req), |r| r)
-    }
-
-    async fn list_evidence(
-        &self,
-        request: Request<ListEvidenceRequest>,
-    ) -> Result<Response<ListEvidenceResponse>, Status> {
-        handle!(request, |p, req| self.list_evidence(&p, req), |r| r)
-    }
-
-    async fn list_custody_events(
-        &self,
-        request: Request<ListCustodyEventsRequest>,
-    ) -> Result<Response<ListCustodyEventsResponse>, Status> {
-        handle!(request, |_, req| self.list_custody_events(req), |r| r)
-    }
-
-    async fn get_seller(
-        &self,
-        request: Request<GetSellerRequest>,
-    ) -> Result<Response<GetSellerResponse>, Status> {
-        handle!(request, |_, req| self.get_seller(req), |s| {
-            GetSellerResponse { seller: Some(s) }
-        })
-    }
-
-    async fn record_seller_identifiers(
-        &self,
-        request: Request<RecordSellerIdentifiersRequest>,
-    ) -> Result<Response<RecordSellerIdentifiersResponse>, Status> {
-        handle!(request, |_, req| self.record_seller_identifiers(req), |s| {
-            RecordSellerIdentifiersResponse { seller: Some(s) }
-        })
-    }
-
-    async fn get_seller_cluster(
-        &self,
-        request: Request<GetSellerClusterRequest>,
-    ) -> Result<Response<GetSellerClusterResponse>, Status> {
-        handle!(request, |_, req| self.get_seller_cluster(req), |r| r)
-    }
-
-    async fn get_notice_accuracy(
-        &self,
-        request: Request<GetNoticeAccuracyRequest>,
-    ) -> Result<Response<GetNoticeAccuracyResponse>, Status> {
-        handle!(request, |p, req| self.get_notice_accuracy(&p, req), |r| r)
-    }
-
-    async fn get_enforcement_figures(
-        &self,
-        request: Request<GetEnforcementFiguresRequest>,
-    ) -> Result<Response<GetEnforcementFiguresResponse>, Status> {
-        handle!(request, |_, req| self.get_enforcement_figures(req), |r| r)
-    }
-
-    async fn purge_cases(
-        &self,
-        request: Request<PurgeCasesRequest>,
-    ) -> Result<Response<PurgeCasesResponse>, Status> {
-        handle!(request, |_, req| self.purge_cases(req), |r| r)
+            |c| RecordReferralOutcomeResponse { r#case: Some(c) };
+        close_case(CloseCaseRequest) -> CloseCaseResponse =
+            |p, req| self.close_case(&p, req), |c| CloseCaseResponse { r#case: Some(c) };
+        assign_case(AssignCaseRequest) -> AssignCaseResponse =
+            |p, req| self.assign_case(&p, req), |c| AssignCaseResponse { r#case: Some(c) };
+        bulk_update_cases(BulkUpdateCasesRequest) -> BulkUpdateCasesResponse =
+            |p, req| self.bulk_update_cases(&p, req);
+        merge_cases(MergeCasesRequest) -> MergeCasesResponse =
+            |p, req| self.merge_cases(&p, req), |c| MergeCasesResponse { r#case: Some(c) };
+        add_evidence(AddEvidenceRequest) -> AddEvidenceResponse =
+            |p, req| self.add_evidence(&p, req), |e| AddEvidenceResponse { evidence: Some(e) };
+        get_evidence(GetEvidenceRequest) -> GetEvidenceResponse =
+            |p, req| self.get_evidence(&p, req);
+        list_evidence(ListEvidenceRequest) -> ListEvidenceResponse =
+            |p, req| self.list_evidence(&p, req);
+        list_custody_events(ListCustodyEventsRequest) -> ListCustodyEventsResponse =
+            |_, req| self.list_custody_events(req);
+        get_seller(GetSellerRequest) -> GetSellerResponse =
+            |_, req| self.get_seller(req), |s| GetSellerResponse { seller: Some(s) };
+        record_seller_identifiers(RecordSellerIdentifiersRequest) -> RecordSellerIdentifiersResponse =
+            |_, req| self.record_seller_identifiers(req),
+            |s| RecordSellerIdentifiersResponse { seller: Some(s) };
+        get_seller_cluster(GetSellerClusterRequest) -> GetSellerClusterResponse =
+            |_, req| self.get_seller_cluster(req);
+        get_notice_accuracy(GetNoticeAccuracyRequest) -> GetNoticeAccuracyResponse =
+            |p, req| self.get_notice_accuracy(&p, req);
+        get_enforcement_figures(GetEnforcementFiguresRequest) -> GetEnforcementFiguresResponse =
+            |_, req| self.get_enforcement_figures(req);
+        purge_cases(PurgeCasesRequest) -> PurgeCasesResponse = |_, req| self.purge_cases(req);
     }
 }

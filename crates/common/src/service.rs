@@ -31,3 +31,55 @@ pub trait Service: Send + Sync + 'static {
     /// shutdown.
     fn start(&self, status: ServiceStatus) -> BoxFuture<'_, anyhow::Result<()>>;
 }
+
+/// Implements a service's generated tonic trait from its handlers, one line per RPC.
+///
+/// Each unary RPC is written `method(Request) -> Response = |principal, request| call`,
+/// optionally followed by `, wrap` to turn what the call returns into the response message.
+/// The generated method takes the principal the guard attached, unwraps the request, awaits
+/// the call (an [`ApiError`](crate::ApiError) becomes its `Status`) and answers. Items the
+/// pattern does not fit (streaming RPCs and their stream types) may follow in a block of
+/// their own, as they would be written in the `impl`.
+///
+/// ```ignore
+/// assay_common::rpcs! {
+///     impl RegistryService for RegistryApi (self) {
+///         get_member(GetMemberRequest) -> GetMemberResponse =
+///             |p, req| self.get_member(&p, req), |m| GetMemberResponse { member: Some(m) };
+///     }
+///     {
+///         type WatchCatalogueStream = ...;
+///         async fn watch_catalogue(&self, ...) -> ... { ... }
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! rpcs {
+    (
+        impl $service:ident for $api:ident ($self:ident) {
+            $(
+                $method:ident($request:ty) -> $response:ty =
+                    |$principal:pat_param, $req:ident| $call:expr $(, $wrap:expr)?;
+            )*
+        }
+        $({ $($other:tt)* })?
+    ) => {
+        #[::tonic::async_trait]
+        impl $service for $api {
+            $(
+                async fn $method(
+                    &$self,
+                    request: ::tonic::Request<$request>,
+                ) -> ::std::result::Result<::tonic::Response<$response>, ::tonic::Status> {
+                    let $principal = $crate::auth::principal(&request)?;
+                    let $req = request.into_inner();
+                    let answer = $call.await?;
+                    Ok(::tonic::Response::new($crate::rpcs!(@wrap answer $(, $wrap)?)))
+                }
+            )*
+            $($($other)*)?
+        }
+    };
+    (@wrap $answer:ident) => { $answer };
+    (@wrap $answer:ident, $wrap:expr) => { ($wrap)($answer) };
+}

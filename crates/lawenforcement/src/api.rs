@@ -2127,314 +2127,101 @@ async fn delete_expired_packages(db: &DatabaseConnection, audit: &Audit) -> ApiR
     Ok(())
 }
 
-macro_rules! handle {
-    ($request:ident, |$principal:pat, $req:ident| $body:expr, $wrap:expr) => {{
-        let $principal = auth::principal(&$request)?;
-        let $req = $request.into_inner();
-        let result = $body.await?;
-        Ok(Response::new($wrap(result)))
-    }};
-}
-
-#[tonic::async_trait]
-impl LawEnforcementService for LawEnforcementApi {
-    async fn create_agency(
-        &self,
-        request: Request<CreateAgencyRequest>,
-    ) -> Result<Response<CreateAgencyResponse>, Status> {
-        handle!(request, |p, req| self.create_agency(&p, req), |a| {
-            CreateAgencyResponse { agency: Some(a) }
-        })
-    }
-
-    async fn get_agency(
-        &self,
-        request: Request<GetAgencyRequest>,
-    ) -> Result<Response<GetAgencyResponse>, Status> {
-        handle!(request, |p, req| self.get_agency(&p, req), |a| {
-            GetAgencyResponse { agency: Some(a) }
-        })
-    }
-
-    async fn list_agencies(
-        &self,
-        request: Request<ListAgenciesRequest>,
-    ) -> Result<Response<ListAgenciesResponse>, Status> {
-        handle!(request, |p, req| self.list_agencies(&p, req), |r| r)
-    }
-
-    async fn update_agency(
-        &self,
-        request: Request<UpdateAgencyRequest>,
-    ) -> Result<Response<UpdateAgencyResponse>, Status> {
-        handle!(request, |p, req| self.update_agency(&p, req), |a| {
-            UpdateAgencyResponse { agency: Some(a) }
-        })
-    }
-
-    async fn activate_agency(
-        &self,
-        request: Request<ActivateAgencyRequest>,
-    ) -> Result<Response<ActivateAgencyResponse>, Status> {
-        handle!(
-            request,
+assay_common::rpcs! {
+    impl LawEnforcementService for LawEnforcementApi (self) {
+        create_agency(CreateAgencyRequest) -> CreateAgencyResponse =
+            |p, req| self.create_agency(&p, req), |a| CreateAgencyResponse { agency: Some(a) };
+        get_agency(GetAgencyRequest) -> GetAgencyResponse =
+            |p, req| self.get_agency(&p, req), |a| GetAgencyResponse { agency: Some(a) };
+        list_agencies(ListAgenciesRequest) -> ListAgenciesResponse =
+            |p, req| self.list_agencies(&p, req);
+        update_agency(UpdateAgencyRequest) -> UpdateAgencyResponse =
+            |p, req| self.update_agency(&p, req), |a| UpdateAgencyResponse { agency: Some(a) };
+        activate_agency(ActivateAgencyRequest) -> ActivateAgencyResponse =
             |p, req| self.set_agency_status(&p, &req.id, &req.etag, AgencyStatus::Active, ""),
-            |a| ActivateAgencyResponse { agency: Some(a) }
-        )
-    }
-
-    async fn suspend_agency(
-        &self,
-        request: Request<SuspendAgencyRequest>,
-    ) -> Result<Response<SuspendAgencyResponse>, Status> {
-        let principal = auth::principal(&request)?;
-        let req = request.into_inner();
-        let reason = validate::text(&req.reason, 2000)
-            .map_err(|e| Status::from(ApiError::invalid("reason", e)))?;
-        let agency = self
-            .set_agency_status(
-                &principal,
-                &req.id,
-                &req.etag,
-                AgencyStatus::Suspended,
-                &reason,
-            )
-            .await?;
-        Ok(Response::new(SuspendAgencyResponse {
-            agency: Some(agency),
-        }))
-    }
-
-    async fn submit_request(
-        &self,
-        request: Request<SubmitRequestRequest>,
-    ) -> Result<Response<SubmitRequestResponse>, Status> {
-        handle!(request, |p, req| self.submit_request(&p, req), |r| {
-            SubmitRequestResponse {
-                legal_request: Some(r),
-            }
-        })
-    }
-
-    async fn get_request(
-        &self,
-        request: Request<GetRequestRequest>,
-    ) -> Result<Response<GetRequestResponse>, Status> {
-        handle!(request, |p, req| self.get_request(&p, req), |r| {
-            GetRequestResponse {
-                legal_request: Some(r),
-            }
-        })
-    }
-
-    async fn list_requests(
-        &self,
-        request: Request<ListRequestsRequest>,
-    ) -> Result<Response<ListRequestsResponse>, Status> {
-        handle!(request, |p, req| self.list_requests(&p, req), |r| r)
-    }
-
-    async fn start_verification(
-        &self,
-        request: Request<StartVerificationRequest>,
-    ) -> Result<Response<StartVerificationResponse>, Status> {
-        handle!(request, |p, req| self.start_verification(&p, req), |r| {
-            StartVerificationResponse {
-                legal_request: Some(r),
-            }
-        })
-    }
-
-    async fn complete_verification(
-        &self,
-        request: Request<CompleteVerificationRequest>,
-    ) -> Result<Response<CompleteVerificationResponse>, Status> {
-        handle!(request, |p, req| self.complete_verification(&p, req), |r| {
-            CompleteVerificationResponse {
-                legal_request: Some(r),
-            }
-        })
-    }
-
-    async fn confirm_emergency(
-        &self,
-        request: Request<ConfirmEmergencyRequest>,
-    ) -> Result<Response<ConfirmEmergencyResponse>, Status> {
-        handle!(request, |p, req| self.confirm_emergency(&p, req), |r| {
-            ConfirmEmergencyResponse {
-                legal_request: Some(r),
-            }
-        })
-    }
-
-    async fn review_request(
-        &self,
-        request: Request<ReviewRequestRequest>,
-    ) -> Result<Response<ReviewRequestResponse>, Status> {
-        handle!(request, |p, req| self.review_request(&p, req), |r| {
-            ReviewRequestResponse {
-                legal_request: Some(r),
-            }
-        })
-    }
-
-    async fn gather_request(
-        &self,
-        request: Request<GatherRequestRequest>,
-    ) -> Result<Response<GatherRequestResponse>, Status> {
-        handle!(request, |p, req| self.gather_request(&p, req), |r| {
-            GatherRequestResponse {
-                legal_request: Some(r),
-            }
-        })
-    }
-
-    async fn disclose_request(
-        &self,
-        request: Request<DiscloseRequestRequest>,
-    ) -> Result<Response<DiscloseRequestResponse>, Status> {
-        handle!(request, |p, req| self.disclose_request(&p, req), |r| {
-            DiscloseRequestResponse {
-                legal_request: Some(r),
-            }
-        })
-    }
-
-    async fn download_package(
-        &self,
-        request: Request<DownloadPackageRequest>,
-    ) -> Result<Response<DownloadPackageResponse>, Status> {
-        handle!(request, |p, req| self.download_package(&p, req), |r| r)
-    }
-
-    async fn close_request(
-        &self,
-        request: Request<CloseRequestRequest>,
-    ) -> Result<Response<CloseRequestResponse>, Status> {
-        handle!(request, |p, req| self.close_request(&p, req), |r| {
-            CloseRequestResponse {
-                legal_request: Some(r),
-            }
-        })
-    }
-
-    async fn extend_non_disclosure(
-        &self,
-        request: Request<ExtendNonDisclosureRequest>,
-    ) -> Result<Response<ExtendNonDisclosureResponse>, Status> {
-        handle!(request, |p, req| self.extend_non_disclosure(&p, req), |r| {
-            ExtendNonDisclosureResponse {
-                legal_request: Some(r),
-            }
-        })
-    }
-
-    async fn report_request_outcome(
-        &self,
-        request: Request<ReportRequestOutcomeRequest>,
-    ) -> Result<Response<ReportRequestOutcomeResponse>, Status> {
-        handle!(
-            request,
+            |a| ActivateAgencyResponse { agency: Some(a) };
+        submit_request(SubmitRequestRequest) -> SubmitRequestResponse =
+            |p, req| self.submit_request(&p, req),
+            |r| SubmitRequestResponse { legal_request: Some(r) };
+        get_request(GetRequestRequest) -> GetRequestResponse =
+            |p, req| self.get_request(&p, req), |r| GetRequestResponse { legal_request: Some(r) };
+        list_requests(ListRequestsRequest) -> ListRequestsResponse =
+            |p, req| self.list_requests(&p, req);
+        start_verification(StartVerificationRequest) -> StartVerificationResponse =
+            |p, req| self.start_verification(&p, req),
+            |r| StartVerificationResponse { legal_request: Some(r) };
+        complete_verification(CompleteVerificationRequest) -> CompleteVerificationResponse =
+            |p, req| self.complete_verification(&p, req),
+            |r| CompleteVerificationResponse { legal_request: Some(r) };
+        confirm_emergency(ConfirmEmergencyRequest) -> ConfirmEmergencyResponse =
+            |p, req| self.confirm_emergency(&p, req),
+            |r| ConfirmEmergencyResponse { legal_request: Some(r) };
+        review_request(ReviewRequestRequest) -> ReviewRequestResponse =
+            |p, req| self.review_request(&p, req),
+            |r| ReviewRequestResponse { legal_request: Some(r) };
+        gather_request(GatherRequestRequest) -> GatherRequestResponse =
+            |p, req| self.gather_request(&p, req),
+            |r| GatherRequestResponse { legal_request: Some(r) };
+        disclose_request(DiscloseRequestRequest) -> DiscloseRequestResponse =
+            |p, req| self.disclose_request(&p, req),
+            |r| DiscloseRequestResponse { legal_request: Some(r) };
+        download_package(DownloadPackageRequest) -> DownloadPackageResponse =
+            |p, req| self.download_package(&p, req);
+        close_request(CloseRequestRequest) -> CloseRequestResponse =
+            |p, req| self.close_request(&p, req),
+            |r| CloseRequestResponse { legal_request: Some(r) };
+        extend_non_disclosure(ExtendNonDisclosureRequest) -> ExtendNonDisclosureResponse =
+            |p, req| self.extend_non_disclosure(&p, req),
+            |r| ExtendNonDisclosureResponse { legal_request: Some(r) };
+        report_request_outcome(ReportRequestOutcomeRequest) -> ReportRequestOutcomeResponse =
             |p, req| self.report_request_outcome(&p, req),
-            |r| {
-                ReportRequestOutcomeResponse {
-                    legal_request: Some(r),
-                }
-            }
-        )
-    }
-
-    async fn list_deadlines(
-        &self,
-        request: Request<ListDeadlinesRequest>,
-    ) -> Result<Response<ListDeadlinesResponse>, Status> {
-        handle!(request, |p, req| self.list_deadlines(&p, req), |r| r)
-    }
-
-    async fn list_holds(
-        &self,
-        request: Request<ListHoldsRequest>,
-    ) -> Result<Response<ListHoldsResponse>, Status> {
-        handle!(request, |p, req| self.list_holds(&p, req), |r| r)
-    }
-
-    async fn extend_hold(
-        &self,
-        request: Request<ExtendHoldRequest>,
-    ) -> Result<Response<ExtendHoldResponse>, Status> {
-        handle!(request, |p, req| self.extend_hold(&p, req), |h| {
-            ExtendHoldResponse { hold: Some(h) }
-        })
-    }
-
-    async fn check_holds(
-        &self,
-        request: Request<CheckHoldsRequest>,
-    ) -> Result<Response<CheckHoldsResponse>, Status> {
-        handle!(request, |p, req| self.check_holds(&p, req), |r| r)
-    }
-
-    async fn receive_referral(
-        &self,
-        request: Request<ReceiveReferralRequest>,
-    ) -> Result<Response<ReceiveReferralResponse>, Status> {
-        handle!(request, |p, req| self.receive_referral(&p, req), |r| r)
-    }
-
-    async fn get_referral(
-        &self,
-        request: Request<GetReferralRequest>,
-    ) -> Result<Response<GetReferralResponse>, Status> {
-        handle!(request, |p, req| self.get_referral(&p, req), |r| {
-            GetReferralResponse { referral: Some(r) }
-        })
-    }
-
-    async fn list_referrals(
-        &self,
-        request: Request<ListReferralsRequest>,
-    ) -> Result<Response<ListReferralsResponse>, Status> {
-        handle!(request, |p, req| self.list_referrals(&p, req), |r| r)
-    }
-
-    async fn acknowledge_referral(
-        &self,
-        request: Request<AcknowledgeReferralRequest>,
-    ) -> Result<Response<AcknowledgeReferralResponse>, Status> {
-        handle!(request, |p, req| self.acknowledge_referral(&p, req), |r| {
-            AcknowledgeReferralResponse { referral: Some(r) }
-        })
-    }
-
-    async fn report_referral_outcome(
-        &self,
-        request: Request<ReportReferralOutcomeRequest>,
-    ) -> Result<Response<ReportReferralOutcomeResponse>, Status> {
-        handle!(
-            request,
+            |r| ReportRequestOutcomeResponse { legal_request: Some(r) };
+        list_deadlines(ListDeadlinesRequest) -> ListDeadlinesResponse =
+            |p, req| self.list_deadlines(&p, req);
+        list_holds(ListHoldsRequest) -> ListHoldsResponse = |p, req| self.list_holds(&p, req);
+        extend_hold(ExtendHoldRequest) -> ExtendHoldResponse =
+            |p, req| self.extend_hold(&p, req), |h| ExtendHoldResponse { hold: Some(h) };
+        check_holds(CheckHoldsRequest) -> CheckHoldsResponse = |p, req| self.check_holds(&p, req);
+        receive_referral(ReceiveReferralRequest) -> ReceiveReferralResponse =
+            |p, req| self.receive_referral(&p, req);
+        get_referral(GetReferralRequest) -> GetReferralResponse =
+            |p, req| self.get_referral(&p, req), |r| GetReferralResponse { referral: Some(r) };
+        list_referrals(ListReferralsRequest) -> ListReferralsResponse =
+            |p, req| self.list_referrals(&p, req);
+        acknowledge_referral(AcknowledgeReferralRequest) -> AcknowledgeReferralResponse =
+            |p, req| self.acknowledge_referral(&p, req),
+            |r| AcknowledgeReferralResponse { referral: Some(r) };
+        report_referral_outcome(ReportReferralOutcomeRequest) -> ReportReferralOutcomeResponse =
             |p, req| self.report_referral_outcome(&p, req),
-            |r| { ReportReferralOutcomeResponse { referral: Some(r) } }
-        )
+            |r| ReportReferralOutcomeResponse { referral: Some(r) };
+        get_transparency_report(GetTransparencyReportRequest) -> GetTransparencyReportResponse =
+            |_, req| self.get_transparency_report(req);
+        list_audit_entries(ListAuditEntriesRequest) -> ListAuditEntriesResponse =
+            |_, req| self.list_audit_entries(req);
+        verify_audit_log(VerifyAuditLogRequest) -> VerifyAuditLogResponse =
+            |_, _req| self.verify_audit_log();
     }
-
-    async fn get_transparency_report(
-        &self,
-        request: Request<GetTransparencyReportRequest>,
-    ) -> Result<Response<GetTransparencyReportResponse>, Status> {
-        handle!(request, |_, req| self.get_transparency_report(req), |r| r)
-    }
-
-    async fn list_audit_entries(
-        &self,
-        request: Request<ListAuditEntriesRequest>,
-    ) -> Result<Response<ListAuditEntriesResponse>, Status> {
-        handle!(request, |_, req| self.list_audit_entries(req), |r| r)
-    }
-
-    async fn verify_audit_log(
-        &self,
-        request: Request<VerifyAuditLogRequest>,
-    ) -> Result<Response<VerifyAuditLogResponse>, Status> {
-        handle!(request, |_, _req| self.verify_audit_log(), |r| r)
+    {
+        async fn suspend_agency(
+            &self,
+            request: Request<SuspendAgencyRequest>,
+        ) -> Result<Response<SuspendAgencyResponse>, Status> {
+            let principal = auth::principal(&request)?;
+            let req = request.into_inner();
+            let reason = validate::text(&req.reason, 2000)
+                .map_err(|e| Status::from(ApiError::invalid("reason", e)))?;
+            let agency = self
+                .set_agency_status(
+                    &principal,
+                    &req.id,
+                    &req.etag,
+                    AgencyStatus::Suspended,
+                    &reason,
+                )
+                .await?;
+            Ok(Response::new(SuspendAgencyResponse {
+                agency: Some(agency),
+            }))
+        }
     }
 }

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 use crate::catalogue::{self, CatalogueHub};
+use crate::domain::member::Transition;
 use crate::domain::{
     brand as brand_domain, figures, member as member_domain, right as right_domain,
 };
@@ -1037,291 +1038,99 @@ impl RegistryApi {
     }
 }
 
-/// Runs an operation with the request's principal and wraps its answer.
-macro_rules! handle {
-    ($self:ident, $request:ident, |$principal:pat, $req:ident| $body:expr, $wrap:expr) => {{
-        let $principal = auth::principal(&$request)?;
-        let $req = $request.into_inner();
-        let result = $body.await?;
-        Ok(Response::new($wrap(result)))
-    }};
-}
-
-#[tonic::async_trait]
-impl RegistryService for RegistryApi {
-    async fn create_member(
-        &self,
-        request: Request<CreateMemberRequest>,
-    ) -> Result<Response<CreateMemberResponse>, Status> {
-        handle!(self, request, |p, req| self.create_member(&p, req), |m| {
-            CreateMemberResponse { member: Some(m) }
-        })
-    }
-
-    async fn get_member(
-        &self,
-        request: Request<GetMemberRequest>,
-    ) -> Result<Response<GetMemberResponse>, Status> {
-        handle!(self, request, |p, req| self.get_member(&p, req), |m| {
-            GetMemberResponse { member: Some(m) }
-        })
-    }
-
-    async fn list_members(
-        &self,
-        request: Request<ListMembersRequest>,
-    ) -> Result<Response<ListMembersResponse>, Status> {
-        handle!(self, request, |p, req| self.list_members(&p, req), |r| r)
-    }
-
-    async fn update_member(
-        &self,
-        request: Request<UpdateMemberRequest>,
-    ) -> Result<Response<UpdateMemberResponse>, Status> {
-        handle!(self, request, |p, req| self.update_member(&p, req), |m| {
-            UpdateMemberResponse { member: Some(m) }
-        })
-    }
-
-    async fn activate_member(
-        &self,
-        request: Request<ActivateMemberRequest>,
-    ) -> Result<Response<ActivateMemberResponse>, Status> {
-        handle!(
-            self,
-            request,
-            |_, req| self.transition_member(
-                &req.id,
-                &req.etag,
-                &req.reason,
-                member_domain::Transition::Activate
-            ),
-            |m| ActivateMemberResponse { member: Some(m) }
-        )
-    }
-
-    async fn suspend_member(
-        &self,
-        request: Request<SuspendMemberRequest>,
-    ) -> Result<Response<SuspendMemberResponse>, Status> {
-        handle!(
-            self,
-            request,
-            |_, req| self.transition_member(
-                &req.id,
-                &req.etag,
-                &req.reason,
-                member_domain::Transition::Suspend
-            ),
-            |m| SuspendMemberResponse { member: Some(m) }
-        )
-    }
-
-    async fn exit_member(
-        &self,
-        request: Request<ExitMemberRequest>,
-    ) -> Result<Response<ExitMemberResponse>, Status> {
-        handle!(
-            self,
-            request,
-            |_, req| self.transition_member(
-                &req.id,
-                &req.etag,
-                &req.reason,
-                member_domain::Transition::Exit
-            ),
-            |m| ExitMemberResponse { member: Some(m) }
-        )
-    }
-
-    async fn create_brand(
-        &self,
-        request: Request<CreateBrandRequest>,
-    ) -> Result<Response<CreateBrandResponse>, Status> {
-        handle!(self, request, |p, req| self.create_brand(&p, req), |b| {
-            CreateBrandResponse { brand: Some(b) }
-        })
-    }
-
-    async fn get_brand(
-        &self,
-        request: Request<GetBrandRequest>,
-    ) -> Result<Response<GetBrandResponse>, Status> {
-        handle!(self, request, |p, req| self.get_brand(&p, req), |b| {
-            GetBrandResponse { brand: Some(b) }
-        })
-    }
-
-    async fn list_brands(
-        &self,
-        request: Request<ListBrandsRequest>,
-    ) -> Result<Response<ListBrandsResponse>, Status> {
-        handle!(self, request, |p, req| self.list_brands(&p, req), |r| r)
-    }
-
-    async fn update_brand(
-        &self,
-        request: Request<UpdateBrandRequest>,
-    ) -> Result<Response<UpdateBrandResponse>, Status> {
-        handle!(self, request, |p, req| self.update_brand(&p, req), |b| {
-            UpdateBrandResponse { brand: Some(b) }
-        })
-    }
-
-    async fn delete_brand(
-        &self,
-        request: Request<DeleteBrandRequest>,
-    ) -> Result<Response<DeleteBrandResponse>, Status> {
-        handle!(self, request, |p, req| self.delete_brand(&p, req), |()| {
-            DeleteBrandResponse {}
-        })
-    }
-
-    async fn create_ip_right(
-        &self,
-        request: Request<CreateIpRightRequest>,
-    ) -> Result<Response<CreateIpRightResponse>, Status> {
-        handle!(self, request, |p, req| self.create_ip_right(&p, req), |r| {
-            CreateIpRightResponse { ip_right: Some(r) }
-        })
-    }
-
-    async fn get_ip_right(
-        &self,
-        request: Request<GetIpRightRequest>,
-    ) -> Result<Response<GetIpRightResponse>, Status> {
-        handle!(self, request, |p, req| self.get_ip_right(&p, req), |r| {
-            GetIpRightResponse { ip_right: Some(r) }
-        })
-    }
-
-    async fn list_ip_rights(
-        &self,
-        request: Request<ListIpRightsRequest>,
-    ) -> Result<Response<ListIpRightsResponse>, Status> {
-        handle!(self, request, |p, req| self.list_ip_rights(&p, req), |r| r)
-    }
-
-    async fn update_ip_right(
-        &self,
-        request: Request<UpdateIpRightRequest>,
-    ) -> Result<Response<UpdateIpRightResponse>, Status> {
-        handle!(self, request, |p, req| self.update_ip_right(&p, req), |r| {
-            UpdateIpRightResponse { ip_right: Some(r) }
-        })
-    }
-
-    async fn verify_ip_right(
-        &self,
-        request: Request<VerifyIpRightRequest>,
-    ) -> Result<Response<VerifyIpRightResponse>, Status> {
-        handle!(
-            self,
-            request,
+assay_common::rpcs! {
+    impl RegistryService for RegistryApi (self) {
+        create_member(CreateMemberRequest) -> CreateMemberResponse =
+            |p, req| self.create_member(&p, req), |m| CreateMemberResponse { member: Some(m) };
+        get_member(GetMemberRequest) -> GetMemberResponse =
+            |p, req| self.get_member(&p, req), |m| GetMemberResponse { member: Some(m) };
+        list_members(ListMembersRequest) -> ListMembersResponse =
+            |p, req| self.list_members(&p, req);
+        update_member(UpdateMemberRequest) -> UpdateMemberResponse =
+            |p, req| self.update_member(&p, req), |m| UpdateMemberResponse { member: Some(m) };
+        activate_member(ActivateMemberRequest) -> ActivateMemberResponse =
+            |_, req| self.transition_member(&req.id, &req.etag, &req.reason, Transition::Activate),
+            |m| ActivateMemberResponse { member: Some(m) };
+        suspend_member(SuspendMemberRequest) -> SuspendMemberResponse =
+            |_, req| self.transition_member(&req.id, &req.etag, &req.reason, Transition::Suspend),
+            |m| SuspendMemberResponse { member: Some(m) };
+        exit_member(ExitMemberRequest) -> ExitMemberResponse =
+            |_, req| self.transition_member(&req.id, &req.etag, &req.reason, Transition::Exit),
+            |m| ExitMemberResponse { member: Some(m) };
+        create_brand(CreateBrandRequest) -> CreateBrandResponse =
+            |p, req| self.create_brand(&p, req), |b| CreateBrandResponse { brand: Some(b) };
+        get_brand(GetBrandRequest) -> GetBrandResponse =
+            |p, req| self.get_brand(&p, req), |b| GetBrandResponse { brand: Some(b) };
+        list_brands(ListBrandsRequest) -> ListBrandsResponse = |p, req| self.list_brands(&p, req);
+        update_brand(UpdateBrandRequest) -> UpdateBrandResponse =
+            |p, req| self.update_brand(&p, req), |b| UpdateBrandResponse { brand: Some(b) };
+        delete_brand(DeleteBrandRequest) -> DeleteBrandResponse =
+            |p, req| self.delete_brand(&p, req), |()| DeleteBrandResponse {};
+        create_ip_right(CreateIpRightRequest) -> CreateIpRightResponse =
+            |p, req| self.create_ip_right(&p, req), |r| CreateIpRightResponse { ip_right: Some(r) };
+        get_ip_right(GetIpRightRequest) -> GetIpRightResponse =
+            |p, req| self.get_ip_right(&p, req), |r| GetIpRightResponse { ip_right: Some(r) };
+        list_ip_rights(ListIpRightsRequest) -> ListIpRightsResponse =
+            |p, req| self.list_ip_rights(&p, req);
+        update_ip_right(UpdateIpRightRequest) -> UpdateIpRightResponse =
+            |p, req| self.update_ip_right(&p, req), |r| UpdateIpRightResponse { ip_right: Some(r) };
+        verify_ip_right(VerifyIpRightRequest) -> VerifyIpRightResponse =
             |p, req| self.review_ip_right(&p, &req.id, &req.etag, &req.note, true),
-            |r| VerifyIpRightResponse { ip_right: Some(r) }
-        )
-    }
-
-    async fn reject_ip_right(
-        &self,
-        request: Request<RejectIpRightRequest>,
-    ) -> Result<Response<RejectIpRightResponse>, Status> {
-        handle!(
-            self,
-            request,
+            |r| VerifyIpRightResponse { ip_right: Some(r) };
+        reject_ip_right(RejectIpRightRequest) -> RejectIpRightResponse =
             |p, req| self.review_ip_right(&p, &req.id, &req.etag, &req.reason, false),
-            |r| RejectIpRightResponse { ip_right: Some(r) }
-        )
-    }
-
-    async fn create_delegation(
-        &self,
-        request: Request<CreateDelegationRequest>,
-    ) -> Result<Response<CreateDelegationResponse>, Status> {
-        handle!(
-            self,
-            request,
+            |r| RejectIpRightResponse { ip_right: Some(r) };
+        create_delegation(CreateDelegationRequest) -> CreateDelegationResponse =
             |p, req| self.create_delegation(&p, req),
-            |d| CreateDelegationResponse {
-                delegation: Some(d)
-            }
-        )
+            |d| CreateDelegationResponse { delegation: Some(d) };
+        get_delegation(GetDelegationRequest) -> GetDelegationResponse =
+            |p, req| self.get_delegation(&p, req),
+            |d| GetDelegationResponse { delegation: Some(d) };
+        list_delegations(ListDelegationsRequest) -> ListDelegationsResponse =
+            |p, req| self.list_delegations(&p, req);
+        delete_delegation(DeleteDelegationRequest) -> DeleteDelegationResponse =
+            |p, req| self.delete_delegation(&p, req), |()| DeleteDelegationResponse {};
     }
-
-    async fn get_delegation(
-        &self,
-        request: Request<GetDelegationRequest>,
-    ) -> Result<Response<GetDelegationResponse>, Status> {
-        handle!(self, request, |p, req| self.get_delegation(&p, req), |d| {
-            GetDelegationResponse {
-                delegation: Some(d),
-            }
-        })
-    }
-
-    async fn list_delegations(
-        &self,
-        request: Request<ListDelegationsRequest>,
-    ) -> Result<Response<ListDelegationsResponse>, Status> {
-        handle!(
-            self,
-            request,
-            |p, req| self.list_delegations(&p, req),
-            |r| r
-        )
-    }
-
-    async fn delete_delegation(
-        &self,
-        request: Request<DeleteDelegationRequest>,
-    ) -> Result<Response<DeleteDelegationResponse>, Status> {
-        handle!(
-            self,
-            request,
-            |p, req| self.delete_delegation(&p, req),
-            |()| DeleteDelegationResponse {}
-        )
-    }
-
-    async fn get_catalogue(
-        &self,
-        request: Request<GetCatalogueRequest>,
-    ) -> Result<Response<GetCatalogueResponse>, Status> {
-        auth::principal(&request)?;
-        Ok(Response::new(self.get_catalogue().await?))
-    }
-
-    type WatchCatalogueStream = ReceiverStream<Result<WatchCatalogueResponse, Status>>;
-
-    async fn watch_catalogue(
-        &self,
-        request: Request<WatchCatalogueRequest>,
-    ) -> Result<Response<Self::WatchCatalogueStream>, Status> {
-        auth::principal(&request)?;
-        let since = request.into_inner().since_revision;
-        if since < 0 {
-            return Err(ApiError::invalid("since_revision", "must not be negative").into());
+    {
+        async fn get_catalogue(
+            &self,
+            request: Request<GetCatalogueRequest>,
+        ) -> Result<Response<GetCatalogueResponse>, Status> {
+            auth::principal(&request)?;
+            Ok(Response::new(self.get_catalogue().await?))
         }
-        // A small buffer: a slow watcher holds the sender back instead of growing memory.
-        let (tx, rx) = tokio::sync::mpsc::channel(4);
-        tokio::spawn(catalogue::watch(
-            self.db.clone(),
-            self.hub.clone(),
-            since,
-            tx,
-            self.shutdown.clone(),
-        ));
-        Ok(Response::new(ReceiverStream::new(rx)))
-    }
 
-    async fn get_alliance_figures(
-        &self,
-        request: Request<GetAllianceFiguresRequest>,
-    ) -> Result<Response<GetAllianceFiguresResponse>, Status> {
-        auth::principal(&request)?;
-        Ok(Response::new(
-            self.get_alliance_figures(request.into_inner()).await?,
-        ))
+        type WatchCatalogueStream = ReceiverStream<Result<WatchCatalogueResponse, Status>>;
+
+        async fn watch_catalogue(
+            &self,
+            request: Request<WatchCatalogueRequest>,
+        ) -> Result<Response<Self::WatchCatalogueStream>, Status> {
+            auth::principal(&request)?;
+            let since = request.into_inner().since_revision;
+            if since < 0 {
+                return Err(ApiError::invalid("since_revision", "must not be negative").into());
+            }
+            // A small buffer: a slow watcher holds the sender back instead of growing memory.
+            let (tx, rx) = tokio::sync::mpsc::channel(4);
+            tokio::spawn(catalogue::watch(
+                self.db.clone(),
+                self.hub.clone(),
+                since,
+                tx,
+                self.shutdown.clone(),
+            ));
+            Ok(Response::new(ReceiverStream::new(rx)))
+        }
+
+        async fn get_alliance_figures(
+            &self,
+            request: Request<GetAllianceFiguresRequest>,
+        ) -> Result<Response<GetAllianceFiguresResponse>, Status> {
+            auth::principal(&request)?;
+            Ok(Response::new(
+                self.get_alliance_figures(request.into_inner()).await?,
+            ))
+        }
     }
 }

@@ -779,131 +779,51 @@ impl ScreeningApi {
     }
 }
 
-macro_rules! handle {
-    ($request:ident, |$principal:pat, $req:ident| $body:expr, $wrap:expr) => {{
-        let $principal = auth::principal(&$request)?;
-        let $req = $request.into_inner();
-        let result = $body.await?;
-        Ok(Response::new($wrap(result)))
-    }};
-}
-
-#[tonic::async_trait]
-impl ScreeningService for ScreeningApi {
-    async fn screen_listing(
-        &self,
-        request: Request<ScreenListingRequest>,
-    ) -> Result<Response<ScreenListingResponse>, Status> {
-        handle!(request, |_, req| self.screen_listing(req), |r| r)
+assay_common::rpcs! {
+    impl ScreeningService for ScreeningApi (self) {
+        screen_listing(ScreenListingRequest) -> ScreenListingResponse =
+            |_, req| self.screen_listing(req);
+        create_rule(CreateRuleRequest) -> CreateRuleResponse =
+            |p, req| self.create_rule(&p, req), |r| CreateRuleResponse { rule: Some(r) };
+        get_rule(GetRuleRequest) -> GetRuleResponse =
+            |p, req| self.get_rule(&p, req), |r| GetRuleResponse { rule: Some(r) };
+        list_rules(ListRulesRequest) -> ListRulesResponse = |p, req| self.list_rules(&p, req);
+        update_rule(UpdateRuleRequest) -> UpdateRuleResponse =
+            |p, req| self.update_rule(&p, req), |r| UpdateRuleResponse { rule: Some(r) };
+        delete_rule(DeleteRuleRequest) -> DeleteRuleResponse =
+            |p, req| self.delete_rule(&p, req), |()| DeleteRuleResponse {};
+        list_rule_revisions(ListRuleRevisionsRequest) -> ListRuleRevisionsResponse =
+            |p, req| self.list_rule_revisions(&p, req);
+        get_hit(GetHitRequest) -> GetHitResponse =
+            |p, req| self.get_hit(&p, req), |h| GetHitResponse { hit: Some(h) };
+        list_hits(ListHitsRequest) -> ListHitsResponse = |p, req| self.list_hits(&p, req);
+        record_hit_feedback(RecordHitFeedbackRequest) -> RecordHitFeedbackResponse =
+            |p, req| self.record_hit_feedback(&p, req),
+            |h| RecordHitFeedbackResponse { hit: Some(h) };
+        get_precision_report(GetPrecisionReportRequest) -> GetPrecisionReportResponse =
+            |_, req| self.get_precision_report(req);
+        purge_hits(PurgeHitsRequest) -> PurgeHitsResponse = |_, req| self.purge_hits(req);
     }
+    {
+        type ScreenListingsStream = ReceiverStream<Result<ScreenListingsResponse, Status>>;
 
-    type ScreenListingsStream = ReceiverStream<Result<ScreenListingsResponse, Status>>;
+        async fn screen_listings(
+            &self,
+            request: Request<Streaming<ScreenListingsRequest>>,
+        ) -> Result<Response<Self::ScreenListingsStream>, Status> {
+            auth::principal(&request)?;
+            self.engine()?;
+            let (tx, rx) = mpsc::channel(FEED_BUFFER);
+            tokio::spawn(self.clone().run_feed(request.into_inner(), tx));
+            Ok(Response::new(ReceiverStream::new(rx)))
+        }
 
-    async fn screen_listings(
-        &self,
-        request: Request<Streaming<ScreenListingsRequest>>,
-    ) -> Result<Response<Self::ScreenListingsStream>, Status> {
-        auth::principal(&request)?;
-        self.engine()?;
-        let (tx, rx) = mpsc::channel(FEED_BUFFER);
-        tokio::spawn(self.clone().run_feed(request.into_inner(), tx));
-        Ok(Response::new(ReceiverStream::new(rx)))
-    }
-
-    async fn get_engine_status(
-        &self,
-        request: Request<GetEngineStatusRequest>,
-    ) -> Result<Response<GetEngineStatusResponse>, Status> {
-        auth::principal(&request)?;
-        Ok(Response::new(self.get_engine_status().await))
-    }
-
-    async fn create_rule(
-        &self,
-        request: Request<CreateRuleRequest>,
-    ) -> Result<Response<CreateRuleResponse>, Status> {
-        handle!(request, |p, req| self.create_rule(&p, req), |r| {
-            CreateRuleResponse { rule: Some(r) }
-        })
-    }
-
-    async fn get_rule(
-        &self,
-        request: Request<GetRuleRequest>,
-    ) -> Result<Response<GetRuleResponse>, Status> {
-        handle!(request, |p, req| self.get_rule(&p, req), |r| {
-            GetRuleResponse { rule: Some(r) }
-        })
-    }
-
-    async fn list_rules(
-        &self,
-        request: Request<ListRulesRequest>,
-    ) -> Result<Response<ListRulesResponse>, Status> {
-        handle!(request, |p, req| self.list_rules(&p, req), |r| r)
-    }
-
-    async fn update_rule(
-        &self,
-        request: Request<UpdateRuleRequest>,
-    ) -> Result<Response<UpdateRuleResponse>, Status> {
-        handle!(request, |p, req| self.update_rule(&p, req), |r| {
-            UpdateRuleResponse { rule: Some(r) }
-        })
-    }
-
-    async fn delete_rule(
-        &self,
-        request: Request<DeleteRuleRequest>,
-    ) -> Result<Response<DeleteRuleResponse>, Status> {
-        handle!(request, |p, req| self.delete_rule(&p, req), |()| {
-            DeleteRuleResponse {}
-        })
-    }
-
-    async fn list_rule_revisions(
-        &self,
-        request: Request<ListRuleRevisionsRequest>,
-    ) -> Result<Response<ListRuleRevisionsResponse>, Status> {
-        handle!(request, |p, req| self.list_rule_revisions(&p, req), |r| r)
-    }
-
-    async fn get_hit(
-        &self,
-        request: Request<GetHitRequest>,
-    ) -> Result<Response<GetHitResponse>, Status> {
-        handle!(request, |p, req| self.get_hit(&p, req), |h| {
-            GetHitResponse { hit: Some(h) }
-        })
-    }
-
-    async fn list_hits(
-        &self,
-        request: Request<ListHitsRequest>,
-    ) -> Result<Response<ListHitsResponse>, Status> {
-        handle!(request, |p, req| self.list_hits(&p, req), |r| r)
-    }
-
-    async fn record_hit_feedback(
-        &self,
-        request: Request<RecordHitFeedbackRequest>,
-    ) -> Result<Response<RecordHitFeedbackResponse>, Status> {
-        handle!(request, |p, req| self.record_hit_feedback(&p, req), |h| {
-            RecordHitFeedbackResponse { hit: Some(h) }
-        })
-    }
-
-    async fn get_precision_report(
-        &self,
-        request: Request<GetPrecisionReportRequest>,
-    ) -> Result<Response<GetPrecisionReportResponse>, Status> {
-        handle!(request, |_, req| self.get_precision_report(req), |r| r)
-    }
-
-    async fn purge_hits(
-        &self,
-        request: Request<PurgeHitsRequest>,
-    ) -> Result<Response<PurgeHitsResponse>, Status> {
-        handle!(request, |_, req| self.purge_hits(req), |r| r)
+        async fn get_engine_status(
+            &self,
+            request: Request<GetEngineStatusRequest>,
+        ) -> Result<Response<GetEngineStatusResponse>, Status> {
+            auth::principal(&request)?;
+            Ok(Response::new(self.get_engine_status().await))
+        }
     }
 }
