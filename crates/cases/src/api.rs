@@ -9,6 +9,7 @@ use assay_common::catalogue::{Catalogue, CatalogueCopy};
 use assay_common::client::PeerChannel;
 use assay_common::holds::HoldChecker;
 use assay_common::idempotency::{self, Key};
+use assay_common::ids::{AgencyId, BrandId, HitId, IpRightId, MemberId};
 use assay_common::money::Money;
 use assay_common::outbox::topic;
 use assay_common::page::{PageTokens, page_size};
@@ -130,7 +131,7 @@ fn check_listings(
 
 fn check_brand_ids(violations: &mut FieldViolations, field: &str, ids: &[String]) -> Vec<String> {
     validate::each(violations, field, ids, 0..=50, |id| {
-        assay_common::id::check("brd", id).map(|()| id.clone())
+        BrandId::parse(id).map(String::from)
     })
 }
 
@@ -509,14 +510,8 @@ impl CasesApi {
         let request_id = violations
             .check("request_id", validate::request_id(&req.request_id))
             .flatten();
-        violations.check(
-            "notice.member_id",
-            assay_common::id::check("mbr", &notice.member_id),
-        );
-        violations.check(
-            "notice.ip_right_id",
-            assay_common::id::check("ipr", &notice.ip_right_id),
-        );
+        violations.check("notice.member_id", MemberId::parse(&notice.member_id));
+        violations.check("notice.ip_right_id", IpRightId::parse(&notice.ip_right_id));
         let listings = check_listings(&mut violations, "notice.listings", &notice.listings);
         let statement = violations.check(
             "notice.statement",
@@ -717,7 +712,7 @@ impl CasesApi {
             return Err(ApiError::invalid("alert.hit", "must be set"));
         };
         let mut violations = FieldViolations::new();
-        violations.check("alert.hit.id", assay_common::id::check("hit", &hit.id));
+        violations.check("alert.hit.id", HitId::parse(&hit.id));
         let listing = hit.listing.clone().unwrap_or_default();
         let listing_id = violations.check(
             "alert.hit.listing.listing_id",
@@ -834,7 +829,7 @@ impl CasesApi {
             .flatten();
         let assignee = violations.check("assignee", assignee(&req.assignee));
         if !req.brand_id.is_empty() {
-            violations.check("brand_id", assay_common::id::check("brd", &req.brand_id));
+            violations.check("brand_id", BrandId::parse(&req.brand_id));
         }
         if !req.seller_id.is_empty() {
             violations.check("seller_id", validate::external_id(&req.seller_id));
@@ -1268,10 +1263,7 @@ impl CasesApi {
             return Err(ApiError::invalid("referral", "must be set"));
         };
         let mut violations = FieldViolations::new();
-        violations.check(
-            "referral.agency_id",
-            assay_common::id::check("agy", &referral.agency_id),
-        );
+        violations.check("referral.agency_id", AgencyId::parse(&referral.agency_id));
         let summary = violations.check(
             "referral.summary",
             validate::text(&referral.summary, 10_000),
@@ -1980,7 +1972,7 @@ impl CasesApi {
         req: GetNoticeAccuracyRequest,
     ) -> ApiResult<GetNoticeAccuracyResponse> {
         let mut violations = FieldViolations::new();
-        violations.check("member_id", assay_common::id::check("mbr", &req.member_id));
+        violations.check("member_id", MemberId::parse(&req.member_id));
         let (from, until) = time_range(&mut violations, "create_time", req.create_time.as_ref());
         violations.into_result(())?;
         principal.scope(

@@ -1,19 +1,4 @@
-//! Case management's typed ids.
+//! The typed ids this service issues (defined, with every other kind, in
+//! `assay_common::ids`).
 
-use assay_common::define_id;
-
-define_id!(
-    /// A case.
-    CaseId,
-    "cas"
-);
-define_id!(
-    /// A piece of evidence.
-    EvidenceId,
-    "evd"
-);
-define_id!(
-    /// A referral to law enforcement.
-    ReferralId,
-    "ref"
-);
+pub use assay_common::ids::{CaseId, EvidenceId, ReferralId};

@@ -13,6 +13,7 @@ pub mod error;
 pub mod holds;
 pub mod id;
 pub mod idempotency;
+pub mod ids;
 pub mod jwt;
 pub mod metrics;
 pub mod money;

@@ -10,6 +10,7 @@ use std::time::Duration;
 use assay_common::auth::{self, Owner, Principal};
 use assay_common::directory::Directory;
 use assay_common::idempotency::{self, Key};
+use assay_common::ids::{CaseId, ReferralId};
 use assay_common::money::Money;
 use assay_common::outbox::topic;
 use assay_common::page::{PageTokens, page_size};
@@ -795,7 +796,7 @@ impl LawEnforcementApi {
             )
             .flatten();
         if !req.agency_id.is_empty() {
-            violations.check("agency_id", assay_common::id::check("agy", &req.agency_id));
+            violations.check("agency_id", AgencyId::parse(&req.agency_id));
         }
         violations.into_result(())?;
         let agency_id = match &caller {
@@ -1572,14 +1573,11 @@ impl LawEnforcementApi {
             return Err(ApiError::invalid("case.referral", "must be set"));
         };
         let mut violations = FieldViolations::new();
-        violations.check("case.id", assay_common::id::check("cas", &case.id));
-        violations.check(
-            "case.referral.id",
-            assay_common::id::check("ref", &referral.id),
-        );
+        violations.check("case.id", CaseId::parse(&case.id));
+        violations.check("case.referral.id", ReferralId::parse(&referral.id));
         violations.check(
             "case.referral.agency_id",
-            assay_common::id::check("agy", &referral.agency_id),
+            AgencyId::parse(&referral.agency_id),
         );
         violations.into_result(())?;
         let now = time::now();
@@ -1659,7 +1657,7 @@ impl LawEnforcementApi {
         principal: &Principal,
         req: GetReferralRequest,
     ) -> ApiResult<Referral> {
-        assay_common::id::check("ref", &req.id).map_err(|e| ApiError::invalid("id", e))?;
+        ReferralId::parse(&req.id).map_err(|e| ApiError::invalid("id", e))?;
         let caller = Self::caller(principal);
         let txn = self.db().begin().await?;
         let (txn, model) = self
@@ -1711,7 +1709,7 @@ impl LawEnforcementApi {
         principal: &Principal,
         req: AcknowledgeReferralRequest,
     ) -> ApiResult<Referral> {
-        assay_common::id::check("ref", &req.id).map_err(|e| ApiError::invalid("id", e))?;
+        ReferralId::parse(&req.id).map_err(|e| ApiError::invalid("id", e))?;
         if principal.agency_id().is_none() {
             return Err(ApiError::denied(
                 "referrals are acknowledged by their agency",
@@ -1748,7 +1746,7 @@ impl LawEnforcementApi {
         principal: &Principal,
         req: ReportReferralOutcomeRequest,
     ) -> ApiResult<Referral> {
-        assay_common::id::check("ref", &req.id).map_err(|e| ApiError::invalid("id", e))?;
+        ReferralId::parse(&req.id).map_err(|e| ApiError::invalid("id", e))?;
         let mut violations = FieldViolations::new();
         let request_id = violations
             .check("request_id", validate::request_id(&req.request_id))

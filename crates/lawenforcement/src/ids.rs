@@ -1,19 +1,4 @@
-//! The law-enforcement service's typed ids.
+//! The typed ids this service issues (defined, with every other kind, in
+//! `assay_common::ids`).
 
-use assay_common::define_id;
-
-define_id!(
-    /// An agency.
-    AgencyId,
-    "agy"
-);
-define_id!(
-    /// A request for information.
-    RequestId,
-    "lrq"
-);
-define_id!(
-    /// A preservation hold.
-    HoldId,
-    "hld"
-);
+pub use assay_common::ids::{AgencyId, HoldId, RequestId};

@@ -1,24 +1,4 @@
-//! The registry's typed ids.
+//! The typed ids this service issues (defined, with every other kind, in
+//! `assay_common::ids`).
 
-use assay_common::define_id;
-
-define_id!(
-    /// An alliance member.
-    MemberId,
-    "mbr"
-);
-define_id!(
-    /// A brand.
-    BrandId,
-    "brd"
-);
-define_id!(
-    /// An IP right.
-    IpRightId,
-    "ipr"
-);
-define_id!(
-    /// A delegation.
-    DelegationId,
-    "dlg"
-);
+pub use assay_common::ids::{BrandId, DelegationId, IpRightId, MemberId};

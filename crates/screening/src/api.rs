@@ -7,6 +7,7 @@ use std::sync::{Arc, OnceLock};
 use assay_common::auth::{self, Principal};
 use assay_common::holds::HoldChecker;
 use assay_common::idempotency::{self, Key};
+use assay_common::ids::BrandId;
 use assay_common::page::{PageTokens, page_size};
 use assay_common::resource::{check_etag, mask_paths};
 use assay_common::{ApiError, ApiResult, FieldViolations, time, validate};
@@ -367,7 +368,7 @@ impl ScreeningApi {
         if brand_id.is_empty() {
             return Ok(());
         }
-        assay_common::id::check("brd", brand_id).map_err(|e| ApiError::invalid(field, e))?;
+        BrandId::parse(brand_id).map_err(|e| ApiError::invalid(field, e))?;
         if !self.engines.catalogue().brands.contains_key(brand_id) {
             return Err(ApiError::precondition(format!(
                 "brand {brand_id} is not in the catalogue of protected brands"
@@ -457,8 +458,7 @@ impl ScreeningApi {
     ) -> ApiResult<ListRulesResponse> {
         let size = page_size(req.page_size)?;
         if !req.brand_id.is_empty() {
-            assay_common::id::check("brd", &req.brand_id)
-                .map_err(|e| ApiError::invalid("brand_id", e))?;
+            BrandId::parse(&req.brand_id).map_err(|e| ApiError::invalid("brand_id", e))?;
             self.scope_rule(principal, &req.brand_id, "brand", &req.brand_id)?;
         }
         let brand_ids: Option<Vec<String>> = match (req.brand_id.is_empty(), principal) {
@@ -612,7 +612,7 @@ impl ScreeningApi {
         let size = page_size(req.page_size)?;
         let mut violations = FieldViolations::new();
         if !req.brand_id.is_empty() {
-            violations.check("brand_id", assay_common::id::check("brd", &req.brand_id));
+            violations.check("brand_id", BrandId::parse(&req.brand_id));
         }
         if !req.seller_id.is_empty() {
             violations.check("seller_id", validate::external_id(&req.seller_id));

@@ -1,14 +1,4 @@
-//! Screening's typed ids.
+//! The typed ids this service issues (defined, with every other kind, in
+//! `assay_common::ids`).
 
-use assay_common::define_id;
-
-define_id!(
-    /// A stored hit.
-    HitId,
-    "hit"
-);
-define_id!(
-    /// A rule.
-    RuleId,
-    "rul"
-);
+pub use assay_common::ids::{HitId, RuleId};
