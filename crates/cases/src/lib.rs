@@ -158,10 +158,6 @@ impl Service for Cases {
         NAME
     }
 
-    fn grpc_service(&self) -> &'static str {
-        "assay.cases.v1.CasesService"
-    }
-
     fn policy(&self) -> &'static assay_common::policy::Policy {
         &policy::POLICY
     }

@@ -20,7 +20,7 @@ const EVIDENCE_TOTAL: usize = 8 * 1024 * 1024;
 
 #[rustfmt::skip]
 pub static POLICY: Policy = Policy {
-    service: "assay.cases.v1.CasesService",
+    service: assay_proto::cases::v1::cases_service_server::SERVICE_NAME,
     rules: &[
         //    method                     staff     tenant     services
         rule("SubmitNotice",             DECIDERS, MEMBER,    &[]),

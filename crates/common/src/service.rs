@@ -15,10 +15,12 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub trait Service: Send + Sync + 'static {
     /// Short name: `registry`, `screening`, `cases`, `lawenforcement`.
     fn name(&self) -> &'static str;
-    /// Its fully-qualified gRPC service name, reported by health.
-    fn grpc_service(&self) -> &'static str;
     /// Who may call each of its RPCs.
     fn policy(&self) -> &'static Policy;
+    /// Its fully-qualified gRPC service name, reported by health: its policy's.
+    fn grpc_service(&self) -> &'static str {
+        self.policy().service
+    }
     /// Its database.
     fn database(&self) -> &DatabaseConnection;
     /// Adds its gRPC service to the server's routes.

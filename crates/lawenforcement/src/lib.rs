@@ -233,10 +233,6 @@ impl Service for LawEnforcement {
         NAME
     }
 
-    fn grpc_service(&self) -> &'static str {
-        "assay.lawenforcement.v1.LawEnforcementService"
-    }
-
     fn policy(&self) -> &'static assay_common::policy::Policy {
         &policy::POLICY
     }

@@ -16,7 +16,7 @@ const NO_TENANT: Tenant = Tenant::Nobody;
 
 #[rustfmt::skip]
 pub static POLICY: Policy = Policy {
-    service: "assay.lawenforcement.v1.LawEnforcementService",
+    service: assay_proto::lawenforcement::v1::law_enforcement_service_server::SERVICE_NAME,
     rules: &[
         //    method                    staff      tenant     services
         rule("CreateAgency",            LEGAL,     NO_TENANT, &[]),

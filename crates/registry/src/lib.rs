@@ -106,10 +106,6 @@ impl Service for Registry {
         NAME
     }
 
-    fn grpc_service(&self) -> &'static str {
-        "assay.registry.v1.RegistryService"
-    }
-
     fn policy(&self) -> &'static assay_common::policy::Policy {
         &policy::POLICY
     }

@@ -12,7 +12,7 @@ const NO_TENANT: Tenant = Tenant::Nobody;
 
 #[rustfmt::skip]
 pub static POLICY: Policy = Policy {
-    service: "assay.registry.v1.RegistryService",
+    service: assay_proto::registry::v1::registry_service_server::SERVICE_NAME,
     rules: &[
         //    method                 staff   tenant     services
         rule("CreateMember",         ADMIN,  NO_TENANT, &[]),

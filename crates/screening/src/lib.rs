@@ -231,10 +231,6 @@ impl Service for Screening {
         NAME
     }
 
-    fn grpc_service(&self) -> &'static str {
-        "assay.screening.v1.ScreeningService"
-    }
-
     fn policy(&self) -> &'static assay_common::policy::Policy {
         &policy::POLICY
     }

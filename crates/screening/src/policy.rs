@@ -18,7 +18,7 @@ const LISTING: usize = 3 * 1024 * 1024;
 
 #[rustfmt::skip]
 pub static POLICY: Policy = Policy {
-    service: "assay.screening.v1.ScreeningService",
+    service: assay_proto::screening::v1::screening_service_server::SERVICE_NAME,
     rules: &[
         //    method                 staff        tenant     services
         rule("ScreenListing",        ANALYST,     NO_TENANT, PIPELINE).max_request(LISTING),
