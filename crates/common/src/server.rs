@@ -415,6 +415,8 @@ pin_project_lite::pin_project! {
         // Set once a message over the limit was found: the body ends with this error,
         // after the messages before it.
         refused: Option<u64>,
+        // The error was given: nothing more is read.
+        ended: bool,
     }
 }
 
@@ -493,7 +495,11 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
         let this = self.project();
+        if *this.ended {
+            return Poll::Ready(None);
+        }
         if let Some(length) = this.refused.take() {
+            *this.ended = true;
             tracing::warn!(method = %this.path, length, limit = *this.limit, "request message refused: too large");
             let status = Status::resource_exhausted(format!(
                 "request message of {length} bytes is larger than the {} bytes this RPC takes",
@@ -523,7 +529,7 @@ where
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.ended || self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> http_body::SizeHint {
@@ -671,6 +677,7 @@ where
                     frame: FrameState::default(),
                     path: path.clone(),
                     refused: None,
+                    ended: false,
                 })
             });
             request.extensions_mut().insert(principal);
@@ -1111,6 +1118,57 @@ mod tests {
         bytes.extend_from_slice(&length.to_be_bytes());
         bytes.resize(5 + length as usize, b'x');
         bytes
+    }
+
+    /// A request body that yields the given chunks.
+    struct Chunks(std::collections::VecDeque<tonic::codegen::Bytes>);
+
+    impl http_body::Body for Chunks {
+        type Data = tonic::codegen::Bytes;
+        type Error = Infallible;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+            Poll::Ready(
+                self.0
+                    .pop_front()
+                    .map(|chunk| Ok(http_body::Frame::data(chunk))),
+            )
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_hands_on_the_messages_before_one_too_large_then_ends_with_the_refusal() {
+        let first = [frame(10), frame(0), frame(100)].concat();
+        let mut body = Checked {
+            inner: Chunks([first.into(), frame(3).into()].into()),
+            limit: 99,
+            frame: FrameState::default(),
+            path: "/assay.test.v1.TestService/Feed".to_owned(),
+            refused: None,
+            ended: false,
+        };
+        async fn next<B: http_body::Body + Unpin>(
+            body: &mut B,
+        ) -> Option<Result<http_body::Frame<B::Data>, B::Error>> {
+            std::future::poll_fn(|cx| Pin::new(&mut *body).poll_frame(cx)).await
+        }
+        let before = next(&mut body).await.unwrap().unwrap().into_data().unwrap();
+        assert_eq!(before.len(), frame(10).len() + frame(0).len());
+        let refusal = next(&mut body).await.unwrap().unwrap_err();
+        let status = Status::from_error(refusal);
+        assert_eq!(status.code(), tonic::Code::ResourceExhausted);
+        assert!(
+            status.message().contains("100 bytes"),
+            "{}",
+            status.message()
+        );
+        assert!(
+            next(&mut body).await.is_none(),
+            "nothing is read after the refusal"
+        );
     }
 
     #[test]
