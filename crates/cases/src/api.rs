@@ -26,7 +26,7 @@ use sea_orm::{ActiveValue::Set, DatabaseConnection, DatabaseTransaction, Transac
 use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 
-use crate::Config;
+use crate::config::Config;
 use crate::domain::{self, Action, Decision};
 use crate::entity::{case, referral};
 use crate::ids::{CaseId, EvidenceId, ReferralId};

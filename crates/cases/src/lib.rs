@@ -3,6 +3,7 @@
 //! seller strikes and clusters, counter-notices, and the programme's figures.
 
 mod api;
+mod config;
 pub mod domain;
 pub mod entity;
 pub mod ids;
@@ -23,71 +24,13 @@ use assay_common::server::ServiceStatus;
 use assay_common::service::{BoxFuture, Service};
 use assay_proto::cases::v1::cases_service_server::CasesServiceServer;
 use sea_orm::DatabaseConnection;
-use serde::{Deserialize, Serialize};
 use tonic::service::RoutesBuilder;
 
 pub use api::CasesApi;
 
+pub use config::Config;
+
 pub const NAME: &str = "cases";
-
-/// Case management's configuration (`[cases]`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Config {
-    /// Its database; unset: `<data_dir>/cases.db`.
-    pub database_url: Option<String>,
-    /// The registry (IP rights, the catalogue), e.g. `http://registry:50051`. Unset: this
-    /// process, which must then run the registry too.
-    pub registry_endpoint: Option<String>,
-    /// Screening, which receives feedback on its hits. Unset: this process if it runs
-    /// screening; otherwise feedback waits in the outbox until one is configured.
-    pub screening_endpoint: Option<String>,
-    /// The law-enforcement service, which receives referrals and is asked about
-    /// preservation holds before cases are purged. Unset: this process if it runs it;
-    /// otherwise referrals wait in the outbox and nothing is purged.
-    pub lawenforcement_endpoint: Option<String>,
-    /// How long closed cases are kept; older ones are purged unless a preservation hold
-    /// covers one of their sellers or listings.
-    #[serde(with = "humantime_serde")]
-    pub closed_case_retention: std::time::Duration,
-    pub sla: domain::Sla,
-    pub repeat_infringer: domain::RepeatInfringerPolicy,
-    pub trusted_notices: domain::TrustPolicy,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            database_url: None,
-            registry_endpoint: None,
-            screening_endpoint: None,
-            lawenforcement_endpoint: None,
-            closed_case_retention: std::time::Duration::from_secs(5 * 365 * 24 * 3600),
-            sla: domain::Sla::default(),
-            repeat_infringer: domain::RepeatInfringerPolicy::default(),
-            trusted_notices: domain::TrustPolicy::default(),
-        }
-    }
-}
-
-impl Config {
-    pub fn problems(&self) -> Vec<String> {
-        let mut problems = self.sla.problems();
-        if self.closed_case_retention.is_zero() {
-            problems.push("cases.closed_case_retention must be above zero".to_owned());
-        }
-        if self.repeat_infringer.strikes == 0 {
-            problems.push("cases.repeat_infringer.strikes must be at least 1".to_owned());
-        }
-        if self.repeat_infringer.window.is_zero() {
-            problems.push("cases.repeat_infringer.window must be above zero".to_owned());
-        }
-        if !(0.0..=1.0).contains(&self.trusted_notices.min_accuracy) {
-            problems.push("cases.trusted_notices.min_accuracy must be between 0 and 1".to_owned());
-        }
-        problems
-    }
-}
 
 /// Where case management reaches its peers.
 #[derive(Debug, Clone)]

@@ -8,8 +8,8 @@ use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
-use crate::auth::Principal;
 use crate::jwt::TokenSigner;
+use crate::principal::Principal;
 
 /// How long a minted service token lives, and when it is renewed.
 const SERVICE_TOKEN_TTL: Duration = Duration::from_secs(600);

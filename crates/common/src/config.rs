@@ -461,7 +461,7 @@ impl PlatformConfig {
             if token.sha256.len() != 64 || hex::decode(&token.sha256).is_err() {
                 problems.push(format!("auth.tokens[{i}].sha256 must be 64 hex digits"));
             }
-            if let Err(e) = token.principal.parse::<crate::auth::Principal>() {
+            if let Err(e) = token.principal.parse::<crate::principal::Principal>() {
                 problems.push(format!("auth.tokens[{i}].principal: {e}"));
             }
         }

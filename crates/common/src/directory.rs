@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 use assay_proto::registry::v1::registry_service_client::RegistryServiceClient;
 use assay_proto::registry::v1::{GetMemberRequest, MemberStatus};
 
-use crate::auth::Principal;
 use crate::client::PeerChannel;
 use crate::error::{ApiError, ApiResult};
+use crate::principal::Principal;
 use crate::service::BoxFuture;
 
 /// Where a tenant stands.

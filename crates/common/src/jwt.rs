@@ -17,8 +17,8 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
+use crate::principal::Principal;
 
 /// Clock skew tolerated between issuer and verifier, in seconds.
 const LEEWAY: u64 = 30;
@@ -136,7 +136,7 @@ pub struct Claims {
     /// `staff`, `member`, `agency` or `service`.
     pub kind: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub roles: Vec<crate::auth::Role>,
+    pub roles: Vec<crate::principal::Role>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -21,6 +21,7 @@ pub mod outbox;
 pub mod page;
 pub mod platform;
 pub mod policy;
+pub mod principal;
 pub mod resource;
 pub mod server;
 pub mod service;

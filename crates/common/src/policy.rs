@@ -5,14 +5,14 @@
 //! services *by name* may. The server's guard applies the table to every call before the
 //! request is decoded: an RPC without a rule is refused, and so is every caller the rule
 //! does not name. What the table cannot know — which records a tenant owns — the handler
-//! decides with [`Principal::scope`](crate::auth::Principal::scope), answering another
+//! decides with [`Principal::scope`](crate::principal::Principal::scope), answering another
 //! tenant's record exactly like a missing one.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use crate::auth::{Principal, Role};
 use crate::error::ApiError;
+use crate::principal::{Principal, Role};
 
 /// Which staff may call an RPC. Admins hold every role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -28,11 +28,12 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 use crate::audit::{self, Audit, Entry};
+use crate::config::Config;
 use crate::domain::{self, Action};
 use crate::entity::{hold, request};
 use crate::gather::{self, Sources};
 use crate::ids::{AgencyId, HoldId, RequestId};
-use crate::{Config, store};
+use crate::store;
 
 /// The law-enforcement service.
 #[derive(Clone)]
