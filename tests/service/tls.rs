@@ -200,29 +200,7 @@ async fn mutual_tls_authenticates_services_and_agencies_by_certificate() {
 
     // An agency, by its certificate: it files in its own name and sees its own requests.
     let mut legal = LawEnforcementServiceClient::new(sandbox.as_principal(Some(LEGAL)).await);
-    let agency = legal
-        .create_agency(le::CreateAgencyRequest {
-            agency: Some(le::Agency {
-                name: "Bundespolizei".to_owned(),
-                country_code: "DE".to_owned(),
-                level: le::AgencyLevel::Federal as i32,
-                verified_email_domains: vec!["polizei.bund.de".to_owned()],
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .agency
-        .unwrap();
-    legal
-        .activate_agency(le::ActivateAgencyRequest {
-            id: agency.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let agency = agency(&mut legal, "Bundespolizei", "DE", "polizei.bund.de").await;
     let officer = ca.client(
         "officer",
         Some(&format!("spiffe://assay/agency/{}", agency.id)),

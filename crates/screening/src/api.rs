@@ -307,9 +307,16 @@ impl ScreeningApi {
                 }
             };
             let mut batch = vec![first];
+            // A bad message behind the batch: the batch is answered, then the feed ends
+            // with it.
+            let mut refused = None;
             while batch.len() < FEED_BATCH {
                 match inbound.message().now_or_never() {
                     Some(Ok(Some(message))) => batch.push(message),
+                    Some(Err(status)) => {
+                        refused = Some(status);
+                        break;
+                    }
                     _ => break,
                 }
             }
@@ -320,6 +327,11 @@ impl ScreeningApi {
                     let _ = out.send(Err(error.into())).await;
                     return;
                 }
+            }
+            if let Some(status) = refused {
+                tracing::debug!(%status, "feed ended on a bad inbound message");
+                let _ = out.send(Err(status)).await;
+                return;
             }
         }
     }
