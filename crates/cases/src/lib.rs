@@ -24,7 +24,6 @@ use assay_common::server::ServiceStatus;
 use assay_common::service::{BoxFuture, Service};
 use assay_proto::cases::v1::cases_service_server::CasesServiceServer;
 use sea_orm::DatabaseConnection;
-use tonic::service::RoutesBuilder;
 
 pub use api::CasesApi;
 
@@ -97,30 +96,12 @@ impl Cases {
 }
 
 impl Service for Cases {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn policy(&self) -> &'static assay_common::policy::Policy {
-        &policy::POLICY
-    }
-
-    fn database(&self) -> &DatabaseConnection {
-        &self.db
-    }
-
-    fn add_routes(&self, routes: &mut RoutesBuilder) {
-        let max = self.platform.config.server.max_message_bytes;
-        routes.add_service(
-            CasesServiceServer::new(self.api.clone())
-                .max_decoding_message_size(max)
-                .max_encoding_message_size(max),
-        );
-    }
-
-    fn migrate(&self) -> BoxFuture<'_, anyhow::Result<()>> {
-        Box::pin(assay_common::db::migrate::<migration::Migrator>(&self.db))
-    }
+    assay_common::service_parts!(
+        NAME,
+        policy::POLICY,
+        CasesServiceServer,
+        migration::Migrator
+    );
 
     fn start(&self, status: ServiceStatus) -> BoxFuture<'_, anyhow::Result<()>> {
         Box::pin(async move {

@@ -76,7 +76,7 @@ impl Deliver for Referrals {
                     crate::store::append_event(
                         &txn,
                         &case_id,
-                        crate::store::Event::new(
+                        crate::domain::moves::Event::new(
                             CaseEventKind::ReferralDelivered,
                             format!("referral {} received by law enforcement", message.key),
                         ),

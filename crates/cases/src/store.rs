@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use assay_common::money::Money;
+use assay_common::outbox::{self, topic};
 use assay_common::resource::etag;
 use assay_common::time::{opt_timestamp, to_timestamp};
 use assay_common::validate;
@@ -13,6 +14,7 @@ use assay_proto::cases::v1::{
     CustodyAction, CustodyEvent, Evidence, EvidenceKind, PackageItem, Referral, ReferralOutcome,
     ReferralState,
 };
+use assay_proto::screening::v1::{FeedbackOutcome, RecordHitFeedbackRequest};
 use chrono::{DateTime, Utc};
 use prost::Message;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
@@ -21,6 +23,8 @@ use sea_orm::{
     QueryOrder, QuerySelect,
 };
 
+use crate::domain::check::NewEvidence;
+use crate::domain::moves::{Effect, Event, Move};
 use crate::domain::{self, Decision};
 use crate::entity::{
     case, case_brand, case_event, case_listing, case_tag, custody_event, evidence, referral,
@@ -29,6 +33,16 @@ use crate::entity::{
 
 fn corrupt(what: &str, error: impl std::fmt::Display) -> ApiError {
     ApiError::internal(anyhow::anyhow!("corrupt {what} in the database: {error}"))
+}
+
+/// The counter-notice filed on a case, if any.
+pub fn counter_notice_of(model: &case::Model) -> ApiResult<Option<CounterNotice>> {
+    model
+        .counter_notice
+        .as_deref()
+        .map(CounterNotice::decode)
+        .transpose()
+        .map_err(|e| corrupt("counter-notice", e))
 }
 
 pub fn status_of(model: &case::Model) -> ApiResult<CaseStatus> {
@@ -187,9 +201,120 @@ pub async fn listings_of_case(
         .await?)
 }
 
+/// Applies a decided [`Move`] to the case read as `current`: its status, deadline and
+/// fields, its timeline entries in order, and its effects on listings, strikes and
+/// screening, all in the caller's transaction.
+pub async fn apply_move(
+    db: &impl ConnectionTrait,
+    current: &case::Model,
+    mv: &Move,
+    due: Option<DateTime<Utc>>,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<case::Model> {
+    let fields = &mv.fields;
+    let model = update_case(
+        db,
+        current,
+        |m| {
+            m.status = Set(mv.to.as_str_name().to_owned());
+            m.due_time = Set(due);
+            if let Some(assignee) = &fields.assignee {
+                m.assignee = Set(assignee.clone());
+            }
+            if let Some(note) = &fields.resolution_note {
+                m.resolution_note = Set(note.clone());
+            }
+            if let Some(decision) = fields.decision {
+                m.decision = Set(decision.as_str().to_owned());
+                m.decision_time = Set(Some(now));
+            }
+            if let Some(counter) = &fields.counter_notice {
+                m.counter_notice = Set(Some(counter.encode_to_vec()));
+            }
+            if fields.counter_notice_filed {
+                m.counter_notice_time = Set(Some(now));
+            }
+            if let Some(target) = &fields.merged_into {
+                m.merged_into = Set(target.clone());
+            }
+        },
+        now,
+    )
+    .await?;
+    for event in &mv.events {
+        append_event(db, &current.id, event.clone(), actor, now).await?;
+    }
+    for effect in &mv.effects {
+        match effect {
+            Effect::TakeDownListings => take_down_listings(db, &current.id, now).await?,
+            Effect::StrikeSellers => strike_sellers(db, &current.id, now).await?,
+            Effect::ReinstateListings => reinstate_listings(db, &current.id, now).await?,
+            Effect::WithdrawStrikes => withdraw_strikes(db, &current.id, now).await?,
+            Effect::Feedback { outcome, why } => queue_feedback(db, &model, *outcome, why).await?,
+        }
+    }
+    Ok(model)
+}
+
+/// Queues feedback on the case's hit for screening, when it came from one.
+async fn queue_feedback(
+    db: &impl ConnectionTrait,
+    model: &case::Model,
+    outcome: FeedbackOutcome,
+    why: &str,
+) -> ApiResult<()> {
+    if model.hit_id.is_empty() {
+        return Ok(());
+    }
+    let request = RecordHitFeedbackRequest {
+        hit_id: model.hit_id.clone(),
+        outcome: outcome as i32,
+        note: format!("case {}: {why}", model.id)
+            .chars()
+            .take(2000)
+            .collect(),
+    };
+    outbox::enqueue(
+        db,
+        topic::HIT_FEEDBACK,
+        &format!(
+            "{}/{}/{}",
+            model.hit_id,
+            outcome.as_str_name(),
+            model.version
+        ),
+        request.encode_to_vec(),
+    )
+    .await
+}
+
+/// Assigns a case (the caller decided it may be, and wrote `event`).
+pub async fn assign(
+    db: &impl ConnectionTrait,
+    current: &case::Model,
+    assignee: &str,
+    event: Event,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<case::Model> {
+    let model = update_case(db, current, |m| m.assignee = Set(assignee.to_owned()), now).await?;
+    append_event(db, &current.id, event, actor, now).await?;
+    Ok(model)
+}
+
+/// Marks a case changed (a new version and update time) when only its parts changed.
+pub async fn touch_case(
+    db: &impl ConnectionTrait,
+    current: &case::Model,
+    now: DateTime<Utc>,
+) -> ApiResult<case::Model> {
+    update_case(db, current, |_| {}, now).await
+}
+
 /// Writes `change` to a case read at `current.version`, bumping the version; ABORTED if
 /// someone changed it since.
-pub async fn update_case(
+async fn update_case(
     db: &impl ConnectionTrait,
     current: &case::Model,
     change: impl FnOnce(&mut case::ActiveModel),
@@ -209,28 +334,6 @@ pub async fn update_case(
         return Err(ApiError::stale_etag("case"));
     }
     find_case(db, &current.id).await
-}
-
-/// What to write into a case's timeline.
-pub struct Event {
-    kind: CaseEventKind,
-    detail: String,
-    statuses: Option<(CaseStatus, CaseStatus)>,
-}
-
-impl Event {
-    pub fn new(kind: CaseEventKind, detail: impl Into<String>) -> Self {
-        Self {
-            kind,
-            detail: detail.into(),
-            statuses: None,
-        }
-    }
-
-    pub fn status(mut self, from: CaseStatus, to: CaseStatus) -> Self {
-        self.statuses = Some((from, to));
-        self
-    }
 }
 
 pub async fn append_event(
@@ -495,12 +598,7 @@ pub async fn case_protos(
     models
         .iter()
         .map(|m| {
-            let counter_notice = m
-                .counter_notice
-                .as_deref()
-                .map(CounterNotice::decode)
-                .transpose()
-                .map_err(|e| corrupt("counter-notice", e))?;
+            let counter_notice = counter_notice_of(m)?;
             Ok(Case {
                 id: m.id.clone(),
                 source: CaseSource::from_str_name(&m.source).unwrap_or_default() as i32,
@@ -703,16 +801,6 @@ pub async fn set_referral_state(
 
 // ---------------------------------------------------------------------------------------
 // Evidence
-
-/// Evidence as checked, about to be stored.
-pub struct NewEvidence {
-    pub kind: EvidenceKind,
-    pub description: String,
-    pub media_type: String,
-    pub sha256: String,
-    pub content: Option<Vec<u8>>,
-    pub reference_uri: String,
-}
 
 pub async fn insert_evidence(
     db: &impl ConnectionTrait,
@@ -1006,11 +1094,39 @@ pub async fn sellers_with(
 // ---------------------------------------------------------------------------------------
 // Referrals
 
+/// A referral of a case to an agency, pending its acknowledgement.
+pub struct NewReferral<'a> {
+    pub id: &'a str,
+    pub case_id: &'a str,
+    pub agency_id: &'a str,
+    pub summary: String,
+    pub package: Vec<PackageItem>,
+    pub package_sha256: &'a str,
+    pub referred_by: &'a str,
+}
+
 pub async fn insert_referral(
     db: &impl ConnectionTrait,
-    model: referral::ActiveModel,
+    new: NewReferral<'_>,
+    now: DateTime<Utc>,
 ) -> ApiResult<referral::Model> {
-    Ok(model.insert(db).await?)
+    Ok(referral::ActiveModel {
+        id: Set(new.id.to_owned()),
+        case_id: Set(new.case_id.to_owned()),
+        agency_id: Set(new.agency_id.to_owned()),
+        summary: Set(new.summary),
+        package: Set(Referral {
+            package: new.package,
+            ..Referral::default()
+        }
+        .encode_to_vec()),
+        package_sha256: Set(new.package_sha256.to_owned()),
+        state: Set(ReferralState::Pending.as_str_name().to_owned()),
+        referred_by: Set(new.referred_by.to_owned()),
+        create_time: Set(now),
+    }
+    .insert(db)
+    .await?)
 }
 
 pub async fn referral_of_case(

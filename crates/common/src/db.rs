@@ -169,3 +169,30 @@ mod tests {
         }
     }
 }
+
+/// A service's migrator: its migrations in order, recorded in its own table so that
+/// services sharing one database keep separate histories.
+///
+/// ```ignore
+/// assay_common::migrator!("cases_migrations", [
+///     assay_common::idempotency::Migration,
+///     m20261128_000001_create_cases::Migration,
+/// ]);
+/// ```
+#[macro_export]
+macro_rules! migrator {
+    ($table:literal, [$($migration:expr),* $(,)?]) => {
+        pub struct Migrator;
+
+        #[::sea_orm_migration::async_trait::async_trait]
+        impl ::sea_orm_migration::MigratorTrait for Migrator {
+            fn migrations() -> Vec<Box<dyn ::sea_orm_migration::MigrationTrait>> {
+                vec![$(Box::new($migration)),*]
+            }
+
+            fn migration_table_name() -> ::sea_orm_migration::prelude::DynIden {
+                ::sea_orm_migration::prelude::IntoIden::into_iden($table)
+            }
+        }
+    };
+}

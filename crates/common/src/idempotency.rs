@@ -11,7 +11,9 @@ use sea_orm::{ActiveValue::Set, ConnectionTrait};
 use sea_orm_migration::prelude::*;
 use sha2::{Digest, Sha256};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, FieldViolations};
+use crate::principal::Principal;
+use crate::validate;
 
 pub mod entity {
     use sea_orm::entity::prelude::*;
@@ -37,36 +39,76 @@ pub mod entity {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-/// The fingerprint of a request message (encode it with its request_id cleared).
-pub fn fingerprint(message: &impl Message) -> String {
-    hex::encode(Sha256::digest(message.encode_to_vec()))
+/// A create request that carries a `request_id`.
+pub trait Retryable: Message + Clone {
+    /// The caller's request_id, as sent.
+    fn request_id(&self) -> &str;
+    /// The request as it was sent, less its request_id: what a retry must repeat.
+    fn without_request_id(&self) -> Self;
 }
 
-/// A create that may be a retry.
+macro_rules! retryable {
+    ($($message:ty),* $(,)?) => {
+        $(impl Retryable for $message {
+            fn request_id(&self) -> &str {
+                &self.request_id
+            }
+
+            fn without_request_id(&self) -> Self {
+                Self {
+                    request_id: String::new(),
+                    ..self.clone()
+                }
+            }
+        })*
+    };
+}
+
+retryable!(
+    assay_proto::registry::v1::CreateMemberRequest,
+    assay_proto::registry::v1::CreateBrandRequest,
+    assay_proto::registry::v1::CreateIpRightRequest,
+    assay_proto::registry::v1::CreateDelegationRequest,
+    assay_proto::screening::v1::CreateRuleRequest,
+    assay_proto::cases::v1::SubmitNoticeRequest,
+    assay_proto::cases::v1::CreateCaseRequest,
+    assay_proto::cases::v1::RecordReferralOutcomeRequest,
+    assay_proto::cases::v1::AddEvidenceRequest,
+    assay_proto::lawenforcement::v1::CreateAgencyRequest,
+    assay_proto::lawenforcement::v1::SubmitRequestRequest,
+    assay_proto::lawenforcement::v1::ReportRequestOutcomeRequest,
+    assay_proto::lawenforcement::v1::ReportReferralOutcomeRequest,
+);
+
+/// A create that may be a retry: the caller's checked request_id, scoped to the method and
+/// the caller so that keys of different callers never collide.
 #[derive(Debug, Clone)]
 pub struct Key {
-    pub scope: String,
-    pub request_id: String,
-    pub fingerprint: String,
+    scope: String,
+    request_id: String,
+    fingerprint: String,
 }
 
 impl Key {
-    /// `None` when the caller sent no request_id.
-    pub fn new(
+    /// The key of `request` to `method` from `principal`: `None` when it carries no
+    /// request_id, or one that is not valid (named in `violations`).
+    pub fn of(
         method: &str,
-        actor: &str,
-        request_id: Option<String>,
-        fingerprint: String,
+        principal: &Principal,
+        violations: &mut FieldViolations,
+        request: &impl Retryable,
     ) -> Option<Self> {
-        request_id.map(|request_id| Key {
-            scope: format!("{method}|{actor}"),
+        let checked = violations.check("request_id", validate::request_id(request.request_id()));
+        checked.flatten().map(|request_id| Key {
+            scope: format!("{method}|{}", principal.actor()),
             request_id,
-            fingerprint,
+            fingerprint: hex::encode(Sha256::digest(request.without_request_id().encode_to_vec())),
         })
     }
 
     /// The id created by an earlier request with this key, if any; ALREADY_EXISTS if that
-    /// request had other content.
+    /// request had other content. [`create_once`] asks this itself; a handler asks it
+    /// first only to spare a retry work outside the transaction (a call to another service).
     pub async fn earlier(&self, db: &impl ConnectionTrait) -> ApiResult<Option<String>> {
         let found = entity::Entity::find_by_id((self.scope.clone(), self.request_id.clone()))
             .one(db)
@@ -82,7 +124,7 @@ impl Key {
     }
 
     /// Records that this key created `resource_id` (inside the creating transaction).
-    pub async fn record(&self, db: &impl ConnectionTrait, resource_id: &str) -> ApiResult<()> {
+    async fn record(&self, db: &impl ConnectionTrait, resource_id: &str) -> ApiResult<()> {
         entity::ActiveModel {
             scope: Set(self.scope.clone()),
             request_id: Set(self.request_id.clone()),
@@ -104,6 +146,48 @@ impl Key {
         })?;
         Ok(())
     }
+}
+
+/// What [`create_once`] did.
+#[derive(Debug)]
+pub enum Once<T> {
+    /// This request created it.
+    Created(T),
+    /// An earlier request with the same key created it; this is that record, read again.
+    Earlier(T),
+}
+
+impl<T> Once<T> {
+    pub fn into_inner(self) -> T {
+        match self {
+            Once::Created(value) | Once::Earlier(value) => value,
+        }
+    }
+
+    pub fn is_created(&self) -> bool {
+        matches!(self, Once::Created(_))
+    }
+}
+
+/// An idempotent create inside the caller's transaction `db`: when `key` already created a
+/// record, `earlier` reads it by its id; otherwise `create` makes it and returns its id,
+/// which is recorded under the key in the same transaction. The caller commits.
+pub async fn create_once<T>(
+    db: &impl ConnectionTrait,
+    key: Option<&Key>,
+    earlier: impl AsyncFnOnce(String) -> ApiResult<T>,
+    create: impl AsyncFnOnce() -> ApiResult<(String, T)>,
+) -> ApiResult<Once<T>> {
+    if let Some(key) = key
+        && let Some(id) = key.earlier(db).await?
+    {
+        return Ok(Once::Earlier(earlier(id).await?));
+    }
+    let (id, value) = create().await?;
+    if let Some(key) = key {
+        key.record(db, &id).await?;
+    }
+    Ok(Once::Created(value))
 }
 
 /// The migration creating `request_ids`; every service's migrator lists it.

@@ -94,6 +94,14 @@ impl PageTokens {
         Ok(Some(cursor.to_owned()))
     }
 
+    /// A numeric cursor (a sequence or version) inside a caller's token.
+    pub fn decode_number(&self, scope: &str, token: &str) -> Result<Option<i64>, ApiError> {
+        self.decode(scope, token)?
+            .map(|cursor| cursor.parse::<i64>())
+            .transpose()
+            .map_err(|_| ApiError::invalid("page_token", "is not a token of this request"))
+    }
+
     /// Cuts a page fetched with one row more than `size`: returns the page and the token
     /// for the next one (empty on the last page).
     pub fn page<T>(

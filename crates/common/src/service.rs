@@ -34,6 +34,47 @@ pub trait Service: Send + Sync + 'static {
     fn start(&self, status: ServiceStatus) -> BoxFuture<'_, anyhow::Result<()>>;
 }
 
+/// The parts of a [`Service`] impl that every service writes alike, for a service struct
+/// with fields `db` (its database), `api` (its handlers) and `platform`: its name, its
+/// policy, its database, its routes (the generated server, with message sizes up to
+/// `server.max_message_bytes`; each RPC's own limit is the guard's) and its migrations.
+///
+/// ```ignore
+/// impl Service for Cases {
+///     assay_common::service_parts!(NAME, policy::POLICY, CasesServiceServer, migration::Migrator);
+///     fn start(&self, status: ServiceStatus) -> BoxFuture<'_, anyhow::Result<()>> { ... }
+/// }
+/// ```
+#[macro_export]
+macro_rules! service_parts {
+    ($name:expr, $policy:expr, $server:ident, $migrator:ty $(,)?) => {
+        fn name(&self) -> &'static str {
+            $name
+        }
+
+        fn policy(&self) -> &'static $crate::policy::Policy {
+            &$policy
+        }
+
+        fn database(&self) -> &::sea_orm::DatabaseConnection {
+            &self.db
+        }
+
+        fn add_routes(&self, routes: &mut ::tonic::service::RoutesBuilder) {
+            let max = self.platform.config.server.max_message_bytes;
+            routes.add_service(
+                $server::new(self.api.clone())
+                    .max_decoding_message_size(max)
+                    .max_encoding_message_size(max),
+            );
+        }
+
+        fn migrate(&self) -> $crate::service::BoxFuture<'_, ::anyhow::Result<()>> {
+            Box::pin($crate::db::migrate::<$migrator>(&self.db))
+        }
+    };
+}
+
 /// Implements a service's generated tonic trait from its handlers, one line per RPC.
 ///
 /// Each unary RPC is written `method(Request) -> Response = |principal, request| call`,

@@ -3,6 +3,7 @@
 
 use std::sync::LazyLock;
 
+use chrono::{DateTime, Utc};
 use regex::Regex;
 
 use crate::FieldViolations;
@@ -297,6 +298,41 @@ pub fn add_to(total: &mut i64, value: i64) -> Result<(), crate::ApiError> {
         crate::ApiError::internal(anyhow::anyhow!("a figure overflowed while adding up"))
     })?;
     Ok(())
+}
+
+/// A time range's two ends, each optional; the end must not come before the start.
+pub fn time_range(
+    violations: &mut crate::error::FieldViolations,
+    field: &str,
+    range: Option<&assay_proto::common::v1::TimeRange>,
+) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+    let Some(range) = range else {
+        return (None, None);
+    };
+    let mut end = |name: &str, t: Option<&prost_types::Timestamp>| {
+        t.and_then(|t| violations.check(&format!("{field}.{name}"), crate::time::from_timestamp(t)))
+    };
+    let from = end("start_time", range.start_time.as_ref());
+    let until = end("end_time", range.end_time.as_ref());
+    if let (Some(from), Some(until)) = (from, until)
+        && until < from
+    {
+        violations.add(format!("{field}.end_time"), "must not be before start_time");
+    }
+    (from, until)
+}
+
+/// A contact person: a name, an email, a phone number and an optional role.
+pub fn contact(
+    violations: &mut crate::error::FieldViolations,
+    field: &str,
+    contact: &assay_proto::common::v1::Contact,
+) {
+    let at = |name: &str| format!("{field}.{name}");
+    violations.check(&at("name"), text(&contact.name, 200));
+    violations.check(&at("email"), email(&contact.email));
+    violations.check(&at("phone"), phone(&contact.phone));
+    violations.check(&at("role"), optional_text(&contact.role, 100));
 }
 
 /// The entries of a repeated field to look at: all of them when there are `min` to `max`,

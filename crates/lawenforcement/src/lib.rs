@@ -11,6 +11,7 @@ pub mod domain;
 pub mod entity;
 mod gather;
 pub mod ids;
+mod jobs;
 pub mod migration;
 pub mod policy;
 mod relay;
@@ -28,7 +29,6 @@ use assay_proto::lawenforcement::v1::AgencyStatus;
 use assay_proto::lawenforcement::v1::law_enforcement_service_server::LawEnforcementServiceServer;
 use audit::Audit;
 use sea_orm::DatabaseConnection;
-use tonic::service::RoutesBuilder;
 
 pub use api::LawEnforcementApi;
 
@@ -181,30 +181,12 @@ fn audit_refusals(db: DatabaseConnection, audit: Audit) -> RefusalHook {
 }
 
 impl Service for LawEnforcement {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn policy(&self) -> &'static assay_common::policy::Policy {
-        &policy::POLICY
-    }
-
-    fn database(&self) -> &DatabaseConnection {
-        &self.db
-    }
-
-    fn add_routes(&self, routes: &mut RoutesBuilder) {
-        let max = self.platform.config.server.max_message_bytes;
-        routes.add_service(
-            LawEnforcementServiceServer::new(self.api.clone())
-                .max_decoding_message_size(max)
-                .max_encoding_message_size(max),
-        );
-    }
-
-    fn migrate(&self) -> BoxFuture<'_, anyhow::Result<()>> {
-        Box::pin(assay_common::db::migrate::<migration::Migrator>(&self.db))
-    }
+    assay_common::service_parts!(
+        NAME,
+        policy::POLICY,
+        LawEnforcementServiceServer,
+        migration::Migrator
+    );
 
     fn start(&self, status: ServiceStatus) -> BoxFuture<'_, anyhow::Result<()>> {
         Box::pin(async move {
@@ -228,7 +210,7 @@ impl Service for LawEnforcement {
             if self.seal_audit_log {
                 self.audit.seal_unkeyed(&self.db).await?;
             }
-            tokio::spawn(api::watch_deadlines_forever(
+            tokio::spawn(jobs::watch_deadlines_forever(
                 self.db.clone(),
                 self.audit.clone(),
                 self.config.deadline_check_interval,

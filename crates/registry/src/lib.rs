@@ -22,7 +22,6 @@ use assay_common::{ApiResult, Platform};
 use assay_proto::registry::v1::registry_service_server::RegistryServiceServer;
 use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
-use tonic::service::RoutesBuilder;
 
 pub use api::RegistryApi;
 pub use catalogue::CatalogueHub;
@@ -102,30 +101,12 @@ impl Lookup for LocalMembers {
 }
 
 impl Service for Registry {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn policy(&self) -> &'static assay_common::policy::Policy {
-        &policy::POLICY
-    }
-
-    fn database(&self) -> &DatabaseConnection {
-        &self.db
-    }
-
-    fn add_routes(&self, routes: &mut RoutesBuilder) {
-        let max = self.platform.config.server.max_message_bytes;
-        routes.add_service(
-            RegistryServiceServer::new(self.api.clone())
-                .max_decoding_message_size(max)
-                .max_encoding_message_size(max),
-        );
-    }
-
-    fn migrate(&self) -> BoxFuture<'_, anyhow::Result<()>> {
-        Box::pin(assay_common::db::migrate::<migration::Migrator>(&self.db))
-    }
+    assay_common::service_parts!(
+        NAME,
+        policy::POLICY,
+        RegistryServiceServer,
+        migration::Migrator
+    );
 
     fn start(&self, status: ServiceStatus) -> BoxFuture<'_, anyhow::Result<()>> {
         tokio::spawn(catalogue::sweep_forever(

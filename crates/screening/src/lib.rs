@@ -31,7 +31,6 @@ use assay_common::service::{BoxFuture, Service};
 use assay_proto::screening::v1::screening_service_server::ScreeningServiceServer;
 use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
-use tonic::service::RoutesBuilder;
 
 pub use api::ScreeningApi;
 
@@ -227,30 +226,12 @@ impl Screening {
 }
 
 impl Service for Screening {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn policy(&self) -> &'static assay_common::policy::Policy {
-        &policy::POLICY
-    }
-
-    fn database(&self) -> &DatabaseConnection {
-        &self.db
-    }
-
-    fn add_routes(&self, routes: &mut RoutesBuilder) {
-        let max = self.platform.config.server.max_message_bytes;
-        routes.add_service(
-            ScreeningServiceServer::new(self.api.clone())
-                .max_decoding_message_size(max)
-                .max_encoding_message_size(max),
-        );
-    }
-
-    fn migrate(&self) -> BoxFuture<'_, anyhow::Result<()>> {
-        Box::pin(assay_common::db::migrate::<migration::Migrator>(&self.db))
-    }
+    assay_common::service_parts!(
+        NAME,
+        policy::POLICY,
+        ScreeningServiceServer,
+        migration::Migrator
+    );
 
     fn start(&self, status: ServiceStatus) -> BoxFuture<'_, anyhow::Result<()>> {
         Box::pin(async move {

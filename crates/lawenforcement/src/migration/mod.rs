@@ -1,23 +1,13 @@
 //! The law-enforcement service's schema, one migration per step.
 
-use sea_orm_migration::prelude::*;
-
 mod m20261128_000001_create_lawenforcement;
 
-pub struct Migrator;
-
-#[async_trait::async_trait]
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![
-            Box::new(assay_common::idempotency::Migration),
-            Box::new(assay_common::outbox::Migration),
-            Box::new(m20261128_000001_create_lawenforcement::Migration),
-            Box::new(assay_common::outbox::TraceContextMigration),
-        ]
-    }
-
-    fn migration_table_name() -> DynIden {
-        "lawenforcement_migrations".into_iden()
-    }
-}
+assay_common::migrator!(
+    "lawenforcement_migrations",
+    [
+        assay_common::idempotency::Migration,
+        assay_common::outbox::Migration,
+        m20261128_000001_create_lawenforcement::Migration,
+        assay_common::outbox::TraceContextMigration,
+    ]
+);

@@ -10,6 +10,8 @@
 //!
 //! Preservation requests disclose nothing: once approved (the hold placed) they close.
 
+pub mod check;
+
 use std::time::Duration;
 
 use assay_proto::lawenforcement::v1::{LegalProcess, RequestStatus, Urgency};

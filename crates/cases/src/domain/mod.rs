@@ -16,6 +16,9 @@
 //! can be closed; OPEN and UNDER_REVIEW cases can be merged into another case.
 //! ```
 
+pub mod check;
+pub mod moves;
+
 use std::time::Duration;
 
 use assay_proto::cases::v1::{CaseSource, CaseStatus, IdentifierKind};

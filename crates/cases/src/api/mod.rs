@@ -1,0 +1,335 @@
+//! The gRPC handlers, one file per resource: intake (notices, alerts, staff), the work
+//! queue (reading, assignment, bulk work, merging), the lifecycle (the status machine),
+//! referrals, evidence, sellers and figures. Each handler decodes, authorises, checks the
+//! request with `domain::check`, asks `domain::moves` what a change does, and has the store
+//! apply it.
+
+mod evidence;
+mod figures;
+mod intake;
+mod lifecycle;
+mod queue;
+mod referrals;
+mod sellers;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::{Arc, OnceLock};
+
+use assay_common::auth::{Owner, Principal};
+use assay_common::catalogue::{Catalogue, CatalogueCopy};
+use assay_common::client::PeerChannel;
+use assay_common::holds::HoldChecker;
+use assay_common::idempotency::{Key, create_once};
+use assay_common::ids::{AgencyId, BrandId, HitId, IpRightId, MemberId};
+use assay_common::money::Money;
+use assay_common::outbox::topic;
+use assay_common::page::{PageTokens, page_size};
+use assay_common::resource::check_etag;
+use assay_common::{ApiError, ApiResult, FieldViolations, outbox, time, validate};
+use assay_proto::cases::v1::cases_service_server::CasesService;
+use assay_proto::cases::v1::*;
+use assay_proto::registry::v1::registry_service_client::RegistryServiceClient;
+use assay_proto::registry::v1::{GetIpRightRequest, VerificationStatus};
+use chrono::{DateTime, Utc};
+use prost::Message;
+use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use tokio::sync::Notify;
+
+use crate::config::Config;
+use crate::domain;
+use crate::domain::check::{self, NewEvidence};
+use crate::domain::moves::{self, Event, Move};
+use crate::entity::case;
+use crate::ids::{CaseId, EvidenceId, ReferralId};
+use crate::store::{self, NewCase};
+
+/// Cases in one bulk update, at most.
+const MAX_BULK: usize = 500;
+/// Source cases in one merge, at most.
+const MAX_MERGE: usize = 100;
+/// Evidence supplied with a counter-notice, at most.
+const MAX_COUNTER_EVIDENCE: usize = 20;
+
+/// The case management service.
+#[derive(Clone)]
+pub struct CasesApi {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: DatabaseConnection,
+    catalogue: Arc<CatalogueCopy>,
+    registry: RegistryServiceClient<PeerChannel>,
+    page_tokens: PageTokens,
+    config: Arc<Config>,
+    relay: OnceLock<Arc<Notify>>,
+    holds: HoldChecker,
+}
+
+fn case_id(field: &str, value: &str) -> ApiResult<CaseId> {
+    CaseId::parse(value).map_err(|e| ApiError::invalid(field, e))
+}
+
+fn note(field: &str, value: &str) -> ApiResult<String> {
+    validate::text(value, 2000).map_err(|e| ApiError::invalid(field, e))
+}
+
+impl CasesApi {
+    pub fn new(
+        db: DatabaseConnection,
+        catalogue: Arc<CatalogueCopy>,
+        registry: PeerChannel,
+        page_tokens: PageTokens,
+        config: Arc<Config>,
+        holds: HoldChecker,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                db,
+                catalogue,
+                registry: RegistryServiceClient::new(registry),
+                page_tokens,
+                config,
+                relay: OnceLock::new(),
+                holds,
+            }),
+        }
+    }
+
+    /// Deletes closed and merged cases last changed before `before`, keeping those a
+    /// preservation hold covers; returns (purged, held).
+    pub async fn purge(&self, before: DateTime<Utc>) -> ApiResult<(u64, u64)> {
+        const BATCH: u64 = 200;
+        let (mut purged, mut kept) = (0u64, 0u64);
+        let mut after: Option<String> = None;
+        loop {
+            let batch = store::purgeable_cases(self.db(), before, after.as_deref(), BATCH).await?;
+            let Some((last, _)) = batch.last() else {
+                break;
+            };
+            after = Some(last.clone());
+            let sellers: Vec<String> = batch
+                .iter()
+                .flat_map(|(_, pairs)| pairs.iter().map(|(s, _)| s.clone()))
+                .collect();
+            let listings: Vec<String> = batch
+                .iter()
+                .flat_map(|(_, pairs)| pairs.iter().map(|(_, l)| l.clone()))
+                .collect();
+            let held = self.inner.holds.held(&sellers, &listings).await?;
+            let doomed: Vec<String> = batch
+                .iter()
+                .filter(|(_, pairs)| !pairs.iter().any(|(s, l)| held.covers(s, l)))
+                .map(|(id, _)| id.clone())
+                .collect();
+            kept += (batch.len() - doomed.len()) as u64;
+            let txn = self.db().begin().await?;
+            purged += store::delete_cases(&txn, &doomed).await?;
+            txn.commit().await?;
+            if (batch.len() as u64) < BATCH {
+                break;
+            }
+        }
+        if purged > 0 || kept > 0 {
+            tracing::info!(purged, held = kept, %before, "closed cases purged");
+        }
+        Ok((purged, kept))
+    }
+
+    async fn purge_cases(&self, req: PurgeCasesRequest) -> ApiResult<PurgeCasesResponse> {
+        let before = time::past_timestamp(req.closed_before.as_ref())
+            .map_err(|e| ApiError::invalid("closed_before", e))?;
+        let (purged, held) = self.purge(before).await?;
+        Ok(PurgeCasesResponse {
+            purged: purged as i64,
+            held: held as i64,
+        })
+    }
+
+    /// Where to say that the outbox has something new.
+    pub fn set_waker(&self, waker: Arc<Notify>) {
+        let _ = self.inner.relay.set(waker);
+    }
+
+    fn wake_relay(&self) {
+        if let Some(waker) = self.inner.relay.get() {
+            waker.notify_one();
+        }
+    }
+
+    fn db(&self) -> &DatabaseConnection {
+        &self.inner.db
+    }
+
+    fn catalogue(&self) -> ApiResult<Arc<Catalogue>> {
+        let catalogue = self.inner.catalogue.current();
+        if catalogue.loaded {
+            Ok(catalogue)
+        } else {
+            Err(ApiError::Unavailable(
+                "the catalogue of brands is not loaded yet: try again shortly".to_owned(),
+            ))
+        }
+    }
+
+    /// Whether a member acts for any of the case's brands.
+    async fn member_concerned(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        member_id: &str,
+        case_id: &str,
+    ) -> ApiResult<bool> {
+        let catalogue = self.catalogue()?;
+        let brands = store::brands_of_case(db, case_id).await?;
+        Ok(brands.iter().any(|b| catalogue.acts_for(member_id, b)))
+    }
+
+    /// Keeps a member to the cases of brands it acts for: any other case answers as a
+    /// missing `kind id` (the case's, or a record of it). Staff and services passed the
+    /// policy table.
+    async fn scope_case(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        principal: &Principal,
+        case_id: &str,
+        kind: &'static str,
+        id: &str,
+    ) -> ApiResult<()> {
+        let concerned = match principal {
+            Principal::Member { member_id, .. } => {
+                self.member_concerned(db, member_id, case_id).await?
+            }
+            Principal::Agency { .. } => false,
+            Principal::Staff { .. } | Principal::Service { .. } => true,
+        };
+        if concerned {
+            Ok(())
+        } else {
+            Err(ApiError::not_found(kind, id))
+        }
+    }
+
+    async fn respond(&self, model: &case::Model) -> ApiResult<Case> {
+        store::case_proto(self.db(), model, time::now()).await
+    }
+
+    /// Reads case `id` for a change inside `txn`: authorised and its etag checked. Returns
+    /// it with its status.
+    async fn open(
+        &self,
+        txn: &DatabaseTransaction,
+        principal: &Principal,
+        id: &CaseId,
+        etag: &str,
+    ) -> ApiResult<(case::Model, CaseStatus)> {
+        let current = store::find_case(txn, id.as_str()).await?;
+        self.scope_case(txn, principal, id.as_str(), "case", id.as_str())
+            .await?;
+        check_etag(etag, current.version, "case")?;
+        let from = store::status_of(&current)?;
+        Ok((current, from))
+    }
+
+    /// Applies a decided move to `current` inside `txn`, its deadline following the SLA.
+    async fn apply(
+        &self,
+        txn: &DatabaseTransaction,
+        current: &case::Model,
+        mv: &Move,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> ApiResult<case::Model> {
+        let due = self.inner.config.sla.moved(mv.to, current.due_time, now);
+        store::apply_move(txn, current, mv, due, actor, now).await
+    }
+
+    /// One change to case `id` in one transaction: `decide` says what it does from the
+    /// case as it is (or why it cannot be done), the store applies it, and the answer is
+    /// the case after.
+    async fn act(
+        &self,
+        principal: &Principal,
+        id: &CaseId,
+        etag: &str,
+        decide: impl FnOnce(CaseStatus, &case::Model) -> Result<Move, String>,
+    ) -> ApiResult<Case> {
+        let now = time::now();
+        let txn = self.db().begin().await?;
+        let (current, from) = self.open(&txn, principal, id, etag).await?;
+        let mv = decide(from, &current).map_err(ApiError::precondition)?;
+        let model = self
+            .apply(&txn, &current, &mv, &principal.actor(), now)
+            .await?;
+        txn.commit().await?;
+        if mv.sends() {
+            self.wake_relay();
+        }
+        self.respond(&model).await
+    }
+}
+
+assay_common::rpcs! {
+    impl CasesService for CasesApi (self) {
+        submit_notice(SubmitNoticeRequest) -> SubmitNoticeResponse =
+            |p, req| self.submit_notice(&p, req), |c| SubmitNoticeResponse { r#case: Some(c) };
+        create_case(CreateCaseRequest) -> CreateCaseResponse =
+            |p, req| self.create_case(&p, req), |c| CreateCaseResponse { r#case: Some(c) };
+        receive_hit_alert(ReceiveHitAlertRequest) -> ReceiveHitAlertResponse =
+            |p, req| self.receive_hit_alert(&p, req);
+        get_case(GetCaseRequest) -> GetCaseResponse =
+            |p, req| self.get_case(&p, req), |c| GetCaseResponse { r#case: Some(c) };
+        list_cases(ListCasesRequest) -> ListCasesResponse = |p, req| self.list_cases(&p, req);
+        list_case_events(ListCaseEventsRequest) -> ListCaseEventsResponse =
+            |p, req| self.list_case_events(&p, req);
+        start_review(StartReviewRequest) -> StartReviewResponse =
+            |p, req| self.start_review(&p, req), |c| StartReviewResponse { r#case: Some(c) };
+        take_action(TakeActionRequest) -> TakeActionResponse =
+            |p, req| self.take_action(&p, req), |c| TakeActionResponse { r#case: Some(c) };
+        reject_case(RejectCaseRequest) -> RejectCaseResponse =
+            |p, req| self.reject_case(&p, req), |c| RejectCaseResponse { r#case: Some(c) };
+        file_counter_notice(FileCounterNoticeRequest) -> FileCounterNoticeResponse =
+            |p, req| self.file_counter_notice(&p, req),
+            |c| FileCounterNoticeResponse { r#case: Some(c) };
+        reply_to_counter_notice(ReplyToCounterNoticeRequest) -> ReplyToCounterNoticeResponse =
+            |p, req| self.reply_to_counter_notice(&p, req),
+            |c| ReplyToCounterNoticeResponse { r#case: Some(c) };
+        resolve_counter_notice(ResolveCounterNoticeRequest) -> ResolveCounterNoticeResponse =
+            |p, req| self.resolve_counter_notice(&p, req),
+            |c| ResolveCounterNoticeResponse { r#case: Some(c) };
+        escalate_case(EscalateCaseRequest) -> EscalateCaseResponse =
+            |p, req| self.escalate_case(&p, req), |c| EscalateCaseResponse { r#case: Some(c) };
+        refer_case(ReferCaseRequest) -> ReferCaseResponse =
+            |p, req| self.refer_case(&p, req), |c| ReferCaseResponse { r#case: Some(c) };
+        record_referral_outcome(RecordReferralOutcomeRequest) -> RecordReferralOutcomeResponse =
+            |p, req| self.record_referral_outcome(&p, req),
+            |c| RecordReferralOutcomeResponse { r#case: Some(c) };
+        close_case(CloseCaseRequest) -> CloseCaseResponse =
+            |p, req| self.close_case(&p, req), |c| CloseCaseResponse { r#case: Some(c) };
+        assign_case(AssignCaseRequest) -> AssignCaseResponse =
+            |p, req| self.assign_case(&p, req), |c| AssignCaseResponse { r#case: Some(c) };
+        bulk_update_cases(BulkUpdateCasesRequest) -> BulkUpdateCasesResponse =
+            |p, req| self.bulk_update_cases(&p, req);
+        merge_cases(MergeCasesRequest) -> MergeCasesResponse =
+            |p, req| self.merge_cases(&p, req), |c| MergeCasesResponse { r#case: Some(c) };
+        add_evidence(AddEvidenceRequest) -> AddEvidenceResponse =
+            |p, req| self.add_evidence(&p, req), |e| AddEvidenceResponse { evidence: Some(e) };
+        get_evidence(GetEvidenceRequest) -> GetEvidenceResponse =
+            |p, req| self.get_evidence(&p, req);
+        list_evidence(ListEvidenceRequest) -> ListEvidenceResponse =
+            |p, req| self.list_evidence(&p, req);
+        list_custody_events(ListCustodyEventsRequest) -> ListCustodyEventsResponse =
+            |_, req| self.list_custody_events(req);
+        get_seller(GetSellerRequest) -> GetSellerResponse =
+            |_, req| self.get_seller(req), |s| GetSellerResponse { seller: Some(s) };
+        record_seller_identifiers(RecordSellerIdentifiersRequest) -> RecordSellerIdentifiersResponse =
+            |_, req| self.record_seller_identifiers(req),
+            |s| RecordSellerIdentifiersResponse { seller: Some(s) };
+        get_seller_cluster(GetSellerClusterRequest) -> GetSellerClusterResponse =
+            |_, req| self.get_seller_cluster(req);
+        get_notice_accuracy(GetNoticeAccuracyRequest) -> GetNoticeAccuracyResponse =
+            |p, req| self.get_notice_accuracy(&p, req);
+        get_enforcement_figures(GetEnforcementFiguresRequest) -> GetEnforcementFiguresResponse =
+            |_, req| self.get_enforcement_figures(req);
+        purge_cases(PurgeCasesRequest) -> PurgeCasesResponse = |_, req| self.purge_cases(req);
+    }
+}

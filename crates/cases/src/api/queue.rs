@@ -1,0 +1,292 @@
+//! The work queue: reading cases and their timelines, assignment, bulk work and merging.
+
+use super::*;
+
+impl CasesApi {
+    pub(super) async fn get_case(
+        &self,
+        principal: &Principal,
+        req: GetCaseRequest,
+    ) -> ApiResult<Case> {
+        let id = case_id("id", &req.id)?;
+        let model = store::find_case(self.db(), id.as_str()).await?;
+        self.scope_case(self.db(), principal, id.as_str(), "case", id.as_str())
+            .await?;
+        self.respond(&model).await
+    }
+
+    pub(super) async fn list_cases(
+        &self,
+        principal: &Principal,
+        req: ListCasesRequest,
+    ) -> ApiResult<ListCasesResponse> {
+        let size = page_size(req.page_size)?;
+        let mut violations = FieldViolations::new();
+        let statuses = validate::each(&mut violations, "statuses", &req.statuses, 0..=20, |s| {
+            validate::required_enum::<CaseStatus>(*s)
+        });
+        let source = violations
+            .check("source", validate::optional_enum::<CaseSource>(req.source))
+            .flatten();
+        let assignee = violations.check("assignee", check::assignee(&req.assignee));
+        if !req.brand_id.is_empty() {
+            violations.check("brand_id", BrandId::parse(&req.brand_id));
+        }
+        if !req.seller_id.is_empty() {
+            violations.check("seller_id", validate::external_id(&req.seller_id));
+        }
+        if !req.listing_id.is_empty() {
+            violations.check("listing_id", validate::external_id(&req.listing_id));
+        }
+        if !req.tag.is_empty() {
+            violations.check("tag", validate::slug(&req.tag));
+        }
+        let (from, until) =
+            validate::time_range(&mut violations, "create_time", req.create_time.as_ref());
+        violations.into_result(())?;
+        let brand_ids = if let Some(member) = principal.member_id() {
+            let mine = self.catalogue()?.brands_of(member);
+            if req.brand_id.is_empty() {
+                Some(mine)
+            } else if mine.contains(&req.brand_id) {
+                Some(vec![req.brand_id.clone()])
+            } else {
+                return Err(ApiError::not_found("brand", req.brand_id.as_str()));
+            }
+        } else {
+            (!req.brand_id.is_empty()).then(|| vec![req.brand_id.clone()])
+        };
+        let now = time::now();
+        let filter = store::CaseFilter {
+            brand_ids,
+            statuses,
+            source,
+            assignee: assignee.filter(|a| !a.is_empty()),
+            seller_id: (!req.seller_id.is_empty()).then(|| req.seller_id.clone()),
+            listing_id: (!req.listing_id.is_empty()).then(|| req.listing_id.clone()),
+            tag: (!req.tag.is_empty()).then(|| req.tag.clone()),
+            overdue_at: req.overdue_only.then_some(now),
+            from,
+            until,
+        };
+        // The scope pins the filter (not the moment of an overdue listing).
+        let scope = format!(
+            "ListCases|{:?}",
+            store::CaseFilter {
+                overdue_at: None,
+                ..filter.clone()
+            }
+        ) + if req.overdue_only { "|overdue" } else { "" };
+        let before = self.inner.page_tokens.decode(&scope, &req.page_token)?;
+        let rows = store::list_cases(self.db(), &filter, before.as_deref(), size + 1).await?;
+        let (rows, next_page_token) = self
+            .inner
+            .page_tokens
+            .page(&scope, rows, size, |c| c.id.clone());
+        Ok(ListCasesResponse {
+            cases: store::case_protos(self.db(), &rows, now).await?,
+            next_page_token,
+        })
+    }
+
+    pub(super) async fn list_case_events(
+        &self,
+        principal: &Principal,
+        req: ListCaseEventsRequest,
+    ) -> ApiResult<ListCaseEventsResponse> {
+        let id = case_id("case_id", &req.case_id)?;
+        let size = page_size(req.page_size)?;
+        store::find_case(self.db(), id.as_str()).await?;
+        self.scope_case(self.db(), principal, id.as_str(), "case", id.as_str())
+            .await?;
+        let scope = format!("ListCaseEvents|{id}");
+        let after = self
+            .inner
+            .page_tokens
+            .decode_number(&scope, &req.page_token)?;
+        let rows = store::list_events(self.db(), id.as_str(), after, size + 1).await?;
+        let (rows, next_page_token) = self
+            .inner
+            .page_tokens
+            .page(&scope, rows, size, |e| e.sequence.to_string());
+        Ok(ListCaseEventsResponse {
+            events: rows.iter().map(store::event_proto).collect(),
+            next_page_token,
+        })
+    }
+
+    /// Assigns one case inside `txn` (refusing final cases).
+    async fn assign_in(
+        &self,
+        txn: &DatabaseTransaction,
+        current: &case::Model,
+        assignee: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> ApiResult<case::Model> {
+        let status = store::status_of(current)?;
+        match moves::assign(&current.id, status, &current.assignee, assignee)
+            .map_err(ApiError::precondition)?
+        {
+            Some(event) => store::assign(txn, current, assignee, event, actor, now).await,
+            None => Ok(current.clone()),
+        }
+    }
+
+    pub(super) async fn assign_case(
+        &self,
+        principal: &Principal,
+        req: AssignCaseRequest,
+    ) -> ApiResult<Case> {
+        let id = case_id("id", &req.id)?;
+        let assignee =
+            check::assignee(&req.assignee).map_err(|e| ApiError::invalid("assignee", e))?;
+        let now = time::now();
+        let txn = self.db().begin().await?;
+        let current = store::find_case(&txn, id.as_str()).await?;
+        check_etag(&req.etag, current.version, "case")?;
+        let model = self
+            .assign_in(&txn, &current, &assignee, &principal.actor(), now)
+            .await?;
+        txn.commit().await?;
+        self.respond(&model).await
+    }
+
+    pub(super) async fn bulk_update_cases(
+        &self,
+        principal: &Principal,
+        req: BulkUpdateCasesRequest,
+    ) -> ApiResult<BulkUpdateCasesResponse> {
+        use bulk_update_cases_request::Action as Bulk;
+        let mut violations = FieldViolations::new();
+        let ids = validate::each(
+            &mut violations,
+            "case_ids",
+            &req.case_ids,
+            1..=MAX_BULK,
+            |id| CaseId::parse(id),
+        );
+        match &req.action {
+            None => violations.add("action", "must be set: assign_to, close_note or tags"),
+            Some(Bulk::AssignTo(who)) => {
+                violations.check("assign_to", check::assignee(who));
+            }
+            Some(Bulk::CloseNote(text)) => {
+                violations.check("close_note", validate::text(text, 2000));
+            }
+            Some(Bulk::Tags(change)) => {
+                if change.add.is_empty() && change.remove.is_empty() {
+                    violations.add("tags", "must add or remove at least one tag");
+                }
+                for (field, tags) in [("tags.add", &change.add), ("tags.remove", &change.remove)] {
+                    validate::each(&mut violations, field, tags, 0..=20, |t| validate::slug(t));
+                }
+            }
+        }
+        violations.into_result(())?;
+        let action = req.action.unwrap_or(Bulk::CloseNote(String::new()));
+        let now = time::now();
+        let actor = principal.actor();
+        // All or nothing: one transaction, and the first case that cannot take the change
+        // fails the whole request, naming it.
+        let txn = self.db().begin().await?;
+        let mut changed = Vec::with_capacity(ids.len());
+        for id in &ids {
+            let current = store::find_case(&txn, id.as_str()).await?;
+            let status = store::status_of(&current)?;
+            let model = match &action {
+                Bulk::AssignTo(who) => {
+                    self.assign_in(&txn, &current, who.trim(), &actor, now)
+                        .await?
+                }
+                Bulk::CloseNote(text) => {
+                    let mv = moves::close(status, text.trim())
+                        .map_err(|e| ApiError::precondition(format!("case {id}: {e}")))?;
+                    self.apply(&txn, &current, &mv, &actor, now).await?
+                }
+                Bulk::Tags(change) => {
+                    let event = moves::retag(
+                        id.as_str(),
+                        status,
+                        &current.merged_into,
+                        &change.add,
+                        &change.remove,
+                    )
+                    .map_err(ApiError::precondition)?;
+                    store::set_tags(&txn, id.as_str(), &change.add, &change.remove).await?;
+                    store::append_event(&txn, id.as_str(), event, &actor, now).await?;
+                    store::touch_case(&txn, &current, now).await?
+                }
+            };
+            changed.push(model);
+        }
+        txn.commit().await?;
+        Ok(BulkUpdateCasesResponse {
+            cases: store::case_protos(self.db(), &changed, now).await?,
+        })
+    }
+
+    pub(super) async fn merge_cases(
+        &self,
+        principal: &Principal,
+        req: MergeCasesRequest,
+    ) -> ApiResult<Case> {
+        let mut violations = FieldViolations::new();
+        let target = violations.check("target_case_id", CaseId::parse(&req.target_case_id));
+        let sources = validate::each(
+            &mut violations,
+            "source_case_ids",
+            &req.source_case_ids,
+            1..=MAX_MERGE,
+            |id| CaseId::parse(id),
+        );
+        if let Some(target) = &target
+            && let Some(i) = sources.iter().position(|s| s == target)
+        {
+            violations.add(format!("source_case_ids[{i}]"), "is the target itself");
+        }
+        let target = violations.require(target)?;
+        let now = time::now();
+        let actor = principal.actor();
+        let txn = self.db().begin().await?;
+        let current_target = store::find_case(&txn, target.as_str()).await?;
+        moves::merge_into(store::status_of(&current_target)?)
+            .map_err(|e| ApiError::precondition(format!("target case {target}: {e}")))?;
+        for source in &sources {
+            let current = store::find_case(&txn, source.as_str()).await?;
+            let mv = moves::merge_away(store::status_of(&current)?, target.as_str())
+                .map_err(|e| ApiError::precondition(format!("case {source}: {e}")))?;
+            let moved = store::move_case_contents(&txn, source.as_str(), target.as_str()).await?;
+            let custody = format!("moved from case {source} to case {target} by a merge");
+            for item in &moved {
+                store::append_custody(
+                    &txn,
+                    item,
+                    CustodyAction::Transferred,
+                    &actor,
+                    &custody,
+                    now,
+                )
+                .await?;
+            }
+            self.apply(&txn, &current, &mv, &actor, now).await?;
+            store::append_event(
+                &txn,
+                target.as_str(),
+                Event::new(
+                    CaseEventKind::Merged,
+                    format!(
+                        "case {source} merged into this one ({} evidence moved)",
+                        moved.len()
+                    ),
+                ),
+                &actor,
+                now,
+            )
+            .await?;
+        }
+        let model = store::touch_case(&txn, &current_target, now).await?;
+        txn.commit().await?;
+        self.respond(&model).await
+    }
+}

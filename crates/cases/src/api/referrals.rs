@@ -1,0 +1,132 @@
+//! Referrals to law enforcement and what comes of them.
+
+use super::*;
+
+impl CasesApi {
+    pub(super) async fn refer_case(
+        &self,
+        principal: &Principal,
+        req: ReferCaseRequest,
+    ) -> ApiResult<Case> {
+        let id = case_id("id", &req.id)?;
+        let Some(referral) = &req.referral else {
+            return Err(ApiError::invalid("referral", "must be set"));
+        };
+        let mut violations = FieldViolations::new();
+        violations.check("referral.agency_id", AgencyId::parse(&referral.agency_id));
+        let summary = violations.check(
+            "referral.summary",
+            validate::text(&referral.summary, 10_000),
+        );
+        let summary = violations.require(summary)?;
+        let agency_id = referral.agency_id.as_str();
+        let now = time::now();
+        let actor = principal.actor();
+        let txn = self.db().begin().await?;
+        let (current, from) = self.open(&txn, principal, &id, &req.etag).await?;
+        let evidence = store::list_evidence(&txn, id.as_str(), None, 100_000).await?;
+        let (package, package_sha256) = store::package(&evidence);
+        let mv = moves::refer(from, agency_id, evidence.len(), &package_sha256)
+            .map_err(ApiError::precondition)?;
+        let referral_id = ReferralId::generate();
+        store::insert_referral(
+            &txn,
+            store::NewReferral {
+                id: referral_id.as_str(),
+                case_id: id.as_str(),
+                agency_id,
+                summary,
+                package,
+                package_sha256: &package_sha256,
+                referred_by: &actor,
+            },
+            now,
+        )
+        .await?;
+        let custody = format!("packaged for referral {referral_id} to {agency_id}");
+        for item in &evidence {
+            store::append_custody(&txn, item, CustodyAction::Packaged, &actor, &custody, now)
+                .await?;
+        }
+        let model = self.apply(&txn, &current, &mv, &actor, now).await?;
+        // The law-enforcement service takes it from the outbox, in the trace the case began
+        // in (the screening hit's, for an alert), so that one trace tells its whole story.
+        let case = store::case_proto(&txn, &model, now).await?;
+        let trace = if model.trace_context.is_empty() {
+            assay_common::telemetry::current_traceparent()
+        } else {
+            model.trace_context.clone()
+        };
+        outbox::enqueue_in_trace(
+            &txn,
+            topic::REFERRAL,
+            referral_id.as_str(),
+            case.encode_to_vec(),
+            &trace,
+        )
+        .await?;
+        txn.commit().await?;
+        self.wake_relay();
+        self.respond(&model).await
+    }
+
+    pub(super) async fn record_referral_outcome(
+        &self,
+        principal: &Principal,
+        req: RecordReferralOutcomeRequest,
+    ) -> ApiResult<Case> {
+        let id = case_id("id", &req.id)?;
+        let Some(outcome) = &req.outcome else {
+            return Err(ApiError::invalid("outcome", "must be set"));
+        };
+        let mut violations = FieldViolations::new();
+        let key = Key::of("RecordReferralOutcome", principal, &mut violations, &req);
+        let seized_value = validate::outcome_figures(
+            &mut violations,
+            "outcome",
+            outcome.arrests,
+            outcome.seized_units,
+            outcome.convictions,
+            outcome.seized_value.as_ref(),
+        );
+        let note_text =
+            violations.check("outcome.note", validate::optional_text(&outcome.note, 2000));
+        let note_text = violations.require(note_text)?;
+        let now = time::now();
+        let actor = principal.actor();
+        let txn = self.db().begin().await?;
+        // A retry answers with the case as it is now.
+        let model = create_once(
+            &txn,
+            key.as_ref(),
+            async |_| store::find_case(&txn, id.as_str()).await,
+            async || {
+                let (current, from) = self.open(&txn, principal, &id, "").await?;
+                let Some(referral) = store::referral_of_case(&txn, id.as_str()).await? else {
+                    return Err(ApiError::precondition("this case was not referred"));
+                };
+                let mut detail = format!(
+                    "{} arrests, {} units seized, {} convictions",
+                    outcome.arrests, outcome.seized_units, outcome.convictions
+                );
+                if let Some(value) = seized_value {
+                    detail.push_str(&format!(", worth {value}"));
+                }
+                let mv =
+                    moves::record_referral_outcome(from, detail).map_err(ApiError::precondition)?;
+                let recorded = ReferralOutcome {
+                    note: note_text,
+                    ..outcome.clone()
+                };
+                store::insert_outcome(&txn, &referral.id, &recorded, seized_value, &actor, now)
+                    .await?;
+                let model = self.apply(&txn, &current, &mv, &actor, now).await?;
+                Ok((id.as_str().to_owned(), model))
+            },
+        )
+        .await?
+        .into_inner();
+        txn.commit().await?;
+        self.respond(&model).await
+    }
+}

@@ -1,0 +1,141 @@
+//! Sellers: their strikes, their identifiers, and the clusters those link.
+
+use super::*;
+
+impl CasesApi {
+    async fn seller(&self, seller_id: &str) -> ApiResult<Seller> {
+        let now = time::now();
+        let ids = [seller_id.to_owned()];
+        let strikes = store::strikes_of(self.db(), &ids).await?;
+        let times: Vec<_> = strikes
+            .iter()
+            .map(|s| (s.strike_time, s.withdraw_time))
+            .collect();
+        let policy = &self.inner.config.repeat_infringer;
+        let active = policy.active(&times, now);
+        let identifiers = store::identifiers_of(self.db(), &ids).await?;
+        Ok(Seller {
+            seller_id: seller_id.to_owned(),
+            strikes: strikes
+                .iter()
+                .map(|s| Strike {
+                    case_id: s.case_id.clone(),
+                    strike_time: Some(time::to_timestamp(s.strike_time)),
+                    withdraw_time: time::opt_timestamp(s.withdraw_time),
+                })
+                .collect(),
+            active_strikes: active as i32,
+            repeat_infringer: policy.is_repeat_infringer(active),
+            identifiers: identifiers
+                .into_iter()
+                .map(|i| SellerIdentifier {
+                    kind: IdentifierKind::from_str_name(&i.kind).unwrap_or_default() as i32,
+                    value: i.value,
+                })
+                .collect(),
+            case_count: store::case_count_of_seller(self.db(), seller_id).await? as i32,
+        })
+    }
+
+    pub(super) async fn get_seller(&self, req: GetSellerRequest) -> ApiResult<Seller> {
+        let seller_id =
+            validate::external_id(&req.seller_id).map_err(|e| ApiError::invalid("seller_id", e))?;
+        self.seller(&seller_id).await
+    }
+
+    pub(super) async fn record_seller_identifiers(
+        &self,
+        req: RecordSellerIdentifiersRequest,
+    ) -> ApiResult<Seller> {
+        let mut violations = FieldViolations::new();
+        let seller_id = violations.check("seller_id", validate::external_id(&req.seller_id));
+        let identifiers = validate::each(
+            &mut violations,
+            "identifiers",
+            &req.identifiers,
+            1..=50,
+            |i| {
+                let kind = validate::required_enum::<IdentifierKind>(i.kind)
+                    .map_err(|e| format!("kind {e}"))?;
+                let value = domain::normalize_identifier(kind, &i.value)
+                    .map_err(|e| format!("value {e}"))?;
+                Ok((kind.as_str_name().to_owned(), value))
+            },
+        );
+        let seller_id = violations.require(seller_id)?;
+        store::record_identifiers(self.db(), &seller_id, &identifiers, time::now()).await?;
+        self.seller(&seller_id).await
+    }
+
+    pub(super) async fn get_seller_cluster(
+        &self,
+        req: GetSellerClusterRequest,
+    ) -> ApiResult<GetSellerClusterResponse> {
+        let seller_id =
+            validate::external_id(&req.seller_id).map_err(|e| ApiError::invalid("seller_id", e))?;
+        // Breadth first over shared identifiers, bounded.
+        let mut members: Vec<String> = vec![seller_id.clone()];
+        let mut seen: BTreeSet<String> = members.iter().cloned().collect();
+        let mut shared: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
+        let mut queue: VecDeque<String> = VecDeque::from([seller_id.clone()]);
+        let mut truncated = false;
+        while let Some(seller) = queue.pop_front() {
+            let own = store::identifiers_of(self.db(), std::slice::from_ref(&seller)).await?;
+            let keys: Vec<(String, String)> = own.into_iter().map(|i| (i.kind, i.value)).collect();
+            for holder in store::sellers_with(self.db(), &keys).await? {
+                if holder.seller_id == seller {
+                    continue;
+                }
+                let link = (holder.kind.clone(), holder.value.clone());
+                shared
+                    .entry(seller.clone())
+                    .or_default()
+                    .insert(link.clone());
+                shared
+                    .entry(holder.seller_id.clone())
+                    .or_default()
+                    .insert(link);
+                if !seen.contains(&holder.seller_id) {
+                    if seen.len() >= domain::MAX_CLUSTER {
+                        truncated = true;
+                        continue;
+                    }
+                    seen.insert(holder.seller_id.clone());
+                    members.push(holder.seller_id.clone());
+                    queue.push_back(holder.seller_id);
+                }
+            }
+        }
+        let now = time::now();
+        let strikes = store::strikes_of(self.db(), &members).await?;
+        let policy = &self.inner.config.repeat_infringer;
+        let mut sellers = Vec::with_capacity(members.len());
+        for member in members {
+            let times: Vec<_> = strikes
+                .iter()
+                .filter(|s| s.seller_id == member)
+                .map(|s| (s.strike_time, s.withdraw_time))
+                .collect();
+            let active = policy.active(&times, now);
+            sellers.push(ClusterMember {
+                shared_identifiers: shared
+                    .remove(&member)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(kind, value)| SellerIdentifier {
+                        kind: IdentifierKind::from_str_name(&kind).unwrap_or_default() as i32,
+                        value,
+                    })
+                    .collect(),
+                seller_id: member,
+                active_strikes: active as i32,
+                repeat_infringer: policy.is_repeat_infringer(active),
+            });
+        }
+        Ok(GetSellerClusterResponse {
+            contains_repeat_infringer: sellers.iter().any(|s| s.repeat_infringer),
+            sellers,
+            truncated,
+        })
+    }
+}

@@ -1,0 +1,401 @@
+//! From a received request to a disclosed package: verifying the requester, confirming
+//! emergencies, legal review, gathering the data, and downloading what was disclosed.
+
+use super::*;
+
+impl LawEnforcementApi {
+    pub(super) async fn start_verification(
+        &self,
+        principal: &Principal,
+        req: StartVerificationRequest,
+    ) -> ApiResult<LegalRequest> {
+        let id = request_id_arg("id", &req.id)?;
+        let txn = self.db().begin().await?;
+        let (model, mut body, to) = self
+            .open_for(&txn, &id, &req.etag, Action::StartVerification)
+            .await?;
+        let agency = store::find_agency(&txn, &body.agency_id)
+            .await?
+            .map(|a| store::agency_proto(&a))
+            .transpose()?
+            .unwrap_or_default();
+        body.domain_verified =
+            check::domain_verified(&body.requester_email, &agency.verified_email_domains);
+        body.status = to as i32;
+        let detail = format!(
+            "requester domain {} {}",
+            check::email_domain(&body.requester_email),
+            if body.domain_verified {
+                "is verified for the agency"
+            } else {
+                "is NOT a verified domain of the agency"
+            }
+        );
+        self.save(txn, principal, &model, body, "request.verify", detail)
+            .await
+    }
+
+    fn confirmation(
+        &self,
+        principal: &Principal,
+        field: &str,
+        confirmation: Option<&Confirmation>,
+    ) -> ApiResult<Confirmation> {
+        let given = confirmation.cloned().unwrap_or_default();
+        let mut violations = FieldViolations::new();
+        let method = violations.check(
+            &format!("{field}.method"),
+            validate::text(&given.method, 500),
+        );
+        let channel = violations.check(
+            &format!("{field}.channel"),
+            validate::required_enum::<ConfirmationChannel>(given.channel),
+        );
+        let (method, channel) = violations.require(method.zip(channel))?;
+        Ok(Confirmation {
+            confirmed_by: principal.actor(),
+            method,
+            confirm_time: Some(time::to_timestamp(time::now())),
+            channel: channel as i32,
+        })
+    }
+
+    pub(super) async fn complete_verification(
+        &self,
+        principal: &Principal,
+        req: CompleteVerificationRequest,
+    ) -> ApiResult<LegalRequest> {
+        let id = request_id_arg("id", &req.id)?;
+        let confirmation =
+            self.confirmation(principal, "confirmation", req.confirmation.as_ref())?;
+        let txn = self.db().begin().await?;
+        let (model, mut body, to) = self
+            .open_for(&txn, &id, &req.etag, Action::CompleteVerification)
+            .await?;
+        if !body.domain_verified {
+            return Err(ApiError::precondition(format!(
+                "the requester's e-mail domain {} is not a verified domain of agency {}: reject the request or verify the domain first",
+                check::email_domain(&body.requester_email),
+                body.agency_id
+            )));
+        }
+        body.confirmations.push(confirmation.clone());
+        body.status = to as i32;
+        self.save(
+            txn,
+            principal,
+            &model,
+            body,
+            "request.verified",
+            confirmation.method,
+        )
+        .await
+    }
+
+    pub(super) async fn confirm_emergency(
+        &self,
+        principal: &Principal,
+        req: ConfirmEmergencyRequest,
+    ) -> ApiResult<LegalRequest> {
+        let id = request_id_arg("id", &req.id)?;
+        let confirmation =
+            self.confirmation(principal, "confirmation", req.confirmation.as_ref())?;
+        let txn = self.db().begin().await?;
+        let model = store::find_request(&txn, id.as_str())
+            .await?
+            .ok_or_else(|| ApiError::not_found("legal request", id.as_str()))?;
+        let mut body = store::decode_request(&model)?;
+        check::second_confirmation(&body, store::status_of(&model)?, &confirmation)
+            .map_err(ApiError::precondition)?;
+        body.confirmations.push(confirmation.clone());
+        self.save(
+            txn,
+            principal,
+            &model,
+            body,
+            "request.emergency_confirmed",
+            confirmation.method,
+        )
+        .await
+    }
+
+    pub(super) async fn review_request(
+        &self,
+        principal: &Principal,
+        req: ReviewRequestRequest,
+    ) -> ApiResult<LegalRequest> {
+        let id = request_id_arg("id", &req.id)?;
+        let mut violations = FieldViolations::new();
+        let decision = violations.check(
+            "decision",
+            validate::required_enum::<ReviewDecision>(req.decision),
+        );
+        let reasons = violations.check("reasons", validate::text(&req.reasons, 4000));
+        let narrowing = decision == Some(ReviewDecision::Narrow);
+        let targets = if narrowing {
+            check::targets(&mut violations, "approved_targets", &req.approved_targets)
+        } else {
+            if !req.approved_targets.is_empty() {
+                violations.add("approved_targets", "only a NARROW decision names targets");
+            }
+            Vec::new()
+        };
+        let categories = if narrowing {
+            check::categories(
+                &mut violations,
+                "approved_categories",
+                &req.approved_categories,
+            )
+        } else {
+            if !req.approved_categories.is_empty() {
+                violations.add(
+                    "approved_categories",
+                    "only a NARROW decision names categories",
+                );
+            }
+            Vec::new()
+        };
+        let (decision, reasons) = violations.require(decision.zip(reasons))?;
+        let action = match decision {
+            ReviewDecision::Approve => Action::Approve,
+            ReviewDecision::Narrow => Action::Narrow,
+            _ => Action::Reject,
+        };
+        let now = time::now();
+        let txn = self.db().begin().await?;
+        let (model, mut body, to) = self.open_for(&txn, &id, &req.etag, action).await?;
+        // What was approved must be a part of what was asked.
+        if narrowing {
+            check::narrowed(&body, &targets, &categories).into_result(())?;
+        }
+        let (approved_targets, approved_categories) = match action {
+            Action::Approve => (body.targets.clone(), body.data_categories.clone()),
+            Action::Narrow => (targets, categories.iter().map(|c| *c as i32).collect()),
+            _ => (Vec::new(), Vec::new()),
+        };
+        body.review_decision = decision as i32;
+        body.review_reasons = reasons.clone();
+        body.approved_targets = approved_targets.clone();
+        body.approved_categories = approved_categories;
+        body.status = to as i32;
+        body.update_time = Some(time::to_timestamp(now));
+        let process = store::process_of(&model);
+        let mut detail = format!("{}: {reasons}", decision.as_str_name());
+        if action != Action::Reject
+            && let Some((period, _)) = domain::hold_periods(process)
+        {
+            let hold_id = HoldId::generate();
+            store::insert_hold(
+                &txn,
+                hold::Model {
+                    id: hold_id.as_str().to_owned(),
+                    request_id: id.as_str().to_owned(),
+                    process: process.as_str_name().to_owned(),
+                    expire_time: now + period,
+                    extended: false,
+                    create_time: now,
+                },
+                &approved_targets,
+            )
+            .await?;
+            detail.push_str(&format!("; hold {hold_id} placed until {}", now + period));
+        }
+        self.save(txn, principal, &model, body, "request.review", detail)
+            .await
+    }
+
+    pub(super) async fn gather_request(
+        &self,
+        principal: &Principal,
+        req: GatherRequestRequest,
+    ) -> ApiResult<LegalRequest> {
+        let id = request_id_arg("id", &req.id)?;
+        // Check before asking anyone for anything.
+        let model = store::find_request(self.db(), id.as_str())
+            .await?
+            .ok_or_else(|| ApiError::not_found("legal request", id.as_str()))?;
+        check_etag(&req.etag, model.version, "request")?;
+        let from = store::status_of(&model)?;
+        domain::transition(from, Action::Gather, store::process_of(&model))
+            .map_err(ApiError::precondition)?;
+        let body = store::decode_request(&model)?;
+        if !emergency_confirmed(&body) {
+            return Err(ApiError::precondition(
+                "an emergency request needs a second, independent confirmation before any data is gathered",
+            ));
+        }
+        let categories: Vec<DataCategory> = body
+            .approved_categories
+            .iter()
+            .filter_map(|c| DataCategory::try_from(*c).ok())
+            .collect();
+        let gathered = self
+            .inner
+            .sources
+            .gather(&body.approved_targets, &categories)
+            .await?;
+
+        let txn = self.db().begin().await?;
+        // Nobody may have moved it while we gathered.
+        let (model, mut body, to) = self
+            .open_for(
+                &txn,
+                &id,
+                &assay_common::resource::etag(model.version),
+                Action::Gather,
+            )
+            .await?;
+        let items: Vec<PackageItem> = gathered
+            .files
+            .iter()
+            .map(|(item, _)| item.clone())
+            .collect();
+        let (manifest, manifest_sha256) = gather::manifest(&items);
+        let files: Vec<(String, String, Vec<u8>)> = gathered
+            .files
+            .into_iter()
+            .map(|(item, content)| (item.name, item.sha256, content))
+            .collect();
+        store::insert_package(&txn, id.as_str(), &files).await?;
+        body.package = Some(Package {
+            items,
+            manifest,
+            manifest_sha256: manifest_sha256.clone(),
+            build_time: Some(gather::now_timestamp()),
+            expire_time: None,
+            not_found: gathered.not_found,
+            delete_time: None,
+        });
+        body.status = to as i32;
+        self.save(
+            txn,
+            principal,
+            &model,
+            body,
+            "request.gather",
+            format!(
+                "{} files, manifest sha256 {manifest_sha256}: {}",
+                files.len(),
+                files
+                    .iter()
+                    .map(|f| f.0.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+        .await
+    }
+
+    pub(super) async fn disclose_request(
+        &self,
+        principal: &Principal,
+        req: DiscloseRequestRequest,
+    ) -> ApiResult<LegalRequest> {
+        let id = request_id_arg("id", &req.id)?;
+        let now = time::now();
+        let txn = self.db().begin().await?;
+        let (model, mut body, to) = self
+            .open_for(&txn, &id, &req.etag, Action::Disclose)
+            .await?;
+        if !emergency_confirmed(&body) {
+            return Err(ApiError::precondition(
+                "an emergency request needs a second, independent confirmation before any data goes out",
+            ));
+        }
+        let ttl = chrono::Duration::from_std(self.inner.config.package_ttl)
+            .unwrap_or(chrono::Duration::days(30));
+        let package = body.package.get_or_insert_with(Package::default);
+        package.expire_time = Some(time::to_timestamp(now + ttl));
+        store::release_package(&txn, id.as_str(), now + ttl).await?;
+        let detail = format!(
+            "released {} files to {} until {}, manifest sha256 {}",
+            package.items.len(),
+            body.agency_id,
+            now + ttl,
+            package.manifest_sha256
+        );
+        body.status = to as i32;
+        self.save(txn, principal, &model, body, "request.disclose", detail)
+            .await
+    }
+
+    pub(super) async fn download_package(
+        &self,
+        principal: &Principal,
+        req: DownloadPackageRequest,
+    ) -> ApiResult<DownloadPackageResponse> {
+        let id = request_id_arg("id", &req.id)?;
+        let result = self.download(principal, &id).await;
+        // A request the caller may not see was audited as such already.
+        if let Err(error) = &result
+            && !matches!(error, ApiError::NotFound { .. })
+        {
+            self.audit_refusal(principal, "package.download", id.as_str(), error)
+                .await;
+        }
+        result
+    }
+
+    async fn download(
+        &self,
+        principal: &Principal,
+        id: &RequestId,
+    ) -> ApiResult<DownloadPackageResponse> {
+        let id = id.clone();
+        let caller = Self::caller(principal);
+        let txn = self.db().begin().await?;
+        let (txn, model) = self
+            .visible_request(txn, principal, &caller, &id, "package.download")
+            .await?;
+        let body = store::decode_request(&model)?;
+        let package = body.package.clone().unwrap_or_default();
+        let status = store::status_of(&model)?;
+        let released = package.expire_time.is_some()
+            && matches!(status, RequestStatus::Disclosed | RequestStatus::Closed);
+        if !released {
+            return Err(ApiError::precondition(
+                "no package was disclosed for this request",
+            ));
+        }
+        let expires = package
+            .expire_time
+            .as_ref()
+            .and_then(|t| time::from_timestamp(t).ok())
+            .unwrap_or_default();
+        if expires <= time::now() {
+            return Err(ApiError::precondition(format!(
+                "the package expired at {expires}: its files are deleted, only its manifest is kept"
+            )));
+        }
+        let files = store::package_files(&txn, id.as_str()).await?;
+        self.audit(
+            &txn,
+            principal,
+            "package.download",
+            id.as_str(),
+            format!(
+                "{} files, manifest sha256 {}",
+                files.len(),
+                package.manifest_sha256
+            ),
+        )
+        .await?;
+        txn.commit().await?;
+        let files = package
+            .items
+            .iter()
+            .map(|item| PackageFile {
+                content: files
+                    .iter()
+                    .find(|f| f.name == item.name)
+                    .map(|f| f.content.clone())
+                    .unwrap_or_default(),
+                item: Some(item.clone()),
+            })
+            .collect();
+        Ok(DownloadPackageResponse {
+            package: Some(package),
+            files,
+        })
+    }
+}

@@ -1,0 +1,145 @@
+//! Background work: raising legal deadlines as they near and pass, and deleting disclosed
+//! packages once they expire.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use assay_common::{ApiResult, time};
+use assay_proto::lawenforcement::v1::Urgency;
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use tokio_util::sync::CancellationToken;
+
+use crate::audit::{Audit, Entry};
+use crate::domain;
+use crate::store;
+
+/// What the deadline watcher reports.
+struct DeadlineMetrics {
+    overdue: opentelemetry::metrics::Gauge<u64>,
+    escalated: opentelemetry::metrics::Counter<u64>,
+}
+
+fn deadline_metrics() -> &'static DeadlineMetrics {
+    static METRICS: OnceLock<DeadlineMetrics> = OnceLock::new();
+    METRICS.get_or_init(|| {
+        let meter = assay_common::metrics::meter();
+        DeadlineMetrics {
+            overdue: meter
+                .u64_gauge("assay.lawenforcement.requests.overdue")
+                .with_description("Requests still owed to an agency after their legal deadline")
+                .build(),
+            escalated: meter
+                .u64_counter("assay.lawenforcement.deadlines.escalated")
+                .with_description("Deadlines raised, as due soon or overdue")
+                .build(),
+        }
+    })
+}
+
+/// Escalates legal deadlines and deletes expired packages, every `interval`.
+pub async fn watch_deadlines_forever(
+    db: DatabaseConnection,
+    audit: Audit,
+    interval: Duration,
+    shutdown: CancellationToken,
+) {
+    loop {
+        if let Err(error) = escalate_deadlines(&db, &audit).await {
+            tracing::warn!(%error, "checking legal deadlines failed; will retry");
+        }
+        match store::count_overdue(&db, time::now()).await {
+            Ok(overdue) => deadline_metrics().overdue.record(overdue, &[]),
+            Err(error) => tracing::warn!(%error, "counting overdue requests failed"),
+        }
+        if let Err(error) = delete_expired_packages(&db, &audit).await {
+            tracing::warn!(%error, "deleting expired packages failed; will retry");
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(interval) => {}
+        }
+    }
+}
+
+/// Raises each owed request once when its deadline is near and once more when it passed:
+/// in the audit log, and as an error log for whoever watches them.
+async fn escalate_deadlines(db: &DatabaseConnection, audit: &Audit) -> ApiResult<()> {
+    const BATCH: u64 = 500;
+    let now = time::now();
+    // The warning window is at most two days.
+    let horizon = now + chrono::Duration::days(2);
+    loop {
+        let batch = store::to_escalate(db, horizon, now, BATCH).await?;
+        let mut raised = 0u64;
+        for model in &batch {
+            let urgency = domain::urgency(true, model.create_time, model.due_time, now);
+            let breached = match urgency {
+                Urgency::Overdue => true,
+                Urgency::DueSoon if model.escalate_time.is_none() => false,
+                _ => continue,
+            };
+            let txn = db.begin().await?;
+            if store::mark_escalated(&txn, &model.id, breached, now).await? {
+                let word = if breached { "overdue" } else { "due soon" };
+                audit
+                    .append(
+                        &txn,
+                        Entry {
+                            actor: "system:deadlines",
+                            action: "request.deadline",
+                            resource: &model.id,
+                            outcome: word,
+                            detail: &format!("due {}", model.due_time),
+                        },
+                    )
+                    .await?;
+                tracing::error!(request = model.id, due = %model.due_time, "legal deadline {word}");
+                deadline_metrics()
+                    .escalated
+                    .add(1, &[opentelemetry::KeyValue::new("urgency", word)]);
+                raised += 1;
+            }
+            txn.commit().await?;
+        }
+        // What was raised leaves the candidates; stop when a batch raised nothing.
+        if (batch.len() as u64) < BATCH || raised == 0 {
+            return Ok(());
+        }
+    }
+}
+
+/// Deletes the files of packages past their expiry; the manifest and hashes stay on the
+/// request, as the record of what was disclosed.
+async fn delete_expired_packages(db: &DatabaseConnection, audit: &Audit) -> ApiResult<()> {
+    let now = time::now();
+    for request_id in store::expired_packages(db, now, 500).await? {
+        let txn = db.begin().await?;
+        let deleted = store::delete_package_files(&txn, &request_id).await?;
+        if let Some(model) = store::find_request(&txn, &request_id).await? {
+            let mut body = store::decode_request(&model)?;
+            if let Some(package) = body.package.as_mut() {
+                package.delete_time = Some(time::to_timestamp(now));
+            }
+            store::save_request(&txn, &model, &body).await?;
+        }
+        audit
+            .append(
+                &txn,
+                Entry {
+                    actor: "system:retention",
+                    action: "package.delete",
+                    resource: &request_id,
+                    outcome: "ok",
+                    detail: &format!("{deleted} files of the expired package deleted"),
+                },
+            )
+            .await?;
+        txn.commit().await?;
+        tracing::info!(
+            request = request_id,
+            files = deleted,
+            "expired package deleted"
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,411 @@
+//! The gRPC handlers: screening itself (one listing, a batch or a feed) here, rules and
+//! hits (with feedback and precision) in their own files.
+
+mod hits;
+mod rules;
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
+use assay_common::auth::{self, Principal};
+use assay_common::holds::HoldChecker;
+use assay_common::idempotency::{Key, create_once};
+use assay_common::ids::BrandId;
+use assay_common::page::{PageTokens, page_size};
+use assay_common::resource::{check_etag, mask_paths};
+use assay_common::{ApiError, ApiResult, FieldViolations, time, validate};
+use assay_proto::screening::v1::screening_service_server::ScreeningService;
+use assay_proto::screening::v1::*;
+use futures::FutureExt;
+use prost::Message;
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use tokio::sync::{Notify, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::engine::{Engine, Scratch};
+use crate::feed::Engines;
+use crate::ids::{HitId, RuleId};
+use crate::listing::{CheckedListing, check};
+use crate::rules as rule_domain;
+use crate::store;
+
+/// Listings of a feed screened and stored together, at most.
+const FEED_BATCH: usize = 256;
+/// Answers of a feed waiting for the caller to read them, at most.
+const FEED_BUFFER: usize = 16;
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+fn screen_one(engine: &Engine, listing: &CheckedListing) -> Verdict {
+    let verdict =
+        SCRATCH.with(|scratch| engine.screen(&listing.input(), &mut scratch.borrow_mut()));
+    crate::metrics::screened(verdict.decision);
+    verdict
+}
+
+/// The screening service.
+#[derive(Clone)]
+pub struct ScreeningApi {
+    db: DatabaseConnection,
+    engines: Arc<Engines>,
+    page_tokens: PageTokens,
+    /// Cancelled when open feeds are to finish what they received and end.
+    drain: CancellationToken,
+    /// Images decoded at once, off the runtime.
+    decoding: Arc<tokio::sync::Semaphore>,
+    /// Wakes the outbox relay when hits were stored.
+    relay: Arc<OnceLock<Arc<Notify>>>,
+    holds: HoldChecker,
+}
+
+impl ScreeningApi {
+    pub fn new(
+        db: DatabaseConnection,
+        engines: Arc<Engines>,
+        page_tokens: PageTokens,
+        drain: CancellationToken,
+        holds: HoldChecker,
+    ) -> Self {
+        Self {
+            db,
+            engines,
+            page_tokens,
+            drain,
+            decoding: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
+            relay: Arc::new(OnceLock::new()),
+            holds,
+        }
+    }
+
+    /// Deletes hits screened before `before`, keeping those a preservation hold covers;
+    /// returns (purged, held). Asks about holds batch by batch, and deletes each batch in
+    /// one transaction.
+    pub async fn purge(&self, before: chrono::DateTime<chrono::Utc>) -> ApiResult<(u64, u64)> {
+        const BATCH: u64 = 500;
+        let (mut purged, mut kept) = (0u64, 0u64);
+        let mut after: Option<String> = None;
+        loop {
+            let batch = store::hits_before(&self.db, before, after.as_deref(), BATCH).await?;
+            let Some((last, _, _)) = batch.last() else {
+                break;
+            };
+            after = Some(last.clone());
+            let sellers: Vec<String> = batch.iter().map(|(_, s, _)| s.clone()).collect();
+            let listings: Vec<String> = batch.iter().map(|(_, _, l)| l.clone()).collect();
+            let held = self.holds.held(&sellers, &listings).await?;
+            let doomed: Vec<String> = batch
+                .iter()
+                .filter(|(_, seller, listing)| !held.covers(seller, listing))
+                .map(|(id, _, _)| id.clone())
+                .collect();
+            kept += (batch.len() - doomed.len()) as u64;
+            let txn = self.db.begin().await?;
+            purged += store::delete_hits(&txn, &doomed).await?;
+            txn.commit().await?;
+            if (batch.len() as u64) < BATCH {
+                break;
+            }
+        }
+        if purged > 0 || kept > 0 {
+            tracing::info!(purged, held = kept, %before, "hits purged");
+        }
+        Ok((purged, kept))
+    }
+
+    async fn purge_hits(&self, req: PurgeHitsRequest) -> ApiResult<PurgeHitsResponse> {
+        let before = time::past_timestamp(req.screened_before.as_ref())
+            .map_err(|e| ApiError::invalid("screened_before", e))?;
+        let (purged, held) = self.purge(before).await?;
+        Ok(PurgeHitsResponse {
+            purged: purged as i64,
+            held: held as i64,
+        })
+    }
+
+    /// Where to say that the outbox has something new.
+    pub fn set_waker(&self, waker: Arc<Notify>) {
+        let _ = self.relay.set(waker);
+    }
+
+    fn engine(&self) -> ApiResult<Arc<Engine>> {
+        self.engines.current().ok_or_else(|| {
+            ApiError::Unavailable("no catalogue loaded yet: try again shortly".to_owned())
+        })
+    }
+
+    /// Stores the hits among `screened` (those not allowed), with their outbox messages, in
+    /// one transaction; returns the hit id of each (empty for allowed listings).
+    async fn store_hits(&self, screened: &[(&Listing, &Verdict)]) -> ApiResult<Vec<String>> {
+        if screened
+            .iter()
+            .all(|(_, v)| v.decision == Decision::Allow as i32)
+        {
+            return Ok(vec![String::new(); screened.len()]);
+        }
+        // A concurrent identical screening may win the unique key: the retry finds its hit.
+        match self.try_store_hits(screened).await {
+            Ok(ids) => Ok(ids),
+            Err(_) => self.try_store_hits(screened).await,
+        }
+    }
+
+    async fn try_store_hits(&self, screened: &[(&Listing, &Verdict)]) -> ApiResult<Vec<String>> {
+        let now = time::now();
+        let txn = self.db.begin().await?;
+        let mut ids = Vec::with_capacity(screened.len());
+        let mut stored = 0;
+        for (listing, verdict) in screened {
+            if verdict.decision == Decision::Allow as i32 {
+                ids.push(String::new());
+                continue;
+            }
+            let key = store::dedup_key(listing, verdict);
+            let id = match store::find_hit_by_key(&txn, &key).await? {
+                Some(existing) => existing.id,
+                None => {
+                    let id = HitId::generate().into_string();
+                    store::insert_hit(&txn, &id, listing, verdict, &key, now).await?;
+                    stored += 1;
+                    id
+                }
+            };
+            ids.push(id);
+        }
+        txn.commit().await?;
+        crate::metrics::hits_stored(stored);
+        if let Some(waker) = self.relay.get() {
+            waker.notify_one();
+        }
+        Ok(ids)
+    }
+
+    async fn screen_listing(&self, req: ScreenListingRequest) -> ApiResult<ScreenListingResponse> {
+        let Some(listing) = req.listing else {
+            return Err(ApiError::invalid("listing", "must be set"));
+        };
+        let checked = self
+            .check_listing(listing)
+            .await?
+            .map_err(ApiError::InvalidArgument)?;
+        let engine = self.engine()?;
+        let verdict = screen_one(&engine, &checked);
+        let ids = self.store_hits(&[(&checked.listing, &verdict)]).await?;
+        Ok(ScreenListingResponse {
+            verdict: Some(verdict),
+            hit_id: ids.into_iter().next().unwrap_or_default(),
+        })
+    }
+
+    /// Screens one batch of a feed and answers it in order.
+    async fn screen_batch(
+        &self,
+        batch: Vec<ScreenListingsRequest>,
+        out: &mpsc::Sender<Result<ScreenListingsResponse, Status>>,
+    ) -> ApiResult<bool> {
+        let engine = self.engine()?;
+        let mut answers: Vec<ScreenListingsResponse> = Vec::with_capacity(batch.len());
+        let mut screened: Vec<(CheckedListing, Verdict, usize)> = Vec::new();
+        for (index, request) in batch.into_iter().enumerate() {
+            let listing = request.listing.unwrap_or_default();
+            let listing_id = listing.listing_id.clone();
+            match self.check_listing(listing).await? {
+                Ok(checked) => {
+                    let verdict = screen_one(&engine, &checked);
+                    answers.push(ScreenListingsResponse {
+                        listing_id,
+                        result: None,
+                        hit_id: String::new(),
+                    });
+                    screened.push((checked, verdict, index));
+                }
+                Err(violations) => answers.push(ScreenListingsResponse {
+                    listing_id,
+                    result: Some(screen_listings_response::Result::Error(ListingError {
+                        field_violations: violations
+                            .iter()
+                            .map(|(field, description)| FieldViolation {
+                                field: field.to_owned(),
+                                description: description.to_owned(),
+                            })
+                            .collect(),
+                    })),
+                    hit_id: String::new(),
+                }),
+            }
+        }
+        let pairs: Vec<(&Listing, &Verdict)> =
+            screened.iter().map(|(l, v, _)| (&l.listing, v)).collect();
+        let ids = self.store_hits(&pairs).await?;
+        for ((_, verdict, index), id) in screened.into_iter().zip(ids) {
+            answers[index].result = Some(screen_listings_response::Result::Verdict(verdict));
+            answers[index].hit_id = id;
+        }
+        for answer in answers {
+            if out.send(Ok(answer)).await.is_err() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Checks a listing; one carrying image bytes is decoded on the blocking pool, a few at
+    /// a time, so that images never hold up the requests the runtime serves.
+    async fn check_listing(
+        &self,
+        listing: Listing,
+    ) -> ApiResult<Result<CheckedListing, FieldViolations>> {
+        let has_content = listing
+            .images
+            .iter()
+            .any(|i| matches!(i.source, Some(listing_image::Source::Content(_))));
+        if !has_content {
+            return Ok(check(listing, "listing"));
+        }
+        let _slot = self
+            .decoding
+            .acquire()
+            .await
+            .map_err(|_| ApiError::Unavailable("shutting down".to_owned()))?;
+        tokio::task::spawn_blocking(move || check(listing, "listing"))
+            .await
+            .map_err(ApiError::internal)
+    }
+
+    /// Reads a feed, batch by batch: it takes what has arrived (up to a batch) and reads no
+    /// further until those answers are handed to the transport, so a slow reader holds back
+    /// the feed through HTTP/2 flow control instead of growing buffers here.
+    async fn run_feed(
+        self,
+        mut inbound: Streaming<ScreenListingsRequest>,
+        out: mpsc::Sender<Result<ScreenListingsResponse, Status>>,
+    ) {
+        loop {
+            let first = tokio::select! {
+                // Draining: what has arrived is answered below, then the feed ends cleanly
+                // and the client sends the rest to another replica.
+                () = self.drain.cancelled() => match inbound.message().now_or_never() {
+                    Some(message) => message,
+                    None => {
+                        tracing::info!("feed ended for the drain");
+                        return;
+                    }
+                },
+                message = inbound.message() => message,
+            };
+            let first = match first {
+                Ok(Some(message)) => message,
+                Ok(None) => return,
+                Err(status) => {
+                    // A message the server refused (too large, undecodable) or a stream the
+                    // caller broke off: what came before it was answered; the feed ends with
+                    // the reason, never with OK, so no listing after it is silently dropped.
+                    tracing::debug!(%status, "feed ended on a bad inbound message");
+                    let _ = out.send(Err(status)).await;
+                    return;
+                }
+            };
+            let mut batch = vec![first];
+            // A bad message behind the batch: the batch is answered, then the feed ends
+            // with it.
+            let mut refused = None;
+            while batch.len() < FEED_BATCH {
+                match inbound.message().now_or_never() {
+                    Some(Ok(Some(message))) => batch.push(message),
+                    Some(Err(status)) => {
+                        refused = Some(status);
+                        break;
+                    }
+                    _ => break,
+                }
+            }
+            match self.screen_batch(batch, &out).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(error) => {
+                    let _ = out.send(Err(error.into())).await;
+                    return;
+                }
+            }
+            if let Some(status) = refused {
+                tracing::debug!(%status, "feed ended on a bad inbound message");
+                let _ = out.send(Err(status)).await;
+                return;
+            }
+        }
+    }
+
+    async fn get_engine_status(&self) -> GetEngineStatusResponse {
+        let Some(engine) = self.engines.current() else {
+            return GetEngineStatusResponse::default();
+        };
+        let stats = engine.stats();
+        GetEngineStatusResponse {
+            loaded: true,
+            catalogue_revision: engine.catalogue_revision(),
+            rule_version: engine.rule_version(),
+            brands: stats.brands as i64,
+            brand_terms: stats.brand_terms as i64,
+            vocabulary_terms: stats.vocabulary_terms as i64,
+            fuzzy_keys: stats.fuzzy_keys as i64,
+            logo_hashes: stats.logo_hashes as i64,
+            build_time: self.engines.built().map(|b| time::to_timestamp(b.time)),
+            build_millis: stats.build_millis,
+        }
+    }
+}
+
+assay_common::rpcs! {
+    impl ScreeningService for ScreeningApi (self) {
+        screen_listing(ScreenListingRequest) -> ScreenListingResponse =
+            |_, req| self.screen_listing(req);
+        create_rule(CreateRuleRequest) -> CreateRuleResponse =
+            |p, req| self.create_rule(&p, req), |r| CreateRuleResponse { rule: Some(r) };
+        get_rule(GetRuleRequest) -> GetRuleResponse =
+            |p, req| self.get_rule(&p, req), |r| GetRuleResponse { rule: Some(r) };
+        list_rules(ListRulesRequest) -> ListRulesResponse = |p, req| self.list_rules(&p, req);
+        update_rule(UpdateRuleRequest) -> UpdateRuleResponse =
+            |p, req| self.update_rule(&p, req), |r| UpdateRuleResponse { rule: Some(r) };
+        delete_rule(DeleteRuleRequest) -> DeleteRuleResponse =
+            |p, req| self.delete_rule(&p, req), |()| DeleteRuleResponse {};
+        list_rule_revisions(ListRuleRevisionsRequest) -> ListRuleRevisionsResponse =
+            |p, req| self.list_rule_revisions(&p, req);
+        get_hit(GetHitRequest) -> GetHitResponse =
+            |p, req| self.get_hit(&p, req), |h| GetHitResponse { hit: Some(h) };
+        list_hits(ListHitsRequest) -> ListHitsResponse = |p, req| self.list_hits(&p, req);
+        record_hit_feedback(RecordHitFeedbackRequest) -> RecordHitFeedbackResponse =
+            |p, req| self.record_hit_feedback(&p, req),
+            |h| RecordHitFeedbackResponse { hit: Some(h) };
+        get_precision_report(GetPrecisionReportRequest) -> GetPrecisionReportResponse =
+            |_, req| self.get_precision_report(req);
+        purge_hits(PurgeHitsRequest) -> PurgeHitsResponse = |_, req| self.purge_hits(req);
+    }
+    {
+        type ScreenListingsStream = ReceiverStream<Result<ScreenListingsResponse, Status>>;
+
+        async fn screen_listings(
+            &self,
+            request: Request<Streaming<ScreenListingsRequest>>,
+        ) -> Result<Response<Self::ScreenListingsStream>, Status> {
+            auth::principal(&request)?;
+            self.engine()?;
+            let (tx, rx) = mpsc::channel(FEED_BUFFER);
+            tokio::spawn(self.clone().run_feed(request.into_inner(), tx));
+            Ok(Response::new(ReceiverStream::new(rx)))
+        }
+
+        async fn get_engine_status(
+            &self,
+            request: Request<GetEngineStatusRequest>,
+        ) -> Result<Response<GetEngineStatusResponse>, Status> {
+            auth::principal(&request)?;
+            Ok(Response::new(self.get_engine_status().await))
+        }
+    }
+}
