@@ -4,6 +4,7 @@
 
 mod api;
 mod config;
+mod convert;
 pub mod domain;
 pub mod entity;
 pub mod ids;

@@ -5,14 +5,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use assay_common::money::Money;
 use assay_common::outbox::{self, topic};
-use assay_common::resource::etag;
-use assay_common::time::{opt_timestamp, to_timestamp};
+use assay_common::time::to_timestamp;
 use assay_common::validate;
 use assay_common::{ApiError, ApiResult};
 use assay_proto::cases::v1::{
-    Case, CaseEvent, CaseEventKind, CaseListing, CaseSource, CaseStatus, CounterNotice,
-    CustodyAction, CustodyEvent, Evidence, EvidenceKind, PackageItem, Referral, ReferralOutcome,
-    ReferralState,
+    CaseEventKind, CaseListing, CaseSource, CaseStatus, CounterNotice, CustodyAction, CustodyEvent,
+    PackageItem, Referral, ReferralOutcome, ReferralState,
 };
 use assay_proto::screening::v1::{FeedbackOutcome, RecordHitFeedbackRequest};
 use chrono::{DateTime, Utc};
@@ -20,7 +18,7 @@ use prost::Message;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    QueryOrder, QuerySelect, TryIntoModel,
 };
 
 use crate::domain::check::NewEvidence;
@@ -325,7 +323,7 @@ async fn update_case(
     model.version = Set(current.version + 1);
     model.update_time = Set(now);
     let updated = case::Entity::update_many()
-        .set(model)
+        .set(model.clone())
         .filter(case::Column::Id.eq(current.id.as_str()))
         .filter(case::Column::Version.eq(current.version))
         .exec(db)
@@ -333,7 +331,8 @@ async fn update_case(
     if updated.rows_affected != 1 {
         return Err(ApiError::stale_etag("case"));
     }
-    find_case(db, &current.id).await
+    // The row as written: no need to read it back.
+    Ok(model.try_into_model()?)
 }
 
 pub async fn append_event(
@@ -386,18 +385,6 @@ pub async fn list_events(
         .limit(limit)
         .all(db)
         .await?)
-}
-
-pub fn event_proto(model: &case_event::Model) -> CaseEvent {
-    CaseEvent {
-        sequence: model.sequence,
-        kind: CaseEventKind::from_str_name(&model.kind).unwrap_or_default() as i32,
-        actor: model.actor.clone(),
-        time: Some(to_timestamp(model.time)),
-        from_status: CaseStatus::from_str_name(&model.from_status).unwrap_or_default() as i32,
-        to_status: CaseStatus::from_str_name(&model.to_status).unwrap_or_default() as i32,
-        detail: model.detail.clone(),
-    }
 }
 
 pub async fn set_tags(
@@ -539,104 +526,67 @@ pub async fn list_cases(
         .await?)
 }
 
-/// The protos of `models`, with their brands, listings, tags and referrals, read in a few
-/// queries whatever their number.
-pub async fn case_protos(
-    db: &impl ConnectionTrait,
-    models: &[case::Model],
-    now: DateTime<Utc>,
-) -> ApiResult<Vec<Case>> {
+/// What a case's answer is made of besides its row: brands, listings, tags, and its
+/// referral with the outcomes reported, for many cases in a few queries.
+#[derive(Default)]
+pub struct CaseParts {
+    pub brands: HashMap<String, Vec<String>>,
+    pub listings: HashMap<String, Vec<case_listing::Model>>,
+    pub tags: HashMap<String, Vec<String>>,
+    pub referrals: HashMap<String, (referral::Model, Vec<referral_outcome::Model>)>,
+}
+
+pub async fn case_parts(db: &impl ConnectionTrait, models: &[case::Model]) -> ApiResult<CaseParts> {
+    let mut parts = CaseParts::default();
     if models.is_empty() {
-        return Ok(Vec::new());
+        return Ok(parts);
     }
     let ids: Vec<&str> = models.iter().map(|m| m.id.as_str()).collect();
-    let mut brands: HashMap<String, Vec<String>> = HashMap::new();
     for row in case_brand::Entity::find()
         .filter(case_brand::Column::CaseId.is_in(ids.clone()))
         .order_by_asc(case_brand::Column::BrandId)
         .all(db)
         .await?
     {
-        brands.entry(row.case_id).or_default().push(row.brand_id);
+        parts
+            .brands
+            .entry(row.case_id)
+            .or_default()
+            .push(row.brand_id);
     }
-    let mut listings: HashMap<String, Vec<CaseListing>> = HashMap::new();
     for row in case_listing::Entity::find()
         .filter(case_listing::Column::CaseId.is_in(ids.clone()))
         .order_by_asc(case_listing::Column::ListingId)
         .all(db)
         .await?
     {
-        listings
+        parts
+            .listings
             .entry(row.case_id.clone())
             .or_default()
-            .push(CaseListing {
-                listing_id: row.listing_id,
-                seller_id: row.seller_id,
-                title: row.title,
-                takedown_time: opt_timestamp(row.takedown_time),
-                reinstate_time: opt_timestamp(row.reinstate_time),
-            });
+            .push(row);
     }
-    let mut tags: HashMap<String, Vec<String>> = HashMap::new();
     for row in case_tag::Entity::find()
         .filter(case_tag::Column::CaseId.is_in(ids.clone()))
         .order_by_asc(case_tag::Column::Tag)
         .all(db)
         .await?
     {
-        tags.entry(row.case_id).or_default().push(row.tag);
+        parts.tags.entry(row.case_id).or_default().push(row.tag);
     }
-    let mut referrals: HashMap<String, Referral> = HashMap::new();
     for row in referral::Entity::find()
         .filter(referral::Column::CaseId.is_in(ids))
         .all(db)
         .await?
     {
-        let outcomes = referral_outcomes(db, &row.id).await?;
-        referrals.insert(row.case_id.clone(), referral_proto(&row, outcomes)?);
+        let outcomes = referral_outcome::Entity::find()
+            .filter(referral_outcome::Column::ReferralId.eq(&row.id))
+            .order_by_asc(referral_outcome::Column::Id)
+            .all(db)
+            .await?;
+        parts.referrals.insert(row.case_id.clone(), (row, outcomes));
     }
-    models
-        .iter()
-        .map(|m| {
-            let counter_notice = counter_notice_of(m)?;
-            Ok(Case {
-                id: m.id.clone(),
-                source: CaseSource::from_str_name(&m.source).unwrap_or_default() as i32,
-                status: status_of(m)? as i32,
-                title: m.title.clone(),
-                summary: m.summary.clone(),
-                brand_ids: brands.remove(&m.id).unwrap_or_default(),
-                listings: listings.remove(&m.id).unwrap_or_default(),
-                member_id: m.member_id.clone(),
-                ip_right_id: m.ip_right_id.clone(),
-                hit_id: m.hit_id.clone(),
-                risk_score: m.risk_score,
-                assignee: m.assignee.clone(),
-                tags: tags.remove(&m.id).unwrap_or_default(),
-                due_time: opt_timestamp(m.due_time),
-                overdue: m.due_time.is_some_and(|due| due < now),
-                fast_track: m.fast_track,
-                counter_notice,
-                referral: referrals.remove(&m.id),
-                merged_into_case_id: m.merged_into.clone(),
-                resolution_note: m.resolution_note.clone(),
-                create_time: Some(to_timestamp(m.create_time)),
-                update_time: Some(to_timestamp(m.update_time)),
-                etag: etag(m.version),
-            })
-        })
-        .collect()
-}
-
-pub async fn case_proto(
-    db: &impl ConnectionTrait,
-    model: &case::Model,
-    now: DateTime<Utc>,
-) -> ApiResult<Case> {
-    let mut cases = case_protos(db, std::slice::from_ref(model), now).await?;
-    cases
-        .pop()
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("case vanished")))
+    Ok(parts)
 }
 
 /// Moves everything of `source` to `target`: listings (those the target lacks), brands,
@@ -883,21 +833,6 @@ pub async fn list_evidence(
         .into_model::<evidence::Model>()
         .all(db)
         .await?)
-}
-
-pub fn evidence_proto(model: &evidence::Model) -> Evidence {
-    Evidence {
-        id: model.id.clone(),
-        case_id: model.case_id.clone(),
-        kind: EvidenceKind::from_str_name(&model.kind).unwrap_or_default() as i32,
-        description: model.description.clone(),
-        media_type: model.media_type.clone(),
-        sha256: model.sha256.clone(),
-        size_bytes: model.size_bytes,
-        reference_uri: model.reference_uri.clone(),
-        added_by: model.added_by.clone(),
-        add_time: Some(to_timestamp(model.add_time)),
-    }
 }
 
 pub async fn append_custody(
@@ -1166,56 +1101,6 @@ pub async fn insert_outcome(
     Ok(())
 }
 
-fn outcome_value(model: &referral_outcome::Model) -> Option<assay_proto::common::v1::Money> {
-    (!model.seized_currency.is_empty()).then(|| assay_proto::common::v1::Money {
-        currency_code: model.seized_currency.clone(),
-        units: model.seized_value_units,
-        nanos: model.seized_value_nanos,
-    })
-}
-
-async fn referral_outcomes(
-    db: &impl ConnectionTrait,
-    referral_id: &str,
-) -> ApiResult<Vec<ReferralOutcome>> {
-    Ok(referral_outcome::Entity::find()
-        .filter(referral_outcome::Column::ReferralId.eq(referral_id))
-        .order_by_asc(referral_outcome::Column::Id)
-        .all(db)
-        .await?
-        .iter()
-        .map(|o| ReferralOutcome {
-            arrests: o.arrests,
-            seized_units: o.seized_units,
-            seized_value: outcome_value(o),
-            convictions: o.convictions,
-            note: o.note.clone(),
-            reported_by: o.reported_by.clone(),
-            report_time: Some(to_timestamp(o.report_time)),
-        })
-        .collect())
-}
-
-pub fn referral_proto(
-    model: &referral::Model,
-    outcomes: Vec<ReferralOutcome>,
-) -> ApiResult<Referral> {
-    let package = Referral::decode(model.package.as_slice())
-        .map_err(|e| corrupt("referral package", e))?
-        .package;
-    Ok(Referral {
-        id: model.id.clone(),
-        agency_id: model.agency_id.clone(),
-        summary: model.summary.clone(),
-        package,
-        package_sha256: model.package_sha256.clone(),
-        state: ReferralState::from_str_name(&model.state).unwrap_or_default() as i32,
-        outcomes,
-        referred_by: model.referred_by.clone(),
-        create_time: Some(to_timestamp(model.create_time)),
-    })
-}
-
 /// The package manifest of a case's evidence, and its SHA-256: one line per item,
 /// `<evidence id> <sha256> <size>`, in id order.
 pub fn package(evidence: &[evidence::Model]) -> (Vec<PackageItem>, String) {
@@ -1367,7 +1252,7 @@ pub async fn figures(
         validate::add_to(&mut figures.arrests, outcome.arrests.into())?;
         validate::add_to(&mut figures.seized_units, outcome.seized_units)?;
         validate::add_to(&mut figures.convictions, outcome.convictions.into())?;
-        if let Some(value) = outcome_value(&outcome)
+        if let Some(value) = crate::convert::seized_value(&outcome)
             && let Ok(money) = Money::from_proto(&value)
         {
             *figures

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::audit::{Audit, Entry};
 use crate::domain;
-use crate::store;
+use crate::{convert, store};
 
 /// What the deadline watcher reports.
 struct DeadlineMetrics {
@@ -116,7 +116,7 @@ async fn delete_expired_packages(db: &DatabaseConnection, audit: &Audit) -> ApiR
         let txn = db.begin().await?;
         let deleted = store::delete_package_files(&txn, &request_id).await?;
         if let Some(model) = store::find_request(&txn, &request_id).await? {
-            let mut body = store::decode_request(&model)?;
+            let mut body = convert::request(&model)?;
             if let Some(package) = body.package.as_mut() {
                 package.delete_time = Some(time::to_timestamp(now));
             }

@@ -7,6 +7,7 @@
 mod api;
 pub mod audit;
 mod config;
+mod convert;
 pub mod domain;
 pub mod entity;
 mod gather;

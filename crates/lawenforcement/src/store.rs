@@ -2,11 +2,10 @@
 //! whole as encoded messages, with the columns they are found and counted by beside them;
 //! every write checks the version it read.
 
-use assay_common::resource::etag;
 use assay_common::{ApiError, ApiResult};
 use assay_proto::lawenforcement::v1::{
-    Agency, AgencyStatus, Hold, LegalProcess, LegalRequest, Referral, ReferralStatus,
-    RequestStatus, Target, TargetKind,
+    Agency, AgencyStatus, LegalProcess, LegalRequest, Referral, ReferralStatus, RequestStatus,
+    Target, TargetKind,
 };
 use chrono::{DateTime, Utc};
 use prost::Message;
@@ -24,12 +23,6 @@ fn corrupt(what: &str, error: impl std::fmt::Display) -> ApiError {
 
 // ---------------------------------------------------------------------------------------
 // Agencies
-
-pub fn agency_proto(model: &agency::Model) -> ApiResult<Agency> {
-    let mut agency = Agency::decode(model.body.as_slice()).map_err(|e| corrupt("agency", e))?;
-    agency.etag = etag(model.version);
-    Ok(agency)
-}
 
 pub async fn find_agency(db: &impl ConnectionTrait, id: &str) -> ApiResult<Option<agency::Model>> {
     Ok(agency::Entity::find_by_id(id).one(db).await?)
@@ -104,13 +97,6 @@ pub async fn list_agencies(
 
 // ---------------------------------------------------------------------------------------
 // Requests
-
-pub fn decode_request(model: &request::Model) -> ApiResult<LegalRequest> {
-    let mut request =
-        LegalRequest::decode(model.body.as_slice()).map_err(|e| corrupt("request", e))?;
-    request.etag = etag(model.version);
-    Ok(request)
-}
 
 pub fn status_of(model: &request::Model) -> ApiResult<RequestStatus> {
     RequestStatus::from_str_name(&model.status)
@@ -493,27 +479,17 @@ pub async fn active_holds(
         .await?)
 }
 
-pub async fn hold_proto(db: &impl ConnectionTrait, model: &hold::Model) -> ApiResult<Hold> {
-    let targets = hold_target::Entity::find()
-        .filter(hold_target::Column::HoldId.eq(model.id.as_str()))
+/// What a hold covers.
+pub async fn hold_targets(
+    db: &impl ConnectionTrait,
+    hold_id: &str,
+) -> ApiResult<Vec<hold_target::Model>> {
+    Ok(hold_target::Entity::find()
+        .filter(hold_target::Column::HoldId.eq(hold_id))
         .order_by_asc(hold_target::Column::Kind)
         .order_by_asc(hold_target::Column::TargetId)
         .all(db)
-        .await?
-        .into_iter()
-        .map(|t| Target {
-            kind: TargetKind::from_str_name(&t.kind).unwrap_or_default() as i32,
-            id: t.target_id,
-        })
-        .collect();
-    Ok(Hold {
-        id: model.id.clone(),
-        request_id: model.request_id.clone(),
-        targets,
-        expire_time: Some(assay_common::time::to_timestamp(model.expire_time)),
-        extended: model.extended,
-        create_time: Some(assay_common::time::to_timestamp(model.create_time)),
-    })
+        .await?)
 }
 
 /// Of `ids` of `kind`, those a hold in force covers.
@@ -547,10 +523,6 @@ pub async fn held(
 
 // ---------------------------------------------------------------------------------------
 // Referrals
-
-pub fn decode_referral(model: &referral::Model) -> ApiResult<Referral> {
-    Referral::decode(model.body.as_slice()).map_err(|e| corrupt("referral", e))
-}
 
 pub async fn find_referral(
     db: &impl ConnectionTrait,

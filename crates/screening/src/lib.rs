@@ -3,6 +3,7 @@
 //! the outbox that hands hits to case management.
 
 mod api;
+mod convert;
 pub mod engine;
 pub mod entity;
 mod feed;

@@ -1,11 +1,9 @@
 //! Screening's persistence: rules with their history, and hits with their feedback.
 
-use assay_common::resource::etag;
 use assay_common::time::to_timestamp;
 use assay_common::{ApiError, ApiResult, outbox};
 use assay_proto::screening::v1::{
-    Decision, FeedbackOutcome, Hit, HitAlert, HitFeedback, Listing, Rule, SignalKind, Verdict,
-    VocabularyTerm,
+    Decision, FeedbackOutcome, Hit, HitAlert, Listing, SignalKind, Verdict,
 };
 use chrono::{DateTime, Utc};
 use prost::Message;
@@ -36,28 +34,6 @@ pub fn rule_spec(model: &rule::Model) -> ApiResult<RuleSpec> {
         block_threshold: model.block_threshold,
         ambiguous_terms: serde_json::from_str(&model.ambiguous_terms)
             .map_err(|e| corrupt("ambiguous terms", e))?,
-    })
-}
-
-pub fn rule_proto(model: &rule::Model) -> ApiResult<Rule> {
-    let spec = rule_spec(model)?;
-    Ok(Rule {
-        id: model.id.clone(),
-        brand_id: model.brand_id.clone(),
-        description: spec.description,
-        vocabulary: spec
-            .vocabulary
-            .into_iter()
-            .map(|(term, weight)| VocabularyTerm { term, weight })
-            .collect(),
-        review_threshold: spec.review_threshold,
-        block_threshold: spec.block_threshold,
-        ambiguous_terms: spec.ambiguous_terms,
-        version: model.version,
-        create_time: Some(to_timestamp(model.create_time)),
-        update_time: Some(to_timestamp(model.update_time)),
-        updated_by: model.updated_by.clone(),
-        etag: etag(model.version),
     })
 }
 
@@ -103,7 +79,7 @@ async fn record_revision(
         version: Set(model.version),
         rule_set_version: Set(set_version),
         deleted: Set(deleted),
-        body: Set(rule_proto(model)?.encode_to_vec()),
+        body: Set(crate::convert::rule(model)?.encode_to_vec()),
         change_time: Set(now),
         ..Default::default()
     }
@@ -231,10 +207,11 @@ pub async fn load_rules(db: &impl ConnectionTrait) -> ApiResult<(i64, Vec<RuleIn
 // ---------------------------------------------------------------------------------------
 // Hits
 
-/// What makes two screenings the same hit: the listing, its content, and the outcome.
-pub fn dedup_key(listing: &Listing, verdict: &Verdict) -> String {
+/// What makes two screenings the same hit: the listing (encoded), its content, and the
+/// outcome.
+pub fn dedup_key(listing: &[u8], verdict: &Verdict) -> String {
     let mut hasher = Sha256::new();
-    hasher.update(listing.encode_to_vec());
+    hasher.update(listing);
     hasher.update([0]);
     hasher.update(verdict.decision.to_le_bytes());
     for brand in &verdict.brands {
@@ -268,11 +245,13 @@ pub async fn find_hit_by_key(
         .await?)
 }
 
-/// Stores a hit, its brands, and its outbox message, in the caller's transaction.
+/// Stores a hit, its brands, and its outbox message, in the caller's transaction;
+/// `encoded` is the listing as encoded for its dedup key, stored as it is.
 pub async fn insert_hit(
     db: &impl ConnectionTrait,
     id: &str,
     listing: &Listing,
+    encoded: Vec<u8>,
     verdict: &Verdict,
     key: &str,
     now: DateTime<Utc>,
@@ -288,7 +267,7 @@ pub async fn insert_hit(
         signal_kinds: Set(signal_kinds(verdict)),
         catalogue_revision: Set(verdict.catalogue_revision),
         rule_version: Set(verdict.rule_version),
-        listing: Set(listing.encode_to_vec()),
+        listing: Set(encoded),
         verdict: Set(verdict.encode_to_vec()),
         create_time: Set(now),
         feedback_outcome: Set(None),
@@ -310,34 +289,16 @@ pub async fn insert_hit(
         .await?;
     }
     let alert = HitAlert {
-        hit: Some(hit_proto(&model)?),
+        hit: Some(Hit {
+            id: id.to_owned(),
+            listing: Some(listing.clone()),
+            verdict: Some(verdict.clone()),
+            feedback: None,
+            create_time: Some(to_timestamp(now)),
+        }),
     };
     outbox::enqueue(db, outbox::topic::SCREENING_HIT, id, alert.encode_to_vec()).await?;
     Ok(model)
-}
-
-pub fn hit_proto(model: &hit::Model) -> ApiResult<Hit> {
-    let feedback = match (&model.feedback_outcome, model.feedback_time) {
-        (Some(outcome), Some(time)) => Some(HitFeedback {
-            outcome: FeedbackOutcome::from_str_name(outcome)
-                .ok_or_else(|| corrupt("feedback outcome", outcome))? as i32,
-            note: model.feedback_note.clone(),
-            recorded_by: model.feedback_by.clone(),
-            record_time: Some(to_timestamp(time)),
-        }),
-        _ => None,
-    };
-    Ok(Hit {
-        id: model.id.clone(),
-        listing: Some(
-            Listing::decode(model.listing.as_slice()).map_err(|e| corrupt("listing", e))?,
-        ),
-        verdict: Some(
-            Verdict::decode(model.verdict.as_slice()).map_err(|e| corrupt("verdict", e))?,
-        ),
-        feedback,
-        create_time: Some(to_timestamp(model.create_time)),
-    })
 }
 
 pub async fn get_hit(db: &impl ConnectionTrait, id: &str) -> ApiResult<hit::Model> {

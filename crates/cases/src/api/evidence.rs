@@ -46,7 +46,7 @@ impl CasesApi {
         .await?
         .into_inner();
         txn.commit().await?;
-        Ok(store::evidence_proto(&model))
+        Ok(convert::evidence(&model))
     }
 
     pub(super) async fn get_evidence(
@@ -67,7 +67,7 @@ impl CasesApi {
         store::append_custody(&txn, &model, CustodyAction::Viewed, &actor, &purpose, now).await?;
         txn.commit().await?;
         Ok(GetEvidenceResponse {
-            evidence: Some(store::evidence_proto(&model)),
+            evidence: Some(convert::evidence(&model)),
             content: model.content.unwrap_or_default(),
         })
     }
@@ -90,7 +90,7 @@ impl CasesApi {
             .page_tokens
             .page(&scope, rows, size, |e| e.id.clone());
         Ok(ListEvidenceResponse {
-            evidence: rows.iter().map(store::evidence_proto).collect(),
+            evidence: rows.iter().map(convert::evidence).collect(),
             next_page_token,
         })
     }

@@ -36,6 +36,7 @@ use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
 use tokio::sync::Notify;
 
 use crate::config::Config;
+use crate::convert;
 use crate::domain;
 use crate::domain::check::{self, NewEvidence};
 use crate::domain::moves::{self, Event, Move};
@@ -72,6 +73,27 @@ fn case_id(field: &str, value: &str) -> ApiResult<CaseId> {
 
 fn note(field: &str, value: &str) -> ApiResult<String> {
     validate::text(value, 2000).map_err(|e| ApiError::invalid(field, e))
+}
+
+/// Cases as callers see them at `now`, their parts read in a few queries.
+async fn encode(
+    db: &impl sea_orm::ConnectionTrait,
+    models: &[case::Model],
+    now: DateTime<Utc>,
+) -> ApiResult<Vec<Case>> {
+    let parts = store::case_parts(db, models).await?;
+    convert::cases(models, parts, now)
+}
+
+async fn encode_one(
+    db: &impl sea_orm::ConnectionTrait,
+    model: &case::Model,
+    now: DateTime<Utc>,
+) -> ApiResult<Case> {
+    let mut cases = encode(db, std::slice::from_ref(model), now).await?;
+    cases
+        .pop()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("case vanished")))
 }
 
 impl CasesApi {
@@ -210,7 +232,7 @@ impl CasesApi {
     }
 
     async fn respond(&self, model: &case::Model) -> ApiResult<Case> {
-        store::case_proto(self.db(), model, time::now()).await
+        encode_one(self.db(), model, time::now()).await
     }
 
     /// Reads case `id` for a change inside `txn`: authorised and its etag checked. Returns

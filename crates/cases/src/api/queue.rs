@@ -84,7 +84,7 @@ impl CasesApi {
             .page_tokens
             .page(&scope, rows, size, |c| c.id.clone());
         Ok(ListCasesResponse {
-            cases: store::case_protos(self.db(), &rows, now).await?,
+            cases: encode(self.db(), &rows, now).await?,
             next_page_token,
         })
     }
@@ -110,7 +110,7 @@ impl CasesApi {
             .page_tokens
             .page(&scope, rows, size, |e| e.sequence.to_string());
         Ok(ListCaseEventsResponse {
-            events: rows.iter().map(store::event_proto).collect(),
+            events: rows.iter().map(convert::event).collect(),
             next_page_token,
         })
     }
@@ -222,7 +222,7 @@ impl CasesApi {
         }
         txn.commit().await?;
         Ok(BulkUpdateCasesResponse {
-            cases: store::case_protos(self.db(), &changed, now).await?,
+            cases: encode(self.db(), &changed, now).await?,
         })
     }
 

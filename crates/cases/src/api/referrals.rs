@@ -51,7 +51,7 @@ impl CasesApi {
         let model = self.apply(&txn, &current, &mv, &actor, now).await?;
         // The law-enforcement service takes it from the outbox, in the trace the case began
         // in (the screening hit's, for an alert), so that one trace tells its whole story.
-        let case = store::case_proto(&txn, &model, now).await?;
+        let case = encode_one(&txn, &model, now).await?;
         let trace = if model.trace_context.is_empty() {
             assay_common::telemetry::current_traceparent()
         } else {

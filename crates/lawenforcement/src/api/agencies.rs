@@ -47,7 +47,7 @@ impl LawEnforcementApi {
         )
         .await?;
         txn.commit().await?;
-        store::agency_proto(&once.into_inner())
+        convert::agency(&once.into_inner())
     }
 
     pub(super) async fn get_agency(
@@ -63,7 +63,7 @@ impl LawEnforcementApi {
         // Agencies' contacts are people: who read them is on the record.
         self.audit_listed(principal, "agency.read", id.as_str(), std::iter::empty())
             .await?;
-        store::agency_proto(&model)
+        convert::agency(&model)
     }
 
     pub(super) async fn list_agencies(
@@ -92,10 +92,7 @@ impl LawEnforcementApi {
         )
         .await?;
         Ok(ListAgenciesResponse {
-            agencies: rows
-                .iter()
-                .map(store::agency_proto)
-                .collect::<ApiResult<_>>()?,
+            agencies: rows.iter().map(convert::agency).collect::<ApiResult<_>>()?,
             next_page_token,
         })
     }
@@ -122,7 +119,7 @@ impl LawEnforcementApi {
             .await?
             .ok_or_else(|| ApiError::not_found("agency", id.as_str()))?;
         check_etag(&update.etag, current.version, "agency")?;
-        let mut merged = store::agency_proto(&current)?;
+        let mut merged = convert::agency(&current)?;
         for path in &paths {
             match *path {
                 "name" => merged.name = update.name.clone(),
@@ -157,7 +154,7 @@ impl LawEnforcementApi {
         )
         .await?;
         txn.commit().await?;
-        store::agency_proto(&model)
+        convert::agency(&model)
     }
 
     pub(super) async fn set_agency_status(
@@ -174,7 +171,7 @@ impl LawEnforcementApi {
             .await?
             .ok_or_else(|| ApiError::not_found("agency", id.as_str()))?;
         check_etag(etag, current.version, "agency")?;
-        let mut agency = store::agency_proto(&current)?;
+        let mut agency = convert::agency(&current)?;
         let from = AgencyStatus::try_from(agency.status).unwrap_or_default();
         let allowed = match to {
             AgencyStatus::Active => matches!(from, AgencyStatus::Pending | AgencyStatus::Suspended),
@@ -201,6 +198,6 @@ impl LawEnforcementApi {
         .await?;
         txn.commit().await?;
         self.inner.directory.forget_agency(id.as_str());
-        store::agency_proto(&model)
+        convert::agency(&model)
     }
 }

@@ -29,7 +29,7 @@ impl LawEnforcementApi {
         let mut decided = 0i64;
         let mut produced = 0i64;
         for model in store::requests_in(self.db(), from, until).await? {
-            let body = store::decode_request(&model)?;
+            let body = convert::request(&model)?;
             let status = store::status_of(&model)?;
             let sellers: BTreeSet<String> = body
                 .targets
@@ -61,7 +61,7 @@ impl LawEnforcementApi {
         }
         // Outcomes count in the period they were reported in, whenever the request was.
         for model in store::all_requests(self.db()).await? {
-            for outcome in store::decode_request(&model)?.outcomes {
+            for outcome in convert::request(&model)?.outcomes {
                 if within(outcome.report_time.as_ref()) {
                     validate::add_to(&mut report.arrests, outcome.arrests.into())?;
                     validate::add_to(&mut report.seized_units, outcome.seized_units)?;
@@ -70,7 +70,7 @@ impl LawEnforcementApi {
             }
         }
         for model in store::all_referrals(self.db()).await? {
-            let body = store::decode_referral(&model)?;
+            let body = convert::referral(&model)?;
             if within(body.receive_time.as_ref()) {
                 report.referrals += 1;
             }

@@ -16,7 +16,7 @@ impl LawEnforcementApi {
             .await?;
         let agency = store::find_agency(&txn, &body.agency_id)
             .await?
-            .map(|a| store::agency_proto(&a))
+            .map(|a| convert::agency(&a))
             .transpose()?
             .unwrap_or_default();
         body.domain_verified =
@@ -104,7 +104,7 @@ impl LawEnforcementApi {
         let model = store::find_request(&txn, id.as_str())
             .await?
             .ok_or_else(|| ApiError::not_found("legal request", id.as_str()))?;
-        let mut body = store::decode_request(&model)?;
+        let mut body = convert::request(&model)?;
         check::second_confirmation(&body, store::status_of(&model)?, &confirmation)
             .map_err(ApiError::precondition)?;
         body.confirmations.push(confirmation.clone());
@@ -218,7 +218,7 @@ impl LawEnforcementApi {
         let from = store::status_of(&model)?;
         domain::transition(from, Action::Gather, store::process_of(&model))
             .map_err(ApiError::precondition)?;
-        let body = store::decode_request(&model)?;
+        let body = convert::request(&model)?;
         if !emergency_confirmed(&body) {
             return Err(ApiError::precondition(
                 "an emergency request needs a second, independent confirmation before any data is gathered",
@@ -347,7 +347,7 @@ impl LawEnforcementApi {
         let (txn, model) = self
             .visible_request(txn, principal, &caller, &id, "package.download")
             .await?;
-        let body = store::decode_request(&model)?;
+        let body = convert::request(&model)?;
         let package = body.package.clone().unwrap_or_default();
         let status = store::status_of(&model)?;
         let released = package.expire_time.is_some()

@@ -18,7 +18,10 @@ impl LawEnforcementApi {
             .page(scope, rows, size, |h| h.id.clone());
         let mut holds = Vec::with_capacity(rows.len());
         for row in &rows {
-            holds.push(store::hold_proto(self.db(), row).await?);
+            holds.push(convert::hold(
+                row,
+                store::hold_targets(self.db(), &row.id).await?,
+            ));
         }
         self.audit_listed(
             principal,
@@ -62,7 +65,7 @@ impl LawEnforcementApi {
             format!("until {}", extended.expire_time),
         )
         .await?;
-        let hold = store::hold_proto(&txn, &extended).await?;
+        let hold = convert::hold(&extended, store::hold_targets(&txn, &extended.id).await?);
         txn.commit().await?;
         Ok(hold)
     }

@@ -37,7 +37,7 @@ use crate::domain::{self, Action};
 use crate::entity::{hold, request};
 use crate::gather::{self, Sources};
 use crate::ids::{AgencyId, HoldId, RequestId};
-use crate::store;
+use crate::{convert, store};
 
 /// The law-enforcement service.
 #[derive(Clone)]
@@ -172,7 +172,7 @@ impl LawEnforcementApi {
     }
 
     fn respond(&self, model: &request::Model) -> ApiResult<LegalRequest> {
-        let mut request = store::decode_request(model)?;
+        let mut request = convert::request(model)?;
         let status = store::status_of(model)?;
         let owed = domain::is_owed(status, store::process_of(model));
         request.urgency =
@@ -196,7 +196,7 @@ impl LawEnforcementApi {
         let from = store::status_of(&model)?;
         let to = domain::transition(from, action, store::process_of(&model))
             .map_err(ApiError::precondition)?;
-        let body = store::decode_request(&model)?;
+        let body = convert::request(&model)?;
         Ok((model, body, to))
     }
 

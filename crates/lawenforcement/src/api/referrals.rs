@@ -108,7 +108,7 @@ impl LawEnforcementApi {
         self.audit(&txn, principal, "referral.read", &req.id, String::new())
             .await?;
         txn.commit().await?;
-        store::decode_referral(&model)
+        convert::referral(&model)
     }
 
     pub(super) async fn list_referrals(
@@ -140,7 +140,7 @@ impl LawEnforcementApi {
         Ok(ListReferralsResponse {
             referrals: rows
                 .iter()
-                .map(store::decode_referral)
+                .map(convert::referral)
                 .collect::<ApiResult<_>>()?,
             next_page_token,
         })
@@ -162,7 +162,7 @@ impl LawEnforcementApi {
         let (txn, model) = self
             .visible_referral(txn, principal, &caller, &req.id, "referral.acknowledge")
             .await?;
-        let mut body = store::decode_referral(&model)?;
+        let mut body = convert::referral(&model)?;
         if body.status == ReferralStatus::Acknowledged as i32 {
             return Err(ApiError::precondition(
                 "the referral was already acknowledged",
@@ -180,7 +180,7 @@ impl LawEnforcementApi {
         )
         .await?;
         txn.commit().await?;
-        store::decode_referral(&saved)
+        convert::referral(&saved)
     }
 
     pub(super) async fn report_referral_outcome(
@@ -209,7 +209,7 @@ impl LawEnforcementApi {
             key.as_ref(),
             async |_| Ok(model.clone()),
             async || {
-                let mut body = store::decode_referral(&model)?;
+                let mut body = convert::referral(&model)?;
                 let reported = Outcome {
                     reported_by: principal.actor(),
                     report_time: Some(time::to_timestamp(now)),
@@ -267,6 +267,6 @@ impl LawEnforcementApi {
         {
             waker.notify_one();
         }
-        store::decode_referral(&once.into_inner())
+        convert::referral(&once.into_inner())
     }
 }

@@ -100,7 +100,7 @@ impl LawEnforcementApi {
         let agency_model = store::find_agency(self.db(), &agency_id)
             .await?
             .ok_or_else(|| ApiError::not_found("agency", &agency_id))?;
-        let agency = store::agency_proto(&agency_model)?;
+        let agency = convert::agency(&agency_model)?;
         if agency.status != AgencyStatus::Active as i32 {
             return Err(ApiError::precondition(format!(
                 "agency {agency_id} is not active"
@@ -274,7 +274,7 @@ impl LawEnforcementApi {
         let (txn, model) = self
             .visible_request(txn, principal, &caller, &id, "request.non_disclosure")
             .await?;
-        let mut body = store::decode_request(&model)?;
+        let mut body = convert::request(&model)?;
         let now = time::now();
         let until = body
             .non_disclosure_until
@@ -321,7 +321,7 @@ impl LawEnforcementApi {
             key.as_ref(),
             async |_| Ok(model.clone()),
             async || {
-                let mut body = store::decode_request(&model)?;
+                let mut body = convert::request(&model)?;
                 body.outcomes.push(Outcome {
                     reported_by: principal.actor(),
                     report_time: Some(time::to_timestamp(now)),

@@ -31,7 +31,7 @@ impl ScreeningApi {
         let id = HitId::parse(&req.id).map_err(|e| ApiError::invalid("id", e))?;
         let model = store::get_hit(&self.db, id.as_str()).await?;
         self.scope_hit(&self.db, principal, id.as_str()).await?;
-        store::hit_proto(&model)
+        convert::hit(&model)
     }
 
     pub(super) async fn list_hits(
@@ -93,10 +93,7 @@ impl ScreeningApi {
         let rows = store::list_hits(&self.db, &filter, before.as_deref(), size + 1).await?;
         let (rows, next_page_token) = self.page_tokens.page(&scope, rows, size, |h| h.id.clone());
         Ok(ListHitsResponse {
-            hits: rows
-                .iter()
-                .map(store::hit_proto)
-                .collect::<ApiResult<_>>()?,
+            hits: rows.iter().map(convert::hit).collect::<ApiResult<_>>()?,
             next_page_token,
         })
     }
@@ -127,7 +124,7 @@ impl ScreeningApi {
         )
         .await?;
         txn.commit().await?;
-        store::hit_proto(&model)
+        convert::hit(&model)
     }
 
     pub(super) async fn get_precision_report(

@@ -30,7 +30,7 @@ use crate::feed::Engines;
 use crate::ids::{HitId, RuleId};
 use crate::listing::{CheckedListing, check};
 use crate::rules as rule_domain;
-use crate::store;
+use crate::{convert, store};
 
 /// Listings of a feed screened and stored together, at most.
 const FEED_BATCH: usize = 256;
@@ -166,12 +166,13 @@ impl ScreeningApi {
                 ids.push(String::new());
                 continue;
             }
-            let key = store::dedup_key(listing, verdict);
+            let encoded = listing.encode_to_vec();
+            let key = store::dedup_key(&encoded, verdict);
             let id = match store::find_hit_by_key(&txn, &key).await? {
                 Some(existing) => existing.id,
                 None => {
                     let id = HitId::generate().into_string();
-                    store::insert_hit(&txn, &id, listing, verdict, &key, now).await?;
+                    store::insert_hit(&txn, &id, listing, encoded, verdict, &key, now).await?;
                     stored += 1;
                     id
                 }

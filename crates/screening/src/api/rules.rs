@@ -77,7 +77,7 @@ impl ScreeningApi {
         .into_inner();
         txn.commit().await?;
         self.rules_changed().await;
-        store::rule_proto(&model)
+        convert::rule(&model)
     }
 
     /// After a rule change: reload the rules, and wait briefly for the engine that uses
@@ -105,7 +105,7 @@ impl ScreeningApi {
         let id = RuleId::parse(&req.id).map_err(|e| ApiError::invalid("id", e))?;
         let model = store::get_rule(&self.db, id.as_str()).await?;
         self.scope_rule(principal, &model.brand_id, "rule", id.as_str())?;
-        store::rule_proto(&model)
+        convert::rule(&model)
     }
 
     pub(super) async fn list_rules(
@@ -131,10 +131,7 @@ impl ScreeningApi {
             store::list_rules(&self.db, brand_ids.as_deref(), after.as_deref(), size + 1).await?;
         let (rows, next_page_token) = self.page_tokens.page(&scope, rows, size, |r| r.id.clone());
         Ok(ListRulesResponse {
-            rules: rows
-                .iter()
-                .map(store::rule_proto)
-                .collect::<ApiResult<_>>()?,
+            rules: rows.iter().map(convert::rule).collect::<ApiResult<_>>()?,
             next_page_token,
         })
     }
@@ -160,7 +157,7 @@ impl ScreeningApi {
         let current = store::get_rule(&txn, id.as_str()).await?;
         self.scope_rule(principal, &current.brand_id, "rule", id.as_str())?;
         check_etag(&update.etag, current.version, "rule")?;
-        let mut merged = store::rule_proto(&current)?;
+        let mut merged = convert::rule(&current)?;
         for path in &paths {
             match *path {
                 "description" => merged.description = update.description.clone(),
@@ -178,7 +175,7 @@ impl ScreeningApi {
             store::update_rule(&txn, current, &spec, &principal.actor(), time::now()).await?;
         txn.commit().await?;
         self.rules_changed().await;
-        store::rule_proto(&model)
+        convert::rule(&model)
     }
 
     pub(super) async fn delete_rule(

@@ -1,0 +1,145 @@
+//! Entities to protos: what the store read, as callers see it.
+
+use std::collections::HashMap;
+
+use assay_common::resource::etag;
+use assay_common::time::{opt_timestamp, to_timestamp};
+use assay_common::{ApiError, ApiResult};
+use assay_proto::cases::v1::{
+    Case, CaseEvent, CaseEventKind, CaseListing, CaseSource, CaseStatus, Evidence, EvidenceKind,
+    Referral, ReferralOutcome, ReferralState,
+};
+use chrono::{DateTime, Utc};
+use prost::Message;
+
+use crate::entity::{case, case_event, case_listing, evidence, referral, referral_outcome};
+use crate::store::{self, CaseParts};
+
+/// The cases as callers see them at `now` (whether each is overdue), with their parts.
+pub fn cases(
+    models: &[case::Model],
+    mut parts: CaseParts,
+    now: DateTime<Utc>,
+) -> ApiResult<Vec<Case>> {
+    let mut referrals: HashMap<String, Referral> = HashMap::new();
+    for (case_id, (row, outcomes)) in parts.referrals.drain() {
+        referrals.insert(case_id, referral(&row, &outcomes)?);
+    }
+    models
+        .iter()
+        .map(|m| {
+            Ok(Case {
+                id: m.id.clone(),
+                source: CaseSource::from_str_name(&m.source).unwrap_or_default() as i32,
+                status: store::status_of(m)? as i32,
+                title: m.title.clone(),
+                summary: m.summary.clone(),
+                brand_ids: parts.brands.remove(&m.id).unwrap_or_default(),
+                listings: parts
+                    .listings
+                    .remove(&m.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(listing)
+                    .collect(),
+                member_id: m.member_id.clone(),
+                ip_right_id: m.ip_right_id.clone(),
+                hit_id: m.hit_id.clone(),
+                risk_score: m.risk_score,
+                assignee: m.assignee.clone(),
+                tags: parts.tags.remove(&m.id).unwrap_or_default(),
+                due_time: opt_timestamp(m.due_time),
+                overdue: m.due_time.is_some_and(|due| due < now),
+                fast_track: m.fast_track,
+                counter_notice: store::counter_notice_of(m)?,
+                referral: referrals.remove(&m.id),
+                merged_into_case_id: m.merged_into.clone(),
+                resolution_note: m.resolution_note.clone(),
+                create_time: Some(to_timestamp(m.create_time)),
+                update_time: Some(to_timestamp(m.update_time)),
+                etag: etag(m.version),
+            })
+        })
+        .collect()
+}
+
+fn listing(row: case_listing::Model) -> CaseListing {
+    CaseListing {
+        listing_id: row.listing_id,
+        seller_id: row.seller_id,
+        title: row.title,
+        takedown_time: opt_timestamp(row.takedown_time),
+        reinstate_time: opt_timestamp(row.reinstate_time),
+    }
+}
+
+pub fn event(model: &case_event::Model) -> CaseEvent {
+    CaseEvent {
+        sequence: model.sequence,
+        kind: CaseEventKind::from_str_name(&model.kind).unwrap_or_default() as i32,
+        actor: model.actor.clone(),
+        time: Some(to_timestamp(model.time)),
+        from_status: CaseStatus::from_str_name(&model.from_status).unwrap_or_default() as i32,
+        to_status: CaseStatus::from_str_name(&model.to_status).unwrap_or_default() as i32,
+        detail: model.detail.clone(),
+    }
+}
+
+pub fn evidence(model: &evidence::Model) -> Evidence {
+    Evidence {
+        id: model.id.clone(),
+        case_id: model.case_id.clone(),
+        kind: EvidenceKind::from_str_name(&model.kind).unwrap_or_default() as i32,
+        description: model.description.clone(),
+        media_type: model.media_type.clone(),
+        sha256: model.sha256.clone(),
+        size_bytes: model.size_bytes,
+        reference_uri: model.reference_uri.clone(),
+        added_by: model.added_by.clone(),
+        add_time: Some(to_timestamp(model.add_time)),
+    }
+}
+
+/// The value seized, as reported with an outcome.
+pub fn seized_value(model: &referral_outcome::Model) -> Option<assay_proto::common::v1::Money> {
+    (!model.seized_currency.is_empty()).then(|| assay_proto::common::v1::Money {
+        currency_code: model.seized_currency.clone(),
+        units: model.seized_value_units,
+        nanos: model.seized_value_nanos,
+    })
+}
+
+pub fn referral(
+    model: &referral::Model,
+    outcomes: &[referral_outcome::Model],
+) -> ApiResult<Referral> {
+    let package = Referral::decode(model.package.as_slice())
+        .map_err(|e| {
+            ApiError::internal(anyhow::anyhow!(
+                "corrupt referral package in the database: {e}"
+            ))
+        })?
+        .package;
+    Ok(Referral {
+        id: model.id.clone(),
+        agency_id: model.agency_id.clone(),
+        summary: model.summary.clone(),
+        package,
+        package_sha256: model.package_sha256.clone(),
+        state: ReferralState::from_str_name(&model.state).unwrap_or_default() as i32,
+        outcomes: outcomes
+            .iter()
+            .map(|o| ReferralOutcome {
+                arrests: o.arrests,
+                seized_units: o.seized_units,
+                seized_value: seized_value(o),
+                convictions: o.convictions,
+                note: o.note.clone(),
+                reported_by: o.reported_by.clone(),
+                report_time: Some(to_timestamp(o.report_time)),
+            })
+            .collect(),
+        referred_by: model.referred_by.clone(),
+        create_time: Some(to_timestamp(model.create_time)),
+    })
+}
