@@ -20,6 +20,7 @@ use assay_common::Platform;
 use assay_common::catalogue::CatalogueCopy;
 use assay_common::directory::RemoteMembers;
 use assay_common::holds::HoldChecker;
+use assay_common::jobs::Rounds;
 use assay_common::outbox::{Relay, topic};
 use assay_common::server::ServiceStatus;
 use assay_common::service::{BoxFuture, Service};
@@ -52,17 +53,10 @@ pub struct Cases {
 
 impl Cases {
     pub async fn new(platform: Platform, config: Config, peers: Peers) -> anyhow::Result<Self> {
-        let problems = config.problems();
-        anyhow::ensure!(
-            problems.is_empty(),
-            "invalid configuration:\n  {}",
-            problems.join("\n  ")
-        );
-        let url = config
-            .database_url
-            .clone()
-            .unwrap_or_else(|| platform.config.sqlite_url(NAME));
-        let db = assay_common::db::connect(&url, &platform.config.database).await?;
+        assay_common::config::ensure_valid(config.problems())?;
+        let db = platform
+            .database(NAME, config.database_url.as_deref())
+            .await?;
         let catalogue = Arc::new(CatalogueCopy::default());
         let registry = assay_common::client::connect(&peers.registry, platform.credentials(NAME))?;
         // Members file notices and read their cases; the registry says who is active.
@@ -169,15 +163,13 @@ async fn retention_forever(
     shutdown: tokio_util::sync::CancellationToken,
 ) {
     let retention = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
-    loop {
+    let hourly = std::time::Duration::from_secs(3600);
+    let mut rounds = Rounds::every(hourly, shutdown);
+    while rounds.next().await {
         if let Some(before) = assay_common::time::now().checked_sub_signed(retention)
             && let Err(error) = api.purge(before).await
         {
             tracing::warn!(%error, "purging old cases failed; will retry");
-        }
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
         }
     }
 }

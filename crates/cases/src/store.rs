@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use assay_common::holds::Purgeable;
 use assay_common::money::Money;
 use assay_common::outbox::{self, topic};
 use assay_common::time::to_timestamp;
@@ -639,7 +640,7 @@ pub async fn purgeable_cases(
     before: DateTime<Utc>,
     after: Option<&str>,
     limit: u64,
-) -> ApiResult<Vec<(String, Vec<(String, String)>)>> {
+) -> ApiResult<Vec<Purgeable>> {
     let mut query = case::Entity::find()
         .select_only()
         .column(case::Column::Id)
@@ -672,9 +673,9 @@ pub async fn purgeable_cases(
     }
     Ok(ids
         .into_iter()
-        .map(|id| {
-            let pairs = listings.remove(&id).unwrap_or_default();
-            (id, pairs)
+        .map(|id| Purgeable {
+            about: listings.remove(&id).unwrap_or_default(),
+            id,
         })
         .collect())
 }

@@ -529,6 +529,16 @@ impl PlatformConfig {
     }
 }
 
+/// Refuses a configuration with problems, naming each on a line of its own.
+pub fn ensure_valid(problems: Vec<String>) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        problems.is_empty(),
+        "invalid configuration:\n  {}",
+        problems.join("\n  ")
+    );
+    Ok(())
+}
+
 /// A SQLite URL that creates the file if missing.
 pub fn sqlite_url(path: &Path) -> String {
     format!("sqlite://{}?mode=rwc", path.display())

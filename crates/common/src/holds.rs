@@ -85,3 +85,50 @@ impl HoldChecker {
         Ok(held)
     }
 }
+
+/// A record a purge would delete, with the (seller, listing) pairs it is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Purgeable {
+    pub id: String,
+    pub about: Vec<(String, String)>,
+}
+
+impl HoldChecker {
+    /// Deletes old records batch by batch, keeping each one a preservation hold covers:
+    /// `next` reads up to `batch` records after a record id (in id order), `delete` deletes
+    /// the given ids in a transaction of its own. Returns how many were purged and held.
+    pub async fn purge_unless_held<N, D>(
+        &self,
+        batch: u64,
+        mut next: impl FnMut(Option<String>, u64) -> N,
+        mut delete: impl FnMut(Vec<String>) -> D,
+    ) -> ApiResult<(u64, u64)>
+    where
+        N: Future<Output = ApiResult<Vec<Purgeable>>>,
+        D: Future<Output = ApiResult<u64>>,
+    {
+        let (mut purged, mut kept) = (0u64, 0u64);
+        let mut after: Option<String> = None;
+        loop {
+            let records = next(after.take(), batch).await?;
+            let Some(last) = records.last() else {
+                break;
+            };
+            after = Some(last.id.clone());
+            let (sellers, listings): (Vec<String>, Vec<String>) =
+                records.iter().flat_map(|r| r.about.iter().cloned()).unzip();
+            let held = self.held(&sellers, &listings).await?;
+            let doomed: Vec<String> = records
+                .iter()
+                .filter(|r| !r.about.iter().any(|(s, l)| held.covers(s, l)))
+                .map(|r| r.id.clone())
+                .collect();
+            kept += (records.len() - doomed.len()) as u64;
+            purged += delete(doomed).await?;
+            if (records.len() as u64) < batch {
+                break;
+            }
+        }
+        Ok((purged, kept))
+    }
+}

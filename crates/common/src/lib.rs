@@ -14,6 +14,7 @@ pub mod holds;
 pub mod id;
 pub mod idempotency;
 pub mod ids;
+pub mod jobs;
 pub mod jwt;
 pub mod metrics;
 pub mod money;

@@ -59,15 +59,21 @@ pub struct FirstStart {
 }
 
 impl Platform {
+    /// A service's database: `url` when configured, else its own SQLite file in the data
+    /// directory.
+    pub async fn database(
+        &self,
+        service: &str,
+        url: Option<&str>,
+    ) -> anyhow::Result<sea_orm::DatabaseConnection> {
+        let url = url.map_or_else(|| self.config.sqlite_url(service), str::to_owned);
+        crate::db::connect(&url, &self.config.database).await
+    }
+
     /// Sets up authentication and signing from `config`, creating missing secrets under the
     /// data directory when `auth.generate_secrets` is on.
     pub fn init(config: PlatformConfig) -> anyhow::Result<(Self, FirstStart)> {
-        let problems = config.problems();
-        anyhow::ensure!(
-            problems.is_empty(),
-            "invalid configuration:\n  {}",
-            problems.join("\n  ")
-        );
+        crate::config::ensure_valid(config.problems())?;
         warn_if_shared(&config.data_dir);
         let auth_config = &config.auth;
         let keys = Keys::load(&config, auth_config.generate_secrets)?;

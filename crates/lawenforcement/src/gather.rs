@@ -207,13 +207,11 @@ impl Sources {
 
     async fn hits(&self, kind: TargetKind, id: &str) -> ApiResult<Option<Value>> {
         let mut client = self.screening()?;
-        let mut records = Vec::new();
-        let mut page_token = String::new();
-        let mut truncated = false;
-        loop {
+        let mut pages = Pages::default();
+        while let Some(page_token) = pages.next_token() {
             let mut request = screening::ListHitsRequest {
                 page_size: 1000,
-                page_token: page_token.clone(),
+                page_token,
                 ..Default::default()
             };
             match kind {
@@ -225,10 +223,10 @@ impl Sources {
                 .await
                 .map_err(|s| unavailable("screening", s))?
                 .into_inner();
-            for hit in page.hits {
+            let records = page.hits.into_iter().map(|hit| {
                 let listing = hit.listing.unwrap_or_default();
                 let verdict = hit.verdict.unwrap_or_default();
-                records.push(json!({
+                json!({
                     "hit_id": hit.id,
                     "screen_time": timestamp(&hit.create_time),
                     "listing_id": listing.listing_id,
@@ -240,30 +238,27 @@ impl Sources {
                     "risk_score": verdict.risk_score,
                     "brands": verdict.brands.iter().map(|b| b.brand_name.clone()).collect::<Vec<_>>(),
                     "why": verdict.signals.iter().map(|s| s.explanation.clone()).collect::<Vec<_>>(),
-                }));
-            }
-            if page.next_page_token.is_empty() {
-                break;
-            }
-            if records.len() >= MAX_RECORDS {
-                truncated = true;
-                break;
-            }
-            page_token = page.next_page_token;
+                })
+            });
+            pages.add(records, page.next_page_token);
         }
+        let (records, truncated) = pages.finish();
         Ok((!records.is_empty())
             .then(|| json!({ "screened_listings": records, "truncated": truncated })))
     }
 
     async fn cases_of(&self, kind: TargetKind, id: &str) -> ApiResult<Option<Value>> {
         let mut client = self.cases()?;
-        let mut records = Vec::new();
-        let mut page_token = String::new();
-        let mut truncated = false;
-        loop {
+        // A case may hold other sellers' listings: they were not asked for.
+        let own = |l: &&cases::CaseListing| match kind {
+            TargetKind::Seller => l.seller_id == id,
+            _ => l.listing_id == id,
+        };
+        let mut pages = Pages::default();
+        while let Some(page_token) = pages.next_token() {
             let mut request = cases::ListCasesRequest {
                 page_size: 1000,
-                page_token: page_token.clone(),
+                page_token,
                 ..Default::default()
             };
             match kind {
@@ -275,13 +270,8 @@ impl Sources {
                 .await
                 .map_err(|s| unavailable("case management", s))?
                 .into_inner();
-            for case in page.cases {
-                // A case may hold other sellers' listings: they were not asked for.
-                let own = |l: &&cases::CaseListing| match kind {
-                    TargetKind::Seller => l.seller_id == id,
-                    _ => l.listing_id == id,
-                };
-                records.push(json!({
+            let records = page.cases.into_iter().map(|case| {
+                json!({
                     "case_id": case.id,
                     "source": enum_name(cases::CaseSource::try_from(case.source).ok().map(|s| s.as_str_name()), "CASE_SOURCE_"),
                     "status": enum_name(cases::CaseStatus::try_from(case.status).ok().map(|s| s.as_str_name()), "CASE_STATUS_"),
@@ -295,18 +285,48 @@ impl Sources {
                         "takedown_time": timestamp(&l.takedown_time),
                         "reinstate_time": timestamp(&l.reinstate_time),
                     })).collect::<Vec<_>>(),
-                }));
-            }
-            if page.next_page_token.is_empty() {
-                break;
-            }
-            if records.len() >= MAX_RECORDS {
-                truncated = true;
-                break;
-            }
-            page_token = page.next_page_token;
+                })
+            });
+            pages.add(records, page.next_page_token);
         }
+        let (records, truncated) = pages.finish();
         Ok((!records.is_empty()).then(|| json!({ "cases": records, "truncated": truncated })))
+    }
+}
+
+/// The records of a list followed page by page, to its end or to [`MAX_RECORDS`].
+#[derive(Default)]
+struct Pages {
+    records: Vec<Value>,
+    /// The token of the next page: `None` when the list ended or enough was read.
+    next: Option<String>,
+    started: bool,
+    truncated: bool,
+}
+
+impl Pages {
+    fn next_token(&mut self) -> Option<String> {
+        if !std::mem::replace(&mut self.started, true) {
+            return Some(String::new());
+        }
+        self.next.take()
+    }
+
+    fn add(&mut self, records: impl Iterator<Item = Value>, next_page_token: String) {
+        self.records.extend(records);
+        if next_page_token.is_empty() {
+            return;
+        }
+        if self.records.len() >= MAX_RECORDS {
+            self.truncated = true;
+        } else {
+            self.next = Some(next_page_token);
+        }
+    }
+
+    /// The records, and whether there were more.
+    fn finish(self) -> (Vec<Value>, bool) {
+        (self.records, self.truncated)
     }
 }
 

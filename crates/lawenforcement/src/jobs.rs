@@ -4,6 +4,7 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use assay_common::jobs::Rounds;
 use assay_common::{ApiResult, time};
 use assay_proto::lawenforcement::v1::Urgency;
 use sea_orm::{DatabaseConnection, TransactionTrait};
@@ -43,7 +44,8 @@ pub async fn watch_deadlines_forever(
     interval: Duration,
     shutdown: CancellationToken,
 ) {
-    loop {
+    let mut rounds = Rounds::every(interval, shutdown);
+    while rounds.next().await {
         if let Err(error) = escalate_deadlines(&db, &audit).await {
             tracing::warn!(%error, "checking legal deadlines failed; will retry");
         }
@@ -53,10 +55,6 @@ pub async fn watch_deadlines_forever(
         }
         if let Err(error) = delete_expired_packages(&db, &audit).await {
             tracing::warn!(%error, "deleting expired packages failed; will retry");
-        }
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(interval) => {}
         }
     }
 }

@@ -58,17 +58,10 @@ pub struct LawEnforcement {
 
 impl LawEnforcement {
     pub async fn new(platform: Platform, config: Config, peers: Peers) -> anyhow::Result<Self> {
-        let problems = config.problems();
-        anyhow::ensure!(
-            problems.is_empty(),
-            "invalid configuration:\n  {}",
-            problems.join("\n  ")
-        );
-        let url = config
-            .database_url
-            .clone()
-            .unwrap_or_else(|| platform.config.sqlite_url(NAME));
-        let db = assay_common::db::connect(&url, &platform.config.database).await?;
+        assay_common::config::ensure_valid(config.problems())?;
+        let db = platform
+            .database(NAME, config.database_url.as_deref())
+            .await?;
         let connect = |endpoint: &Option<String>| {
             endpoint
                 .as_deref()

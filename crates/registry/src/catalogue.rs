@@ -148,7 +148,8 @@ pub async fn sweep_forever(
 ) {
     let mut last_day: Option<NaiveDate> = None;
     let mut last_time: DateTime<Utc> = time::now();
-    loop {
+    let mut rounds = assay_common::jobs::Rounds::every(interval, shutdown);
+    while rounds.next().await {
         let now = time::now();
         let today = now.date_naive();
         match sweep(&db, last_day != Some(today), last_time, now).await {
@@ -164,10 +165,6 @@ pub async fn sweep_forever(
                 let status: Status = error.into();
                 tracing::warn!(error = %status.message(), "catalogue sweep failed; will retry");
             }
-        }
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(interval) => {}
         }
     }
 }

@@ -60,11 +60,9 @@ pub struct Registry {
 impl Registry {
     /// Opens its database (lazily: nothing is connected until migrations run).
     pub async fn new(platform: Platform, config: Config) -> anyhow::Result<Self> {
-        let url = config
-            .database_url
-            .clone()
-            .unwrap_or_else(|| platform.config.sqlite_url(NAME));
-        let db = assay_common::db::connect(&url, &platform.config.database).await?;
+        let db = platform
+            .database(NAME, config.database_url.as_deref())
+            .await?;
         let hub = CatalogueHub::default();
         platform
             .directory

@@ -172,13 +172,10 @@ pub async fn poll_rules_forever(
     interval: Duration,
     shutdown: CancellationToken,
 ) {
-    loop {
+    let mut rounds = assay_common::jobs::Rounds::every(interval, shutdown);
+    while rounds.next().await {
         if let Err(error) = engines.refresh_rules(&db).await {
             tracing::warn!(%error, "reading the rules failed; will retry");
-        }
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(interval) => {}
         }
     }
 }

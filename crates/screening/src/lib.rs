@@ -25,6 +25,7 @@ use std::time::Duration;
 use assay_common::Platform;
 use assay_common::directory::RemoteMembers;
 use assay_common::holds::HoldChecker;
+use assay_common::jobs::Rounds;
 use assay_common::money::CurrencyCode;
 use assay_common::outbox::{Relay, topic};
 use assay_common::server::ServiceStatus;
@@ -175,17 +176,10 @@ pub struct Screening {
 impl Screening {
     /// Opens its database (lazily) and prepares the engine holder.
     pub async fn new(platform: Platform, config: Config, peers: Peers) -> anyhow::Result<Self> {
-        let problems = config.problems();
-        anyhow::ensure!(
-            problems.is_empty(),
-            "invalid configuration:\n  {}",
-            problems.join("\n  ")
-        );
-        let url = config
-            .database_url
-            .clone()
-            .unwrap_or_else(|| platform.config.sqlite_url(NAME));
-        let db = assay_common::db::connect(&url, &platform.config.database).await?;
+        assay_common::config::ensure_valid(config.problems())?;
+        let db = platform
+            .database(NAME, config.database_url.as_deref())
+            .await?;
         let engines = Arc::new(Engines::new(
             Thresholds {
                 review: config.review_threshold,
@@ -293,15 +287,12 @@ async fn retention_forever(
         return;
     }
     let retention = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
-    loop {
+    let mut rounds = Rounds::every(Duration::from_secs(3600), shutdown);
+    while rounds.next().await {
         if let Some(before) = assay_common::time::now().checked_sub_signed(retention)
             && let Err(error) = api.purge(before).await
         {
             tracing::warn!(%error, "purging old hits failed; will retry");
-        }
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(Duration::from_secs(3600)) => {}
         }
     }
 }

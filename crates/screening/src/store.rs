@@ -1,5 +1,6 @@
 //! Screening's persistence: rules with their history, and hits with their feedback.
 
+use assay_common::holds::Purgeable;
 use assay_common::time::to_timestamp;
 use assay_common::{ApiError, ApiResult, outbox};
 use assay_proto::screening::v1::{
@@ -325,7 +326,7 @@ pub async fn hits_before(
     before: DateTime<Utc>,
     after: Option<&str>,
     limit: u64,
-) -> ApiResult<Vec<(String, String, String)>> {
+) -> ApiResult<Vec<Purgeable>> {
     let mut query = hit::Entity::find()
         .select_only()
         .columns([
@@ -337,12 +338,19 @@ pub async fn hits_before(
     if let Some(after) = after {
         query = query.filter(hit::Column::Id.gt(after));
     }
-    Ok(query
+    let rows: Vec<(String, String, String)> = query
         .order_by_asc(hit::Column::Id)
         .limit(limit)
         .into_tuple()
         .all(db)
-        .await?)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, seller, listing)| Purgeable {
+            id,
+            about: vec![(seller, listing)],
+        })
+        .collect())
 }
 
 /// Deletes hits and what hangs off them.

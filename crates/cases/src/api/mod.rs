@@ -121,37 +121,23 @@ impl CasesApi {
     /// Deletes closed and merged cases last changed before `before`, keeping those a
     /// preservation hold covers; returns (purged, held).
     pub async fn purge(&self, before: DateTime<Utc>) -> ApiResult<(u64, u64)> {
-        const BATCH: u64 = 200;
-        let (mut purged, mut kept) = (0u64, 0u64);
-        let mut after: Option<String> = None;
-        loop {
-            let batch = store::purgeable_cases(self.db(), before, after.as_deref(), BATCH).await?;
-            let Some((last, _)) = batch.last() else {
-                break;
-            };
-            after = Some(last.clone());
-            let sellers: Vec<String> = batch
-                .iter()
-                .flat_map(|(_, pairs)| pairs.iter().map(|(s, _)| s.clone()))
-                .collect();
-            let listings: Vec<String> = batch
-                .iter()
-                .flat_map(|(_, pairs)| pairs.iter().map(|(_, l)| l.clone()))
-                .collect();
-            let held = self.inner.holds.held(&sellers, &listings).await?;
-            let doomed: Vec<String> = batch
-                .iter()
-                .filter(|(_, pairs)| !pairs.iter().any(|(s, l)| held.covers(s, l)))
-                .map(|(id, _)| id.clone())
-                .collect();
-            kept += (batch.len() - doomed.len()) as u64;
-            let txn = self.db().begin().await?;
-            purged += store::delete_cases(&txn, &doomed).await?;
-            txn.commit().await?;
-            if (batch.len() as u64) < BATCH {
-                break;
-            }
-        }
+        let db = self.db();
+        let (purged, kept) = self
+            .inner
+            .holds
+            .purge_unless_held(
+                200,
+                |after, limit| async move {
+                    store::purgeable_cases(db, before, after.as_deref(), limit).await
+                },
+                |doomed| async move {
+                    let txn = db.begin().await?;
+                    let purged = store::delete_cases(&txn, &doomed).await?;
+                    txn.commit().await?;
+                    Ok(purged)
+                },
+            )
+            .await?;
         if purged > 0 || kept > 0 {
             tracing::info!(purged, held = kept, %before, "closed cases purged");
         }

@@ -2,6 +2,15 @@
 
 use super::*;
 
+/// A member's second record of one registration.
+fn already_recorded(spec: &right_domain::RightSpec, id: &str) -> ApiError {
+    ApiError::AlreadyExists(format!(
+        "registration {} at {} is already recorded as {id}",
+        spec.registration_number,
+        right_domain::office_name(spec.office),
+    ))
+}
+
 impl RegistryApi {
     pub(super) async fn create_ip_right(
         &self,
@@ -38,12 +47,7 @@ impl RegistryApi {
                     store::find_registration(&txn, &spec, None, Some(&brand.member_id), None)
                         .await?
                 {
-                    return Err(ApiError::AlreadyExists(format!(
-                        "registration {} at {} is already recorded as {}",
-                        spec.registration_number,
-                        right_domain::office_name(spec.office),
-                        own.id
-                    )));
+                    return Err(already_recorded(&spec, &own.id));
                 }
                 let owner = store::get_member(&txn, &brand.member_id).await?;
                 if store::member_status(&owner.status)? == MemberStatus::Exited {
@@ -184,12 +188,7 @@ impl RegistryApi {
         )
         .await?
         {
-            return Err(ApiError::AlreadyExists(format!(
-                "registration {} at {} is already recorded as {}",
-                spec.registration_number,
-                right_domain::office_name(spec.office),
-                own.id
-            )));
+            return Err(already_recorded(&spec, &own.id));
         }
         let now = time::now();
         let model = store::update_right(&txn, current, &spec, now).await?;

@@ -56,17 +56,8 @@ impl ScreeningApi {
                 validate::optional_enum::<Decision>(req.decision),
             )
             .flatten();
-        let (from, until) = match &req.create_time {
-            None => (None, None),
-            Some(range) => (
-                range.start_time.as_ref().and_then(|t| {
-                    violations.check("create_time.start_time", time::from_timestamp(t))
-                }),
-                range.end_time.as_ref().and_then(|t| {
-                    violations.check("create_time.end_time", time::from_timestamp(t))
-                }),
-            ),
-        };
+        let (from, until) =
+            validate::time_range(&mut violations, "create_time", req.create_time.as_ref());
         violations.into_result(())?;
         let brand_ids = if let Some(member_id) = principal.member_id() {
             let mine = self.engines.catalogue().brands_of(member_id);
@@ -132,17 +123,8 @@ impl ScreeningApi {
         req: GetPrecisionReportRequest,
     ) -> ApiResult<GetPrecisionReportResponse> {
         let mut violations = FieldViolations::new();
-        let (from, until) = match &req.create_time {
-            None => (None, None),
-            Some(range) => (
-                range.start_time.as_ref().and_then(|t| {
-                    violations.check("create_time.start_time", time::from_timestamp(t))
-                }),
-                range.end_time.as_ref().and_then(|t| {
-                    violations.check("create_time.end_time", time::from_timestamp(t))
-                }),
-            ),
-        };
+        let (from, until) =
+            validate::time_range(&mut violations, "create_time", req.create_time.as_ref());
         violations.into_result(())?;
         let rows = store::feedback_in(&self.db, from, until).await?;
         let mut signals: BTreeMap<String, (i64, i64)> = BTreeMap::new();

@@ -88,31 +88,22 @@ impl ScreeningApi {
     /// returns (purged, held). Asks about holds batch by batch, and deletes each batch in
     /// one transaction.
     pub async fn purge(&self, before: chrono::DateTime<chrono::Utc>) -> ApiResult<(u64, u64)> {
-        const BATCH: u64 = 500;
-        let (mut purged, mut kept) = (0u64, 0u64);
-        let mut after: Option<String> = None;
-        loop {
-            let batch = store::hits_before(&self.db, before, after.as_deref(), BATCH).await?;
-            let Some((last, _, _)) = batch.last() else {
-                break;
-            };
-            after = Some(last.clone());
-            let sellers: Vec<String> = batch.iter().map(|(_, s, _)| s.clone()).collect();
-            let listings: Vec<String> = batch.iter().map(|(_, _, l)| l.clone()).collect();
-            let held = self.holds.held(&sellers, &listings).await?;
-            let doomed: Vec<String> = batch
-                .iter()
-                .filter(|(_, seller, listing)| !held.covers(seller, listing))
-                .map(|(id, _, _)| id.clone())
-                .collect();
-            kept += (batch.len() - doomed.len()) as u64;
-            let txn = self.db.begin().await?;
-            purged += store::delete_hits(&txn, &doomed).await?;
-            txn.commit().await?;
-            if (batch.len() as u64) < BATCH {
-                break;
-            }
-        }
+        let db = &self.db;
+        let (purged, kept) = self
+            .holds
+            .purge_unless_held(
+                500,
+                |after, limit| async move {
+                    store::hits_before(db, before, after.as_deref(), limit).await
+                },
+                |doomed| async move {
+                    let txn = db.begin().await?;
+                    let purged = store::delete_hits(&txn, &doomed).await?;
+                    txn.commit().await?;
+                    Ok(purged)
+                },
+            )
+            .await?;
         if purged > 0 || kept > 0 {
             tracing::info!(purged, held = kept, %before, "hits purged");
         }

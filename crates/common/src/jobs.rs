@@ -1,0 +1,74 @@
+//! Periodic background work: a round now, then one every interval, until shutdown.
+//!
+//! ```ignore
+//! let mut rounds = Rounds::every(interval, shutdown);
+//! while rounds.next().await {
+//!     if let Err(error) = sweep(&db).await {
+//!         tracing::warn!(%error, "sweeping failed; will retry");
+//!     }
+//! }
+//! ```
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+/// The rounds of a periodic job.
+#[derive(Debug)]
+pub struct Rounds {
+    interval: Duration,
+    shutdown: CancellationToken,
+    started: bool,
+}
+
+impl Rounds {
+    pub fn every(interval: Duration, shutdown: CancellationToken) -> Self {
+        Self {
+            interval,
+            shutdown,
+            started: false,
+        }
+    }
+
+    /// Waits for the next round: the first at once, each later one `interval` after the
+    /// previous ended. `false` once shutdown has come; a round in progress then is
+    /// finished by its caller.
+    pub async fn next(&mut self) -> bool {
+        if !std::mem::replace(&mut self.started, true) {
+            return !self.shutdown.is_cancelled();
+        }
+        tokio::select! {
+            () = self.shutdown.cancelled() => false,
+            () = tokio::time::sleep(self.interval) => true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn rounds_start_at_once_repeat_and_end_on_shutdown() {
+        let shutdown = CancellationToken::new();
+        let mut rounds = Rounds::every(Duration::from_millis(1), shutdown.clone());
+        for _ in 0..3 {
+            assert!(rounds.next().await);
+        }
+        shutdown.cancel();
+        // However long the interval, shutdown ends the wait.
+        let mut slow = Rounds::every(Duration::from_secs(3600), shutdown.clone());
+        assert!(!slow.next().await, "no first round after shutdown");
+        assert!(!rounds.next().await);
+        let mut waiting = Rounds::every(Duration::from_secs(3600), CancellationToken::new());
+        assert!(waiting.next().await);
+        let token = waiting.shutdown.clone();
+        let wait = tokio::spawn(async move { waiting.next().await });
+        token.cancel();
+        let next = tokio::time::timeout(Duration::from_secs(10), wait)
+            .await
+            .expect("shutdown ends the wait")
+            .unwrap();
+        assert!(!next);
+    }
+}
