@@ -18,8 +18,8 @@ use chrono::{DateTime, Utc};
 use prost::Message;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TryIntoModel,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Order,
+    QueryFilter, QueryOrder, QuerySelect, TryIntoModel,
 };
 
 use crate::domain::check::NewEvidence;
@@ -377,15 +377,16 @@ pub async fn list_events(
     after: Option<i64>,
     limit: u64,
 ) -> ApiResult<Vec<case_event::Model>> {
-    let mut query = case_event::Entity::find().filter(case_event::Column::CaseId.eq(case_id));
-    if let Some(after) = after {
-        query = query.filter(case_event::Column::Sequence.gt(after));
-    }
-    Ok(query
-        .order_by_asc(case_event::Column::Sequence)
-        .limit(limit)
-        .all(db)
-        .await?)
+    let query = case_event::Entity::find().filter(case_event::Column::CaseId.eq(case_id));
+    Ok(assay_common::db::keyset(
+        query,
+        case_event::Column::Sequence,
+        Order::Asc,
+        after,
+        limit,
+    )
+    .all(db)
+    .await?)
 }
 
 pub async fn set_tags(
@@ -517,14 +518,11 @@ pub async fn list_cases(
     if let Some(until) = filter.until {
         query = query.filter(case::Column::CreateTime.lt(until));
     }
-    if let Some(before) = before {
-        query = query.filter(case::Column::Id.lt(before));
-    }
-    Ok(query
-        .order_by_desc(case::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?)
+    Ok(
+        assay_common::db::keyset(query, case::Column::Id, Order::Desc, before, limit)
+            .all(db)
+            .await?,
+    )
 }
 
 /// What a case's answer is made of besides its row: brands, listings, tags, and its
@@ -806,7 +804,7 @@ pub async fn list_evidence(
     after: Option<&str>,
     limit: u64,
 ) -> ApiResult<Vec<evidence::Model>> {
-    let mut query = evidence::Entity::find()
+    let query = evidence::Entity::find()
         .select_only()
         .columns([
             evidence::Column::Id,
@@ -825,15 +823,12 @@ pub async fn list_evidence(
             evidence::Column::Content,
         )
         .filter(evidence::Column::CaseId.eq(case_id));
-    if let Some(after) = after {
-        query = query.filter(evidence::Column::Id.gt(after));
-    }
-    Ok(query
-        .order_by_asc(evidence::Column::Id)
-        .limit(limit)
-        .into_model::<evidence::Model>()
-        .all(db)
-        .await?)
+    Ok(
+        assay_common::db::keyset(query, evidence::Column::Id, Order::Asc, after, limit)
+            .into_model::<evidence::Model>()
+            .all(db)
+            .await?,
+    )
 }
 
 pub async fn append_custody(
@@ -873,26 +868,27 @@ pub async fn list_custody(
     after: Option<i64>,
     limit: u64,
 ) -> ApiResult<Vec<CustodyEvent>> {
-    let mut query =
+    let query =
         custody_event::Entity::find().filter(custody_event::Column::EvidenceId.eq(evidence_id));
-    if let Some(after) = after {
-        query = query.filter(custody_event::Column::Sequence.gt(after));
-    }
-    Ok(query
-        .order_by_asc(custody_event::Column::Sequence)
-        .limit(limit)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|e| CustodyEvent {
-            sequence: e.sequence,
-            action: CustodyAction::from_str_name(&e.action).unwrap_or_default() as i32,
-            actor: e.actor,
-            time: Some(to_timestamp(e.time)),
-            sha256: e.sha256,
-            detail: e.detail,
-        })
-        .collect())
+    Ok(assay_common::db::keyset(
+        query,
+        custody_event::Column::Sequence,
+        Order::Asc,
+        after,
+        limit,
+    )
+    .all(db)
+    .await?
+    .into_iter()
+    .map(|e| CustodyEvent {
+        sequence: e.sequence,
+        action: CustodyAction::from_str_name(&e.action).unwrap_or_default() as i32,
+        actor: e.actor,
+        time: Some(to_timestamp(e.time)),
+        sha256: e.sha256,
+        detail: e.detail,
+    })
+    .collect())
 }
 
 // ---------------------------------------------------------------------------------------

@@ -196,3 +196,25 @@ macro_rules! migrator {
         }
     };
 }
+
+/// Keyset paging: the rows of `query` past `cursor` on `key` (after it, ascending; before
+/// it, descending), in that order, at most `limit`.
+pub fn keyset<E, V>(
+    query: sea_orm::Select<E>,
+    key: E::Column,
+    order: sea_orm::Order,
+    cursor: Option<V>,
+    limit: u64,
+) -> sea_orm::Select<E>
+where
+    E: sea_orm::EntityTrait,
+    V: Into<sea_orm::Value>,
+{
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+    let query = match (cursor, &order) {
+        (None, _) => query,
+        (Some(cursor), sea_orm::Order::Desc) => query.filter(key.lt(cursor)),
+        (Some(cursor), _) => query.filter(key.gt(cursor)),
+    };
+    query.order_by(key, order).limit(limit)
+}

@@ -12,8 +12,8 @@ use chrono::{DateTime, SubsecRound, Utc};
 use hmac::{Hmac, Mac};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Order,
+    QueryFilter,
 };
 use sha2::{Digest, Sha256};
 
@@ -248,14 +248,15 @@ pub async fn list(
     if let Some(resource) = resource {
         query = query.filter(audit_entry::Column::Resource.eq(resource));
     }
-    if let Some(after) = after {
-        query = query.filter(audit_entry::Column::Sequence.gt(after));
-    }
-    Ok(query
-        .order_by_asc(audit_entry::Column::Sequence)
-        .limit(limit)
-        .all(db)
-        .await?)
+    Ok(assay_common::db::keyset(
+        query,
+        audit_entry::Column::Sequence,
+        Order::Asc,
+        after,
+        limit,
+    )
+    .all(db)
+    .await?)
 }
 
 /// The result of checking the chain.

@@ -10,8 +10,8 @@ use assay_proto::lawenforcement::v1::{
 use chrono::{DateTime, Utc};
 use prost::Message;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Order,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 use crate::domain;
@@ -85,14 +85,11 @@ pub async fn list_agencies(
     if let Some(country) = country {
         query = query.filter(agency::Column::CountryCode.eq(country));
     }
-    if let Some(after) = after {
-        query = query.filter(agency::Column::Id.gt(after));
-    }
-    Ok(query
-        .order_by_asc(agency::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?)
+    Ok(
+        assay_common::db::keyset(query, agency::Column::Id, Order::Asc, after, limit)
+            .all(db)
+            .await?,
+    )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -205,14 +202,11 @@ pub async fn list_requests(
             .filter(request::Column::Owed.eq(true))
             .filter(request::Column::DueTime.lt(now));
     }
-    if let Some(before) = before {
-        query = query.filter(request::Column::Id.lt(before));
-    }
-    Ok(query
-        .order_by_desc(request::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?)
+    Ok(
+        assay_common::db::keyset(query, request::Column::Id, Order::Desc, before, limit)
+            .all(db)
+            .await?,
+    )
 }
 
 /// Owed requests due before `horizon`, soonest first.
@@ -468,15 +462,12 @@ pub async fn active_holds(
     after: Option<&str>,
     limit: u64,
 ) -> ApiResult<Vec<hold::Model>> {
-    let mut query = hold::Entity::find().filter(hold::Column::ExpireTime.gt(now));
-    if let Some(after) = after {
-        query = query.filter(hold::Column::Id.gt(after));
-    }
-    Ok(query
-        .order_by_asc(hold::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?)
+    let query = hold::Entity::find().filter(hold::Column::ExpireTime.gt(now));
+    Ok(
+        assay_common::db::keyset(query, hold::Column::Id, Order::Asc, after, limit)
+            .all(db)
+            .await?,
+    )
 }
 
 /// What a hold covers.
@@ -590,14 +581,11 @@ pub async fn list_referrals(
     if let Some(agency) = agency_id {
         query = query.filter(referral::Column::AgencyId.eq(agency));
     }
-    if let Some(before) = before {
-        query = query.filter(referral::Column::Id.lt(before));
-    }
-    Ok(query
-        .order_by_desc(referral::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?)
+    Ok(
+        assay_common::db::keyset(query, referral::Column::Id, Order::Desc, before, limit)
+            .all(db)
+            .await?,
+    )
 }
 
 pub async fn all_referrals(db: &impl ConnectionTrait) -> ApiResult<Vec<referral::Model>> {

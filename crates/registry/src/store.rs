@@ -12,7 +12,7 @@ use prost::Message;
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+    IntoActiveModel, Order, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
@@ -163,14 +163,11 @@ pub async fn list_members(
     if let Some(country) = &filter.country_code {
         query = query.filter(member::Column::CountryCode.eq(country.as_str()));
     }
-    if let Some(after) = after {
-        query = query.filter(member::Column::Id.gt(after));
-    }
-    Ok(query
-        .order_by_asc(member::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?)
+    Ok(
+        assay_common::db::keyset(query, member::Column::Id, Order::Asc, after, limit)
+            .all(db)
+            .await?,
+    )
 }
 
 pub async fn update_member(
@@ -382,14 +379,11 @@ pub async fn list_brands(
                 .add(brand::Column::Id.in_subquery(delegated)),
         );
     }
-    if let Some(after) = after {
-        query = query.filter(brand::Column::Id.gt(after));
-    }
-    Ok(query
-        .order_by_asc(brand::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?)
+    Ok(
+        assay_common::db::keyset(query, brand::Column::Id, Order::Asc, after, limit)
+            .all(db)
+            .await?,
+    )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -609,14 +603,11 @@ pub async fn list_rights(
             .filter(ip_right::Column::ValidUntil.gte(today)),
         Some(status) => query.filter(ip_right::Column::Status.eq(status.as_str_name())),
     };
-    if let Some(after) = after {
-        query = query.filter(ip_right::Column::Id.gt(after));
-    }
-    Ok(query
-        .order_by_asc(ip_right::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?)
+    Ok(
+        assay_common::db::keyset(query, ip_right::Column::Id, Order::Asc, after, limit)
+            .all(db)
+            .await?,
+    )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -706,14 +697,11 @@ pub async fn list_delegations(
                 .add(delegation::Column::PrincipalMemberId.eq(party.as_str())),
         );
     }
-    if let Some(after) = after {
-        query = query.filter(delegation::Column::Id.gt(after));
-    }
-    Ok(query
-        .order_by_asc(delegation::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?)
+    Ok(
+        assay_common::db::keyset(query, delegation::Column::Id, Order::Asc, after, limit)
+            .all(db)
+            .await?,
+    )
 }
 
 pub async fn delete_delegation(

@@ -11,7 +11,7 @@ use prost::Message;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect,
+    Order, QueryFilter, QueryOrder, QuerySelect,
 };
 use sha2::{Digest, Sha256};
 
@@ -164,14 +164,11 @@ pub async fn list_rules(
     if let Some(brand_ids) = brand_ids {
         query = query.filter(rule::Column::BrandId.is_in(brand_ids.iter().map(String::as_str)));
     }
-    if let Some(after) = after {
-        query = query.filter(rule::Column::Id.gt(after));
-    }
-    Ok(query
-        .order_by_asc(rule::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?)
+    Ok(
+        assay_common::db::keyset(query, rule::Column::Id, Order::Asc, after, limit)
+            .all(db)
+            .await?,
+    )
 }
 
 pub async fn list_revisions(
@@ -411,14 +408,11 @@ pub async fn list_hits(
     if let Some(until) = filter.until {
         query = query.filter(hit::Column::CreateTime.lt(until));
     }
-    if let Some(before) = before {
-        query = query.filter(hit::Column::Id.lt(before));
-    }
-    Ok(query
-        .order_by_desc(hit::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?)
+    Ok(
+        assay_common::db::keyset(query, hit::Column::Id, Order::Desc, before, limit)
+            .all(db)
+            .await?,
+    )
 }
 
 pub async fn record_feedback(
