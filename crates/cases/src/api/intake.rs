@@ -207,36 +207,32 @@ impl CasesApi {
         let (listing_id, seller_id) = violations.require(listing_id.zip(seller_id))?;
 
         let source_key = format!("{}/{}", topic::SCREENING_HIT, hit.id);
-        let title: String = listing.title.chars().take(200).collect();
         let brands: Vec<&str> = verdict
             .brands
             .iter()
             .map(|b| b.brand_name.as_str())
             .collect();
-        let summary: String = verdict
+        let explanations: Vec<&str> = verdict
             .signals
             .iter()
             .map(|s| s.explanation.as_str())
-            .collect::<Vec<_>>()
-            .join("\n")
-            .chars()
-            .take(10_000)
             .collect();
+        let (title, summary) = domain::intake::from_hit(&listing.title, &brands, &explanations);
         let now = time::now();
         let new = NewCase {
             id: CaseId::generate().into_string(),
             source: CaseSource::ScreeningAlert,
-            title: if brands.is_empty() {
-                format!("Screening: {title}")
-            } else {
-                format!("Screening ({}): {title}", brands.join(", "))
-            },
+            title,
             summary,
             brand_ids,
             listings: vec![CaseListing {
                 listing_id,
                 seller_id,
-                title: listing.title.chars().take(500).collect(),
+                title: listing
+                    .title
+                    .chars()
+                    .take(domain::intake::LISTING_TITLE)
+                    .collect(),
                 ..CaseListing::default()
             }],
             member_id: String::new(),

@@ -12,7 +12,6 @@ mod queue;
 mod referrals;
 mod sellers;
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, OnceLock};
 
 use assay_common::auth::{Owner, Principal};

@@ -1,6 +1,9 @@
 //! Sellers: their strikes, their identifiers, and the clusters those link.
 
+use std::collections::HashMap;
+
 use super::*;
+use crate::domain::cluster::{Cluster, ClusterSearch};
 
 impl CasesApi {
     async fn seller(&self, seller_id: &str) -> ApiResult<Seller> {
@@ -73,65 +76,53 @@ impl CasesApi {
     ) -> ApiResult<GetSellerClusterResponse> {
         let seller_id =
             validate::external_id(&req.seller_id).map_err(|e| ApiError::invalid("seller_id", e))?;
-        // Breadth first over shared identifiers, bounded.
-        let mut members: Vec<String> = vec![seller_id.clone()];
-        let mut seen: BTreeSet<String> = members.iter().cloned().collect();
-        let mut shared: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
-        let mut queue: VecDeque<String> = VecDeque::from([seller_id.clone()]);
-        let mut truncated = false;
-        while let Some(seller) = queue.pop_front() {
+        let mut search = ClusterSearch::from(seller_id);
+        while let Some(seller) = search.next() {
             let own = store::identifiers_of(self.db(), std::slice::from_ref(&seller)).await?;
             let keys: Vec<(String, String)> = own.into_iter().map(|i| (i.kind, i.value)).collect();
-            for holder in store::sellers_with(self.db(), &keys).await? {
-                if holder.seller_id == seller {
-                    continue;
-                }
-                let link = (holder.kind.clone(), holder.value.clone());
-                shared
-                    .entry(seller.clone())
-                    .or_default()
-                    .insert(link.clone());
-                shared
-                    .entry(holder.seller_id.clone())
-                    .or_default()
-                    .insert(link);
-                if !seen.contains(&holder.seller_id) {
-                    if seen.len() >= domain::MAX_CLUSTER {
-                        truncated = true;
-                        continue;
-                    }
-                    seen.insert(holder.seller_id.clone());
-                    members.push(holder.seller_id.clone());
-                    queue.push_back(holder.seller_id);
-                }
-            }
-        }
-        let now = time::now();
-        let strikes = store::strikes_of(self.db(), &members).await?;
-        let policy = &self.inner.config.repeat_infringer;
-        let mut sellers = Vec::with_capacity(members.len());
-        for member in members {
-            let times: Vec<_> = strikes
-                .iter()
-                .filter(|s| s.seller_id == member)
-                .map(|s| (s.strike_time, s.withdraw_time))
-                .collect();
-            let active = policy.active(&times, now);
-            sellers.push(ClusterMember {
-                shared_identifiers: shared
-                    .remove(&member)
-                    .unwrap_or_default()
+            let holders = store::sellers_with(self.db(), &keys).await?;
+            search.linked(
+                &seller,
+                holders
                     .into_iter()
-                    .map(|(kind, value)| SellerIdentifier {
-                        kind: IdentifierKind::from_str_name(&kind).unwrap_or_default() as i32,
-                        value,
-                    })
-                    .collect(),
-                seller_id: member,
-                active_strikes: active as i32,
-                repeat_infringer: policy.is_repeat_infringer(active),
-            });
+                    .map(|h| (h.seller_id, (h.kind, h.value))),
+            );
         }
+        let Cluster {
+            members,
+            mut shared,
+            truncated,
+        } = search.finish();
+        let now = time::now();
+        let mut strikes: HashMap<String, Vec<_>> = HashMap::new();
+        for strike in store::strikes_of(self.db(), &members).await? {
+            strikes
+                .entry(strike.seller_id)
+                .or_default()
+                .push((strike.strike_time, strike.withdraw_time));
+        }
+        let policy = &self.inner.config.repeat_infringer;
+        let sellers: Vec<ClusterMember> = members
+            .into_iter()
+            .map(|member| {
+                let active =
+                    policy.active(strikes.get(&member).map_or(&[][..], Vec::as_slice), now);
+                ClusterMember {
+                    shared_identifiers: shared
+                        .remove(&member)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(kind, value)| SellerIdentifier {
+                            kind: IdentifierKind::from_str_name(&kind).unwrap_or_default() as i32,
+                            value,
+                        })
+                        .collect(),
+                    seller_id: member,
+                    active_strikes: active as i32,
+                    repeat_infringer: policy.is_repeat_infringer(active),
+                }
+            })
+            .collect();
         Ok(GetSellerClusterResponse {
             contains_repeat_infringer: sellers.iter().any(|s| s.repeat_infringer),
             sellers,

@@ -17,6 +17,8 @@
 //! ```
 
 pub mod check;
+pub mod cluster;
+pub mod intake;
 pub mod moves;
 
 use std::time::Duration;
