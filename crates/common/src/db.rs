@@ -119,6 +119,55 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// A service's migrator: its migrations in order, recorded in its own table so that
+/// services sharing one database keep separate histories.
+///
+/// ```ignore
+/// assay_common::migrator!("cases_migrations", [
+///     assay_common::idempotency::Migration,
+///     m20261128_000001_create_cases::Migration,
+/// ]);
+/// ```
+#[macro_export]
+macro_rules! migrator {
+    ($table:literal, [$($migration:expr),* $(,)?]) => {
+        pub struct Migrator;
+
+        #[::sea_orm_migration::async_trait::async_trait]
+        impl ::sea_orm_migration::MigratorTrait for Migrator {
+            fn migrations() -> Vec<Box<dyn ::sea_orm_migration::MigrationTrait>> {
+                vec![$(Box::new($migration)),*]
+            }
+
+            fn migration_table_name() -> ::sea_orm_migration::prelude::DynIden {
+                ::sea_orm_migration::prelude::IntoIden::into_iden($table)
+            }
+        }
+    };
+}
+
+/// Keyset paging: the rows of `query` past `cursor` on `key` (after it, ascending; before
+/// it, descending), in that order, at most `limit`.
+pub fn keyset<E, V>(
+    query: sea_orm::Select<E>,
+    key: E::Column,
+    order: sea_orm::Order,
+    cursor: Option<V>,
+    limit: u64,
+) -> sea_orm::Select<E>
+where
+    E: sea_orm::EntityTrait,
+    V: Into<sea_orm::Value>,
+{
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+    let query = match (cursor, &order) {
+        (None, _) => query,
+        (Some(cursor), sea_orm::Order::Desc) => query.filter(key.lt(cursor)),
+        (Some(cursor), _) => query.filter(key.gt(cursor)),
+    };
+    query.order_by(key, order).limit(limit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,53 +217,4 @@ mod tests {
             }
         }
     }
-}
-
-/// A service's migrator: its migrations in order, recorded in its own table so that
-/// services sharing one database keep separate histories.
-///
-/// ```ignore
-/// assay_common::migrator!("cases_migrations", [
-///     assay_common::idempotency::Migration,
-///     m20261128_000001_create_cases::Migration,
-/// ]);
-/// ```
-#[macro_export]
-macro_rules! migrator {
-    ($table:literal, [$($migration:expr),* $(,)?]) => {
-        pub struct Migrator;
-
-        #[::sea_orm_migration::async_trait::async_trait]
-        impl ::sea_orm_migration::MigratorTrait for Migrator {
-            fn migrations() -> Vec<Box<dyn ::sea_orm_migration::MigrationTrait>> {
-                vec![$(Box::new($migration)),*]
-            }
-
-            fn migration_table_name() -> ::sea_orm_migration::prelude::DynIden {
-                ::sea_orm_migration::prelude::IntoIden::into_iden($table)
-            }
-        }
-    };
-}
-
-/// Keyset paging: the rows of `query` past `cursor` on `key` (after it, ascending; before
-/// it, descending), in that order, at most `limit`.
-pub fn keyset<E, V>(
-    query: sea_orm::Select<E>,
-    key: E::Column,
-    order: sea_orm::Order,
-    cursor: Option<V>,
-    limit: u64,
-) -> sea_orm::Select<E>
-where
-    E: sea_orm::EntityTrait,
-    V: Into<sea_orm::Value>,
-{
-    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
-    let query = match (cursor, &order) {
-        (None, _) => query,
-        (Some(cursor), sea_orm::Order::Desc) => query.filter(key.lt(cursor)),
-        (Some(cursor), _) => query.filter(key.gt(cursor)),
-    };
-    query.order_by(key, order).limit(limit)
 }

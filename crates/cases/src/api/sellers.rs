@@ -77,7 +77,7 @@ impl CasesApi {
         let seller_id =
             validate::external_id(&req.seller_id).map_err(|e| ApiError::invalid("seller_id", e))?;
         let mut search = ClusterSearch::from(seller_id);
-        while let Some(seller) = search.next() {
+        while let Some(seller) = search.next_seller() {
             let own = store::identifiers_of(self.db(), std::slice::from_ref(&seller)).await?;
             let keys: Vec<(String, String)> = own.into_iter().map(|i| (i.kind, i.value)).collect();
             let holders = store::sellers_with(self.db(), &keys).await?;

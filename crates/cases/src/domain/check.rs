@@ -237,7 +237,7 @@ mod tests {
             description: "the listing page".into(),
             media_type: String::new(),
             sha256: sha256.into(),
-            content: content.to_vec().into(),
+            content: content.to_vec(),
             reference_uri: reference_uri.into(),
         }
     }

@@ -8,7 +8,7 @@ use super::MAX_CLUSTER;
 /// An identifier: its kind's proto name and its normalised value.
 pub type Identifier = (String, String);
 
-/// A breadth-first search in progress. The caller asks [`ClusterSearch::next`] for a seller
+/// A breadth-first search in progress. The caller asks [`ClusterSearch::next_seller`] for a seller
 /// to follow, looks up who shares its identifiers, and reports them with
 /// [`ClusterSearch::linked`], until no seller is left to follow.
 #[derive(Debug)]
@@ -42,7 +42,7 @@ impl ClusterSearch {
     }
 
     /// The next seller whose identifiers to follow.
-    pub fn next(&mut self) -> Option<String> {
+    pub fn next_seller(&mut self) -> Option<String> {
         self.queue.pop_front()
     }
 
@@ -97,7 +97,7 @@ mod tests {
     /// Runs a search over a fixed table of who holds which identifier.
     fn search(from: &str, holdings: &[(&str, Identifier)]) -> Cluster {
         let mut search = ClusterSearch::from(from.to_owned());
-        while let Some(seller) = search.next() {
+        while let Some(seller) = search.next_seller() {
             let own: Vec<&Identifier> = holdings
                 .iter()
                 .filter(|(s, _)| *s == seller)
