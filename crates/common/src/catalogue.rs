@@ -11,6 +11,8 @@ use assay_proto::registry::v1::{CatalogueBrand, WatchCatalogueRequest};
 use tokio_util::sync::CancellationToken;
 
 use crate::client::PeerChannel;
+use crate::error::{ApiError, ApiResult};
+use crate::principal::Principal;
 
 /// The catalogue as last received.
 #[derive(Debug, Default, Clone)]
@@ -36,6 +38,27 @@ impl Catalogue {
         self.brands.get(brand_id).is_some_and(|b| {
             b.member_id == member_id || b.agent_member_ids.iter().any(|a| a == member_id)
         })
+    }
+
+    /// The brands a list asked for by `principal` covers: a member's own brands (those it
+    /// acts for), or the one `brand_id` among them, which answers NOT_FOUND when it is not
+    /// one of them; anyone else's: `brand_id` when set, else every brand (`None`).
+    pub fn brands_to_list(
+        &self,
+        principal: &Principal,
+        brand_id: &str,
+    ) -> ApiResult<Option<Vec<String>>> {
+        let Some(member_id) = principal.member_id() else {
+            return Ok((!brand_id.is_empty()).then(|| vec![brand_id.to_owned()]));
+        };
+        let mine = self.brands_of(member_id);
+        if brand_id.is_empty() {
+            Ok(Some(mine))
+        } else if mine.iter().any(|b| b == brand_id) {
+            Ok(Some(vec![brand_id.to_owned()]))
+        } else {
+            Err(ApiError::not_found("brand", brand_id))
+        }
     }
 
     /// The brands a member owns or acts for.
@@ -140,4 +163,63 @@ async fn follow_once(
     Err(tonic::Status::unavailable(
         "the registry ended the catalogue watch",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalogue() -> Catalogue {
+        let brand = |id: &str, owner: &str, agents: &[&str]| {
+            let brand = CatalogueBrand {
+                brand_id: id.to_owned(),
+                member_id: owner.to_owned(),
+                agent_member_ids: agents.iter().map(|a| a.to_string()).collect(),
+                ..CatalogueBrand::default()
+            };
+            (id.to_owned(), brand)
+        };
+        Catalogue {
+            loaded: true,
+            revision: 1,
+            brands: BTreeMap::from([
+                brand("brd_a", "mbr_owner", &[]),
+                brand("brd_b", "mbr_other", &["mbr_owner"]),
+                brand("brd_c", "mbr_other", &[]),
+            ]),
+        }
+    }
+
+    #[test]
+    fn a_member_lists_only_the_brands_it_acts_for() {
+        let member = Principal::Member {
+            subject: "mbr_owner".into(),
+            member_id: "mbr_owner".into(),
+        };
+        let catalogue = catalogue();
+        assert_eq!(
+            catalogue.brands_to_list(&member, "").unwrap(),
+            Some(vec!["brd_a".to_owned(), "brd_b".to_owned()])
+        );
+        assert_eq!(
+            catalogue.brands_to_list(&member, "brd_b").unwrap(),
+            Some(vec!["brd_b".to_owned()])
+        );
+        // Another member's brand answers as one that does not exist.
+        let refused = catalogue.brands_to_list(&member, "brd_c").unwrap_err();
+        let missing = catalogue.brands_to_list(&member, "brd_zzz").unwrap_err();
+        assert_eq!(
+            refused.to_string().replace("brd_c", "X"),
+            missing.to_string().replace("brd_zzz", "X")
+        );
+        let staff = Principal::Staff {
+            subject: "alice".into(),
+            roles: Vec::new(),
+        };
+        assert_eq!(catalogue.brands_to_list(&staff, "").unwrap(), None);
+        assert_eq!(
+            catalogue.brands_to_list(&staff, "brd_c").unwrap(),
+            Some(vec!["brd_c".to_owned()])
+        );
+    }
 }

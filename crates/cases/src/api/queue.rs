@@ -44,18 +44,7 @@ impl CasesApi {
         let (from, until) =
             validate::time_range(&mut violations, "create_time", req.create_time.as_ref());
         violations.into_result(())?;
-        let brand_ids = if let Some(member) = principal.member_id() {
-            let mine = self.catalogue()?.brands_of(member);
-            if req.brand_id.is_empty() {
-                Some(mine)
-            } else if mine.contains(&req.brand_id) {
-                Some(vec![req.brand_id.clone()])
-            } else {
-                return Err(ApiError::not_found("brand", req.brand_id.as_str()));
-            }
-        } else {
-            (!req.brand_id.is_empty()).then(|| vec![req.brand_id.clone()])
-        };
+        let brand_ids = self.catalogue()?.brands_to_list(principal, &req.brand_id)?;
         let now = time::now();
         let filter = store::CaseFilter {
             brand_ids,
