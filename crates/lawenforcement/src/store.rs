@@ -16,6 +16,7 @@ use sea_orm::{
 
 use crate::domain;
 use crate::entity::{agency, hold, hold_target, package_item, referral, request};
+use crate::ids::{HoldId, RequestId};
 
 fn corrupt(what: &str, error: impl std::fmt::Display) -> ApiError {
     ApiError::internal(anyhow::anyhow!("corrupt {what} in the database: {error}"))
@@ -400,13 +401,27 @@ fn kind_word(kind: TargetKind) -> &'static str {
     kind.as_str_name()
 }
 
-pub async fn insert_hold(
+/// Places a preservation hold for `request_id` on `targets` (its sellers and listings)
+/// until `expire_time`.
+pub async fn place_hold(
     db: &impl ConnectionTrait,
-    model: hold::Model,
+    hold_id: &HoldId,
+    request_id: &RequestId,
+    process: LegalProcess,
     targets: &[Target],
+    expire_time: DateTime<Utc>,
+    now: DateTime<Utc>,
 ) -> ApiResult<hold::Model> {
-    let hold_id = model.id.clone();
-    let saved = hold::ActiveModel::from(model).insert(db).await?;
+    let saved = hold::ActiveModel {
+        id: Set(hold_id.as_str().to_owned()),
+        request_id: Set(request_id.as_str().to_owned()),
+        process: Set(process.as_str_name().to_owned()),
+        expire_time: Set(expire_time),
+        extended: Set(false),
+        create_time: Set(now),
+    }
+    .insert(db)
+    .await?;
     for target in targets {
         let kind = TargetKind::try_from(target.kind).unwrap_or_default();
         if !matches!(kind, TargetKind::Seller | TargetKind::Listing) {
@@ -415,7 +430,7 @@ pub async fn insert_hold(
         hold_target::ActiveModel {
             kind: Set(kind_word(kind).to_owned()),
             target_id: Set(target.id.clone()),
-            hold_id: Set(hold_id.clone()),
+            hold_id: Set(hold_id.as_str().to_owned()),
         }
         .insert(db)
         .await?;

@@ -164,42 +164,28 @@ impl LawEnforcementApi {
         let now = time::now();
         let txn = self.db().begin().await?;
         let (model, mut body, to) = self.open_for(&txn, &id, &req.etag, action).await?;
-        // What was approved must be a part of what was asked.
-        if narrowing {
-            check::narrowed(&body, &targets, &categories).into_result(())?;
-        }
-        let (approved_targets, approved_categories) = match action {
-            Action::Approve => (body.targets.clone(), body.data_categories.clone()),
-            Action::Narrow => (targets, categories.iter().map(|c| *c as i32).collect()),
-            _ => (Vec::new(), Vec::new()),
-        };
-        body.review_decision = decision as i32;
-        body.review_reasons = reasons.clone();
-        body.approved_targets = approved_targets.clone();
-        body.approved_categories = approved_categories;
-        body.status = to as i32;
-        body.update_time = Some(time::to_timestamp(now));
         let process = store::process_of(&model);
+        let review = check::review(&body, process, decision, (targets, categories), now)?;
         let mut detail = format!("{}: {reasons}", decision.as_str_name());
-        if action != Action::Reject
-            && let Some((period, _)) = domain::hold_periods(process)
-        {
+        if let Some(until) = review.hold_until {
             let hold_id = HoldId::generate();
-            store::insert_hold(
+            store::place_hold(
                 &txn,
-                hold::Model {
-                    id: hold_id.as_str().to_owned(),
-                    request_id: id.as_str().to_owned(),
-                    process: process.as_str_name().to_owned(),
-                    expire_time: now + period,
-                    extended: false,
-                    create_time: now,
-                },
-                &approved_targets,
+                &hold_id,
+                &id,
+                process,
+                &review.approved_targets,
+                until,
+                now,
             )
             .await?;
-            detail.push_str(&format!("; hold {hold_id} placed until {}", now + period));
+            detail.push_str(&format!("; hold {hold_id} placed until {until}"));
         }
+        body.review_decision = decision as i32;
+        body.review_reasons = reasons;
+        body.approved_targets = review.approved_targets;
+        body.approved_categories = review.approved_categories;
+        body.status = to as i32;
         self.save(txn, principal, &model, body, "request.review", detail)
             .await
     }

@@ -34,7 +34,7 @@ use crate::audit::{self as audit_log, Audit, Entry};
 use crate::config::Config;
 use crate::domain::check::{self, emergency_confirmed};
 use crate::domain::{self, Action};
-use crate::entity::{hold, request};
+use crate::entity::request;
 use crate::gather::{self, Sources};
 use crate::ids::{AgencyId, HoldId, RequestId};
 use crate::{convert, store};

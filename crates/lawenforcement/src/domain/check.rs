@@ -4,8 +4,10 @@
 
 use std::collections::{BTreeSet, HashSet};
 
+use chrono::{DateTime, Utc};
+
 use assay_common::money::Money;
-use assay_common::{FieldViolations, validate};
+use assay_common::{ApiResult, FieldViolations, validate};
 use assay_proto::common::v1::Contact;
 use assay_proto::lawenforcement::v1::*;
 
@@ -196,6 +198,46 @@ pub fn narrowed(
     violations
 }
 
+/// What a legal review decides, for the store to apply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Review {
+    pub approved_targets: Vec<Target>,
+    pub approved_categories: Vec<i32>,
+    /// Until when a preservation hold on the approved targets is placed, if one is.
+    pub hold_until: Option<DateTime<Utc>>,
+}
+
+/// The outcome of reviewing `request` under `process` at `now`: an approval covers what was
+/// asked, a narrowing what it names (which must be a part of what was asked), a rejection
+/// nothing; an approved preservation request places a hold for its legal period.
+pub fn review(
+    request: &LegalRequest,
+    process: LegalProcess,
+    decision: ReviewDecision,
+    narrowed_to: (Vec<Target>, Vec<DataCategory>),
+    now: DateTime<Utc>,
+) -> ApiResult<Review> {
+    let (approved_targets, approved_categories) = match decision {
+        ReviewDecision::Approve => (request.targets.clone(), request.data_categories.clone()),
+        ReviewDecision::Narrow => {
+            let (targets, categories) = narrowed_to;
+            narrowed(request, &targets, &categories).into_result(())?;
+            (targets, categories.iter().map(|c| *c as i32).collect())
+        }
+        _ => (Vec::new(), Vec::new()),
+    };
+    let approved = matches!(decision, ReviewDecision::Approve | ReviewDecision::Narrow);
+    let hold_until = approved
+        .then(|| super::hold_periods(process))
+        .flatten()
+        .map(|(period, _)| now + period);
+    Ok(Review {
+        approved_targets,
+        approved_categories,
+        hold_until,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,6 +315,71 @@ mod tests {
         assert!(refused(&request, RequestStatus::Disclosed, &bob).contains("DISCLOSED"));
         request.emergency = false;
         assert!(refused(&request, verifying, &bob).contains("not an emergency"));
+    }
+
+    #[test]
+    fn a_review_approves_what_it_says_and_preservation_places_a_hold() {
+        let target = |id: &str| Target {
+            kind: TargetKind::Seller as i32,
+            id: id.into(),
+        };
+        let request = LegalRequest {
+            targets: vec![target("S1"), target("S2")],
+            data_categories: vec![DataCategory::SellerProfile as i32],
+            ..LegalRequest::default()
+        };
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let none = (Vec::new(), Vec::new());
+        let approved = review(
+            &request,
+            LegalProcess::Subpoena,
+            ReviewDecision::Approve,
+            none.clone(),
+            now,
+        )
+        .unwrap();
+        assert_eq!(approved.approved_targets, request.targets);
+        assert_eq!(approved.hold_until, None);
+        let preserved = review(
+            &request,
+            LegalProcess::Preservation,
+            ReviewDecision::Approve,
+            none.clone(),
+            now,
+        )
+        .unwrap();
+        assert_eq!(preserved.hold_until, Some(now + chrono::Duration::days(90)));
+        let narrowed = review(
+            &request,
+            LegalProcess::EuPreservationOrder,
+            ReviewDecision::Narrow,
+            (vec![target("S2")], vec![DataCategory::SellerProfile]),
+            now,
+        )
+        .unwrap();
+        assert_eq!(narrowed.approved_targets, [target("S2")]);
+        assert_eq!(narrowed.hold_until, Some(now + chrono::Duration::days(60)));
+        let wider = review(
+            &request,
+            LegalProcess::Subpoena,
+            ReviewDecision::Narrow,
+            (vec![target("S9")], Vec::new()),
+            now,
+        );
+        assert!(wider.is_err());
+        let rejected = review(
+            &request,
+            LegalProcess::Preservation,
+            ReviewDecision::Reject,
+            none,
+            now,
+        )
+        .unwrap();
+        assert!(rejected.approved_targets.is_empty());
+        assert_eq!(
+            rejected.hold_until, None,
+            "a rejected preservation request holds nothing"
+        );
     }
 
     #[test]
