@@ -233,3 +233,112 @@ impl MigrationTrait for Migration {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use assay_proto::registry::v1::{CreateMemberRequest, Member};
+    use sea_orm::TransactionTrait;
+    use sea_orm_migration::MigratorTrait;
+
+    use super::*;
+
+    struct Migrator;
+
+    #[async_trait::async_trait]
+    impl MigratorTrait for Migrator {
+        fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+            vec![Box::new(super::Migration)]
+        }
+    }
+
+    fn request(request_id: &str, name: &str) -> CreateMemberRequest {
+        CreateMemberRequest {
+            request_id: request_id.to_owned(),
+            member: Some(Member {
+                display_name: name.to_owned(),
+                ..Member::default()
+            }),
+        }
+    }
+
+    /// Creates "records" named by a counter, once per key.
+    async fn create(
+        db: &sea_orm::DatabaseConnection,
+        principal: &Principal,
+        req: &CreateMemberRequest,
+        next: &mut u32,
+    ) -> ApiResult<Once<String>> {
+        let mut violations = FieldViolations::new();
+        let key = Key::of("CreateMember", principal, &mut violations, req);
+        violations.into_result(())?;
+        let txn = db.begin().await?;
+        let once = create_once(
+            &txn,
+            key.as_ref(),
+            async |existing| Ok(format!("read {existing}")),
+            async || {
+                *next += 1;
+                let id = format!("rec_{next}");
+                Ok((id.clone(), id))
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(once)
+    }
+
+    #[tokio::test]
+    async fn a_retry_gets_the_first_result_and_other_content_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = crate::config::sqlite_url(&dir.path().join("ids.db"));
+        let db = crate::db::connect(&url, &crate::config::DatabaseConfig::default())
+            .await
+            .unwrap();
+        crate::db::migrate::<Migrator>(&db).await.unwrap();
+        let alice = Principal::Staff {
+            subject: "alice".into(),
+            roles: Vec::new(),
+        };
+        let bob = Principal::Staff {
+            subject: "bob".into(),
+            roles: Vec::new(),
+        };
+        let mut next = 0;
+
+        let first = create(&db, &alice, &request("r-1", "Acme"), &mut next)
+            .await
+            .unwrap();
+        assert!(matches!(first, Once::Created(ref id) if id == "rec_1"));
+        let retry = create(&db, &alice, &request("r-1", "Acme"), &mut next)
+            .await
+            .unwrap();
+        assert!(matches!(retry, Once::Earlier(ref read) if read == "read rec_1"));
+        // The same request_id with other content is refused, and creates nothing.
+        let other = create(&db, &alice, &request("r-1", "Acme Two"), &mut next).await;
+        assert!(
+            matches!(other, Err(ApiError::AlreadyExists(_))),
+            "{other:?}"
+        );
+        // Another caller's key never collides; no request_id means no key.
+        let bobs = create(&db, &bob, &request("r-1", "Acme"), &mut next)
+            .await
+            .unwrap();
+        assert!(bobs.is_created());
+        assert!(
+            create(&db, &alice, &request("", "Acme"), &mut next)
+                .await
+                .unwrap()
+                .is_created()
+        );
+        assert!(
+            create(&db, &alice, &request("", "Acme"), &mut next)
+                .await
+                .unwrap()
+                .is_created()
+        );
+        assert_eq!(next, 4);
+        // A malformed request_id is named.
+        let bad = create(&db, &alice, &request("has space", "Acme"), &mut next).await;
+        assert!(matches!(bad, Err(ApiError::InvalidArgument(_))), "{bad:?}");
+    }
+}
