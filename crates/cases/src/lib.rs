@@ -8,6 +8,7 @@ mod convert;
 pub mod domain;
 pub mod entity;
 pub mod ids;
+mod jobs;
 mod metrics;
 pub mod migration;
 pub mod policy;
@@ -20,7 +21,6 @@ use assay_common::Platform;
 use assay_common::catalogue::CatalogueCopy;
 use assay_common::directory::RemoteMembers;
 use assay_common::holds::HoldChecker;
-use assay_common::jobs::Rounds;
 use assay_common::outbox::{Relay, topic};
 use assay_common::server::ServiceStatus;
 use assay_common::service::{BoxFuture, Service};
@@ -145,7 +145,7 @@ impl Service for Cases {
             self.api.set_waker(relay.waker());
             tokio::spawn(relay.run(shutdown.clone()));
             if self.peers.lawenforcement.is_some() {
-                tokio::spawn(retention_forever(
+                tokio::spawn(jobs::retention_forever(
                     self.api.clone(),
                     self.config.closed_case_retention,
                     shutdown,
@@ -153,23 +153,5 @@ impl Service for Cases {
             }
             Ok(())
         })
-    }
-}
-
-/// Purges closed cases past their retention, hourly.
-async fn retention_forever(
-    api: CasesApi,
-    retention: std::time::Duration,
-    shutdown: tokio_util::sync::CancellationToken,
-) {
-    let retention = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
-    let hourly = std::time::Duration::from_secs(3600);
-    let mut rounds = Rounds::every(hourly, shutdown);
-    while rounds.next().await {
-        if let Some(before) = assay_common::time::now().checked_sub_signed(retention)
-            && let Err(error) = api.purge(before).await
-        {
-            tracing::warn!(%error, "purging old cases failed; will retry");
-        }
     }
 }

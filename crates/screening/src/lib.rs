@@ -8,6 +8,7 @@ pub mod engine;
 pub mod entity;
 mod feed;
 pub mod ids;
+mod jobs;
 pub mod listing;
 mod metrics;
 pub mod migration;
@@ -25,7 +26,6 @@ use std::time::Duration;
 use assay_common::Platform;
 use assay_common::directory::RemoteMembers;
 use assay_common::holds::HoldChecker;
-use assay_common::jobs::Rounds;
 use assay_common::money::CurrencyCode;
 use assay_common::outbox::{Relay, topic};
 use assay_common::server::ServiceStatus;
@@ -262,7 +262,7 @@ impl Service for Screening {
             }
             self.api.set_waker(relay.waker());
             tokio::spawn(relay.run(shutdown.clone()));
-            tokio::spawn(retention_forever(
+            tokio::spawn(jobs::retention_forever(
                 self.api.clone(),
                 self.config.hit_retention,
                 self.peers.lawenforcement.is_some(),
@@ -270,29 +270,5 @@ impl Service for Screening {
             ));
             Ok(())
         })
-    }
-}
-
-/// Purges hits past their retention, hourly.
-async fn retention_forever(
-    api: ScreeningApi,
-    retention: Duration,
-    holds_known: bool,
-    shutdown: tokio_util::sync::CancellationToken,
-) {
-    if !holds_known {
-        tracing::warn!(
-            "no [screening] lawenforcement_endpoint: hits are kept, as preservation holds cannot be checked"
-        );
-        return;
-    }
-    let retention = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
-    let mut rounds = Rounds::every(Duration::from_secs(3600), shutdown);
-    while rounds.next().await {
-        if let Some(before) = assay_common::time::now().checked_sub_signed(retention)
-            && let Err(error) = api.purge(before).await
-        {
-            tracing::warn!(%error, "purging old hits failed; will retry");
-        }
     }
 }
