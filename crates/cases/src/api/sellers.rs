@@ -6,7 +6,8 @@ use super::*;
 use crate::domain::cluster::{Cluster, ClusterSearch};
 
 impl CasesApi {
-    async fn seller(&self, seller_id: &str) -> ApiResult<Seller> {
+    /// A seller as callers see it: its strikes and standing, its identifiers, its cases.
+    async fn seller_standing(&self, seller_id: &str) -> ApiResult<Seller> {
         let now = time::now();
         let ids = [seller_id.to_owned()];
         let strikes = store::strikes_of(self.db(), &ids).await?;
@@ -43,7 +44,7 @@ impl CasesApi {
     pub(super) async fn get_seller(&self, req: GetSellerRequest) -> ApiResult<Seller> {
         let seller_id =
             validate::external_id(&req.seller_id).map_err(|e| ApiError::invalid("seller_id", e))?;
-        self.seller(&seller_id).await
+        self.seller_standing(&seller_id).await
     }
 
     pub(super) async fn record_seller_identifiers(
@@ -67,7 +68,7 @@ impl CasesApi {
         );
         let seller_id = violations.require(seller_id)?;
         store::record_identifiers(self.db(), &seller_id, &identifiers, time::now()).await?;
-        self.seller(&seller_id).await
+        self.seller_standing(&seller_id).await
     }
 
     pub(super) async fn get_seller_cluster(
