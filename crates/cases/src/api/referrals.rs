@@ -102,9 +102,6 @@ impl CasesApi {
             async |_| store::find_case(&txn, id.as_str()).await,
             async || {
                 let (current, from) = self.open(&txn, principal, &id, "").await?;
-                let Some(referral) = store::referral_of_case(&txn, id.as_str()).await? else {
-                    return Err(ApiError::precondition("this case was not referred"));
-                };
                 let mut detail = format!(
                     "{} arrests, {} units seized, {} convictions",
                     outcome.arrests, outcome.seized_units, outcome.convictions
@@ -114,6 +111,9 @@ impl CasesApi {
                 }
                 let mv =
                     moves::record_referral_outcome(from, detail).map_err(ApiError::precondition)?;
+                let Some(referral) = store::referral_of_case(&txn, id.as_str()).await? else {
+                    return Err(ApiError::precondition("this case was not referred"));
+                };
                 let recorded = ReferralOutcome {
                     note: note_text,
                     ..outcome.clone()

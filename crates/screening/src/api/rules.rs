@@ -73,11 +73,12 @@ impl ScreeningApi {
                 Ok((id, model))
             },
         )
-        .await?
-        .into_inner();
+        .await?;
         txn.commit().await?;
-        self.rules_changed().await;
-        convert::rule(&model)
+        if model.is_created() {
+            self.rules_changed().await;
+        }
+        convert::rule(&model.into_inner())
     }
 
     /// After a rule change: reload the rules, and wait briefly for the engine that uses
