@@ -172,6 +172,58 @@ where
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn keyset_pages_either_way_from_a_cursor() {
+        use sea_orm::{EntityTrait, Order, QuerySelect};
+        use sea_orm_migration::prelude::*;
+
+        use crate::outbox::entity as message;
+
+        struct Migrator;
+        #[async_trait::async_trait]
+        impl MigratorTrait for Migrator {
+            fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+                vec![
+                    Box::new(crate::outbox::Migration),
+                    Box::new(crate::outbox::TraceContextMigration),
+                ]
+            }
+        }
+
+        let dir = tempfile::tempdir().unwrap();
+        let url = crate::config::sqlite_url(&dir.path().join("keyset.db"));
+        let db = connect(&url, &crate::config::DatabaseConfig::default())
+            .await
+            .unwrap();
+        migrate::<Migrator>(&db).await.unwrap();
+        for key in ["a", "b", "c", "d", "e"] {
+            crate::outbox::enqueue(&db, "t", key, Vec::new())
+                .await
+                .unwrap();
+        }
+        let ids = async |order, cursor: Option<i64>, limit| -> Vec<i64> {
+            keyset(
+                message::Entity::find(),
+                message::Column::Id,
+                order,
+                cursor,
+                limit,
+            )
+            .select_only()
+            .column(message::Column::Id)
+            .into_tuple()
+            .all(&db)
+            .await
+            .unwrap()
+        };
+        assert_eq!(ids(Order::Asc, None, 2).await, [1, 2]);
+        assert_eq!(ids(Order::Asc, Some(2), 2).await, [3, 4]);
+        assert_eq!(ids(Order::Asc, Some(4), 2).await, [5]);
+        assert_eq!(ids(Order::Desc, None, 2).await, [5, 4]);
+        assert_eq!(ids(Order::Desc, Some(4), 10).await, [3, 2, 1]);
+        assert!(ids(Order::Desc, Some(1), 10).await.is_empty());
+    }
+
     #[test]
     fn passwords_are_redacted() {
         assert_eq!(

@@ -207,7 +207,7 @@ impl Sources {
 
     async fn hits(&self, kind: TargetKind, id: &str) -> ApiResult<Option<Value>> {
         let mut client = self.screening()?;
-        let mut pages = Pages::default();
+        let mut pages = Pages::new();
         while let Some(page_token) = pages.next_token() {
             let mut request = screening::ListHitsRequest {
                 page_size: 1000,
@@ -254,7 +254,7 @@ impl Sources {
             TargetKind::Seller => l.seller_id == id,
             _ => l.listing_id == id,
         };
-        let mut pages = Pages::default();
+        let mut pages = Pages::new();
         while let Some(page_token) = pages.next_token() {
             let mut request = cases::ListCasesRequest {
                 page_size: 1000,
@@ -295,20 +295,24 @@ impl Sources {
 }
 
 /// The records of a list followed page by page, to its end or to [`MAX_RECORDS`].
-#[derive(Default)]
 struct Pages {
     records: Vec<Value>,
-    /// The token of the next page: `None` when the list ended or enough was read.
+    /// The token of the page to read next (empty for the first): `None` once the list
+    /// ended or enough was read.
     next: Option<String>,
-    started: bool,
     truncated: bool,
 }
 
 impl Pages {
-    fn next_token(&mut self) -> Option<String> {
-        if !std::mem::replace(&mut self.started, true) {
-            return Some(String::new());
+    fn new() -> Self {
+        Self {
+            records: Vec::new(),
+            next: Some(String::new()),
+            truncated: false,
         }
+    }
+
+    fn next_token(&mut self) -> Option<String> {
         self.next.take()
     }
 

@@ -67,7 +67,8 @@ impl CasesApi {
         .await?;
         txn.commit().await?;
         self.wake_relay();
-        self.respond(&model).await
+        // The case as sent is the case as it now is: no need to read its parts again.
+        Ok(case)
     }
 
     pub(super) async fn record_referral_outcome(
