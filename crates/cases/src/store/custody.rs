@@ -1,0 +1,143 @@
+//! Evidence and its chain of custody.
+
+use super::*;
+
+pub async fn insert_evidence(
+    db: &impl ConnectionTrait,
+    id: &str,
+    case_id: &str,
+    new: NewEvidence,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<evidence::Model> {
+    let size = new.content.as_ref().map_or(0, |c| c.len() as i64);
+    let model = evidence::ActiveModel {
+        id: Set(id.to_owned()),
+        case_id: Set(case_id.to_owned()),
+        kind: Set(new.kind.as_str_name().to_owned()),
+        description: Set(new.description),
+        media_type: Set(new.media_type),
+        sha256: Set(new.sha256),
+        size_bytes: Set(size),
+        content: Set(new.content),
+        reference_uri: Set(new.reference_uri),
+        added_by: Set(actor.to_owned()),
+        add_time: Set(now),
+    }
+    .insert(db)
+    .await?;
+    append_custody(db, &model, CustodyAction::Added, actor, "", now).await?;
+    append_event(
+        db,
+        case_id,
+        Event::new(
+            CaseEventKind::EvidenceAdded,
+            format!("evidence {id} added (sha256 {})", model.sha256),
+        ),
+        actor,
+        now,
+    )
+    .await?;
+    Ok(model)
+}
+
+pub async fn find_evidence(db: &impl ConnectionTrait, id: &str) -> ApiResult<evidence::Model> {
+    evidence::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("evidence", id))
+}
+
+/// Evidence of a case without its content.
+pub async fn list_evidence(
+    db: &impl ConnectionTrait,
+    case_id: &str,
+    after: Option<&str>,
+    limit: u64,
+) -> ApiResult<Vec<evidence::Model>> {
+    let query = evidence::Entity::find()
+        .select_only()
+        .columns([
+            evidence::Column::Id,
+            evidence::Column::CaseId,
+            evidence::Column::Kind,
+            evidence::Column::Description,
+            evidence::Column::MediaType,
+            evidence::Column::Sha256,
+            evidence::Column::SizeBytes,
+            evidence::Column::ReferenceUri,
+            evidence::Column::AddedBy,
+            evidence::Column::AddTime,
+        ])
+        .column_as(
+            Expr::val(Option::<Vec<u8>>::None),
+            evidence::Column::Content,
+        )
+        .filter(evidence::Column::CaseId.eq(case_id));
+    Ok(
+        assay_common::db::keyset(query, evidence::Column::Id, Order::Asc, after, limit)
+            .into_model::<evidence::Model>()
+            .all(db)
+            .await?,
+    )
+}
+
+pub async fn append_custody(
+    db: &impl ConnectionTrait,
+    evidence: &evidence::Model,
+    action: CustodyAction,
+    actor: &str,
+    detail: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let last: Option<i64> = custody_event::Entity::find()
+        .select_only()
+        .column_as(custody_event::Column::Sequence.max(), "last")
+        .filter(custody_event::Column::EvidenceId.eq(evidence.id.as_str()))
+        .into_tuple()
+        .one(db)
+        .await?
+        .flatten();
+    custody_event::ActiveModel {
+        evidence_id: Set(evidence.id.clone()),
+        sequence: Set(last.unwrap_or(0) + 1),
+        action: Set(action.as_str_name().to_owned()),
+        actor: Set(actor.to_owned()),
+        time: Set(now),
+        sha256: Set(evidence.sha256.clone()),
+        detail: Set(detail.to_owned()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn list_custody(
+    db: &impl ConnectionTrait,
+    evidence_id: &str,
+    after: Option<i64>,
+    limit: u64,
+) -> ApiResult<Vec<CustodyEvent>> {
+    let query =
+        custody_event::Entity::find().filter(custody_event::Column::EvidenceId.eq(evidence_id));
+    Ok(assay_common::db::keyset(
+        query,
+        custody_event::Column::Sequence,
+        Order::Asc,
+        after,
+        limit,
+    )
+    .all(db)
+    .await?
+    .into_iter()
+    .map(|e| CustodyEvent {
+        sequence: e.sequence,
+        action: CustodyAction::from_str_name(&e.action).unwrap_or_default() as i32,
+        actor: e.actor,
+        time: Some(to_timestamp(e.time)),
+        sha256: e.sha256,
+        detail: e.detail,
+    })
+    .collect())
+}

@@ -1,0 +1,132 @@
+//! Sellers: strikes and identifiers.
+
+use super::*;
+
+/// Gives each seller of the case's listings a strike (once per case).
+pub async fn strike_sellers(
+    db: &impl ConnectionTrait,
+    case_id: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let sellers: BTreeSet<String> = listings_of_case(db, case_id)
+        .await?
+        .into_iter()
+        .map(|l| l.seller_id)
+        .collect();
+    if sellers.is_empty() {
+        return Ok(());
+    }
+    strike::Entity::insert_many(sellers.into_iter().map(|seller| strike::ActiveModel {
+        seller_id: Set(seller),
+        case_id: Set(case_id.to_owned()),
+        strike_time: Set(now),
+        withdraw_time: Set(None),
+    }))
+    .on_conflict_do_nothing_on([strike::Column::SellerId, strike::Column::CaseId])
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn withdraw_strikes(
+    db: &impl ConnectionTrait,
+    case_id: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    strike::Entity::update_many()
+        .col_expr(strike::Column::WithdrawTime, Expr::value(Some(now)))
+        .filter(strike::Column::CaseId.eq(case_id))
+        .filter(strike::Column::WithdrawTime.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn strikes_of(
+    db: &impl ConnectionTrait,
+    seller_ids: &[String],
+) -> ApiResult<Vec<strike::Model>> {
+    Ok(strike::Entity::find()
+        .filter(strike::Column::SellerId.is_in(seller_ids.iter().map(String::as_str)))
+        .order_by_desc(strike::Column::StrikeTime)
+        .all(db)
+        .await?)
+}
+
+pub async fn case_count_of_seller(db: &impl ConnectionTrait, seller_id: &str) -> ApiResult<i64> {
+    let count: Option<i64> = case_listing::Entity::find()
+        .select_only()
+        .column_as(
+            Expr::col(case_listing::Column::CaseId).count_distinct(),
+            "count",
+        )
+        .filter(case_listing::Column::SellerId.eq(seller_id))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(count.unwrap_or(0))
+}
+
+pub async fn record_identifiers(
+    db: &impl ConnectionTrait,
+    seller_id: &str,
+    identifiers: &[(String, String)],
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    if identifiers.is_empty() {
+        return Ok(());
+    }
+    seller_identifier::Entity::insert_many(identifiers.iter().map(|(kind, value)| {
+        seller_identifier::ActiveModel {
+            kind: Set(kind.clone()),
+            value: Set(value.clone()),
+            seller_id: Set(seller_id.to_owned()),
+            record_time: Set(now),
+        }
+    }))
+    .on_conflict_do_nothing_on([
+        seller_identifier::Column::Kind,
+        seller_identifier::Column::Value,
+        seller_identifier::Column::SellerId,
+    ])
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn identifiers_of(
+    db: &impl ConnectionTrait,
+    seller_ids: &[String],
+) -> ApiResult<Vec<seller_identifier::Model>> {
+    Ok(seller_identifier::Entity::find()
+        .filter(seller_identifier::Column::SellerId.is_in(seller_ids.iter().map(String::as_str)))
+        .order_by_asc(seller_identifier::Column::Kind)
+        .order_by_asc(seller_identifier::Column::Value)
+        .all(db)
+        .await?)
+}
+
+/// Sellers holding any of `identifiers` ((kind, value) pairs).
+pub async fn sellers_with(
+    db: &impl ConnectionTrait,
+    identifiers: &[(String, String)],
+) -> ApiResult<Vec<seller_identifier::Model>> {
+    let mut found = Vec::new();
+    // One query per kind keeps the condition a plain IN list.
+    let mut by_kind: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (kind, value) in identifiers {
+        by_kind.entry(kind).or_default().push(value);
+    }
+    for (kind, values) in by_kind {
+        for chunk in values.chunks(500) {
+            found.extend(
+                seller_identifier::Entity::find()
+                    .filter(seller_identifier::Column::Kind.eq(kind))
+                    .filter(seller_identifier::Column::Value.is_in(chunk.iter().copied()))
+                    .all(db)
+                    .await?,
+            );
+        }
+    }
+    Ok(found)
+}
