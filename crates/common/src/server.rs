@@ -8,6 +8,11 @@
 //! then in-flight requests drain for up to `server.shutdown_grace`.
 
 mod body;
+mod guard;
+mod trace;
+
+pub use guard::{Gate, GuardLayer, Limits};
+pub use trace::TraceLayer;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -41,6 +46,81 @@ use crate::policy::{Policies, Refusals};
 use body::{Checked, Held};
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// Paths served without credentials or readiness: probes and service discovery.
+fn is_open_path(path: &str) -> bool {
+    path.starts_with("/grpc.health.v1.") || path.starts_with("/grpc.reflection.")
+}
+
+/// Whether `path` (`/package.Service/Method`) names a method this server may serve: one of
+/// the contract's, health's or reflection's.
+fn is_known_method(path: &str) -> bool {
+    static KNOWN: std::sync::OnceLock<std::collections::HashSet<String>> =
+        std::sync::OnceLock::new();
+    KNOWN
+        .get_or_init(|| {
+            use prost::Message;
+            let mut known = std::collections::HashSet::new();
+            for encoded in [
+                assay_proto::FILE_DESCRIPTOR_SET,
+                tonic_health::pb::FILE_DESCRIPTOR_SET,
+            ] {
+                let Ok(set) = prost_types::FileDescriptorSet::decode(encoded) else {
+                    continue;
+                };
+                for file in set.file {
+                    for service in &file.service {
+                        for method in &service.method {
+                            known.insert(format!(
+                                "/{}.{}/{}",
+                                file.package(),
+                                service.name(),
+                                method.name()
+                            ));
+                        }
+                    }
+                }
+            }
+            for reflection in ["grpc.reflection.v1", "grpc.reflection.v1alpha"] {
+                known.insert(format!(
+                    "/{reflection}.ServerReflection/ServerReflectionInfo"
+                ));
+            }
+            known
+        })
+        .contains(path)
+}
+
+/// Whether `path` names a method whose answer, or request, is a stream.
+fn is_streaming_method(path: &str) -> bool {
+    static STREAMING: std::sync::OnceLock<std::collections::HashSet<String>> =
+        std::sync::OnceLock::new();
+    STREAMING
+        .get_or_init(|| {
+            use prost::Message;
+            let mut streaming = std::collections::HashSet::new();
+            if let Ok(set) =
+                prost_types::FileDescriptorSet::decode(assay_proto::FILE_DESCRIPTOR_SET)
+            {
+                for file in set.file {
+                    for service in &file.service {
+                        for method in &service.method {
+                            if method.client_streaming() || method.server_streaming() {
+                                streaming.insert(format!(
+                                    "/{}.{}/{}",
+                                    file.package(),
+                                    service.name(),
+                                    method.name()
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            streaming
+        })
+        .contains(path)
+}
 
 /// Whether each service of the process is ready, and what health reports for it.
 ///
@@ -199,511 +279,6 @@ impl ServiceStatus {
             .get(self.index)
             .is_some_and(|(_, ready, _)| ready.load(Ordering::Acquire))
     }
-}
-
-/// Paths served without credentials or readiness: probes and service discovery.
-fn is_open_path(path: &str) -> bool {
-    path.starts_with("/grpc.health.v1.") || path.starts_with("/grpc.reflection.")
-}
-
-/// Who may call what: credentials, the policy tables, the live check of tenants, and who
-/// hears of refusals.
-#[derive(Clone)]
-pub struct Gate {
-    pub authenticator: Arc<Authenticator>,
-    pub policies: Policies,
-    pub directory: Directory,
-    pub refusals: Refusals,
-}
-
-impl Gate {
-    /// Authenticates the caller of `path`, applies its service's policy table and checks a
-    /// tenant is live. `certificate`: the principal a verified client certificate names.
-    async fn admit(
-        &self,
-        path: &str,
-        authorization: Option<&str>,
-        certificate: Option<Principal>,
-    ) -> Result<Principal, (Option<Principal>, ApiError)> {
-        // A bearer token speaks for the caller; without one, a client certificate may.
-        let principal = match (authorization, certificate) {
-            (None, Some(principal)) => principal,
-            (authorization, _) => self
-                .authenticator
-                .authenticate(authorization)
-                .map_err(|e| (None, e))?,
-        };
-        if let Some(decision) = self.policies.admit(path, &principal) {
-            let checked = match decision {
-                Ok(()) => self.directory.check(&principal).await,
-                Err(error) => Err(error),
-            };
-            if let Err(error) = checked {
-                return Err((Some(principal), error));
-            }
-        }
-        Ok(principal)
-    }
-}
-
-/// Readiness gate, load shedding, and the [`Gate`], in that order: a request is
-/// authenticated and authorised before its body is read.
-#[derive(Clone)]
-pub struct GuardLayer {
-    gate: Gate,
-    permits: Arc<Semaphore>,
-    streams: Arc<StreamQuota>,
-    rates: Arc<CallRates>,
-    readiness: Readiness,
-}
-
-impl GuardLayer {
-    pub fn new(gate: Gate, limits: Limits, readiness: Readiness) -> Self {
-        Self {
-            gate,
-            permits: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
-            streams: Arc::new(StreamQuota::new(limits.max_streams_per_principal)),
-            rates: Arc::new(CallRates::new(&limits.rates)),
-            readiness,
-        }
-    }
-}
-
-/// What the guard admits at once.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// Calls in flight, streams counted for as long as they are open.
-    pub max_concurrent_requests: usize,
-    /// Streams one principal may hold open.
-    pub max_streams_per_principal: usize,
-    /// Calls each principal may start per second.
-    pub rates: RateLimits,
-}
-
-impl From<&ServerConfig> for Limits {
-    fn from(config: &ServerConfig) -> Self {
-        Self {
-            max_concurrent_requests: config.max_concurrent_requests,
-            max_streams_per_principal: config.max_streams_per_principal,
-            rates: config.rate_limits,
-        }
-    }
-}
-
-/// The open streams of each principal.
-struct StreamQuota {
-    per_principal: usize,
-    held: std::sync::Mutex<std::collections::HashMap<String, Arc<Semaphore>>>,
-}
-
-impl StreamQuota {
-    fn new(per_principal: usize) -> Self {
-        Self {
-            per_principal,
-            held: std::sync::Mutex::default(),
-        }
-    }
-
-    /// A slot for one more open stream of `actor`, if it has one left.
-    fn take(&self, actor: &str) -> Option<OwnedSemaphorePermit> {
-        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
-        // Principals holding nothing are forgotten, so the map stays as small as the set
-        // of principals with open streams.
-        if held.len() > 1024 {
-            held.retain(|_, slots| slots.available_permits() < self.per_principal);
-        }
-        let slots = held
-            .entry(actor.to_owned())
-            .or_insert_with(|| Arc::new(Semaphore::new(self.per_principal)))
-            .clone();
-        drop(held);
-        slots.try_acquire_owned().ok()
-    }
-}
-
-/// How fast each principal may start calls, by kind of principal.
-struct CallRates {
-    staff: DefaultKeyedRateLimiter<String>,
-    member: DefaultKeyedRateLimiter<String>,
-    agency: DefaultKeyedRateLimiter<String>,
-    service: DefaultKeyedRateLimiter<String>,
-}
-
-impl CallRates {
-    fn new(limits: &RateLimits) -> Self {
-        let limiter = |rate: Rate| {
-            let per_second = std::num::NonZeroU32::new(rate.per_second).unwrap_or(NonZeroU32::MIN);
-            let burst = std::num::NonZeroU32::new(rate.burst).unwrap_or(NonZeroU32::MIN);
-            RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst))
-        };
-        Self {
-            staff: limiter(limits.staff),
-            member: limiter(limits.member),
-            agency: limiter(limits.agency),
-            service: limiter(limits.service),
-        }
-    }
-
-    /// `Ok` when the principal may start one more call now, else how long to wait.
-    fn check(&self, principal: &Principal) -> Result<(), std::time::Duration> {
-        let limiter = match principal {
-            Principal::Staff { .. } => &self.staff,
-            Principal::Member { .. } => &self.member,
-            Principal::Agency { .. } => &self.agency,
-            Principal::Service { .. } => &self.service,
-        };
-        // Principals idle long enough to be back at a full burst are forgotten.
-        if limiter.len() > 10_000 {
-            limiter.retain_recent();
-        }
-        limiter
-            .check_key(&principal.actor())
-            .map_err(|not_until| not_until.wait_time_from(limiter.clock().now()))
-    }
-}
-
-/// RESOURCE_EXHAUSTED, saying when to try again.
-fn exhausted(message: &str) -> Status {
-    exhausted_for(message, std::time::Duration::from_secs(1))
-}
-
-fn exhausted_for(message: &str, retry_after: std::time::Duration) -> Status {
-    use tonic_types::StatusExt;
-    Status::with_error_details(
-        tonic::Code::ResourceExhausted,
-        message,
-        tonic_types::ErrorDetails::with_retry_info(Some(retry_after)),
-    )
-}
-
-impl<S> Layer<S> for GuardLayer {
-    type Service = Guard<S>;
-
-    fn layer(&self, inner: S) -> Guard<S> {
-        Guard {
-            inner,
-            layer: self.clone(),
-        }
-    }
-}
-
-#[derive(Clone)]
-pub struct Guard<S> {
-    inner: S,
-    layer: GuardLayer,
-}
-
-impl<S, B> Service<http::Request<B>> for Guard<S>
-where
-    S: Service<http::Request<tonic::body::Body>, Response = http::Response<tonic::body::Body>>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-    B: http_body::Body<Data = tonic::codegen::Bytes> + Send + 'static,
-    B::Error: Into<tonic::codegen::StdError>,
-{
-    type Response = http::Response<tonic::body::Body>;
-    type Error = S::Error;
-    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        // The clone that was polled ready is the one that must be called.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-
-        if is_open_path(request.uri().path()) {
-            return Box::pin(inner.call(request.map(tonic::body::Body::new)));
-        }
-        if !self.layer.readiness.admits(request.uri().path()) {
-            return reject(Status::unavailable("not ready yet: try again shortly"));
-        }
-        let Ok(permit) = self.layer.permits.clone().try_acquire_owned() else {
-            tracing::warn!("request shed: concurrency limit reached");
-            return reject(exhausted(
-                "server is at its concurrency limit: retry with backoff",
-            ));
-        };
-        let authorization = request
-            .headers()
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let certificate = request
-            .extensions()
-            .get::<TlsConnectInfo<TcpConnectInfo>>()
-            .and_then(|info| info.peer_certs())
-            .and_then(|certificates| {
-                self.layer
-                    .gate
-                    .authenticator
-                    .from_certificate(certificates.first()?)
-            });
-        let gate = self.layer.gate.clone();
-        let streams = self.layer.streams.clone();
-        let rates = self.layer.rates.clone();
-        let span = tracing::Span::current();
-        Box::pin(async move {
-            let path = request.uri().path().to_owned();
-            let principal = match gate
-                .admit(&path, authorization.as_deref(), certificate)
-                .await
-            {
-                Ok(principal) => principal,
-                Err((principal, error)) => {
-                    gate.refusals.report(&path, principal.as_ref(), &error);
-                    return Ok(Status::from(error).into_http());
-                }
-            };
-            span.record("enduser.id", principal.actor());
-            if let Err(wait) = rates.check(&principal) {
-                tracing::warn!(actor = %principal.actor(), ?wait, "call refused: rate limit");
-                return Ok(exhausted_for(
-                    "too many calls from this caller: slow down",
-                    wait.max(std::time::Duration::from_millis(1)),
-                )
-                .into_http());
-            }
-            let stream_slot = if is_streaming_method(&path) {
-                let Some(slot) = streams.take(&principal.actor()) else {
-                    tracing::warn!(actor = %principal.actor(), "stream refused: per-principal limit");
-                    return Ok(exhausted(
-                        "too many open streams for this caller: close one, or retry later",
-                    )
-                    .into_http());
-                };
-                Some(slot)
-            } else {
-                None
-            };
-            let limit = gate
-                .policies
-                .rule(&path)
-                .map_or(crate::policy::DEFAULT_MAX_REQUEST, |rule| rule.max_request);
-            let mut request =
-                request.map(|body| tonic::body::Body::new(Checked::new(body, limit, path.clone())));
-            request.extensions_mut().insert(principal);
-            let response = inner.call(request).await?;
-            Ok(response.map(|body| tonic::body::Body::new(Held::new(body, (permit, stream_slot)))))
-        })
-    }
-}
-
-fn reject<E: Send + 'static>(
-    status: Status,
-) -> BoxFuture<Result<http::Response<tonic::body::Body>, E>> {
-    Box::pin(std::future::ready(Ok(status.into_http())))
-}
-
-/// A span per request, following the OpenTelemetry RPC conventions, continuing the caller's
-/// trace; and its duration in the `rpc.server.call.duration` histogram, whose count by
-/// `rpc.grpc.status_code` gives requests and errors per RPC.
-#[derive(Clone)]
-pub struct TraceLayer {
-    duration: opentelemetry::metrics::Histogram<f64>,
-}
-
-impl TraceLayer {
-    pub fn new() -> Self {
-        Self {
-            duration: crate::metrics::meter()
-                .f64_histogram("rpc.server.call.duration")
-                .with_unit("s")
-                .with_description("Duration of RPCs this server answered, until the response began")
-                .with_boundaries(vec![
-                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-                    10.0,
-                ])
-                .build(),
-        }
-    }
-}
-
-impl Default for TraceLayer {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<S> Layer<S> for TraceLayer {
-    type Service = Trace<S>;
-
-    fn layer(&self, inner: S) -> Trace<S> {
-        Trace {
-            inner,
-            duration: self.duration.clone(),
-        }
-    }
-}
-
-#[derive(Clone)]
-pub struct Trace<S> {
-    inner: S,
-    duration: opentelemetry::metrics::Histogram<f64>,
-}
-
-impl<S, B> Service<http::Request<B>> for Trace<S>
-where
-    S: Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
-    S::Future: Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let path = request.uri().path();
-        let (service, method) = path
-            .trim_start_matches('/')
-            .split_once('/')
-            .unwrap_or((path, ""));
-        let span = tracing::info_span!(
-            "rpc",
-            otel.name = %format!("{service}/{method}"),
-            otel.kind = "server",
-            otel.status_code = tracing::field::Empty,
-            rpc.system = "grpc",
-            rpc.service = %service,
-            rpc.method = %method,
-            rpc.grpc.status_code = tracing::field::Empty,
-            enduser.id = tracing::field::Empty,
-        );
-        crate::telemetry::extract_context(request.headers(), &span);
-        let quiet = is_open_path(path);
-        // Metric labels come from the methods that exist, never from whatever path a caller
-        // sends: each label set is a series kept for good.
-        let (label_service, label_method) = if is_known_method(path) {
-            (service.to_owned(), method.to_owned())
-        } else {
-            ("_other".to_owned(), "_other".to_owned())
-        };
-        let labels = [
-            opentelemetry::KeyValue::new("rpc.system", "grpc"),
-            opentelemetry::KeyValue::new("rpc.service", label_service),
-            opentelemetry::KeyValue::new("rpc.method", label_method),
-        ];
-        let duration = self.duration.clone();
-        let started = Instant::now();
-        let future = {
-            let _entered = span.enter();
-            self.inner.call(request)
-        };
-        Box::pin(
-            async move {
-                let result = future.await;
-                if let Ok(response) = &result {
-                    // Errors come back trailers-only, with grpc-status in the headers.
-                    let code = response
-                        .headers()
-                        .get("grpc-status")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.parse::<i32>().ok())
-                        .unwrap_or(0);
-                    let span = tracing::Span::current();
-                    span.record("rpc.grpc.status_code", code);
-                    if code != 0 {
-                        span.record("otel.status_code", "ERROR");
-                    }
-                    let elapsed = started.elapsed().as_secs_f64();
-                    let [system, service, method] = labels;
-                    duration.record(
-                        elapsed,
-                        &[
-                            system,
-                            service,
-                            method,
-                            opentelemetry::KeyValue::new("rpc.grpc.status_code", i64::from(code)),
-                        ],
-                    );
-                    let elapsed_ms = elapsed * 1000.0;
-                    if !quiet {
-                        tracing::debug!(grpc_status = code, elapsed_ms, "request finished");
-                    }
-                }
-                result
-            }
-            .instrument(span),
-        )
-    }
-}
-
-/// Whether `path` (`/package.Service/Method`) names a method this server may serve: one of
-/// the contract's, health's or reflection's.
-fn is_known_method(path: &str) -> bool {
-    static KNOWN: std::sync::OnceLock<std::collections::HashSet<String>> =
-        std::sync::OnceLock::new();
-    KNOWN
-        .get_or_init(|| {
-            use prost::Message;
-            let mut known = std::collections::HashSet::new();
-            for encoded in [
-                assay_proto::FILE_DESCRIPTOR_SET,
-                tonic_health::pb::FILE_DESCRIPTOR_SET,
-            ] {
-                let Ok(set) = prost_types::FileDescriptorSet::decode(encoded) else {
-                    continue;
-                };
-                for file in set.file {
-                    for service in &file.service {
-                        for method in &service.method {
-                            known.insert(format!(
-                                "/{}.{}/{}",
-                                file.package(),
-                                service.name(),
-                                method.name()
-                            ));
-                        }
-                    }
-                }
-            }
-            for reflection in ["grpc.reflection.v1", "grpc.reflection.v1alpha"] {
-                known.insert(format!(
-                    "/{reflection}.ServerReflection/ServerReflectionInfo"
-                ));
-            }
-            known
-        })
-        .contains(path)
-}
-
-/// Whether `path` names a method whose answer, or request, is a stream.
-fn is_streaming_method(path: &str) -> bool {
-    static STREAMING: std::sync::OnceLock<std::collections::HashSet<String>> =
-        std::sync::OnceLock::new();
-    STREAMING
-        .get_or_init(|| {
-            use prost::Message;
-            let mut streaming = std::collections::HashSet::new();
-            if let Ok(set) =
-                prost_types::FileDescriptorSet::decode(assay_proto::FILE_DESCRIPTOR_SET)
-            {
-                for file in set.file {
-                    for service in &file.service {
-                        for method in &service.method {
-                            if method.client_streaming() || method.server_streaming() {
-                                streaming.insert(format!(
-                                    "/{}.{}/{}",
-                                    file.package(),
-                                    service.name(),
-                                    method.name()
-                                ));
-                            }
-                        }
-                    }
-                }
-            }
-            streaming
-        })
-        .contains(path)
 }
 
 /// A running server's knobs.
