@@ -19,13 +19,13 @@ use std::sync::Arc;
 
 use assay_common::Platform;
 use assay_common::catalogue::CatalogueCopy;
+use assay_common::db::Db;
 use assay_common::directory::RemoteMembers;
 use assay_common::holds::HoldChecker;
 use assay_common::outbox::{Relay, topic};
 use assay_common::server::ServiceStatus;
 use assay_common::service::{BoxFuture, Service};
 use assay_proto::cases::v1::cases_service_server::CasesServiceServer;
-use sea_orm::DatabaseConnection;
 
 pub use api::CasesApi;
 
@@ -43,7 +43,7 @@ pub struct Peers {
 
 /// The case management service of a process.
 pub struct Cases {
-    db: DatabaseConnection,
+    db: Db,
     api: CasesApi,
     catalogue: Arc<CatalogueCopy>,
     platform: Platform,

@@ -1,6 +1,7 @@
 //! Deliverers of case management's outbox.
 
 use assay_common::client::PeerChannel;
+use assay_common::db::Db;
 use assay_common::outbox::{Deliver, entity};
 use assay_common::service::BoxFuture;
 use assay_proto::cases::v1::{Case, CaseEventKind, ReferralState};
@@ -9,7 +10,7 @@ use assay_proto::lawenforcement::v1::law_enforcement_service_client::LawEnforcem
 use assay_proto::screening::v1::RecordHitFeedbackRequest;
 use assay_proto::screening::v1::screening_service_client::ScreeningServiceClient;
 use prost::Message;
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::TransactionTrait;
 
 /// Feedback on screening hits, recorded through screening's API.
 pub struct HitFeedback {
@@ -43,11 +44,11 @@ impl Deliver for HitFeedback {
 /// referral is marked DELIVERED.
 pub struct Referrals {
     client: LawEnforcementServiceClient<PeerChannel>,
-    db: DatabaseConnection,
+    db: Db,
 }
 
 impl Referrals {
-    pub fn new(channel: PeerChannel, db: DatabaseConnection) -> Self {
+    pub fn new(channel: PeerChannel, db: Db) -> Self {
         Self {
             client: LawEnforcementServiceClient::new(channel),
             db,

@@ -1,22 +1,165 @@
 //! Database connections and migrations.
 //!
 //! Every service owns one database: a SQLite file by default (`data/<service>.db`, created if
-//! missing) or PostgreSQL by URL. SQLite runs in WAL mode with one pooled connection, so
-//! writers queue instead of failing with "database is locked".
+//! missing) or PostgreSQL by URL. SQLite runs in WAL mode with one writing connection, so
+//! writers queue instead of failing with "database is locked", and a pool of readers
+//! beside it (see [`Db`]).
 
+use std::future::Future;
 use std::path::Path;
+use std::pin::Pin;
 use std::time::Duration;
 
 use anyhow::Context;
+use sea_orm::prelude::async_trait;
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use sea_orm::{
+    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
+    DbBackend, DbErr, ExecResult, IsolationLevel, QueryResult, Statement, TransactionError,
+    TransactionOptions, TransactionTrait,
+};
 use sea_orm_migration::MigratorTrait;
 
 use crate::config::DatabaseConfig;
 
-/// Opens a pool for `url` without connecting yet; the first query connects. This lets a
-/// server answer health checks (NOT_SERVING) while its database is still unreachable.
-pub async fn connect(url: &str, config: &DatabaseConfig) -> anyhow::Result<DatabaseConnection> {
+/// A service's database. On PostgreSQL, one pool. On a SQLite file, one connection that
+/// writes and a pool of read-only connections beside it: in WAL mode readers never wait for
+/// the writer, so reads go to the readers — every `SELECT` outside a transaction — and
+/// everything else (writes, transactions, `INSERT ... RETURNING`) to the writer.
+#[derive(Clone, Debug)]
+pub struct Db {
+    writer: DatabaseConnection,
+    readers: Option<DatabaseConnection>,
+}
+
+impl Db {
+    /// One pool for everything.
+    pub fn single(db: DatabaseConnection) -> Self {
+        Self {
+            writer: db,
+            readers: None,
+        }
+    }
+
+    /// The connection that writes (the only one, on PostgreSQL), for what needs the pool
+    /// itself: migrations, `LISTEN`.
+    pub fn writer(&self) -> &DatabaseConnection {
+        &self.writer
+    }
+
+    fn for_query(&self, statement: &Statement) -> &DatabaseConnection {
+        match &self.readers {
+            Some(readers) if is_read(&statement.sql) => readers,
+            _ => &self.writer,
+        }
+    }
+}
+
+/// Whether `sql` only reads.
+fn is_read(sql: &str) -> bool {
+    sql.trim_start()
+        .get(..7)
+        .is_some_and(|head| head.eq_ignore_ascii_case("SELECT "))
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for Db {
+    fn get_database_backend(&self) -> DbBackend {
+        self.writer.get_database_backend()
+    }
+
+    async fn execute_raw(&self, statement: Statement) -> Result<ExecResult, DbErr> {
+        self.writer.execute_raw(statement).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.writer.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, statement: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.for_query(&statement).query_one_raw(statement).await
+    }
+
+    async fn query_all_raw(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.for_query(&statement).query_all_raw(statement).await
+    }
+}
+
+#[async_trait::async_trait]
+impl TransactionTrait for Db {
+    type Transaction = DatabaseTransaction;
+
+    async fn begin(&self) -> Result<DatabaseTransaction, DbErr> {
+        self.writer.begin().await
+    }
+
+    async fn begin_with_config(
+        &self,
+        isolation_level: Option<IsolationLevel>,
+        access_mode: Option<AccessMode>,
+    ) -> Result<DatabaseTransaction, DbErr> {
+        self.writer
+            .begin_with_config(isolation_level, access_mode)
+            .await
+    }
+
+    async fn begin_with_options(
+        &self,
+        options: TransactionOptions,
+    ) -> Result<DatabaseTransaction, DbErr> {
+        self.writer.begin_with_options(options).await
+    }
+
+    async fn transaction<F, T, E>(&self, callback: F) -> Result<T, TransactionError<E>>
+    where
+        F: for<'c> FnOnce(
+                &'c DatabaseTransaction,
+            ) -> Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
+            + Send,
+        T: Send,
+        E: std::fmt::Display + std::fmt::Debug + Send,
+    {
+        self.writer.transaction(callback).await
+    }
+
+    async fn transaction_with_config<F, T, E>(
+        &self,
+        callback: F,
+        isolation_level: Option<IsolationLevel>,
+        access_mode: Option<AccessMode>,
+    ) -> Result<T, TransactionError<E>>
+    where
+        F: for<'c> FnOnce(
+                &'c DatabaseTransaction,
+            ) -> Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
+            + Send,
+        T: Send,
+        E: std::fmt::Display + std::fmt::Debug + Send,
+    {
+        self.writer
+            .transaction_with_config(callback, isolation_level, access_mode)
+            .await
+    }
+}
+
+/// Opens a service's database for `url` without connecting yet; the first query connects.
+/// This lets a server answer health checks (NOT_SERVING) while its database is still
+/// unreachable.
+pub async fn connect(url: &str, config: &DatabaseConfig) -> anyhow::Result<Db> {
+    let writer = open(url, config, false).await?;
+    let readers = match sqlite_path(url) {
+        Some(_) => Some(open(url, config, true).await?),
+        None => None,
+    };
+    Ok(Db { writer, readers })
+}
+
+/// A pool for `url`; on SQLite, either the one writing connection or `readers`.
+async fn open(
+    url: &str,
+    config: &DatabaseConfig,
+    readers: bool,
+) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .connect_timeout(config.connect_timeout)
@@ -38,18 +181,27 @@ pub async fn connect(url: &str, config: &DatabaseConfig) -> anyhow::Result<Datab
             crate::auth::create_private_file(path)
                 .with_context(|| format!("creating the database file {}", path.display()))?;
         }
-        options
-            .max_connections(1)
-            .min_connections(1)
-            // An in-memory database lives as long as its connection.
-            .idle_timeout(None::<Duration>)
-            .max_lifetime(None::<Duration>)
-            .map_sqlx_sqlite_opts(|opts: SqliteConnectOptions| {
-                opts.journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(5))
-                    .foreign_keys(true)
-            });
+        if readers {
+            options
+                .max_connections(config.max_connections.max(1))
+                .min_connections(0)
+                .map_sqlx_sqlite_opts(|opts: SqliteConnectOptions| {
+                    opts.read_only(true).busy_timeout(Duration::from_secs(5))
+                });
+        } else {
+            options
+                .max_connections(1)
+                .min_connections(1)
+                // An in-memory database lives as long as its connection.
+                .idle_timeout(None::<Duration>)
+                .max_lifetime(None::<Duration>)
+                .map_sqlx_sqlite_opts(|opts: SqliteConnectOptions| {
+                    opts.journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Normal)
+                        .busy_timeout(Duration::from_secs(5))
+                        .foreign_keys(true)
+                });
+        }
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         options
             .max_connections(config.max_connections)
@@ -63,12 +215,12 @@ pub async fn connect(url: &str, config: &DatabaseConfig) -> anyhow::Result<Datab
 }
 
 /// Runs every pending migration of `M`.
-pub async fn migrate<M: MigratorTrait>(db: &DatabaseConnection) -> anyhow::Result<()> {
-    M::up(db, None).await.context("running migrations")
+pub async fn migrate<M: MigratorTrait>(db: &Db) -> anyhow::Result<()> {
+    M::up(db.writer(), None).await.context("running migrations")
 }
 
 /// Whether the database answers.
-pub async fn ping(db: &DatabaseConnection) -> bool {
+pub async fn ping(db: &Db) -> bool {
     db.execute_unprepared("SELECT 1").await.is_ok()
 }
 

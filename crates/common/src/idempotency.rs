@@ -263,7 +263,7 @@ mod tests {
 
     /// Creates "records" named by a counter, once per key.
     async fn create(
-        db: &sea_orm::DatabaseConnection,
+        db: &crate::db::Db,
         principal: &Principal,
         req: &CreateMemberRequest,
         next: &mut u32,

@@ -65,7 +65,7 @@ impl Platform {
         &self,
         service: &str,
         url: Option<&str>,
-    ) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    ) -> anyhow::Result<crate::db::Db> {
         let url = url.map_or_else(|| self.config.sqlite_url(service), str::to_owned);
         crate::db::connect(&url, &self.config.database).await
     }

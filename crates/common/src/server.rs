@@ -434,11 +434,7 @@ pub fn cancel_on_signals(token: CancellationToken) {
 }
 
 /// Keeps health in step with the database: NOT_SERVING while it does not answer.
-pub fn watch_database(
-    db: sea_orm::DatabaseConnection,
-    status: ServiceStatus,
-    shutdown: CancellationToken,
-) {
+pub fn watch_database(db: crate::db::Db, status: ServiceStatus, shutdown: CancellationToken) {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(std::time::Duration::from_secs(5));
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

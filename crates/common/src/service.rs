@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use sea_orm::DatabaseConnection;
+use crate::db::Db;
 use tonic::service::RoutesBuilder;
 
 use crate::policy::Policy;
@@ -22,7 +22,7 @@ pub trait Service: Send + Sync + 'static {
         self.policy().service
     }
     /// Its database.
-    fn database(&self) -> &DatabaseConnection;
+    fn database(&self) -> &Db;
     /// Adds its gRPC service to the server's routes.
     fn add_routes(&self, routes: &mut RoutesBuilder);
     /// Runs its pending migrations.
@@ -56,7 +56,7 @@ macro_rules! service_parts {
             &$policy
         }
 
-        fn database(&self) -> &::sea_orm::DatabaseConnection {
+        fn database(&self) -> &$crate::db::Db {
             &self.db
         }
 

@@ -141,7 +141,7 @@ impl Audit {
     /// Puts a log written before audit keys existed under this (new) key: once it verifies
     /// as it was written, every entry is hashed again under the key. Call it only when the
     /// key was just created; a log that does not verify is left as it is, to be reported.
-    pub async fn seal_unkeyed(&self, db: &sea_orm::DatabaseConnection) -> ApiResult<u64> {
+    pub async fn seal_unkeyed(&self, db: &assay_common::db::Db) -> ApiResult<u64> {
         use sea_orm::TransactionTrait;
         let txn = db.begin().await?;
         let before = verify(&txn, |stored| {
@@ -399,7 +399,7 @@ mod tests {
         }
     }
 
-    async fn database() -> sea_orm::DatabaseConnection {
+    async fn database() -> assay_common::db::Db {
         use sea_orm_migration::MigratorTrait;
         let db = assay_common::db::connect(
             "sqlite::memory:",
@@ -407,7 +407,9 @@ mod tests {
         )
         .await
         .unwrap();
-        crate::migration::Migrator::up(&db, None).await.unwrap();
+        crate::migration::Migrator::up(db.writer(), None)
+            .await
+            .unwrap();
         db
     }
 

@@ -4,10 +4,11 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use assay_common::db::Db;
 use assay_common::jobs::Rounds;
 use assay_common::{ApiResult, time};
 use assay_proto::lawenforcement::v1::Urgency;
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::TransactionTrait;
 use tokio_util::sync::CancellationToken;
 
 use crate::audit::{Audit, Entry};
@@ -39,7 +40,7 @@ fn deadline_metrics() -> &'static DeadlineMetrics {
 
 /// Escalates legal deadlines and deletes expired packages, every `interval`.
 pub async fn watch_deadlines_forever(
-    db: DatabaseConnection,
+    db: Db,
     audit: Audit,
     interval: Duration,
     shutdown: CancellationToken,
@@ -61,7 +62,7 @@ pub async fn watch_deadlines_forever(
 
 /// Raises each owed request once when its deadline is near and once more when it passed:
 /// in the audit log, and as an error log for whoever watches them.
-async fn escalate_deadlines(db: &DatabaseConnection, audit: &Audit) -> ApiResult<()> {
+async fn escalate_deadlines(db: &Db, audit: &Audit) -> ApiResult<()> {
     const BATCH: u64 = 500;
     let now = time::now();
     // The warning window is at most two days.
@@ -108,7 +109,7 @@ async fn escalate_deadlines(db: &DatabaseConnection, audit: &Audit) -> ApiResult
 
 /// Deletes the files of packages past their expiry; the manifest and hashes stay on the
 /// request, as the record of what was disclosed.
-async fn delete_expired_packages(db: &DatabaseConnection, audit: &Audit) -> ApiResult<()> {
+async fn delete_expired_packages(db: &Db, audit: &Audit) -> ApiResult<()> {
     let now = time::now();
     for request_id in store::expired_packages(db, now, 500).await? {
         let txn = db.begin().await?;

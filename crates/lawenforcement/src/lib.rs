@@ -20,6 +20,7 @@ mod store;
 
 use std::sync::Arc;
 
+use assay_common::db::Db;
 use assay_common::directory::{Lookup, Standing, status_word};
 use assay_common::outbox::{Relay, topic};
 use assay_common::policy::RefusalHook;
@@ -29,7 +30,6 @@ use assay_common::{ApiResult, Platform};
 use assay_proto::lawenforcement::v1::AgencyStatus;
 use assay_proto::lawenforcement::v1::law_enforcement_service_server::LawEnforcementServiceServer;
 use audit::Audit;
-use sea_orm::DatabaseConnection;
 
 pub use api::LawEnforcementApi;
 
@@ -46,7 +46,7 @@ pub struct Peers {
 
 /// The law-enforcement service of a process.
 pub struct LawEnforcement {
-    db: DatabaseConnection,
+    db: Db,
     audit: Audit,
     /// The audit key was created by this start: a log written before keys is sealed.
     seal_audit_log: bool,
@@ -129,7 +129,7 @@ fn audit_key(platform: &Platform, config: &Config) -> anyhow::Result<(Audit, boo
 }
 
 /// Agencies' standing, from the service's own directory.
-struct LocalAgencies(DatabaseConnection);
+struct LocalAgencies(Db);
 
 impl Lookup for LocalAgencies {
     fn standing<'a>(&'a self, id: &'a str) -> BoxFuture<'a, ApiResult<Standing>> {
@@ -149,7 +149,7 @@ impl Lookup for LocalAgencies {
 /// Every call the guard refuses to a known caller — one the policy does not admit, or a
 /// suspended agency — goes into the audit log. Calls without valid credentials name
 /// nobody and are only logged: writing them would let anyone fill the log.
-fn audit_refusals(db: DatabaseConnection, audit: Audit) -> RefusalHook {
+fn audit_refusals(db: Db, audit: Audit) -> RefusalHook {
     Arc::new(move |method, principal, error| {
         let Some(principal) = principal else {
             return;

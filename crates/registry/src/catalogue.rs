@@ -7,12 +7,13 @@
 
 use std::time::Duration;
 
+use assay_common::db::Db;
 use assay_common::time;
 use assay_common::{ApiError, ApiResult};
 use assay_proto::registry::v1::{CatalogueBrand, WatchCatalogueResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use prost::Message;
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::TransactionTrait;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tonic::Status;
@@ -58,7 +59,7 @@ impl CatalogueHub {
 
 /// Streams the catalogue to one watcher into `out`, until it hangs up or the server stops.
 pub async fn watch(
-    db: DatabaseConnection,
+    db: Db,
     hub: CatalogueHub,
     since_revision: i64,
     out: mpsc::Sender<Result<WatchCatalogueResponse, Status>>,
@@ -91,7 +92,7 @@ pub async fn watch(
 
 /// Sends what the watcher at `held` lacks; false when the watcher is gone.
 async fn send_changes(
-    db: &DatabaseConnection,
+    db: &Db,
     held: &mut i64,
     first: bool,
     out: &mpsc::Sender<Result<WatchCatalogueResponse, Status>>,
@@ -141,7 +142,7 @@ async fn send_changes(
 
 /// Re-derives protection as time passes: rights start and end on dates, delegations expire.
 pub async fn sweep_forever(
-    db: DatabaseConnection,
+    db: Db,
     hub: CatalogueHub,
     interval: Duration,
     shutdown: CancellationToken,
@@ -172,7 +173,7 @@ pub async fn sweep_forever(
 /// One sweep: all candidate brands when the day changed, else those whose delegations just
 /// expired.
 pub async fn sweep(
-    db: &DatabaseConnection,
+    db: &Db,
     new_day: bool,
     since: DateTime<Utc>,
     now: DateTime<Utc>,

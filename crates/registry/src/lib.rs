@@ -15,12 +15,12 @@ mod store;
 use std::sync::Arc;
 use std::time::Duration;
 
+use assay_common::db::Db;
 use assay_common::directory::{Lookup, Standing, member_standing};
 use assay_common::server::ServiceStatus;
 use assay_common::service::{BoxFuture, Service};
 use assay_common::{ApiResult, Platform};
 use assay_proto::registry::v1::registry_service_server::RegistryServiceServer;
-use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 
 pub use api::RegistryApi;
@@ -50,7 +50,7 @@ impl Default for Config {
 
 /// The registry service of a process.
 pub struct Registry {
-    db: DatabaseConnection,
+    db: Db,
     api: RegistryApi,
     hub: CatalogueHub,
     platform: Platform,
@@ -85,7 +85,7 @@ impl Registry {
 }
 
 /// Members' standing, from the registry's own database.
-struct LocalMembers(DatabaseConnection);
+struct LocalMembers(Db);
 
 impl Lookup for LocalMembers {
     fn standing<'a>(&'a self, id: &'a str) -> BoxFuture<'a, ApiResult<Standing>> {

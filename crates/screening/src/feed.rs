@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 use assay_common::catalogue::Catalogue;
+use assay_common::db::Db;
 use assay_common::server::ServiceStatus;
 use chrono::{DateTime, Utc};
-use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -84,7 +84,7 @@ impl Engines {
     }
 
     /// Loads the rules from the database if their version moved; returns the version.
-    pub async fn refresh_rules(&self, db: &DatabaseConnection) -> anyhow::Result<i64> {
+    pub async fn refresh_rules(&self, db: &Db) -> anyhow::Result<i64> {
         let known = self.rules.lock().unwrap_or_else(|e| e.into_inner()).0;
         let current = store::rule_version(db)
             .await
@@ -168,7 +168,7 @@ impl Engines {
 /// Polls the rule set version, so that rules changed on another replica reach this one.
 pub async fn poll_rules_forever(
     engines: Arc<Engines>,
-    db: DatabaseConnection,
+    db: Db,
     interval: Duration,
     shutdown: CancellationToken,
 ) {

@@ -18,12 +18,14 @@ pub mod rules;
 mod store;
 #[doc(hidden)]
 pub mod synthetic;
+mod writer;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use assay_common::Platform;
+use assay_common::db::Db;
 use assay_common::directory::RemoteMembers;
 use assay_common::holds::HoldChecker;
 use assay_common::money::CurrencyCode;
@@ -31,7 +33,6 @@ use assay_common::outbox::{Relay, topic};
 use assay_common::server::ServiceStatus;
 use assay_common::service::{BoxFuture, Service};
 use assay_proto::screening::v1::screening_service_server::ScreeningServiceServer;
-use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 
 pub use api::ScreeningApi;
@@ -165,7 +166,7 @@ pub struct Peers {
 
 /// The screening service of a process.
 pub struct Screening {
-    db: DatabaseConnection,
+    db: Db,
     api: ScreeningApi,
     engines: Arc<Engines>,
     platform: Platform,

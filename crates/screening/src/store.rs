@@ -1,5 +1,7 @@
 //! Screening's persistence: rules with their history, and hits with their feedback.
 
+use std::collections::HashMap;
+
 use assay_common::holds::Purgeable;
 use assay_common::time::to_timestamp;
 use assay_common::{ApiError, ApiResult, outbox};
@@ -232,71 +234,111 @@ fn signal_kinds(verdict: &Verdict) -> String {
     kinds.join(",")
 }
 
-/// The hit already stored for this screening, if any.
-pub async fn find_hit_by_key(
-    db: &impl ConnectionTrait,
-    key: &str,
-) -> ApiResult<Option<hit::Model>> {
-    Ok(hit::Entity::find()
-        .filter(hit::Column::DedupKey.eq(key))
-        .one(db)
-        .await?)
+/// A hit ready to be written: its row, its brands and its alert for case management,
+/// prepared by the caller so that the writer only writes.
+#[derive(Debug, Clone)]
+pub struct NewHit {
+    pub row: hit::Model,
+    pub brands: Vec<String>,
+    /// The encoded `HitAlert` for the outbox.
+    pub alert: Vec<u8>,
+    /// The trace the screening ran in, which the alert continues.
+    pub traceparent: String,
 }
 
-/// Stores a hit, its brands, and its outbox message, in the caller's transaction;
-/// `encoded` is the listing as encoded for its dedup key, stored as it is.
-pub async fn insert_hit(
-    db: &impl ConnectionTrait,
-    id: &str,
-    listing: &Listing,
-    encoded: Vec<u8>,
-    verdict: &Verdict,
-    key: &str,
-    now: DateTime<Utc>,
-) -> ApiResult<hit::Model> {
+/// Prepares the hit of a listing that was not allowed, as `id`, screened `now`.
+pub fn new_hit(id: String, listing: &Listing, verdict: &Verdict, now: DateTime<Utc>) -> NewHit {
+    let encoded = listing.encode_to_vec();
+    let key = dedup_key(&encoded, verdict);
     let decision = Decision::try_from(verdict.decision).unwrap_or_default();
-    let model = hit::ActiveModel {
-        id: Set(id.to_owned()),
-        listing_id: Set(listing.listing_id.clone()),
-        seller_id: Set(listing.seller_id.clone()),
-        decision: Set(decision.as_str_name().to_owned()),
-        risk_score: Set(verdict.risk_score),
-        dedup_key: Set(key.to_owned()),
-        signal_kinds: Set(signal_kinds(verdict)),
-        catalogue_revision: Set(verdict.catalogue_revision),
-        rule_version: Set(verdict.rule_version),
-        listing: Set(encoded),
-        verdict: Set(verdict.encode_to_vec()),
-        create_time: Set(now),
-        feedback_outcome: Set(None),
-        feedback_note: Set(String::new()),
-        feedback_by: Set(String::new()),
-        feedback_time: Set(None),
-    }
-    .insert(db)
-    .await?;
-    let mut brands: Vec<&str> = verdict.brands.iter().map(|b| b.brand_id.as_str()).collect();
+    let mut brands: Vec<String> = verdict.brands.iter().map(|b| b.brand_id.clone()).collect();
     brands.sort_unstable();
     brands.dedup();
-    if !brands.is_empty() {
-        hit_brand::Entity::insert_many(brands.into_iter().map(|brand_id| hit_brand::ActiveModel {
-            brand_id: Set(brand_id.to_owned()),
-            hit_id: Set(id.to_owned()),
-        }))
-        .exec(db)
-        .await?;
-    }
     let alert = HitAlert {
         hit: Some(Hit {
-            id: id.to_owned(),
+            id: id.clone(),
             listing: Some(listing.clone()),
             verdict: Some(verdict.clone()),
             feedback: None,
             create_time: Some(to_timestamp(now)),
         }),
     };
-    outbox::enqueue(db, outbox::topic::SCREENING_HIT, id, alert.encode_to_vec()).await?;
-    Ok(model)
+    NewHit {
+        row: hit::Model {
+            id,
+            listing_id: listing.listing_id.clone(),
+            seller_id: listing.seller_id.clone(),
+            decision: decision.as_str_name().to_owned(),
+            risk_score: verdict.risk_score,
+            dedup_key: key,
+            signal_kinds: signal_kinds(verdict),
+            catalogue_revision: verdict.catalogue_revision,
+            rule_version: verdict.rule_version,
+            listing: encoded,
+            verdict: verdict.encode_to_vec(),
+            create_time: now,
+            feedback_outcome: None,
+            feedback_note: String::new(),
+            feedback_by: String::new(),
+            feedback_time: None,
+        },
+        brands,
+        alert: alert.encode_to_vec(),
+        traceparent: assay_common::telemetry::current_traceparent(),
+    }
+}
+
+/// Rows of one `INSERT` or keys of one `IN (...)`, at most: far below SQLite's and
+/// PostgreSQL's limits on bound parameters.
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// The ids of the hits already stored under any of `keys`, by key.
+pub async fn hit_ids_by_key(
+    db: &impl ConnectionTrait,
+    keys: &[&str],
+) -> ApiResult<HashMap<String, String>> {
+    let mut found = HashMap::new();
+    for chunk in keys.chunks(ROWS_PER_STATEMENT) {
+        let rows: Vec<(String, String)> = hit::Entity::find()
+            .select_only()
+            .columns([hit::Column::DedupKey, hit::Column::Id])
+            .filter(hit::Column::DedupKey.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+/// Stores hits, their brands and their outbox messages in the caller's transaction, a few
+/// hundred rows per statement.
+pub async fn insert_hits(db: &impl ConnectionTrait, hits: &[&NewHit]) -> ApiResult<()> {
+    for chunk in hits.chunks(ROWS_PER_STATEMENT) {
+        hit::Entity::insert_many(chunk.iter().map(|h| h.row.clone().into_active_model()))
+            .exec_without_returning(db)
+            .await?;
+    }
+    let brands: Vec<hit_brand::ActiveModel> = hits
+        .iter()
+        .flat_map(|h| {
+            h.brands.iter().map(|brand_id| hit_brand::ActiveModel {
+                brand_id: Set(brand_id.clone()),
+                hit_id: Set(h.row.id.clone()),
+            })
+        })
+        .collect();
+    for chunk in brands.chunks(ROWS_PER_STATEMENT) {
+        hit_brand::Entity::insert_many(chunk.iter().cloned())
+            .exec_without_returning(db)
+            .await?;
+    }
+    let alerts = hits.iter().map(|h| outbox::Message {
+        key: h.row.id.clone(),
+        payload: h.alert.clone(),
+        traceparent: h.traceparent.clone(),
+    });
+    outbox::enqueue_many(db, outbox::topic::SCREENING_HIT, alerts).await
 }
 
 pub async fn get_hit(db: &impl ConnectionTrait, id: &str) -> ApiResult<hit::Model> {

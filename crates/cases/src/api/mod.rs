@@ -17,6 +17,7 @@ use std::sync::{Arc, OnceLock};
 use assay_common::auth::{Owner, Principal};
 use assay_common::catalogue::{Catalogue, CatalogueCopy};
 use assay_common::client::PeerChannel;
+use assay_common::db::Db;
 use assay_common::holds::HoldChecker;
 use assay_common::idempotency::{Key, create_once};
 use assay_common::ids::{AgencyId, BrandId, HitId, IpRightId, MemberId};
@@ -31,7 +32,7 @@ use assay_proto::registry::v1::registry_service_client::RegistryServiceClient;
 use assay_proto::registry::v1::{GetIpRightRequest, VerificationStatus};
 use chrono::{DateTime, Utc};
 use prost::Message;
-use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use sea_orm::{DatabaseTransaction, TransactionTrait};
 use tokio::sync::Notify;
 
 use crate::config::Config;
@@ -57,7 +58,7 @@ pub struct CasesApi {
 }
 
 struct Inner {
-    db: DatabaseConnection,
+    db: Db,
     catalogue: Arc<CatalogueCopy>,
     registry: RegistryServiceClient<PeerChannel>,
     page_tokens: PageTokens,
@@ -97,7 +98,7 @@ async fn encode_one(
 
 impl CasesApi {
     pub fn new(
-        db: DatabaseConnection,
+        db: Db,
         catalogue: Arc<CatalogueCopy>,
         registry: PeerChannel,
         page_tokens: PageTokens,
@@ -164,7 +165,7 @@ impl CasesApi {
         }
     }
 
-    fn db(&self) -> &DatabaseConnection {
+    fn db(&self) -> &Db {
         &self.inner.db
     }
 

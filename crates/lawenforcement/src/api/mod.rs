@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, OnceLock};
 
 use assay_common::auth::{self, Owner, Principal};
+use assay_common::db::Db;
 use assay_common::directory::Directory;
 use assay_common::idempotency::{Key, create_once};
 use assay_common::ids::{CaseId, ReferralId};
@@ -26,7 +27,7 @@ use assay_proto::cases::v1 as cases;
 use assay_proto::lawenforcement::v1::law_enforcement_service_server::LawEnforcementService;
 use assay_proto::lawenforcement::v1::*;
 use prost::Message;
-use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use sea_orm::{DatabaseTransaction, TransactionTrait};
 use tokio::sync::Notify;
 use tonic::{Request, Response, Status};
 
@@ -46,7 +47,7 @@ pub struct LawEnforcementApi {
 }
 
 struct Inner {
-    db: DatabaseConnection,
+    db: Db,
     audit: Audit,
     sources: Sources,
     page_tokens: PageTokens,
@@ -79,7 +80,7 @@ fn request_id_arg(field: &str, value: &str) -> ApiResult<RequestId> {
 
 impl LawEnforcementApi {
     pub fn new(
-        db: DatabaseConnection,
+        db: Db,
         sources: Sources,
         page_tokens: PageTokens,
         config: Arc<Config>,
@@ -103,7 +104,7 @@ impl LawEnforcementApi {
         let _ = self.inner.relay.set(waker);
     }
 
-    fn db(&self) -> &DatabaseConnection {
+    fn db(&self) -> &Db {
         &self.inner.db
     }
 

@@ -9,6 +9,7 @@ mod members;
 mod rights;
 
 use assay_common::auth::{self, Owner, Principal, Role};
+use assay_common::db::Db;
 use assay_common::directory::Directory;
 use assay_common::idempotency::{Key, create_once};
 use assay_common::page::{PageTokens, page_size};
@@ -16,7 +17,7 @@ use assay_common::resource::{check_etag, mask_paths};
 use assay_common::{ApiError, ApiResult, FieldViolations, time, validate};
 use assay_proto::registry::v1::registry_service_server::RegistryService;
 use assay_proto::registry::v1::*;
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::TransactionTrait;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
@@ -36,7 +37,7 @@ const MAX_DELEGATED_BRANDS: usize = 1000;
 /// The registry service.
 #[derive(Clone)]
 pub struct RegistryApi {
-    db: DatabaseConnection,
+    db: Db,
     page_tokens: PageTokens,
     hub: CatalogueHub,
     shutdown: CancellationToken,
@@ -46,7 +47,7 @@ pub struct RegistryApi {
 
 impl RegistryApi {
     pub fn new(
-        db: DatabaseConnection,
+        db: Db,
         page_tokens: PageTokens,
         hub: CatalogueHub,
         shutdown: CancellationToken,

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 use assay_common::auth::{self, Principal};
+use assay_common::db::Db;
 use assay_common::holds::HoldChecker;
 use assay_common::idempotency::{Key, create_once};
 use assay_common::ids::BrandId;
@@ -19,7 +20,7 @@ use assay_proto::screening::v1::screening_service_server::ScreeningService;
 use assay_proto::screening::v1::*;
 use futures::FutureExt;
 use prost::Message;
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::TransactionTrait;
 use tokio::sync::{Notify, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
@@ -30,6 +31,7 @@ use crate::feed::Engines;
 use crate::ids::{HitId, RuleId};
 use crate::listing::{CheckedListing, check};
 use crate::rules as rule_domain;
+use crate::writer::HitWriter;
 use crate::{convert, store};
 
 /// Listings of a feed screened and stored together, at most.
@@ -51,7 +53,7 @@ fn screen_one(engine: &Engine, listing: &CheckedListing) -> Verdict {
 /// The screening service.
 #[derive(Clone)]
 pub struct ScreeningApi {
-    db: DatabaseConnection,
+    db: Db,
     engines: Arc<Engines>,
     page_tokens: PageTokens,
     /// Cancelled when open feeds are to finish what they received and end.
@@ -60,18 +62,21 @@ pub struct ScreeningApi {
     decoding: Arc<tokio::sync::Semaphore>,
     /// Wakes the outbox relay when hits were stored.
     relay: Arc<OnceLock<Arc<Notify>>>,
+    writer: HitWriter,
     holds: HoldChecker,
 }
 
 impl ScreeningApi {
     pub fn new(
-        db: DatabaseConnection,
+        db: Db,
         engines: Arc<Engines>,
         page_tokens: PageTokens,
         drain: CancellationToken,
         holds: HoldChecker,
     ) -> Self {
+        let relay = Arc::new(OnceLock::new());
         Self {
+            writer: HitWriter::start(db.clone(), relay.clone()),
             db,
             engines,
             page_tokens,
@@ -79,7 +84,7 @@ impl ScreeningApi {
             decoding: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),
-            relay: Arc::new(OnceLock::new()),
+            relay,
             holds,
         }
     }
@@ -131,51 +136,29 @@ impl ScreeningApi {
         })
     }
 
-    /// Stores the hits among `screened` (those not allowed), with their outbox messages, in
-    /// one transaction; returns the hit id of each (empty for allowed listings).
+    /// Stores the hits among `screened` (those not allowed), with their outbox messages,
+    /// through the group-committing writer; returns the hit id of each (empty for allowed
+    /// listings) once they are durable.
     async fn store_hits(&self, screened: &[(&Listing, &Verdict)]) -> ApiResult<Vec<String>> {
-        if screened
-            .iter()
-            .all(|(_, v)| v.decision == Decision::Allow as i32)
-        {
-            return Ok(vec![String::new(); screened.len()]);
-        }
-        // A concurrent identical screening may win the unique key: the retry finds its hit.
-        match self.try_store_hits(screened).await {
-            Ok(ids) => Ok(ids),
-            Err(_) => self.try_store_hits(screened).await,
-        }
-    }
-
-    async fn try_store_hits(&self, screened: &[(&Listing, &Verdict)]) -> ApiResult<Vec<String>> {
         let now = time::now();
-        let txn = self.db.begin().await?;
-        let mut ids = Vec::with_capacity(screened.len());
-        let mut stored = 0;
-        for (listing, verdict) in screened {
-            if verdict.decision == Decision::Allow as i32 {
-                ids.push(String::new());
-                continue;
-            }
-            let encoded = listing.encode_to_vec();
-            let key = store::dedup_key(&encoded, verdict);
-            let id = match store::find_hit_by_key(&txn, &key).await? {
-                Some(existing) => existing.id,
-                None => {
-                    let id = HitId::generate().into_string();
-                    store::insert_hit(&txn, &id, listing, encoded, verdict, &key, now).await?;
-                    stored += 1;
-                    id
+        let hits: Vec<store::NewHit> = screened
+            .iter()
+            .filter(|(_, verdict)| verdict.decision != Decision::Allow as i32)
+            .map(|(listing, verdict)| {
+                store::new_hit(HitId::generate().into_string(), listing, verdict, now)
+            })
+            .collect();
+        let mut stored = self.writer.write(hits).await?.into_iter();
+        Ok(screened
+            .iter()
+            .map(|(_, verdict)| {
+                if verdict.decision == Decision::Allow as i32 {
+                    String::new()
+                } else {
+                    stored.next().unwrap_or_default()
                 }
-            };
-            ids.push(id);
-        }
-        txn.commit().await?;
-        crate::metrics::hits_stored(stored);
-        if let Some(waker) = self.relay.get() {
-            waker.notify_one();
-        }
-        Ok(ids)
+            })
+            .collect())
     }
 
     async fn screen_listing(&self, req: ScreenListingRequest) -> ApiResult<ScreenListingResponse> {

@@ -1,0 +1,135 @@
+//! Group commit for hits: every feed and call hands its hits to one writer, which stores
+//! whatever has queued up while it was committing — hits, brands and outbox alerts, with
+//! multi-row inserts, in one transaction — and answers each caller once its hits are
+//! durable. Under load a commit carries hundreds of hits; alone, a hit is written at once.
+
+use std::sync::{Arc, OnceLock};
+
+use assay_common::db::Db;
+use assay_common::{ApiError, ApiResult};
+use sea_orm::TransactionTrait;
+use tokio::sync::{Notify, mpsc, oneshot};
+
+use crate::store::{self, NewHit};
+
+/// Hits written in one transaction, at most (a caller's batch is never split).
+const GROUP_HITS: usize = 2048;
+/// Batches waiting for the writer, at most; callers beyond wait their turn.
+const QUEUE: usize = 1024;
+
+struct Batch {
+    hits: Vec<NewHit>,
+    /// The id each hit is stored under, in order: its own, or that of the same hit stored
+    /// before.
+    stored: oneshot::Sender<ApiResult<Vec<String>>>,
+}
+
+/// The handle callers write hits through; the writer runs until every handle is dropped.
+#[derive(Clone)]
+pub struct HitWriter {
+    queue: mpsc::Sender<Batch>,
+}
+
+impl HitWriter {
+    /// Starts the writer on `db`; it wakes `relay` (once set) after each commit.
+    pub fn start(db: Db, relay: Arc<OnceLock<Arc<Notify>>>) -> Self {
+        let (queue, batches) = mpsc::channel(QUEUE);
+        tokio::spawn(run(db, batches, relay));
+        Self { queue }
+    }
+
+    /// Stores `hits` and answers, once they are durable, the id of each.
+    pub async fn write(&self, hits: Vec<NewHit>) -> ApiResult<Vec<String>> {
+        if hits.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (stored, answer) = oneshot::channel();
+        let stopped = || ApiError::Unavailable("the hit writer stopped: try again".to_owned());
+        self.queue
+            .send(Batch { hits, stored })
+            .await
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+async fn run(db: Db, mut batches: mpsc::Receiver<Batch>, relay: Arc<OnceLock<Arc<Notify>>>) {
+    while let Some(first) = batches.recv().await {
+        let mut count = first.hits.len();
+        let mut group = vec![first];
+        while count < GROUP_HITS {
+            match batches.try_recv() {
+                Ok(batch) => {
+                    count += batch.hits.len();
+                    group.push(batch);
+                }
+                Err(_) => break,
+            }
+        }
+        // A replica storing the same hit at the same moment may win its unique key; the
+        // second try finds that hit and answers with it.
+        let result = match write_group(&db, &group).await {
+            Ok(ids) => Ok(ids),
+            Err(error) => {
+                tracing::debug!(%error, hits = count, "writing a group of hits failed; retrying once");
+                write_group(&db, &group).await
+            }
+        };
+        match result {
+            Ok((ids, stored)) => {
+                crate::metrics::hits_stored(stored);
+                if stored > 0
+                    && let Some(waker) = relay.get()
+                {
+                    waker.notify_one();
+                }
+                let mut ids = ids.into_iter();
+                for batch in group {
+                    let answer = ids.by_ref().take(batch.hits.len()).collect();
+                    let _ = batch.stored.send(Ok(answer));
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, hits = count, "storing hits failed");
+                for batch in group {
+                    let _ = batch.stored.send(Err(shared(&error)));
+                }
+            }
+        }
+    }
+}
+
+/// Writes the hits of `group` not stored before, in one transaction; returns every hit's
+/// id, in order, and how many were new.
+async fn write_group(db: &Db, group: &[Batch]) -> ApiResult<(Vec<String>, u64)> {
+    let hits: Vec<&NewHit> = group.iter().flat_map(|b| &b.hits).collect();
+    let keys: Vec<&str> = hits.iter().map(|h| h.row.dedup_key.as_str()).collect();
+    let txn = db.begin().await?;
+    let mut known = store::hit_ids_by_key(&txn, &keys).await?;
+    let mut new = Vec::new();
+    let ids = hits
+        .iter()
+        .map(|hit| {
+            known
+                .entry(hit.row.dedup_key.clone())
+                .or_insert_with(|| {
+                    new.push(*hit);
+                    hit.row.id.clone()
+                })
+                .clone()
+        })
+        .collect();
+    store::insert_hits(&txn, &new).await?;
+    txn.commit().await?;
+    Ok((ids, new.len() as u64))
+}
+
+/// The error of a group, as each of its callers is answered.
+fn shared(error: &ApiError) -> ApiError {
+    match error {
+        ApiError::Aborted(m) => ApiError::Aborted(m.clone()),
+        ApiError::Unavailable(m) => ApiError::Unavailable(m.clone()),
+        ApiError::Internal(e) => ApiError::Internal(anyhow::anyhow!("storing hits: {e:#}")),
+        other => ApiError::Internal(anyhow::anyhow!("storing hits: {other}")),
+    }
+}
