@@ -1,31 +1,46 @@
-//! A load run of screening over loopback, through the generated client, against the whole
-//! system in one process (registry and screening, SQLite), as `assay serve` runs it.
+//! A load run of the data path over loopback, through the generated clients, against the
+//! whole system in one process, as `assay serve` runs it — on SQLite and on PostgreSQL,
+//! one after the other in the same run, each beside its baseline:
 //!
-//! 1. The feed: 100,000 synthetic listings streamed through `ScreenListings`; listings per
-//!    second end to end (validation, screening, storing hits, answering in order).
+//! 1. The feed: synthetic listings streamed through `ScreenListings`, at the synthetic hit
+//!    rate (about a quarter of listings stored as hits) and at a realistic ~2%; listings
+//!    and hits per second end to end (validation, screening, storing hits with their
+//!    outbox alerts, answering in order), and the process's memory meanwhile. On
+//!    PostgreSQL beside `pgbench` TPC-B on the same server.
 //! 2. Latency: `ScreenListing` called at a fixed rate (open loop: requests start on schedule
-//!    whether or not earlier ones finished); p50, p90, p99 and the worst.
+//!    whether or not earlier ones finished) while a feed runs; p50, p90, p99 and the worst.
+//! 3. One-row reads: `GetMember` and `GetCase` beside a bare tonic call (health) from 8
+//!    callers at once; on PostgreSQL beside `pgbench -S -M prepared`.
 //!
 //! Run with `cargo bench -p assay-tests --bench screening_load`. Client and server share the
-//! machine's cores. Options: `-- --brands N --feed N --rate N --seconds N`.
+//! machine's cores. Options: `-- --backend sqlite|postgres|both --brands N --feed N
+//! --rate N --seconds N`.
 
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use assay_screening::synthetic;
+use assay_tests::proto::cases::v1::cases_service_client::CasesServiceClient;
+use assay_tests::proto::cases::v1::{GetCaseRequest, ListCasesRequest};
 use assay_tests::proto::common::v1::Date;
 use assay_tests::proto::registry::v1 as registry;
 use assay_tests::proto::registry::v1::registry_service_client::RegistryServiceClient;
 use assay_tests::proto::screening::v1::screening_service_client::ScreeningServiceClient;
 use assay_tests::proto::screening::v1::{
-    GetEngineStatusRequest, ScreenListingRequest, ScreenListingsRequest,
+    GetEngineStatusRequest, Listing, ScreenListingRequest, ScreenListingsRequest,
 };
-use assay_tests::{Backend, Sandbox};
+use assay_tests::{Authed, Backend, Sandbox};
 use tokio_stream::StreamExt;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 struct Options {
+    backends: Vec<Backend>,
     brands: usize,
     feed: usize,
     rate: u64,
@@ -34,6 +49,7 @@ struct Options {
 
 fn options() -> Options {
     let mut options = Options {
+        backends: vec![Backend::Sqlite, Backend::Postgres],
         brands: 1_000,
         feed: 100_000,
         rate: 1_000,
@@ -43,6 +59,14 @@ fn options() -> Options {
     for pair in args.windows(2) {
         let value = || pair[1].parse().expect("a number");
         match pair[0].as_str() {
+            "--backend" => {
+                options.backends = match pair[1].as_str() {
+                    "sqlite" => vec![Backend::Sqlite],
+                    "postgres" => vec![Backend::Postgres],
+                    "both" => vec![Backend::Sqlite, Backend::Postgres],
+                    other => panic!("--backend {other}: sqlite, postgres or both"),
+                }
+            }
             "--brands" => options.brands = value() as usize,
             "--feed" => options.feed = value() as usize,
             "--rate" => options.rate = value(),
@@ -155,6 +179,315 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
+/// The feed at a realistic hit rate: one listing in eleven about a brand (about one in
+/// fifty stored as a hit), the rest about nothing protected.
+fn realistic(catalogue: &[registry::CatalogueBrand], count: usize, seed: u64) -> Vec<Listing> {
+    let branded = synthetic::listings(catalogue, count / 11 + 1, seed);
+    let plain = synthetic::listings(&[], count, seed + 1);
+    (0..count)
+        .map(|i| {
+            let mut listing = if i % 11 == 0 {
+                branded[i / 11].clone()
+            } else {
+                plain[i].clone()
+            };
+            listing.listing_id = format!("real-{seed}-{i}");
+            listing
+        })
+        .collect()
+}
+
+/// The resident memory of this process (server and client), in MiB.
+fn resident_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Streams `listings` through one feed; returns (listings/s, hits stored, peak MiB).
+async fn feed(
+    client: &mut ScreeningServiceClient<Authed>,
+    listings: &[Listing],
+) -> (f64, usize, f64) {
+    let requests: Vec<ScreenListingsRequest> = listings
+        .iter()
+        .cloned()
+        .map(|listing| ScreenListingsRequest {
+            listing: Some(listing),
+        })
+        .collect();
+    let done = Arc::new(AtomicBool::new(false));
+    let peak = Arc::new(AtomicU64::new(0));
+    let sampler = tokio::spawn({
+        let (done, peak) = (done.clone(), peak.clone());
+        async move {
+            while !done.load(Ordering::Relaxed) {
+                peak.fetch_max(resident_mib() as u64, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    });
+    let started = Instant::now();
+    let mut answers = client
+        .screen_listings(tokio_stream::iter(requests))
+        .await
+        .unwrap()
+        .into_inner();
+    let (mut answered, mut hits) = (0usize, 0usize);
+    while let Some(answer) = answers.next().await {
+        let answer = answer.unwrap();
+        assert_eq!(answer.listing_id, listings[answered].listing_id, "in order");
+        hits += usize::from(!answer.hit_id.is_empty());
+        answered += 1;
+    }
+    let elapsed = started.elapsed();
+    done.store(true, Ordering::Relaxed);
+    sampler.await.unwrap();
+    assert_eq!(answered, listings.len());
+    (
+        answered as f64 / elapsed.as_secs_f64(),
+        hits,
+        peak.load(Ordering::Relaxed) as f64,
+    )
+}
+
+/// Calls `call` from `callers` tasks at once for `seconds`; returns calls per second.
+async fn closed_loop<F, Fut>(callers: usize, seconds: f64, call: F) -> f64
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let until = Instant::now() + Duration::from_secs_f64(seconds);
+    let calls = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..callers)
+        .map(|_| {
+            let (call, calls) = (call.clone(), calls.clone());
+            tokio::spawn(async move {
+                while Instant::now() < until {
+                    call().await;
+                    calls.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    calls.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
+
+/// `pgbench` on the PostgreSQL the sandbox uses, in a database of its own: (TPC-B tps,
+/// select-only prepared tps), or `None` where pgbench is missing.
+fn pgbench(seconds: u64) -> Option<(f64, f64)> {
+    let admin = std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let url = admin
+        .rsplit_once('/')
+        .map_or(admin.clone(), |(base, _)| format!("{base}/assay_pgbench"));
+    let run = |args: &[&str]| -> Option<String> {
+        let out = Command::new("pgbench").args(args).output().ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let _ = Command::new("psql")
+        .args([admin.as_str(), "-qc", "CREATE DATABASE assay_pgbench"])
+        .output();
+    run(&["-i", "-q", "-s", "1", &url])?;
+    let tps = |out: String| {
+        out.lines()
+            .find_map(|l| l.strip_prefix("tps = "))
+            .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0.0)
+    };
+    let seconds = seconds.to_string();
+    let tpcb = tps(run(&["-n", "-c", "8", "-j", "2", "-T", &seconds, &url])?);
+    let select = tps(run(&[
+        "-n", "-S", "-M", "prepared", "-c", "8", "-j", "2", "-T", &seconds, &url,
+    ])?);
+    Some((tpcb, select))
+}
+
+async fn run(backend: Backend, options: &Options) {
+    let name = match backend {
+        Backend::Sqlite => "SQLite",
+        Backend::Postgres => "PostgreSQL",
+    };
+    println!("== {name}");
+    let sandbox = Sandbox::start_with(backend, assay::ServiceName::ALL, |config| {
+        config.server.max_concurrent_requests = 4096;
+        // The bench measures the data path, not the per-caller limits in front of it.
+        let unlimited = assay_common::config::Rate {
+            per_second: 1_000_000,
+            burst: 1_000_000,
+        };
+        config.server.rate_limits.staff = unlimited;
+        config.server.rate_limits.service = unlimited;
+    })
+    .await;
+    let started = Instant::now();
+    let catalogue = protect(&sandbox, options.brands).await;
+    println!(
+        "catalogue: {} protected brands registered in {:.1} s",
+        catalogue.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let mut client =
+        ScreeningServiceClient::new(sandbox.as_principal(Some("service:listing-pipeline")).await);
+    loop {
+        let status = client
+            .get_engine_status(GetEngineStatusRequest {})
+            .await
+            .unwrap()
+            .into_inner();
+        if status.brands as usize == catalogue.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // 1. The feed, at the synthetic and at a realistic hit rate.
+    let listings = synthetic::listings(&catalogue, options.feed, 11);
+    let (rate, hits, peak) = feed(&mut client, &listings).await;
+    println!(
+        "feed, synthetic hit rate: {} listings, {rate:.0} listings/s, {hits} hits ({:.1}%) = {:.0} hits stored/s; peak RSS {peak:.0} MiB",
+        listings.len(),
+        100.0 * hits as f64 / listings.len() as f64,
+        rate * hits as f64 / listings.len() as f64,
+    );
+    let plain = realistic(&catalogue, options.feed, 13);
+    let (rate, hits, peak) = feed(&mut client, &plain).await;
+    println!(
+        "feed, realistic hit rate: {} listings, {rate:.0} listings/s, {hits} hits ({:.1}%) = {:.0} hits stored/s; peak RSS {peak:.0} MiB",
+        plain.len(),
+        100.0 * hits as f64 / plain.len() as f64,
+        rate * hits as f64 / plain.len() as f64,
+    );
+
+    // 2. Latency at a fixed rate, while a feed runs.
+    let background = tokio::spawn({
+        let mut client = client.clone();
+        let listings = realistic(&catalogue, options.feed, 17);
+        async move { feed(&mut client, &listings).await }
+    });
+    let total = (options.rate * options.seconds) as usize;
+    let interval = Duration::from_secs_f64(1.0 / options.rate as f64);
+    let mut tasks = Vec::with_capacity(total);
+    let start = tokio::time::Instant::now();
+    for i in 0..total {
+        tokio::time::sleep_until(start + interval * i as u32).await;
+        let mut client = client.clone();
+        let mut listing = listings[i % listings.len()].clone();
+        listing.listing_id = format!("lat-{i}");
+        tasks.push(tokio::spawn(async move {
+            let sent = Instant::now();
+            client
+                .screen_listing(ScreenListingRequest {
+                    listing: Some(listing),
+                })
+                .await
+                .expect("screened");
+            sent.elapsed()
+        }));
+    }
+    let mut latencies = Vec::with_capacity(total);
+    for task in tasks {
+        latencies.push(task.await.unwrap());
+    }
+    let achieved = total as f64 / start.elapsed().as_secs_f64();
+    latencies.sort();
+    let (beside, _, _) = background.await.unwrap();
+    println!(
+        "ScreenListing at {} requests/s for {} s ({achieved:.0}/s achieved) beside a feed ({beside:.0} listings/s): p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        options.rate,
+        options.seconds,
+        percentile(&latencies, 0.50).as_secs_f64() * 1e3,
+        percentile(&latencies, 0.90).as_secs_f64() * 1e3,
+        percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+        latencies.last().unwrap().as_secs_f64() * 1e3,
+    );
+
+    // 3. One-row reads beside a bare tonic call.
+    let admin = sandbox.as_principal(Some("staff:load:admin")).await;
+    let member_id = catalogue[0].member_id.clone();
+    let cases = CasesServiceClient::new(sandbox.as_principal(Some("staff:load:analyst")).await);
+    let case_id = loop {
+        let page = cases
+            .clone()
+            .list_cases(ListCasesRequest {
+                page_size: 1,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        if let Some(case) = page.cases.into_iter().next() {
+            break case.id;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let health = HealthClient::new(sandbox.channel().await);
+    let seconds = 5.0;
+    let bare = closed_loop(8, seconds, move || {
+        let mut health = health.clone();
+        async move {
+            health
+                .check(HealthCheckRequest::default())
+                .await
+                .expect("health");
+        }
+    })
+    .await;
+    let registry = RegistryServiceClient::new(admin);
+    let get_member = closed_loop(8, seconds, move || {
+        let (mut registry, id) = (registry.clone(), member_id.clone());
+        async move {
+            registry
+                .get_member(registry::GetMemberRequest { id })
+                .await
+                .expect("GetMember");
+        }
+    })
+    .await;
+    let get_case = closed_loop(8, seconds, move || {
+        let (mut cases, id) = (cases.clone(), case_id.clone());
+        async move {
+            cases
+                .get_case(GetCaseRequest { id })
+                .await
+                .expect("GetCase");
+        }
+    })
+    .await;
+    println!(
+        "reads, 8 callers: health {bare:.0}/s; GetMember {get_member:.0}/s ({:.2}x the cost of health); GetCase {get_case:.0}/s ({:.2}x)",
+        bare / get_member,
+        bare / get_case,
+    );
+    sandbox.stop().await;
+
+    if backend == Backend::Postgres {
+        match pgbench(10) {
+            Some((tpcb, select)) => println!(
+                "pgbench on the same server, 8 clients: TPC-B {tpcb:.0} tps; -S -M prepared {select:.0} tps (GetMember {:.0}%, GetCase {:.0}% of it)",
+                100.0 * get_member / select,
+                100.0 * get_case / select,
+            ),
+            None => println!("pgbench: not available"),
+        }
+    }
+}
+
 fn main() {
     let options = options();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -162,97 +495,8 @@ fn main() {
         .build()
         .expect("runtime");
     runtime.block_on(async move {
-        let sandbox = Sandbox::start_with(Backend::Sqlite, assay::ServiceName::ALL, |config| {
-            config.server.max_concurrent_requests = 4096;
-        })
-        .await;
-        let started = Instant::now();
-        let catalogue = protect(&sandbox, options.brands).await;
-        println!(
-            "catalogue: {} protected brands registered in {:.1} s",
-            catalogue.len(),
-            started.elapsed().as_secs_f64()
-        );
-        let mut client =
-            ScreeningServiceClient::new(sandbox.as_principal(Some("service:listing-pipeline")).await);
-        loop {
-            let status = client
-                .get_engine_status(GetEngineStatusRequest {})
-                .await
-                .unwrap()
-                .into_inner();
-            if status.brands as usize == catalogue.len() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        for backend in options.backends.clone() {
+            run(backend, &options).await;
         }
-
-        // 1. The feed.
-        let listings = synthetic::listings(&catalogue, options.feed, 11);
-        let requests: Vec<ScreenListingsRequest> = listings
-            .iter()
-            .cloned()
-            .map(|listing| ScreenListingsRequest {
-                listing: Some(listing),
-            })
-            .collect();
-        let started = Instant::now();
-        let mut answers = client
-            .screen_listings(tokio_stream::iter(requests))
-            .await
-            .unwrap()
-            .into_inner();
-        let (mut answered, mut hits) = (0usize, 0usize);
-        while let Some(answer) = answers.next().await {
-            let answer = answer.unwrap();
-            assert_eq!(answer.listing_id, listings[answered].listing_id, "in order");
-            hits += usize::from(!answer.hit_id.is_empty());
-            answered += 1;
-        }
-        let elapsed = started.elapsed();
-        assert_eq!(answered, options.feed);
-        println!(
-            "feed: {answered} listings in {:.2} s = {:.0} listings/s end to end ({hits} hits stored)",
-            elapsed.as_secs_f64(),
-            answered as f64 / elapsed.as_secs_f64()
-        );
-
-        // 2. Latency at a fixed rate.
-        let total = (options.rate * options.seconds) as usize;
-        let interval = Duration::from_secs_f64(1.0 / options.rate as f64);
-        let mut tasks = Vec::with_capacity(total);
-        let start = tokio::time::Instant::now();
-        for i in 0..total {
-            tokio::time::sleep_until(start + interval * i as u32).await;
-            let mut client = client.clone();
-            let mut listing = listings[i % listings.len()].clone();
-            listing.listing_id = format!("lat-{i}");
-            tasks.push(tokio::spawn(async move {
-                let sent = Instant::now();
-                client
-                    .screen_listing(ScreenListingRequest {
-                        listing: Some(listing),
-                    })
-                    .await
-                    .expect("screened");
-                sent.elapsed()
-            }));
-        }
-        let mut latencies = Vec::with_capacity(total);
-        for task in tasks {
-            latencies.push(task.await.unwrap());
-        }
-        let achieved = total as f64 / start.elapsed().as_secs_f64();
-        latencies.sort();
-        println!(
-            "ScreenListing at {} requests/s for {} s ({achieved:.0}/s achieved): p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-            options.rate,
-            options.seconds,
-            percentile(&latencies, 0.50).as_secs_f64() * 1e3,
-            percentile(&latencies, 0.90).as_secs_f64() * 1e3,
-            percentile(&latencies, 0.99).as_secs_f64() * 1e3,
-            latencies.last().unwrap().as_secs_f64() * 1e3,
-        );
-        sandbox.stop().await;
     });
 }

@@ -14,7 +14,7 @@ use assay_proto::screening::v1::{Listing, ScreenListingsRequest, screen_listings
 use sea_orm::{ConnectionTrait, Database};
 
 mod common;
-use common::{Process, authed, protect_a_brand};
+use common::{Process, authed, protect_a_brand, wait_for_brands};
 
 /// Listings fed per round; every one is a hit.
 const PER_ROUND: usize = 60;
@@ -187,36 +187,185 @@ async fn alerts_survive_killed_processes_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alerts_survive_killed_processes_on_postgres() {
-    let admin_url = std::env::var("TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let admin = Database::connect(&admin_url)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is needed for this test: {e}"));
-    let base = uuid::Uuid::now_v7().simple().to_string();
-    let server = admin_url
-        .split('?')
-        .next()
-        .and_then(|u| u.rsplit_once('/'))
-        .map(|(server, _)| server.to_owned())
-        .unwrap_or_else(|| admin_url.clone());
-    let mut env = Vec::new();
-    let mut names = Vec::new();
-    for service in ["registry", "screening", "cases"] {
-        let name = format!("assay_kill_{base}_{service}");
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+    let databases = Databases::create("kill").await;
+    alerts_survive_killed_processes(databases.env.clone()).await;
+    databases.drop().await;
+}
+
+/// One PostgreSQL database per service, for one test.
+struct Databases {
+    admin: sea_orm::DatabaseConnection,
+    names: Vec<String>,
+    /// `ASSAY_<SERVICE>__DATABASE_URL` for each.
+    env: Vec<(String, String)>,
+}
+
+impl Databases {
+    async fn create(test: &str) -> Self {
+        let admin_url = std::env::var("TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let admin = Database::connect(&admin_url)
             .await
-            .expect("create database");
-        env.push((
-            format!("ASSAY_{}__DATABASE_URL", service.to_uppercase()),
-            format!("{server}/{name}"),
-        ));
-        names.push(name);
+            .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is needed for this test: {e}"));
+        let base = uuid::Uuid::now_v7().simple().to_string();
+        let server = admin_url
+            .split('?')
+            .next()
+            .and_then(|u| u.rsplit_once('/'))
+            .map(|(server, _)| server.to_owned())
+            .unwrap_or_else(|| admin_url.clone());
+        let mut env = Vec::new();
+        let mut names = Vec::new();
+        for service in ["registry", "screening", "cases"] {
+            let name = format!("assay_{test}_{base}_{service}");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create database");
+            env.push((
+                format!("ASSAY_{}__DATABASE_URL", service.to_uppercase()),
+                format!("{server}/{name}"),
+            ));
+            names.push(name);
+        }
+        Self { admin, names, env }
     }
-    alerts_survive_killed_processes(env).await;
-    for name in names {
-        let _ = admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .await;
+
+    fn url(&self, service: &str) -> String {
+        let key = format!("ASSAY_{}__DATABASE_URL", service.to_uppercase());
+        self.env.iter().find(|(k, _)| *k == key).unwrap().1.clone()
     }
+
+    async fn drop(self) {
+        for name in self.names {
+            let _ = self
+                .admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await;
+        }
+    }
+}
+
+/// Two screening replicas and two case-management replicas on one PostgreSQL: feeds go
+/// through both screening replicas at once; their relays take from the one outbox, each
+/// delivering to its own cases replica, woken by notifications (no fast polling); one cases
+/// replica is killed mid-feed and started again. Every hit becomes exactly one case, and
+/// nothing is left in the outbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_once_across_replicas_on_postgres() {
+    let databases = Databases::create("replicas").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = Process::new("a", &["registry", "screening"], dir.path(), Vec::new());
+    let mut s2 = Process::new("s2", &["screening"], dir.path(), Vec::new());
+    let mut c1 = Process::new("c1", &["cases"], dir.path(), Vec::new());
+    let mut c2 = Process::new("c2", &["cases"], dir.path(), Vec::new());
+    let common: Vec<(String, String)> = [
+        // Only notifications and retries wake the relays: no fast polling hides a lost one.
+        ("ASSAY_OUTBOX__FALLBACK_INTERVAL", "30s"),
+        ("ASSAY_OUTBOX__MIN_BACKOFF", "20ms"),
+        ("ASSAY_OUTBOX__MAX_BACKOFF", "300ms"),
+        ("ASSAY_OUTBOX__LEASE", "1s"),
+        ("ASSAY_OUTBOX__BATCH_SIZE", "10"),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .into_iter()
+    .chain(databases.env.clone())
+    .collect();
+    let env = |pairs: &[(&str, String)]| {
+        common
+            .iter()
+            .cloned()
+            .chain(pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())))
+            .collect::<Vec<_>>()
+    };
+    a.env = env(&[("ASSAY_SCREENING__CASES_ENDPOINT", c1.endpoint())]);
+    s2.env = env(&[
+        ("ASSAY_SCREENING__CASES_ENDPOINT", c2.endpoint()),
+        ("ASSAY_SCREENING__REGISTRY_ENDPOINT", a.endpoint()),
+    ]);
+    for c in [&mut c1, &mut c2] {
+        c.env = env(&[
+            ("ASSAY_CASES__REGISTRY_ENDPOINT", a.endpoint()),
+            ("ASSAY_CASES__SCREENING_ENDPOINT", a.endpoint()),
+        ]);
+    }
+    let screening = ["assay.screening.v1.ScreeningService"];
+    let cases = ["assay.cases.v1.CasesService"];
+    a.start();
+    a.wait_serving(&["assay.registry.v1.RegistryService", screening[0]])
+        .await;
+    // One replica migrates a fresh database before the next starts (replicas starting at
+    // the same moment on a fresh database are issue 18).
+    c1.start();
+    c1.wait_serving(&cases).await;
+    c2.start();
+    s2.start();
+    c2.wait_serving(&cases).await;
+    s2.wait_serving(&screening).await;
+    let token = std::fs::read_to_string(dir.path().join("data/bootstrap-token")).unwrap();
+    let token = token.trim().to_owned();
+    protect_a_brand(&a, &token).await;
+    wait_for_brands(&s2, &token, 1).await;
+
+    let mut fed: Vec<String> = Vec::new();
+    for round in 0..3 {
+        let seen = alert_hits(&c2, &token).await.unwrap_or_default().len();
+        let (one, two) = tokio::join!(
+            feed(&a, &token, 2 * round),
+            feed(&s2, &token, 2 * round + 1)
+        );
+        fed.extend(one);
+        fed.extend(two);
+        if round == 1 {
+            // A receiver dies as deliveries come in; its relay retries until it is back.
+            wait_for_more_cases(&c2, &token, seen).await;
+            c1.kill();
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            c1.start();
+            c1.wait_serving(&cases).await;
+        }
+    }
+
+    let expected: BTreeSet<String> = fed.iter().cloned().collect();
+    assert_eq!(
+        expected.len(),
+        6 * PER_ROUND,
+        "every listing was its own hit"
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if alert_hits(&c1, &token)
+            .await
+            .is_some_and(|hits| hits.len() >= expected.len())
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "alerts were lost");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Both replicas read the one database: each sees every case, once.
+    for c in [&c1, &c2] {
+        let delivered = alert_hits(c, &token).await.unwrap();
+        let unique: BTreeSet<String> = delivered.iter().cloned().collect();
+        assert_eq!(unique.len(), delivered.len(), "an alert became two cases");
+        assert_eq!(unique, expected, "every hit became exactly one case");
+    }
+    let screening_db = Database::connect(databases.url("screening")).await.unwrap();
+    let waiting = screening_db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT COUNT(*) AS n FROM outbox WHERE delivered_time IS NULL",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap();
+    assert_eq!(waiting, 0, "alerts left in the outbox");
+    drop(screening_db);
+    for p in [&mut a, &mut s2, &mut c1, &mut c2] {
+        p.kill();
+    }
+    databases.drop().await;
 }

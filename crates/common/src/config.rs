@@ -324,9 +324,15 @@ impl Default for AuthConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OutboxConfig {
-    /// How often a relay looks for messages to deliver (it is also woken by new ones).
+    /// How often a relay looks for messages to deliver on SQLite, where it is also woken by
+    /// the messages its own process writes.
     #[serde(with = "humantime_serde")]
     pub poll_interval: Duration,
+    /// How often a relay looks on PostgreSQL, where every message written by any replica
+    /// wakes it (`LISTEN`/`NOTIFY`) and it looks when a retry is due: only in case a
+    /// notification was lost with a connection.
+    #[serde(with = "humantime_serde")]
+    pub fallback_interval: Duration,
     /// Messages taken per look.
     pub batch_size: usize,
     /// Deliveries in flight at once.
@@ -348,6 +354,7 @@ impl Default for OutboxConfig {
     fn default() -> Self {
         Self {
             poll_interval: Duration::from_millis(500),
+            fallback_interval: Duration::from_secs(10),
             batch_size: 100,
             concurrency: 8,
             lease: Duration::from_secs(30),
@@ -440,10 +447,15 @@ impl PlatformConfig {
             problems.push("database.min_connections must not exceed max_connections".to_owned());
         }
         let outbox = &self.outbox;
-        if outbox.poll_interval.is_zero() || outbox.lease.is_zero() || outbox.min_backoff.is_zero()
+        if outbox.poll_interval.is_zero()
+            || outbox.fallback_interval.is_zero()
+            || outbox.lease.is_zero()
+            || outbox.min_backoff.is_zero()
         {
-            problems
-                .push("outbox.poll_interval, lease and min_backoff must be above zero".to_owned());
+            problems.push(
+                "outbox.poll_interval, fallback_interval, lease and min_backoff must be above zero"
+                    .to_owned(),
+            );
         }
         if outbox.batch_size == 0 || outbox.concurrency == 0 {
             problems.push("outbox.batch_size and concurrency must be at least 1".to_owned());

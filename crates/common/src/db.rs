@@ -338,6 +338,7 @@ mod tests {
                 vec![
                     Box::new(crate::outbox::Migration),
                     Box::new(crate::outbox::TraceContextMigration),
+                    Box::new(crate::outbox::UndeliveredIndexMigration),
                 ]
             }
         }
@@ -374,6 +375,45 @@ mod tests {
         assert_eq!(ids(Order::Desc, None, 2).await, [5, 4]);
         assert_eq!(ids(Order::Desc, Some(4), 10).await, [3, 2, 1]);
         assert!(ids(Order::Desc, Some(1), 10).await.is_empty());
+    }
+
+    /// On a SQLite file, reads go to the read-only pool and see every committed write;
+    /// writes — `INSERT ... RETURNING` too — and transactions go to the writer.
+    #[tokio::test]
+    async fn sqlite_reads_go_to_readers_and_see_what_was_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = crate::config::sqlite_url(&dir.path().join("split.db"));
+        let db = connect(&url, &DatabaseConfig::default()).await.unwrap();
+        let readers = db.readers.clone().expect("a file database has readers");
+        let sql = |text: &str| Statement::from_string(DbBackend::Sqlite, text.to_owned());
+        db.execute_unprepared("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+            .await
+            .unwrap();
+        let inserted = db
+            .query_one_raw(sql("INSERT INTO t (v) VALUES ('a') RETURNING id"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(inserted.try_get::<i64>("", "id").unwrap(), 1);
+        let txn = db.begin().await.unwrap();
+        txn.execute_unprepared("INSERT INTO t (v) VALUES ('b')")
+            .await
+            .unwrap();
+        sea_orm::TransactionSession::commit(txn).await.unwrap();
+        let count = |row: Option<QueryResult>| row.unwrap().try_get::<i64>("", "n").unwrap();
+        let seen = db
+            .query_one_raw(sql("SELECT COUNT(*) AS n FROM t"))
+            .await
+            .unwrap();
+        assert_eq!(count(seen), 2, "a read sees both committed writes");
+        assert!(
+            readers
+                .execute_unprepared("INSERT INTO t (v) VALUES ('c')")
+                .await
+                .is_err(),
+            "the readers cannot write"
+        );
+        assert!(is_read("  select 1") && !is_read("UPDATE t SET v = 'x' RETURNING id"));
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod jwt;
 pub mod metrics;
 pub mod money;
+pub mod notify;
 pub mod outbox;
 pub mod page;
 pub mod platform;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use sea_orm::entity::prelude::*;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, QueryOrder, QuerySelect};
 use sea_orm_migration::prelude::*;
 use tokio::sync::Notify;
@@ -139,6 +139,7 @@ pub async fn enqueue_many(
             .exec_without_returning(db)
             .await?;
     }
+    crate::notify::notify(db, crate::notify::channel::OUTBOX, topic).await?;
     Ok(())
 }
 
@@ -198,6 +199,25 @@ impl Relay {
         if self.routes.is_empty() {
             return;
         }
+        let topics: Vec<String> = self.routes.iter().map(|(t, _)| t.clone()).collect();
+        let wake = self.wake.clone();
+        let notified = crate::notify::listen(
+            &self.db,
+            crate::notify::channel::OUTBOX,
+            move |topic| {
+                if topic.is_empty() || topics.iter().any(|t| t == topic) {
+                    wake.notify_one();
+                }
+            },
+            shutdown.clone(),
+        );
+        // Told of every message at its commit, a relay only looks on its own for one
+        // whose retry is due, or in case a notification was lost.
+        let idle = if notified {
+            self.config.fallback_interval
+        } else {
+            self.config.poll_interval
+        };
         let mut passes: u64 = 0;
         loop {
             let delivered = tokio::select! {
@@ -220,57 +240,102 @@ impl Relay {
             if more {
                 continue;
             }
+            let wait = match self.next_due().await {
+                Ok(Some(due)) => (due - crate::time::now())
+                    .to_std()
+                    .unwrap_or_default()
+                    .min(idle),
+                Ok(None) => idle,
+                Err(error) => {
+                    tracing::warn!(%error, "reading the outbox failed; will retry");
+                    self.config.poll_interval
+                }
+            };
             tokio::select! {
                 () = shutdown.cancelled() => return,
                 () = self.wake.notified() => {}
-                () = tokio::time::sleep(self.config.poll_interval) => {}
+                () = tokio::time::sleep(wait) => {}
             }
         }
     }
 
+    /// When the next message of this relay's topics is due (a retry, or one leased by a
+    /// relay that may have died), if any is waiting.
+    async fn next_due(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, DbErr> {
+        let topics: Vec<&str> = self.routes.iter().map(|(t, _)| t.as_str()).collect();
+        entity::Entity::find()
+            .select_only()
+            .column_as(entity::Column::NextAttemptTime.min(), "due")
+            .filter(entity::Column::DeliveredTime.is_null())
+            .filter(entity::Column::Topic.is_in(topics))
+            .into_tuple::<Option<chrono::DateTime<chrono::Utc>>>()
+            .one(&self.db)
+            .await
+            .map(Option::flatten)
+    }
+
     /// Takes one batch of due messages and delivers them; returns how many were due.
+    ///
+    /// A relay takes the batch with one conditional update — it leases the messages still
+    /// due, so that of several replicas racing for a message exactly one gets it — and
+    /// records the deliveries with one update, so the bookkeeping costs two statements a
+    /// batch, not two a message.
     async fn pass(&self) -> Result<usize, DbErr> {
         let now = crate::time::now();
         let topics: Vec<&str> = self.routes.iter().map(|(t, _)| t.as_str()).collect();
-        let due = entity::Entity::find()
+        let due: Vec<i64> = entity::Entity::find()
+            .select_only()
+            .column(entity::Column::Id)
             .filter(entity::Column::DeliveredTime.is_null())
             .filter(entity::Column::NextAttemptTime.lte(now))
             .filter(entity::Column::Topic.is_in(topics))
             .order_by_asc(entity::Column::Id)
             .limit(self.config.batch_size as u64)
+            .into_tuple()
             .all(&self.db)
             .await?;
-        let count = due.len();
-        futures::stream::iter(due)
-            .for_each_concurrent(self.config.concurrency, |message| async move {
-                if let Err(error) = self.deliver_one(message).await {
-                    tracing::warn!(%error, "outbox bookkeeping failed; the message will be retried");
-                }
-            })
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let lease = chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::MAX);
+        let mut taken = entity::Entity::update_many()
+            .col_expr(
+                entity::Column::Attempts,
+                Expr::col(entity::Column::Attempts).add(1),
+            )
+            .col_expr(entity::Column::NextAttemptTime, Expr::value(now + lease))
+            .filter(entity::Column::Id.is_in(due.iter().copied()))
+            .filter(entity::Column::DeliveredTime.is_null())
+            .filter(entity::Column::NextAttemptTime.lte(now))
+            .exec_with_returning(&self.db)
+            .await?;
+        taken.sort_by_key(|m| m.id);
+        let delivered: Vec<i64> = futures::stream::iter(taken)
+            .map(|message| self.deliver_one(message))
+            .buffer_unordered(self.config.concurrency)
+            .filter_map(|delivered| async move { delivered })
+            .collect()
             .await;
-        Ok(count)
+        if !delivered.is_empty() {
+            entity::Entity::update_many()
+                .col_expr(
+                    entity::Column::DeliveredTime,
+                    Expr::value(Some(crate::time::now())),
+                )
+                .col_expr(entity::Column::LastError, Expr::value(""))
+                .filter(entity::Column::Id.is_in(delivered))
+                .filter(entity::Column::DeliveredTime.is_null())
+                .exec(&self.db)
+                .await?;
+        }
+        Ok(due.len())
     }
 
-    async fn deliver_one(&self, message: entity::Model) -> Result<(), DbErr> {
-        let lease = chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::MAX);
-        let taken = entity::Entity::update_many()
-            .col_expr(entity::Column::Attempts, Expr::value(message.attempts + 1))
-            .col_expr(
-                entity::Column::NextAttemptTime,
-                Expr::value(crate::time::now() + lease),
-            )
-            .filter(entity::Column::Id.eq(message.id))
-            .filter(entity::Column::Attempts.eq(message.attempts))
-            .filter(entity::Column::DeliveredTime.is_null())
-            .exec(&self.db)
-            .await?;
-        if taken.rows_affected != 1 {
-            return Ok(()); // another replica took it
-        }
-        let Some((_, deliver)) = self.routes.iter().find(|(t, _)| *t == message.topic) else {
-            return Ok(());
-        };
-        let attempts = message.attempts + 1;
+    /// Delivers one taken message; returns its id if it was delivered. A failure is
+    /// recorded with the time of the next attempt.
+    async fn deliver_one(&self, message: entity::Model) -> Option<i64> {
+        let (_, deliver) = self.routes.iter().find(|(t, _)| *t == message.topic)?;
+        let attempts = message.attempts;
         // OpenTelemetry messaging conventions: processing a message continues the trace it
         // was sent in.
         let span = tracing::info_span!(
@@ -285,42 +350,34 @@ impl Relay {
             messaging.message.delivery_attempt = attempts,
         );
         crate::telemetry::continue_trace(&span, &message.trace_context);
-        let delivered = deliver.deliver(&message).instrument(span.clone()).await;
-        if delivered.is_err() {
-            span.record("otel.status_code", "ERROR");
-        }
-        let update = match delivered {
-            Ok(()) => entity::Entity::update_many()
-                .col_expr(
-                    entity::Column::DeliveredTime,
-                    Expr::value(Some(crate::time::now())),
-                )
-                .col_expr(entity::Column::LastError, Expr::value("")),
-            Err(error) => {
-                let wait = backoff(&self.config, attempts);
-                tracing::warn!(
-                    topic = message.topic,
-                    key = message.key,
-                    attempts,
-                    retry_in = ?wait,
-                    %error,
-                    "outbox delivery failed"
-                );
-                let wait = chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
-                entity::Entity::update_many()
-                    .col_expr(
-                        entity::Column::NextAttemptTime,
-                        Expr::value(crate::time::now() + wait),
-                    )
-                    .col_expr(entity::Column::LastError, Expr::value(error))
-            }
+        let Err(error) = deliver.deliver(&message).instrument(span.clone()).await else {
+            return Some(message.id);
         };
-        update
+        span.record("otel.status_code", "ERROR");
+        let wait = backoff(&self.config, attempts);
+        tracing::warn!(
+            topic = message.topic,
+            key = message.key,
+            attempts,
+            retry_in = ?wait,
+            %error,
+            "outbox delivery failed"
+        );
+        let wait = chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+        let recorded = entity::Entity::update_many()
+            .col_expr(
+                entity::Column::NextAttemptTime,
+                Expr::value(crate::time::now() + wait),
+            )
+            .col_expr(entity::Column::LastError, Expr::value(error))
             .filter(entity::Column::Id.eq(message.id))
             .filter(entity::Column::Attempts.eq(attempts))
             .exec(&self.db)
-            .await?;
-        Ok(())
+            .await;
+        if let Err(error) = recorded {
+            tracing::warn!(%error, "outbox bookkeeping failed; the message will be retried");
+        }
+        None
     }
 
     async fn purge(&self) -> Result<(), DbErr> {
@@ -380,6 +437,33 @@ pub struct TraceContextMigration;
 impl MigrationName for TraceContextMigration {
     fn name(&self) -> &str {
         "m20261201_000101_add_outbox_trace_context"
+    }
+}
+
+/// Indexes the undelivered messages only: the relays' look at what is due then walks
+/// those, not the delivered ones kept for inspection (and, on PostgreSQL, their dead row
+/// versions), which the index on (delivered_time, next_attempt_time) it replaces did.
+pub struct UndeliveredIndexMigration;
+
+impl MigrationName for UndeliveredIndexMigration {
+    fn name(&self) -> &str {
+        "m20261203_000102_index_undelivered_outbox"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for UndeliveredIndexMigration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // A partial index: the same SQL on SQLite and PostgreSQL.
+        let db = manager.get_connection();
+        db.execute_unprepared(
+            "CREATE INDEX IF NOT EXISTS outbox_undelivered ON outbox (id) \
+             WHERE delivered_time IS NULL",
+        )
+        .await?;
+        db.execute_unprepared("DROP INDEX IF EXISTS outbox_pending")
+            .await?;
+        Ok(())
     }
 }
 
@@ -478,6 +562,7 @@ mod tests {
             vec![
                 Box::new(super::Migration),
                 Box::new(super::TraceContextMigration),
+                Box::new(super::UndeliveredIndexMigration),
             ]
         }
     }
@@ -543,6 +628,115 @@ mod tests {
             6,
             "two refusals and a success each"
         );
+    }
+
+    /// Delivers every message, remembering the keys.
+    #[derive(Default)]
+    struct Taker(Mutex<Vec<String>>);
+
+    impl Deliver for Arc<Taker> {
+        fn deliver<'a>(&'a self, message: &'a entity::Model) -> BoxFuture<'a, Result<(), String>> {
+            self.0.lock().unwrap().push(message.key.clone());
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    async fn wait_until_delivered(db: &Db, topic: &str, within: Duration) -> bool {
+        let deadline = std::time::Instant::now() + within;
+        while pending(db, topic).await.unwrap() > 0 {
+            if std::time::Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        true
+    }
+
+    #[tokio::test]
+    async fn a_retry_comes_when_it_is_due_not_at_the_next_poll() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = crate::config::sqlite_url(&dir.path().join("outbox.db"));
+        let db = crate::db::connect(&url, &crate::config::DatabaseConfig::default())
+            .await
+            .unwrap();
+        crate::db::migrate::<Migrator>(&db).await.unwrap();
+        enqueue(&db, "alerts", "a", Vec::new()).await.unwrap();
+        let flaky = Arc::new(Flaky {
+            failures: 3,
+            seen: Mutex::new(Vec::new()),
+        });
+        let config = OutboxConfig {
+            poll_interval: Duration::from_secs(600),
+            fallback_interval: Duration::from_secs(600),
+            min_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(40),
+            ..OutboxConfig::default()
+        };
+        let shutdown = CancellationToken::new();
+        let relay = Relay::new(db.clone(), config).route("alerts", flaky.clone());
+        let running = tokio::spawn(relay.run(shutdown.clone()));
+        let delivered = wait_until_delivered(&db, "alerts", Duration::from_secs(10)).await;
+        shutdown.cancel();
+        running.await.unwrap();
+        assert!(delivered, "the retries waited for the ten-minute poll");
+        assert_eq!(flaky.seen.lock().unwrap().len(), 4);
+    }
+
+    /// A message another process writes on PostgreSQL wakes the relay at its commit, though
+    /// the relay's own look is minutes away; one rolled back wakes nothing to deliver.
+    #[tokio::test]
+    async fn a_commit_anywhere_wakes_the_relay_on_postgres() {
+        let admin_url = std::env::var("TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let admin = sea_orm::Database::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is needed for this test: {e}"));
+        let name = format!("assay_outbox_{}", uuid::Uuid::now_v7().simple());
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        let (server, _) = admin_url
+            .split('?')
+            .next()
+            .unwrap()
+            .rsplit_once('/')
+            .unwrap();
+        let url = format!("{server}/{name}");
+        let config = crate::config::DatabaseConfig::default();
+        let relay_db = crate::db::connect(&url, &config).await.unwrap();
+        crate::db::migrate::<Migrator>(&relay_db).await.unwrap();
+        let taker = Arc::new(Taker::default());
+        let outbox = OutboxConfig {
+            poll_interval: Duration::from_secs(600),
+            fallback_interval: Duration::from_secs(600),
+            ..OutboxConfig::default()
+        };
+        let shutdown = CancellationToken::new();
+        let relay = Relay::new(relay_db.clone(), outbox).route("alerts", taker.clone());
+        let running = tokio::spawn(relay.run(shutdown.clone()));
+        // The relay's first look, once listening, finds nothing.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+
+        use sea_orm::{TransactionSession, TransactionTrait};
+        let writer = crate::db::connect(&url, &config).await.unwrap();
+        let txn = writer.begin().await.unwrap();
+        enqueue(&txn, "alerts", "kept", Vec::new()).await.unwrap();
+        txn.commit().await.unwrap();
+        let txn = writer.begin().await.unwrap();
+        enqueue(&txn, "alerts", "rolled-back", Vec::new())
+            .await
+            .unwrap();
+        txn.rollback().await.unwrap();
+        let delivered = wait_until_delivered(&writer, "alerts", Duration::from_secs(5)).await;
+        shutdown.cancel();
+        running.await.unwrap();
+        drop((writer, relay_db));
+        let _ = admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await;
+        assert!(delivered, "the commit did not wake the relay");
+        assert_eq!(*taker.0.lock().unwrap(), ["kept"]);
     }
 
     #[test]

@@ -5,9 +5,12 @@
 //! on the poke — or on a short poll, which catches changes committed by other replicas —
 //! and send what changed since the revision they last sent.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use assay_common::db::Db;
+use assay_common::notify;
 use assay_common::time;
 use assay_common::{ApiError, ApiResult};
 use assay_proto::registry::v1::{CatalogueBrand, WatchCatalogueResponse};
@@ -22,6 +25,8 @@ use crate::store;
 
 /// Watchers look for changes at least this often, even without a poke.
 const POLL: Duration = Duration::from_secs(1);
+/// ... and this often where every replica's changes are heard.
+const POLL_HEARING: Duration = Duration::from_secs(30);
 /// A batch of the stream carries about this many bytes of brands.
 const BATCH_BYTES: usize = 1024 * 1024;
 
@@ -29,12 +34,16 @@ const BATCH_BYTES: usize = 1024 * 1024;
 #[derive(Clone, Debug)]
 pub struct CatalogueHub {
     latest: watch::Sender<i64>,
+    /// Whether changes made by other replicas are heard too (PostgreSQL), so that watchers
+    /// need not poll for them.
+    hears_replicas: Arc<AtomicBool>,
 }
 
 impl Default for CatalogueHub {
     fn default() -> Self {
         Self {
             latest: watch::channel(0).0,
+            hears_replicas: Arc::new(AtomicBool::new(false)),
         }
     }
 }
@@ -49,6 +58,37 @@ impl CatalogueHub {
                 }
                 newer
             });
+        }
+    }
+
+    /// Makes every watcher look again (after notifications may have been missed).
+    fn poke(&self) {
+        self.latest.send_modify(|_| {});
+    }
+
+    /// Hears the changes every replica commits, from the database's notifications, until
+    /// `shutdown`; on SQLite, where this process is the only writer, nothing is needed.
+    pub fn hear_replicas(&self, db: &Db, shutdown: CancellationToken) {
+        let hub = self.clone();
+        let hears = notify::listen(
+            db,
+            notify::channel::CATALOGUE,
+            move |revision| match revision.parse() {
+                Ok(revision) => hub.published(Some(revision)),
+                Err(_) => hub.poke(),
+            },
+            shutdown,
+        );
+        self.hears_replicas.store(hears, Ordering::Relaxed);
+    }
+
+    /// How often a watcher looks for changes nobody told it about: rarely where every
+    /// replica's changes are heard.
+    fn poll(&self) -> Duration {
+        if self.hears_replicas.load(Ordering::Relaxed) {
+            POLL_HEARING
+        } else {
+            POLL
         }
     }
 
@@ -85,7 +125,7 @@ pub async fn watch(
             }
             () = out.closed() => return,
             _ = pokes.changed() => {}
-            () = tokio::time::sleep(POLL) => {}
+            () = tokio::time::sleep(hub.poll()) => {}
         }
     }
 }

@@ -107,6 +107,8 @@ impl Service for Registry {
     );
 
     fn start(&self, status: ServiceStatus) -> BoxFuture<'_, anyhow::Result<()>> {
+        self.hub
+            .hear_replicas(&self.db, self.platform.shutdown.clone());
         tokio::spawn(catalogue::sweep_forever(
             self.db.clone(),
             self.hub.clone(),

@@ -252,7 +252,17 @@ pub async fn protect_a_brand(a: &Process, token: &str) -> Protected {
         })
         .await
         .unwrap();
-    let mut screening = ScreeningServiceClient::new(authed(a.channel().await, token));
+    wait_for_brands(a, token, 1).await;
+    Protected {
+        member_id: member.id,
+        brand_id: brand.id,
+        right_id: right.id,
+    }
+}
+
+/// Waits (up to ten seconds) until the screening engine of `p` knows `count` brands.
+pub async fn wait_for_brands(p: &Process, token: &str, count: i64) {
+    let mut screening = ScreeningServiceClient::new(authed(p.channel().await, token));
     let deadline = Instant::now() + Duration::from_secs(10);
     while screening
         .get_engine_status(GetEngineStatusRequest {})
@@ -260,18 +270,13 @@ pub async fn protect_a_brand(a: &Process, token: &str) -> Protected {
         .unwrap()
         .into_inner()
         .brands
-        < 1
+        < count
     {
         assert!(
             Instant::now() < deadline,
             "screening never loaded the brand"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    Protected {
-        member_id: member.id,
-        brand_id: brand.id,
-        right_id: right.id,
     }
 }
 

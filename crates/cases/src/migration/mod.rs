@@ -11,5 +11,6 @@ assay_common::migrator!(
         m20261128_000001_create_cases::Migration,
         assay_common::outbox::TraceContextMigration,
         m20261201_000002_add_case_trace_context::Migration,
+        assay_common::outbox::UndeliveredIndexMigration,
     ]
 );

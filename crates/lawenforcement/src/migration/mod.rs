@@ -9,5 +9,6 @@ assay_common::migrator!(
         assay_common::outbox::Migration,
         m20261128_000001_create_lawenforcement::Migration,
         assay_common::outbox::TraceContextMigration,
+        assay_common::outbox::UndeliveredIndexMigration,
     ]
 );

@@ -1,6 +1,7 @@
 //! The catalogue: what is protected, derived and versioned.
 
 use super::*;
+use assay_common::notify;
 
 /// Ids of all brands of a member (deleted ones included).
 pub async fn member_brand_ids(
@@ -140,6 +141,8 @@ pub async fn refresh_catalogue(
     }
 
     let revision = bump_revision(db).await?;
+    // Other replicas' watchers hear of it at commit.
+    notify::notify(db, notify::channel::CATALOGUE, &revision.to_string()).await?;
     for (brand_id, desired) in changes {
         let (protected, body, hash) = match desired {
             Some((body, hash)) => (true, body, hash),

@@ -11,5 +11,6 @@ assay_common::migrator!(
         m20261128_000001_create_rules::Migration,
         m20261128_000002_create_hits::Migration,
         assay_common::outbox::TraceContextMigration,
+        assay_common::outbox::UndeliveredIndexMigration,
     ]
 );
