@@ -14,7 +14,8 @@
 //!
 //! Run with `cargo bench -p assay-tests --bench screening_load`. Client and server share the
 //! machine's cores. Options: `-- --backend sqlite|postgres|both --brands N --feed N
-//! --rate N --seconds N`.
+//! --rate N --seconds N --without-cases` (the last leaves case management out, so alerts
+//! wait in the outbox: what screening and storing hits cost alone).
 
 use std::process::Command;
 use std::sync::Arc;
@@ -32,6 +33,7 @@ use assay_tests::proto::screening::v1::{
     GetEngineStatusRequest, Listing, ScreenListingRequest, ScreenListingsRequest,
 };
 use assay_tests::{Authed, Backend, Sandbox};
+use sea_orm::ConnectionTrait;
 use tokio_stream::StreamExt;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
@@ -41,6 +43,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 struct Options {
     backends: Vec<Backend>,
+    /// Without case management, hits wait in the outbox: what storing them costs alone.
+    without_cases: bool,
     brands: usize,
     feed: usize,
     rate: u64,
@@ -50,12 +54,14 @@ struct Options {
 fn options() -> Options {
     let mut options = Options {
         backends: vec![Backend::Sqlite, Backend::Postgres],
+        without_cases: false,
         brands: 1_000,
         feed: 100_000,
         rate: 1_000,
         seconds: 10,
     };
     let args: Vec<String> = std::env::args().collect();
+    options.without_cases = args.iter().any(|a| a == "--without-cases");
     for pair in args.windows(2) {
         let value = || pair[1].parse().expect("a number");
         match pair[0].as_str() {
@@ -324,7 +330,12 @@ async fn run(backend: Backend, options: &Options) {
         Backend::Postgres => "PostgreSQL",
     };
     println!("== {name}");
-    let sandbox = Sandbox::start_with(backend, assay::ServiceName::ALL, |config| {
+    let services: &[assay::ServiceName] = if options.without_cases {
+        &[assay::ServiceName::Registry, assay::ServiceName::Screening]
+    } else {
+        assay::ServiceName::ALL
+    };
+    let sandbox = Sandbox::start_with(backend, services, |config| {
         config.server.max_concurrent_requests = 4096;
         // The bench measures the data path, not the per-caller limits in front of it.
         let unlimited = assay_common::config::Rate {
@@ -417,6 +428,42 @@ async fn run(backend: Backend, options: &Options) {
         latencies.last().unwrap().as_secs_f64() * 1e3,
     );
 
+    if options.without_cases {
+        sandbox.stop().await;
+        if backend == Backend::Postgres
+            && let Some((tpcb, _)) = pgbench(10)
+        {
+            println!("pgbench on the same server, 8 clients: TPC-B {tpcb:.0} tps");
+        }
+        return;
+    }
+    // Case management takes the alerts behind the feeds: how long until the last is a case.
+    let started = Instant::now();
+    let screening_db =
+        sea_orm::Database::connect(sandbox.database_url(assay::ServiceName::Screening))
+            .await
+            .unwrap();
+    loop {
+        let waiting = screening_db
+            .query_one_raw(sea_orm::Statement::from_string(
+                screening_db.get_database_backend(),
+                "SELECT COUNT(*) AS n FROM outbox WHERE delivered_time IS NULL",
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get::<i64>("", "n")
+            .unwrap();
+        if waiting == 0 || started.elapsed() > Duration::from_secs(300) {
+            println!(
+                "alerts: the last became a case {:.1} s after the feeds ended ({waiting} still waiting)",
+                started.elapsed().as_secs_f64()
+            );
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
     // 3. One-row reads beside a bare tonic call.
     let admin = sandbox.as_principal(Some("staff:load:admin")).await;
     let member_id = catalogue[0].member_id.clone();
@@ -477,6 +524,7 @@ async fn run(backend: Backend, options: &Options) {
     sandbox.stop().await;
 
     if backend == Backend::Postgres {
+        // pgbench's figures, beside which those above are read.
         match pgbench(10) {
             Some((tpcb, select)) => println!(
                 "pgbench on the same server, 8 clients: TPC-B {tpcb:.0} tps; -S -M prepared {select:.0} tps (GetMember {:.0}%, GetCase {:.0}% of it)",

@@ -295,11 +295,18 @@ impl Sandbox {
     }
 }
 
+/// The URL of `database` on the server of `admin_url`, with its parameters (a Unix socket
+/// directory as `?host=...`, for one).
 fn database_url(admin_url: &str, database: &str) -> String {
-    let base = admin_url.split('?').next().unwrap_or(admin_url);
+    let (base, query) = match admin_url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (admin_url, String::new()),
+    };
     match base.rfind('/') {
-        Some(slash) if slash > "postgres://".len() => format!("{}/{database}", &base[..slash]),
-        _ => format!("{base}/{database}"),
+        Some(slash) if slash > "postgres://".len() => {
+            format!("{}/{database}{query}", &base[..slash])
+        }
+        _ => format!("{base}/{database}{query}"),
     }
 }
 

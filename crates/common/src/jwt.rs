@@ -7,7 +7,7 @@
 //! `iss`, `aud` (a string or a list), `exp`, `iat`, optionally `nbf`, and `jti`, by which
 //! they can be revoked; a token may live no longer than its kind of principal allows.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
@@ -16,6 +16,7 @@ use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, 
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Deserializer, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::error::{ApiError, ApiResult};
 use crate::principal::Principal;
@@ -406,6 +407,48 @@ pub struct Verifier {
     pub providers: Vec<Provider>,
     pub lifetimes: Lifetimes,
     pub revocations: Revocations,
+    pub verified: VerifiedTokens,
+}
+
+/// Tokens whose signature and claims were checked, so that a caller's every call does not
+/// pay for the signature again (an Ed25519 check costs more than the rest of a one-row
+/// read). An entry is used only until the token expires, and revocation is asked on every
+/// use; what a principal may do is still checked live on every call.
+#[derive(Default)]
+pub struct VerifiedTokens(Mutex<HashMap<[u8; 32], Verified>>);
+
+struct Verified {
+    principal: Principal,
+    exp: u64,
+    jti: String,
+}
+
+/// Tokens remembered at most; when full, the memory starts again.
+const VERIFIED_TOKENS: usize = 10_000;
+
+impl VerifiedTokens {
+    fn get(&self, digest: &[u8; 32], now: u64) -> Option<(Principal, String)> {
+        let verified = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = verified.get(digest)?;
+        (now < entry.exp).then(|| (entry.principal.clone(), entry.jti.clone()))
+    }
+
+    fn insert(&self, digest: [u8; 32], entry: Verified) {
+        let mut verified = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if verified.len() >= VERIFIED_TOKENS {
+            verified.clear();
+        }
+        verified.insert(digest, entry);
+    }
+
+    /// How many tokens are remembered.
+    pub fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 fn invalid(why: impl std::fmt::Display) -> ApiError {
@@ -422,6 +465,7 @@ impl Verifier {
             providers: Vec::new(),
             lifetimes: Lifetimes::default(),
             revocations: Revocations::none(),
+            verified: VerifiedTokens::default(),
         }
     }
 
@@ -454,6 +498,25 @@ impl Verifier {
     }
 
     pub fn verify(&self, token: &str) -> ApiResult<Principal> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let now = jsonwebtoken::get_current_timestamp();
+        if let Some((principal, jti)) = self.verified.get(&digest, now) {
+            return if !jti.is_empty() && self.revocations.is_revoked(&jti) {
+                Err(ApiError::Unauthenticated(
+                    "the token was revoked".to_owned(),
+                ))
+            } else {
+                Ok(principal)
+            };
+        }
+        let verified = self.check(token)?;
+        let principal = verified.principal.clone();
+        self.verified.insert(digest, verified);
+        Ok(principal)
+    }
+
+    /// Checks a token's signature and claims.
+    fn check(&self, token: &str) -> ApiResult<Verified> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| invalid("malformed"))?;
         let kid = header.kid.as_deref();
         // A token without a kid is accepted only where one key could have signed it.
@@ -479,7 +542,7 @@ impl Verifier {
                     "the token was revoked".to_owned(),
                 ));
             }
-            let (iat, exp) = (claims.iat, claims.exp);
+            let (iat, exp, jti) = (claims.iat, claims.exp, claims.jti.clone());
             let principal = claims.into_principal().map_err(invalid)?;
             self.check_lifetime(iat, exp, self.lifetimes.of(&principal))?;
             if !key.may_name.iter().any(|p| p.matches(&principal)) {
@@ -489,7 +552,11 @@ impl Verifier {
                     principal.actor()
                 )));
             }
-            return Ok(principal);
+            return Ok(Verified {
+                principal,
+                exp,
+                jti,
+            });
         }
         let kid = kid.unwrap_or_default();
         for provider in &self.providers {
@@ -523,7 +590,15 @@ impl Verifier {
                 .map_err(invalid)?;
             let number = |name: &str| claims.get(name).and_then(|v| v.as_u64()).unwrap_or(0);
             self.check_lifetime(number("iat"), number("exp"), self.lifetimes.of(&principal))?;
-            return Ok(principal);
+            let jti = claims
+                .get("jti")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default();
+            return Ok(Verified {
+                principal,
+                exp: number("exp"),
+                jti: jti.to_owned(),
+            });
         }
         Err(invalid("no trusted key has its kid"))
     }
@@ -656,6 +731,7 @@ mod tests {
             providers: Vec::new(),
             lifetimes: Lifetimes::default(),
             revocations: Revocations::none(),
+            verified: VerifiedTokens::default(),
         }
     }
 
@@ -756,10 +832,32 @@ mod tests {
             .unwrap()
             .claims
             .jti;
+        verifier.verify(&token).unwrap();
+        assert_eq!(verifier.verified.len(), 1, "verified once, remembered");
         std::fs::write(&file, format!("{jti} # leaked in a ticket\n")).unwrap();
         verifier.revocations = Revocations::from_file(&file).unwrap();
         let refused = verifier.verify(&token).unwrap_err();
         assert!(refused.to_string().contains("revoked"), "{refused}");
+    }
+
+    #[test]
+    fn a_remembered_token_is_used_only_until_it_expires() {
+        let (signer, key) = pair("local", &["*"]);
+        let verifier = verifier(vec![key]);
+        let admin: Principal = "staff:root:admin".parse().unwrap();
+        let token = signer.mint(&admin, Duration::from_secs(60)).unwrap();
+        assert_eq!(verifier.verify(&token).unwrap(), admin);
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let now = jsonwebtoken::get_current_timestamp();
+        assert!(verifier.verified.get(&digest, now).is_some());
+        assert!(
+            verifier.verified.get(&digest, now + 61).is_none(),
+            "an expired token is checked again, and refused"
+        );
+        // A token that fails its check is not remembered.
+        let tampered = format!("{}x", &token[..token.len() - 1]);
+        assert!(verifier.verify(&tampered).is_err());
+        assert_eq!(verifier.verified.len(), 1);
     }
 
     #[test]

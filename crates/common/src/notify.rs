@@ -9,8 +9,8 @@
 
 use std::time::Duration;
 
-use sea_orm::sqlx::postgres::PgListener;
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
+use sqlx::postgres::PgListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::db::Db;
@@ -56,7 +56,7 @@ pub fn listen(
             let opened = async {
                 let mut listener = PgListener::connect_with(&pool).await?;
                 listener.listen(channel).await?;
-                Ok::<_, sea_orm::sqlx::Error>(listener)
+                Ok::<_, sqlx::Error>(listener)
             };
             let mut listener = tokio::select! {
                 () = shutdown.cancelled() => return,

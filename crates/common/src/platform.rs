@@ -375,6 +375,7 @@ impl Keys {
                 providers,
                 lifetimes: jwt.max_lifetime,
                 revocations,
+                verified: Default::default(),
             },
             signer,
         })
