@@ -369,21 +369,17 @@ async fn run(backend: Backend, options: &Options) {
 
     // 1. The feed, at the synthetic and at a realistic hit rate.
     let listings = synthetic::listings(&catalogue, options.feed, 11);
-    let (rate, hits, peak) = feed(&mut client, &listings).await;
-    println!(
-        "feed, synthetic hit rate: {} listings, {rate:.0} listings/s, {hits} hits ({:.1}%) = {:.0} hits stored/s; peak RSS {peak:.0} MiB",
-        listings.len(),
-        100.0 * hits as f64 / listings.len() as f64,
-        rate * hits as f64 / listings.len() as f64,
-    );
     let plain = realistic(&catalogue, options.feed, 13);
-    let (rate, hits, peak) = feed(&mut client, &plain).await;
-    println!(
-        "feed, realistic hit rate: {} listings, {rate:.0} listings/s, {hits} hits ({:.1}%) = {:.0} hits stored/s; peak RSS {peak:.0} MiB",
-        plain.len(),
-        100.0 * hits as f64 / plain.len() as f64,
-        rate * hits as f64 / plain.len() as f64,
-    );
+    for (name, feed_listings) in [("synthetic", &listings), ("realistic", &plain)] {
+        let (rate, hits, peak) = feed(&mut client, feed_listings).await;
+        let share = hits as f64 / feed_listings.len() as f64;
+        println!(
+            "feed, {name} hit rate: {} listings, {rate:.0} listings/s, {hits} hits ({:.1}%) = {:.0} hits stored/s; peak RSS {peak:.0} MiB",
+            feed_listings.len(),
+            100.0 * share,
+            rate * share,
+        );
+    }
 
     // 2. Latency at a fixed rate, while a feed runs.
     let background = tokio::spawn({

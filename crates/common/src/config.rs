@@ -159,7 +159,7 @@ impl Default for ServerConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
-    /// Pool size for PostgreSQL. SQLite always uses one connection (one writer at a time).
+    /// Pool size for PostgreSQL; on SQLite, readers beside the one connection that writes.
     pub max_connections: u32,
     pub min_connections: u32,
     #[serde(with = "humantime_serde")]

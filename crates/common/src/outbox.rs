@@ -567,14 +567,20 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_relay_retries_until_delivered_and_leaves_other_topics() {
+    /// A migrated outbox in a SQLite file that lives as long as the directory.
+    async fn sqlite_outbox() -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().unwrap();
         let url = crate::config::sqlite_url(&dir.path().join("outbox.db"));
         let db = crate::db::connect(&url, &crate::config::DatabaseConfig::default())
             .await
             .unwrap();
         crate::db::migrate::<Migrator>(&db).await.unwrap();
+        (dir, db)
+    }
+
+    #[tokio::test]
+    async fn a_relay_retries_until_delivered_and_leaves_other_topics() {
+        let (_dir, db) = sqlite_outbox().await;
         for key in ["a", "b"] {
             enqueue(&db, "alerts", key, key.as_bytes().to_vec())
                 .await
@@ -592,16 +598,8 @@ mod tests {
             max_backoff: Duration::from_millis(40),
             ..OutboxConfig::default()
         };
-        let shutdown = CancellationToken::new();
-        let relay = Relay::new(db.clone(), config).route("alerts", flaky.clone());
-        let running = tokio::spawn(relay.run(shutdown.clone()));
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while pending(&db, "alerts").await.unwrap() > 0 {
-            assert!(std::time::Instant::now() < deadline, "never delivered");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        shutdown.cancel();
-        running.await.unwrap();
+        let delivered = relay_until_delivered(&db, config, flaky.clone()).await;
+        assert!(delivered, "never delivered");
 
         let rows = entity::Entity::find()
             .order_by_asc(entity::Column::Id)
@@ -641,6 +639,18 @@ mod tests {
         }
     }
 
+    /// Runs a relay of topic "alerts" on `db` until nothing of it is pending (true) or ten
+    /// seconds passed (false).
+    async fn relay_until_delivered(db: &Db, config: OutboxConfig, deliver: impl Deliver) -> bool {
+        let shutdown = CancellationToken::new();
+        let relay = Relay::new(db.clone(), config).route("alerts", deliver);
+        let running = tokio::spawn(relay.run(shutdown.clone()));
+        let delivered = wait_until_delivered(db, "alerts", Duration::from_secs(10)).await;
+        shutdown.cancel();
+        running.await.unwrap();
+        delivered
+    }
+
     async fn wait_until_delivered(db: &Db, topic: &str, within: Duration) -> bool {
         let deadline = std::time::Instant::now() + within;
         while pending(db, topic).await.unwrap() > 0 {
@@ -654,12 +664,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_retry_comes_when_it_is_due_not_at_the_next_poll() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = crate::config::sqlite_url(&dir.path().join("outbox.db"));
-        let db = crate::db::connect(&url, &crate::config::DatabaseConfig::default())
-            .await
-            .unwrap();
-        crate::db::migrate::<Migrator>(&db).await.unwrap();
+        let (_dir, db) = sqlite_outbox().await;
         enqueue(&db, "alerts", "a", Vec::new()).await.unwrap();
         let flaky = Arc::new(Flaky {
             failures: 3,
@@ -672,12 +677,7 @@ mod tests {
             max_backoff: Duration::from_millis(40),
             ..OutboxConfig::default()
         };
-        let shutdown = CancellationToken::new();
-        let relay = Relay::new(db.clone(), config).route("alerts", flaky.clone());
-        let running = tokio::spawn(relay.run(shutdown.clone()));
-        let delivered = wait_until_delivered(&db, "alerts", Duration::from_secs(10)).await;
-        shutdown.cancel();
-        running.await.unwrap();
+        let delivered = relay_until_delivered(&db, config, flaky.clone()).await;
         assert!(delivered, "the retries waited for the ten-minute poll");
         assert_eq!(flaky.seen.lock().unwrap().len(), 4);
     }
@@ -718,7 +718,7 @@ mod tests {
         // The relay's first look, once listening, finds nothing.
         tokio::time::sleep(Duration::from_millis(300)).await;
 
-        use sea_orm::{TransactionSession, TransactionTrait};
+        use sea_orm::TransactionTrait;
         let writer = crate::db::connect(&url, &config).await.unwrap();
         let txn = writer.begin().await.unwrap();
         enqueue(&txn, "alerts", "kept", Vec::new()).await.unwrap();
