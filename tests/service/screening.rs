@@ -61,6 +61,7 @@ on_both_backends!(
     a_catalogue_change_reaches_verdicts_within_a_second,
     bad_listings_are_refused_and_nothing_is_stored,
     a_hit_is_stored_once_per_listing_outcome,
+    hits_committed_together_are_stored_once_each,
     a_feed_is_answered_in_order_with_errors_in_place,
     a_slow_feed_reader_holds_the_server_back,
     members_manage_rules_of_their_own_brands_only,
@@ -420,6 +421,68 @@ async fn a_hit_is_stored_once_per_listing_outcome(backend: Backend) {
         .unwrap()
         .into_inner();
     assert!(other_seller.hits.is_empty());
+}
+
+/// Hits from concurrent calls and feeds are written together: the same listing arriving
+/// twice in one group, or from many callers at once, is still one hit, and every answer
+/// names it.
+async fn hits_committed_together_are_stored_once_each(backend: Backend) {
+    let sandbox = Sandbox::start(backend).await;
+    screened_brand(&sandbox, "Quintera", "018700009").await;
+    let client = screening(&sandbox, MARKETPLACE).await;
+    let mut analyst = screening(&sandbox, ANALYST).await;
+    let fake = |id: &str| listing(id, "Quintera wallet 1:1 replica", "wallets", usd(9));
+
+    // Twice in one batch of a feed, between others.
+    let requests: Vec<ScreenListingsRequest> = ["g-1", "g-2", "g-1", "g-3", "g-2"]
+        .iter()
+        .map(|id| ScreenListingsRequest {
+            listing: Some(fake(id)),
+        })
+        .collect();
+    let answers: Vec<ScreenListingsResponse> = client
+        .clone()
+        .screen_listings(tokio_stream::iter(requests))
+        .await
+        .unwrap()
+        .into_inner()
+        .collect::<Result<_, _>>()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = answers.iter().map(|a| a.hit_id.as_str()).collect();
+    assert!(ids.iter().all(|id| !id.is_empty()), "{ids:?}");
+    assert_eq!(ids[0], ids[2], "the same listing twice in one group");
+    assert_eq!(ids[1], ids[4]);
+    assert!(ids[0] != ids[1] && ids[1] != ids[3] && ids[0] != ids[3]);
+
+    // Many callers at once, with one listing among them all and one of their own each.
+    let calls: Vec<_> = (0..24)
+        .map(|i| {
+            let mut client = client.clone();
+            let listing = if i % 2 == 0 {
+                fake("g-shared")
+            } else {
+                fake(&format!("g-own-{i}"))
+            };
+            tokio::spawn(async move { screen(&mut client, listing).await.hit_id })
+        })
+        .collect();
+    let mut answered = Vec::new();
+    for call in calls {
+        answered.push(call.await.unwrap());
+    }
+    let shared: std::collections::BTreeSet<&String> = answered.iter().step_by(2).collect();
+    assert_eq!(
+        shared.len(),
+        1,
+        "one hit for the shared listing: {shared:?}"
+    );
+    let own: std::collections::BTreeSet<&String> = answered.iter().skip(1).step_by(2).collect();
+    assert_eq!(own.len(), 12, "a hit of its own for each other listing");
+    assert!(!own.contains(shared.first().unwrap()));
+
+    let stored = count_hits(&mut analyst).await;
+    assert_eq!(stored, 3 + 1 + 12, "every hit stored once");
 }
 
 async fn a_feed_is_answered_in_order_with_errors_in_place(backend: Backend) {
