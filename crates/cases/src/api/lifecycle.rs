@@ -123,6 +123,8 @@ impl CasesApi {
         }
         let model = self.apply(&txn, &current, &mv, &actor, now).await?;
         txn.commit().await?;
+        // Its moves may have queued feedback for screening.
+        self.wake_relay();
         self.respond(&model).await
     }
 

@@ -210,6 +210,8 @@ impl CasesApi {
             changed.push(model);
         }
         txn.commit().await?;
+        // Its moves may have queued feedback for screening.
+        self.wake_relay();
         Ok(BulkUpdateCasesResponse {
             cases: encode(self.db(), &changed, now).await?,
         })
@@ -276,6 +278,8 @@ impl CasesApi {
         }
         let model = store::touch_case(&txn, &current_target, now).await?;
         txn.commit().await?;
+        // Its moves may have queued feedback for screening.
+        self.wake_relay();
         self.respond(&model).await
     }
 }

@@ -128,6 +128,8 @@ impl CasesApi {
         .await?
         .into_inner();
         txn.commit().await?;
+        // Its moves may have queued feedback for screening.
+        self.wake_relay();
         self.respond(&model).await
     }
 }
