@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use assay_common::outbox;
 use assay_screening::synthetic;
 use assay_tests::proto::cases::v1::cases_service_client::CasesServiceClient;
 use assay_tests::proto::cases::v1::{GetCaseRequest, ListCasesRequest};
@@ -33,7 +34,6 @@ use assay_tests::proto::screening::v1::{
     GetEngineStatusRequest, Listing, ScreenListingRequest, ScreenListingsRequest,
 };
 use assay_tests::{Authed, Backend, Sandbox};
-use sea_orm::ConnectionTrait;
 use tokio_stream::StreamExt;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
@@ -440,15 +440,8 @@ async fn run(backend: Backend, options: &Options) {
             .await
             .unwrap();
     loop {
-        let waiting = screening_db
-            .query_one_raw(sea_orm::Statement::from_string(
-                screening_db.get_database_backend(),
-                "SELECT COUNT(*) AS n FROM outbox WHERE delivered_time IS NULL",
-            ))
+        let waiting = outbox::pending(&screening_db, outbox::topic::SCREENING_HIT)
             .await
-            .unwrap()
-            .unwrap()
-            .try_get::<i64>("", "n")
             .unwrap();
         if waiting == 0 || started.elapsed() > Duration::from_secs(300) {
             println!(

@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
+use assay_common::outbox;
 use assay_proto::cases::v1::cases_service_client::CasesServiceClient;
 use assay_proto::cases::v1::{CaseSource, ListCasesRequest};
 use assay_proto::common::v1::Money;
@@ -352,15 +353,8 @@ async fn alerts_once_across_replicas_on_postgres() {
         assert_eq!(unique, expected, "every hit became exactly one case");
     }
     let screening_db = Database::connect(databases.url("screening")).await.unwrap();
-    let waiting = screening_db
-        .query_one_raw(sea_orm::Statement::from_string(
-            sea_orm::DbBackend::Postgres,
-            "SELECT COUNT(*) AS n FROM outbox WHERE delivered_time IS NULL",
-        ))
+    let waiting = outbox::pending(&screening_db, outbox::topic::SCREENING_HIT)
         .await
-        .unwrap()
-        .unwrap()
-        .try_get::<i64>("", "n")
         .unwrap();
     assert_eq!(waiting, 0, "alerts left in the outbox");
     drop(screening_db);
