@@ -83,6 +83,21 @@ fn options() -> Options {
     options
 }
 
+/// Waits (up to five minutes) until every alert in screening's outbox was delivered to
+/// case management, that is became a case; returns how many still wait.
+async fn alerts_become_cases(screening_db: &sea_orm::DatabaseConnection) -> u64 {
+    let started = Instant::now();
+    loop {
+        let waiting = outbox::pending(screening_db, outbox::topic::SCREENING_HIT)
+            .await
+            .unwrap();
+        if waiting == 0 || started.elapsed() > Duration::from_secs(300) {
+            return waiting;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Registers `count` synthetic brands, each protected by a verified trade mark.
 async fn protect(sandbox: &Sandbox, count: usize) -> Vec<registry::CatalogueBrand> {
     let mut admin =
@@ -370,7 +385,12 @@ async fn run(backend: Backend, options: &Options) {
     // 1. The feed, at the synthetic and at a realistic hit rate.
     let listings = synthetic::listings(&catalogue, options.feed, 11);
     let plain = realistic(&catalogue, options.feed, 13);
+    let screening_db =
+        sea_orm::Database::connect(sandbox.database_url(assay::ServiceName::Screening))
+            .await
+            .unwrap();
     for (name, feed_listings) in [("synthetic", &listings), ("realistic", &plain)] {
+        let started = Instant::now();
         let (rate, hits, peak) = feed(&mut client, feed_listings).await;
         let share = hits as f64 / feed_listings.len() as f64;
         println!(
@@ -379,6 +399,17 @@ async fn run(backend: Backend, options: &Options) {
             100.0 * share,
             rate * share,
         );
+        if !options.without_cases {
+            // End to end: until the last alert of the feed is a case.
+            let fed = started.elapsed();
+            let waiting = alerts_become_cases(&screening_db).await;
+            let total = started.elapsed();
+            println!(
+                "  through to cases: {:.0} listings/s, the last alert a case {:.1} s after the feed ended ({waiting} still waiting)",
+                feed_listings.len() as f64 / total.as_secs_f64(),
+                (total - fed).as_secs_f64(),
+            );
+        }
     }
 
     // 2. Latency at a fixed rate, while a feed runs.
@@ -435,23 +466,11 @@ async fn run(backend: Backend, options: &Options) {
     }
     // Case management takes the alerts behind the feeds: how long until the last is a case.
     let started = Instant::now();
-    let screening_db =
-        sea_orm::Database::connect(sandbox.database_url(assay::ServiceName::Screening))
-            .await
-            .unwrap();
-    loop {
-        let waiting = outbox::pending(&screening_db, outbox::topic::SCREENING_HIT)
-            .await
-            .unwrap();
-        if waiting == 0 || started.elapsed() > Duration::from_secs(300) {
-            println!(
-                "alerts: the last became a case {:.1} s after the feeds ended ({waiting} still waiting)",
-                started.elapsed().as_secs_f64()
-            );
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let waiting = alerts_become_cases(&screening_db).await;
+    println!(
+        "alerts: the last became a case {:.1} s after the feeds ended ({waiting} still waiting)",
+        started.elapsed().as_secs_f64()
+    );
 
     // 3. One-row reads beside a bare tonic call.
     let admin = sandbox.as_principal(Some("staff:load:admin")).await;

@@ -195,6 +195,7 @@ on_both_backends!(
     duplicate_cases_merge_with_their_evidence,
     evidence_keeps_its_chain_of_custody,
     screening_alerts_become_cases_and_decisions_go_back,
+    alerts_delivered_together_are_answered_one_by_one,
     members_see_only_cases_about_their_brands,
     strikes_make_repeat_infringers_and_clusters_find_them,
     overdue_cases_are_listed,
@@ -1261,7 +1262,10 @@ async fn screening_alerts_become_cases_and_decisions_go_back(backend: Backend) {
     let mut screening_service = cases(&sandbox, "service:screening").await;
     let again = screening_service
         .receive_hit_alert(ReceiveHitAlertRequest {
-            alert: Some(screening::HitAlert { hit: Some(hit) }),
+            alert: Some(screening::HitAlert {
+                hit: Some(hit),
+                traceparent: String::new(),
+            }),
         })
         .await
         .unwrap()
@@ -1304,6 +1308,189 @@ async fn screening_alerts_become_cases_and_decisions_go_back(backend: Backend) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// An alert of the hit `hit_id` about `listing_id`, as screening's relay sends it.
+fn hit_alert(hit_id: &str, listing_id: &str, brand_id: &str) -> screening::HitAlert {
+    screening::HitAlert {
+        hit: Some(screening::Hit {
+            id: hit_id.to_owned(),
+            listing: Some(screening::Listing {
+                listing_id: listing_id.to_owned(),
+                seller_id: "seller-9".to_owned(),
+                title: format!("Velmora replica {listing_id}"),
+                ..Default::default()
+            }),
+            verdict: Some(screening::Verdict {
+                risk_score: 0.9,
+                brands: vec![screening::BrandConcern {
+                    brand_id: brand_id.to_owned(),
+                    brand_name: "Velmora".to_owned(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned(),
+    }
+}
+
+/// The relay sends what waits in screening's outbox in one call: every alert is answered
+/// on its own, in order; a bad one makes no case and holds back no other; the same hit
+/// twice, in one call or in two, is one case.
+async fn alerts_delivered_together_are_answered_one_by_one(backend: Backend) {
+    let sandbox = Sandbox::start(backend).await;
+    let brand = "brd_0123456789abcdef0123456789abcdef";
+    let (first, second) = (
+        "hit_0123456789abcdef0123456789abcde1",
+        "hit_0123456789abcdef0123456789abcde2",
+    );
+    let mut relay = cases(&sandbox, "service:screening").await;
+    let mut no_listing = hit_alert("hit_0123456789abcdef0123456789abcde3", "", brand);
+    no_listing.hit.as_mut().unwrap().listing = None;
+    let mut bad_trace = hit_alert("hit_0123456789abcdef0123456789abcde4", "l-4", brand);
+    bad_trace.traceparent = "not a trace".to_owned();
+    let answers = relay
+        .receive_hit_alerts(ReceiveHitAlertsRequest {
+            alerts: vec![
+                hit_alert(first, "l-1", brand),
+                no_listing,
+                hit_alert(first, "l-1", brand),
+                hit_alert(second, "l-2", brand),
+                bad_trace,
+                screening::HitAlert::default(),
+            ],
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .alerts;
+    let summary: Vec<(&str, bool, Vec<&str>)> = answers
+        .iter()
+        .map(|a| {
+            (
+                a.hit_id.as_str(),
+                a.created,
+                a.field_violations
+                    .iter()
+                    .map(|v| v.field.as_str())
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (first, true, vec![]),
+            (
+                "hit_0123456789abcdef0123456789abcde3",
+                false,
+                vec![
+                    "alerts[1].hit.listing.listing_id",
+                    "alerts[1].hit.listing.seller_id"
+                ]
+            ),
+            (first, false, vec![]),
+            (second, true, vec![]),
+            (
+                "hit_0123456789abcdef0123456789abcde4",
+                false,
+                vec!["alerts[4].traceparent"]
+            ),
+            ("", false, vec!["alerts[5].hit"]),
+        ]
+    );
+    let (one, two) = (answers[0].case_id.clone(), answers[3].case_id.clone());
+    assert_eq!(answers[2].case_id, one, "the same hit twice is one case");
+    assert!(!two.is_empty() && two != one);
+    for refused in [1, 4, 5] {
+        assert_eq!(answers[refused].case_id, "");
+    }
+
+    // Delivered again (as after a relay crash): the same cases, none made.
+    let again = relay
+        .receive_hit_alerts(ReceiveHitAlertsRequest {
+            alerts: vec![
+                hit_alert(second, "l-2", brand),
+                hit_alert(first, "l-1", brand),
+            ],
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .alerts;
+    let again: Vec<(&str, bool)> = again
+        .iter()
+        .map(|a| (a.case_id.as_str(), a.created))
+        .collect();
+    assert_eq!(again, [(two.as_str(), false), (one.as_str(), false)]);
+    // The single-alert call agrees.
+    let single = relay
+        .receive_hit_alert(ReceiveHitAlertRequest {
+            alert: Some(hit_alert(first, "l-1", brand)),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (single.case_id.as_str(), single.created),
+        (one.as_str(), false)
+    );
+
+    let mut analyst = cases(&sandbox, ANALYST).await;
+    let opened = analyst
+        .list_cases(ListCasesRequest {
+            source: CaseSource::ScreeningAlert as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .cases;
+    let mut opened: Vec<(String, String, Vec<String>)> = opened
+        .into_iter()
+        .map(|c| (c.hit_id, c.listings[0].listing_id.clone(), c.brand_ids))
+        .collect();
+    opened.sort();
+    assert_eq!(
+        opened,
+        [
+            (first.to_owned(), "l-1".to_owned(), vec![brand.to_owned()]),
+            (second.to_owned(), "l-2".to_owned(), vec![brand.to_owned()]),
+        ]
+    );
+    let events = analyst
+        .list_case_events(ListCaseEventsRequest {
+            case_id: one.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .events;
+    assert_eq!(events.len(), 1, "{events:?}");
+
+    // Bounded: 1 to 500 alerts a call, from screening only.
+    for count in [0, 501] {
+        let status = expect_code(
+            relay
+                .receive_hit_alerts(ReceiveHitAlertsRequest {
+                    alerts: vec![hit_alert(first, "l-1", brand); count],
+                })
+                .await,
+            Code::InvalidArgument,
+        );
+        assert_eq!(bad_fields(&status), ["alerts"]);
+    }
+    expect_code(
+        analyst
+            .receive_hit_alerts(ReceiveHitAlertsRequest {
+                alerts: vec![hit_alert(first, "l-1", brand)],
+            })
+            .await,
+        Code::PermissionDenied,
+    );
 }
 
 async fn members_see_only_cases_about_their_brands(backend: Backend) {

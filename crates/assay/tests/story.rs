@@ -679,7 +679,7 @@ async fn from_a_counterfeit_listing_to_arrests_and_a_disclosure() {
     assert_eq!(alert.attributes["messaging.message.id"], hit_id);
     let received = receiver
         .wait_for(
-            "assay.cases.v1.CasesService/ReceiveHitAlert",
+            "assay.cases.v1.CasesService/ReceiveHitAlerts",
             Some(&trace),
             None,
         )

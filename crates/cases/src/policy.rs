@@ -17,6 +17,9 @@ const NO_TENANT: Tenant = Tenant::Nobody;
 const EVIDENCE: usize = 4 * 1024 * 1024 + 64 * 1024;
 /// All the evidence of one counter-notice, sent inline.
 const EVIDENCE_TOTAL: usize = 8 * 1024 * 1024;
+/// Screening's alerts sent together: the relay keeps a call's alerts under 4 MiB, plus
+/// one more alert.
+const ALERTS: usize = 5 * 1024 * 1024;
 
 #[rustfmt::skip]
 pub static POLICY: Policy = Policy {
@@ -27,6 +30,7 @@ pub static POLICY: Policy = Policy {
         rule("CreateCase",               ANALYST,  NO_TENANT, &[]),
         // Screening's alerts, through its outbox.
         rule("ReceiveHitAlert",          Staff::Nobody, NO_TENANT, &["screening"]),
+        rule("ReceiveHitAlerts",         Staff::Nobody, NO_TENANT, &["screening"]).max_request(ALERTS),
         rule("GetCase",                  READERS,  MEMBER,    &[]),
         // Law enforcement gathers the cases of a request's targets.
         rule("ListCases",                READERS,  MEMBER,    &["lawenforcement"]),

@@ -355,7 +355,7 @@ impl Default for OutboxConfig {
         Self {
             poll_interval: Duration::from_millis(500),
             fallback_interval: Duration::from_secs(10),
-            batch_size: 100,
+            batch_size: 400,
             concurrency: 8,
             lease: Duration::from_secs(30),
             min_backoff: Duration::from_millis(200),

@@ -298,6 +298,25 @@ macro_rules! migrator {
     };
 }
 
+/// Rows of one multi-row `INSERT`, or keys of one `IN (...)`, at most: with a few dozen
+/// columns a row this stays far below SQLite's and PostgreSQL's limits on bound parameters.
+pub const ROWS_PER_STATEMENT: usize = 500;
+
+/// Inserts `rows` with as few statements as the limit on bound parameters allows (in the
+/// caller's transaction, if it has one); nothing for no rows.
+pub async fn insert_all<A>(db: &impl ConnectionTrait, rows: Vec<A>) -> Result<(), DbErr>
+where
+    A: sea_orm::ActiveModelTrait,
+{
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        <A::Entity as sea_orm::EntityTrait>::insert_many(rows.by_ref().take(ROWS_PER_STATEMENT))
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Keyset paging: the rows of `query` past `cursor` on `key` (after it, ascending; before
 /// it, descending), in that order, at most `limit`.
 pub fn keyset<E, V>(

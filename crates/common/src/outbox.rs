@@ -106,10 +106,6 @@ pub struct Message {
     pub traceparent: String,
 }
 
-/// Rows written by one `INSERT`, at most: 9 columns each stays far below SQLite's and
-/// PostgreSQL's limits on bound parameters.
-const ROWS_PER_INSERT: usize = 500;
-
 /// Writes many messages of one topic (inside the transaction of the changes they
 /// announce) with multi-row inserts.
 pub async fn enqueue_many(
@@ -118,27 +114,19 @@ pub async fn enqueue_many(
     messages: impl IntoIterator<Item = Message>,
 ) -> ApiResult<()> {
     let now = crate::time::now();
-    let rows: Vec<entity::ActiveModel> = messages
-        .into_iter()
-        .map(|message| entity::ActiveModel {
-            topic: Set(topic.to_owned()),
-            key: Set(message.key),
-            payload: Set(message.payload),
-            create_time: Set(now),
-            attempts: Set(0),
-            next_attempt_time: Set(now),
-            delivered_time: Set(None),
-            last_error: Set(String::new()),
-            trace_context: Set(message.traceparent),
-            ..Default::default()
-        })
-        .collect();
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        entity::Entity::insert_many(rows.by_ref().take(ROWS_PER_INSERT))
-            .exec_without_returning(db)
-            .await?;
-    }
+    let rows = messages.into_iter().map(|message| entity::ActiveModel {
+        topic: Set(topic.to_owned()),
+        key: Set(message.key),
+        payload: Set(message.payload),
+        create_time: Set(now),
+        attempts: Set(0),
+        next_attempt_time: Set(now),
+        delivered_time: Set(None),
+        last_error: Set(String::new()),
+        trace_context: Set(message.traceparent),
+        ..Default::default()
+    });
+    crate::db::insert_all(db, rows.collect()).await?;
     crate::notify::notify(db, crate::notify::channel::OUTBOX, topic).await?;
     Ok(())
 }
@@ -157,7 +145,28 @@ pub async fn pending(db: &impl ConnectionTrait, topic: &str) -> ApiResult<u64> {
 /// its idempotency key).
 pub trait Deliver: Send + Sync + 'static {
     fn deliver<'a>(&'a self, message: &'a entity::Model) -> BoxFuture<'a, Result<(), String>>;
+
+    /// How many messages one [`Deliver::deliver_many`] takes at most: above 1 for a
+    /// receiver that takes many messages in one call.
+    fn batch(&self) -> usize {
+        1
+    }
+
+    /// Hands over several messages (at most [`Deliver::batch`]), answering for each in
+    /// order. By default, one [`Deliver::deliver`] each, all at once.
+    fn deliver_many<'a>(
+        &'a self,
+        messages: &'a [entity::Model],
+    ) -> BoxFuture<'a, Vec<Result<(), String>>> {
+        Box::pin(futures::future::join_all(
+            messages.iter().map(|message| self.deliver(message)),
+        ))
+    }
 }
+
+/// The payload bytes of one delivery of many messages, at most (a larger message still
+/// goes, alone).
+const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
 
 /// Delivers a service's outbox, at least once, with retries and exponential backoff.
 ///
@@ -310,10 +319,14 @@ impl Relay {
             .exec_with_returning(&self.db)
             .await?;
         taken.sort_by_key(|m| m.id);
-        let delivered: Vec<i64> = futures::stream::iter(taken)
-            .map(|message| self.deliver_one(message))
+        let deliveries: Vec<_> = self
+            .deliveries(taken)
+            .into_iter()
+            .map(|(deliver, messages)| self.deliver_some(deliver, messages))
+            .collect();
+        let delivered: Vec<i64> = futures::stream::iter(deliveries)
             .buffer_unordered(self.config.concurrency)
-            .filter_map(|delivered| async move { delivered })
+            .flat_map(futures::stream::iter)
             .collect()
             .await;
         if !delivered.is_empty() {
@@ -331,29 +344,100 @@ impl Relay {
         Ok(due.len())
     }
 
-    /// Delivers one taken message; returns its id if it was delivered. A failure is
-    /// recorded with the time of the next attempt.
-    async fn deliver_one(&self, message: entity::Model) -> Option<i64> {
-        let (_, deliver) = self.routes.iter().find(|(t, _)| *t == message.topic)?;
-        let attempts = message.attempts;
+    /// Splits taken messages into deliveries: by topic, as many to a delivery as the
+    /// receiver takes at once, but spread over the relay's concurrent deliveries and kept
+    /// under [`MAX_BATCH_BYTES`]. Messages without a route are left to their lease.
+    fn deliveries(&self, taken: Vec<entity::Model>) -> Vec<(Arc<dyn Deliver>, Vec<entity::Model>)> {
+        let mut deliveries = Vec::new();
+        for (topic, deliver) in &self.routes {
+            let messages: Vec<entity::Model> = taken
+                .iter()
+                .filter(|m| m.topic == *topic)
+                .cloned()
+                .collect();
+            let most = deliver
+                .batch()
+                .min(messages.len().div_ceil(self.config.concurrency))
+                .max(1);
+            let mut batch: Vec<entity::Model> = Vec::new();
+            let mut bytes = 0;
+            for message in messages {
+                if !batch.is_empty()
+                    && (batch.len() == most || bytes + message.payload.len() > MAX_BATCH_BYTES)
+                {
+                    deliveries.push((deliver.clone(), std::mem::take(&mut batch)));
+                    bytes = 0;
+                }
+                bytes += message.payload.len();
+                batch.push(message);
+            }
+            if !batch.is_empty() {
+                deliveries.push((deliver.clone(), batch));
+            }
+        }
+        deliveries
+    }
+
+    /// Delivers taken messages of one topic in one call; returns the ids of those
+    /// delivered. A failure is recorded with the time of the next attempt.
+    async fn deliver_some(
+        &self,
+        deliver: Arc<dyn Deliver>,
+        messages: Vec<entity::Model>,
+    ) -> Vec<i64> {
+        let Some(first) = messages.first() else {
+            return Vec::new();
+        };
         // OpenTelemetry messaging conventions: processing a message continues the trace it
-        // was sent in.
+        // was sent in; processing a batch continues the first's and links the others.
         let span = tracing::info_span!(
             "outbox.deliver",
-            otel.name = %format!("process {}", message.topic),
+            otel.name = %format!("process {}", first.topic),
             otel.kind = "consumer",
             otel.status_code = tracing::field::Empty,
             messaging.system = "assay.outbox",
             messaging.operation.type = "process",
-            messaging.destination.name = %message.topic,
-            messaging.message.id = %message.key,
-            messaging.message.delivery_attempt = attempts,
+            messaging.destination.name = %first.topic,
+            messaging.message.id = tracing::field::Empty,
+            messaging.message.delivery_attempt = tracing::field::Empty,
+            messaging.batch.message_count = tracing::field::Empty,
         );
-        crate::telemetry::continue_trace(&span, &message.trace_context);
-        let Err(error) = deliver.deliver(&message).instrument(span.clone()).await else {
-            return Some(message.id);
-        };
-        span.record("otel.status_code", "ERROR");
+        crate::telemetry::continue_trace(&span, &first.trace_context);
+        if let [one] = messages.as_slice() {
+            span.record("messaging.message.id", one.key.as_str());
+            span.record("messaging.message.delivery_attempt", one.attempts);
+        } else {
+            span.record("messaging.batch.message_count", messages.len());
+            for message in &messages[1..] {
+                crate::telemetry::link_trace(&span, &message.trace_context);
+            }
+        }
+        let mut results = deliver
+            .deliver_many(&messages)
+            .instrument(span.clone())
+            .await
+            .into_iter();
+        let mut delivered = Vec::with_capacity(messages.len());
+        for message in &messages {
+            match results.next() {
+                Some(Ok(())) => delivered.push(message.id),
+                Some(Err(error)) => {
+                    span.record("otel.status_code", "ERROR");
+                    self.failed(message, error).await;
+                }
+                None => {
+                    span.record("otel.status_code", "ERROR");
+                    self.failed(message, "the receiver did not answer for it".to_owned())
+                        .await;
+                }
+            }
+        }
+        delivered
+    }
+
+    /// Records a failed delivery: the message is tried again after its backoff.
+    async fn failed(&self, message: &entity::Model, error: String) {
+        let attempts = message.attempts;
         let wait = backoff(&self.config, attempts);
         tracing::warn!(
             topic = message.topic,
@@ -377,7 +461,6 @@ impl Relay {
         if let Err(error) = recorded {
             tracing::warn!(%error, "outbox bookkeeping failed; the message will be retried");
         }
-        None
     }
 
     async fn purge(&self) -> Result<(), DbErr> {
@@ -737,6 +820,85 @@ mod tests {
             .await;
         assert!(delivered, "the commit did not wake the relay");
         assert_eq!(*taker.0.lock().unwrap(), ["kept"]);
+    }
+
+    /// Takes up to three messages a call and refuses the key "bad" the first time.
+    #[derive(Default)]
+    struct Batcher {
+        calls: Mutex<Vec<Vec<String>>>,
+    }
+
+    impl Deliver for Arc<Batcher> {
+        fn deliver<'a>(&'a self, _: &'a entity::Model) -> BoxFuture<'a, Result<(), String>> {
+            Box::pin(async { Err("one at a time: not expected".to_owned()) })
+        }
+
+        fn batch(&self) -> usize {
+            3
+        }
+
+        fn deliver_many<'a>(
+            &'a self,
+            messages: &'a [entity::Model],
+        ) -> BoxFuture<'a, Vec<Result<(), String>>> {
+            let keys: Vec<String> = messages.iter().map(|m| m.key.clone()).collect();
+            let mut calls = self.calls.lock().unwrap();
+            let refused_before = calls.iter().flatten().any(|k| k == "bad");
+            let answers = keys
+                .iter()
+                .map(|k| {
+                    if k == "bad" && !refused_before {
+                        Err("refused once".to_owned())
+                    } else {
+                        Ok(())
+                    }
+                })
+                .collect();
+            calls.push(keys);
+            Box::pin(async { answers })
+        }
+    }
+
+    /// A receiver that takes batches gets the messages a few to a call, spread over the
+    /// relay's concurrent deliveries; one it refuses comes back alone, the rest stay
+    /// delivered.
+    #[tokio::test]
+    async fn a_batch_receiver_gets_many_to_a_call_and_only_refused_ones_again() {
+        let (_dir, db) = sqlite_outbox().await;
+        let keys: Vec<String> = (0..10)
+            .map(|i| {
+                if i == 4 {
+                    "bad".to_owned()
+                } else {
+                    format!("m{i}")
+                }
+            })
+            .collect();
+        for key in &keys {
+            enqueue(&db, "alerts", key, Vec::new()).await.unwrap();
+        }
+        let batcher = Arc::new(Batcher::default());
+        let config = OutboxConfig {
+            poll_interval: Duration::from_millis(10),
+            min_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(20),
+            concurrency: 2,
+            ..OutboxConfig::default()
+        };
+        assert!(relay_until_delivered(&db, config, batcher.clone()).await);
+        let calls = batcher.calls.lock().unwrap().clone();
+        // Ten messages, two deliveries at once: calls of (at most) three.
+        assert!(
+            calls.iter().all(|c| !c.is_empty() && c.len() <= 3),
+            "{calls:?}"
+        );
+        assert_eq!(calls.len(), 5, "{calls:?}");
+        assert_eq!(calls.last().unwrap(), &["bad"]);
+        let mut first_round: Vec<&String> = calls[..4].iter().flatten().collect();
+        first_round.sort();
+        let mut expected: Vec<&String> = keys.iter().collect();
+        expected.sort();
+        assert_eq!(first_round, expected, "each message once before the retry");
     }
 
     #[test]

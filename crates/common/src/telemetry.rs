@@ -167,13 +167,31 @@ pub fn current_traceparent() -> String {
 /// Makes `span` a child of a stored `traceparent` (see [`current_traceparent`]); a span
 /// with an empty or malformed one starts a trace of its own.
 pub fn continue_trace(span: &tracing::Span, traceparent: &str) {
+    if let Some(context) = extract(traceparent) {
+        let _ = span.set_parent(context);
+    }
+}
+
+/// Links `span` to the trace of `traceparent` (a W3C header value; empty: nothing): what
+/// a span that serves several traces at once, such as one delivery of many messages,
+/// records of all but the one it continues.
+pub fn link_trace(span: &tracing::Span, traceparent: &str) {
+    use opentelemetry::trace::TraceContextExt;
+    if let Some(context) = extract(traceparent) {
+        let linked = context.span().span_context().clone();
+        if linked.is_valid() {
+            span.add_link(linked);
+        }
+    }
+}
+
+fn extract(traceparent: &str) -> Option<opentelemetry::Context> {
     if traceparent.is_empty() {
-        return;
+        return None;
     }
     let carrier =
         std::collections::HashMap::from([("traceparent".to_owned(), traceparent.to_owned())]);
-    let context = TraceContextPropagator::new().extract(&carrier);
-    let _ = span.set_parent(context);
+    Some(TraceContextPropagator::new().extract(&carrier))
 }
 
 /// Writes the current span's trace context into outgoing request metadata.

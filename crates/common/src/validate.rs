@@ -230,6 +230,27 @@ pub fn external_id(value: &str) -> Result<String, String> {
 static REQUEST_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Za-z0-9_-]{1,128}$").unwrap());
 
+/// A W3C `traceparent` (`00-<32 hex trace id>-<16 hex span id>-<2 hex flags>`), or
+/// `None` for an empty one.
+pub fn traceparent(value: &str) -> Result<Option<String>, String> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let parts: Vec<&str> = value.splitn(5, '-').collect();
+    let well_formed = parts.len() == 4
+        && parts.iter().zip([2, 32, 16, 2]).all(|(part, len)| {
+            part.len() == len
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        });
+    if well_formed {
+        Ok(Some(value.to_owned()))
+    } else {
+        Err("must be empty or a W3C traceparent: 00-<32 hex>-<16 hex>-<2 hex>".to_owned())
+    }
+}
+
 /// An optional idempotency key.
 pub fn request_id(value: &str) -> Result<Option<String>, String> {
     if value.is_empty() {
@@ -427,6 +448,23 @@ mod tests {
         assert!(text("abcdefghijk", 10).is_err());
         assert!(text("a\u{0007}b", 10).is_err());
         assert_eq!(text("路易威登", 4).unwrap(), "路易威登");
+    }
+
+    #[test]
+    fn traceparents_are_w3c_or_empty() {
+        let good = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        assert_eq!(traceparent(good).unwrap().as_deref(), Some(good));
+        assert_eq!(traceparent("").unwrap(), None);
+        for bad in [
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902bz-01",
+            "not a trace",
+        ] {
+            assert!(traceparent(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

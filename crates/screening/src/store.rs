@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use assay_common::db::{ROWS_PER_STATEMENT, insert_all};
 use assay_common::holds::Purgeable;
 use assay_common::time::to_timestamp;
 use assay_common::{ApiError, ApiResult, outbox};
@@ -262,6 +263,7 @@ pub fn new_hit(id: String, listing: &Listing, verdict: &Verdict, now: DateTime<U
             feedback: None,
             create_time: Some(to_timestamp(now)),
         }),
+        traceparent: String::new(),
     };
     NewHit {
         row: hit::Model {
@@ -288,10 +290,6 @@ pub fn new_hit(id: String, listing: &Listing, verdict: &Verdict, now: DateTime<U
     }
 }
 
-/// Rows of one `INSERT` or keys of one `IN (...)`, at most: far below SQLite's and
-/// PostgreSQL's limits on bound parameters.
-const ROWS_PER_STATEMENT: usize = 500;
-
 /// The ids of the hits already stored under any of `keys`, by key.
 pub async fn hit_ids_by_key(
     db: &impl ConnectionTrait,
@@ -314,25 +312,15 @@ pub async fn hit_ids_by_key(
 /// Stores hits, their brands and their outbox messages in the caller's transaction, a few
 /// hundred rows per statement.
 pub async fn insert_hits(db: &impl ConnectionTrait, hits: &[&NewHit]) -> ApiResult<()> {
-    for chunk in hits.chunks(ROWS_PER_STATEMENT) {
-        hit::Entity::insert_many(chunk.iter().map(|h| h.row.clone().into_active_model()))
-            .exec_without_returning(db)
-            .await?;
-    }
-    let brands: Vec<hit_brand::ActiveModel> = hits
-        .iter()
-        .flat_map(|h| {
-            h.brands.iter().map(|brand_id| hit_brand::ActiveModel {
-                brand_id: Set(brand_id.clone()),
-                hit_id: Set(h.row.id.clone()),
-            })
+    let rows = hits.iter().map(|h| h.row.clone().into_active_model());
+    insert_all(db, rows.collect()).await?;
+    let brands = hits.iter().flat_map(|h| {
+        h.brands.iter().map(|brand_id| hit_brand::ActiveModel {
+            brand_id: Set(brand_id.clone()),
+            hit_id: Set(h.row.id.clone()),
         })
-        .collect();
-    for chunk in brands.chunks(ROWS_PER_STATEMENT) {
-        hit_brand::Entity::insert_many(chunk.iter().cloned())
-            .exec_without_returning(db)
-            .await?;
-    }
+    });
+    insert_all(db, brands.collect()).await?;
     let alerts = hits.iter().map(|h| outbox::Message {
         key: h.row.id.clone(),
         payload: h.alert.clone(),
@@ -490,7 +478,7 @@ pub async fn feedback_in(
     let ids: Vec<&str> = hits.iter().map(|h| h.id.as_str()).collect();
     let mut brands: std::collections::HashMap<String, Vec<String>> =
         std::collections::HashMap::new();
-    for chunk in ids.chunks(500) {
+    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
         for row in hit_brand::Entity::find()
             .filter(hit_brand::Column::HitId.is_in(chunk.to_vec()))
             .all(db)

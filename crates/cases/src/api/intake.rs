@@ -107,6 +107,7 @@ impl CasesApi {
             source_key: None,
             risk_score: 0.0,
             fast_track,
+            traceparent: None,
             due_time: self
                 .inner
                 .config
@@ -148,6 +149,7 @@ impl CasesApi {
             source_key: None,
             risk_score: 0.0,
             fast_track: false,
+            traceparent: None,
             due_time: self.inner.config.sla.opened(CaseSource::Staff, false, now),
         };
         self.open_case(principal, key, new, now).await
@@ -186,27 +188,103 @@ impl CasesApi {
         principal: &Principal,
         req: ReceiveHitAlertRequest,
     ) -> ApiResult<ReceiveHitAlertResponse> {
-        let hit = req.alert.and_then(|a| a.hit);
-        let Some(hit) = hit else {
-            return Err(ApiError::invalid("alert.hit", "must be set"));
-        };
+        let now = time::now();
+        let new = self
+            .alert_case(req.alert.unwrap_or_default(), "alert", now)
+            .map_err(ApiError::InvalidArgument)?;
+        let (case_id, created) = self
+            .open_alert_cases(principal, vec![new], now)
+            .await?
+            .pop()
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("an alert went unanswered")))?;
+        Ok(ReceiveHitAlertResponse { case_id, created })
+    }
+
+    pub(super) async fn receive_hit_alerts(
+        &self,
+        principal: &Principal,
+        req: ReceiveHitAlertsRequest,
+    ) -> ApiResult<ReceiveHitAlertsResponse> {
+        validate::count(&req.alerts, 1, MAX_ALERTS).map_err(|e| ApiError::invalid("alerts", e))?;
+        let now = time::now();
+        let mut answers = Vec::with_capacity(req.alerts.len());
+        let mut news = Vec::with_capacity(req.alerts.len());
+        let mut opened_at = Vec::with_capacity(req.alerts.len());
+        for (index, alert) in req.alerts.into_iter().enumerate() {
+            let hit_id = alert
+                .hit
+                .as_ref()
+                .and_then(|hit| HitId::parse(&hit.id).ok())
+                .map(String::from)
+                .unwrap_or_default();
+            let mut answer = ReceivedHitAlert {
+                hit_id,
+                ..Default::default()
+            };
+            match self.alert_case(alert, &format!("alerts[{index}]"), now) {
+                Ok(new) => {
+                    news.push(new);
+                    opened_at.push(index);
+                }
+                Err(violations) => {
+                    answer.field_violations = violations
+                        .iter()
+                        .map(|(field, description)| FieldViolation {
+                            field: field.to_owned(),
+                            description: description.to_owned(),
+                        })
+                        .collect();
+                }
+            }
+            answers.push(answer);
+        }
+        let opened = self.open_alert_cases(principal, news, now).await?;
+        for (index, (case_id, created)) in opened_at.into_iter().zip(opened) {
+            answers[index].case_id = case_id;
+            answers[index].created = created;
+        }
+        Ok(ReceiveHitAlertsResponse { alerts: answers })
+    }
+
+    /// The case an alert asks for, or what is wrong with the alert (fields under `at`).
+    fn alert_case(
+        &self,
+        alert: HitAlert,
+        at: &str,
+        now: DateTime<Utc>,
+    ) -> Result<NewCase, FieldViolations> {
+        let field = |name: &str| format!("{at}.{name}");
         let mut violations = FieldViolations::new();
-        violations.check("alert.hit.id", HitId::parse(&hit.id));
-        let listing = hit.listing.clone().unwrap_or_default();
+        let traceparent = violations.check(
+            &field("traceparent"),
+            validate::traceparent(&alert.traceparent),
+        );
+        let Some(hit) = alert.hit else {
+            violations.add(field("hit"), "must be set");
+            return Err(violations);
+        };
+        let hit_id = violations.check(&field("hit.id"), HitId::parse(&hit.id));
+        let listing = hit.listing.unwrap_or_default();
         let listing_id = violations.check(
-            "alert.hit.listing.listing_id",
+            &field("hit.listing.listing_id"),
             validate::external_id(&listing.listing_id),
         );
         let seller_id = violations.check(
-            "alert.hit.listing.seller_id",
+            &field("hit.listing.seller_id"),
             validate::external_id(&listing.seller_id),
         );
-        let verdict = hit.verdict.clone().unwrap_or_default();
+        let verdict = hit.verdict.unwrap_or_default();
         let brand_ids: Vec<String> = verdict.brands.iter().map(|b| b.brand_id.clone()).collect();
-        let brand_ids = check::brand_ids(&mut violations, "alert.hit.verdict.brands", &brand_ids);
-        let (listing_id, seller_id) = violations.require(listing_id.zip(seller_id))?;
+        let brand_ids = check::brand_ids(&mut violations, &field("hit.verdict.brands"), &brand_ids);
+        let (Some(hit_id), Some(listing_id), Some(seller_id), Some(traceparent)) =
+            (hit_id, listing_id, seller_id, traceparent)
+        else {
+            return Err(violations);
+        };
+        if !violations.is_empty() {
+            return Err(violations);
+        }
 
-        let source_key = format!("{}/{}", topic::SCREENING_HIT, hit.id);
         let brands: Vec<&str> = verdict
             .brands
             .iter()
@@ -218,8 +296,7 @@ impl CasesApi {
             .map(|s| s.explanation.as_str())
             .collect();
         let (title, summary) = domain::intake::from_hit(&listing.title, &brands, &explanations);
-        let now = time::now();
-        let new = NewCase {
+        Ok(NewCase {
             id: CaseId::generate().into_string(),
             source: CaseSource::ScreeningAlert,
             title,
@@ -237,8 +314,8 @@ impl CasesApi {
             }],
             member_id: String::new(),
             ip_right_id: String::new(),
-            hit_id: hit.id.clone(),
-            source_key: Some(source_key.clone()),
+            source_key: Some(format!("{}/{hit_id}", topic::SCREENING_HIT)),
+            hit_id: hit_id.into_string(),
             risk_score: verdict.risk_score,
             fast_track: false,
             due_time: self
@@ -246,36 +323,65 @@ impl CasesApi {
                 .config
                 .sla
                 .opened(CaseSource::ScreeningAlert, false, now),
-        };
-        // Exactly once: the source key is unique. A concurrent duplicate delivery loses the
-        // insert and finds the winner's case.
-        let txn = self.db().begin().await?;
-        if let Some(existing) = store::find_by_source_key(&txn, &source_key).await? {
-            return Ok(ReceiveHitAlertResponse {
-                case_id: existing.id,
-                created: false,
-            });
+            traceparent,
+        })
+    }
+
+    /// Opens the cases of alerts in one transaction, exactly once each: an alert whose
+    /// hit already has a case (a repeated delivery, or the same hit twice in one call)
+    /// answers that case. Answers (case id, made now) for each, in order.
+    async fn open_alert_cases(
+        &self,
+        principal: &Principal,
+        news: Vec<NewCase>,
+        now: DateTime<Utc>,
+    ) -> ApiResult<Vec<(String, bool)>> {
+        if news.is_empty() {
+            return Ok(Vec::new());
         }
-        let inserted = store::insert_case(&txn, new, &principal.actor(), now).await;
-        match inserted {
-            Ok(model) => {
-                txn.commit().await?;
-                crate::metrics::case_opened(&model.source);
-                Ok(ReceiveHitAlertResponse {
-                    case_id: model.id,
-                    created: true,
-                })
-            }
+        // The source key is unique: a delivery racing another one (from a second relay)
+        // loses its insert, and looking again finds the winner's cases.
+        match self
+            .try_open_alert_cases(principal, news.clone(), now)
+            .await
+        {
+            Ok(answers) => Ok(answers),
             Err(error) => {
-                drop(txn);
-                match store::find_by_source_key(self.db(), &source_key).await? {
-                    Some(existing) => Ok(ReceiveHitAlertResponse {
-                        case_id: existing.id,
-                        created: false,
-                    }),
-                    None => Err(error),
-                }
+                tracing::debug!(%error, "opening alert cases failed; looking again");
+                self.try_open_alert_cases(principal, news, now).await
             }
         }
+    }
+
+    async fn try_open_alert_cases(
+        &self,
+        principal: &Principal,
+        news: Vec<NewCase>,
+        now: DateTime<Utc>,
+    ) -> ApiResult<Vec<(String, bool)>> {
+        let keys: Vec<&str> = news
+            .iter()
+            .filter_map(|n| n.source_key.as_deref())
+            .collect();
+        let txn = self.db().begin().await?;
+        let mut known = store::case_ids_by_source_key(&txn, &keys).await?;
+        let mut answers = Vec::with_capacity(news.len());
+        let mut fresh = Vec::with_capacity(news.len());
+        for new in news {
+            let key = new.source_key.clone().unwrap_or_default();
+            if let Some(id) = known.get(&key) {
+                answers.push((id.clone(), false));
+                continue;
+            }
+            known.insert(key, new.id.clone());
+            answers.push((new.id.clone(), true));
+            fresh.push(new);
+        }
+        let opened = store::insert_cases(&txn, fresh, &principal.actor(), now).await?;
+        txn.commit().await?;
+        for case in &opened {
+            crate::metrics::case_opened(&case.source);
+        }
+        Ok(answers)
     }
 }

@@ -30,6 +30,7 @@ use assay_proto::cases::v1::cases_service_server::CasesService;
 use assay_proto::cases::v1::*;
 use assay_proto::registry::v1::registry_service_client::RegistryServiceClient;
 use assay_proto::registry::v1::{GetIpRightRequest, VerificationStatus};
+use assay_proto::screening::v1::{FieldViolation, HitAlert};
 use chrono::{DateTime, Utc};
 use prost::Message;
 use sea_orm::{DatabaseTransaction, TransactionTrait};
@@ -50,6 +51,8 @@ const MAX_BULK: usize = 500;
 const MAX_MERGE: usize = 100;
 /// Evidence supplied with a counter-notice, at most.
 const MAX_COUNTER_EVIDENCE: usize = 20;
+/// Alerts delivered in one call, at most.
+const MAX_ALERTS: usize = 500;
 
 /// The case management service.
 #[derive(Clone)]
@@ -284,6 +287,8 @@ assay_common::rpcs! {
             |p, req| self.create_case(&p, req), |c| CreateCaseResponse { r#case: Some(c) };
         receive_hit_alert(ReceiveHitAlertRequest) -> ReceiveHitAlertResponse =
             |p, req| self.receive_hit_alert(&p, req);
+        receive_hit_alerts(ReceiveHitAlertsRequest) -> ReceiveHitAlertsResponse =
+            |p, req| self.receive_hit_alerts(&p, req);
         get_case(GetCaseRequest) -> GetCaseResponse =
             |p, req| self.get_case(&p, req), |c| GetCaseResponse { r#case: Some(c) };
         list_cases(ListCasesRequest) -> ListCasesResponse = |p, req| self.list_cases(&p, req);

@@ -13,6 +13,7 @@ pub use sellers::*;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use assay_common::db::insert_all;
 use assay_common::holds::Purgeable;
 use assay_common::money::Money;
 use assay_common::outbox::{self, topic};
@@ -28,8 +29,8 @@ use chrono::{DateTime, Utc};
 use prost::Message;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Order,
-    QueryFilter, QueryOrder, QuerySelect, TryIntoModel,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
+    Order, QueryFilter, QueryOrder, QuerySelect, TryIntoModel,
 };
 
 use crate::domain::check::NewEvidence;
@@ -62,6 +63,7 @@ pub fn status_of(model: &case::Model) -> ApiResult<CaseStatus> {
 // Cases
 
 /// A case about to be opened.
+#[derive(Debug, Clone)]
 pub struct NewCase {
     pub id: String,
     pub source: CaseSource,
@@ -76,57 +78,108 @@ pub struct NewCase {
     pub risk_score: f64,
     pub fast_track: bool,
     pub due_time: DateTime<Utc>,
+    /// The trace the case continues; `None`: the current one.
+    pub traceparent: Option<String>,
 }
 
+/// Opens one case: its row, brands, listings and first timeline entry.
 pub async fn insert_case(
     db: &impl ConnectionTrait,
     new: NewCase,
     actor: &str,
     now: DateTime<Utc>,
 ) -> ApiResult<case::Model> {
-    let model = case::ActiveModel {
-        id: Set(new.id.clone()),
-        source: Set(new.source.as_str_name().to_owned()),
-        status: Set(CaseStatus::Open.as_str_name().to_owned()),
-        title: Set(new.title),
-        summary: Set(new.summary),
-        member_id: Set(new.member_id),
-        ip_right_id: Set(new.ip_right_id),
-        hit_id: Set(new.hit_id),
-        source_key: Set(new.source_key),
-        risk_score: Set(new.risk_score),
-        assignee: Set(String::new()),
-        fast_track: Set(new.fast_track),
-        due_time: Set(Some(new.due_time)),
-        merged_into: Set(String::new()),
-        resolution_note: Set(String::new()),
-        decision: Set(String::new()),
-        decision_time: Set(None),
-        counter_notice: Set(None),
-        counter_notice_time: Set(None),
-        version: Set(1),
-        create_time: Set(now),
-        update_time: Set(now),
-        trace_context: Set(assay_common::telemetry::current_traceparent()),
+    let mut opened = insert_cases(db, vec![new], actor, now).await?;
+    opened
+        .pop()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no case was opened")))
+}
+
+/// Opens cases with one multi-row insert a table (the cases, their brands, their listings
+/// and their first timeline entries), in the caller's transaction; returns the rows.
+pub async fn insert_cases(
+    db: &impl ConnectionTrait,
+    news: Vec<NewCase>,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<Vec<case::Model>> {
+    let current_trace = assay_common::telemetry::current_traceparent();
+    let mut cases = Vec::with_capacity(news.len());
+    let mut brands = Vec::new();
+    let mut listings = Vec::new();
+    let mut events = Vec::with_capacity(news.len());
+    for new in news {
+        let mut brand_ids = new.brand_ids;
+        brand_ids.sort_unstable();
+        brand_ids.dedup();
+        brands.extend(brand_ids.into_iter().map(|brand| case_brand::ActiveModel {
+            case_id: Set(new.id.clone()),
+            brand_id: Set(brand),
+        }));
+        let mut seen = BTreeSet::new();
+        listings.extend(
+            new.listings
+                .into_iter()
+                .filter(|l| seen.insert(l.listing_id.clone()))
+                .map(|l| case_listing::ActiveModel {
+                    case_id: Set(new.id.clone()),
+                    listing_id: Set(l.listing_id),
+                    seller_id: Set(l.seller_id),
+                    title: Set(l.title),
+                    takedown_time: Set(None),
+                    reinstate_time: Set(None),
+                }),
+        );
+        let detail = match new.source {
+            CaseSource::Notice => "opened from a takedown notice",
+            CaseSource::ScreeningAlert => "opened from a screening alert",
+            _ => "opened by staff",
+        };
+        events.push(event_row(
+            &new.id,
+            1,
+            Event::new(CaseEventKind::Opened, detail).status(CaseStatus::Open, CaseStatus::Open),
+            actor,
+            now,
+        ));
+        cases.push(case::Model {
+            id: new.id,
+            source: new.source.as_str_name().to_owned(),
+            status: CaseStatus::Open.as_str_name().to_owned(),
+            title: new.title,
+            summary: new.summary,
+            member_id: new.member_id,
+            ip_right_id: new.ip_right_id,
+            hit_id: new.hit_id,
+            source_key: new.source_key,
+            risk_score: new.risk_score,
+            assignee: String::new(),
+            fast_track: new.fast_track,
+            due_time: Some(new.due_time),
+            merged_into: String::new(),
+            resolution_note: String::new(),
+            decision: String::new(),
+            decision_time: None,
+            counter_notice: None,
+            counter_notice_time: None,
+            version: 1,
+            create_time: now,
+            update_time: now,
+            trace_context: new.traceparent.unwrap_or_else(|| current_trace.clone()),
+        });
     }
-    .insert(db)
-    .await?;
-    add_brands(db, &new.id, &new.brand_ids).await?;
-    add_listings(db, &new.id, &new.listings).await?;
-    let detail = match new.source {
-        CaseSource::Notice => "opened from a takedown notice",
-        CaseSource::ScreeningAlert => "opened from a screening alert",
-        _ => "opened by staff",
-    };
-    append_event(
+    insert_all(
         db,
-        &new.id,
-        Event::new(CaseEventKind::Opened, detail).status(CaseStatus::Open, CaseStatus::Open),
-        actor,
-        now,
+        cases
+            .iter()
+            .map(|c| c.clone().into_active_model())
+            .collect(),
     )
     .await?;
-    Ok(model)
+    insert_all(db, brands).await?;
+    insert_all(db, listings).await?;
+    insert_all(db, events).await?;
+    Ok(cases)
 }
 
 async fn add_brands(
@@ -179,14 +232,23 @@ pub async fn find_case(db: &impl ConnectionTrait, id: &str) -> ApiResult<case::M
         .ok_or_else(|| ApiError::not_found("case", id))
 }
 
-pub async fn find_by_source_key(
+/// The cases already opened from any of `keys` (their `source_key`s), by key.
+pub async fn case_ids_by_source_key(
     db: &impl ConnectionTrait,
-    key: &str,
-) -> ApiResult<Option<case::Model>> {
-    Ok(case::Entity::find()
-        .filter(case::Column::SourceKey.eq(key))
-        .one(db)
-        .await?)
+    keys: &[&str],
+) -> ApiResult<HashMap<String, String>> {
+    let mut found = HashMap::new();
+    for chunk in keys.chunks(assay_common::db::ROWS_PER_STATEMENT) {
+        let rows: Vec<(String, String)> = case::Entity::find()
+            .select_only()
+            .columns([case::Column::SourceKey, case::Column::Id])
+            .filter(case::Column::SourceKey.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        found.extend(rows);
+    }
+    Ok(found)
 }
 
 pub async fn brands_of_case(db: &impl ConnectionTrait, case_id: &str) -> ApiResult<Vec<String>> {
@@ -361,13 +423,27 @@ pub async fn append_event(
         .one(db)
         .await?
         .flatten();
+    event_row(case_id, last.unwrap_or(0) + 1, event, actor, now)
+        .insert(db)
+        .await?;
+    Ok(())
+}
+
+/// The `sequence`-th entry of a case's timeline.
+fn event_row(
+    case_id: &str,
+    sequence: i64,
+    event: Event,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> case_event::ActiveModel {
     let (from, to) = event
         .statuses
         .map(|(f, t)| (f.as_str_name(), t.as_str_name()))
         .unwrap_or(("", ""));
     case_event::ActiveModel {
         case_id: Set(case_id.to_owned()),
-        sequence: Set(last.unwrap_or(0) + 1),
+        sequence: Set(sequence),
         kind: Set(event.kind.as_str_name().to_owned()),
         actor: Set(actor.to_owned()),
         time: Set(now),
@@ -376,9 +452,6 @@ pub async fn append_event(
         detail: Set(event.detail),
         ..Default::default()
     }
-    .insert(db)
-    .await?;
-    Ok(())
 }
 
 pub async fn list_events(

@@ -1,0 +1,230 @@
+//! Statements per call: every SQL statement a handler sends on PostgreSQL is counted
+//! against the RPC whose span it runs in (sqlx logs each statement in the calling task),
+//! and each RPC is held to its budget. A change that adds a round trip to a hot path, or
+//! makes a batch cost a statement per item, fails here.
+//!
+//! PostgreSQL only: sqlx runs SQLite statements on a worker thread, outside the caller's
+//! span. Statements of background work (the hit writer, relays) belong to no RPC and are
+//! not counted.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use assay_tests::fixtures::*;
+use assay_tests::proto::cases::v1 as cases;
+use assay_tests::proto::cases::v1::cases_service_client::CasesServiceClient;
+use assay_tests::proto::registry::v1 as registry;
+use assay_tests::proto::screening::v1 as screening;
+use assay_tests::proto::screening::v1::screening_service_client::ScreeningServiceClient;
+use assay_tests::{Backend, Sandbox};
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::{Layer, Registry};
+
+/// Statements counted per RPC method.
+#[derive(Clone, Default)]
+struct Statements(Arc<Mutex<HashMap<String, usize>>>);
+
+impl Statements {
+    /// The statements `method` sent since the last look, and forgets them.
+    fn take(&self, method: &str) -> usize {
+        self.0.lock().unwrap().remove(method).unwrap_or(0)
+    }
+
+    fn forget(&self) {
+        self.0.lock().unwrap().clear();
+    }
+}
+
+/// The method an `rpc` span serves.
+struct Method(String);
+
+struct MethodVisitor(Option<String>);
+
+impl Visit for MethodVisitor {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "rpc.method" {
+            self.0 = Some(format!("{value:?}"));
+        }
+    }
+}
+
+impl<S> Layer<S> for Statements
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        if attrs.metadata().name() != "rpc" {
+            return;
+        }
+        let mut visitor = MethodVisitor(None);
+        attrs.record(&mut visitor);
+        if let (Some(method), Some(span)) = (visitor.0, ctx.span(id)) {
+            span.extensions_mut().insert(Method(method));
+        }
+    }
+
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: Context<'_, S>) {
+        if event.metadata().target() != "sqlx::query" {
+            return;
+        }
+        let Some(scope) = ctx.event_scope(event) else {
+            return;
+        };
+        for span in scope {
+            if let Some(Method(method)) = span.extensions().get::<Method>() {
+                *self.0.lock().unwrap().entry(method.clone()).or_default() += 1;
+                return;
+            }
+        }
+    }
+}
+
+fn alert(n: usize, brand_id: &str) -> screening::HitAlert {
+    screening::HitAlert {
+        hit: Some(screening::Hit {
+            id: format!("hit_{n:032x}"),
+            listing: Some(screening::Listing {
+                listing_id: format!("l-{n}"),
+                seller_id: "s-1".to_owned(),
+                title: "Velmora replica".to_owned(),
+                ..Default::default()
+            }),
+            verdict: Some(screening::Verdict {
+                risk_score: 0.9,
+                brands: vec![screening::BrandConcern {
+                    brand_id: brand_id.to_owned(),
+                    brand_name: "Velmora".to_owned(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        traceparent: String::new(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_rpc_keeps_to_its_statement_budget_on_postgres() {
+    let statements = Statements::default();
+    tracing::subscriber::set_global_default(Registry::default().with(statements.clone()))
+        .expect("the only subscriber of this binary");
+    let sandbox = Sandbox::start_with(Backend::Postgres, assay::ServiceName::ALL, |config| {
+        config.database.log_statements = true;
+    })
+    .await;
+    let (member, brand) = screened_brand(&sandbox, "Velmora", "018800031").await;
+    let mut admin = registry(&sandbox, ADMIN).await;
+    let mut pipeline = ScreeningServiceClient::new(sandbox.as_principal(Some(MARKETPLACE)).await);
+    let mut relay = CasesServiceClient::new(sandbox.as_principal(Some("service:screening")).await);
+    let mut analyst = CasesServiceClient::new(sandbox.as_principal(Some(ANALYST)).await);
+    let mut hits = ScreeningServiceClient::new(sandbox.as_principal(Some(ANALYST)).await);
+
+    let mut seen: Vec<(&str, usize, usize)> = Vec::new();
+    let mut check = |method: &'static str, budget: usize| {
+        seen.push((method, statements.take(method), budget));
+    };
+
+    admin
+        .get_member(registry::GetMemberRequest {
+            id: member.id.clone(),
+        })
+        .await
+        .unwrap();
+    check("GetMember", 1);
+    admin
+        .get_brand(registry::GetBrandRequest {
+            id: brand.id.clone(),
+        })
+        .await
+        .unwrap();
+    check("GetBrand", 2);
+
+    // Screening stores hits through its writer, off the caller's task: a call itself reads
+    // and writes nothing.
+    let screened = pipeline
+        .screen_listing(screening::ScreenListingRequest {
+            listing: Some(screening::Listing {
+                listing_id: "lst-1".to_owned(),
+                seller_id: "seller-1".to_owned(),
+                title: "Velmora replica handbag 1:1 mirror quality".to_owned(),
+                category: "handbags".to_owned(),
+                price: Some(eur(40)),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!screened.hit_id.is_empty());
+    check("ScreenListing", 0);
+    hits.get_hit(screening::GetHitRequest {
+        id: screened.hit_id.clone(),
+    })
+    .await
+    .unwrap();
+    check("GetHit", 1);
+    // The relay's own delivery of that hit is not what is counted below.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while analyst
+        .list_cases(cases::ListCasesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .cases
+        .is_empty()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the alert never arrived"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    statements.forget();
+
+    // One alert or fifty: the same statements (the look for earlier deliveries, four
+    // multi-row inserts, the commit).
+    for (count, first) in [(1, 1_000), (50, 2_000)] {
+        let answers = relay
+            .receive_hit_alerts(cases::ReceiveHitAlertsRequest {
+                alerts: (first..first + count)
+                    .map(|n| alert(n, &brand.id))
+                    .collect(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .alerts;
+        assert!(answers.iter().all(|a| a.created), "{answers:?}");
+        check("ReceiveHitAlerts", 6);
+    }
+    let case_id = {
+        let listed = analyst
+            .list_cases(cases::ListCasesRequest {
+                page_size: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(listed.cases.len(), 52);
+        listed.cases[0].id.clone()
+    };
+    check("ListCases", 5);
+    analyst
+        .get_case(cases::GetCaseRequest { id: case_id })
+        .await
+        .unwrap();
+    check("GetCase", 5);
+
+    let over: Vec<String> = seen
+        .iter()
+        .filter(|(_, sent, budget)| sent > budget)
+        .map(|(method, sent, budget)| format!("{method}: {sent} statements, budget {budget}"))
+        .collect();
+    assert!(over.is_empty(), "over budget: {over:#?}");
+    sandbox.stop().await;
+}
