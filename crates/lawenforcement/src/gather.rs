@@ -3,7 +3,6 @@
 //! the disclosure package.
 
 use assay_common::client::PeerChannel;
-use assay_common::time::to_timestamp;
 use assay_common::{ApiError, ApiResult};
 use assay_proto::cases::v1 as cases;
 use assay_proto::cases::v1::cases_service_client::CasesServiceClient;
@@ -332,20 +331,4 @@ impl Pages {
     fn finish(self) -> (Vec<Value>, bool) {
         (self.records, self.truncated)
     }
-}
-
-/// The manifest of `items`: one line per item, `<sha256>  <size>  <name>` (the format of
-/// `sha256sum`, with the size), and its own SHA-256.
-pub fn manifest(items: &[PackageItem]) -> (String, String) {
-    let manifest: String = items
-        .iter()
-        .map(|i| format!("{}  {}  {}\n", i.sha256, i.size_bytes, i.name))
-        .collect();
-    let hash = hex::encode(Sha256::digest(manifest.as_bytes()));
-    (manifest, hash)
-}
-
-/// For timestamps in package descriptions.
-pub fn now_timestamp() -> prost_types::Timestamp {
-    to_timestamp(assay_common::time::now())
 }

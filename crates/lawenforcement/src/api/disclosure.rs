@@ -205,16 +205,7 @@ impl LawEnforcementApi {
         domain::transition(from, Action::Gather, store::process_of(&model))
             .map_err(ApiError::precondition)?;
         let body = convert::request(&model)?;
-        if !emergency_confirmed(&body) {
-            return Err(ApiError::precondition(
-                "an emergency request needs a second, independent confirmation before any data is gathered",
-            ));
-        }
-        let categories: Vec<DataCategory> = body
-            .approved_categories
-            .iter()
-            .filter_map(|c| DataCategory::try_from(*c).ok())
-            .collect();
+        let categories = package::gathering(&body).map_err(ApiError::precondition)?;
         let gathered = self
             .inner
             .sources
@@ -236,22 +227,15 @@ impl LawEnforcementApi {
             .iter()
             .map(|(item, _)| item.clone())
             .collect();
-        let (manifest, manifest_sha256) = gather::manifest(&items);
         let files: Vec<(String, String, Vec<u8>)> = gathered
             .files
             .into_iter()
             .map(|(item, content)| (item.name, item.sha256, content))
             .collect();
         store::insert_package(&txn, id.as_str(), &files).await?;
-        body.package = Some(Package {
-            items,
-            manifest,
-            manifest_sha256: manifest_sha256.clone(),
-            build_time: Some(gather::now_timestamp()),
-            expire_time: None,
-            not_found: gathered.not_found,
-            delete_time: None,
-        });
+        let assembled = package::assemble(items, gathered.not_found, time::now());
+        let manifest_sha256 = assembled.manifest_sha256.clone();
+        body.package = Some(assembled);
         body.status = to as i32;
         self.save(
             txn,
@@ -283,22 +267,17 @@ impl LawEnforcementApi {
         let (model, mut body, to) = self
             .open_for(&txn, &id, &req.etag, Action::Disclose)
             .await?;
-        if !emergency_confirmed(&body) {
-            return Err(ApiError::precondition(
-                "an emergency request needs a second, independent confirmation before any data goes out",
-            ));
-        }
         let ttl = chrono::Duration::from_std(self.inner.config.package_ttl)
             .unwrap_or(chrono::Duration::days(30));
-        let package = body.package.get_or_insert_with(Package::default);
-        package.expire_time = Some(time::to_timestamp(now + ttl));
-        store::release_package(&txn, id.as_str(), now + ttl).await?;
+        let expires = package::release(&mut body, now, ttl).map_err(ApiError::precondition)?;
+        store::release_package(&txn, id.as_str(), expires).await?;
+        let (files, manifest) = body
+            .package
+            .as_ref()
+            .map_or((0, ""), |p| (p.items.len(), p.manifest_sha256.as_str()));
         let detail = format!(
-            "released {} files to {} until {}, manifest sha256 {}",
-            package.items.len(),
+            "released {files} files to {} until {expires}, manifest sha256 {manifest}",
             body.agency_id,
-            now + ttl,
-            package.manifest_sha256
         );
         body.status = to as i32;
         self.save(txn, principal, &model, body, "request.disclose", detail)
@@ -335,24 +314,8 @@ impl LawEnforcementApi {
             .await?;
         let body = convert::request(&model)?;
         let package = body.package.clone().unwrap_or_default();
-        let status = store::status_of(&model)?;
-        let released = package.expire_time.is_some()
-            && matches!(status, RequestStatus::Disclosed | RequestStatus::Closed);
-        if !released {
-            return Err(ApiError::precondition(
-                "no package was disclosed for this request",
-            ));
-        }
-        let expires = package
-            .expire_time
-            .as_ref()
-            .and_then(|t| time::from_timestamp(t).ok())
-            .unwrap_or_default();
-        if expires <= time::now() {
-            return Err(ApiError::precondition(format!(
-                "the package expired at {expires}: its files are deleted, only its manifest is kept"
-            )));
-        }
+        package::downloadable(store::status_of(&model)?, &package, time::now())
+            .map_err(ApiError::precondition)?;
         let files = store::package_files(&txn, id.as_str()).await?;
         self.audit(
             &txn,
@@ -367,18 +330,10 @@ impl LawEnforcementApi {
         )
         .await?;
         txn.commit().await?;
-        let files = package
-            .items
-            .iter()
-            .map(|item| PackageFile {
-                content: files
-                    .iter()
-                    .find(|f| f.name == item.name)
-                    .map(|f| f.content.clone())
-                    .unwrap_or_default(),
-                item: Some(item.clone()),
-            })
-            .collect();
+        let files = package::files(
+            &package.items,
+            files.into_iter().map(|f| (f.name, f.content)).collect(),
+        );
         Ok(DownloadPackageResponse {
             package: Some(package),
             files,

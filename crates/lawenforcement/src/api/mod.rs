@@ -33,10 +33,10 @@ use tonic::{Request, Response, Status};
 
 use crate::audit::{self as audit_log, Audit, Entry};
 use crate::config::Config;
-use crate::domain::check::{self, emergency_confirmed};
-use crate::domain::{self, Action};
+use crate::domain::check;
+use crate::domain::{self, Action, package};
 use crate::entity::request;
-use crate::gather::{self, Sources};
+use crate::gather::Sources;
 use crate::ids::{AgencyId, HoldId, RequestId};
 use crate::{convert, store};
 
