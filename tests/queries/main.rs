@@ -147,14 +147,7 @@ async fn each_rpc_keeps_to_its_statement_budget_on_postgres() {
     // and writes nothing.
     let screened = pipeline
         .screen_listing(screening::ScreenListingRequest {
-            listing: Some(screening::Listing {
-                listing_id: "lst-1".to_owned(),
-                seller_id: "seller-1".to_owned(),
-                title: "Velmora replica handbag 1:1 mirror quality".to_owned(),
-                category: "handbags".to_owned(),
-                price: Some(eur(40)),
-                ..Default::default()
-            }),
+            listing: Some(velmora_replica("lst-1", "seller-1")),
         })
         .await
         .unwrap()

@@ -1207,14 +1207,7 @@ async fn screening_alerts_become_cases_and_decisions_go_back(backend: Backend) {
     );
     let answer = pipeline
         .screen_listing(screening::ScreenListingRequest {
-            listing: Some(screening::Listing {
-                listing_id: "lst-77".to_owned(),
-                seller_id: "seller-77".to_owned(),
-                title: "Velmora replica handbag 1:1 mirror quality".to_owned(),
-                category: "handbags".to_owned(),
-                price: Some(eur(40)),
-                ..Default::default()
-            }),
+            listing: Some(velmora_replica("lst-77", "seller-77")),
         })
         .await
         .unwrap()

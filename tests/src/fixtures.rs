@@ -9,7 +9,7 @@ use crate::proto::lawenforcement::v1::law_enforcement_service_client::LawEnforce
 use crate::proto::registry::v1::registry_service_client::RegistryServiceClient;
 use crate::proto::registry::v1::*;
 use crate::proto::screening::v1::screening_service_client::ScreeningServiceClient;
-use crate::proto::screening::v1::{GetEngineStatusRequest, GetEngineStatusResponse};
+use crate::proto::screening::v1::{GetEngineStatusRequest, GetEngineStatusResponse, Listing};
 use crate::{Authed, Sandbox};
 
 pub type Registry = RegistryServiceClient<Authed>;
@@ -176,6 +176,19 @@ pub async fn screened_brand(sandbox: &Sandbox, name: &str, number: &str) -> (Mem
     let mut screening = ScreeningServiceClient::new(sandbox.as_principal(Some(MARKETPLACE)).await);
     engine_at(&mut screening, revision).await;
     made
+}
+
+/// A listing that screening flags as a counterfeit of "Velmora" (see [`screened_brand`]):
+/// the name, "replica", "1:1 mirror quality" and a price far below the brand's.
+pub fn velmora_replica(listing_id: &str, seller_id: &str) -> Listing {
+    Listing {
+        listing_id: listing_id.to_owned(),
+        seller_id: seller_id.to_owned(),
+        title: "Velmora replica handbag 1:1 mirror quality".to_owned(),
+        category: "handbags".to_owned(),
+        price: Some(eur(40)),
+        ..Default::default()
+    }
 }
 
 /// The registry's current catalogue revision.

@@ -17,9 +17,9 @@ const NO_TENANT: Tenant = Tenant::Nobody;
 const EVIDENCE: usize = 4 * 1024 * 1024 + 64 * 1024;
 /// All the evidence of one counter-notice, sent inline.
 const EVIDENCE_TOTAL: usize = 8 * 1024 * 1024;
-/// Screening's alerts sent together: the relay keeps a call's alerts under 4 MiB, plus
-/// one more alert.
-const ALERTS: usize = 5 * 1024 * 1024;
+/// Screening's alerts sent together: the relay keeps a call's alerts under 1 MiB (a
+/// larger alert goes alone: a listing is at most 3 MiB, its images already hashes).
+const ALERTS: usize = 4 * 1024 * 1024;
 
 #[rustfmt::skip]
 pub static POLICY: Policy = Policy {

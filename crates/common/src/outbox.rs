@@ -166,7 +166,7 @@ pub trait Deliver: Send + Sync + 'static {
 
 /// The payload bytes of one delivery of many messages, at most (a larger message still
 /// goes, alone).
-const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
+const MAX_BATCH_BYTES: usize = 1024 * 1024;
 
 /// Delivers a service's outbox, at least once, with retries and exponential backoff.
 ///
@@ -899,6 +899,25 @@ mod tests {
         let mut expected: Vec<&String> = keys.iter().collect();
         expected.sort();
         assert_eq!(first_round, expected, "each message once before the retry");
+    }
+
+    /// Large messages go fewer to a call: a call carries at most a mebibyte of them (one
+    /// larger still goes, alone).
+    #[tokio::test]
+    async fn a_batch_is_kept_under_its_size() {
+        let (_dir, db) = sqlite_outbox().await;
+        for (key, size) in [("a", 600_000), ("b", 600_000), ("c", 10), ("d", 2_000_000)] {
+            enqueue(&db, "alerts", key, vec![0; size]).await.unwrap();
+        }
+        let batcher = Arc::new(Batcher::default());
+        let config = OutboxConfig {
+            poll_interval: Duration::from_millis(10),
+            concurrency: 1,
+            ..OutboxConfig::default()
+        };
+        assert!(relay_until_delivered(&db, config, batcher.clone()).await);
+        let calls = batcher.calls.lock().unwrap().clone();
+        assert_eq!(calls, [vec!["a"], vec!["b", "c"], vec!["d"]]);
     }
 
     #[test]
