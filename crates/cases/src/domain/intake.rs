@@ -4,6 +4,8 @@
 
 /// Characters of the listing's title quoted in a case's title.
 const TITLE_QUOTE: usize = 200;
+/// Characters of the brand names in a case's title.
+const TITLE_BRANDS: usize = 300;
 /// Characters of a case's summary.
 const SUMMARY: usize = 10_000;
 /// Characters of a listing's title kept on the case's listing.
@@ -16,7 +18,8 @@ pub fn from_hit(listing_title: &str, brands: &[&str], explanations: &[&str]) -> 
     let title = if brands.is_empty() {
         format!("Screening: {quoted}")
     } else {
-        format!("Screening ({}): {quoted}", brands.join(", "))
+        let named: String = brands.join(", ").chars().take(TITLE_BRANDS).collect();
+        format!("Screening ({named}): {quoted}")
     };
     let summary = explanations.join("\n").chars().take(SUMMARY).collect();
     (title, summary)
@@ -37,6 +40,17 @@ mod tests {
         assert_eq!(summary, "names Louis Vuitton\nprice far below");
         let (bare, _) = from_hit("a bag", &[], &[]);
         assert_eq!(bare, "Screening: a bag");
+    }
+
+    #[test]
+    fn a_title_stays_short_whatever_the_brand_names() {
+        let long = "Maison ".repeat(1000);
+        let brands: Vec<&str> = vec![long.as_str(); 50];
+        let (title, _) = from_hit(&"x".repeat(1000), &brands, &[]);
+        assert_eq!(
+            title.chars().count(),
+            "Screening (): ".len() + TITLE_BRANDS + TITLE_QUOTE
+        );
     }
 
     #[test]
