@@ -202,17 +202,15 @@ async fn append(
     entry: Entry<'_>,
     hash: impl Fn(&str, i64, DateTime<Utc>, Entry<'_>) -> String,
 ) -> ApiResult<i64> {
-    audit_head::Entity::update_many()
+    let head = audit_head::Entity::update_many()
         .col_expr(
             audit_head::Column::Sequence,
             Expr::col(audit_head::Column::Sequence).add(1),
         )
         .filter(audit_head::Column::Id.eq(1))
-        .exec(db)
-        .await?;
-    let head = audit_head::Entity::find_by_id(1)
-        .one(db)
+        .exec_with_returning(db)
         .await?
+        .pop()
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("audit_head row is missing")))?;
     // Stored times keep microseconds on every backend; hash what is stored.
     let time = assay_common::time::now().trunc_subsecs(6);
