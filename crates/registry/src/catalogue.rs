@@ -158,7 +158,7 @@ async fn send_changes(
             bytes += brand.encoded_len();
             batch.upserts.push(brand);
         } else if !reset {
-            batch.removed_brand_ids.push(entry.brand_id.clone());
+            batch.removed_brand_ids.push(entry.brand_id.to_string());
         }
         if bytes >= BATCH_BYTES {
             bytes = 0;

@@ -1,6 +1,7 @@
 //! Stored records to API messages.
 
 use assay_common::ApiResult;
+use assay_common::ids::BrandId;
 use assay_common::resource::etag;
 use assay_common::time::{opt_timestamp, to_date, to_timestamp};
 use assay_proto::registry::v1 as pb;
@@ -12,7 +13,7 @@ use crate::store;
 
 pub fn member(model: &member::Model) -> ApiResult<pb::Member> {
     Ok(pb::Member {
-        id: model.id.clone(),
+        id: model.id.to_string(),
         legal_name: model.legal_name.clone(),
         display_name: model.display_name.clone(),
         kind: store::member_kind(&model.kind)? as i32,
@@ -30,8 +31,8 @@ pub fn member(model: &member::Model) -> ApiResult<pb::Member> {
 pub fn brand(model: &brand::Model, protected: bool) -> ApiResult<pb::Brand> {
     let spec = store::brand_spec(model)?;
     Ok(pb::Brand {
-        id: model.id.clone(),
-        member_id: model.member_id.clone(),
+        id: model.id.to_string(),
+        member_id: model.member_id.to_string(),
         name: spec.name,
         aliases: spec.aliases,
         categories: spec.categories,
@@ -56,9 +57,9 @@ pub fn right(model: &ip_right::Model, today: NaiveDate) -> ApiResult<pb::IpRight
     let spec = store::right_spec(model)?;
     let status = effective_status(store::right_status(&model.status)?, spec.valid_until, today);
     Ok(pb::IpRight {
-        id: model.id.clone(),
-        brand_id: model.brand_id.clone(),
-        member_id: model.member_id.clone(),
+        id: model.id.to_string(),
+        brand_id: model.brand_id.to_string(),
+        member_id: model.member_id.to_string(),
         kind: spec.kind as i32,
         office: spec.office as i32,
         registration_number: spec.registration_number,
@@ -77,12 +78,12 @@ pub fn right(model: &ip_right::Model, today: NaiveDate) -> ApiResult<pb::IpRight
     })
 }
 
-pub fn delegation(model: &delegation::Model, brand_ids: Vec<String>) -> pb::Delegation {
+pub fn delegation(model: &delegation::Model, brand_ids: Vec<BrandId>) -> pb::Delegation {
     pb::Delegation {
-        id: model.id.clone(),
-        agent_member_id: model.agent_member_id.clone(),
-        principal_member_id: model.principal_member_id.clone(),
-        brand_ids,
+        id: model.id.to_string(),
+        agent_member_id: model.agent_member_id.to_string(),
+        principal_member_id: model.principal_member_id.to_string(),
+        brand_ids: brand_ids.into_iter().map(BrandId::into_string).collect(),
         expire_time: opt_timestamp(model.expire_time),
         create_time: Some(to_timestamp(model.create_time)),
         etag: etag(model.version),

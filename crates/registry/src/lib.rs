@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use assay_common::db::Db;
 use assay_common::directory::{Lookup, Standing, member_standing};
+use assay_common::ids::MemberId;
 use assay_common::server::ServiceStatus;
 use assay_common::service::{BoxFuture, Service};
 use assay_common::{ApiResult, Platform};
@@ -90,7 +91,10 @@ struct LocalMembers(Db);
 impl Lookup for LocalMembers {
     fn standing<'a>(&'a self, id: &'a str) -> BoxFuture<'a, ApiResult<Standing>> {
         Box::pin(async move {
-            Ok(match store::find_member(&self.0, id).await? {
+            let Ok(id) = MemberId::parse(id) else {
+                return Ok(Standing::Unknown);
+            };
+            Ok(match store::find_member(&self.0, &id).await? {
                 None => Standing::Unknown,
                 Some(member) => member_standing(store::member_status(&member.status)?),
             })

@@ -36,9 +36,9 @@ impl RegistryApi {
             .iter()
             .map(|m| {
                 Ok(figures::MemberAt {
-                    id: &m.id,
+                    id: m.id.as_str(),
                     country_code: &m.country_code,
-                    status: store::member_status(status_of(&m.id))?,
+                    status: store::member_status(status_of(m.id.as_str()))?,
                 })
             })
             .collect::<ApiResult<Vec<_>>>()?;
@@ -50,8 +50,8 @@ impl RegistryApi {
             .iter()
             .map(|r| {
                 Ok(figures::RightAt {
-                    brand_id: &r.brand_id,
-                    status: store::right_status(status_of(&r.id))?,
+                    brand_id: r.brand_id.as_str(),
+                    status: store::right_status(status_of(r.id.as_str()))?,
                     valid_from: r.valid_from,
                     valid_until: r.valid_until,
                 })

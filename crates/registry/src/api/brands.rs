@@ -14,23 +14,23 @@ impl RegistryApi {
             return Err(ApiError::invalid("brand", "must be set"));
         };
         let owner = match (brand.member_id.as_str(), principal.member_id()) {
-            ("", Some(own)) => Some(own.to_owned()),
+            // The caller's own member id, checked live when it authenticated.
+            ("", Some(own)) => Some(MemberId::from_trusted(own.to_owned())),
             ("", None) => {
                 violations.add("brand.member_id", "must be set");
                 None
             }
-            (id, _) => parse_id(&mut violations, "brand.member_id", id, MemberId::parse)
-                .map(MemberId::into_string),
+            (id, _) => parse_id(&mut violations, "brand.member_id", id, MemberId::parse),
         };
         let spec = brand_domain::validate(brand, "brand", &mut violations);
         let (owner, spec) = violations.require(owner.zip(spec))?;
-        principal.scope(Owner::Members(&[owner.as_str()]), "member", &owner)?;
+        principal.scope(Owner::Members(&[owner.as_str()]), "member", owner.as_str())?;
         let txn = self.db.begin().await?;
         let (model, protected) = create_once(
             &txn,
             key.as_ref(),
             async |existing| {
-                let model = store::get_brand(&txn, &existing).await?;
+                let model = store::get_brand(&txn, &BrandId::from_trusted(existing)).await?;
                 let protected = store::is_protected(&txn, &model.id).await?;
                 Ok((model, protected))
             },
@@ -41,10 +41,10 @@ impl RegistryApi {
                 if store::member_status(&member.status)? == MemberStatus::Exited {
                     return Err(ApiError::precondition("the member has exited the alliance"));
                 }
-                let id = BrandId::generate().into_string();
+                let id = BrandId::generate();
                 let model = store::insert_brand(&txn, &id, &owner, &spec, time::now()).await?;
                 tracing::info!(brand_id = %id, member_id = %owner, "brand created");
-                Ok((id, (model, false)))
+                Ok((id.into_string(), (model, false)))
             },
         )
         .await?
@@ -59,7 +59,7 @@ impl RegistryApi {
         req: GetBrandRequest,
     ) -> ApiResult<Brand> {
         let id = id_arg("id", &req.id, BrandId::parse)?;
-        let model = store::get_brand(&self.db, id.as_str()).await?;
+        let model = store::get_brand(&self.db, &id).await?;
         self.scope_brand(&self.db, principal, &model, "brand", id.as_str())
             .await?;
         let protected = store::is_protected(&self.db, &model.id).await?;
@@ -74,18 +74,19 @@ impl RegistryApi {
         let size = page_size(req.page_size)?;
         let member_id = (!req.member_id.is_empty())
             .then(|| id_arg("member_id", &req.member_id, MemberId::parse))
-            .transpose()?
-            .map(MemberId::into_string);
+            .transpose()?;
         let filter = store::BrandFilter {
             member_id,
-            visible_to: principal.member_id().map(str::to_owned),
+            visible_to: own_member(principal),
         };
         let scope = format!("ListBrands|{filter:?}");
         let after = self.page_tokens.decode(&scope, &req.page_token)?;
         let now = time::now();
         let rows = store::list_brands(&self.db, &filter, after.as_deref(), size + 1, now).await?;
-        let (rows, next_page_token) = self.page_tokens.page(&scope, rows, size, |b| b.id.clone());
-        let ids: Vec<&str> = rows.iter().map(|b| b.id.as_str()).collect();
+        let (rows, next_page_token) = self
+            .page_tokens
+            .page(&scope, rows, size, |b| b.id.to_string());
+        let ids: Vec<&BrandId> = rows.iter().map(|b| &b.id).collect();
         let protected = store::protected_among(&self.db, &ids).await?;
         Ok(ListBrandsResponse {
             brands: rows
@@ -114,12 +115,12 @@ impl RegistryApi {
             "logo_hashes",
         ];
         let paths = mask_paths(req.update_mask.as_ref(), FIELDS)?;
-        let current = store::get_brand(&self.db, id.as_str()).await?;
+        let current = store::get_brand(&self.db, &id).await?;
         self.scope_brand(&self.db, principal, &current, "brand", id.as_str())
             .await?;
 
         let txn = self.db.begin().await?;
-        let current = store::get_brand(&txn, id.as_str()).await?;
+        let current = store::get_brand(&txn, &id).await?;
         check_etag(&update.etag, current.version, "brand")?;
         let mut merged = convert::brand(&current, false)?;
         // The names it had, which a right verified before rights kept their terms covers.
@@ -174,12 +175,12 @@ impl RegistryApi {
     ) -> ApiResult<()> {
         let id = id_arg("id", &req.id, BrandId::parse)?;
         let txn = self.db.begin().await?;
-        let current = store::get_brand(&txn, id.as_str()).await?;
+        let current = store::get_brand(&txn, &id).await?;
         self.scope_brand(&txn, principal, &current, "brand", id.as_str())
             .await?;
         if principal
             .member_id()
-            .is_some_and(|own| own != current.member_id)
+            .is_some_and(|own| own != current.member_id.as_str())
         {
             return Err(ApiError::denied(
                 "only the brand's own member deletes it, not an agent acting for it",
@@ -189,7 +190,8 @@ impl RegistryApi {
         let now = time::now();
         store::delete_brand(&txn, current, now).await?;
         let revision =
-            store::refresh_catalogue(&txn, &[id.to_string()], now.date_naive(), now).await?;
+            store::refresh_catalogue(&txn, std::slice::from_ref(&id), now.date_naive(), now)
+                .await?;
         txn.commit().await?;
         self.hub.published(revision);
         tracing::info!(brand_id = %id, "brand deleted");

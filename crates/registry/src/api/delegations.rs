@@ -23,7 +23,8 @@ impl RegistryApi {
             delegation.principal_member_id.as_str(),
             principal.member_id(),
         ) {
-            ("", Some(own)) => Some(own.to_owned()),
+            // The caller's own member id, checked live when it authenticated.
+            ("", Some(own)) => Some(MemberId::from_trusted(own.to_owned())),
             ("", None) => {
                 violations.add("delegation.principal_member_id", "must be set");
                 None
@@ -33,15 +34,14 @@ impl RegistryApi {
                 "delegation.principal_member_id",
                 id,
                 MemberId::parse,
-            )
-            .map(MemberId::into_string),
+            ),
         };
         let brand_ids = validate::each(
             &mut violations,
             "delegation.brand_ids",
             &delegation.brand_ids,
             1..=MAX_DELEGATED_BRANDS,
-            |id| BrandId::parse(id).map(BrandId::into_string),
+            |id| BrandId::parse(id),
         );
         let now = time::now();
         let expire_time = match &delegation.expire_time {
@@ -59,7 +59,7 @@ impl RegistryApi {
             },
         };
         if let (Some(agent), Some(principal_member)) = (&agent, &principal_member)
-            && agent.as_str() == principal_member
+            && agent == principal_member
         {
             violations.add(
                 "delegation.agent_member_id",
@@ -70,19 +70,20 @@ impl RegistryApi {
         principal.scope(
             Owner::Members(&[principal_member.as_str()]),
             "member",
-            &principal_member,
+            principal_member.as_str(),
         )?;
         let txn = self.db.begin().await?;
         let (model, brand_ids, revision) = create_once(
             &txn,
             key.as_ref(),
             async |existing| {
-                let model = store::get_delegation(&txn, &existing).await?;
+                let model =
+                    store::get_delegation(&txn, &DelegationId::from_trusted(existing)).await?;
                 let brands = store::delegation_brand_ids(&txn, &model.id).await?;
                 Ok((model, brands, None))
             },
             async || {
-                let agent_model = store::get_member(&txn, agent.as_str()).await?;
+                let agent_model = store::get_member(&txn, &agent).await?;
                 if store::member_kind(&agent_model.kind)? != MemberKind::Agent {
                     return Err(ApiError::precondition(
                         "the agent member is not of kind AGENT",
@@ -113,8 +114,8 @@ impl RegistryApi {
                 let id = DelegationId::generate();
                 let model = store::insert_delegation(
                     &txn,
-                    id.as_str(),
-                    agent.as_str(),
+                    &id,
+                    &agent,
                     &principal_member,
                     &brand_ids,
                     expire_time,
@@ -142,7 +143,7 @@ impl RegistryApi {
         req: GetDelegationRequest,
     ) -> ApiResult<Delegation> {
         let id = id_arg("id", &req.id, DelegationId::parse)?;
-        let model = store::get_delegation(&self.db, id.as_str()).await?;
+        let model = store::get_delegation(&self.db, &id).await?;
         principal.scope(
             Owner::Members(&[
                 model.agent_member_id.as_str(),
@@ -171,8 +172,7 @@ impl RegistryApi {
                     MemberId::parse,
                 )
             })
-            .flatten()
-            .map(MemberId::into_string);
+            .flatten();
         let principal_member = (!req.principal_member_id.is_empty())
             .then(|| {
                 parse_id(
@@ -182,18 +182,19 @@ impl RegistryApi {
                     MemberId::parse,
                 )
             })
-            .flatten()
-            .map(MemberId::into_string);
+            .flatten();
         violations.into_result(())?;
         let filter = store::DelegationFilter {
             agent_member_id: agent,
             principal_member_id: principal_member,
-            party: principal.member_id().map(str::to_owned),
+            party: own_member(principal),
         };
         let scope = format!("ListDelegations|{filter:?}");
         let after = self.page_tokens.decode(&scope, &req.page_token)?;
         let rows = store::list_delegations(&self.db, &filter, after.as_deref(), size + 1).await?;
-        let (rows, next_page_token) = self.page_tokens.page(&scope, rows, size, |d| d.id.clone());
+        let (rows, next_page_token) = self
+            .page_tokens
+            .page(&scope, rows, size, |d| d.id.to_string());
         let mut delegations = Vec::with_capacity(rows.len());
         for row in &rows {
             let brands = store::delegation_brand_ids(&self.db, &row.id).await?;
@@ -212,7 +213,7 @@ impl RegistryApi {
     ) -> ApiResult<()> {
         let id = id_arg("id", &req.id, DelegationId::parse)?;
         let txn = self.db.begin().await?;
-        let current = store::get_delegation(&txn, id.as_str()).await?;
+        let current = store::get_delegation(&txn, &id).await?;
         principal.scope(
             Owner::Members(&[
                 current.agent_member_id.as_str(),

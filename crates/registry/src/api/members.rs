@@ -22,12 +22,12 @@ impl RegistryApi {
         let model = create_once(
             &txn,
             key.as_ref(),
-            async |existing| store::get_member(&txn, &existing).await,
+            async |existing| store::get_member(&txn, &MemberId::from_trusted(existing)).await,
             async || {
-                let id = MemberId::generate().into_string();
+                let id = MemberId::generate();
                 let model = store::insert_member(&txn, &id, &spec, time::now()).await?;
                 tracing::info!(member_id = %id, "member created");
-                Ok((id, model))
+                Ok((id.into_string(), model))
             },
         )
         .await?;
@@ -42,7 +42,7 @@ impl RegistryApi {
     ) -> ApiResult<Member> {
         let id = id_arg("id", &req.id, MemberId::parse)?;
         principal.scope(Owner::Members(&[id.as_str()]), "member", id.as_str())?;
-        convert::member(&store::get_member(&self.db, id.as_str()).await?)
+        convert::member(&store::get_member(&self.db, &id).await?)
     }
 
     pub(super) async fn list_members(
@@ -63,7 +63,7 @@ impl RegistryApi {
             .flatten();
         violations.into_result(())?;
         let filter = store::MemberFilter {
-            only_id: principal.member_id().map(str::to_owned),
+            only_id: own_member(principal),
             status,
             kind,
             country_code,
@@ -71,7 +71,9 @@ impl RegistryApi {
         let scope = format!("ListMembers|{filter:?}");
         let after = self.page_tokens.decode(&scope, &req.page_token)?;
         let rows = store::list_members(&self.db, &filter, after.as_deref(), size + 1).await?;
-        let (rows, next_page_token) = self.page_tokens.page(&scope, rows, size, |m| m.id.clone());
+        let (rows, next_page_token) = self
+            .page_tokens
+            .page(&scope, rows, size, |m| m.id.to_string());
         Ok(ListMembersResponse {
             members: rows.iter().map(convert::member).collect::<ApiResult<_>>()?,
             next_page_token,
@@ -107,7 +109,7 @@ impl RegistryApi {
         }
 
         let txn = self.db.begin().await?;
-        let current = store::get_member(&txn, id.as_str()).await?;
+        let current = store::get_member(&txn, &id).await?;
         check_etag(&update.etag, current.version, "member")?;
         let mut merged = convert::member(&current)?;
         for path in &paths {
@@ -140,13 +142,13 @@ impl RegistryApi {
         let reason = reason_arg(reason, transition != member_domain::Transition::Activate)?;
 
         let txn = self.db.begin().await?;
-        let current = store::get_member(&txn, id.as_str()).await?;
+        let current = store::get_member(&txn, &id).await?;
         check_etag(etag, current.version, "member")?;
         let from = store::member_status(&current.status)?;
         let to = member_domain::transition(from, transition).map_err(ApiError::precondition)?;
         let now = time::now();
         let model = store::set_member_status(&txn, current, to, &reason, now).await?;
-        let brands = store::member_brand_ids(&txn, id.as_str()).await?;
+        let brands = store::member_brand_ids(&txn, &id).await?;
         let revision = store::refresh_catalogue(&txn, &brands, now.date_naive(), now).await?;
         txn.commit().await?;
         self.directory.forget_member(id.as_str());

@@ -77,6 +77,14 @@ fn id_arg<T>(field: &str, value: &str, parse: fn(&str) -> Result<T, String>) -> 
     parse(value).map_err(|e| ApiError::invalid(field, e))
 }
 
+/// The member the caller acts as, if it is one: its id came with its credentials and its
+/// standing was checked live.
+fn own_member(principal: &Principal) -> Option<MemberId> {
+    principal
+        .member_id()
+        .map(|id| MemberId::from_trusted(id.to_owned()))
+}
+
 fn reason_arg(value: &str, required: bool) -> ApiResult<String> {
     let checked = if required {
         validate::text(value, 1000)
@@ -101,7 +109,7 @@ impl RegistryApi {
             return principal.scope(Owner::Nobody, kind, id);
         }
         let members = store::acting_members(db, brand, time::now()).await?;
-        let members: Vec<&str> = members.iter().map(String::as_str).collect();
+        let members: Vec<&str> = members.iter().map(MemberId::as_str).collect();
         principal.scope(Owner::Members(&members), kind, id)
     }
 }

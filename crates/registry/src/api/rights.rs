@@ -3,7 +3,7 @@
 use super::*;
 
 /// A member's second record of one registration.
-fn already_recorded(spec: &right_domain::RightSpec, id: &str) -> ApiError {
+fn already_recorded(spec: &right_domain::RightSpec, id: &IpRightId) -> ApiError {
     ApiError::AlreadyExists(format!(
         "registration {} at {} is already recorded as {id}",
         spec.registration_number,
@@ -30,7 +30,7 @@ impl RegistryApi {
         );
         let spec = right_domain::validate(right, "ip_right", &mut violations);
         let (brand_id, spec) = violations.require(brand_id.zip(spec))?;
-        let brand = store::get_brand(&self.db, brand_id.as_str()).await?;
+        let brand = store::get_brand(&self.db, &brand_id).await?;
         self.scope_brand(&self.db, principal, &brand, "brand", brand_id.as_str())
             .await?;
         let today = time::today();
@@ -38,7 +38,7 @@ impl RegistryApi {
         let model = create_once(
             &txn,
             key.as_ref(),
-            async |existing| store::get_right(&txn, &existing).await,
+            async |existing| store::get_right(&txn, &IpRightId::from_trusted(existing)).await,
             async || {
                 // Only the member's own duplicate is refused: another holder's claim to the
                 // same registration is staff's to resolve at verification, and is never
@@ -55,10 +55,10 @@ impl RegistryApi {
                         "the brand's member has exited the alliance",
                     ));
                 }
-                let id = IpRightId::generate().into_string();
+                let id = IpRightId::generate();
                 let model = store::insert_right(&txn, &id, &brand, &spec, time::now()).await?;
                 tracing::info!(ip_right_id = %id, brand_id = %brand.id, "IP right recorded");
-                Ok((id, model))
+                Ok((id.into_string(), model))
             },
         )
         .await?
@@ -67,7 +67,7 @@ impl RegistryApi {
         convert::right(&model, today)
     }
 
-    async fn right_and_brand(&self, id: &str) -> ApiResult<(ip_right::Model, brand::Model)> {
+    async fn right_and_brand(&self, id: &IpRightId) -> ApiResult<(ip_right::Model, brand::Model)> {
         let right = store::get_right(&self.db, id).await?;
         let brand = store::get_brand(&self.db, &right.brand_id).await?;
         Ok((right, brand))
@@ -79,7 +79,7 @@ impl RegistryApi {
         req: GetIpRightRequest,
     ) -> ApiResult<IpRight> {
         let id = id_arg("id", &req.id, IpRightId::parse)?;
-        let (right, brand) = self.right_and_brand(id.as_str()).await?;
+        let (right, brand) = self.right_and_brand(&id).await?;
         self.scope_brand(&self.db, principal, &brand, "IP right", id.as_str())
             .await?;
         convert::right(&right, time::today())
@@ -94,8 +94,7 @@ impl RegistryApi {
         let mut violations = FieldViolations::new();
         let brand_id = (!req.brand_id.is_empty())
             .then(|| parse_id(&mut violations, "brand_id", &req.brand_id, BrandId::parse))
-            .flatten()
-            .map(BrandId::into_string);
+            .flatten();
         let member_id = (!req.member_id.is_empty())
             .then(|| {
                 parse_id(
@@ -105,8 +104,7 @@ impl RegistryApi {
                     MemberId::parse,
                 )
             })
-            .flatten()
-            .map(MemberId::into_string);
+            .flatten();
         let status = violations
             .check(
                 "verification_status",
@@ -117,7 +115,7 @@ impl RegistryApi {
         let filter = store::RightFilter {
             brand_id,
             member_id,
-            visible_to: principal.member_id().map(str::to_owned),
+            visible_to: own_member(principal),
             status,
         };
         let scope = format!("ListIpRights|{filter:?}");
@@ -126,7 +124,9 @@ impl RegistryApi {
         let today = now.date_naive();
         let rows =
             store::list_rights(&self.db, &filter, after.as_deref(), size + 1, today, now).await?;
-        let (rows, next_page_token) = self.page_tokens.page(&scope, rows, size, |r| r.id.clone());
+        let (rows, next_page_token) = self
+            .page_tokens
+            .page(&scope, rows, size, |r| r.id.to_string());
         Ok(ListIpRightsResponse {
             ip_rights: rows
                 .iter()
@@ -154,13 +154,13 @@ impl RegistryApi {
             "valid_until",
         ];
         let paths = mask_paths(req.update_mask.as_ref(), FIELDS)?;
-        let (_, brand) = self.right_and_brand(id.as_str()).await?;
+        let (_, brand) = self.right_and_brand(&id).await?;
         self.scope_brand(&self.db, principal, &brand, "IP right", id.as_str())
             .await?;
 
         let today = time::today();
         let txn = self.db.begin().await?;
-        let current = store::get_right(&txn, id.as_str()).await?;
+        let current = store::get_right(&txn, &id).await?;
         check_etag(&update.etag, current.version, "IP right")?;
         let mut merged = convert::right(&current, today)?;
         for path in &paths {
@@ -179,14 +179,8 @@ impl RegistryApi {
         let mut violations = FieldViolations::new();
         let spec = right_domain::validate(&merged, "ip_right", &mut violations);
         let spec = violations.require(spec)?;
-        if let Some(own) = store::find_registration(
-            &txn,
-            &spec,
-            Some(id.as_str()),
-            Some(&current.member_id),
-            None,
-        )
-        .await?
+        if let Some(own) =
+            store::find_registration(&txn, &spec, Some(&id), Some(&current.member_id), None).await?
         {
             return Err(already_recorded(&spec, &own.id));
         }
@@ -221,7 +215,7 @@ impl RegistryApi {
         let now = time::now();
         let today = now.date_naive();
         let txn = self.db.begin().await?;
-        let current = store::get_right(&txn, id.as_str()).await?;
+        let current = store::get_right(&txn, &id).await?;
         check_etag(etag, current.version, "IP right")?;
         let stored = store::right_status(&current.status)?;
         let next = if verify {

@@ -1,11 +1,12 @@
+use assay_common::ids::{BrandId, MemberId};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "brands")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
-    pub member_id: String,
+    pub id: BrandId,
+    pub member_id: MemberId,
     pub name: String,
     /// JSON array of strings.
     #[sea_orm(column_type = "Text")]

@@ -1,3 +1,4 @@
+use assay_common::ids::BrandId;
 use sea_orm::entity::prelude::*;
 
 /// A brand's place in the catalogue: its last published state and the revision it was
@@ -7,7 +8,7 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "catalogue_entries")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub brand_id: String,
+    pub brand_id: BrandId,
     pub protected: bool,
     pub revision: i64,
     /// SHA-256 of `body`, to publish only real changes.

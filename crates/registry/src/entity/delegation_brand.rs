@@ -1,3 +1,4 @@
+use assay_common::ids::{BrandId, DelegationId, MemberId};
 use sea_orm::entity::prelude::*;
 
 /// One brand covered by a delegation.
@@ -5,11 +6,11 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "delegation_brands")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub delegation_id: String,
+    pub delegation_id: DelegationId,
     #[sea_orm(primary_key, auto_increment = false)]
-    pub brand_id: String,
+    pub brand_id: BrandId,
     /// Copied from the delegation, so a brand's acting agents are one indexed lookup.
-    pub agent_member_id: String,
+    pub agent_member_id: MemberId,
     pub expire_time: Option<DateTimeUtc>,
 }
 

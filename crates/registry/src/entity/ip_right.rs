@@ -1,13 +1,14 @@
+use assay_common::ids::{BrandId, IpRightId, MemberId};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "ip_rights")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
-    pub brand_id: String,
+    pub id: IpRightId,
+    pub brand_id: BrandId,
     /// The brand's owner, kept here so that a member's rights are found without a join.
-    pub member_id: String,
+    pub member_id: MemberId,
     pub kind: String,
     pub office: String,
     pub registration_number: String,

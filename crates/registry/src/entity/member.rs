@@ -1,10 +1,11 @@
+use assay_common::ids::MemberId;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "members")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
+    pub id: MemberId,
     pub legal_name: String,
     pub display_name: String,
     pub kind: String,

@@ -34,14 +34,14 @@ fn fill_brand(model: &mut brand::ActiveModel, spec: &BrandSpec) {
 
 pub async fn insert_brand(
     db: &impl ConnectionTrait,
-    id: &str,
-    member_id: &str,
+    id: &BrandId,
+    member_id: &MemberId,
     spec: &BrandSpec,
     now: DateTime<Utc>,
 ) -> ApiResult<brand::Model> {
     let mut model = brand::ActiveModel {
-        id: Set(id.to_owned()),
-        member_id: Set(member_id.to_owned()),
+        id: Set(id.clone()),
+        member_id: Set(member_id.clone()),
         version: Set(1),
         create_time: Set(now),
         update_time: Set(now),
@@ -53,12 +53,12 @@ pub async fn insert_brand(
 }
 
 /// A brand that has not been deleted.
-pub async fn get_brand(db: &impl ConnectionTrait, id: &str) -> ApiResult<brand::Model> {
-    brand::Entity::find_by_id(id.to_owned())
+pub async fn get_brand(db: &impl ConnectionTrait, id: &BrandId) -> ApiResult<brand::Model> {
+    brand::Entity::find_by_id(id.clone())
         .filter(brand::Column::DeleteTime.is_null())
         .one(db)
         .await?
-        .ok_or_else(|| ApiError::not_found("brand", id))
+        .ok_or_else(|| ApiError::not_found("brand", id.as_str()))
 }
 
 pub async fn update_brand(
@@ -99,7 +99,7 @@ pub async fn acting_members(
     db: &impl ConnectionTrait,
     brand: &brand::Model,
     now: DateTime<Utc>,
-) -> ApiResult<Vec<String>> {
+) -> ApiResult<Vec<MemberId>> {
     let mut members = vec![brand.member_id.clone()];
     let agents = delegation_brand::Entity::find()
         .filter(delegation_brand::Column::BrandId.eq(brand.id.as_str()))
@@ -111,11 +111,14 @@ pub async fn acting_members(
 }
 
 /// The ids of brands delegated to an agent, as a subquery.
-pub(super) fn delegated_brand_ids(agent_member_id: &str, now: DateTime<Utc>) -> SelectStatement {
+pub(super) fn delegated_brand_ids(
+    agent_member_id: &MemberId,
+    now: DateTime<Utc>,
+) -> SelectStatement {
     Query::select()
         .column(delegation_brand::Column::BrandId)
         .from(delegation_brand::Entity)
-        .and_where(delegation_brand::Column::AgentMemberId.eq(agent_member_id))
+        .and_where(delegation_brand::Column::AgentMemberId.eq(agent_member_id.as_str()))
         .cond_where(live_delegation(now))
         .to_owned()
 }
@@ -129,9 +132,9 @@ pub(super) fn live_delegation(now: DateTime<Utc>) -> Condition {
 #[derive(Debug, Default)]
 pub struct BrandFilter {
     /// Only brands of this owner.
-    pub member_id: Option<String>,
+    pub member_id: Option<MemberId>,
     /// Only brands this member owns or acts for.
-    pub visible_to: Option<String>,
+    pub visible_to: Option<MemberId>,
 }
 
 pub async fn list_brands(

@@ -6,25 +6,25 @@ use assay_common::notify;
 /// Ids of all brands of a member (deleted ones included).
 pub async fn member_brand_ids(
     db: &impl ConnectionTrait,
-    member_id: &str,
-) -> ApiResult<Vec<String>> {
+    member_id: &MemberId,
+) -> ApiResult<Vec<BrandId>> {
     Ok(brand::Entity::find()
         .select_only()
         .column(brand::Column::Id)
-        .filter(brand::Column::MemberId.eq(member_id))
-        .into_tuple::<String>()
+        .filter(brand::Column::MemberId.eq(member_id.as_str()))
+        .into_tuple::<BrandId>()
         .all(db)
         .await?)
 }
 
 /// Ids of every brand that is, or might become, protected: those with a catalogue entry or
 /// a verified right.
-pub async fn candidate_brand_ids(db: &impl ConnectionTrait) -> ApiResult<Vec<String>> {
-    let mut ids: HashSet<String> = catalogue_entry::Entity::find()
+pub async fn candidate_brand_ids(db: &impl ConnectionTrait) -> ApiResult<Vec<BrandId>> {
+    let mut ids: HashSet<BrandId> = catalogue_entry::Entity::find()
         .select_only()
         .column(catalogue_entry::Column::BrandId)
         .filter(catalogue_entry::Column::Protected.eq(true))
-        .into_tuple::<String>()
+        .into_tuple::<BrandId>()
         .all(db)
         .await?
         .into_iter()
@@ -35,11 +35,11 @@ pub async fn candidate_brand_ids(db: &impl ConnectionTrait) -> ApiResult<Vec<Str
             .column(ip_right::Column::BrandId)
             .filter(ip_right::Column::Status.eq(VerificationStatus::Verified.as_str_name()))
             .distinct()
-            .into_tuple::<String>()
+            .into_tuple::<BrandId>()
             .all(db)
             .await?,
     );
-    let mut ids: Vec<String> = ids.into_iter().collect();
+    let mut ids: Vec<BrandId> = ids.into_iter().collect();
     ids.sort_unstable();
     Ok(ids)
 }
@@ -48,15 +48,15 @@ pub async fn candidate_brand_ids(db: &impl ConnectionTrait) -> ApiResult<Vec<Str
 /// changed under one new revision. Returns that revision, or `None` if nothing changed.
 pub async fn refresh_catalogue(
     db: &impl ConnectionTrait,
-    brand_ids: &[String],
+    brand_ids: &[BrandId],
     day: NaiveDate,
     now: DateTime<Utc>,
 ) -> ApiResult<Option<i64>> {
-    let mut ids: Vec<&String> = brand_ids.iter().collect();
+    let mut ids: Vec<&BrandId> = brand_ids.iter().collect();
     ids.sort_unstable();
     ids.dedup();
     // Brand id, and its new encoded entry and content hash (none: no longer protected).
-    type Change = (String, Option<(Vec<u8>, String)>);
+    type Change = (BrandId, Option<(Vec<u8>, String)>);
     let mut changes: Vec<Change> = Vec::new();
 
     for chunk in ids.chunks(IN_CHUNK) {
@@ -66,14 +66,14 @@ pub async fn refresh_catalogue(
             .all(db)
             .await?;
         let owner_ids: Vec<&str> = brands.iter().map(|b| b.member_id.as_str()).collect();
-        let owners: HashMap<String, MemberStatus> = member::Entity::find()
+        let owners: HashMap<MemberId, MemberStatus> = member::Entity::find()
             .filter(member::Column::Id.is_in(owner_ids))
             .all(db)
             .await?
             .into_iter()
             .map(|m| member_status(&m.status).map(|s| (m.id, s)))
             .collect::<ApiResult<_>>()?;
-        let mut rights: HashMap<String, Vec<RightFacts>> = HashMap::new();
+        let mut rights: HashMap<BrandId, Vec<RightFacts>> = HashMap::new();
         for right in ip_right::Entity::find()
             .filter(ip_right::Column::BrandId.is_in(chunk.clone()))
             .all(db)
@@ -89,7 +89,7 @@ pub async fn refresh_catalogue(
                     valid_until: right.valid_until,
                 });
         }
-        let mut agents: HashMap<String, Vec<String>> = HashMap::new();
+        let mut agents: HashMap<BrandId, Vec<MemberId>> = HashMap::new();
         for row in delegation_brand::Entity::find()
             .filter(delegation_brand::Column::BrandId.is_in(chunk.clone()))
             .filter(live_delegation(now))
@@ -101,7 +101,7 @@ pub async fn refresh_catalogue(
                 .or_default()
                 .push(row.agent_member_id);
         }
-        let existing: HashMap<String, catalogue_entry::Model> = catalogue_entry::Entity::find()
+        let existing: HashMap<BrandId, catalogue_entry::Model> = catalogue_entry::Entity::find()
             .filter(catalogue_entry::Column::BrandId.is_in(chunk.clone()))
             .all(db)
             .await?
@@ -112,8 +112,8 @@ pub async fn refresh_catalogue(
         for brand in &brands {
             let spec = brand_spec(brand)?;
             let facts = BrandFacts {
-                brand_id: &brand.id,
-                member_id: &brand.member_id,
+                brand_id: brand.id.as_str(),
+                member_id: brand.member_id.as_str(),
                 owner_status: owners
                     .get(&brand.member_id)
                     .copied()
@@ -121,7 +121,12 @@ pub async fn refresh_catalogue(
                 deleted: brand.delete_time.is_some(),
                 spec: &spec,
                 rights: rights.get(&brand.id).map(Vec::as_slice).unwrap_or_default(),
-                agent_member_ids: agents.remove(&brand.id).unwrap_or_default(),
+                agent_member_ids: agents
+                    .remove(&brand.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(MemberId::into_string)
+                    .collect(),
             };
             let desired = derive::entry(&facts, day).map(|e| derive::encode(&e));
             let current = existing.get(&brand.id);
@@ -216,8 +221,8 @@ pub fn catalogue_brand(entry: &catalogue_entry::Model) -> ApiResult<CatalogueBra
     Ok(brand)
 }
 
-pub async fn is_protected(db: &impl ConnectionTrait, brand_id: &str) -> ApiResult<bool> {
-    Ok(catalogue_entry::Entity::find_by_id(brand_id.to_owned())
+pub async fn is_protected(db: &impl ConnectionTrait, brand_id: &BrandId) -> ApiResult<bool> {
+    Ok(catalogue_entry::Entity::find_by_id(brand_id.clone())
         .one(db)
         .await?
         .is_some_and(|e| e.protected))
@@ -225,17 +230,17 @@ pub async fn is_protected(db: &impl ConnectionTrait, brand_id: &str) -> ApiResul
 
 pub async fn protected_among(
     db: &impl ConnectionTrait,
-    brand_ids: &[&str],
-) -> ApiResult<HashSet<String>> {
+    brand_ids: &[&BrandId],
+) -> ApiResult<HashSet<BrandId>> {
     if brand_ids.is_empty() {
         return Ok(HashSet::new());
     }
     Ok(catalogue_entry::Entity::find()
         .select_only()
         .column(catalogue_entry::Column::BrandId)
-        .filter(catalogue_entry::Column::BrandId.is_in(brand_ids.to_vec()))
+        .filter(catalogue_entry::Column::BrandId.is_in(brand_ids.iter().map(|id| id.as_str())))
         .filter(catalogue_entry::Column::Protected.eq(true))
-        .into_tuple::<String>()
+        .into_tuple::<BrandId>()
         .all(db)
         .await?
         .into_iter()

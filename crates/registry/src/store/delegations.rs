@@ -4,17 +4,17 @@ use super::*;
 
 pub async fn insert_delegation(
     db: &impl ConnectionTrait,
-    id: &str,
-    agent_member_id: &str,
-    principal_member_id: &str,
-    brand_ids: &[String],
+    id: &DelegationId,
+    agent_member_id: &MemberId,
+    principal_member_id: &MemberId,
+    brand_ids: &[BrandId],
     expire_time: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> ApiResult<delegation::Model> {
     let model = delegation::ActiveModel {
-        id: Set(id.to_owned()),
-        agent_member_id: Set(agent_member_id.to_owned()),
-        principal_member_id: Set(principal_member_id.to_owned()),
+        id: Set(id.clone()),
+        agent_member_id: Set(agent_member_id.clone()),
+        principal_member_id: Set(principal_member_id.clone()),
         expire_time: Set(expire_time),
         version: Set(1),
         create_time: Set(now),
@@ -25,9 +25,9 @@ pub async fn insert_delegation(
     let rows: Vec<_> = brand_ids
         .iter()
         .map(|brand_id| delegation_brand::ActiveModel {
-            delegation_id: Set(id.to_owned()),
+            delegation_id: Set(id.clone()),
             brand_id: Set(brand_id.clone()),
-            agent_member_id: Set(agent_member_id.to_owned()),
+            agent_member_id: Set(agent_member_id.clone()),
             expire_time: Set(expire_time),
         })
         .collect();
@@ -36,20 +36,23 @@ pub async fn insert_delegation(
 }
 
 /// A delegation that has not been deleted.
-pub async fn get_delegation(db: &impl ConnectionTrait, id: &str) -> ApiResult<delegation::Model> {
-    delegation::Entity::find_by_id(id.to_owned())
+pub async fn get_delegation(
+    db: &impl ConnectionTrait,
+    id: &DelegationId,
+) -> ApiResult<delegation::Model> {
+    delegation::Entity::find_by_id(id.clone())
         .filter(delegation::Column::DeleteTime.is_null())
         .one(db)
         .await?
-        .ok_or_else(|| ApiError::not_found("delegation", id))
+        .ok_or_else(|| ApiError::not_found("delegation", id.as_str()))
 }
 
 pub async fn delegation_brand_ids(
     db: &impl ConnectionTrait,
-    delegation_id: &str,
-) -> ApiResult<Vec<String>> {
+    delegation_id: &DelegationId,
+) -> ApiResult<Vec<BrandId>> {
     Ok(delegation_brand::Entity::find()
-        .filter(delegation_brand::Column::DelegationId.eq(delegation_id))
+        .filter(delegation_brand::Column::DelegationId.eq(delegation_id.as_str()))
         .order_by_asc(delegation_brand::Column::BrandId)
         .all(db)
         .await?
@@ -60,10 +63,10 @@ pub async fn delegation_brand_ids(
 
 #[derive(Debug, Default)]
 pub struct DelegationFilter {
-    pub agent_member_id: Option<String>,
-    pub principal_member_id: Option<String>,
+    pub agent_member_id: Option<MemberId>,
+    pub principal_member_id: Option<MemberId>,
     /// Only delegations this member gave or received.
-    pub party: Option<String>,
+    pub party: Option<MemberId>,
 }
 
 pub async fn list_delegations(
@@ -97,7 +100,7 @@ pub async fn delete_delegation(
     db: &impl ConnectionTrait,
     current: delegation::Model,
     now: DateTime<Utc>,
-) -> ApiResult<Vec<String>> {
+) -> ApiResult<Vec<BrandId>> {
     let brand_ids = delegation_brand_ids(db, &current.id).await?;
     delegation_brand::Entity::delete_many()
         .filter(delegation_brand::Column::DelegationId.eq(current.id.as_str()))
@@ -117,7 +120,7 @@ pub async fn brands_with_expired_delegations(
     db: &impl ConnectionTrait,
     since: DateTime<Utc>,
     until: DateTime<Utc>,
-) -> ApiResult<Vec<String>> {
+) -> ApiResult<Vec<BrandId>> {
     Ok(delegation_brand::Entity::find()
         .filter(delegation_brand::Column::ExpireTime.gt(since))
         .filter(delegation_brand::Column::ExpireTime.lte(until))

@@ -38,12 +38,12 @@ fn contacts_json(contacts: &[Contact]) -> String {
 
 pub async fn insert_member(
     db: &impl ConnectionTrait,
-    id: &str,
+    id: &MemberId,
     spec: &MemberSpec,
     now: DateTime<Utc>,
 ) -> ApiResult<member::Model> {
     let model = member::ActiveModel {
-        id: Set(id.to_owned()),
+        id: Set(id.clone()),
         legal_name: Set(spec.legal_name.clone()),
         display_name: Set(spec.display_name.clone()),
         kind: Set(spec.kind.as_str_name().to_owned()),
@@ -58,23 +58,26 @@ pub async fn insert_member(
     }
     .insert(db)
     .await?;
-    record_status(db, id, MemberStatus::Applied.as_str_name(), now).await?;
+    record_status(db, id.as_str(), MemberStatus::Applied.as_str_name(), now).await?;
     Ok(model)
 }
 
-pub async fn find_member(db: &impl ConnectionTrait, id: &str) -> ApiResult<Option<member::Model>> {
-    Ok(member::Entity::find_by_id(id.to_owned()).one(db).await?)
+pub async fn find_member(
+    db: &impl ConnectionTrait,
+    id: &MemberId,
+) -> ApiResult<Option<member::Model>> {
+    Ok(member::Entity::find_by_id(id.clone()).one(db).await?)
 }
 
-pub async fn get_member(db: &impl ConnectionTrait, id: &str) -> ApiResult<member::Model> {
+pub async fn get_member(db: &impl ConnectionTrait, id: &MemberId) -> ApiResult<member::Model> {
     find_member(db, id)
         .await?
-        .ok_or_else(|| ApiError::not_found("member", id))
+        .ok_or_else(|| ApiError::not_found("member", id.as_str()))
 }
 
 #[derive(Debug, Default)]
 pub struct MemberFilter {
-    pub only_id: Option<String>,
+    pub only_id: Option<MemberId>,
     pub status: Option<MemberStatus>,
     pub kind: Option<MemberKind>,
     pub country_code: Option<String>,
@@ -140,6 +143,6 @@ pub async fn set_member_status(
     model.version = Set(version);
     model.update_time = Set(now);
     let model = model.update(db).await?;
-    record_status(db, &id, status.as_str_name(), now).await?;
+    record_status(db, id.as_str(), status.as_str_name(), now).await?;
     Ok(model)
 }

@@ -16,6 +16,7 @@ pub use rights::*;
 
 use std::collections::{HashMap, HashSet};
 
+use assay_common::ids::{BrandId, DelegationId, IpRightId, MemberId};
 use assay_common::{ApiError, ApiResult};
 use assay_proto::common::v1::Contact;
 use assay_proto::registry::v1::{

@@ -31,13 +31,13 @@ fn fill_right(model: &mut ip_right::ActiveModel, spec: &RightSpec) {
 
 pub async fn insert_right(
     db: &impl ConnectionTrait,
-    id: &str,
+    id: &IpRightId,
     brand: &brand::Model,
     spec: &RightSpec,
     now: DateTime<Utc>,
 ) -> ApiResult<ip_right::Model> {
     let mut model = ip_right::ActiveModel {
-        id: Set(id.to_owned()),
+        id: Set(id.clone()),
         brand_id: Set(brand.id.clone()),
         member_id: Set(brand.member_id.clone()),
         status: Set(VerificationStatus::Pending.as_str_name().to_owned()),
@@ -52,15 +52,21 @@ pub async fn insert_right(
     };
     fill_right(&mut model, spec);
     let model = model.insert(db).await?;
-    record_status(db, id, VerificationStatus::Pending.as_str_name(), now).await?;
+    record_status(
+        db,
+        id.as_str(),
+        VerificationStatus::Pending.as_str_name(),
+        now,
+    )
+    .await?;
     Ok(model)
 }
 
-pub async fn get_right(db: &impl ConnectionTrait, id: &str) -> ApiResult<ip_right::Model> {
-    ip_right::Entity::find_by_id(id.to_owned())
+pub async fn get_right(db: &impl ConnectionTrait, id: &IpRightId) -> ApiResult<ip_right::Model> {
+    ip_right::Entity::find_by_id(id.clone())
         .one(db)
         .await?
-        .ok_or_else(|| ApiError::not_found("IP right", id))
+        .ok_or_else(|| ApiError::not_found("IP right", id.as_str()))
 }
 
 /// Another right, not rejected, registered under the same office, kind and number.
@@ -69,8 +75,8 @@ pub async fn get_right(db: &impl ConnectionTrait, id: &str) -> ApiResult<ip_righ
 pub async fn find_registration(
     db: &impl ConnectionTrait,
     spec: &RightSpec,
-    except_id: Option<&str>,
-    member_id: Option<&str>,
+    except_id: Option<&IpRightId>,
+    member_id: Option<&MemberId>,
     status: Option<VerificationStatus>,
 ) -> ApiResult<Option<ip_right::Model>> {
     let mut query = ip_right::Entity::find()
@@ -79,10 +85,10 @@ pub async fn find_registration(
         .filter(ip_right::Column::RegistrationNumber.eq(spec.registration_number.as_str()))
         .filter(ip_right::Column::Status.ne(VerificationStatus::Rejected.as_str_name()));
     if let Some(id) = except_id {
-        query = query.filter(ip_right::Column::Id.ne(id));
+        query = query.filter(ip_right::Column::Id.ne(id.as_str()));
     }
     if let Some(member_id) = member_id {
-        query = query.filter(ip_right::Column::MemberId.eq(member_id));
+        query = query.filter(ip_right::Column::MemberId.eq(member_id.as_str()));
     }
     if let Some(status) = status {
         query = query.filter(ip_right::Column::Status.eq(status.as_str_name()));
@@ -93,10 +99,10 @@ pub async fn find_registration(
 /// The verified rights of a brand.
 pub async fn verified_rights_of(
     db: &impl ConnectionTrait,
-    brand_id: &str,
+    brand_id: &BrandId,
 ) -> ApiResult<Vec<ip_right::Model>> {
     Ok(ip_right::Entity::find()
-        .filter(ip_right::Column::BrandId.eq(brand_id))
+        .filter(ip_right::Column::BrandId.eq(brand_id.as_str()))
         .filter(ip_right::Column::Status.eq(VerificationStatus::Verified.as_str_name()))
         .all(db)
         .await?)
@@ -117,7 +123,13 @@ pub async fn unverify_right(
     model.version = Set(version);
     model.update_time = Set(now);
     let model = model.update(db).await?;
-    record_status(db, &id, VerificationStatus::Pending.as_str_name(), now).await?;
+    record_status(
+        db,
+        id.as_str(),
+        VerificationStatus::Pending.as_str_name(),
+        now,
+    )
+    .await?;
     Ok(model)
 }
 
@@ -143,7 +155,13 @@ pub async fn update_right(
     }
     let model = model.update(db).await?;
     if changed {
-        record_status(db, &id, VerificationStatus::Pending.as_str_name(), now).await?;
+        record_status(
+            db,
+            id.as_str(),
+            VerificationStatus::Pending.as_str_name(),
+            now,
+        )
+        .await?;
     }
     Ok(model)
 }
@@ -169,16 +187,16 @@ pub async fn review_right(
     model.version = Set(version);
     model.update_time = Set(now);
     let model = model.update(db).await?;
-    record_status(db, &id, status.as_str_name(), now).await?;
+    record_status(db, id.as_str(), status.as_str_name(), now).await?;
     Ok(model)
 }
 
 #[derive(Debug, Default)]
 pub struct RightFilter {
-    pub brand_id: Option<String>,
-    pub member_id: Option<String>,
+    pub brand_id: Option<BrandId>,
+    pub member_id: Option<MemberId>,
     /// Only rights of brands this member owns or acts for.
-    pub visible_to: Option<String>,
+    pub visible_to: Option<MemberId>,
     pub status: Option<VerificationStatus>,
 }
 
