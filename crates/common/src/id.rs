@@ -10,8 +10,16 @@ macro_rules! define_id {
         $(#[$meta])*
         ///
         /// Stored as its text: an entity's column may hold it (`sea_orm::DeriveValueType`).
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, sea_orm::DeriveValueType)]
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, sea_orm::DeriveValueType)]
         pub struct $name(String);
+
+        // Written as its text, as a `String` is: what a filter's `Debug` puts in a page
+        // token's scope stays the same whether the filter holds the id or its text.
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Debug::fmt(&self.0, f)
+            }
+        }
 
         // An id is made by its service, never by the database.
         impl sea_orm::TryFromU64 for $name {
@@ -102,6 +110,15 @@ pub fn check(prefix: &str, text: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     define_id!(TestId, "tst");
+
+    #[test]
+    fn an_id_reads_as_its_text() {
+        let id = TestId::generate();
+        assert_eq!(format!("{id:?}"), format!("{:?}", id.as_str()));
+        assert_eq!(format!("{id}"), id.as_str());
+        let value: sea_orm::Value = id.clone().into();
+        assert_eq!(value, sea_orm::Value::from(id.as_str()));
+    }
 
     #[test]
     fn generated_ids_parse_and_sort_by_creation() {

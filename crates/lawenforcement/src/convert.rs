@@ -32,8 +32,8 @@ pub fn referral(model: &referral::Model) -> ApiResult<Referral> {
 
 pub fn hold(model: &hold::Model, targets: Vec<hold_target::Model>) -> Hold {
     Hold {
-        id: model.id.clone(),
-        request_id: model.request_id.clone(),
+        id: model.id.to_string(),
+        request_id: model.request_id.to_string(),
         targets: targets
             .into_iter()
             .map(|t| Target {

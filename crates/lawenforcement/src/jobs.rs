@@ -86,13 +86,13 @@ async fn escalate_deadlines(db: &Db, audit: &Audit) -> ApiResult<()> {
                         Entry {
                             actor: "system:deadlines",
                             action: "request.deadline",
-                            resource: &model.id,
+                            resource: model.id.as_str(),
                             outcome: word,
                             detail: &format!("due {}", model.due_time),
                         },
                     )
                     .await?;
-                tracing::error!(request = model.id, due = %model.due_time, "legal deadline {word}");
+                tracing::error!(request = %model.id, due = %model.due_time, "legal deadline {word}");
                 deadline_metrics()
                     .escalated
                     .add(1, &[opentelemetry::KeyValue::new("urgency", word)]);
@@ -127,7 +127,7 @@ async fn delete_expired_packages(db: &Db, audit: &Audit) -> ApiResult<()> {
                 Entry {
                     actor: "system:retention",
                     action: "package.delete",
-                    resource: &request_id,
+                    resource: request_id.as_str(),
                     outcome: "ok",
                     detail: &format!("{deleted} files of the expired package deleted"),
                 },
@@ -135,7 +135,7 @@ async fn delete_expired_packages(db: &Db, audit: &Audit) -> ApiResult<()> {
             .await?;
         txn.commit().await?;
         tracing::info!(
-            request = request_id,
+            request = %request_id,
             files = deleted,
             "expired package deleted"
         );

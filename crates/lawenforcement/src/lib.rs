@@ -30,6 +30,7 @@ use assay_common::{ApiResult, Platform};
 use assay_proto::lawenforcement::v1::AgencyStatus;
 use assay_proto::lawenforcement::v1::law_enforcement_service_server::LawEnforcementServiceServer;
 use audit::Audit;
+use ids::AgencyId;
 
 pub use api::LawEnforcementApi;
 
@@ -134,7 +135,10 @@ struct LocalAgencies(Db);
 impl Lookup for LocalAgencies {
     fn standing<'a>(&'a self, id: &'a str) -> BoxFuture<'a, ApiResult<Standing>> {
         Box::pin(async move {
-            let Some(agency) = store::find_agency(&self.0, id).await? else {
+            let Ok(id) = AgencyId::parse(id) else {
+                return Ok(Standing::Unknown);
+            };
+            let Some(agency) = store::find_agency(&self.0, &id).await? else {
                 return Ok(Standing::Unknown);
             };
             Ok(if agency.status == AgencyStatus::Active.as_str_name() {

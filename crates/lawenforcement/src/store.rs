@@ -16,7 +16,8 @@ use sea_orm::{
 
 use crate::domain;
 use crate::entity::{agency, hold, hold_target, package_item, referral, request};
-use crate::ids::{HoldId, RequestId};
+use crate::ids::{AgencyId, HoldId, RequestId};
+use assay_common::ids::ReferralId;
 
 fn corrupt(what: &str, error: impl std::fmt::Display) -> ApiError {
     ApiError::internal(anyhow::anyhow!("corrupt {what} in the database: {error}"))
@@ -25,13 +26,16 @@ fn corrupt(what: &str, error: impl std::fmt::Display) -> ApiError {
 // ---------------------------------------------------------------------------------------
 // Agencies
 
-pub async fn find_agency(db: &impl ConnectionTrait, id: &str) -> ApiResult<Option<agency::Model>> {
-    Ok(agency::Entity::find_by_id(id).one(db).await?)
+pub async fn find_agency(
+    db: &impl ConnectionTrait,
+    id: &AgencyId,
+) -> ApiResult<Option<agency::Model>> {
+    Ok(agency::Entity::find_by_id(id.clone()).one(db).await?)
 }
 
 pub async fn insert_agency(db: &impl ConnectionTrait, agency: &Agency) -> ApiResult<agency::Model> {
     Ok(agency::ActiveModel {
-        id: Set(agency.id.clone()),
+        id: Set(AgencyId::from_trusted(agency.id.clone())),
         country_code: Set(agency.country_code.clone()),
         status: Set(AgencyStatus::try_from(agency.status)
             .unwrap_or_default()
@@ -73,7 +77,7 @@ pub async fn save_agency(
     }
     find_agency(db, &current.id)
         .await?
-        .ok_or_else(|| ApiError::not_found("agency", &current.id))
+        .ok_or_else(|| ApiError::not_found("agency", current.id.as_str()))
 }
 
 pub async fn list_agencies(
@@ -107,9 +111,9 @@ pub fn process_of(model: &request::Model) -> LegalProcess {
 
 pub async fn find_request(
     db: &impl ConnectionTrait,
-    id: &str,
+    id: &RequestId,
 ) -> ApiResult<Option<request::Model>> {
-    Ok(request::Entity::find_by_id(id).one(db).await?)
+    Ok(request::Entity::find_by_id(id.clone()).one(db).await?)
 }
 
 pub async fn insert_request(
@@ -121,8 +125,8 @@ pub async fn insert_request(
 ) -> ApiResult<request::Model> {
     let process = LegalProcess::try_from(body.process).unwrap_or_default();
     Ok(request::ActiveModel {
-        id: Set(body.id.clone()),
-        agency_id: Set(body.agency_id.clone()),
+        id: Set(RequestId::from_trusted(body.id.clone())),
+        agency_id: Set(AgencyId::from_trusted(body.agency_id.clone())),
         country_code: Set(country_code.to_owned()),
         process: Set(process.as_str_name().to_owned()),
         status: Set(RequestStatus::Received.as_str_name().to_owned()),
@@ -169,13 +173,13 @@ pub async fn save_request(
     }
     find_request(db, &current.id)
         .await?
-        .ok_or_else(|| ApiError::not_found("request", &current.id))
+        .ok_or_else(|| ApiError::not_found("request", current.id.as_str()))
 }
 
 /// Filters of ListRequests, as validated.
 #[derive(Debug, Default, Clone)]
 pub struct RequestFilter {
-    pub agency_id: Option<String>,
+    pub agency_id: Option<AgencyId>,
     pub statuses: Vec<RequestStatus>,
     pub process: Option<LegalProcess>,
     pub overdue_at: Option<DateTime<Utc>>,
@@ -266,7 +270,7 @@ pub async fn count_overdue(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Api
 /// else already did.
 pub async fn mark_escalated(
     db: &impl ConnectionTrait,
-    id: &str,
+    id: &RequestId,
     breached: bool,
     now: DateTime<Utc>,
 ) -> ApiResult<bool> {
@@ -277,7 +281,7 @@ pub async fn mark_escalated(
     };
     let mut update = request::Entity::update_many()
         .col_expr(column, sea_orm::sea_query::Expr::value(Some(now)))
-        .filter(request::Column::Id.eq(id))
+        .filter(request::Column::Id.eq(id.as_str()))
         .filter(column.is_null());
     if breached {
         // A breach is also the last warning.
@@ -318,16 +322,16 @@ pub async fn all_requests(db: &impl ConnectionTrait) -> ApiResult<Vec<request::M
 
 pub async fn insert_package(
     db: &impl ConnectionTrait,
-    request_id: &str,
+    request_id: &RequestId,
     files: &[(String, String, Vec<u8>)],
 ) -> ApiResult<()> {
     package_item::Entity::delete_many()
-        .filter(package_item::Column::RequestId.eq(request_id))
+        .filter(package_item::Column::RequestId.eq(request_id.as_str()))
         .exec(db)
         .await?;
     for (name, sha256, content) in files {
         package_item::ActiveModel {
-            request_id: Set(request_id.to_owned()),
+            request_id: Set(request_id.clone()),
             name: Set(name.clone()),
             sha256: Set(sha256.clone()),
             content: Set(content.clone()),
@@ -342,7 +346,7 @@ pub async fn insert_package(
 /// The package of `request_id` expires at `expire`: it is deleted then.
 pub async fn release_package(
     db: &impl ConnectionTrait,
-    request_id: &str,
+    request_id: &RequestId,
     expire: DateTime<Utc>,
 ) -> ApiResult<()> {
     package_item::Entity::update_many()
@@ -350,7 +354,7 @@ pub async fn release_package(
             package_item::Column::ExpireTime,
             sea_orm::sea_query::Expr::value(Some(expire)),
         )
-        .filter(package_item::Column::RequestId.eq(request_id))
+        .filter(package_item::Column::RequestId.eq(request_id.as_str()))
         .exec(db)
         .await?;
     Ok(())
@@ -361,7 +365,7 @@ pub async fn expired_packages(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,
     limit: u64,
-) -> ApiResult<Vec<String>> {
+) -> ApiResult<Vec<RequestId>> {
     Ok(package_item::Entity::find()
         .select_only()
         .column(package_item::Column::RequestId)
@@ -375,9 +379,12 @@ pub async fn expired_packages(
 }
 
 /// Deletes the files of a package; returns how many there were.
-pub async fn delete_package_files(db: &impl ConnectionTrait, request_id: &str) -> ApiResult<u64> {
+pub async fn delete_package_files(
+    db: &impl ConnectionTrait,
+    request_id: &RequestId,
+) -> ApiResult<u64> {
     Ok(package_item::Entity::delete_many()
-        .filter(package_item::Column::RequestId.eq(request_id))
+        .filter(package_item::Column::RequestId.eq(request_id.as_str()))
         .exec(db)
         .await?
         .rows_affected)
@@ -385,10 +392,10 @@ pub async fn delete_package_files(db: &impl ConnectionTrait, request_id: &str) -
 
 pub async fn package_files(
     db: &impl ConnectionTrait,
-    request_id: &str,
+    request_id: &RequestId,
 ) -> ApiResult<Vec<package_item::Model>> {
     Ok(package_item::Entity::find()
-        .filter(package_item::Column::RequestId.eq(request_id))
+        .filter(package_item::Column::RequestId.eq(request_id.as_str()))
         .order_by_asc(package_item::Column::Name)
         .all(db)
         .await?)
@@ -413,8 +420,8 @@ pub async fn place_hold(
     now: DateTime<Utc>,
 ) -> ApiResult<hold::Model> {
     let saved = hold::ActiveModel {
-        id: Set(hold_id.as_str().to_owned()),
-        request_id: Set(request_id.as_str().to_owned()),
+        id: Set(hold_id.clone()),
+        request_id: Set(request_id.clone()),
         process: Set(process.as_str_name().to_owned()),
         expire_time: Set(expire_time),
         extended: Set(false),
@@ -430,7 +437,7 @@ pub async fn place_hold(
         hold_target::ActiveModel {
             kind: Set(kind_word(kind).to_owned()),
             target_id: Set(target.id.clone()),
-            hold_id: Set(hold_id.as_str().to_owned()),
+            hold_id: Set(hold_id.clone()),
         }
         .insert(db)
         .await?;
@@ -438,11 +445,11 @@ pub async fn place_hold(
     Ok(saved)
 }
 
-pub async fn find_hold(db: &impl ConnectionTrait, id: &str) -> ApiResult<hold::Model> {
-    hold::Entity::find_by_id(id)
+pub async fn find_hold(db: &impl ConnectionTrait, id: &HoldId) -> ApiResult<hold::Model> {
+    hold::Entity::find_by_id(id.clone())
         .one(db)
         .await?
-        .ok_or_else(|| ApiError::not_found("hold", id))
+        .ok_or_else(|| ApiError::not_found("hold", id.as_str()))
 }
 
 pub async fn extend_hold(
@@ -488,10 +495,10 @@ pub async fn active_holds(
 /// What a hold covers.
 pub async fn hold_targets(
     db: &impl ConnectionTrait,
-    hold_id: &str,
+    hold_id: &HoldId,
 ) -> ApiResult<Vec<hold_target::Model>> {
     Ok(hold_target::Entity::find()
-        .filter(hold_target::Column::HoldId.eq(hold_id))
+        .filter(hold_target::Column::HoldId.eq(hold_id.as_str()))
         .order_by_asc(hold_target::Column::Kind)
         .order_by_asc(hold_target::Column::TargetId)
         .all(db)
@@ -532,9 +539,9 @@ pub async fn held(
 
 pub async fn find_referral(
     db: &impl ConnectionTrait,
-    id: &str,
+    id: &ReferralId,
 ) -> ApiResult<Option<referral::Model>> {
-    Ok(referral::Entity::find_by_id(id).one(db).await?)
+    Ok(referral::Entity::find_by_id(id.clone()).one(db).await?)
 }
 
 pub async fn insert_referral(
@@ -543,8 +550,8 @@ pub async fn insert_referral(
     now: DateTime<Utc>,
 ) -> ApiResult<referral::Model> {
     Ok(referral::ActiveModel {
-        id: Set(body.id.clone()),
-        agency_id: Set(body.agency_id.clone()),
+        id: Set(ReferralId::from_trusted(body.id.clone())),
+        agency_id: Set(AgencyId::from_trusted(body.agency_id.clone())),
         status: Set(ReferralStatus::try_from(body.status)
             .unwrap_or_default()
             .as_str_name()
@@ -583,18 +590,18 @@ pub async fn save_referral(
     }
     find_referral(db, &current.id)
         .await?
-        .ok_or_else(|| ApiError::not_found("referral", &current.id))
+        .ok_or_else(|| ApiError::not_found("referral", current.id.as_str()))
 }
 
 pub async fn list_referrals(
     db: &impl ConnectionTrait,
-    agency_id: Option<&str>,
+    agency_id: Option<&AgencyId>,
     before: Option<&str>,
     limit: u64,
 ) -> ApiResult<Vec<referral::Model>> {
     let mut query = referral::Entity::find();
     if let Some(agency) = agency_id {
-        query = query.filter(referral::Column::AgencyId.eq(agency));
+        query = query.filter(referral::Column::AgencyId.eq(agency.as_str()));
     }
     Ok(
         assay_common::db::keyset(query, referral::Column::Id, Order::Desc, before, limit)

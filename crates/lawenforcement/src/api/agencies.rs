@@ -21,9 +21,10 @@ impl LawEnforcementApi {
             &txn,
             key.as_ref(),
             async |existing| {
+                let existing = AgencyId::from_trusted(existing);
                 store::find_agency(&txn, &existing)
                     .await?
-                    .ok_or_else(|| ApiError::not_found("agency", &existing))
+                    .ok_or_else(|| ApiError::not_found("agency", existing.as_str()))
             },
             async || {
                 let agency = Agency {
@@ -57,7 +58,7 @@ impl LawEnforcementApi {
     ) -> ApiResult<Agency> {
         let id = AgencyId::parse(&req.id).map_err(|e| ApiError::invalid("id", e))?;
         principal.scope(Owner::Agency(id.as_str()), "agency", id.as_str())?;
-        let model = store::find_agency(self.db(), id.as_str())
+        let model = store::find_agency(self.db(), &id)
             .await?
             .ok_or_else(|| ApiError::not_found("agency", id.as_str()))?;
         // Agencies' contacts are people: who read them is on the record.
@@ -83,7 +84,7 @@ impl LawEnforcementApi {
         let (rows, next_page_token) = self
             .inner
             .page_tokens
-            .page(&scope, rows, size, |a| a.id.clone());
+            .page(&scope, rows, size, |a| a.id.to_string());
         self.audit_listed(
             principal,
             "agencies.list",
@@ -115,7 +116,7 @@ impl LawEnforcementApi {
         ];
         let paths = mask_paths(req.update_mask.as_ref(), FIELDS)?;
         let txn = self.db().begin().await?;
-        let current = store::find_agency(&txn, id.as_str())
+        let current = store::find_agency(&txn, &id)
             .await?
             .ok_or_else(|| ApiError::not_found("agency", id.as_str()))?;
         check_etag(&update.etag, current.version, "agency")?;
@@ -167,7 +168,7 @@ impl LawEnforcementApi {
     ) -> ApiResult<Agency> {
         let id = AgencyId::parse(id).map_err(|e| ApiError::invalid("id", e))?;
         let txn = self.db().begin().await?;
-        let current = store::find_agency(&txn, id.as_str())
+        let current = store::find_agency(&txn, &id)
             .await?
             .ok_or_else(|| ApiError::not_found("agency", id.as_str()))?;
         check_etag(etag, current.version, "agency")?;

@@ -35,7 +35,7 @@ impl LawEnforcementApi {
                 .targets
                 .iter()
                 .filter(|t| t.kind == TargetKind::Seller as i32)
-                .map(|t| t.id.clone())
+                .map(|t| t.id.to_string())
                 .collect();
             let disclosed = body
                 .package

@@ -14,7 +14,7 @@ impl LawEnforcementApi {
         let (model, mut body, to) = self
             .open_for(&txn, &id, &req.etag, Action::StartVerification)
             .await?;
-        let agency = store::find_agency(&txn, &body.agency_id)
+        let agency = store::find_agency(&txn, &model.agency_id)
             .await?
             .map(|a| convert::agency(&a))
             .transpose()?
@@ -101,7 +101,7 @@ impl LawEnforcementApi {
         let confirmation =
             self.confirmation(principal, "confirmation", req.confirmation.as_ref())?;
         let txn = self.db().begin().await?;
-        let model = store::find_request(&txn, id.as_str())
+        let model = store::find_request(&txn, &id)
             .await?
             .ok_or_else(|| ApiError::not_found("legal request", id.as_str()))?;
         let mut body = convert::request(&model)?;
@@ -197,7 +197,7 @@ impl LawEnforcementApi {
     ) -> ApiResult<LegalRequest> {
         let id = request_id_arg("id", &req.id)?;
         // Check before asking anyone for anything.
-        let model = store::find_request(self.db(), id.as_str())
+        let model = store::find_request(self.db(), &id)
             .await?
             .ok_or_else(|| ApiError::not_found("legal request", id.as_str()))?;
         check_etag(&req.etag, model.version, "request")?;
@@ -232,7 +232,7 @@ impl LawEnforcementApi {
             .into_iter()
             .map(|(item, content)| (item.name, item.sha256, content))
             .collect();
-        store::insert_package(&txn, id.as_str(), &files).await?;
+        store::insert_package(&txn, &id, &files).await?;
         let assembled = package::assemble(items, gathered.not_found, time::now());
         let manifest_sha256 = assembled.manifest_sha256.clone();
         body.package = Some(assembled);
@@ -270,7 +270,7 @@ impl LawEnforcementApi {
         let ttl = chrono::Duration::from_std(self.inner.config.package_ttl)
             .unwrap_or(chrono::Duration::days(30));
         let expires = package::release(&mut body, now, ttl).map_err(ApiError::precondition)?;
-        store::release_package(&txn, id.as_str(), expires).await?;
+        store::release_package(&txn, &id, expires).await?;
         let (files, manifest) = body
             .package
             .as_ref()
@@ -316,7 +316,7 @@ impl LawEnforcementApi {
         let package = body.package.clone().unwrap_or_default();
         package::downloadable(store::status_of(&model)?, &package, time::now())
             .map_err(ApiError::precondition)?;
-        let files = store::package_files(&txn, id.as_str()).await?;
+        let files = store::package_files(&txn, &id).await?;
         self.audit(
             &txn,
             principal,

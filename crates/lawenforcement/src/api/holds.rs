@@ -15,7 +15,7 @@ impl LawEnforcementApi {
         let (rows, next_page_token) = self
             .inner
             .page_tokens
-            .page(scope, rows, size, |h| h.id.clone());
+            .page(scope, rows, size, |h| h.id.to_string());
         let mut holds = Vec::with_capacity(rows.len());
         for row in &rows {
             holds.push(convert::hold(
@@ -43,7 +43,7 @@ impl LawEnforcementApi {
     ) -> ApiResult<Hold> {
         let id = HoldId::parse(&req.id).map_err(|e| ApiError::invalid("id", e))?;
         let txn = self.db().begin().await?;
-        let current = store::find_hold(&txn, id.as_str()).await?;
+        let current = store::find_hold(&txn, &id).await?;
         let process = LegalProcess::from_str_name(&current.process).unwrap_or_default();
         let Some((_, extension)) = domain::hold_periods(process) else {
             return Err(ApiError::precondition("this hold cannot be extended"));

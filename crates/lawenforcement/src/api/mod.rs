@@ -160,8 +160,8 @@ impl LawEnforcementApi {
         id: &RequestId,
         action: &str,
     ) -> ApiResult<(DatabaseTransaction, request::Model)> {
-        match store::find_request(&txn, id.as_str()).await? {
-            Some(model) if caller.sees(&model.agency_id) => Ok((txn, model)),
+        match store::find_request(&txn, id).await? {
+            Some(model) if caller.sees(model.agency_id.as_str()) => Ok((txn, model)),
             _ => {
                 txn.rollback().await?;
                 let error = ApiError::not_found("legal request", id.as_str());
@@ -190,7 +190,7 @@ impl LawEnforcementApi {
         etag: &str,
         action: Action,
     ) -> ApiResult<(request::Model, LegalRequest, RequestStatus)> {
-        let model = store::find_request(txn, id.as_str())
+        let model = store::find_request(txn, id)
             .await?
             .ok_or_else(|| ApiError::not_found("legal request", id.as_str()))?;
         check_etag(etag, model.version, "request")?;
@@ -213,7 +213,7 @@ impl LawEnforcementApi {
     ) -> ApiResult<LegalRequest> {
         body.update_time = Some(time::to_timestamp(time::now()));
         let saved = store::save_request(&txn, model, &body).await?;
-        self.audit(&txn, principal, action, &model.id, detail)
+        self.audit(&txn, principal, action, model.id.as_str(), detail)
             .await?;
         txn.commit().await?;
         self.respond(&saved)

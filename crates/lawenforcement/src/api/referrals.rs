@@ -16,24 +16,21 @@ impl LawEnforcementApi {
         };
         let mut violations = FieldViolations::new();
         violations.check("case.id", CaseId::parse(&case.id));
-        violations.check("case.referral.id", ReferralId::parse(&referral.id));
-        violations.check(
+        let referral_id = violations.check("case.referral.id", ReferralId::parse(&referral.id));
+        let agency_id = violations.check(
             "case.referral.agency_id",
             AgencyId::parse(&referral.agency_id),
         );
-        violations.into_result(())?;
+        let (referral_id, agency_id) = violations.require(referral_id.zip(agency_id))?;
         let now = time::now();
         let txn = self.db().begin().await?;
-        if store::find_referral(&txn, &referral.id).await?.is_some() {
+        if store::find_referral(&txn, &referral_id).await?.is_some() {
             return Ok(ReceiveReferralResponse {
                 referral_id: referral.id,
                 created: false,
             });
         }
-        if store::find_agency(&txn, &referral.agency_id)
-            .await?
-            .is_none()
-        {
+        if store::find_agency(&txn, &agency_id).await?.is_none() {
             return Err(ApiError::precondition(format!(
                 "agency {} is not in the directory: add it, and the referral will be delivered",
                 referral.agency_id
@@ -51,7 +48,7 @@ impl LawEnforcementApi {
         // A concurrent delivery of the same referral may win the insert: then it is here.
         if let Err(error) = store::insert_referral(&txn, &body, now).await {
             txn.rollback().await?;
-            return match store::find_referral(self.db(), &referral.id).await? {
+            return match store::find_referral(self.db(), &referral_id).await? {
                 Some(_) => Ok(ReceiveReferralResponse {
                     referral_id: referral.id,
                     created: false,
@@ -80,13 +77,14 @@ impl LawEnforcementApi {
         txn: DatabaseTransaction,
         principal: &Principal,
         caller: &Caller,
-        id: &str,
+        id: &ReferralId,
         action: &str,
     ) -> ApiResult<(DatabaseTransaction, crate::entity::referral::Model)> {
         match store::find_referral(&txn, id).await? {
-            Some(model) if caller.sees(&model.agency_id) => Ok((txn, model)),
+            Some(model) if caller.sees(model.agency_id.as_str()) => Ok((txn, model)),
             _ => {
                 txn.rollback().await?;
+                let id = id.as_str();
                 let error = ApiError::not_found("referral", id);
                 self.audit_refusal(principal, action, id, &error).await;
                 Err(error)
@@ -99,11 +97,11 @@ impl LawEnforcementApi {
         principal: &Principal,
         req: GetReferralRequest,
     ) -> ApiResult<Referral> {
-        ReferralId::parse(&req.id).map_err(|e| ApiError::invalid("id", e))?;
+        let id = ReferralId::parse(&req.id).map_err(|e| ApiError::invalid("id", e))?;
         let caller = Self::caller(principal);
         let txn = self.db().begin().await?;
         let (txn, model) = self
-            .visible_referral(txn, principal, &caller, &req.id, "referral.read")
+            .visible_referral(txn, principal, &caller, &id, "referral.read")
             .await?;
         self.audit(&txn, principal, "referral.read", &req.id, String::new())
             .await?;
@@ -119,17 +117,17 @@ impl LawEnforcementApi {
         let size = page_size(req.page_size)?;
         let caller = Self::caller(principal);
         let agency = match &caller {
-            Caller::Agency(own) => Some(own.clone()),
+            Caller::Agency(own) => Some(AgencyId::from_trusted(own.clone())),
             Caller::Marketplace => None,
         };
         let scope = format!("ListReferrals|{agency:?}");
         let before = self.inner.page_tokens.decode(&scope, &req.page_token)?;
-        let rows = store::list_referrals(self.db(), agency.as_deref(), before.as_deref(), size + 1)
-            .await?;
+        let rows =
+            store::list_referrals(self.db(), agency.as_ref(), before.as_deref(), size + 1).await?;
         let (rows, next_page_token) = self
             .inner
             .page_tokens
-            .page(&scope, rows, size, |r| r.id.clone());
+            .page(&scope, rows, size, |r| r.id.to_string());
         self.audit_listed(
             principal,
             "referral.list",
@@ -151,7 +149,7 @@ impl LawEnforcementApi {
         principal: &Principal,
         req: AcknowledgeReferralRequest,
     ) -> ApiResult<Referral> {
-        ReferralId::parse(&req.id).map_err(|e| ApiError::invalid("id", e))?;
+        let id = ReferralId::parse(&req.id).map_err(|e| ApiError::invalid("id", e))?;
         if principal.agency_id().is_none() {
             return Err(ApiError::denied(
                 "referrals are acknowledged by their agency",
@@ -160,7 +158,7 @@ impl LawEnforcementApi {
         let caller = Self::caller(principal);
         let txn = self.db().begin().await?;
         let (txn, model) = self
-            .visible_referral(txn, principal, &caller, &req.id, "referral.acknowledge")
+            .visible_referral(txn, principal, &caller, &id, "referral.acknowledge")
             .await?;
         let mut body = convert::referral(&model)?;
         if body.status == ReferralStatus::Acknowledged as i32 {
@@ -188,7 +186,7 @@ impl LawEnforcementApi {
         principal: &Principal,
         req: ReportReferralOutcomeRequest,
     ) -> ApiResult<Referral> {
-        ReferralId::parse(&req.id).map_err(|e| ApiError::invalid("id", e))?;
+        let id = ReferralId::parse(&req.id).map_err(|e| ApiError::invalid("id", e))?;
         let mut violations = FieldViolations::new();
         let key = Key::of("ReportReferralOutcome", principal, &mut violations, &req);
         let outcome = check::outcome(&mut violations, "outcome", req.outcome.as_ref());
@@ -202,7 +200,7 @@ impl LawEnforcementApi {
         let now = time::now();
         let txn = self.db().begin().await?;
         let (txn, model) = self
-            .visible_referral(txn, principal, &caller, &req.id, "referral.outcome")
+            .visible_referral(txn, principal, &caller, &id, "referral.outcome")
             .await?;
         let once = create_once(
             &txn,
@@ -219,7 +217,7 @@ impl LawEnforcementApi {
                 let case_id = body
                     .r#case
                     .as_ref()
-                    .map(|c| c.id.clone())
+                    .map(|c| c.id.to_string())
                     .unwrap_or_default();
                 let saved = store::save_referral(&txn, &model, &body).await?;
                 // Case management records it on the case, through the outbox.

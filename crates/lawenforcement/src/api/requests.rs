@@ -16,17 +16,18 @@ impl LawEnforcementApi {
         let mut violations = FieldViolations::new();
         let key = Key::of("SubmitRequest", principal, &mut violations, &req);
         let agency_id = match &caller {
+            // The caller's own agency, checked live when it authenticated.
             Caller::Agency(own) if filed.agency_id.is_empty() || filed.agency_id == *own => {
-                Some(own.clone())
+                Some(AgencyId::from_trusted(own.clone()))
             }
             Caller::Agency(_) => {
                 return Err(ApiError::denied(
                     "an agency files requests in its own name only",
                 ));
             }
-            Caller::Marketplace => violations
-                .check("legal_request.agency_id", AgencyId::parse(&filed.agency_id))
-                .map(AgencyId::into_string),
+            Caller::Marketplace => {
+                violations.check("legal_request.agency_id", AgencyId::parse(&filed.agency_id))
+            }
         };
         let process = violations.check(
             "legal_request.process",
@@ -78,28 +79,23 @@ impl LawEnforcementApi {
                 }),
             )
         });
-        let (
-            agency_id,
-            process,
-            reference,
-            requester_name,
-            requester_email,
-            justification,
-            non_disclosure,
-        ) = violations.finish(|| {
-            (
-                agency_id.unwrap_or_default(),
-                process.unwrap_or_default(),
-                reference.unwrap_or_default(),
-                requester_name.unwrap_or_default(),
-                requester_email.unwrap_or_default(),
-                justification.unwrap_or_default(),
-                non_disclosure.unwrap_or_default(),
-            )
-        })?;
+        let (process, reference, requester_name, requester_email, justification, non_disclosure) =
+            violations.finish(|| {
+                (
+                    process.unwrap_or_default(),
+                    reference.unwrap_or_default(),
+                    requester_name.unwrap_or_default(),
+                    requester_email.unwrap_or_default(),
+                    justification.unwrap_or_default(),
+                    non_disclosure.unwrap_or_default(),
+                )
+            })?;
+        // Checked above: an agency files in its own name, the marketplace names one.
+        let agency_id =
+            agency_id.ok_or_else(|| ApiError::invalid("legal_request.agency_id", "must be set"))?;
         let agency_model = store::find_agency(self.db(), &agency_id)
             .await?
-            .ok_or_else(|| ApiError::not_found("agency", &agency_id))?;
+            .ok_or_else(|| ApiError::not_found("agency", agency_id.as_str()))?;
         let agency = convert::agency(&agency_model)?;
         if agency.status != AgencyStatus::Active as i32 {
             return Err(ApiError::precondition(format!(
@@ -109,7 +105,7 @@ impl LawEnforcementApi {
         let due = domain::due(process, filed.emergency, now, respond_by);
         let body = LegalRequest {
             id: RequestId::generate().into_string(),
-            agency_id: agency_id.clone(),
+            agency_id: agency_id.to_string(),
             process: process as i32,
             reference,
             requester_name,
@@ -138,9 +134,10 @@ impl LawEnforcementApi {
             &txn,
             key.as_ref(),
             async |existing| {
+                let existing = RequestId::from_trusted(existing);
                 store::find_request(&txn, &existing)
                     .await?
-                    .ok_or_else(|| ApiError::not_found("legal request", &existing))
+                    .ok_or_else(|| ApiError::not_found("legal request", existing.as_str()))
             },
             async || {
                 let model =
@@ -200,14 +197,14 @@ impl LawEnforcementApi {
                 validate::optional_enum::<LegalProcess>(req.process),
             )
             .flatten();
-        if !req.agency_id.is_empty() {
-            violations.check("agency_id", AgencyId::parse(&req.agency_id));
-        }
+        let asked = (!req.agency_id.is_empty())
+            .then(|| violations.check("agency_id", AgencyId::parse(&req.agency_id)))
+            .flatten();
         violations.into_result(())?;
         let agency_id = match &caller {
             // An agency's own requests only, whatever it asks for.
-            Caller::Agency(own) => Some(own.clone()),
-            Caller::Marketplace => (!req.agency_id.is_empty()).then(|| req.agency_id.clone()),
+            Caller::Agency(own) => Some(AgencyId::from_trusted(own.clone())),
+            Caller::Marketplace => asked,
         };
         let now = time::now();
         let filter = store::RequestFilter {
@@ -229,7 +226,7 @@ impl LawEnforcementApi {
         let (rows, next_page_token) = self
             .inner
             .page_tokens
-            .page(&scope, rows, size, |r| r.id.clone());
+            .page(&scope, rows, size, |r| r.id.to_string());
         self.audit_listed(
             principal,
             "request.list",

@@ -1,10 +1,11 @@
+use assay_common::ids::AgencyId;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "agencies")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
+    pub id: AgencyId,
     pub country_code: String,
     pub status: String,
     /// The encoded `Agency`.

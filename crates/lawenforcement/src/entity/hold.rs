@@ -1,12 +1,13 @@
+use assay_common::ids::{HoldId, RequestId};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "holds")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
+    pub id: HoldId,
     #[sea_orm(unique)]
-    pub request_id: String,
+    pub request_id: RequestId,
     pub process: String,
     pub expire_time: DateTimeUtc,
     pub extended: bool,

@@ -1,3 +1,4 @@
+use assay_common::ids::HoldId;
 use sea_orm::entity::prelude::*;
 
 /// A seller or listing a hold preserves.
@@ -9,7 +10,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub target_id: String,
     #[sea_orm(primary_key, auto_increment = false)]
-    pub hold_id: String,
+    pub hold_id: HoldId,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

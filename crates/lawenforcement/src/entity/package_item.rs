@@ -1,3 +1,4 @@
+use assay_common::ids::RequestId;
 use sea_orm::entity::prelude::*;
 
 /// A file of a disclosure package.
@@ -5,7 +6,7 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "package_items")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub request_id: String,
+    pub request_id: RequestId,
     #[sea_orm(primary_key, auto_increment = false)]
     pub name: String,
     pub sha256: String,

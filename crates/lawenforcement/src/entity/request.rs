@@ -1,11 +1,12 @@
+use assay_common::ids::{AgencyId, RequestId};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "requests")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
-    pub agency_id: String,
+    pub id: RequestId,
+    pub agency_id: AgencyId,
     /// The agency's country when the request was filed, for transparency reports.
     pub country_code: String,
     pub process: String,
