@@ -18,7 +18,7 @@ fn corrupt(what: &str, error: impl std::fmt::Display) -> ApiError {
 pub fn rule(model: &rule::Model) -> ApiResult<Rule> {
     let spec = rule_spec(model)?;
     Ok(Rule {
-        id: model.id.clone(),
+        id: model.id.to_string(),
         brand_id: model.brand_id.clone(),
         description: spec.description,
         vocabulary: spec
@@ -49,7 +49,7 @@ pub fn hit(model: &hit::Model) -> ApiResult<Hit> {
         _ => None,
     };
     Ok(Hit {
-        id: model.id.clone(),
+        id: model.id.to_string(),
         listing: Some(
             Listing::decode(model.listing.as_slice()).map_err(|e| corrupt("listing", e))?,
         ),

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use assay_common::db::{ROWS_PER_STATEMENT, insert_all};
 use assay_common::holds::Purgeable;
+use assay_common::ids::{BrandId, HitId, RuleId};
 use assay_common::time::to_timestamp;
 use assay_common::{ApiError, ApiResult, outbox};
 use assay_proto::screening::v1::{
@@ -94,14 +95,14 @@ async fn record_revision(
 
 pub async fn insert_rule(
     db: &impl ConnectionTrait,
-    id: &str,
+    id: &RuleId,
     brand_id: &str,
     spec: &RuleSpec,
     actor: &str,
     now: DateTime<Utc>,
 ) -> ApiResult<rule::Model> {
     let mut model = rule::ActiveModel {
-        id: Set(id.to_owned()),
+        id: Set(id.clone()),
         brand_id: Set(brand_id.to_owned()),
         version: Set(1),
         create_time: Set(now),
@@ -115,11 +116,11 @@ pub async fn insert_rule(
     Ok(model)
 }
 
-pub async fn get_rule(db: &impl ConnectionTrait, id: &str) -> ApiResult<rule::Model> {
-    rule::Entity::find_by_id(id.to_owned())
+pub async fn get_rule(db: &impl ConnectionTrait, id: &RuleId) -> ApiResult<rule::Model> {
+    rule::Entity::find_by_id(id.clone())
         .one(db)
         .await?
-        .ok_or_else(|| ApiError::not_found("rule", id))
+        .ok_or_else(|| ApiError::not_found("rule", id.as_str()))
 }
 
 pub async fn update_rule(
@@ -240,7 +241,7 @@ fn signal_kinds(verdict: &Verdict) -> String {
 #[derive(Debug, Clone)]
 pub struct NewHit {
     pub row: hit::Model,
-    pub brands: Vec<String>,
+    pub brands: Vec<BrandId>,
     /// The encoded `HitAlert` for the outbox.
     pub alert: Vec<u8>,
     /// The trace the screening ran in, which the alert continues.
@@ -248,16 +249,21 @@ pub struct NewHit {
 }
 
 /// Prepares the hit of a listing that was not allowed, as `id`, screened `now`.
-pub fn new_hit(id: String, listing: &Listing, verdict: &Verdict, now: DateTime<Utc>) -> NewHit {
+pub fn new_hit(id: HitId, listing: &Listing, verdict: &Verdict, now: DateTime<Utc>) -> NewHit {
     let encoded = listing.encode_to_vec();
     let key = dedup_key(&encoded, verdict);
     let decision = Decision::try_from(verdict.decision).unwrap_or_default();
-    let mut brands: Vec<String> = verdict.brands.iter().map(|b| b.brand_id.clone()).collect();
+    // The engine's brands are the catalogue's, whose ids the registry issued.
+    let mut brands: Vec<BrandId> = verdict
+        .brands
+        .iter()
+        .map(|b| BrandId::from_trusted(b.brand_id.clone()))
+        .collect();
     brands.sort_unstable();
     brands.dedup();
     let alert = HitAlert {
         hit: Some(Hit {
-            id: id.clone(),
+            id: id.to_string(),
             listing: Some(listing.clone()),
             verdict: Some(verdict.clone()),
             feedback: None,
@@ -294,10 +300,10 @@ pub fn new_hit(id: String, listing: &Listing, verdict: &Verdict, now: DateTime<U
 pub async fn hit_ids_by_key(
     db: &impl ConnectionTrait,
     keys: &[&str],
-) -> ApiResult<HashMap<String, String>> {
+) -> ApiResult<HashMap<String, HitId>> {
     let mut found = HashMap::new();
     for chunk in keys.chunks(ROWS_PER_STATEMENT) {
-        let rows: Vec<(String, String)> = hit::Entity::find()
+        let rows: Vec<(String, HitId)> = hit::Entity::find()
             .select_only()
             .columns([hit::Column::DedupKey, hit::Column::Id])
             .filter(hit::Column::DedupKey.is_in(chunk.iter().copied()))
@@ -322,24 +328,24 @@ pub async fn insert_hits(db: &impl ConnectionTrait, hits: &[&NewHit]) -> ApiResu
     });
     insert_all(db, brands.collect()).await?;
     let alerts = hits.iter().map(|h| outbox::Message {
-        key: h.row.id.clone(),
+        key: h.row.id.to_string(),
         payload: h.alert.clone(),
         traceparent: h.traceparent.clone(),
     });
     outbox::enqueue_many(db, outbox::topic::SCREENING_HIT, alerts).await
 }
 
-pub async fn get_hit(db: &impl ConnectionTrait, id: &str) -> ApiResult<hit::Model> {
-    hit::Entity::find_by_id(id.to_owned())
+pub async fn get_hit(db: &impl ConnectionTrait, id: &HitId) -> ApiResult<hit::Model> {
+    hit::Entity::find_by_id(id.clone())
         .one(db)
         .await?
-        .ok_or_else(|| ApiError::not_found("hit", id))
+        .ok_or_else(|| ApiError::not_found("hit", id.as_str()))
 }
 
 /// The brands a hit concerns.
-pub async fn hit_brands(db: &impl ConnectionTrait, hit_id: &str) -> ApiResult<Vec<String>> {
+pub async fn hit_brands(db: &impl ConnectionTrait, hit_id: &HitId) -> ApiResult<Vec<BrandId>> {
     Ok(hit_brand::Entity::find()
-        .filter(hit_brand::Column::HitId.eq(hit_id))
+        .filter(hit_brand::Column::HitId.eq(hit_id.as_str()))
         .all(db)
         .await?
         .into_iter()
@@ -476,15 +482,17 @@ pub async fn feedback_in(
     }
     let hits = query.all(db).await?;
     let ids: Vec<&str> = hits.iter().map(|h| h.id.as_str()).collect();
-    let mut brands: std::collections::HashMap<String, Vec<String>> =
-        std::collections::HashMap::new();
+    let mut brands: HashMap<HitId, Vec<String>> = HashMap::new();
     for chunk in ids.chunks(ROWS_PER_STATEMENT) {
         for row in hit_brand::Entity::find()
             .filter(hit_brand::Column::HitId.is_in(chunk.to_vec()))
             .all(db)
             .await?
         {
-            brands.entry(row.hit_id).or_default().push(row.brand_id);
+            brands
+                .entry(row.hit_id)
+                .or_default()
+                .push(row.brand_id.into_string());
         }
     }
     hits.into_iter()

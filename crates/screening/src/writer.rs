@@ -6,6 +6,7 @@
 use std::sync::{Arc, OnceLock};
 
 use assay_common::db::Db;
+use assay_common::ids::HitId;
 use assay_common::{ApiError, ApiResult};
 use sea_orm::TransactionTrait;
 use tokio::sync::{Notify, mpsc, oneshot};
@@ -21,7 +22,7 @@ struct Batch {
     hits: Vec<NewHit>,
     /// The id each hit is stored under, in order: its own, or that of the same hit stored
     /// before.
-    stored: oneshot::Sender<ApiResult<Vec<String>>>,
+    stored: oneshot::Sender<ApiResult<Vec<HitId>>>,
 }
 
 /// The handle callers write hits through; the writer runs until every handle is dropped.
@@ -39,7 +40,7 @@ impl HitWriter {
     }
 
     /// Stores `hits` and answers, once they are durable, the id of each.
-    pub async fn write(&self, hits: Vec<NewHit>) -> ApiResult<Vec<String>> {
+    pub async fn write(&self, hits: Vec<NewHit>) -> ApiResult<Vec<HitId>> {
         if hits.is_empty() {
             return Ok(Vec::new());
         }
@@ -101,7 +102,7 @@ async fn run(db: Db, mut batches: mpsc::Receiver<Batch>, relay: Arc<OnceLock<Arc
 
 /// Writes the hits of `group` not stored before, in one transaction; returns every hit's
 /// id, in order, and how many were new.
-async fn write_group(db: &Db, group: &[Batch]) -> ApiResult<(Vec<String>, u64)> {
+async fn write_group(db: &Db, group: &[Batch]) -> ApiResult<(Vec<HitId>, u64)> {
     let hits: Vec<&NewHit> = group.iter().flat_map(|b| &b.hits).collect();
     let keys: Vec<&str> = hits.iter().map(|h| h.row.dedup_key.as_str()).collect();
     let txn = db.begin().await?;

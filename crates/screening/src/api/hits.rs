@@ -9,17 +9,17 @@ impl ScreeningApi {
         &self,
         db: &impl sea_orm::ConnectionTrait,
         principal: &Principal,
-        hit_id: &str,
+        hit_id: &HitId,
     ) -> ApiResult<()> {
         let Some(member_id) = principal.member_id() else {
             return Ok(());
         };
         let mine = self.engines.catalogue().brands_of(member_id);
         let brands = store::hit_brands(db, hit_id).await?;
-        if brands.iter().any(|b| mine.contains(b)) {
+        if brands.iter().any(|b| mine.iter().any(|m| m == b.as_str())) {
             Ok(())
         } else {
-            Err(ApiError::not_found("hit", hit_id))
+            Err(ApiError::not_found("hit", hit_id.as_str()))
         }
     }
 
@@ -29,8 +29,8 @@ impl ScreeningApi {
         req: GetHitRequest,
     ) -> ApiResult<Hit> {
         let id = HitId::parse(&req.id).map_err(|e| ApiError::invalid("id", e))?;
-        let model = store::get_hit(&self.db, id.as_str()).await?;
-        self.scope_hit(&self.db, principal, id.as_str()).await?;
+        let model = store::get_hit(&self.db, &id).await?;
+        self.scope_hit(&self.db, principal, &id).await?;
         convert::hit(&model)
     }
 
@@ -74,7 +74,9 @@ impl ScreeningApi {
         let scope = format!("ListHits|{filter:?}");
         let before = self.page_tokens.decode(&scope, &req.page_token)?;
         let rows = store::list_hits(&self.db, &filter, before.as_deref(), size + 1).await?;
-        let (rows, next_page_token) = self.page_tokens.page(&scope, rows, size, |h| h.id.clone());
+        let (rows, next_page_token) = self
+            .page_tokens
+            .page(&scope, rows, size, |h| h.id.to_string());
         Ok(ListHitsResponse {
             hits: rows.iter().map(convert::hit).collect::<ApiResult<_>>()?,
             next_page_token,
@@ -95,8 +97,8 @@ impl ScreeningApi {
         let note = violations.check("note", validate::optional_text(&req.note, 2000));
         let (id, (outcome, note)) = violations.require(id.zip(outcome.zip(note)))?;
         let txn = self.db.begin().await?;
-        let current = store::get_hit(&txn, id.as_str()).await?;
-        self.scope_hit(&txn, principal, id.as_str()).await?;
+        let current = store::get_hit(&txn, &id).await?;
+        self.scope_hit(&txn, principal, &id).await?;
         let model = store::record_feedback(
             &txn,
             current,

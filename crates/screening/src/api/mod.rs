@@ -144,9 +144,7 @@ impl ScreeningApi {
         let hits: Vec<store::NewHit> = screened
             .iter()
             .filter(|(_, verdict)| verdict.decision != Decision::Allow as i32)
-            .map(|(listing, verdict)| {
-                store::new_hit(HitId::generate().into_string(), listing, verdict, now)
-            })
+            .map(|(listing, verdict)| store::new_hit(HitId::generate(), listing, verdict, now))
             .collect();
         let mut stored = self.writer.write(hits).await?.into_iter();
         Ok(screened
@@ -155,7 +153,7 @@ impl ScreeningApi {
                 if verdict.decision == Decision::Allow as i32 {
                     String::new()
                 } else {
-                    stored.next().unwrap_or_default()
+                    stored.next().map(HitId::into_string).unwrap_or_default()
                 }
             })
             .collect())

@@ -58,9 +58,9 @@ impl ScreeningApi {
         let model = create_once(
             &txn,
             key.as_ref(),
-            async |existing| store::get_rule(&txn, &existing).await,
+            async |existing| store::get_rule(&txn, &RuleId::from_trusted(existing)).await,
             async || {
-                let id = RuleId::generate().into_string();
+                let id = RuleId::generate();
                 let model = store::insert_rule(
                     &txn,
                     &id,
@@ -70,7 +70,7 @@ impl ScreeningApi {
                     time::now(),
                 )
                 .await?;
-                Ok((id, model))
+                Ok((id.into_string(), model))
             },
         )
         .await?;
@@ -104,7 +104,7 @@ impl ScreeningApi {
         req: GetRuleRequest,
     ) -> ApiResult<Rule> {
         let id = RuleId::parse(&req.id).map_err(|e| ApiError::invalid("id", e))?;
-        let model = store::get_rule(&self.db, id.as_str()).await?;
+        let model = store::get_rule(&self.db, &id).await?;
         self.scope_rule(principal, &model.brand_id, "rule", id.as_str())?;
         convert::rule(&model)
     }
@@ -130,7 +130,9 @@ impl ScreeningApi {
         let after = self.page_tokens.decode(&scope, &req.page_token)?;
         let rows =
             store::list_rules(&self.db, brand_ids.as_deref(), after.as_deref(), size + 1).await?;
-        let (rows, next_page_token) = self.page_tokens.page(&scope, rows, size, |r| r.id.clone());
+        let (rows, next_page_token) = self
+            .page_tokens
+            .page(&scope, rows, size, |r| r.id.to_string());
         Ok(ListRulesResponse {
             rules: rows.iter().map(convert::rule).collect::<ApiResult<_>>()?,
             next_page_token,
@@ -155,7 +157,7 @@ impl ScreeningApi {
         ];
         let paths = mask_paths(req.update_mask.as_ref(), FIELDS)?;
         let txn = self.db.begin().await?;
-        let current = store::get_rule(&txn, id.as_str()).await?;
+        let current = store::get_rule(&txn, &id).await?;
         self.scope_rule(principal, &current.brand_id, "rule", id.as_str())?;
         check_etag(&update.etag, current.version, "rule")?;
         let mut merged = convert::rule(&current)?;
@@ -186,7 +188,7 @@ impl ScreeningApi {
     ) -> ApiResult<()> {
         let id = RuleId::parse(&req.id).map_err(|e| ApiError::invalid("id", e))?;
         let txn = self.db.begin().await?;
-        let current = store::get_rule(&txn, id.as_str()).await?;
+        let current = store::get_rule(&txn, &id).await?;
         self.scope_rule(principal, &current.brand_id, "rule", id.as_str())?;
         check_etag(&req.etag, current.version, "rule")?;
         store::delete_rule(&txn, current, &principal.actor(), time::now()).await?;

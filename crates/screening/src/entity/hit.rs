@@ -1,3 +1,4 @@
+use assay_common::ids::HitId;
 use sea_orm::entity::prelude::*;
 
 /// A listing that was not allowed, with its verdict.
@@ -5,7 +6,7 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "hits")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
+    pub id: HitId,
     pub listing_id: String,
     pub seller_id: String,
     pub decision: String,

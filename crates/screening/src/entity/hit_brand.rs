@@ -1,3 +1,4 @@
+use assay_common::ids::{BrandId, HitId};
 use sea_orm::entity::prelude::*;
 
 /// A brand a hit concerns, for listing hits by brand.
@@ -5,9 +6,9 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "hit_brands")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub brand_id: String,
+    pub brand_id: BrandId,
     #[sea_orm(primary_key, auto_increment = false)]
-    pub hit_id: String,
+    pub hit_id: HitId,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,3 +1,4 @@
+use assay_common::ids::RuleId;
 use sea_orm::entity::prelude::*;
 
 /// A rule: counterfeit vocabulary and thresholds, global (`brand_id` empty) or per brand.
@@ -5,7 +6,7 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "rules")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
+    pub id: RuleId,
     /// Empty for a global rule.
     pub brand_id: String,
     #[sea_orm(column_type = "Text")]

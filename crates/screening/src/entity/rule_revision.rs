@@ -1,3 +1,4 @@
+use assay_common::ids::RuleId;
 use sea_orm::entity::prelude::*;
 
 /// Every version a rule went through, append-only.
@@ -6,7 +7,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub rule_id: String,
+    pub rule_id: RuleId,
     pub version: i64,
     /// The rule set version this change produced.
     pub rule_set_version: i64,
