@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use assay_common::ids::{BrandId, CaseId};
 use assay_common::resource::etag;
 use assay_common::time::{opt_timestamp, to_timestamp};
 use assay_common::{ApiError, ApiResult};
@@ -21,7 +22,7 @@ pub fn cases(
     mut parts: CaseParts,
     now: DateTime<Utc>,
 ) -> ApiResult<Vec<Case>> {
-    let mut referrals: HashMap<String, Referral> = HashMap::new();
+    let mut referrals: HashMap<CaseId, Referral> = HashMap::new();
     for (case_id, (row, outcomes)) in parts.referrals.drain() {
         referrals.insert(case_id, referral(&row, &outcomes)?);
     }
@@ -29,12 +30,18 @@ pub fn cases(
         .iter()
         .map(|m| {
             Ok(Case {
-                id: m.id.clone(),
+                id: m.id.to_string(),
                 source: CaseSource::from_str_name(&m.source).unwrap_or_default() as i32,
                 status: store::status_of(m)? as i32,
                 title: m.title.clone(),
                 summary: m.summary.clone(),
-                brand_ids: parts.brands.remove(&m.id).unwrap_or_default(),
+                brand_ids: parts
+                    .brands
+                    .remove(&m.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(BrandId::into_string)
+                    .collect(),
                 listings: parts
                     .listings
                     .remove(&m.id)
@@ -87,8 +94,8 @@ pub fn event(model: &case_event::Model) -> CaseEvent {
 
 pub fn evidence(model: &evidence::Model) -> Evidence {
     Evidence {
-        id: model.id.clone(),
-        case_id: model.case_id.clone(),
+        id: model.id.to_string(),
+        case_id: model.case_id.to_string(),
         kind: EvidenceKind::from_str_name(&model.kind).unwrap_or_default() as i32,
         description: model.description.clone(),
         media_type: model.media_type.clone(),
@@ -121,8 +128,8 @@ pub fn referral(
         })?
         .package;
     Ok(Referral {
-        id: model.id.clone(),
-        agency_id: model.agency_id.clone(),
+        id: model.id.to_string(),
+        agency_id: model.agency_id.to_string(),
         summary: model.summary.clone(),
         package,
         package_sha256: model.package_sha256.clone(),

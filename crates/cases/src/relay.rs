@@ -2,6 +2,7 @@
 
 use assay_common::client::PeerChannel;
 use assay_common::db::Db;
+use assay_common::ids::{CaseId, ReferralId};
 use assay_common::outbox::{Deliver, entity};
 use assay_common::service::BoxFuture;
 use assay_proto::cases::v1::{Case, CaseEventKind, ReferralState};
@@ -61,7 +62,9 @@ impl Deliver for Referrals {
         Box::pin(async move {
             let case = Case::decode(message.payload.as_slice())
                 .map_err(|e| format!("undecodable referral: {e}"))?;
-            let case_id = case.id.clone();
+            // Both written by this service into its own outbox.
+            let case_id = CaseId::from_trusted(case.id.clone());
+            let referral_id = ReferralId::from_trusted(message.key.clone());
             let answer = self
                 .client
                 .clone()
@@ -71,7 +74,7 @@ impl Deliver for Referrals {
                 .into_inner();
             let marked = async {
                 let txn = self.db.begin().await?;
-                crate::store::set_referral_state(&txn, &message.key, ReferralState::Delivered)
+                crate::store::set_referral_state(&txn, &referral_id, ReferralState::Delivered)
                     .await?;
                 if answer.created {
                     crate::store::append_event(

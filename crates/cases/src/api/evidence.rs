@@ -22,23 +22,16 @@ impl CasesApi {
         let model = create_once(
             &txn,
             key.as_ref(),
-            async |existing| store::find_evidence(&txn, &existing).await,
+            async |existing| store::find_evidence(&txn, &EvidenceId::from_trusted(existing)).await,
             async || {
-                let current = store::find_case(&txn, id.as_str()).await?;
-                self.scope_case(&txn, principal, id.as_str(), "case", id.as_str())
+                let current = store::find_case(&txn, &id).await?;
+                self.scope_case(&txn, principal, &id, "case", id.as_str())
                     .await?;
                 moves::accepts_evidence(id.as_str(), store::status_of(&current)?)
                     .map_err(ApiError::precondition)?;
                 let evidence_id = EvidenceId::generate();
-                let model = store::insert_evidence(
-                    &txn,
-                    evidence_id.as_str(),
-                    id.as_str(),
-                    new,
-                    &actor,
-                    now,
-                )
-                .await?;
+                let model =
+                    store::insert_evidence(&txn, &evidence_id, &id, new, &actor, now).await?;
                 store::touch_case(&txn, &current, now).await?;
                 Ok((evidence_id.into_string(), model))
             },
@@ -61,7 +54,7 @@ impl CasesApi {
         let actor = principal.actor();
         // The view is entered in the chain of custody in the same transaction as the read.
         let txn = self.db().begin().await?;
-        let model = store::find_evidence(&txn, id.as_str()).await?;
+        let model = store::find_evidence(&txn, &id).await?;
         self.scope_case(&txn, principal, &model.case_id, "evidence", id.as_str())
             .await?;
         store::append_custody(&txn, &model, CustodyAction::Viewed, &actor, &purpose, now).await?;
@@ -79,16 +72,16 @@ impl CasesApi {
     ) -> ApiResult<ListEvidenceResponse> {
         let id = case_id("case_id", &req.case_id)?;
         let size = page_size(req.page_size)?;
-        store::find_case(self.db(), id.as_str()).await?;
-        self.scope_case(self.db(), principal, id.as_str(), "case", id.as_str())
+        store::find_case(self.db(), &id).await?;
+        self.scope_case(self.db(), principal, &id, "case", id.as_str())
             .await?;
         let scope = format!("ListEvidence|{id}");
         let after = self.inner.page_tokens.decode(&scope, &req.page_token)?;
-        let rows = store::list_evidence(self.db(), id.as_str(), after.as_deref(), size + 1).await?;
+        let rows = store::list_evidence(self.db(), &id, after.as_deref(), size + 1).await?;
         let (rows, next_page_token) = self
             .inner
             .page_tokens
-            .page(&scope, rows, size, |e| e.id.clone());
+            .page(&scope, rows, size, |e| e.id.to_string());
         Ok(ListEvidenceResponse {
             evidence: rows.iter().map(convert::evidence).collect(),
             next_page_token,
@@ -102,13 +95,13 @@ impl CasesApi {
         let id =
             EvidenceId::parse(&req.evidence_id).map_err(|e| ApiError::invalid("evidence_id", e))?;
         let size = page_size(req.page_size)?;
-        store::find_evidence(self.db(), id.as_str()).await?;
+        store::find_evidence(self.db(), &id).await?;
         let scope = format!("ListCustodyEvents|{id}");
         let after = self
             .inner
             .page_tokens
             .decode_number(&scope, &req.page_token)?;
-        let rows = store::list_custody(self.db(), id.as_str(), after, size + 1).await?;
+        let rows = store::list_custody(self.db(), &id, after, size + 1).await?;
         let (rows, next_page_token) = self
             .inner
             .page_tokens

@@ -36,7 +36,7 @@ impl CasesApi {
             && let Some(existing) = key.earlier(self.db()).await?
         {
             return self
-                .respond(&store::find_case(self.db(), &existing).await?)
+                .respond(&store::find_case(self.db(), &CaseId::from_trusted(existing)).await?)
                 .await;
         }
 
@@ -95,11 +95,12 @@ impl CasesApi {
             if listings.len() == 1 { "" } else { "s" }
         );
         let new = NewCase {
-            id: id.as_str().to_owned(),
+            id,
             source: CaseSource::Notice,
             title,
             summary: statement,
-            brand_ids: vec![right.brand_id.clone()],
+            // The registry's own answer names the brand.
+            brand_ids: vec![BrandId::from_trusted(right.brand_id.clone())],
             listings,
             member_id: notice.member_id.clone(),
             ip_right_id: right.id.clone(),
@@ -137,7 +138,7 @@ impl CasesApi {
         let (title, summary) = violations.require(title.zip(summary))?;
         let now = time::now();
         let new = NewCase {
-            id: CaseId::generate().into_string(),
+            id: CaseId::generate(),
             source: CaseSource::Staff,
             title,
             summary,
@@ -167,10 +168,10 @@ impl CasesApi {
         let model = create_once(
             &txn,
             key.as_ref(),
-            async |existing| store::find_case(&txn, &existing).await,
+            async |existing| store::find_case(&txn, &CaseId::from_trusted(existing)).await,
             async || {
                 let model = store::insert_case(&txn, new, &principal.actor(), now).await?;
-                Ok((model.id.clone(), model))
+                Ok((model.id.to_string(), model))
             },
         )
         .await?;
@@ -297,7 +298,7 @@ impl CasesApi {
             .collect();
         let (title, summary) = domain::intake::from_hit(&listing.title, &brands, &explanations);
         Ok(NewCase {
-            id: CaseId::generate().into_string(),
+            id: CaseId::generate(),
             source: CaseSource::ScreeningAlert,
             title,
             summary,
@@ -373,8 +374,8 @@ impl CasesApi {
                 answers.push((id.clone(), false));
                 continue;
             }
-            known.insert(key, new.id.clone());
-            answers.push((new.id.clone(), true));
+            known.insert(key, new.id.to_string());
+            answers.push((new.id.to_string(), true));
             fresh.push(new);
         }
         let opened = store::insert_cases(&txn, fresh, &principal.actor(), now).await?;

@@ -118,8 +118,7 @@ impl CasesApi {
         let (current, from) = self.open(&txn, principal, &id, &req.etag).await?;
         let mv = moves::file_counter_notice(from, filed).map_err(ApiError::precondition)?;
         for (evidence_id, item) in evidence {
-            store::insert_evidence(&txn, evidence_id.as_str(), id.as_str(), item, &actor, now)
-                .await?;
+            store::insert_evidence(&txn, &evidence_id, &id, item, &actor, now).await?;
         }
         let model = self.apply(&txn, &current, &mv, &actor, now).await?;
         txn.commit().await?;

@@ -188,11 +188,13 @@ impl CasesApi {
         &self,
         db: &impl sea_orm::ConnectionTrait,
         member_id: &str,
-        case_id: &str,
+        case_id: &CaseId,
     ) -> ApiResult<bool> {
         let catalogue = self.catalogue()?;
         let brands = store::brands_of_case(db, case_id).await?;
-        Ok(brands.iter().any(|b| catalogue.acts_for(member_id, b)))
+        Ok(brands
+            .iter()
+            .any(|b| catalogue.acts_for(member_id, b.as_str())))
     }
 
     /// Keeps a member to the cases of brands it acts for: any other case answers as a
@@ -202,7 +204,7 @@ impl CasesApi {
         &self,
         db: &impl sea_orm::ConnectionTrait,
         principal: &Principal,
-        case_id: &str,
+        case_id: &CaseId,
         kind: &'static str,
         id: &str,
     ) -> ApiResult<()> {
@@ -233,8 +235,8 @@ impl CasesApi {
         id: &CaseId,
         etag: &str,
     ) -> ApiResult<(case::Model, CaseStatus)> {
-        let current = store::find_case(txn, id.as_str()).await?;
-        self.scope_case(txn, principal, id.as_str(), "case", id.as_str())
+        let current = store::find_case(txn, id).await?;
+        self.scope_case(txn, principal, id, "case", id.as_str())
             .await?;
         check_etag(etag, current.version, "case")?;
         let from = store::status_of(&current)?;

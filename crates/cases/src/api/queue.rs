@@ -9,8 +9,8 @@ impl CasesApi {
         req: GetCaseRequest,
     ) -> ApiResult<Case> {
         let id = case_id("id", &req.id)?;
-        let model = store::find_case(self.db(), id.as_str()).await?;
-        self.scope_case(self.db(), principal, id.as_str(), "case", id.as_str())
+        let model = store::find_case(self.db(), &id).await?;
+        self.scope_case(self.db(), principal, &id, "case", id.as_str())
             .await?;
         self.respond(&model).await
     }
@@ -71,7 +71,7 @@ impl CasesApi {
         let (rows, next_page_token) = self
             .inner
             .page_tokens
-            .page(&scope, rows, size, |c| c.id.clone());
+            .page(&scope, rows, size, |c| c.id.to_string());
         Ok(ListCasesResponse {
             cases: encode(self.db(), &rows, now).await?,
             next_page_token,
@@ -85,15 +85,15 @@ impl CasesApi {
     ) -> ApiResult<ListCaseEventsResponse> {
         let id = case_id("case_id", &req.case_id)?;
         let size = page_size(req.page_size)?;
-        store::find_case(self.db(), id.as_str()).await?;
-        self.scope_case(self.db(), principal, id.as_str(), "case", id.as_str())
+        store::find_case(self.db(), &id).await?;
+        self.scope_case(self.db(), principal, &id, "case", id.as_str())
             .await?;
         let scope = format!("ListCaseEvents|{id}");
         let after = self
             .inner
             .page_tokens
             .decode_number(&scope, &req.page_token)?;
-        let rows = store::list_events(self.db(), id.as_str(), after, size + 1).await?;
+        let rows = store::list_events(self.db(), &id, after, size + 1).await?;
         let (rows, next_page_token) = self
             .inner
             .page_tokens
@@ -114,7 +114,7 @@ impl CasesApi {
         now: DateTime<Utc>,
     ) -> ApiResult<case::Model> {
         let status = store::status_of(current)?;
-        match moves::assign(&current.id, status, &current.assignee, assignee)
+        match moves::assign(current.id.as_str(), status, &current.assignee, assignee)
             .map_err(ApiError::precondition)?
         {
             Some(event) => store::assign(txn, current, assignee, event, actor, now).await,
@@ -132,7 +132,7 @@ impl CasesApi {
             check::assignee(&req.assignee).map_err(|e| ApiError::invalid("assignee", e))?;
         let now = time::now();
         let txn = self.db().begin().await?;
-        let current = store::find_case(&txn, id.as_str()).await?;
+        let current = store::find_case(&txn, &id).await?;
         check_etag(&req.etag, current.version, "case")?;
         let model = self
             .assign_in(&txn, &current, &assignee, &principal.actor(), now)
@@ -181,7 +181,7 @@ impl CasesApi {
         let txn = self.db().begin().await?;
         let mut changed = Vec::with_capacity(ids.len());
         for id in &ids {
-            let current = store::find_case(&txn, id.as_str()).await?;
+            let current = store::find_case(&txn, id).await?;
             let status = store::status_of(&current)?;
             let model = match &action {
                 Bulk::AssignTo(who) => {
@@ -202,8 +202,8 @@ impl CasesApi {
                         &change.remove,
                     )
                     .map_err(ApiError::precondition)?;
-                    store::set_tags(&txn, id.as_str(), &change.add, &change.remove).await?;
-                    store::append_event(&txn, id.as_str(), event, &actor, now).await?;
+                    store::set_tags(&txn, id, &change.add, &change.remove).await?;
+                    store::append_event(&txn, id, event, &actor, now).await?;
                     store::touch_case(&txn, &current, now).await?
                 }
             };
@@ -240,14 +240,14 @@ impl CasesApi {
         let now = time::now();
         let actor = principal.actor();
         let txn = self.db().begin().await?;
-        let current_target = store::find_case(&txn, target.as_str()).await?;
+        let current_target = store::find_case(&txn, &target).await?;
         moves::merge_into(store::status_of(&current_target)?)
             .map_err(|e| ApiError::precondition(format!("target case {target}: {e}")))?;
         for source in &sources {
-            let current = store::find_case(&txn, source.as_str()).await?;
+            let current = store::find_case(&txn, source).await?;
             let mv = moves::merge_away(store::status_of(&current)?, target.as_str())
                 .map_err(|e| ApiError::precondition(format!("case {source}: {e}")))?;
-            let moved = store::move_case_contents(&txn, source.as_str(), target.as_str()).await?;
+            let moved = store::move_case_contents(&txn, source, &target).await?;
             let custody = format!("moved from case {source} to case {target} by a merge");
             for item in &moved {
                 store::append_custody(
@@ -263,7 +263,7 @@ impl CasesApi {
             self.apply(&txn, &current, &mv, &actor, now).await?;
             store::append_event(
                 &txn,
-                target.as_str(),
+                &target,
                 Event::new(
                     CaseEventKind::Merged,
                     format!(

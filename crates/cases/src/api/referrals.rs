@@ -13,28 +13,28 @@ impl CasesApi {
             return Err(ApiError::invalid("referral", "must be set"));
         };
         let mut violations = FieldViolations::new();
-        violations.check("referral.agency_id", AgencyId::parse(&referral.agency_id));
+        let agency_id =
+            violations.check("referral.agency_id", AgencyId::parse(&referral.agency_id));
         let summary = violations.check(
             "referral.summary",
             validate::text(&referral.summary, 10_000),
         );
-        let summary = violations.require(summary)?;
-        let agency_id = referral.agency_id.as_str();
+        let (agency_id, summary) = violations.require(agency_id.zip(summary))?;
         let now = time::now();
         let actor = principal.actor();
         let txn = self.db().begin().await?;
         let (current, from) = self.open(&txn, principal, &id, &req.etag).await?;
-        let evidence = store::list_evidence(&txn, id.as_str(), None, 100_000).await?;
+        let evidence = store::list_evidence(&txn, &id, None, 100_000).await?;
         let (package, package_sha256) = store::package(&evidence);
-        let mv = moves::refer(from, agency_id, evidence.len(), &package_sha256)
+        let mv = moves::refer(from, agency_id.as_str(), evidence.len(), &package_sha256)
             .map_err(ApiError::precondition)?;
         let referral_id = ReferralId::generate();
         store::insert_referral(
             &txn,
             store::NewReferral {
-                id: referral_id.as_str(),
-                case_id: id.as_str(),
-                agency_id,
+                id: &referral_id,
+                case_id: &id,
+                agency_id: &agency_id,
                 summary,
                 package,
                 package_sha256: &package_sha256,
@@ -100,7 +100,7 @@ impl CasesApi {
         let model = create_once(
             &txn,
             key.as_ref(),
-            async |_| store::find_case(&txn, id.as_str()).await,
+            async |_| store::find_case(&txn, &id).await,
             async || {
                 let (current, from) = self.open(&txn, principal, &id, "").await?;
                 let mut detail = format!(
@@ -112,7 +112,7 @@ impl CasesApi {
                 }
                 let mv =
                     moves::record_referral_outcome(from, detail).map_err(ApiError::precondition)?;
-                let Some(referral) = store::referral_of_case(&txn, id.as_str()).await? else {
+                let Some(referral) = store::referral_of_case(&txn, &id).await? else {
                     return Err(ApiError::precondition("this case was not referred"));
                 };
                 let recorded = ReferralOutcome {

@@ -23,7 +23,7 @@ impl CasesApi {
             strikes: strikes
                 .iter()
                 .map(|s| Strike {
-                    case_id: s.case_id.clone(),
+                    case_id: s.case_id.to_string(),
                     strike_time: Some(time::to_timestamp(s.strike_time)),
                     withdraw_time: time::opt_timestamp(s.withdraw_time),
                 })

@@ -62,10 +62,8 @@ pub fn listings(
     checked
 }
 
-pub fn brand_ids(violations: &mut FieldViolations, field: &str, ids: &[String]) -> Vec<String> {
-    validate::each(violations, field, ids, 0..=50, |id| {
-        BrandId::parse(id).map(String::from)
-    })
+pub fn brand_ids(violations: &mut FieldViolations, field: &str, ids: &[String]) -> Vec<BrandId> {
+    validate::each(violations, field, ids, 0..=50, |id| BrandId::parse(id))
 }
 
 /// Checks evidence: stored content (with its hash checked if sent) or a reference with

@@ -1,3 +1,4 @@
+use assay_common::ids::CaseId;
 use sea_orm::entity::prelude::*;
 
 /// A case; its listings, brands, tags, events and evidence are in their own tables.
@@ -5,7 +6,7 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "cases")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
+    pub id: CaseId,
     pub source: String,
     pub status: String,
     pub title: String,

@@ -1,12 +1,13 @@
+use assay_common::ids::{BrandId, CaseId};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "case_brands")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub case_id: String,
+    pub case_id: CaseId,
     #[sea_orm(primary_key, auto_increment = false)]
-    pub brand_id: String,
+    pub brand_id: BrandId,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,3 +1,4 @@
+use assay_common::ids::CaseId;
 use sea_orm::entity::prelude::*;
 
 /// One entry of a case's timeline. Rows are only ever inserted.
@@ -6,7 +7,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub case_id: String,
+    pub case_id: CaseId,
     pub sequence: i64,
     pub kind: String,
     pub actor: String,

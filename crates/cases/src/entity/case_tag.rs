@@ -1,10 +1,11 @@
+use assay_common::ids::CaseId;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "case_tags")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub case_id: String,
+    pub case_id: CaseId,
     #[sea_orm(primary_key, auto_increment = false)]
     pub tag: String,
 }

@@ -1,3 +1,4 @@
+use assay_common::ids::EvidenceId;
 use sea_orm::entity::prelude::*;
 
 /// One entry of a chain of custody. Rows are only ever inserted.
@@ -6,7 +7,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub evidence_id: String,
+    pub evidence_id: EvidenceId,
     pub sequence: i64,
     pub action: String,
     pub actor: String,

@@ -1,11 +1,12 @@
+use assay_common::ids::{CaseId, EvidenceId};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "evidence")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
-    pub case_id: String,
+    pub id: EvidenceId,
+    pub case_id: CaseId,
     pub kind: String,
     #[sea_orm(column_type = "Text")]
     pub description: String,

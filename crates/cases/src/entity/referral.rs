@@ -1,13 +1,14 @@
+use assay_common::ids::{AgencyId, CaseId, ReferralId};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "referrals")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
+    pub id: ReferralId,
     #[sea_orm(unique)]
-    pub case_id: String,
-    pub agency_id: String,
+    pub case_id: CaseId,
+    pub agency_id: AgencyId,
     #[sea_orm(column_type = "Text")]
     pub summary: String,
     /// The encoded package items (`Referral` with only `package` set).

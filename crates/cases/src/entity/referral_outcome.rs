@@ -1,3 +1,4 @@
+use assay_common::ids::ReferralId;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -5,7 +6,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub referral_id: String,
+    pub referral_id: ReferralId,
     pub arrests: i32,
     pub seized_units: i64,
     /// Empty when no value was reported.

@@ -1,3 +1,4 @@
+use assay_common::ids::CaseId;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -6,7 +7,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub seller_id: String,
     #[sea_orm(primary_key, auto_increment = false)]
-    pub case_id: String,
+    pub case_id: CaseId,
     pub strike_time: DateTimeUtc,
     pub withdraw_time: Option<DateTimeUtc>,
 }

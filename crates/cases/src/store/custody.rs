@@ -4,16 +4,16 @@ use super::*;
 
 pub async fn insert_evidence(
     db: &impl ConnectionTrait,
-    id: &str,
-    case_id: &str,
+    id: &EvidenceId,
+    case_id: &CaseId,
     new: NewEvidence,
     actor: &str,
     now: DateTime<Utc>,
 ) -> ApiResult<evidence::Model> {
     let size = new.content.as_ref().map_or(0, |c| c.len() as i64);
     let model = evidence::ActiveModel {
-        id: Set(id.to_owned()),
-        case_id: Set(case_id.to_owned()),
+        id: Set(id.clone()),
+        case_id: Set(case_id.clone()),
         kind: Set(new.kind.as_str_name().to_owned()),
         description: Set(new.description),
         media_type: Set(new.media_type),
@@ -41,17 +41,20 @@ pub async fn insert_evidence(
     Ok(model)
 }
 
-pub async fn find_evidence(db: &impl ConnectionTrait, id: &str) -> ApiResult<evidence::Model> {
-    evidence::Entity::find_by_id(id)
+pub async fn find_evidence(
+    db: &impl ConnectionTrait,
+    id: &EvidenceId,
+) -> ApiResult<evidence::Model> {
+    evidence::Entity::find_by_id(id.clone())
         .one(db)
         .await?
-        .ok_or_else(|| ApiError::not_found("evidence", id))
+        .ok_or_else(|| ApiError::not_found("evidence", id.as_str()))
 }
 
 /// Evidence of a case without its content.
 pub async fn list_evidence(
     db: &impl ConnectionTrait,
-    case_id: &str,
+    case_id: &CaseId,
     after: Option<&str>,
     limit: u64,
 ) -> ApiResult<Vec<evidence::Model>> {
@@ -73,7 +76,7 @@ pub async fn list_evidence(
             Expr::val(Option::<Vec<u8>>::None),
             evidence::Column::Content,
         )
-        .filter(evidence::Column::CaseId.eq(case_id));
+        .filter(evidence::Column::CaseId.eq(case_id.as_str()));
     Ok(
         assay_common::db::keyset(query, evidence::Column::Id, Order::Asc, after, limit)
             .into_model::<evidence::Model>()
@@ -115,12 +118,12 @@ pub async fn append_custody(
 
 pub async fn list_custody(
     db: &impl ConnectionTrait,
-    evidence_id: &str,
+    evidence_id: &EvidenceId,
     after: Option<i64>,
     limit: u64,
 ) -> ApiResult<Vec<CustodyEvent>> {
-    let query =
-        custody_event::Entity::find().filter(custody_event::Column::EvidenceId.eq(evidence_id));
+    let query = custody_event::Entity::find()
+        .filter(custody_event::Column::EvidenceId.eq(evidence_id.as_str()));
     Ok(assay_common::db::keyset(
         query,
         custody_event::Column::Sequence,

@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use assay_common::db::insert_all;
 use assay_common::holds::Purgeable;
+use assay_common::ids::{AgencyId, BrandId, CaseId, EvidenceId, ReferralId};
 use assay_common::money::Money;
 use assay_common::outbox::{self, topic};
 use assay_common::time::to_timestamp;
@@ -65,11 +66,11 @@ pub fn status_of(model: &case::Model) -> ApiResult<CaseStatus> {
 /// A case about to be opened.
 #[derive(Debug, Clone)]
 pub struct NewCase {
-    pub id: String,
+    pub id: CaseId,
     pub source: CaseSource,
     pub title: String,
     pub summary: String,
-    pub brand_ids: Vec<String>,
+    pub brand_ids: Vec<BrandId>,
     pub listings: Vec<CaseListing>,
     pub member_id: String,
     pub ip_right_id: String,
@@ -184,14 +185,14 @@ pub async fn insert_cases(
 
 async fn add_brands(
     db: &impl ConnectionTrait,
-    case_id: &str,
-    brand_ids: &[String],
+    case_id: &CaseId,
+    brand_ids: &[BrandId],
 ) -> ApiResult<()> {
     if brand_ids.is_empty() {
         return Ok(());
     }
     case_brand::Entity::insert_many(brand_ids.iter().map(|brand| case_brand::ActiveModel {
-        case_id: Set(case_id.to_owned()),
+        case_id: Set(case_id.clone()),
         brand_id: Set(brand.clone()),
     }))
     .on_conflict_do_nothing_on([case_brand::Column::CaseId, case_brand::Column::BrandId])
@@ -202,14 +203,14 @@ async fn add_brands(
 
 async fn add_listings(
     db: &impl ConnectionTrait,
-    case_id: &str,
+    case_id: &CaseId,
     listings: &[CaseListing],
 ) -> ApiResult<()> {
     if listings.is_empty() {
         return Ok(());
     }
     case_listing::Entity::insert_many(listings.iter().map(|l| case_listing::ActiveModel {
-        case_id: Set(case_id.to_owned()),
+        case_id: Set(case_id.clone()),
         listing_id: Set(l.listing_id.clone()),
         seller_id: Set(l.seller_id.clone()),
         title: Set(l.title.clone()),
@@ -225,11 +226,11 @@ async fn add_listings(
     Ok(())
 }
 
-pub async fn find_case(db: &impl ConnectionTrait, id: &str) -> ApiResult<case::Model> {
-    case::Entity::find_by_id(id)
+pub async fn find_case(db: &impl ConnectionTrait, id: &CaseId) -> ApiResult<case::Model> {
+    case::Entity::find_by_id(id.clone())
         .one(db)
         .await?
-        .ok_or_else(|| ApiError::not_found("case", id))
+        .ok_or_else(|| ApiError::not_found("case", id.as_str()))
 }
 
 /// The cases already opened from any of `keys` (their `source_key`s), by key.
@@ -251,9 +252,12 @@ pub async fn case_ids_by_source_key(
     Ok(found)
 }
 
-pub async fn brands_of_case(db: &impl ConnectionTrait, case_id: &str) -> ApiResult<Vec<String>> {
+pub async fn brands_of_case(
+    db: &impl ConnectionTrait,
+    case_id: &CaseId,
+) -> ApiResult<Vec<BrandId>> {
     Ok(case_brand::Entity::find()
-        .filter(case_brand::Column::CaseId.eq(case_id))
+        .filter(case_brand::Column::CaseId.eq(case_id.as_str()))
         .all(db)
         .await?
         .into_iter()
@@ -263,10 +267,10 @@ pub async fn brands_of_case(db: &impl ConnectionTrait, case_id: &str) -> ApiResu
 
 pub async fn listings_of_case(
     db: &impl ConnectionTrait,
-    case_id: &str,
+    case_id: &CaseId,
 ) -> ApiResult<Vec<case_listing::Model>> {
     Ok(case_listing::Entity::find()
-        .filter(case_listing::Column::CaseId.eq(case_id))
+        .filter(case_listing::Column::CaseId.eq(case_id.as_str()))
         .order_by_asc(case_listing::Column::ListingId)
         .all(db)
         .await?)
@@ -410,7 +414,7 @@ async fn update_case(
 
 pub async fn append_event(
     db: &impl ConnectionTrait,
-    case_id: &str,
+    case_id: &CaseId,
     event: Event,
     actor: &str,
     now: DateTime<Utc>,
@@ -418,7 +422,7 @@ pub async fn append_event(
     let last: Option<i64> = case_event::Entity::find()
         .select_only()
         .column_as(case_event::Column::Sequence.max(), "last")
-        .filter(case_event::Column::CaseId.eq(case_id))
+        .filter(case_event::Column::CaseId.eq(case_id.as_str()))
         .into_tuple()
         .one(db)
         .await?
@@ -431,7 +435,7 @@ pub async fn append_event(
 
 /// The `sequence`-th entry of a case's timeline.
 fn event_row(
-    case_id: &str,
+    case_id: &CaseId,
     sequence: i64,
     event: Event,
     actor: &str,
@@ -442,7 +446,7 @@ fn event_row(
         .map(|(f, t)| (f.as_str_name(), t.as_str_name()))
         .unwrap_or(("", ""));
     case_event::ActiveModel {
-        case_id: Set(case_id.to_owned()),
+        case_id: Set(case_id.clone()),
         sequence: Set(sequence),
         kind: Set(event.kind.as_str_name().to_owned()),
         actor: Set(actor.to_owned()),
@@ -456,11 +460,11 @@ fn event_row(
 
 pub async fn list_events(
     db: &impl ConnectionTrait,
-    case_id: &str,
+    case_id: &CaseId,
     after: Option<i64>,
     limit: u64,
 ) -> ApiResult<Vec<case_event::Model>> {
-    let query = case_event::Entity::find().filter(case_event::Column::CaseId.eq(case_id));
+    let query = case_event::Entity::find().filter(case_event::Column::CaseId.eq(case_id.as_str()));
     Ok(assay_common::db::keyset(
         query,
         case_event::Column::Sequence,
@@ -474,20 +478,20 @@ pub async fn list_events(
 
 pub async fn set_tags(
     db: &impl ConnectionTrait,
-    case_id: &str,
+    case_id: &CaseId,
     add: &[String],
     remove: &[String],
 ) -> ApiResult<()> {
     if !remove.is_empty() {
         case_tag::Entity::delete_many()
-            .filter(case_tag::Column::CaseId.eq(case_id))
+            .filter(case_tag::Column::CaseId.eq(case_id.as_str()))
             .filter(case_tag::Column::Tag.is_in(remove.iter().map(String::as_str)))
             .exec(db)
             .await?;
     }
     if !add.is_empty() {
         case_tag::Entity::insert_many(add.iter().map(|tag| case_tag::ActiveModel {
-            case_id: Set(case_id.to_owned()),
+            case_id: Set(case_id.clone()),
             tag: Set(tag.clone()),
         }))
         .on_conflict_do_nothing_on([case_tag::Column::CaseId, case_tag::Column::Tag])
@@ -500,12 +504,12 @@ pub async fn set_tags(
 /// Marks the case's listings taken down (those not already).
 pub async fn take_down_listings(
     db: &impl ConnectionTrait,
-    case_id: &str,
+    case_id: &CaseId,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
     case_listing::Entity::update_many()
         .col_expr(case_listing::Column::TakedownTime, Expr::value(Some(now)))
-        .filter(case_listing::Column::CaseId.eq(case_id))
+        .filter(case_listing::Column::CaseId.eq(case_id.as_str()))
         .filter(case_listing::Column::TakedownTime.is_null())
         .exec(db)
         .await?;
@@ -514,12 +518,12 @@ pub async fn take_down_listings(
 
 pub async fn reinstate_listings(
     db: &impl ConnectionTrait,
-    case_id: &str,
+    case_id: &CaseId,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
     case_listing::Entity::update_many()
         .col_expr(case_listing::Column::ReinstateTime, Expr::value(Some(now)))
-        .filter(case_listing::Column::CaseId.eq(case_id))
+        .filter(case_listing::Column::CaseId.eq(case_id.as_str()))
         .filter(case_listing::Column::TakedownTime.is_not_null())
         .filter(case_listing::Column::ReinstateTime.is_null())
         .exec(db)
@@ -612,10 +616,10 @@ pub async fn list_cases(
 /// referral with the outcomes reported, for many cases in a few queries.
 #[derive(Default)]
 pub struct CaseParts {
-    pub brands: HashMap<String, Vec<String>>,
-    pub listings: HashMap<String, Vec<case_listing::Model>>,
-    pub tags: HashMap<String, Vec<String>>,
-    pub referrals: HashMap<String, (referral::Model, Vec<referral_outcome::Model>)>,
+    pub brands: HashMap<CaseId, Vec<BrandId>>,
+    pub listings: HashMap<CaseId, Vec<case_listing::Model>>,
+    pub tags: HashMap<CaseId, Vec<String>>,
+    pub referrals: HashMap<CaseId, (referral::Model, Vec<referral_outcome::Model>)>,
 }
 
 pub async fn case_parts(db: &impl ConnectionTrait, models: &[case::Model]) -> ApiResult<CaseParts> {
@@ -662,7 +666,7 @@ pub async fn case_parts(db: &impl ConnectionTrait, models: &[case::Model]) -> Ap
         .await?
     {
         let outcomes = referral_outcome::Entity::find()
-            .filter(referral_outcome::Column::ReferralId.eq(&row.id))
+            .filter(referral_outcome::Column::ReferralId.eq(row.id.as_str()))
             .order_by_asc(referral_outcome::Column::Id)
             .all(db)
             .await?;
@@ -675,8 +679,8 @@ pub async fn case_parts(db: &impl ConnectionTrait, models: &[case::Model]) -> Ap
 /// tags and evidence. Returns the ids of the evidence moved.
 pub async fn move_case_contents(
     db: &impl ConnectionTrait,
-    source: &str,
-    target: &str,
+    source: &CaseId,
+    target: &CaseId,
 ) -> ApiResult<Vec<evidence::Model>> {
     let listings: Vec<CaseListing> = listings_of_case(db, source)
         .await?
@@ -690,12 +694,12 @@ pub async fn move_case_contents(
         .collect();
     add_listings(db, target, &listings).await?;
     case_listing::Entity::delete_many()
-        .filter(case_listing::Column::CaseId.eq(source))
+        .filter(case_listing::Column::CaseId.eq(source.as_str()))
         .exec(db)
         .await?;
     add_brands(db, target, &brands_of_case(db, source).await?).await?;
     let tags: Vec<String> = case_tag::Entity::find()
-        .filter(case_tag::Column::CaseId.eq(source))
+        .filter(case_tag::Column::CaseId.eq(source.as_str()))
         .all(db)
         .await?
         .into_iter()
@@ -703,12 +707,12 @@ pub async fn move_case_contents(
         .collect();
     set_tags(db, target, &tags, &[]).await?;
     let moved = evidence::Entity::find()
-        .filter(evidence::Column::CaseId.eq(source))
+        .filter(evidence::Column::CaseId.eq(source.as_str()))
         .all(db)
         .await?;
     evidence::Entity::update_many()
-        .col_expr(evidence::Column::CaseId, Expr::value(target))
-        .filter(evidence::Column::CaseId.eq(source))
+        .col_expr(evidence::Column::CaseId, Expr::value(target.as_str()))
+        .filter(evidence::Column::CaseId.eq(source.as_str()))
         .exec(db)
         .await?;
     Ok(moved)
@@ -739,7 +743,7 @@ pub async fn purgeable_cases(
         .into_tuple()
         .all(db)
         .await?;
-    let mut listings: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    let mut listings: HashMap<CaseId, Vec<(String, String)>> = HashMap::new();
     if !ids.is_empty() {
         for row in case_listing::Entity::find()
             .filter(case_listing::Column::CaseId.is_in(ids.iter().map(String::as_str)))
@@ -755,7 +759,7 @@ pub async fn purgeable_cases(
     Ok(ids
         .into_iter()
         .map(|id| Purgeable {
-            about: listings.remove(&id).unwrap_or_default(),
+            about: listings.remove(id.as_str()).unwrap_or_default(),
             id,
         })
         .collect())
@@ -820,12 +824,12 @@ pub async fn delete_cases(db: &impl ConnectionTrait, ids: &[String]) -> ApiResul
 
 pub async fn set_referral_state(
     db: &impl ConnectionTrait,
-    referral_id: &str,
+    referral_id: &ReferralId,
     state: ReferralState,
 ) -> ApiResult<()> {
     referral::Entity::update_many()
         .col_expr(referral::Column::State, Expr::value(state.as_str_name()))
-        .filter(referral::Column::Id.eq(referral_id))
+        .filter(referral::Column::Id.eq(referral_id.as_str()))
         .exec(db)
         .await?;
     Ok(())

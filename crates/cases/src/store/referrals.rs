@@ -4,9 +4,9 @@ use super::*;
 
 /// A referral of a case to an agency, pending its acknowledgement.
 pub struct NewReferral<'a> {
-    pub id: &'a str,
-    pub case_id: &'a str,
-    pub agency_id: &'a str,
+    pub id: &'a ReferralId,
+    pub case_id: &'a CaseId,
+    pub agency_id: &'a AgencyId,
     pub summary: String,
     pub package: Vec<PackageItem>,
     pub package_sha256: &'a str,
@@ -19,9 +19,9 @@ pub async fn insert_referral(
     now: DateTime<Utc>,
 ) -> ApiResult<referral::Model> {
     Ok(referral::ActiveModel {
-        id: Set(new.id.to_owned()),
-        case_id: Set(new.case_id.to_owned()),
-        agency_id: Set(new.agency_id.to_owned()),
+        id: Set(new.id.clone()),
+        case_id: Set(new.case_id.clone()),
+        agency_id: Set(new.agency_id.clone()),
         summary: Set(new.summary),
         package: Set(Referral {
             package: new.package,
@@ -39,17 +39,17 @@ pub async fn insert_referral(
 
 pub async fn referral_of_case(
     db: &impl ConnectionTrait,
-    case_id: &str,
+    case_id: &CaseId,
 ) -> ApiResult<Option<referral::Model>> {
     Ok(referral::Entity::find()
-        .filter(referral::Column::CaseId.eq(case_id))
+        .filter(referral::Column::CaseId.eq(case_id.as_str()))
         .one(db)
         .await?)
 }
 
 pub async fn insert_outcome(
     db: &impl ConnectionTrait,
-    referral_id: &str,
+    referral_id: &ReferralId,
     outcome: &ReferralOutcome,
     seized_value: Option<Money>,
     actor: &str,
@@ -57,7 +57,7 @@ pub async fn insert_outcome(
 ) -> ApiResult<()> {
     let value = seized_value.map(|m| m.to_proto()).unwrap_or_default();
     referral_outcome::ActiveModel {
-        referral_id: Set(referral_id.to_owned()),
+        referral_id: Set(referral_id.clone()),
         arrests: Set(outcome.arrests),
         seized_units: Set(outcome.seized_units),
         seized_currency: Set(value.currency_code),
@@ -81,7 +81,7 @@ pub fn package(evidence: &[evidence::Model]) -> (Vec<PackageItem>, String) {
     let mut items: Vec<PackageItem> = evidence
         .iter()
         .map(|e| PackageItem {
-            evidence_id: e.id.clone(),
+            evidence_id: e.id.to_string(),
             sha256: e.sha256.clone(),
             size_bytes: e.size_bytes,
             description: e.description.clone(),

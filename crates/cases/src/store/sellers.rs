@@ -5,7 +5,7 @@ use super::*;
 /// Gives each seller of the case's listings a strike (once per case).
 pub async fn strike_sellers(
     db: &impl ConnectionTrait,
-    case_id: &str,
+    case_id: &CaseId,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
     let sellers: BTreeSet<String> = listings_of_case(db, case_id)
@@ -18,7 +18,7 @@ pub async fn strike_sellers(
     }
     strike::Entity::insert_many(sellers.into_iter().map(|seller| strike::ActiveModel {
         seller_id: Set(seller),
-        case_id: Set(case_id.to_owned()),
+        case_id: Set(case_id.clone()),
         strike_time: Set(now),
         withdraw_time: Set(None),
     }))
@@ -30,12 +30,12 @@ pub async fn strike_sellers(
 
 pub async fn withdraw_strikes(
     db: &impl ConnectionTrait,
-    case_id: &str,
+    case_id: &CaseId,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
     strike::Entity::update_many()
         .col_expr(strike::Column::WithdrawTime, Expr::value(Some(now)))
-        .filter(strike::Column::CaseId.eq(case_id))
+        .filter(strike::Column::CaseId.eq(case_id.as_str()))
         .filter(strike::Column::WithdrawTime.is_null())
         .exec(db)
         .await?;
