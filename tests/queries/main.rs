@@ -103,31 +103,6 @@ where
     }
 }
 
-fn alert(n: usize, brand_id: &str) -> screening::HitAlert {
-    screening::HitAlert {
-        hit: Some(screening::Hit {
-            id: format!("hit_{n:032x}"),
-            listing: Some(screening::Listing {
-                listing_id: format!("l-{n}"),
-                seller_id: "s-1".to_owned(),
-                title: "Velmora replica".to_owned(),
-                ..Default::default()
-            }),
-            verdict: Some(screening::Verdict {
-                risk_score: 0.9,
-                brands: vec![screening::BrandConcern {
-                    brand_id: brand_id.to_owned(),
-                    brand_name: "Velmora".to_owned(),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        traceparent: String::new(),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_rpc_keeps_to_its_statement_budget_on_postgres() {
     let statements = Statements::default();
@@ -229,7 +204,7 @@ async fn each_rpc_keeps_to_its_statement_budget_on_postgres() {
         let answers = relay
             .receive_hit_alerts(cases::ReceiveHitAlertsRequest {
                 alerts: (first..first + count)
-                    .map(|n| alert(n, &brand.id))
+                    .map(|n| hit_alert(&format!("hit_{n:032x}"), &format!("l-{n}"), &brand.id))
                     .collect(),
             })
             .await

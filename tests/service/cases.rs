@@ -1303,32 +1303,6 @@ async fn screening_alerts_become_cases_and_decisions_go_back(backend: Backend) {
     }
 }
 
-/// An alert of the hit `hit_id` about `listing_id`, as screening's relay sends it.
-fn hit_alert(hit_id: &str, listing_id: &str, brand_id: &str) -> screening::HitAlert {
-    screening::HitAlert {
-        hit: Some(screening::Hit {
-            id: hit_id.to_owned(),
-            listing: Some(screening::Listing {
-                listing_id: listing_id.to_owned(),
-                seller_id: "seller-9".to_owned(),
-                title: format!("Velmora replica {listing_id}"),
-                ..Default::default()
-            }),
-            verdict: Some(screening::Verdict {
-                risk_score: 0.9,
-                brands: vec![screening::BrandConcern {
-                    brand_id: brand_id.to_owned(),
-                    brand_name: "Velmora".to_owned(),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned(),
-    }
-}
-
 /// The relay sends what waits in screening's outbox in one call: every alert is answered
 /// on its own, in order; a bad one makes no case and holds back no other; the same hit
 /// twice, in one call or in two, is one case.

@@ -9,7 +9,9 @@ use crate::proto::lawenforcement::v1::law_enforcement_service_client::LawEnforce
 use crate::proto::registry::v1::registry_service_client::RegistryServiceClient;
 use crate::proto::registry::v1::*;
 use crate::proto::screening::v1::screening_service_client::ScreeningServiceClient;
-use crate::proto::screening::v1::{GetEngineStatusRequest, GetEngineStatusResponse, Listing};
+use crate::proto::screening::v1::{
+    BrandConcern, GetEngineStatusRequest, GetEngineStatusResponse, Hit, HitAlert, Listing, Verdict,
+};
 use crate::{Authed, Sandbox};
 
 pub type Registry = RegistryServiceClient<Authed>;
@@ -260,4 +262,30 @@ pub async fn agency(
         .into_inner()
         .agency
         .unwrap()
+}
+
+/// An alert of the hit `hit_id` about `listing_id`, as screening's relay sends it.
+pub fn hit_alert(hit_id: &str, listing_id: &str, brand_id: &str) -> HitAlert {
+    HitAlert {
+        hit: Some(Hit {
+            id: hit_id.to_owned(),
+            listing: Some(Listing {
+                listing_id: listing_id.to_owned(),
+                seller_id: "seller-9".to_owned(),
+                title: format!("Velmora replica {listing_id}"),
+                ..Default::default()
+            }),
+            verdict: Some(Verdict {
+                risk_score: 0.9,
+                brands: vec![BrandConcern {
+                    brand_id: brand_id.to_owned(),
+                    brand_name: "Velmora".to_owned(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned(),
+    }
 }

@@ -58,7 +58,7 @@ pub async fn insert_member(
     }
     .insert(db)
     .await?;
-    record_status(db, id.as_str(), MemberStatus::Applied.as_str_name(), now).await?;
+    record_status(db, &id, MemberStatus::Applied.as_str_name(), now).await?;
     Ok(model)
 }
 
@@ -143,6 +143,6 @@ pub async fn set_member_status(
     model.version = Set(version);
     model.update_time = Set(now);
     let model = model.update(db).await?;
-    record_status(db, id.as_str(), status.as_str_name(), now).await?;
+    record_status(db, &id, status.as_str_name(), now).await?;
     Ok(model)
 }

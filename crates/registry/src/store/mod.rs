@@ -45,12 +45,12 @@ const IN_CHUNK: usize = 500;
 /// Records that a member or right entered `status` (the history behind figures).
 async fn record_status(
     db: &impl ConnectionTrait,
-    subject_id: &str,
+    subject_id: impl AsRef<str>,
     status: &str,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
     status_change::ActiveModel {
-        subject_id: Set(subject_id.to_owned()),
+        subject_id: Set(subject_id.as_ref().to_owned()),
         status: Set(status.to_owned()),
         change_time: Set(now),
         ..Default::default()

@@ -52,13 +52,7 @@ pub async fn insert_right(
     };
     fill_right(&mut model, spec);
     let model = model.insert(db).await?;
-    record_status(
-        db,
-        id.as_str(),
-        VerificationStatus::Pending.as_str_name(),
-        now,
-    )
-    .await?;
+    record_status(db, &id, VerificationStatus::Pending.as_str_name(), now).await?;
     Ok(model)
 }
 
@@ -123,13 +117,7 @@ pub async fn unverify_right(
     model.version = Set(version);
     model.update_time = Set(now);
     let model = model.update(db).await?;
-    record_status(
-        db,
-        id.as_str(),
-        VerificationStatus::Pending.as_str_name(),
-        now,
-    )
-    .await?;
+    record_status(db, &id, VerificationStatus::Pending.as_str_name(), now).await?;
     Ok(model)
 }
 
@@ -155,13 +143,7 @@ pub async fn update_right(
     }
     let model = model.update(db).await?;
     if changed {
-        record_status(
-            db,
-            id.as_str(),
-            VerificationStatus::Pending.as_str_name(),
-            now,
-        )
-        .await?;
+        record_status(db, &id, VerificationStatus::Pending.as_str_name(), now).await?;
     }
     Ok(model)
 }
@@ -187,7 +169,7 @@ pub async fn review_right(
     model.version = Set(version);
     model.update_time = Set(now);
     let model = model.update(db).await?;
-    record_status(db, id.as_str(), status.as_str_name(), now).await?;
+    record_status(db, &id, status.as_str_name(), now).await?;
     Ok(model)
 }
 
