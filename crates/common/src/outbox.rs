@@ -348,13 +348,17 @@ impl Relay {
     /// receiver takes at once, but spread over the relay's concurrent deliveries and kept
     /// under [`MAX_BATCH_BYTES`]. Messages without a route are left to their lease.
     fn deliveries(&self, taken: Vec<entity::Model>) -> Vec<(Arc<dyn Deliver>, Vec<entity::Model>)> {
+        let mut by_topic: std::collections::HashMap<String, Vec<entity::Model>> =
+            std::collections::HashMap::new();
+        for message in taken {
+            by_topic
+                .entry(message.topic.clone())
+                .or_default()
+                .push(message);
+        }
         let mut deliveries = Vec::new();
         for (topic, deliver) in &self.routes {
-            let messages: Vec<entity::Model> = taken
-                .iter()
-                .filter(|m| m.topic == *topic)
-                .cloned()
-                .collect();
+            let messages = by_topic.remove(topic).unwrap_or_default();
             let most = deliver
                 .batch()
                 .min(messages.len().div_ceil(self.config.concurrency))
