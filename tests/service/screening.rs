@@ -56,6 +56,21 @@ async fn screen(client: &mut Screening, listing: Listing) -> ScreenListingRespon
         .into_inner()
 }
 
+/// Streams `requests` through one feed and collects every answer.
+async fn feed(
+    client: &mut Screening,
+    requests: Vec<ScreenListingsRequest>,
+) -> Vec<ScreenListingsResponse> {
+    client
+        .screen_listings(tokio_stream::iter(requests))
+        .await
+        .expect("the feed opens")
+        .into_inner()
+        .collect::<Result<_, _>>()
+        .await
+        .expect("every listing answered")
+}
+
 on_both_backends!(
     counterfeits_are_blocked_and_explained,
     a_catalogue_change_reaches_verdicts_within_a_second,
@@ -440,15 +455,7 @@ async fn hits_committed_together_are_stored_once_each(backend: Backend) {
             listing: Some(fake(id)),
         })
         .collect();
-    let answers: Vec<ScreenListingsResponse> = client
-        .clone()
-        .screen_listings(tokio_stream::iter(requests))
-        .await
-        .unwrap()
-        .into_inner()
-        .collect::<Result<_, _>>()
-        .await
-        .unwrap();
+    let answers = feed(&mut client.clone(), requests).await;
     let ids: Vec<&str> = answers.iter().map(|a| a.hit_id.as_str()).collect();
     assert!(ids.iter().all(|id| !id.is_empty()), "{ids:?}");
     assert_eq!(ids[0], ids[2], "the same listing twice in one group");
@@ -512,14 +519,7 @@ async fn a_feed_is_answered_in_order_with_errors_in_place(backend: Backend) {
             ScreenListingsRequest { listing: Some(l) }
         })
         .collect();
-    let responses: Vec<ScreenListingsResponse> = client
-        .screen_listings(tokio_stream::iter(requests))
-        .await
-        .unwrap()
-        .into_inner()
-        .collect::<Result<_, _>>()
-        .await
-        .unwrap();
+    let responses = feed(&mut client, requests).await;
     assert_eq!(responses.len(), 1000);
     for (i, response) in responses.iter().enumerate() {
         assert_eq!(
