@@ -11,7 +11,10 @@ use rustc_hash::{FxHashMap, FxHasher};
 /// Longest word considered.
 pub const MAX_WORD: usize = 24;
 /// Shortest term that may be misspelt: shorter names match exactly only.
-pub const MIN_TERM: usize = 5;
+pub const MIN_TERM: usize = 4;
+/// Terms this long or shorter are short: many words are one edit from a four-letter name,
+/// so a misspelling of one counts only beside other evidence.
+pub const SHORT_TERM: usize = 4;
 
 /// Edits allowed for a term of `len` bytes: one for short names, two for long ones.
 pub fn max_edits(len: usize) -> u8 {
@@ -123,7 +126,7 @@ impl FuzzyIndex {
     /// to it), with the distance. `found` is cleared first; it is reused across calls.
     pub fn lookup(&self, word: &[u8], limit: u8, found: &mut Vec<(u32, u8)>) {
         found.clear();
-        if limit == 0 || word.len() < MIN_TERM - 1 || word.len() > MAX_WORD {
+        if limit == 0 || word.len() + 1 < MIN_TERM || word.len() > MAX_WORD {
             return;
         }
         // A word can be two edits from a long term only if it is long itself.
@@ -215,7 +218,8 @@ mod tests {
         let mut index = FuzzyIndex::default();
         index.insert(b"adidas", 1);
         index.insert(b"baienciaga", 2);
-        index.insert(b"nike", 3); // too short to misspell
+        index.insert(b"nike", 3); // short: one edit
+        index.insert(b"mk", 5); // too short to misspell
         index.seal();
         let mut found = Vec::new();
         index.lookup(b"adidsa", 2, &mut found);
@@ -231,7 +235,13 @@ mod tests {
         index.lookup(b"baincaga", 1, &mut found);
         assert!(found.is_empty(), "unless the caller allows one only");
         index.lookup(b"nikke", 2, &mut found);
-        assert!(found.is_empty());
+        assert_eq!(found, [(2, 1)], "one edit for a four-letter name");
+        index.lookup(b"nkie", 2, &mut found);
+        assert_eq!(found, [(2, 1)]);
+        index.lookup(b"nikkee", 2, &mut found);
+        assert!(found.is_empty(), "but not two");
+        index.lookup(b"mkk", 2, &mut found);
+        assert!(found.is_empty(), "nor any for two letters");
         assert_eq!(index.term(0).target, 1);
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod fuzzy;
 pub mod image;
+mod join;
 pub mod lexicon;
 pub mod normalize;
 mod score;
@@ -23,7 +24,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use self::fuzzy::FuzzyIndex;
 use self::image::LogoIndex;
-use self::lexicon::{BUILT_IN_VOCABULARY, COMPATIBILITY_PHRASES, lexicon};
+use self::lexicon::{BUILT_IN_VOCABULARY, COMPATIBILITY_PHRASES, WordKind, lexicon};
 use self::normalize::{Normalized, normalize, normalize_term};
 
 /// Risk thresholds: from `review` a person looks, from `block` the listing is taken down.
@@ -113,6 +114,10 @@ pub(crate) enum Strength {
     Ambiguous,
     /// One word of a longer name ("Vuitton"): needs supporting evidence.
     Partial,
+    /// One word of a longer name that is also a common word or name of some language
+    /// ("Michael", "Canada", "Saint"): needs evidence that the listing is a counterfeit
+    /// (its vocabulary, a logo, a disguise), not only that it could be the brand's.
+    Common,
 }
 
 /// What a pattern of the automaton stands for.
@@ -149,6 +154,8 @@ pub(crate) struct BrandEntry {
     pub(crate) id: String,
     pub(crate) member_id: String,
     pub(crate) name: String,
+    /// The name and aliases as the brand writes them ("Hermès", "Pokémon").
+    pub(crate) spellings: Vec<String>,
     categories: Vec<String>,
     reference_prices: Vec<ReferencePrice>,
     authorized_sellers: FxHashSet<String>,
@@ -184,6 +191,9 @@ pub struct Engine {
     fuzzy: FuzzyIndex,
     /// What each fuzzy term stands for: (brand, term, strength).
     fuzzy_targets: Vec<(u32, u32, Strength)>,
+    /// Brand patterns of one piece (no space), by their text: names broken apart in a
+    /// listing ("Gu-cci") are joined and looked up here.
+    compact: FxHashMap<Box<[u8]>, u32>,
     logos: LogoIndex,
     thresholds: Thresholds,
     rates: ExchangeRates,
@@ -213,6 +223,14 @@ fn anchored_pattern(term: &str) -> Vec<u8> {
     }
 }
 
+/// The word of a brand's name that normalises to `word`, as the name writes it ("Vuitton"
+/// of "Louis Vuitton"), for explanations.
+fn original_word<'a>(name: &'a str, word: &'a str) -> &'a str {
+    name.split(|c: char| c.is_whitespace() || c == '-')
+        .find(|piece| normalize_term(piece) == word)
+        .unwrap_or(word)
+}
+
 /// Buffers reused across listings by one thread.
 #[derive(Default)]
 pub struct Scratch {
@@ -221,8 +239,12 @@ pub struct Scratch {
     matches: Vec<score::RawMatch>,
     compat: Vec<(score::Field, usize)>,
     fuzzy: Vec<(u32, u8)>,
-    /// Misspellings: (field, start, end, fuzzy target, distance).
-    fuzzy_hits: Vec<(score::Field, usize, usize, u32, u8)>,
+    /// Brand terms found by looking rather than by the automaton: misspellings, and
+    /// names broken apart.
+    looked: Vec<score::Looked>,
+    /// Spans of text where a broken name was found: their pieces are not looked at alone.
+    joined: Vec<(score::Field, usize, usize)>,
+    join: join::JoinScratch,
     logos: Vec<(u64, u32, u32)>,
     /// Misspelling look-ups already done, by word: listings repeat their words (model names,
     /// sizes, jargon), and most look-ups find nothing. Valid for one engine only.
@@ -235,51 +257,90 @@ pub struct Scratch {
 #[derive(Default)]
 pub(crate) struct FuzzyCache {
     generation: u64,
-    /// Word key to a range of `found` (empty for none).
-    words: FxHashMap<u64, (u32, u32)>,
+    /// Word key to what the lexicon knows of the word and, per limit of edits (1, 2), a
+    /// range of `found` (empty for none; `None` while not looked up).
+    words: FxHashMap<u64, Remembered>,
     found: Vec<(u32, u8)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Remembered {
+    kind: WordKind,
+    found: [Option<(u32, u32)>; 2],
 }
 
 impl FuzzyCache {
     /// Words remembered at most; then the memo starts over.
     const CAPACITY: usize = 50_000;
 
-    /// The brands `word` may be a misspelling of, within `limit` edits, in `engine` (none
-    /// for an ordinary word), from memory when it was asked before.
+    /// The brand terms `word` may be a misspelling of, within `limit` edits, in `engine`,
+    /// from memory when it was asked before; and whether `word` is a real word of some
+    /// language. A real word is one edit from a brand by nature, not by intent ("Celle",
+    /// "kein"): a common one is never looked up ("watch" is not a misspelt "Swatch"), a
+    /// rarer one only if `real_words` asks for it, and it counts only beside evidence of a
+    /// counterfeit.
     pub(crate) fn lookup(
         &mut self,
         engine: &Engine,
         word: &[u8],
         limit: u8,
+        real_words: bool,
         scratch: &mut Vec<(u32, u8)>,
-    ) -> &[(u32, u8)] {
+    ) -> (&[(u32, u8)], bool) {
+        let (key, remembered) = self.remember(engine, word);
+        let kind = remembered.kind;
+        let real = kind.is_real();
+        let wanted = !real || (real_words && !kind.is_common());
+        let slot = usize::from(limit.clamp(1, 2) - 1);
+        if !wanted || limit == 0 {
+            return (&[], real);
+        }
+        let (start, end) = match remembered.found[slot] {
+            Some(range) => range,
+            None => {
+                engine.fuzzy.lookup(word, limit, scratch);
+                let start = self.found.len() as u32;
+                self.found.extend_from_slice(scratch);
+                let range = (start, self.found.len() as u32);
+                if let Some(entry) = self.words.get_mut(&key) {
+                    entry.found[slot] = Some(range);
+                }
+                range
+            }
+        };
+        (&self.found[start as usize..end as usize], real)
+    }
+
+    /// What the lexicon knows of `word`, from memory when it was asked before.
+    pub(crate) fn kind(&mut self, engine: &Engine, word: &[u8]) -> WordKind {
+        self.remember(engine, word).1.kind
+    }
+
+    /// The memo of `word`, made now if there is none, and its key.
+    fn remember(&mut self, engine: &Engine, word: &[u8]) -> (u64, Remembered) {
+        self.renew(engine);
+        let lexicon = lexicon();
+        let key = lexicon.hash(word);
+        if let Some(&remembered) = self.words.get(&key) {
+            return (key, remembered);
+        }
+        if self.words.len() >= Self::CAPACITY {
+            self.clear();
+        }
+        let remembered = Remembered {
+            kind: lexicon.kind_of_hash(key),
+            found: [None; 2],
+        };
+        self.words.insert(key, remembered);
+        (key, remembered)
+    }
+
+    /// Forgets what was remembered for another engine.
+    fn renew(&mut self, engine: &Engine) {
         if self.generation != engine.generation {
             self.clear();
             self.generation = engine.generation;
         }
-        let lexicon = lexicon();
-        let hash = lexicon.hash(word);
-        let key = hash ^ u64::from(limit);
-        let (start, end) = match self.words.get(&key) {
-            Some(&range) => range,
-            None => {
-                if self.words.len() >= Self::CAPACITY {
-                    self.clear();
-                }
-                // An ordinary word is never a misspelt brand.
-                if lexicon.contains_hash(hash) {
-                    scratch.clear();
-                } else {
-                    engine.fuzzy.lookup(word, limit, scratch);
-                }
-                let start = self.found.len() as u32;
-                self.found.extend_from_slice(scratch);
-                let range = (start, self.found.len() as u32);
-                self.words.insert(key, range);
-                range
-            }
-        };
-        &self.found[start as usize..end as usize]
     }
 
     fn clear(&mut self) {
@@ -426,21 +487,30 @@ impl Engine {
                     }
                 }
                 for word in normalized.split(' ') {
+                    let kind = lexicon.kind(word.as_bytes());
                     let distinctive_word = word.len() >= fuzzy::MIN_TERM
                         && word.bytes().all(|b| b.is_ascii_lowercase())
-                        && !lexicon.contains(word.as_bytes())
+                        && !kind.is_ordinary()
                         && !ambiguous.contains(word);
                     if distinctive_word && seen_terms.insert(word.to_owned()) {
-                        let partial = builder.term(text);
+                        let partial = builder.term(original_word(text, word));
+                        let strength = if kind.is_common() {
+                            Strength::Common
+                        } else {
+                            Strength::Partial
+                        };
                         builder.add(
                             word.to_owned(),
                             TermRef::Brand {
                                 brand: index,
                                 term: partial,
-                                strength: Strength::Partial,
+                                strength,
                             },
                         );
-                        builder.add_fuzzy(word, index, partial, Strength::Partial);
+                        // A word one edit from a common name is another name ("Louise").
+                        if strength == Strength::Partial {
+                            builder.add_fuzzy(word, index, partial, strength);
+                        }
                     }
                 }
             }
@@ -480,6 +550,10 @@ impl Engine {
                 id: brand.brand_id.clone(),
                 member_id: brand.member_id.clone(),
                 name: brand.name.clone(),
+                spellings: std::iter::once(&brand.name)
+                    .chain(&brand.aliases)
+                    .cloned()
+                    .collect(),
                 categories: brand.categories.clone(),
                 reference_prices,
                 authorized_sellers: brand.authorized_seller_ids.iter().cloned().collect(),
@@ -547,6 +621,14 @@ impl Engine {
                     })?,
             )
         };
+        let compact = patterns
+            .iter()
+            .enumerate()
+            .filter(|(_, (text, refs))| {
+                !text.contains(' ') && refs.iter().any(|r| matches!(r, TermRef::Brand { .. }))
+            })
+            .map(|(at, (text, _))| (text.as_bytes().into(), at as u32))
+            .collect();
         let mut term_refs = Vec::new();
         let pattern_infos = patterns
             .into_iter()
@@ -580,6 +662,7 @@ impl Engine {
             term_texts: builder.term_texts,
             fuzzy: builder.fuzzy,
             fuzzy_targets: builder.fuzzy_targets,
+            compact,
             logos,
             thresholds,
             rates: input.rates,
@@ -602,6 +685,11 @@ impl Engine {
     /// The automaton's patterns, for comparing against a bare scan of the same terms.
     pub fn pattern_count(&self) -> usize {
         self.patterns.len()
+    }
+
+    /// The automaton pattern whose text is `piece`, a brand term of one word.
+    pub(crate) fn compact_pattern(&self, piece: &[u8]) -> Option<u32> {
+        self.compact.get(piece).copied()
     }
 
     /// The terms behind automaton pattern `pattern`.

@@ -9,12 +9,16 @@
 //!   for either;
 //! - separators: any run of spaces and punctuation becomes one space, and three or more
 //!   single letters separated by them are joined (`N.i.k.e`, `G U C C I`);
-//! - invisible characters (zero-width spaces and joiners) disappear.
+//! - invisible characters (zero-width spaces and joiners) disappear;
+//! - styled and enclosed letters (`𝐍𝐢𝐤𝐞`, `🅽🅸🅺🅴`, `ɴɪᴋᴇ`) become plain ones;
+//! - text under a right-to-left override is read in the order it is shown, so a name
+//!   written backwards to appear forwards (`\u{202E}ekiN`) reads `nike`.
 //!
 //! Each output byte remembers the input byte it came from and how it was transformed, so a
 //! match can be reported on the listing's own text and explained.
 
 use unicode_normalization::char::{decompose_compatible, is_combining_mark};
+use unicode_normalization::{IsNormalized, is_nfc_quick, is_nfkc_quick};
 
 /// A character came from leetspeak (`0`, `1`, `@`, `$`, ...).
 pub const LEET: u8 = 1;
@@ -24,6 +28,14 @@ pub const CONFUSABLE: u8 = 2;
 pub const DIACRITIC: u8 = 4;
 /// Single letters were joined across separators.
 pub const SPACED: u8 = 8;
+/// A styled, enclosed or small-capital letter (not full width, which is how CJK keyboards
+/// type Latin letters).
+pub const STYLED: u8 = 16;
+/// Written backwards under a right-to-left override.
+pub const REVERSED: u8 = 32;
+/// A space that stands for punctuation, symbols or emoji written right after a word with no
+/// white space ("Gu-cci", "Ro+lex", "Gu🔥cci"): perhaps one word broken on purpose.
+pub const SOFT: u8 = 64;
 
 /// Inputs are normalised up to this many bytes.
 pub const MAX_INPUT: usize = u32::MAX as usize;
@@ -44,6 +56,8 @@ pub struct Normalized {
     /// (output offset, marks) of transformed bytes, sorted by output offset.
     marks: Vec<(u32, u8)>,
     track: bool,
+    /// Whether the text holds a symbol kept as one (`+`, `:`, `&`, `#`).
+    symbols: bool,
 }
 
 impl Normalized {
@@ -51,6 +65,12 @@ impl Normalized {
         self.text.clear();
         self.anchors.clear();
         self.marks.clear();
+        self.symbols = false;
+    }
+
+    /// Whether words of the text may be broken apart: a symbol or a soft space in it.
+    pub fn has_breaks(&self) -> bool {
+        self.symbols || self.marks.iter().any(|&(_, m)| m & SOFT != 0)
     }
 
     pub fn as_str(&self) -> &str {
@@ -133,6 +153,27 @@ impl Normalized {
         }
     }
 
+    /// A separator written in the text: a soft space if it is not white space and follows a
+    /// word; white space after it makes it an ordinary one.
+    fn push_separator(&mut self, origin: u32, whitespace: bool) {
+        match self.text.last() {
+            Some(&b' ') if whitespace => self.unsoften_last(),
+            Some(&b' ') | None => {}
+            Some(_) => self.push_byte(b' ', origin, if whitespace { 0 } else { SOFT }),
+        }
+    }
+
+    /// The last byte, a space, is an ordinary one after all.
+    fn unsoften_last(&mut self) {
+        let last = self.text.len() as u32 - 1;
+        if let Some(at) = self.marks.iter().rposition(|&(at, _)| at == last) {
+            self.marks[at].1 &= !SOFT;
+            if self.marks[at].1 == 0 {
+                self.marks.remove(at);
+            }
+        }
+    }
+
     fn mark_last(&mut self, marks: u8) {
         if self.track && !self.text.is_empty() {
             let last = self.text.len() as u32 - 1;
@@ -152,6 +193,41 @@ impl Normalized {
         while self.marks.last().is_some_and(|&(out, _)| out >= len) {
             self.marks.pop();
         }
+    }
+
+    /// The input offsets a span of the text came from: the first byte of the first and the
+    /// end of the last character, in input order (a span read under a right-to-left
+    /// override came from its input backwards).
+    pub fn input_span(&self, input: &str, start: usize, end: usize) -> (usize, usize) {
+        let (mut first, mut last) = (usize::MAX, 0);
+        for i in start..end {
+            let origin = self.origin(i);
+            first = first.min(origin);
+            last = last.max(origin);
+        }
+        let first = first.min(input.len());
+        let last = last.clamp(first, input.len());
+        let end = last + input[last..].chars().next().map_or(0, char::len_utf8);
+        (first, end)
+    }
+
+    /// The offsets of the bytes that carry `mark`, in order.
+    pub fn marked(&self, mark: u8) -> impl Iterator<Item = usize> + '_ {
+        self.marks
+            .iter()
+            .filter(move |&&(_, m)| m & mark != 0)
+            .map(|&(at, _)| at as usize)
+    }
+
+    /// Whether every byte in `start..end` carries `mark`.
+    pub fn all_marked(&self, start: usize, end: usize, mark: u8) -> bool {
+        let first = self.marks.partition_point(|&(at, _)| (at as usize) < start);
+        let marked = self.marks[first..]
+            .iter()
+            .take_while(|&&(at, _)| (at as usize) < end)
+            .filter(|&&(_, m)| m & mark != 0)
+            .count();
+        end > start && marked == end - start
     }
 
     /// The marks of every byte in `start..end` (0 without provenance).
@@ -239,9 +315,33 @@ static PLAIN: [u8; 128] = {
     let mut table = [0u8; 128];
     let mut b = 0;
     while b < 128 {
-        if marks[b] == 0 {
+        // Punctuation may make a soft space (see `SOFT`): the slower path decides.
+        let punctuation = bytes[b] == b' ' && !(b as u8).is_ascii_whitespace();
+        if marks[b] == 0 && !punctuation {
             table[b] = bytes[b];
         }
+        b += 1;
+    }
+    table
+};
+
+pub(crate) const LETTER: u8 = 1;
+pub(crate) const DIGIT: u8 = 2;
+
+/// What a byte of normalised text is: 0 for anything but an ASCII letter or digit. One load
+/// per byte where the word walk spends most of its time.
+pub(crate) static BYTE_CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        table[b] = if byte.is_ascii_alphabetic() {
+            LETTER
+        } else if byte.is_ascii_digit() {
+            DIGIT
+        } else {
+            0
+        };
         b += 1;
     }
     table
@@ -268,6 +368,83 @@ pub fn normalize_text(input: &str, out: &mut Normalized) {
 }
 
 fn normalize_into<const TRACK: bool>(input: &str, out: &mut Normalized) {
+    if !input.is_ascii() && input.contains(RIGHT_TO_LEFT_OVERRIDE) {
+        normalize_overridden::<TRACK>(input, out);
+        return;
+    }
+    normalize_shown::<TRACK>(input, out);
+}
+
+const RIGHT_TO_LEFT_OVERRIDE: char = '\u{202E}';
+/// What ends an override: the end of the embedding or isolate, or of the line.
+fn ends_override(c: char) -> bool {
+    matches!(c, '\u{202C}' | '\u{2069}' | '\n' | '\r' | '\u{2029}')
+}
+
+/// Normalises text with right-to-left overrides in the order a reader sees it: each
+/// overridden run reversed, its bytes marked [`REVERSED`], provenance pointing back into
+/// `input`.
+#[cold]
+fn normalize_overridden<const TRACK: bool>(input: &str, out: &mut Normalized) {
+    // The text as shown, and per char of it: (offset in shown, offset in input, reversed).
+    let mut shown = String::with_capacity(input.len());
+    let mut map: Vec<(u32, u32, bool)> = Vec::new();
+    let mut chars = input.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        if c != RIGHT_TO_LEFT_OVERRIDE {
+            map.push((shown.len() as u32, at as u32, false));
+            shown.push(c);
+            continue;
+        }
+        let mut run = Vec::new();
+        while let Some(&(at, c)) = chars.peek() {
+            if ends_override(c) {
+                break;
+            }
+            run.push((at, c));
+            chars.next();
+        }
+        for (at, c) in run.into_iter().rev() {
+            map.push((shown.len() as u32, at as u32, true));
+            shown.push(c);
+        }
+    }
+    normalize_shown::<TRACK>(&shown, out);
+    if !TRACK {
+        return;
+    }
+    let origins: Vec<usize> = out.origins().collect();
+    let mut marks = vec![0u8; origins.len()];
+    for &(at, m) in &out.marks {
+        if let Some(slot) = marks.get_mut(at as usize) {
+            *slot |= m;
+        }
+    }
+    out.anchors.clear();
+    out.marks.clear();
+    for (w, &origin) in origins.iter().enumerate() {
+        let at = map
+            .partition_point(|&(s, _, _)| s as usize <= origin)
+            .saturating_sub(1);
+        let (shown_at, input_at, reversed) = map.get(at).copied().unwrap_or_default();
+        anchor_at(
+            &mut out.anchors,
+            w,
+            input_at as usize + (origin - shown_at as usize),
+        );
+        let m = marks[w]
+            | if reversed && out.text[w] != b' ' {
+                REVERSED
+            } else {
+                0
+            };
+        if m != 0 {
+            out.marks.push((w as u32, m));
+        }
+    }
+}
+
+fn normalize_shown<const TRACK: bool>(input: &str, out: &mut Normalized) {
     out.clear();
     if TRACK {
         out.push_byte(b' ', 0, 0);
@@ -399,16 +576,36 @@ fn ascii_run<const TRACK: bool>(bytes: &[u8], start: usize, out: &mut Normalized
             Ascii::LeetSymbol(mapped) if bytes.get(i + 1).is_some_and(u8::is_ascii_alphabetic) => {
                 (mapped, LEET)
             }
-            Ascii::Symbol(symbol) => (symbol, 0),
+            Ascii::Symbol(symbol) => {
+                out.symbols = true;
+                (symbol, 0)
+            }
             Ascii::Separator | Ascii::LeetSymbol(_) => (b' ', 0),
             Ascii::Drop => (0, 0),
         };
+        let whitespace = b.is_ascii_whitespace();
         if mapped == 0 || (mapped == b' ' && state.previous_space) {
             // Dropped: the next output byte comes from the next input byte.
             if TRACK {
                 anchor_at(&mut out.anchors, state.w, i + 1);
+                if mapped == b' ' && whitespace && state.w > 0 {
+                    // "Gucci- bag": the space is an ordinary one.
+                    if let Some(last) = out.marks.last_mut()
+                        && last.0 as usize == state.w - 1
+                    {
+                        last.1 &= !SOFT;
+                        if last.1 == 0 {
+                            out.marks.pop();
+                        }
+                    }
+                }
             }
         } else {
+            let marks = if mapped == b' ' && !whitespace && state.w > 0 {
+                SOFT
+            } else {
+                marks
+            };
             if TRACK {
                 anchor_at(&mut out.anchors, state.w, i);
                 if marks != 0 {
@@ -468,18 +665,40 @@ fn map_plain(input: &[u8], text: &mut [u8], state: &mut RunState) -> usize {
     k
 }
 
-/// A non-ASCII, non-ideograph character: compatibility decomposition, marks dropped,
-/// lower case, then the confusable skeleton of what is still not ASCII.
+/// A non-ASCII, non-ideograph character: styled letters to plain ones, compatibility
+/// decomposition, marks dropped, then the confusable skeleton and lower case of what is
+/// still not ASCII.
 fn normalize_char(c: char, origin: u32, out: &mut Normalized) {
+    if let Some(letter) = styled_letter(c) {
+        emit_ascii(letter, origin, out, STYLED);
+        return;
+    }
+    // A compatibility form of something else (mathematical, circled, superscript,
+    // ligature) is a styled letter; full width is how CJK keyboards type Latin letters.
+    let full_width = matches!(c as u32, 0xFF00..=0xFFEF);
+    let styled = !full_width
+        && is_nfkc_quick(std::iter::once(c)) == IsNormalized::No
+        && is_nfc_quick(std::iter::once(c)) == IsNormalized::Yes;
+    if styled && !decomposes_to_ascii(c) {
+        // A compatibility form of a non-Latin letter that looks Latin (the lunate sigma
+        // `ϲ` is a `c`, though it decomposes to `ς`): the look decides.
+        let mut buf = [0u8; 4];
+        let skeleton: String = unicode_security::skeleton(c.encode_utf8(&mut buf)).collect();
+        if !skeleton.is_empty() && skeleton.bytes().all(|p| p.is_ascii_alphanumeric()) {
+            for prototype in skeleton.bytes() {
+                emit_ascii(prototype, origin, out, CONFUSABLE);
+            }
+            return;
+        }
+    }
+    let marks = if styled { STYLED } else { 0 };
     let mut dropped_mark = false;
     decompose_compatible(c, |d| {
         if is_combining_mark(d) {
             dropped_mark = true;
             return;
         }
-        for lower in d.to_lowercase() {
-            emit_folded(lower, origin, out, 0, SKELETON_ROUNDS);
-        }
+        emit_folded(d, origin, out, marks, SKELETON_ROUNDS);
     });
     if dropped_mark {
         // Mark what the accent sat on.
@@ -487,14 +706,100 @@ fn normalize_char(c: char, origin: u32, out: &mut Normalized) {
     }
 }
 
+fn decomposes_to_ascii(c: char) -> bool {
+    let mut ascii = true;
+    decompose_compatible(c, |d| ascii &= d.is_ascii_alphanumeric());
+    ascii
+}
+
+/// Letters that Unicode gives no decomposition to, though they are only styled Latin
+/// letters: negative circled and negative squared capitals, regional indicators, and the
+/// small capitals of phonetic alphabets.
+fn styled_letter(c: char) -> Option<u8> {
+    let offset = |base: u32| (c as u32 - base) as u8;
+    Some(match c as u32 {
+        0x1F150..=0x1F169 => b'a' + offset(0x1F150),
+        0x1F170..=0x1F189 => b'a' + offset(0x1F170),
+        0x1F1E6..=0x1F1FF => b'a' + offset(0x1F1E6),
+        _ => {
+            let at = SMALL_CAPITALS.iter().position(|&(small, _)| small == c)?;
+            SMALL_CAPITALS[at].1
+        }
+    })
+}
+
+/// Small capitals and the Greek letters written like them.
+const SMALL_CAPITALS: &[(char, u8)] = &[
+    ('ᴀ', b'a'),
+    ('ʙ', b'b'),
+    ('ᴄ', b'c'),
+    ('ᴅ', b'd'),
+    ('ᴇ', b'e'),
+    ('ꜰ', b'f'),
+    ('ɢ', b'g'),
+    ('ʜ', b'h'),
+    ('ɪ', b'i'),
+    ('ᴊ', b'j'),
+    ('ᴋ', b'k'),
+    ('ʟ', b'i'),
+    ('ᴍ', b'm'),
+    ('ɴ', b'n'),
+    ('ᴏ', b'o'),
+    ('ᴘ', b'p'),
+    ('ꞯ', b'q'),
+    ('ʀ', b'r'),
+    ('ꜱ', b's'),
+    ('ᴛ', b't'),
+    ('ᴜ', b'u'),
+    ('ᴠ', b'v'),
+    ('ᴡ', b'w'),
+    ('ʏ', b'y'),
+    ('ᴢ', b'z'),
+    ('ᴦ', b'r'),
+    ('ᴧ', b'a'),
+    ('ᴨ', b'n'),
+    ('ᴩ', b'p'),
+    ('ᴪ', b'w'),
+];
+
+/// Cyrillic and Greek small letters that the confusables data leaves alone, though a name
+/// spelt in them reads as Latin (`Νικε`, `Ьоѕе`): shaped like a Latin letter, or like its
+/// small capital.
+const LOOKALIKES: &[(char, u8)] = &[
+    ('ь', b'b'),
+    ('в', b'b'),
+    ('к', b'k'),
+    ('м', b'm'),
+    ('т', b't'),
+    ('н', b'h'),
+    ('г', b'r'),
+    ('п', b'n'),
+    ('ԍ', b'g'),
+    ('ѵ', b'v'),
+    ('κ', b'k'),
+    ('ε', b'e'),
+    ('ι', b'i'),
+    ('ν', b'v'),
+    ('τ', b't'),
+    ('υ', b'u'),
+    ('γ', b'y'),
+    ('η', b'n'),
+    ('ω', b'w'),
+    ('χ', b'x'),
+    ('ρ', b'p'),
+    ('α', b'a'),
+    ('ο', b'o'),
+    ('β', b'b'),
+];
+
 /// How many times a skeleton's prototypes are themselves mapped: lower-casing a prototype
 /// can give a character with a prototype of its own, and the canonical form must be a
 /// fixed point (normalising twice changes nothing).
 const SKELETON_ROUNDS: u8 = 4;
 
-/// Emits a decomposed, lower-case character; non-ASCII ones go through the confusable
-/// skeleton (up to `rounds` more times), whose prototypes are decomposed and lowered in
-/// turn.
+/// Emits a decomposed character; non-ASCII ones go through the confusable skeleton (up to
+/// `rounds` more times) in the case they are written in — a Greek capital nu looks like N,
+/// its small letter like v — and then in lower case; prototypes are decomposed in turn.
 fn emit_folded(c: char, origin: u32, out: &mut Normalized, marks: u8, rounds: u8) {
     if c.is_ascii() {
         emit_ascii(c as u8, origin, out, marks);
@@ -504,36 +809,46 @@ fn emit_folded(c: char, origin: u32, out: &mut Normalized, marks: u8, rounds: u8
         out.push_ideograph(c, origin, marks);
         return;
     }
-    let mut buf = [0u8; 4];
-    let skeleton = rounds > 0;
-    let mut prototypes = if skeleton {
-        Some(unicode_security::skeleton(c.encode_utf8(&mut buf)))
-    } else {
-        None
-    };
-    let first = prototypes.as_mut().and_then(Iterator::next);
-    match (skeleton, first) {
-        // An invisible character.
-        (true, None) => {}
-        (true, Some(same))
-            if same == c && prototypes.as_mut().and_then(Iterator::next).is_none() =>
-        {
-            emit_kept(c, origin, out, marks);
+    if let Some(letter) = styled_letter(c) {
+        emit_ascii(letter, origin, out, marks | STYLED);
+        return;
+    }
+    if let Some(&(_, letter)) = LOOKALIKES.iter().find(|&&(l, _)| l == c) {
+        emit_ascii(letter, origin, out, marks | CONFUSABLE);
+        return;
+    }
+    if rounds == 0 {
+        for lower in c.to_lowercase() {
+            emit_kept(lower, origin, out, marks);
         }
-        (true, Some(first)) => {
-            let rest = prototypes.into_iter().flatten();
-            for prototype in std::iter::once(first).chain(rest) {
+        return;
+    }
+    let mut buf = [0u8; 4];
+    let mut prototypes = unicode_security::skeleton(c.encode_utf8(&mut buf));
+    match prototypes.next() {
+        // An invisible character.
+        None => {}
+        Some(same) if same == c && prototypes.next().is_none() => {
+            let mut lower = c.to_lowercase();
+            match (lower.next(), lower.next()) {
+                (Some(l), None) if l == c => emit_kept(c, origin, out, marks),
+                (first, second) => {
+                    for l in first.into_iter().chain(second).chain(lower) {
+                        emit_folded(l, origin, out, marks, rounds - 1);
+                    }
+                }
+            }
+        }
+        Some(first) => {
+            for prototype in std::iter::once(first).chain(prototypes) {
                 decompose_compatible(prototype, |d| {
                     if is_combining_mark(d) {
                         return;
                     }
-                    for lower in d.to_lowercase() {
-                        emit_folded(lower, origin, out, marks | CONFUSABLE, rounds - 1);
-                    }
+                    emit_folded(d, origin, out, marks | CONFUSABLE, rounds - 1);
                 });
             }
         }
-        (false, _) => emit_kept(c, origin, out, marks),
     }
 }
 
@@ -543,7 +858,7 @@ fn emit_kept(c: char, origin: u32, out: &mut Normalized, marks: u8) {
         out.break_after_ideograph(origin);
         out.push_char(c, origin, marks);
     } else {
-        out.push_space(origin);
+        out.push_separator(origin, c.is_whitespace());
     }
 }
 
@@ -554,10 +869,11 @@ fn emit_ascii(b: u8, origin: u32, out: &mut Normalized, extra: u8) {
             out.push_byte(mapped, origin, marks | extra);
         }
         Ascii::Symbol(symbol) => {
+            out.symbols = true;
             out.push_byte(symbol, origin, extra);
         }
         Ascii::Separator | Ascii::LeetSymbol(_) => {
-            out.push_space(origin);
+            out.push_separator(origin, b.is_ascii_whitespace());
         }
         Ascii::Drop => {}
     }
@@ -797,5 +1113,36 @@ mod tests {
         let start = "正品".len();
         let end = start + "路易威登".len();
         assert!(is_whole_word(cjk, start, end), "ideographs need no spaces");
+    }
+}
+#[cfg(test)]
+mod probe {
+    #[test]
+    fn probe() {
+        for s in [
+            "Βυᴦbeᴦᴦγ",
+            "𝈖αγ-Βαn",
+            "ΒνΙgαᴦι",
+            "Gυϲϲι",
+            "Nͺke",
+            "Gucϲi",
+            "𝐶\u{1d455}𝑎𝑛𝑒𝑙",
+            "ʟᴏᴜɪꜱ ᴠᴜɪᴛᴛᴏɴ",
+            "\u{202e}iccuG\u{202c} new",
+            "Κаtе Ѕраdе",
+            "Мiсhаеl Коrѕ",
+            "ᎡᎪᎽ",
+            "ⒼⓊⒺⓈⓈ",
+            "🅽🅸🅺🅴",
+            "ᴄʜᴀɴᴇʟ",
+            "ТНЕ NОRТН FАСЕ",
+            "Вurbеrrу",
+            "Нublоt",
+            "Ѕwаrоvѕki",
+            "Гucci",
+            "ВОЅЕ",
+        ] {
+            println!("{s:?} -> {:?}", super::normalize_term(s));
+        }
     }
 }

@@ -12,7 +12,11 @@ use assay_proto::screening::v1::{
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
-use super::normalize::{CONFUSABLE, DIACRITIC, LEET, Normalized, SPACED, is_whole_word};
+use super::join::Join;
+use super::normalize::{
+    BYTE_CLASS, CONFUSABLE, DIACRITIC, DIGIT, LEET, Normalized, REVERSED, SPACED, STYLED,
+    is_whole_word,
+};
 use super::{Engine, ListingInput, Scratch, Strength, TermRef};
 
 /// `format!` into a string sized for a sentence, sparing the reallocations of a growing one.
@@ -36,7 +40,11 @@ mod weight {
     pub const DESCRIPTION_AMBIGUOUS: f64 = 0.05;
     pub const TITLE_PARTIAL: f64 = 0.25;
     pub const DESCRIPTION_PARTIAL: f64 = 0.10;
-    pub const OBFUSCATED_WEAK: f64 = 0.45;
+    /// A disguised ordinary word or part of a name ("$upreme", "Sup-reme").
+    pub const TITLE_DISGUISED_WEAK: f64 = 0.55;
+    pub const DESCRIPTION_DISGUISED_WEAK: f64 = 0.30;
+    /// A real word one edit from a brand.
+    pub const REAL_WORD_MISSPELT: f64 = 0.30;
     pub const COMPATIBILITY: f64 = 0.05;
     pub const CATEGORY: f64 = 0.15;
     pub const IMAGE_CLOSE: f64 = 0.50;
@@ -64,10 +72,30 @@ pub(crate) enum Field {
 /// An automaton match that stands as whole words.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RawMatch {
-    field: Field,
-    start: usize,
-    end: usize,
-    pattern: u32,
+    pub(crate) field: Field,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    pub(crate) pattern: u32,
+}
+
+/// A brand term found by looking rather than by the automaton: a misspelling, or a name
+/// broken apart and joined again.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Looked {
+    pub(crate) field: Field,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    pub(crate) brand: u32,
+    pub(crate) term: u32,
+    pub(crate) strength: Strength,
+    /// Edits from the term (0: the same letters).
+    pub(crate) distance: u8,
+    /// The listing's word is a real word of some language.
+    pub(crate) real_word: bool,
+    /// A misspelling of a name of four letters or fewer.
+    pub(crate) short: bool,
+    /// Joined across punctuation, symbols, emoji or a space inside the name.
+    pub(crate) separated: bool,
 }
 
 /// The best text evidence for a brand.
@@ -79,7 +107,22 @@ struct TextEvidence {
     term: u32,
     strength: Strength,
     fuzzy_distance: u8,
+    real_word: bool,
+    short: bool,
+    separated: bool,
     compat: bool,
+}
+
+/// What else a piece of text evidence needs before it may flag a listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Needs {
+    Nothing,
+    /// Anything pointing the same way: the brand's category, a price far below its
+    /// reference, counterfeit vocabulary, a logo.
+    Support,
+    /// Evidence of a counterfeit, not of the brand: counterfeit vocabulary, a logo, a
+    /// disguise.
+    Counterfeit,
 }
 
 struct Concern {
@@ -124,13 +167,16 @@ pub(crate) fn screen(
         matches,
         compat,
         fuzzy,
-        fuzzy_hits,
+        looked,
+        joined,
+        join,
         logos,
         fuzzy_cache,
     } = scratch;
     matches.clear();
     compat.clear();
-    fuzzy_hits.clear();
+    looked.clear();
+    joined.clear();
 
     if let Some(matcher) = &engine.matcher {
         for (field, text) in [(Field::Title, &*title), (Field::Description, &*description)] {
@@ -154,49 +200,61 @@ pub(crate) fn screen(
         }
     }
 
-    // Misspellings: words that matched nothing and are not ordinary words. Matches are in
-    // order, title first, and do not overlap within a field: one cursor walks them.
-    let split = matches.partition_point(|m| m.field == Field::Title);
-    let (title_matches, description_matches) = matches.split_at(split);
-    for (field, normalized, mut matched) in [
-        (Field::Title, &*title, title_matches),
-        (Field::Description, &*description, description_matches),
-    ] {
-        let text = &normalized.text;
-        let mut at = 0;
-        while at < text.len() {
-            let start = at;
-            while at < text.len() && text[at].is_ascii_lowercase() {
-                at += 1;
-            }
-            let end = at;
-            let whole_word = end > start
-                && (end == text.len() || !text[end].is_ascii_alphanumeric() && text[end] < 0x80)
-                && (start == 0
-                    || !text[start - 1].is_ascii_alphanumeric() && text[start - 1] < 0x80);
-            while matched.first().is_some_and(|m| m.end <= start) {
-                matched = &matched[1..];
-            }
-            if whole_word
-                && end - start >= super::fuzzy::MIN_TERM - 1
-                && matched.first().is_none_or(|m| m.start >= end)
-            {
-                // Titles are short and deliberate: a name two edits off there is worth
-                // finding. Descriptions are long and loose, so one edit only.
-                let limit = match field {
-                    Field::Title => 2,
-                    Field::Description => 1,
-                };
-                for &(id, distance) in fuzzy_cache.lookup(engine, &text[start..end], limit, fuzzy) {
-                    fuzzy_hits.push((field, start, end, engine.fuzzy.term(id).target, distance));
-                }
-            }
-            // Skip to the next word.
-            while at < text.len() && !text[at].is_ascii_lowercase() {
-                at += 1;
-            }
-        }
+    // Real words one edit from a brand are looked up only where something already says
+    // counterfeit: its vocabulary, or images to compare with logos.
+    let counterfeit_context = !listing.image_hashes.is_empty()
+        || matches.iter().any(|m| {
+            let text = match m.field {
+                Field::Title => &title.text,
+                Field::Description => &description.text,
+            };
+            engine
+                .terms_of(m.pattern)
+                .iter()
+                .any(|t| matches!(t, TermRef::Vocabulary { .. }))
+                && !negated(text, m.start)
+        });
+
+    // Names broken apart on purpose, joined again.
+    for (field, normalized) in [(Field::Title, &*title), (Field::Description, &*description)] {
+        let mut joining = Join {
+            engine,
+            field,
+            normalized,
+            matches,
+            real_words: counterfeit_context,
+            cache: fuzzy_cache,
+            found: fuzzy,
+            looked,
+            joined,
+        };
+        joining.run(join);
     }
+    if !joined.is_empty() {
+        // A short alias inside a broken name is a piece of that name ("Ap-ple" is not
+        // "AP"), not a name of its own.
+        matches.retain(|m| {
+            m.end - m.start > 3
+                || !engine
+                    .terms_of(m.pattern)
+                    .iter()
+                    .all(|t| matches!(t, TermRef::Brand { .. }))
+                || !joined
+                    .iter()
+                    .any(|&(f, s, e)| f == m.field && s <= m.start && m.end <= e)
+        });
+    }
+
+    find_misspellings(
+        engine,
+        [&*title, &*description],
+        matches,
+        joined,
+        counterfeit_context,
+        fuzzy_cache,
+        fuzzy,
+        looked,
+    );
 
     let mut concerns: Vec<Concern> = Vec::new();
     let mut global_vocabulary: Vec<(Field, usize, usize, u32, f64)> = Vec::new();
@@ -234,6 +292,9 @@ pub(crate) fn screen(
                         term,
                         strength,
                         fuzzy_distance: 0,
+                        real_word: false,
+                        short: false,
+                        separated: false,
                         compat: follows_compatibility(compat, m.field, m.start, &text.text),
                     };
                     let at = concern_of(&mut concerns, brand);
@@ -265,22 +326,24 @@ pub(crate) fn screen(
             }
         }
     }
-    for &(field, start, end, target, distance) in fuzzy_hits.iter() {
-        let (brand, term, strength) = engine.fuzzy_targets[target as usize];
-        let text = match field {
+    for found in looked.iter() {
+        let text = match found.field {
             Field::Title => &title.text,
             Field::Description => &description.text,
         };
         let evidence = TextEvidence {
-            field,
-            start,
-            end,
-            term,
-            strength,
-            fuzzy_distance: distance,
-            compat: follows_compatibility(compat, field, start, text),
+            field: found.field,
+            start: found.start,
+            end: found.end,
+            term: found.term,
+            strength: found.strength,
+            fuzzy_distance: found.distance,
+            real_word: found.real_word,
+            short: found.short,
+            separated: found.separated,
+            compat: follows_compatibility(compat, found.field, found.start, text),
         };
-        let at = concern_of(&mut concerns, brand);
+        let at = concern_of(&mut concerns, found.brand);
         keep_best(&mut concerns[at].text, evidence, title, description);
     }
 
@@ -362,8 +425,8 @@ pub(crate) fn screen(
             continue; // only brand vocabulary: nothing says the listing is about the brand
         }
         let mut signals: Vec<Signal> = Vec::with_capacity(6);
-        let mut obfuscated = false;
-        let mut weak = true;
+        let mut disguised = false;
+        let mut needs = Needs::Nothing;
         let mut compat_only = false;
         if let Some(text) = concern.text {
             let (original, normalized) = source(text.field);
@@ -375,25 +438,53 @@ pub(crate) fn screen(
                 text.end,
                 &engine.term_texts[text.term as usize],
             );
+            if text.separated && !detail.methods.contains(&(MatchMethod::Spaced as i32)) {
+                detail.methods.insert(0, MatchMethod::Spaced as i32);
+            }
             if text.fuzzy_distance > 0 {
-                detail.methods = vec![MatchMethod::Fuzzy as i32];
+                detail.methods.retain(|m| *m == MatchMethod::Spaced as i32);
+                detail.methods.push(MatchMethod::Fuzzy as i32);
                 detail.edit_distance = i32::from(text.fuzzy_distance);
             }
             detail.compatibility_reference = text.compat;
-            obfuscated = !detail.methods.is_empty();
-            let contribution = text_weight(&text, obfuscated);
-            weak = text.strength != Strength::Distinctive || text.compat;
+            if detail.methods == [MatchMethod::Diacritics as i32]
+                && ((text.strength != Strength::Distinctive
+                    && accented_letters(&detail.matched_text) < 2)
+                    || brand
+                        .spellings
+                        .iter()
+                        .any(|s| same_letters(s, &detail.matched_text)))
+            {
+                // An accent is how other languages write ordinary words and names
+                // ("oméga", "Michaël"), and how the brand writes itself ("Pokémon"); accents
+                // strewn over an ordinary word ("Cóäch") are a disguise.
+                detail.methods.clear();
+            }
+            disguised = text.fuzzy_distance == 0 && !detail.methods.is_empty();
+            let (contribution, needed) = text_weight(&text, disguised);
+            needs = needed;
             compat_only = text.compat;
+            let listed = if disguised {
+                substitutions(
+                    original,
+                    normalized,
+                    text.start,
+                    text.end,
+                    &engine.term_texts[text.term as usize],
+                )
+            } else {
+                String::new()
+            };
+            let explanation = text_explanation(&detail, &text, &brand.name, &listed);
             signals.push(Signal {
                 kind: SignalKind::BrandText as i32,
                 brand_id: brand.id.clone(),
                 contribution,
-                explanation: text_explanation(&detail, &text, &brand.name),
+                explanation,
                 detail: Some(Detail::Text(detail)),
             });
         }
         if let Some((index, hash, logo, distance)) = concern.image {
-            weak = false;
             signals.push(Signal {
                 kind: SignalKind::Image as i32,
                 brand_id: brand.id.clone(),
@@ -453,15 +544,20 @@ pub(crate) fn screen(
         contributions.extend(&vocabulary_contributions);
         contributions.extend(&seller_contributions);
         let mut brand_risk = noisy_or(contributions);
-        let supported =
-            category_match || priced_low || has_vocabulary || obfuscated || concern.image.is_some();
+        let counterfeit = has_vocabulary || disguised || concern.image.is_some();
+        let supported = counterfeit || category_match || priced_low;
         let mut cap_note = None;
         if compat_only && !(priced_low || has_vocabulary) && concern.image.is_none() {
             brand_risk = brand_risk.min(weight::COMPATIBILITY_CAP);
             cap_note = Some("names what the product fits; no price or vocabulary evidence");
-        } else if weak && !supported {
+        } else if needs == Needs::Support && !supported {
             brand_risk = brand_risk.min(weight::UNSUPPORTED_CAP);
-            cap_note = Some("an ordinary word or part of the name, without supporting evidence");
+            cap_note = Some(
+                "an ordinary word, part of the name or a misspelt short name, without supporting evidence",
+            );
+        } else if needs == Needs::Counterfeit && !counterfeit {
+            brand_risk = brand_risk.min(weight::UNSUPPORTED_CAP);
+            cap_note = Some("a real word or common name, without evidence of a counterfeit");
         }
         if let (Some(note), Some(first)) = (cap_note, signals.first_mut()) {
             first.explanation.push_str(" (");
@@ -521,6 +617,144 @@ pub(crate) fn screen(
     verdict
 }
 
+/// Looks up the words that matched nothing as misspellings of brand names, and words with
+/// a digit or two stuck on a name ("Gucci2"). Matches are in order, title first, and do not
+/// overlap within a field: one cursor walks them.
+#[allow(clippy::too_many_arguments)]
+fn find_misspellings(
+    engine: &Engine,
+    [title, description]: [&Normalized; 2],
+    matches: &[RawMatch],
+    joined: &[(Field, usize, usize)],
+    counterfeit_context: bool,
+    fuzzy_cache: &mut super::FuzzyCache,
+    fuzzy: &mut Vec<(u32, u8)>,
+    looked: &mut Vec<Looked>,
+) {
+    let split = matches.partition_point(|m| m.field == Field::Title);
+    let (title_matches, description_matches) = matches.split_at(split);
+    for (field, normalized, mut matched) in [
+        (Field::Title, title, title_matches),
+        (Field::Description, description, description_matches),
+    ] {
+        let text = &normalized.text;
+        let mut at = 0;
+        while at < text.len() {
+            let start = at;
+            while at < text.len() && text[at].is_ascii_lowercase() {
+                at += 1;
+            }
+            // Digits in a word: one may stand for a letter ("G8cci"), one or two be stuck on
+            // its end ("Gucci2").
+            let mut digits = 0;
+            if text.get(at).is_some_and(u8::is_ascii_digit) {
+                while let Some(&b) = text.get(at) {
+                    let class = BYTE_CLASS[usize::from(b)];
+                    if class == 0 {
+                        break;
+                    }
+                    digits += usize::from(class == DIGIT);
+                    at += 1;
+                }
+            }
+            let end = at;
+            let whole_word = end > start
+                && (end == text.len() || !text[end].is_ascii_alphanumeric() && text[end] < 0x80)
+                && (start == 0
+                    || !text[start - 1].is_ascii_alphanumeric() && text[start - 1] < 0x80);
+            while matched.first().is_some_and(|m| m.end <= start) {
+                matched = &matched[1..];
+            }
+            let trailing = if digits > 0 && text[end - 1].is_ascii_digit() {
+                text[start..end]
+                    .iter()
+                    .rev()
+                    .take_while(|b| b.is_ascii_digit())
+                    .count()
+            } else {
+                0
+            };
+            if whole_word && (1..=2).contains(&trailing) && end - start >= trailing + 4 {
+                // A digit or two stuck on a name ("Gucci2").
+                let name = &text[start..end - trailing];
+                for term in engine
+                    .compact_pattern(name)
+                    .map_or(&[][..], |p| engine.terms_of(p))
+                {
+                    if let &TermRef::Brand {
+                        brand,
+                        term,
+                        strength,
+                    } = term
+                    {
+                        looked.push(Looked {
+                            field,
+                            start,
+                            end,
+                            brand,
+                            term,
+                            strength,
+                            distance: trailing as u8,
+                            real_word: false,
+                            short: false,
+                            separated: false,
+                        });
+                    }
+                }
+            }
+            let in_joined = || {
+                joined
+                    .iter()
+                    .any(|&(f, s, e)| f == field && s <= start && end <= e)
+            };
+            if whole_word
+                && digits <= 1
+                && end - start > digits
+                && end - start >= super::fuzzy::MIN_TERM
+                && matched.first().is_none_or(|m| m.start >= end)
+                && !in_joined()
+            {
+                // Titles are short and deliberate: a name two edits off there is worth
+                // finding. Descriptions are long and loose, so one edit only.
+                let limit = match field {
+                    Field::Title => 2,
+                    Field::Description => 1,
+                };
+                let (found, real_word) = fuzzy_cache.lookup(
+                    engine,
+                    &text[start..end],
+                    limit,
+                    counterfeit_context,
+                    fuzzy,
+                );
+                for &(id, distance) in found {
+                    let term = engine.fuzzy.term(id);
+                    let (brand, term_id, strength) = engine.fuzzy_targets[term.target as usize];
+                    looked.push(Looked {
+                        field,
+                        start,
+                        end,
+                        brand,
+                        term: term_id,
+                        strength,
+                        distance,
+                        real_word,
+                        short: term.text.len() <= super::fuzzy::SHORT_TERM,
+                        separated: false,
+                    });
+                }
+            }
+            // Skip to the next word.
+            while text
+                .get(at)
+                .is_some_and(|&b| BYTE_CLASS[usize::from(b)] == 0)
+            {
+                at += 1;
+            }
+        }
+    }
+}
+
 /// Keeps the strongest text evidence for a brand.
 fn keep_best(
     slot: &mut Option<TextEvidence>,
@@ -533,9 +767,12 @@ fn keep_best(
             Field::Title => title,
             Field::Description => description,
         };
-        let obfuscated = e.fuzzy_distance > 0
-            || text.marks_in(e.start, e.end) & (LEET | CONFUSABLE | SPACED) != 0;
-        text_weight(e, obfuscated)
+        let disguised = e.fuzzy_distance == 0
+            && (e.separated
+                || text.marks_in(e.start, e.end)
+                    & (LEET | CONFUSABLE | SPACED | STYLED | REVERSED)
+                    != 0);
+        text_weight(e, disguised).0
     };
     let better = match slot {
         None => true,
@@ -581,23 +818,47 @@ fn follows_compatibility(
     })
 }
 
-fn text_weight(text: &TextEvidence, obfuscated: bool) -> f64 {
+/// The weight of text evidence, and what else it needs before it may flag a listing.
+fn text_weight(text: &TextEvidence, disguised: bool) -> (f64, Needs) {
     use weight::*;
     if text.compat {
-        return COMPATIBILITY;
+        return (COMPATIBILITY, Needs::Nothing);
     }
     let title = text.field == Field::Title;
-    match (text.strength, obfuscated, title) {
-        (Strength::Distinctive, _, true) if text.fuzzy_distance > 0 => TITLE_FUZZY,
-        (Strength::Distinctive, true, true) => TITLE_OBFUSCATED,
-        (Strength::Distinctive, true, false) => DESCRIPTION_OBFUSCATED,
-        (Strength::Distinctive, false, true) => TITLE_EXACT,
-        (Strength::Distinctive, false, false) => DESCRIPTION_EXACT,
-        (_, true, true) => OBFUSCATED_WEAK,
-        (Strength::Ambiguous, _, true) => TITLE_AMBIGUOUS,
-        (Strength::Ambiguous, _, false) => DESCRIPTION_AMBIGUOUS,
-        (Strength::Partial, _, true) => TITLE_PARTIAL,
-        (Strength::Partial, _, false) => DESCRIPTION_PARTIAL,
+    let pick = |in_title: f64, in_description: f64| if title { in_title } else { in_description };
+    let distinctive = text.strength == Strength::Distinctive;
+    if text.fuzzy_distance > 0 {
+        return if text.real_word {
+            // "Celle" is one edit from "Celine" by nature, not by intent.
+            (
+                pick(REAL_WORD_MISSPELT, DESCRIPTION_AMBIGUOUS),
+                Needs::Counterfeit,
+            )
+        } else if distinctive && !text.short {
+            (pick(TITLE_FUZZY, DESCRIPTION_OBFUSCATED), Needs::Nothing)
+        } else {
+            (pick(TITLE_FUZZY, DESCRIPTION_PARTIAL), Needs::Support)
+        };
+    }
+    if disguised {
+        // Nobody disguises a word they mean as an ordinary word: the disguise is evidence.
+        return if distinctive {
+            (
+                pick(TITLE_OBFUSCATED, DESCRIPTION_OBFUSCATED),
+                Needs::Nothing,
+            )
+        } else {
+            (
+                pick(TITLE_DISGUISED_WEAK, DESCRIPTION_DISGUISED_WEAK),
+                Needs::Nothing,
+            )
+        };
+    }
+    match text.strength {
+        Strength::Distinctive => (pick(TITLE_EXACT, DESCRIPTION_EXACT), Needs::Nothing),
+        Strength::Ambiguous => (pick(TITLE_AMBIGUOUS, DESCRIPTION_AMBIGUOUS), Needs::Support),
+        Strength::Partial => (pick(TITLE_PARTIAL, DESCRIPTION_PARTIAL), Needs::Support),
+        Strength::Common => (pick(TITLE_PARTIAL, DESCRIPTION_PARTIAL), Needs::Counterfeit),
     }
 }
 
@@ -605,20 +866,29 @@ fn method_name(method: i32) -> &'static str {
     match MatchMethod::try_from(method).unwrap_or_default() {
         MatchMethod::Confusable => "look-alike characters",
         MatchMethod::Leetspeak => "leetspeak",
-        MatchMethod::Spaced => "letters spaced apart",
+        MatchMethod::Spaced => "separators between its letters",
         MatchMethod::Fuzzy => "a misspelling",
         MatchMethod::Diacritics => "added accents",
+        MatchMethod::Styled => "styled letters",
+        MatchMethod::Reversed => "writing it backwards under a right-to-left override",
         MatchMethod::Exact | MatchMethod::Unspecified => "exactly",
     }
 }
 
-fn text_explanation(detail: &TextMatch, text: &TextEvidence, brand: &str) -> String {
+fn text_explanation(
+    detail: &TextMatch,
+    text: &TextEvidence,
+    brand: &str,
+    substitutions: &str,
+) -> String {
     use std::fmt::Write as _;
     let what = match text.strength {
         _ if text.compat => "names what the product fits:",
+        _ if text.real_word => "is a real word close to",
         Strength::Distinctive => "matches",
         Strength::Ambiguous => "is an ordinary word that matches",
         Strength::Partial => "matches part of",
+        Strength::Common => "is a common word that is part of",
     };
     let mut explanation = sentence!(
         "{:?} in the {} {what} brand {brand:?}",
@@ -628,6 +898,9 @@ fn text_explanation(detail: &TextMatch, text: &TextEvidence, brand: &str) -> Str
     for (i, method) in detail.methods.iter().enumerate() {
         explanation.push_str(if i == 0 { " through " } else { " and " });
         explanation.push_str(method_name(*method));
+    }
+    if !substitutions.is_empty() {
+        let _ = write!(explanation, " ({substitutions})");
     }
     if detail.edit_distance > 0 {
         let _ = write!(
@@ -641,6 +914,56 @@ fn text_explanation(detail: &TextMatch, text: &TextEvidence, brand: &str) -> Str
     explanation
 }
 
+/// The characters of a normalised span that stand for other letters, as the listing wrote
+/// them: `"0" for "o", "с" (U+0441) for "c"`. At most four, each once.
+fn substitutions(
+    original: &str,
+    normalized: &Normalized,
+    start: usize,
+    end: usize,
+    term: &str,
+) -> String {
+    use std::fmt::Write as _;
+    let mut seen: Vec<(usize, &str)> = Vec::new();
+    let mut listed = String::new();
+    let mut i = start;
+    while i < end {
+        let origin = normalized.origin(i);
+        let mut j = i + 1;
+        while j < end && normalized.origin(j) == origin {
+            j += 1;
+        }
+        let shown = original.get(origin..).and_then(|rest| rest.chars().next());
+        let became = std::str::from_utf8(&normalized.text[i..j]).unwrap_or_default();
+        if let Some(c) = shown
+            // ASCII letters only change case (and l becomes i, as I and 1 do); a letter the
+            // brand writes itself ("è" of "Lumière") stands for nothing else.
+            && !c.is_ascii_alphabetic()
+            && !term.contains(c)
+            && !became.trim().is_empty()
+            && !c.to_lowercase().eq(became.chars())
+            && !seen.iter().any(|&(o, _)| original[o..].starts_with(c))
+        {
+            seen.push((origin, became));
+            if seen.len() <= 4 {
+                if !listed.is_empty() {
+                    listed.push_str(", ");
+                }
+                let _ = write!(listed, "\"{c}\"");
+                if !c.is_ascii() {
+                    let _ = write!(listed, " (U+{:04X})", c as u32);
+                }
+                let _ = write!(listed, " for \"{became}\"");
+            }
+        }
+        i = j;
+    }
+    if seen.len() > 4 {
+        listed.push_str(", ...");
+    }
+    listed
+}
+
 /// The listing's own text of a normalised span, its character offsets, and how it differs
 /// from the term.
 fn text_match(
@@ -651,35 +974,42 @@ fn text_match(
     end: usize,
     term: &str,
 ) -> TextMatch {
-    let byte_start = normalized.origin(start);
-    let last = normalized.origin(end - 1);
-    let byte_end = last + original[last..].chars().next().map_or(1, char::len_utf8);
+    let (byte_start, byte_end) = normalized.input_span(original, start, end);
     let matched = &original[byte_start..byte_end];
     let char_start = original[..byte_start].chars().count();
     let char_end = char_start + matched.chars().count();
     let marks = normalized.marks_in(start, end);
 
     let mut methods = Vec::new();
-    if marks & SPACED != 0 {
-        methods.push(MatchMethod::Spaced as i32);
+    for (mark, method) in [
+        (SPACED, MatchMethod::Spaced),
+        (STYLED, MatchMethod::Styled),
+        (REVERSED, MatchMethod::Reversed),
+    ] {
+        if marks & mark != 0 {
+            methods.push(method as i32);
+        }
     }
     if !same_letters(matched, term) {
         if fold(matched, true) == fold(term, true) {
-            if marks & DIACRITIC != 0 {
+            if marks & DIACRITIC != 0 && accented_letters(matched) > accented_letters(term) {
                 methods.push(MatchMethod::Diacritics as i32);
             }
         } else {
-            let before = methods.len();
-            if marks & LEET != 0 {
-                methods.push(MatchMethod::Leetspeak as i32);
+            // Accents count where the listing has more than the brand writes ("Lumière"
+            // has its own).
+            let accents =
+                marks & DIACRITIC != 0 && accented_letters(matched) > accented_letters(term);
+            for (present, method) in [
+                (marks & LEET != 0, MatchMethod::Leetspeak),
+                (marks & CONFUSABLE != 0, MatchMethod::Confusable),
+                (accents, MatchMethod::Diacritics),
+            ] {
+                if present {
+                    methods.push(method as i32);
+                }
             }
-            if marks & CONFUSABLE != 0 {
-                methods.push(MatchMethod::Confusable as i32);
-            }
-            if marks & DIACRITIC != 0 {
-                methods.push(MatchMethod::Diacritics as i32);
-            }
-            if methods.len() == before {
+            if methods.is_empty() && same_letters(&i_for_l(matched), &i_for_l(term)) {
                 // l for I, I for l: look-alikes within Latin.
                 methods.push(MatchMethod::Confusable as i32);
             }
@@ -698,6 +1028,28 @@ fn text_match(
         edit_distance: 0,
         compatibility_reference: false,
     }
+}
+
+/// Letters of `text` that carry an accent or mark.
+fn accented_letters(text: &str) -> usize {
+    text.chars()
+        .filter(|&c| {
+            let mut marked = false;
+            unicode_normalization::char::decompose_canonical(c, |d| {
+                marked |= is_combining_mark(d);
+            });
+            marked
+        })
+        .count()
+}
+
+fn i_for_l(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            'l' | 'L' | 'I' => 'i',
+            c => c,
+        })
+        .collect()
 }
 
 /// Lower-case letters and digits only (and without accents if `strip_marks`).

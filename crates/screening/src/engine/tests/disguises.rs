@@ -1,0 +1,313 @@
+//! The disguises counterfeiters use, and the real language that must not be mistaken for
+//! them: one test per class, on a catalogue of its own.
+
+use assay_proto::screening::v1::Signal;
+
+use super::*;
+
+fn disguise_engine() -> Engine {
+    Engine::compile(EngineInput {
+        catalogue_revision: 1,
+        rule_version: 1,
+        brands: vec![
+            brand("gucci", "Gucci", &[], &["handbags", "footwear"], 900),
+            brand("rolex", "Rolex", &[], &["watches"], 9000),
+            brand("chanel", "Chanel", &[], &["handbags", "perfume"], 4000),
+            brand("prada", "Prada", &[], &["handbags"], 1600),
+            brand("fendi", "Fendi", &[], &["handbags"], 2200),
+            brand("celine", "Celine", &[], &["handbags"], 2500),
+            brand("nike", "Nike", &[], &["footwear"], 120),
+            brand("apple", "Apple", &[], &["phones"], 900),
+            brand("ap", "Audemars Piguet", &["AP"], &["watches"], 30000),
+            brand("mk", "Michael Kors", &["MK"], &["handbags", "watches"], 300),
+            brand("supreme", "Supreme", &[], &["apparel"], 180),
+            brand("rayban", "Ray-Ban", &[], &["sunglasses"], 180),
+            brand("lv", "Louis Vuitton", &["LV"], &["handbags"], 1800),
+        ],
+        rules: Vec::new(),
+        thresholds: Thresholds::default(),
+        rates: ExchangeRates::new([
+            (CurrencyCode::parse("USD").unwrap(), 1.0),
+            (CurrencyCode::parse("EUR").unwrap(), 1.08),
+        ]),
+    })
+    .unwrap()
+}
+
+/// Screens a title in a category at a price in USD.
+fn check(title: &str, category: &str, price: i64) -> Verdict {
+    let listing = ListingInput {
+        seller_id: "seller-1",
+        title,
+        category,
+        price: Some(money("USD", price)),
+        ..ListingInput::default()
+    };
+    disguise_engine().screen(&listing, &mut Scratch::default())
+}
+
+fn first_brand(v: &Verdict) -> Option<&str> {
+    v.brands.first().map(|b| b.brand_id.as_str())
+}
+
+fn text_signal<'a>(v: &'a Verdict, brand: &str) -> &'a Signal {
+    v.signals
+        .iter()
+        .find(|s| s.brand_id == brand && s.kind == SignalKind::BrandText as i32)
+        .unwrap_or_else(|| panic!("no text signal for {brand}: {v:#?}"))
+}
+
+fn methods_of(v: &Verdict, brand: &str) -> Vec<MatchMethod> {
+    match &text_signal(v, brand).detail {
+        Some(Detail::Text(t)) => t
+            .methods
+            .iter()
+            .map(|m| MatchMethod::try_from(*m).unwrap())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn flagged(v: &Verdict) -> bool {
+    v.decision != Decision::Allow as i32
+}
+
+#[test]
+fn names_broken_by_separators_are_joined_again() {
+    for (title, brand) in [
+        ("Gu-cci belt bag", "gucci"),
+        ("Guc-ci belt bag", "gucci"),
+        ("Ro+lex submariner", "rolex"),
+        ("Cha/nel flap bag", "chanel"),
+        ("Pr~ada tote", "prada"),
+        ("Gu🔥cci loafers", "gucci"),
+        ("F_endi baguette", "fendi"),
+        ("Louis Vu-itton speedy", "lv"),
+        ("L*o*u*i*s V*u*i*t*t*o*n speedy", "lv"),
+    ] {
+        let v = check(title, "", 900);
+        assert_eq!(first_brand(&v), Some(brand), "{title}: {v:#?}");
+        assert!(flagged(&v), "{title}: a disguise is evidence on its own");
+        assert!(
+            methods_of(&v, brand).contains(&MatchMethod::Spaced),
+            "{title}: {:?}",
+            methods_of(&v, brand)
+        );
+    }
+}
+
+#[test]
+fn separators_in_ordinary_text_and_in_the_brands_own_name_are_not_disguises() {
+    let v = check("Ray-Ban aviator", "sunglasses", 150);
+    assert!(
+        methods_of(&v, "rayban").is_empty(),
+        "written as the brand writes it"
+    );
+    for title in [
+        "t-shirt x-large, men's",
+        "anti-slip 3-pack",
+        "Titanic model kit 1:350",
+    ] {
+        let v = check(title, "handbags", 20);
+        assert!(v.brands.is_empty(), "{title}: {v:#?}");
+    }
+    // Two real words next to each other are a phrase, not a name split in two.
+    let v = check("Pr ada tote", "", 900);
+    assert_eq!(
+        first_brand(&v),
+        Some("prada"),
+        "a space inside a name: {v:#?}"
+    );
+}
+
+#[test]
+fn a_short_alias_inside_a_broken_name_is_a_piece_of_that_name() {
+    let v = check("Ap-ple phone 128GB", "", 900);
+    assert_eq!(first_brand(&v), Some("apple"), "{v:#?}");
+    assert!(v.brands.iter().all(|b| b.brand_id != "ap"), "{v:#?}");
+    // Standing as a word of its own, the alias still names its brand.
+    let v = check("AP royal oak replica", "watches", 900);
+    assert_eq!(first_brand(&v), Some("ap"));
+}
+
+#[test]
+fn whole_name_disguises_are_read_as_shown() {
+    for (title, brand, method) in [
+        // Every letter from another script.
+        ("Ѕuрrеmе hoodie", "supreme", MatchMethod::Confusable),
+        ("Νικε sneakers", "nike", MatchMethod::Confusable),
+        ("Ρrаԁа tote", "prada", MatchMethod::Confusable),
+        // Written backwards under a right-to-left override, shown forwards.
+        (
+            "\u{202E}iccuG\u{202C} loafers",
+            "gucci",
+            MatchMethod::Reversed,
+        ),
+        // Enclosed, negative squared, small capitals, mathematical letters.
+        ("🅶🆄🅲🅲🅸 belt", "gucci", MatchMethod::Styled),
+        ("ⓇⓄⓁⒺⓍ datejust", "rolex", MatchMethod::Styled),
+        ("ᴄʜᴀɴᴇʟ flap", "chanel", MatchMethod::Styled),
+        ("𝐅𝐞𝐧𝐝𝐢 baguette", "fendi", MatchMethod::Styled),
+    ] {
+        let v = check(title, "", 900);
+        assert_eq!(first_brand(&v), Some(brand), "{title}: {v:#?}");
+        assert!(flagged(&v), "{title}");
+        assert!(
+            methods_of(&v, brand).contains(&method),
+            "{title}: {:?}",
+            methods_of(&v, brand)
+        );
+    }
+    // The span quoted is the listing's own text, backwards as it was written.
+    let v = check("new \u{202E}iccuG\u{202C} loafers", "", 900);
+    match &text_signal(&v, "gucci").detail {
+        Some(Detail::Text(t)) => assert_eq!(t.matched_text, "iccuG"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn short_names_misspelt_count_beside_other_evidence() {
+    for title in [
+        "Nikke running shoes",
+        "Nkie running shoes",
+        "Nike7 running shoes",
+    ] {
+        // Cheap and in the brand's category: a counterfeit.
+        let v = check(title, "footwear", 20);
+        assert_eq!(first_brand(&v), Some("nike"), "{title}: {v:#?}");
+        assert!(flagged(&v), "{title}");
+    }
+    // A four-letter misspelling alone, at the brand's price, is not enough.
+    let v = check("Nikke running shoes", "", 120);
+    assert!(!flagged(&v), "{v:#?}");
+}
+
+#[test]
+fn real_words_one_edit_from_a_brand_are_not_misspellings_of_it() {
+    // French, Italian, German and English words one letter from a brand, cheap and in the
+    // brand's own category.
+    for title in [
+        "Celle pochette en cuir",
+        "Fondi di borsa",
+        "Kein Leder",
+        "Prado tote bag",
+    ] {
+        let v = check(title, "handbags", 30);
+        assert!(!flagged(&v), "{title}: {v:#?}");
+    }
+    // A made-up word at the same distance is read as the misspelling it is.
+    let v = check("Fendy baguette", "handbags", 30);
+    assert_eq!(first_brand(&v), Some("fendi"));
+    assert!(flagged(&v));
+}
+
+#[test]
+fn one_word_of_a_multi_word_name_is_weak_evidence() {
+    for title in [
+        "Michael leather tote",
+        "Louis leather tote",
+        "Louise leather tote",
+    ] {
+        let v = check(title, "handbags", 30);
+        assert!(!flagged(&v), "{title}: {v:#?}");
+    }
+    // With counterfeit vocabulary, the common name counts.
+    let v = check("Michael leather tote replica", "handbags", 30);
+    assert!(flagged(&v));
+    // The whole name, or the whole name misspelt, is the brand.
+    for title in ["Michael Kors tote", "Michae Kors tote", "Micheal Kors tote"] {
+        let v = check(title, "handbags", 30);
+        assert_eq!(first_brand(&v), Some("mk"), "{title}: {v:#?}");
+        assert!(flagged(&v), "{title}");
+    }
+}
+
+#[test]
+fn a_disguised_ordinary_word_brand_is_evidence_of_its_own() {
+    // An ordinary word alone says little.
+    let v = check("supreme comfort hoodie", "", 180);
+    assert!(!flagged(&v), "{v:#?}");
+    // Disguised, it is a counterfeit's name.
+    for title in ["$upreme hoodie", "Sup-reme hoodie", "Ѕuрrеmе hoodie"] {
+        let v = check(title, "", 180);
+        assert_eq!(first_brand(&v), Some("supreme"), "{title}: {v:#?}");
+        assert!(flagged(&v), "{title}");
+    }
+    // An accent is how other languages write ordinary words.
+    let v = check("suprême confort", "", 180);
+    assert!(!flagged(&v), "{v:#?}");
+}
+
+#[test]
+fn explanations_say_exactly_how_the_text_differs() {
+    // Plain ASCII that matches exactly claims no method.
+    let v = check("Vuitton wallet", "handbags", 30);
+    let signal = text_signal(&v, "lv");
+    assert!(methods_of(&v, "lv").is_empty(), "{signal:?}");
+    assert!(
+        !signal.explanation.contains("look-alike"),
+        "{}",
+        signal.explanation
+    );
+    assert!(
+        signal.explanation.contains("part of"),
+        "{}",
+        signal.explanation
+    );
+    match &signal.detail {
+        Some(Detail::Text(t)) => assert_eq!(t.term, "Vuitton", "the word it matched"),
+        other => panic!("{other:?}"),
+    }
+    // A look-alike names the character and what it stands for.
+    let v = check("Guсci belt", "", 900);
+    let explanation = &text_signal(&v, "gucci").explanation;
+    assert!(
+        explanation.contains("look-alike characters"),
+        "{explanation}"
+    );
+    assert!(explanation.contains("U+0441"), "{explanation}");
+    // Leetspeak likewise.
+    let v = check("R0lex datejust", "", 900);
+    let explanation = &text_signal(&v, "rolex").explanation;
+    assert!(explanation.contains("\"0\" for \"o\""), "{explanation}");
+}
+
+#[test]
+fn the_trades_own_words_are_counterfeit_vocabulary() {
+    for title in [
+        "sneakers UA quality",
+        "OEM factory tote",
+        "运动鞋 纯原 版本",
+        "tote 1:1 mirror",
+    ] {
+        let v = check(title, "", 50);
+        assert!(
+            v.signals
+                .iter()
+                .any(|s| s.kind == SignalKind::Vocabulary as i32),
+            "{title}: {v:#?}"
+        );
+    }
+}
+
+#[test]
+fn the_readme_example_is_explained_as_the_readme_says() {
+    let engine = Engine::compile(EngineInput {
+        brands: vec![brand("lumiere", "Lumière", &[], &["handbags"], 1200)],
+        ..EngineInput::default()
+    })
+    .unwrap();
+    let listing = ListingInput {
+        seller_id: "S-77",
+        title: "L u m 1 è r e replica tote, AAA mirror quality",
+        category: "handbags",
+        ..ListingInput::default()
+    };
+    let v = engine.screen(&listing, &mut Scratch::default());
+    assert_eq!(
+        text_signal(&v, "lumiere").explanation,
+        "\"L u m 1 è r e\" in the title matches brand \"Lumière\" through separators between \
+         its letters and leetspeak (\"1\" for \"i\")"
+    );
+}
