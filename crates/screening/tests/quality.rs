@@ -4,48 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use assay_common::money::CurrencyCode;
-use assay_proto::common::v1::Money;
-use assay_proto::registry::v1::{CatalogueBrand, ReferencePrice};
+mod support;
+
 use assay_proto::screening::v1::{Decision, Listing, ListingImage, SellerFacts, listing_image};
-use assay_screening::engine::{Engine, EngineInput, ExchangeRates, Scratch, Thresholds};
+use assay_screening::engine::Scratch;
 use assay_screening::listing::check;
 use serde::Deserialize;
-
-#[derive(Deserialize)]
-struct MoneyJson {
-    currency_code: String,
-    units: i64,
-    nanos: i32,
-}
-
-impl From<MoneyJson> for Money {
-    fn from(m: MoneyJson) -> Money {
-        Money {
-            currency_code: m.currency_code,
-            units: m.units,
-            nanos: m.nanos,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct PriceJson {
-    category: String,
-    price: MoneyJson,
-}
-
-#[derive(Deserialize)]
-struct BrandJson {
-    brand_id: String,
-    member_id: String,
-    name: String,
-    aliases: Vec<String>,
-    categories: Vec<String>,
-    reference_prices: Vec<PriceJson>,
-    authorized_seller_ids: Vec<String>,
-    logo_hashes: Vec<u64>,
-}
+use support::MoneyJson;
 
 #[derive(Deserialize)]
 struct SellerJson {
@@ -78,34 +43,6 @@ struct Labelled {
     kind: String,
     brand_id: String,
     listing: ListingJson,
-}
-
-fn catalogue() -> Vec<CatalogueBrand> {
-    let brands: Vec<BrandJson> =
-        serde_json::from_str(include_str!("../testdata/brands.json")).expect("brands.json");
-    brands
-        .into_iter()
-        .map(|b| CatalogueBrand {
-            brand_id: b.brand_id,
-            member_id: b.member_id,
-            name: b.name,
-            aliases: b.aliases,
-            categories: b.categories,
-            reference_prices: b
-                .reference_prices
-                .into_iter()
-                .map(|r| ReferencePrice {
-                    category: r.category,
-                    price: Some(r.price.into()),
-                })
-                .collect(),
-            authorized_seller_ids: b.authorized_seller_ids,
-            logo_hashes: b.logo_hashes,
-            agent_member_ids: vec![],
-            right_kinds: vec![1],
-            revision: 1,
-        })
-        .collect()
 }
 
 fn labelled() -> Vec<Labelled> {
@@ -141,22 +78,7 @@ fn listing(json: ListingJson) -> Listing {
 
 #[test]
 fn precision_and_recall_on_the_labelled_set() {
-    let config = assay_screening::Config::default();
-    let rates = ExchangeRates::new(
-        config
-            .exchange_rates
-            .iter()
-            .map(|(c, r)| (CurrencyCode::parse(c).unwrap(), *r)),
-    );
-    let engine = Engine::compile(EngineInput {
-        catalogue_revision: 1,
-        rule_version: 1,
-        brands: catalogue(),
-        rules: Vec::new(),
-        thresholds: Thresholds::default(),
-        rates,
-    })
-    .unwrap();
+    let engine = support::engine();
     let set = labelled();
     assert!(set.len() >= 1000);
     let mut scratch = Scratch::default();
