@@ -401,27 +401,48 @@ impl Join<'_> {
             else {
                 continue;
             };
-            if self.already_named(unit, brand) {
-                continue;
-            }
-            found = true;
-            self.looked.push(Looked {
-                field: self.field,
-                start: unit.start,
-                end: unit.end,
-                brand,
-                term,
-                strength,
+            found |= self.record(
+                unit,
+                (brand, term, strength),
                 distance,
-                real_word: false,
-                short: false,
+                false,
+                false,
                 separated,
-            });
+            );
         }
         if found {
             self.joined.push((self.field, unit.start, unit.end));
         }
         found
+    }
+
+    /// Records `term` found in `unit`, unless the automaton found its brand there already.
+    /// Whether it did.
+    fn record(
+        &mut self,
+        unit: Unit,
+        (brand, term, strength): (u32, u32, Strength),
+        distance: u8,
+        real_word: bool,
+        short: bool,
+        separated: bool,
+    ) -> bool {
+        if self.already_named(unit, brand) {
+            return false;
+        }
+        self.looked.push(Looked {
+            field: self.field,
+            start: unit.start,
+            end: unit.end,
+            brand,
+            term,
+            strength,
+            distance,
+            real_word,
+            short,
+            separated,
+        });
+        true
     }
 
     /// Brand terms one edit from `word`.
@@ -440,22 +461,15 @@ impl Join<'_> {
         for (id, distance) in found {
             let term = self.engine.fuzzy.term(id);
             let (brand, term_id, strength) = self.engine.fuzzy_targets[term.target as usize];
-            if self.already_named(unit, brand) {
-                continue;
-            }
-            any = true;
-            self.looked.push(Looked {
-                field: self.field,
-                start: unit.start,
-                end: unit.end,
-                brand,
-                term: term_id,
-                strength,
+            let short = term.text.len() <= SHORT_TERM;
+            any |= self.record(
+                unit,
+                (brand, term_id, strength),
                 distance,
                 real_word,
-                short: term.text.len() <= SHORT_TERM,
+                short,
                 separated,
-            });
+            );
         }
         if any {
             self.joined.push((self.field, unit.start, unit.end));

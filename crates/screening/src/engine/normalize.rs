@@ -1115,34 +1115,3 @@ mod tests {
         assert!(is_whole_word(cjk, start, end), "ideographs need no spaces");
     }
 }
-#[cfg(test)]
-mod probe {
-    #[test]
-    fn probe() {
-        for s in [
-            "Βυᴦbeᴦᴦγ",
-            "𝈖αγ-Βαn",
-            "ΒνΙgαᴦι",
-            "Gυϲϲι",
-            "Nͺke",
-            "Gucϲi",
-            "𝐶\u{1d455}𝑎𝑛𝑒𝑙",
-            "ʟᴏᴜɪꜱ ᴠᴜɪᴛᴛᴏɴ",
-            "\u{202e}iccuG\u{202c} new",
-            "Κаtе Ѕраdе",
-            "Мiсhаеl Коrѕ",
-            "ᎡᎪᎽ",
-            "ⒼⓊⒺⓈⓈ",
-            "🅽🅸🅺🅴",
-            "ᴄʜᴀɴᴇʟ",
-            "ТНЕ NОRТН FАСЕ",
-            "Вurbеrrу",
-            "Нublоt",
-            "Ѕwаrоvѕki",
-            "Гucci",
-            "ВОЅЕ",
-        ] {
-            println!("{s:?} -> {:?}", super::normalize_term(s));
-        }
-    }
-}
