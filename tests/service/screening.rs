@@ -82,6 +82,7 @@ on_both_backends!(
     members_manage_rules_of_their_own_brands_only,
     rules_are_versioned_and_change_verdicts,
     feedback_gives_precision_per_signal_and_brand,
+    feedback_calibrates_the_weights_and_a_calibration_can_be_taken_back,
     members_see_only_hits_about_their_brands,
 );
 
@@ -923,6 +924,198 @@ async fn feedback_gives_precision_per_signal_and_brand(backend: Backend) {
         Code::InvalidArgument,
     );
     assert_eq!(bad_fields(&status), ["outcome"]);
+}
+
+/// A brand whose flagged listings analysts mostly dismiss: a calibration learns it, weakens
+/// the brand's evidence until such listings are allowed, reports what it changed, and is
+/// taken back by putting none in use.
+async fn feedback_calibrates_the_weights_and_a_calibration_can_be_taken_back(backend: Backend) {
+    let sandbox = Sandbox::start(backend).await;
+    let (_, brand) = screened_brand(&sandbox, "Orlanique", "018700012").await;
+    let mut marketplace = screening(&sandbox, MARKETPLACE).await;
+    let mut analyst = screening(&sandbox, ANALYST).await;
+    let plain = |i: i64| {
+        listing(
+            &format!("lst-o{i}"),
+            "Orlanique handbag",
+            "handbags",
+            usd(30 + i),
+        )
+    };
+    let before = screen(&mut marketplace, plain(0)).await;
+    let verdict = before.verdict.clone().unwrap();
+    assert_ne!(verdict.decision, Decision::Allow as i32);
+    assert_eq!(verdict.calibration_version, 0);
+    for signal in &verdict.signals {
+        assert_eq!(signal.base_contribution, signal.contribution, "{signal:?}");
+    }
+    let mut hits = vec![before.hit_id];
+    for i in 1..40 {
+        hits.push(screen(&mut marketplace, plain(i)).await.hit_id);
+    }
+    for (i, hit) in hits.iter().enumerate() {
+        let outcome = if i % 10 == 0 {
+            FeedbackOutcome::ConfirmedCounterfeit
+        } else {
+            FeedbackOutcome::FalsePositive
+        };
+        analyst
+            .record_hit_feedback(RecordHitFeedbackRequest {
+                hit_id: hit.clone(),
+                outcome: outcome as i32,
+                note: String::new(),
+            })
+            .await
+            .unwrap();
+    }
+    let report = analyst
+        .get_precision_report(GetPrecisionReportRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    // Predicted risk against the confirmed share: every hit in one band, 4 of 40 confirmed.
+    assert_eq!(report.calibration.len(), 1, "{:?}", report.calibration);
+    let band = &report.calibration[0];
+    assert_eq!(band.hits, 40);
+    assert!((band.confirmed_share - 0.1).abs() < 1e-9);
+    assert!(band.mean_risk >= band.risk_from && band.mean_risk < band.risk_to);
+
+    let request = CreateCalibrationRequest {
+        request_id: "0a8f7c36-5d1e-4c1b-9a53-3f6b2c9d1e01".into(),
+        hits_screened: None,
+        activate: true,
+    };
+    let made = analyst
+        .create_calibration(request.clone())
+        .await
+        .unwrap()
+        .into_inner()
+        .calibration
+        .unwrap();
+    assert_eq!((made.version, made.active, made.hits_used), (1, true, 40));
+    assert_eq!(made.created_by, "staff:ann");
+    let moved = made
+        .brands
+        .iter()
+        .find(|w| w.subject == Some(weight_shift::Subject::BrandId(brand.id.clone())))
+        .expect("the brand has enough feedback to move");
+    assert!(moved.shift < 0.0, "{moved:?}");
+    assert_eq!((moved.confirmed, moved.false_positives), (4, 36));
+    let changes = made.report.unwrap();
+    assert!(
+        changes.log_loss_after < changes.log_loss_before,
+        "{changes:?}"
+    );
+    assert_eq!(changes.false_positives_no_longer_flagged, 36);
+    // A retry returns the same calibration and makes no second one.
+    let again = analyst
+        .create_calibration(request)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again.calibration.unwrap().version, 1);
+
+    // Screening uses it at once: the listing is now allowed, and says why.
+    let after = screen(&mut marketplace, plain(100)).await.verdict.unwrap();
+    assert_eq!(after.decision, Decision::Allow as i32);
+    assert_eq!(after.calibration_version, 1);
+    assert!(after.rule_version > verdict.rule_version);
+    let text = |v: &Verdict| {
+        v.signals
+            .iter()
+            .find(|s| s.kind == SignalKind::BrandText as i32)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(text(&after).base_contribution, text(&verdict).contribution);
+    assert!(text(&after).contribution < text(&verdict).contribution);
+
+    // A calibration stored for review is not used until it is put in use.
+    let stored = analyst
+        .create_calibration(CreateCalibrationRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .calibration
+        .unwrap();
+    assert_eq!((stored.version, stored.active), (2, false));
+    assert_eq!(stored.report.unwrap().previous_version, 1);
+
+    // Taken back: none in use, and the verdict is what it was.
+    let taken_back = analyst
+        .activate_calibration(ActivateCalibrationRequest { version: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(taken_back.version, 0);
+    let restored = screen(&mut marketplace, plain(0)).await.verdict.unwrap();
+    assert_eq!(restored.calibration_version, 0);
+    assert_eq!(restored.rule_version, taken_back.rule_version);
+    assert_eq!(
+        (restored.risk_score, restored.decision, restored.signals),
+        (
+            verdict.risk_score,
+            verdict.decision,
+            verdict.signals.clone()
+        )
+    );
+    let listed = analyst
+        .list_calibrations(ListCalibrationsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let versions: Vec<(i64, bool)> = listed
+        .calibrations
+        .iter()
+        .map(|c| (c.version, c.active))
+        .collect();
+    assert_eq!(versions, [(2, false), (1, false)]);
+    let status = marketplace
+        .get_engine_status(GetEngineStatusRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(status.calibration_version, 0);
+
+    let bad_range = expect_code(
+        analyst
+            .create_calibration(CreateCalibrationRequest {
+                hits_screened: Some(TimeRange {
+                    start_time: Some(prost_types::Timestamp {
+                        seconds: 2_000_000_000,
+                        nanos: 0,
+                    }),
+                    end_time: Some(prost_types::Timestamp {
+                        seconds: 1_000_000_000,
+                        nanos: 0,
+                    }),
+                }),
+                ..Default::default()
+            })
+            .await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(bad_fields(&bad_range), ["hits_screened.end_time"]);
+    let negative = expect_code(
+        analyst
+            .activate_calibration(ActivateCalibrationRequest { version: -1 })
+            .await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(bad_fields(&negative), ["version"]);
+    expect_code(
+        analyst
+            .activate_calibration(ActivateCalibrationRequest { version: 99 })
+            .await,
+        Code::NotFound,
+    );
+    // Nothing of that reached the engine.
+    let listed = analyst
+        .list_calibrations(ListCalibrationsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.calibrations.len(), 2);
 }
 
 async fn members_see_only_hits_about_their_brands(backend: Backend) {

@@ -70,6 +70,7 @@ retryable!(
     assay_proto::registry::v1::CreateIpRightRequest,
     assay_proto::registry::v1::CreateDelegationRequest,
     assay_proto::screening::v1::CreateRuleRequest,
+    assay_proto::screening::v1::CreateCalibrationRequest,
     assay_proto::cases::v1::SubmitNoticeRequest,
     assay_proto::cases::v1::CreateCaseRequest,
     assay_proto::cases::v1::RecordReferralOutcomeRequest,

@@ -60,6 +60,7 @@ fn setup() -> Setup {
         rules: Vec::new(),
         thresholds: Thresholds::default(),
         rates,
+        ..EngineInput::default()
     })
     .expect("engine compiles");
     Setup {

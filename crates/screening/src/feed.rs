@@ -13,7 +13,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::{Engine, EngineInput, ExchangeRates, RuleInput, Thresholds};
+use crate::engine::{Engine, EngineInput, ExchangeRates, Thresholds};
+use crate::rules::RuleSet;
 use crate::store;
 
 /// When and how the current engine was built.
@@ -27,7 +28,8 @@ pub struct Engines {
     current: ArcSwapOption<Engine>,
     built: Mutex<Option<Built>>,
     catalogue: Mutex<Arc<Catalogue>>,
-    rules: Mutex<(i64, Arc<Vec<RuleInput>>)>,
+    /// The rule set version with the rules and calibration it names.
+    rules: Mutex<(i64, Arc<RuleSet>)>,
     /// Catalogue or rules changed: build again.
     changed: Notify,
     /// The (catalogue revision, rule version) of the engine in use.
@@ -53,7 +55,7 @@ impl Engines {
             current: ArcSwapOption::empty(),
             built: Mutex::new(None),
             catalogue: Mutex::new(Arc::new(Catalogue::default())),
-            rules: Mutex::new((-1, Arc::new(Vec::new()))),
+            rules: Mutex::new((-1, Arc::new(RuleSet::default()))),
             changed: Notify::new(),
             in_use: tokio::sync::watch::channel((-1, -1)).0,
             thresholds,
@@ -83,7 +85,8 @@ impl Engines {
         self.changed.notify_one();
     }
 
-    /// Loads the rules from the database if their version moved; returns the version.
+    /// Loads the rules and the calibration in use from the database if their version moved;
+    /// returns the version.
     pub async fn refresh_rules(&self, db: &Db) -> anyhow::Result<i64> {
         let known = self.rules.lock().unwrap_or_else(|e| e.into_inner()).0;
         let current = store::rule_version(db)
@@ -119,17 +122,17 @@ impl Engines {
         let mut built_from: Option<(i64, i64)> = None;
         loop {
             let catalogue = self.catalogue();
-            let (rule_version, rules) =
-                self.rules.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let (rule_version, set) = self.rules.lock().unwrap_or_else(|e| e.into_inner()).clone();
             let inputs_known = catalogue.loaded && rule_version >= 0;
             if inputs_known && built_from != Some((catalogue.revision, rule_version)) {
                 let input = EngineInput {
                     catalogue_revision: catalogue.revision,
                     rule_version,
                     brands: catalogue.brands.values().cloned().collect(),
-                    rules: (*rules).clone(),
+                    rules: set.rules.clone(),
                     thresholds: self.thresholds,
                     rates: self.rates.clone(),
+                    calibration: set.calibration.clone(),
                 };
                 let started = Instant::now();
                 match tokio::task::spawn_blocking(move || Engine::compile(input)).await {
@@ -144,6 +147,7 @@ impl Engines {
                         tracing::info!(
                             catalogue_revision = catalogue.revision,
                             rule_version,
+                            calibration_version = set.calibration.version,
                             brands = stats.brands,
                             terms = stats.brand_terms + stats.vocabulary_terms,
                             millis = started.elapsed().as_millis() as u64,

@@ -3,6 +3,7 @@
 //! the outbox that hands hits to case management.
 
 mod api;
+pub mod calibration;
 mod convert;
 pub mod engine;
 pub mod entity;

@@ -37,5 +37,9 @@ pub static POLICY: Policy = Policy {
         rule("RecordHitFeedback",    ANALYST,     MEMBER,    &["cases"]),
         rule("GetPrecisionReport",   READERS,     NO_TENANT, &[]),
         rule("PurgeHits",            ADMIN,       NO_TENANT, &[]),
+        // Calibration moves the weights for every brand: staff only.
+        rule("CreateCalibration",    ANALYST,     NO_TENANT, &[]),
+        rule("ListCalibrations",     READERS,     NO_TENANT, &[]),
+        rule("ActivateCalibration",  ANALYST,     NO_TENANT, &[]),
     ],
 };

@@ -3,6 +3,7 @@
 use assay_common::{FieldViolations, validate};
 use assay_proto::screening::v1::{Rule, VocabularyTerm};
 
+use crate::calibration::Shifts;
 use crate::engine::RuleInput;
 use crate::engine::normalize::normalize_term;
 
@@ -85,6 +86,14 @@ pub fn validate(rule: &Rule, prefix: &str, violations: &mut FieldViolations) -> 
         block_threshold: block_threshold?,
         ambiguous_terms,
     })
+}
+
+/// What the engine is compiled from besides the catalogue.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    pub rules: Vec<RuleInput>,
+    /// The calibration of the weights in use.
+    pub calibration: Shifts,
 }
 
 /// The engine's view of a rule.

@@ -8,7 +8,7 @@ use assay_common::ids::{BrandId, HitId, RuleId};
 use assay_common::time::to_timestamp;
 use assay_common::{ApiError, ApiResult, outbox};
 use assay_proto::screening::v1::{
-    Decision, FeedbackOutcome, Hit, HitAlert, Listing, SignalKind, Verdict,
+    Calibration, Decision, FeedbackOutcome, Hit, HitAlert, Listing, SignalKind, Verdict,
 };
 use chrono::{DateTime, Utc};
 use prost::Message;
@@ -19,9 +19,10 @@ use sea_orm::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::engine::RuleInput;
-use crate::entity::{hit, hit_brand, rule, rule_revision, rule_state};
-use crate::rules::{self, RuleSpec};
+use crate::calibration::Shifts;
+use crate::convert;
+use crate::entity::{calibration, hit, hit_brand, rule, rule_revision, rule_state};
+use crate::rules::{self, RuleSet, RuleSpec};
 
 fn corrupt(what: &str, error: impl std::fmt::Display) -> ApiError {
     ApiError::internal(anyhow::anyhow!("corrupt {what} in the database: {error}"))
@@ -65,11 +66,7 @@ async fn bump_rule_version(db: &impl ConnectionTrait) -> ApiResult<i64> {
 }
 
 pub async fn rule_version(db: &impl ConnectionTrait) -> ApiResult<i64> {
-    rule_state::Entity::find_by_id(1)
-        .one(db)
-        .await?
-        .map(|s| s.version)
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("rule_state row is missing")))
+    Ok(rule_state(db).await?.version)
 }
 
 async fn record_revision(
@@ -192,18 +189,136 @@ pub async fn list_revisions(
         .await?)
 }
 
-/// Every rule as the engine reads them, and the rule set version, read together.
-pub async fn load_rules(db: &impl ConnectionTrait) -> ApiResult<(i64, Vec<RuleInput>)> {
-    let version = rule_version(db).await?;
+/// What the engine is compiled from besides the catalogue: every rule, the calibration in
+/// use and the rule set version that names both.
+pub async fn load_rules(db: &impl ConnectionTrait) -> ApiResult<(i64, RuleSet)> {
+    let state = rule_state(db).await?;
     let models = rule::Entity::find()
         .order_by_asc(rule::Column::Id)
         .all(db)
         .await?;
-    let inputs = models
+    let rules = models
         .iter()
         .map(|m| Ok(rules::input(&m.brand_id, &rule_spec(m)?)))
         .collect::<ApiResult<_>>()?;
-    Ok((version, inputs))
+    let calibration = shifts_of(db, state.calibration_version).await?;
+    Ok((state.version, RuleSet { rules, calibration }))
+}
+
+// ---------------------------------------------------------------------------------------
+// Calibrations
+
+async fn rule_state(db: &impl ConnectionTrait) -> ApiResult<rule_state::Model> {
+    rule_state::Entity::find_by_id(1)
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("rule_state row is missing")))
+}
+
+/// The calibration version in use (0: none).
+pub async fn active_calibration(db: &impl ConnectionTrait) -> ApiResult<i64> {
+    Ok(rule_state(db).await?.calibration_version)
+}
+
+/// The shifts of calibration `version` (none for 0).
+pub async fn shifts_of(db: &impl ConnectionTrait, version: i64) -> ApiResult<Shifts> {
+    if version == 0 {
+        return Ok(Shifts::default());
+    }
+    let model = get_calibration(db, version).await?;
+    Ok(convert::shifts(&convert::calibration(&model, true)?))
+}
+
+pub async fn insert_calibration(
+    db: &impl ConnectionTrait,
+    body: &Calibration,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<calibration::Model> {
+    Ok(calibration::ActiveModel {
+        create_time: Set(now),
+        created_by: Set(actor.to_owned()),
+        body: Set(body.encode_to_vec()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?)
+}
+
+pub async fn get_calibration(
+    db: &impl ConnectionTrait,
+    version: i64,
+) -> ApiResult<calibration::Model> {
+    calibration::Entity::find_by_id(version)
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("calibration", version.to_string()))
+}
+
+/// Calibrations, newest first, older than `before`.
+pub async fn list_calibrations(
+    db: &impl ConnectionTrait,
+    before: Option<i64>,
+    limit: u64,
+) -> ApiResult<Vec<calibration::Model>> {
+    Ok(assay_common::db::keyset(
+        calibration::Entity::find(),
+        calibration::Column::Version,
+        Order::Desc,
+        before,
+        limit,
+    )
+    .all(db)
+    .await?)
+}
+
+/// Puts calibration `version` in use (0: none) under a new rule set version, which it
+/// returns.
+pub async fn activate_calibration(db: &impl ConnectionTrait, version: i64) -> ApiResult<i64> {
+    rule_state::Entity::update_many()
+        .col_expr(rule_state::Column::CalibrationVersion, Expr::value(version))
+        .filter(rule_state::Column::Id.eq(1))
+        .exec(db)
+        .await?;
+    bump_rule_version(db).await
+}
+
+/// A page of hits with feedback screened in the period, newest first, older than `before`:
+/// (id, outcome, encoded verdict).
+pub async fn feedback_verdicts(
+    db: &impl ConnectionTrait,
+    from: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    before: Option<HitId>,
+    limit: u64,
+) -> ApiResult<Vec<(HitId, FeedbackOutcome, Vec<u8>)>> {
+    let mut query = hit::Entity::find().filter(hit::Column::FeedbackOutcome.is_not_null());
+    if let Some(from) = from {
+        query = query.filter(hit::Column::CreateTime.gte(from));
+    }
+    if let Some(until) = until {
+        query = query.filter(hit::Column::CreateTime.lt(until));
+    }
+    let rows: Vec<(HitId, Option<String>, Vec<u8>)> =
+        assay_common::db::keyset(query, hit::Column::Id, Order::Desc, before, limit)
+            .select_only()
+            .columns([
+                hit::Column::Id,
+                hit::Column::FeedbackOutcome,
+                hit::Column::Verdict,
+            ])
+            .into_tuple()
+            .all(db)
+            .await?;
+    rows.into_iter()
+        .map(|(id, outcome, verdict)| {
+            let outcome = outcome
+                .as_deref()
+                .and_then(FeedbackOutcome::from_str_name)
+                .ok_or_else(|| corrupt("feedback outcome", outcome.unwrap_or_default()))?;
+            Ok((id, outcome, verdict))
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -467,12 +582,12 @@ pub async fn record_feedback(
     Ok(model.update(db).await?)
 }
 
-/// Hits with feedback screened in the period: (outcome, signal kinds, brand ids).
+/// Hits with feedback screened in the period: (outcome, risk, signal kinds, brand ids).
 pub async fn feedback_in(
     db: &impl ConnectionTrait,
     from: Option<DateTime<Utc>>,
     until: Option<DateTime<Utc>>,
-) -> ApiResult<Vec<(FeedbackOutcome, Vec<String>, Vec<String>)>> {
+) -> ApiResult<Vec<(FeedbackOutcome, f64, Vec<String>, Vec<String>)>> {
     let mut query = hit::Entity::find().filter(hit::Column::FeedbackOutcome.is_not_null());
     if let Some(from) = from {
         query = query.filter(hit::Column::CreateTime.gte(from));
@@ -513,7 +628,8 @@ pub async fn feedback_in(
                 .filter(|k| !k.is_empty())
                 .map(str::to_owned)
                 .collect();
-            Ok((outcome, kinds, brands.remove(&h.id).unwrap_or_default()))
+            let brands = brands.remove(&h.id).unwrap_or_default();
+            Ok((outcome, h.risk_score, kinds, brands))
         })
         .collect()
 }

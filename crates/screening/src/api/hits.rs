@@ -1,6 +1,7 @@
 //! Hits: what screening flagged, what became of it, and how precise it was.
 
 use super::*;
+use crate::calibration;
 
 impl ScreeningApi {
     /// Staff and services see every hit; a member, those about brands it acts for. Any
@@ -123,7 +124,7 @@ impl ScreeningApi {
         let rows = store::feedback_in(&self.db, from, until).await?;
         let mut signals: BTreeMap<String, (i64, i64)> = BTreeMap::new();
         let mut brands: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-        for (outcome, kinds, hit_brands) in &rows {
+        for (outcome, _, kinds, hit_brands) in &rows {
             let confirmed = *outcome == FeedbackOutcome::ConfirmedCounterfeit;
             for kind in kinds {
                 let entry = signals.entry(kind.clone()).or_default();
@@ -178,6 +179,13 @@ impl ScreeningApi {
                 .collect(),
             brands: brand_rows,
             hits_with_feedback: rows.len() as i64,
+            calibration: convert::bins(&calibration::bins(rows.iter().map(
+                |(outcome, risk, _, _)| (*risk, *outcome == FeedbackOutcome::ConfirmedCounterfeit),
+            ))),
+            calibration_version: self
+                .engines
+                .current()
+                .map_or(0, |e| e.calibration_version()),
         })
     }
 }

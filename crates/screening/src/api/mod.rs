@@ -1,6 +1,7 @@
 //! The gRPC handlers: screening itself (one listing, a batch or a feed) here, rules and
 //! hits (with feedback and precision) in their own files.
 
+mod calibrations;
 mod hits;
 mod rules;
 
@@ -330,6 +331,7 @@ impl ScreeningApi {
             logo_hashes: stats.logo_hashes as i64,
             build_time: self.engines.built().map(|b| time::to_timestamp(b.time)),
             build_millis: stats.build_millis,
+            calibration_version: engine.calibration_version(),
         }
     }
 }
@@ -358,6 +360,13 @@ assay_common::rpcs! {
         get_precision_report(GetPrecisionReportRequest) -> GetPrecisionReportResponse =
             |_, req| self.get_precision_report(req);
         purge_hits(PurgeHitsRequest) -> PurgeHitsResponse = |_, req| self.purge_hits(req);
+        create_calibration(CreateCalibrationRequest) -> CreateCalibrationResponse =
+            |p, req| self.create_calibration(&p, req),
+            |c| CreateCalibrationResponse { calibration: Some(c) };
+        list_calibrations(ListCalibrationsRequest) -> ListCalibrationsResponse =
+            |_, req| self.list_calibrations(req);
+        activate_calibration(ActivateCalibrationRequest) -> ActivateCalibrationResponse =
+            |_, req| self.activate_calibration(req);
     }
     {
         type ScreenListingsStream = ReceiverStream<Result<ScreenListingsResponse, Status>>;

@@ -83,7 +83,7 @@ impl ScreeningApi {
 
     /// After a rule change: reload the rules, and wait briefly for the engine that uses
     /// them, so the caller's next screening sees the change.
-    async fn rules_changed(&self) {
+    pub(super) async fn rules_changed(&self) {
         match self.engines.refresh_rules(&self.db).await {
             Ok(version) => {
                 if !self

@@ -26,6 +26,7 @@ use self::fuzzy::FuzzyIndex;
 use self::image::LogoIndex;
 use self::lexicon::{BUILT_IN_VOCABULARY, COMPATIBILITY_PHRASES, WordKind, lexicon};
 use self::normalize::{Normalized, normalize, normalize_term};
+use crate::calibration::Shifts;
 
 /// Risk thresholds: from `review` a person looks, from `block` the listing is taken down.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -82,7 +83,16 @@ pub struct EngineInput {
     pub rules: Vec<RuleInput>,
     pub thresholds: Thresholds,
     pub rates: ExchangeRates,
+    /// The calibration of the weights in use.
+    pub calibration: Shifts,
 }
+
+/// Counterfeit vocabulary without a brand: its risk is scaled by the first and capped at
+/// the second.
+pub(crate) const VOCABULARY_ONLY: (f64, f64) = (
+    score::weight::VOCABULARY_ONLY_SCALE,
+    score::weight::VOCABULARY_ONLY_CAP,
+);
 
 /// What the marketplace says about the seller.
 #[derive(Debug, Clone, Copy, Default)]
@@ -197,6 +207,7 @@ pub struct Engine {
     logos: LogoIndex,
     thresholds: Thresholds,
     rates: ExchangeRates,
+    calibration: Shifts,
     stats: EngineStats,
 }
 
@@ -666,6 +677,7 @@ impl Engine {
             logos,
             thresholds,
             rates: input.rates,
+            calibration: input.calibration,
             stats,
         })
     }
@@ -676,6 +688,25 @@ impl Engine {
 
     pub fn rule_version(&self) -> i64 {
         self.rule_version
+    }
+
+    /// The review threshold of a brand, or the global one (for `None` or a brand the engine
+    /// does not know).
+    pub fn review_threshold(&self, brand_id: Option<&str>) -> f64 {
+        brand_id
+            .and_then(|id| {
+                let at = self
+                    .brands
+                    .binary_search_by(|b| b.id.as_str().cmp(id))
+                    .ok()?;
+                Some(self.brands[at].thresholds.review)
+            })
+            .unwrap_or(self.thresholds.review)
+    }
+
+    /// The calibration version in use (0: none).
+    pub fn calibration_version(&self) -> i64 {
+        self.calibration.version
     }
 
     pub fn stats(&self) -> EngineStats {

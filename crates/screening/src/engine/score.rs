@@ -30,7 +30,7 @@ macro_rules! sentence {
 }
 
 /// Weights of the evidence.
-mod weight {
+pub(super) mod weight {
     pub const TITLE_EXACT: f64 = 0.40;
     pub const DESCRIPTION_EXACT: f64 = 0.20;
     pub const TITLE_OBFUSCATED: f64 = 0.60;
@@ -365,6 +365,7 @@ pub(crate) fn screen(
         signals: Vec::new(),
         catalogue_revision: engine.catalogue_revision,
         rule_version: engine.rule_version,
+        calibration_version: engine.calibration.version,
     };
     if concerns.is_empty() && global_vocabulary.is_empty() {
         return verdict;
@@ -387,6 +388,7 @@ pub(crate) fn screen(
             &engine.term_texts[term as usize],
         );
         Signal {
+            base_contribution: 0.0,
             kind: SignalKind::Vocabulary as i32,
             brand_id: brand_id.to_owned(),
             contribution: weight,
@@ -399,12 +401,19 @@ pub(crate) fn screen(
         }
     };
 
-    let listing_signals: Vec<Signal> = global_vocabulary
+    let mut listing_signals: Vec<Signal> = global_vocabulary
         .iter()
         .map(|v| vocabulary_signal(*v, ""))
         .chain(seller_signals(listing))
         .collect();
-    let vocabulary_contributions: Vec<f64> = global_vocabulary.iter().map(|v| v.4).collect();
+    for signal in &mut listing_signals {
+        engine.calibration.apply(signal);
+    }
+    let vocabulary_contributions: Vec<f64> = listing_signals
+        .iter()
+        .filter(|s| s.kind == SignalKind::Vocabulary as i32)
+        .map(|s| s.contribution)
+        .collect();
     let seller_contributions: Vec<f64> = listing_signals
         .iter()
         .filter(|s| s.kind == SignalKind::Seller as i32)
@@ -477,6 +486,7 @@ pub(crate) fn screen(
             };
             let explanation = text_explanation(&detail, &text, &brand.name, &listed);
             signals.push(Signal {
+                base_contribution: 0.0,
                 kind: SignalKind::BrandText as i32,
                 brand_id: brand.id.clone(),
                 contribution,
@@ -486,6 +496,7 @@ pub(crate) fn screen(
         }
         if let Some((index, hash, logo, distance)) = concern.image {
             signals.push(Signal {
+                base_contribution: 0.0,
                 kind: SignalKind::Image as i32,
                 brand_id: brand.id.clone(),
                 contribution: if distance <= 3 {
@@ -513,6 +524,7 @@ pub(crate) fn screen(
                 .any(|c| category_matches(listing.category, c));
         if category_match {
             signals.push(Signal {
+                base_contribution: 0.0,
                 kind: SignalKind::Category as i32,
                 brand_id: brand.id.clone(),
                 contribution: weight::CATEGORY,
@@ -540,6 +552,9 @@ pub(crate) fn screen(
         let has_vocabulary = !brand_vocabulary.is_empty() || !vocabulary_contributions.is_empty();
         signals.extend(brand_vocabulary);
 
+        for signal in &mut signals {
+            engine.calibration.apply(signal);
+        }
         let mut contributions: Vec<f64> = signals.iter().map(|s| s.contribution).collect();
         contributions.extend(&vocabulary_contributions);
         contributions.extend(&seller_contributions);
@@ -1116,6 +1131,7 @@ fn price_signal(
         _ => return None,
     };
     Some(Signal {
+        base_contribution: 0.0,
         kind: SignalKind::Price as i32,
         brand_id: brand.id.clone(),
         contribution,
@@ -1141,6 +1157,7 @@ fn seller_signals(listing: &ListingInput<'_>) -> Vec<Signal> {
     let mut signals = Vec::new();
     let mut push = |contribution: f64, explanation: String| {
         signals.push(Signal {
+            base_contribution: 0.0,
             kind: SignalKind::Seller as i32,
             brand_id: String::new(),
             contribution,

@@ -89,6 +89,7 @@ pub(super) fn engine_with(rules: Vec<RuleInput>) -> Engine {
         rules,
         thresholds: Thresholds::default(),
         rates,
+        ..EngineInput::default()
     })
     .unwrap()
 }
@@ -497,6 +498,55 @@ fn verdicts_are_deterministic() {
         first,
         "a recompiled engine agrees"
     );
+}
+
+#[test]
+fn a_calibration_moves_each_contribution_and_keeps_the_weight_before_it() {
+    let listing = || L {
+        title: "Gucci Marmont bag replica",
+        category: "handbags",
+        price: ("USD", 60),
+        ..L::default()
+    };
+    let plain = screen(listing());
+    let calibrated_engine = Engine::compile(EngineInput {
+        brands: catalogue(),
+        calibration: crate::calibration::Shifts::new(
+            4,
+            [(SignalKind::Vocabulary as i32, -2.0)],
+            [("gucci".to_owned(), -1.0)],
+        ),
+        ..EngineInput::default()
+    })
+    .unwrap();
+    let calibrated = screen_with(&calibrated_engine, listing(), &[]);
+    assert_eq!(
+        (plain.calibration_version, calibrated.calibration_version),
+        (0, 4)
+    );
+    for signal in &plain.signals {
+        assert_eq!(signal.base_contribution, signal.contribution);
+    }
+    for signal in &calibrated.signals {
+        let before = plain
+            .signals
+            .iter()
+            .find(|s| s.kind == signal.kind && s.explanation == signal.explanation)
+            .unwrap();
+        assert_eq!(signal.base_contribution, before.contribution);
+        let shift = if signal.kind == SignalKind::Vocabulary as i32 {
+            -2.0
+        } else {
+            0.0
+        } + if signal.brand_id == "gucci" {
+            -1.0
+        } else {
+            0.0
+        };
+        let expected = crate::calibration::shifted(before.contribution, shift);
+        assert!((signal.contribution - expected).abs() < 1e-12, "{signal:?}");
+    }
+    assert!(calibrated.risk_score < plain.risk_score);
 }
 
 mod properties {

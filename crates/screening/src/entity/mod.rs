@@ -1,5 +1,6 @@
 //! sea-orm entities of screening's tables.
 
+pub mod calibration;
 pub mod hit;
 pub mod hit_brand;
 pub mod rule;

@@ -2,6 +2,7 @@
 
 mod m20261128_000001_create_rules;
 mod m20261128_000002_create_hits;
+mod m20261203_000003_create_calibrations;
 
 assay_common::migrator!(
     "screening_migrations",
@@ -12,5 +13,6 @@ assay_common::migrator!(
         m20261128_000002_create_hits::Migration,
         assay_common::outbox::TraceContextMigration,
         assay_common::outbox::UndeliveredIndexMigration,
+        m20261203_000003_create_calibrations::Migration,
     ]
 );

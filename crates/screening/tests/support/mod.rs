@@ -86,6 +86,7 @@ pub fn engine() -> Engine {
         rules: Vec::new(),
         thresholds: Thresholds::default(),
         rates,
+        ..EngineInput::default()
     })
     .unwrap()
 }

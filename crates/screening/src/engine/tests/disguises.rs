@@ -30,6 +30,7 @@ fn disguise_engine() -> Engine {
             (CurrencyCode::parse("USD").unwrap(), 1.0),
             (CurrencyCode::parse("EUR").unwrap(), 1.08),
         ]),
+        ..EngineInput::default()
     })
     .unwrap()
 }
