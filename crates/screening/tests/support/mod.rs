@@ -4,10 +4,11 @@
 use assay_common::money::CurrencyCode;
 use assay_proto::common::v1::Money;
 use assay_proto::registry::v1::{CatalogueBrand, ReferencePrice};
+use assay_screening::calibration::Shifts;
 use assay_screening::engine::{Engine, EngineInput, ExchangeRates, Thresholds};
 use serde::Deserialize;
 
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct MoneyJson {
     currency_code: String,
     units: i64,
@@ -72,6 +73,11 @@ pub fn catalogue() -> Vec<CatalogueBrand> {
 
 /// The engine of the catalogue, with default thresholds and no rules.
 pub fn engine() -> Engine {
+    calibrated_engine(Shifts::default())
+}
+
+/// The engine of the catalogue, with default thresholds, no rules and `calibration`.
+pub fn calibrated_engine(calibration: Shifts) -> Engine {
     let config = assay_screening::Config::default();
     let rates = ExchangeRates::new(
         config
@@ -86,7 +92,7 @@ pub fn engine() -> Engine {
         rules: Vec::new(),
         thresholds: Thresholds::default(),
         rates,
-        ..EngineInput::default()
+        calibration,
     })
     .unwrap()
 }
