@@ -5,6 +5,16 @@
 
 use assay_proto::screening::v1::{BrandConcern, Signal, SignalKind, Verdict};
 use assay_screening::calibration::{Observation, Shifts, fit};
+
+fn signal(kind: SignalKind, brand_id: &str, contribution: f64) -> Signal {
+    Signal {
+        kind: kind as i32,
+        brand_id: brand_id.to_owned(),
+        contribution,
+        ..Default::default()
+    }
+}
+
 fn main() {
     let mut obs = Vec::new();
     let mut state = 1u64;
@@ -14,30 +24,10 @@ fn main() {
             .wrapping_add(1442695040888963407);
         let brand = format!("brand_{}", i % 2000);
         let signals = vec![
-            Signal {
-                kind: SignalKind::BrandText as i32,
-                brand_id: brand.clone(),
-                contribution: 0.45,
-                ..Default::default()
-            },
-            Signal {
-                kind: SignalKind::Category as i32,
-                brand_id: brand.clone(),
-                contribution: 0.15,
-                ..Default::default()
-            },
-            Signal {
-                kind: SignalKind::Price as i32,
-                brand_id: brand.clone(),
-                contribution: 0.5,
-                ..Default::default()
-            },
-            Signal {
-                kind: SignalKind::Vocabulary as i32,
-                brand_id: String::new(),
-                contribution: 0.3,
-                ..Default::default()
-            },
+            signal(SignalKind::BrandText, &brand, 0.45),
+            signal(SignalKind::Category, &brand, 0.15),
+            signal(SignalKind::Price, &brand, 0.5),
+            signal(SignalKind::Vocabulary, "", 0.3),
         ];
         let risk = 1.0 - signals.iter().fold(1.0, |k, s| k * (1.0 - s.contribution));
         let v = Verdict {

@@ -111,7 +111,7 @@ impl Shifts {
     /// kind and brand.
     pub fn apply(&self, signal: &mut Signal) {
         signal.base_contribution = signal.contribution;
-        let brand = if signal.brand_id.is_empty() {
+        let brand = if signal.brand_id.is_empty() || self.brands.is_empty() {
             0.0
         } else {
             self.brand(&signal.brand_id)
