@@ -409,6 +409,13 @@ pub async fn start(
             );
             service.start(status.clone()).await
         };
+        // A replica waiting for another's migrations stops waiting when it is told to stop.
+        let started = async {
+            tokio::select! {
+                started = started => started,
+                () = platform.shutdown.cancelled() => Err(anyhow::anyhow!("stopped while starting")),
+            }
+        };
         if let Err(error) = started.await {
             platform.shutdown.cancel();
             let _ = server.await;

@@ -145,9 +145,24 @@ pub fn read_or_create_secret(
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 create_private_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
             }
+            // Written whole under a name of its own, then linked into place: processes that
+            // start together on one data directory all end up with the one that was first,
+            // and none reads a file half written.
             let content = make();
-            write_private(path, &content).with_context(|| format!("writing {}", path.display()))?;
-            Ok((content, true))
+            let draft = path.with_extension(format!("draft-{}", uuid::Uuid::now_v7().simple()));
+            write_private(&draft, &content)
+                .with_context(|| format!("writing {}", draft.display()))?;
+            let linked = std::fs::hard_link(&draft, path);
+            let _ = std::fs::remove_file(&draft);
+            match linked {
+                Ok(()) => Ok((content, true)),
+                Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let first = std::fs::read_to_string(path)
+                        .with_context(|| format!("reading {}", path.display()))?;
+                    Ok((first.trim().to_owned(), false))
+                }
+                Err(error) => Err(error).with_context(|| format!("writing {}", path.display())),
+            }
         }
         Err(error) => Err(error).with_context(|| format!("reading {}", path.display())),
     }
@@ -301,5 +316,30 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    /// Processes that start together on one data directory agree on one secret: each gets
+    /// the first one written, whole, and only its writer says it created it.
+    #[test]
+    fn secrets_created_at_the_same_moment_are_one_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("signing-key");
+        let start = std::sync::Barrier::new(8);
+        let got: Vec<(String, bool)> = std::thread::scope(|scope| {
+            let racers: Vec<_> = (0..8)
+                .map(|_| {
+                    scope.spawn(|| {
+                        start.wait();
+                        read_or_create_secret(&path, generate_token).unwrap()
+                    })
+                })
+                .collect();
+            racers.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        let on_disk = std::fs::read_to_string(&path).unwrap();
+        assert!(got.iter().all(|(secret, _)| *secret == on_disk.trim()));
+        assert_eq!(got.iter().filter(|(_, created)| *created).count(), 1);
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "no drafts are left behind");
     }
 }

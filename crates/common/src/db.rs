@@ -214,9 +214,86 @@ async fn open(
         .with_context(|| format!("opening database {}", redact(url)))
 }
 
-/// Runs every pending migration of `M`.
+/// The PostgreSQL advisory lock that every Assay migrator takes ("assay_mg"): one at a
+/// time, whichever service, replica or `assay migrate` Job it is.
+const MIGRATION_LOCK: i64 = 0x6173_7361_795f_6d67;
+
+/// Runs every pending migration of `M`, safely beside other replicas doing the same.
+///
+/// On PostgreSQL all of it runs in one transaction under an advisory lock: replicas that
+/// start together on a fresh database take turns, and those that wait find the schema done
+/// (their health says NOT_SERVING meanwhile). A crash half-way leaves nothing behind. On
+/// SQLite one connection writes anyway.
+///
+/// A database that a newer release has already migrated further (a rolling upgrade, or a
+/// rollback of the binary) is served as it is: by the expand/contract rule (see
+/// CONTRIBUTING.md) what a newer release adds, older code may ignore. A database that has
+/// migrations this binary does not know *and* lacks some it does is refused.
 pub async fn migrate<M: MigratorTrait>(db: &Db) -> anyhow::Result<()> {
-    M::up(db.writer(), None).await.context("running migrations")
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            let txn = db.writer().begin().await?;
+            let free = txn
+                .query_one_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT pg_try_advisory_xact_lock($1) AS free",
+                    [MIGRATION_LOCK.into()],
+                ))
+                .await?
+                .and_then(|row| row.try_get::<bool>("", "free").ok())
+                .unwrap_or(false);
+            if !free {
+                tracing::info!("another replica is migrating the database; waiting for it");
+                txn.execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT pg_advisory_xact_lock($1)",
+                    [MIGRATION_LOCK.into()],
+                ))
+                .await?;
+            }
+            migrate_on::<M, _>(&txn)
+                .await
+                .context("running migrations")?;
+            txn.commit().await.context("committing migrations")?;
+            Ok(())
+        }
+        _ => migrate_on::<M, _>(db.writer())
+            .await
+            .context("running migrations"),
+    }
+}
+
+/// [`migrate`] on one connection or transaction.
+async fn migrate_on<M, C>(conn: &C) -> anyhow::Result<()>
+where
+    M: MigratorTrait,
+    C: ConnectionTrait,
+    for<'c> &'c C: sea_orm::IntoDatabaseExecutor<'c>,
+{
+    M::install(conn).await?;
+    let known: std::collections::BTreeSet<String> = M::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    let applied: std::collections::BTreeSet<String> = M::get_migration_models(conn)
+        .await?
+        .into_iter()
+        .map(|m| m.version)
+        .collect();
+    let newer: Vec<&String> = applied.difference(&known).collect();
+    if newer.is_empty() {
+        return Ok(M::up(conn, None).await?);
+    }
+    let missing: Vec<&String> = known.difference(&applied).collect();
+    anyhow::ensure!(
+        missing.is_empty(),
+        "the database has migrations this binary does not know ({newer:?}) and lacks some it does ({missing:?}): it was migrated by another line of releases"
+    );
+    tracing::warn!(
+        ?newer,
+        "the database was migrated by a newer release; serving it as it is"
+    );
+    Ok(())
 }
 
 /// Whether the database answers.
