@@ -15,7 +15,7 @@ use assay_proto::screening::v1::{Listing, ScreenListingsRequest, screen_listings
 use sea_orm::{ConnectionTrait, Database};
 
 mod common;
-use common::{Process, authed, protect_a_brand, wait_for_brands};
+use common::{Process, authed, mint, protect_a_brand, protect_a_brand_at, wait_for_brands};
 
 /// Listings fed per round; every one is a hit.
 const PER_ROUND: usize = 60;
@@ -203,6 +203,10 @@ struct Databases {
 
 impl Databases {
     async fn create(test: &str) -> Self {
+        Self::create_for(test, &["registry", "screening", "cases"]).await
+    }
+
+    async fn create_for(test: &str, services: &[&str]) -> Self {
         let admin_url = std::env::var("TEST_POSTGRES_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
         let admin = Database::connect(&admin_url)
@@ -217,7 +221,7 @@ impl Databases {
             .unwrap_or_else(|| admin_url.clone());
         let mut env = Vec::new();
         let mut names = Vec::new();
-        for service in ["registry", "screening", "cases"] {
+        for service in services {
             let name = format!("assay_{test}_{base}_{service}");
             admin
                 .execute_unprepared(&format!("CREATE DATABASE {name}"))
@@ -247,83 +251,112 @@ impl Databases {
     }
 }
 
-/// Two screening replicas and two case-management replicas on one PostgreSQL: feeds go
-/// through both screening replicas at once; their relays take from the one outbox, each
-/// delivering to its own cases replica, woken by notifications (no fast polling); one cases
-/// replica is killed mid-feed and started again. Every hit becomes exactly one case, and
-/// nothing is left in the outbox.
+/// Three replicas of every service, started at the same moment on fresh PostgreSQL
+/// databases and one data directory: all of them serve (the migrations take turns under
+/// their lock). Feeds go through two screening replicas at once; their relays take from
+/// the one outbox, woken by notifications (no fast polling hides a lost one). One cases
+/// replica is killed mid-feed; meanwhile a newer release migrates the cases database
+/// further, and the old binary starts again on it and serves. Every hit becomes exactly
+/// one case, nothing is left in the outbox, and a legal deadline that all three
+/// law-enforcement replicas watch is raised once as due soon and once as overdue.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn alerts_once_across_replicas_on_postgres() {
-    let databases = Databases::create("replicas").await;
+async fn three_replicas_of_each_service_on_postgres() {
+    let databases = Databases::create_for(
+        "replicas",
+        &["registry", "screening", "cases", "lawenforcement"],
+    )
+    .await;
     let dir = tempfile::tempdir().unwrap();
-    let mut a = Process::new("a", &["registry", "screening"], dir.path(), Vec::new());
-    let mut s2 = Process::new("s2", &["screening"], dir.path(), Vec::new());
-    let mut c1 = Process::new("c1", &["cases"], dir.path(), Vec::new());
-    let mut c2 = Process::new("c2", &["cases"], dir.path(), Vec::new());
+    let replicas = |service: &'static [&'static str], names: [&'static str; 3]| {
+        names.map(|name| Process::new(name, service, dir.path(), Vec::new()))
+    };
+    let mut r = replicas(&["registry"], ["r1", "r2", "r3"]);
+    let mut s = replicas(&["screening"], ["s1", "s2", "s3"]);
+    let mut c = replicas(&["cases"], ["c1", "c2", "c3"]);
+    let mut l = replicas(&["lawenforcement"], ["l1", "l2", "l3"]);
     let common: Vec<(String, String)> = [
-        // Only notifications and retries wake the relays: no fast polling hides a lost one.
         ("ASSAY_OUTBOX__FALLBACK_INTERVAL", "30s"),
         ("ASSAY_OUTBOX__MIN_BACKOFF", "20ms"),
         ("ASSAY_OUTBOX__MAX_BACKOFF", "300ms"),
         ("ASSAY_OUTBOX__LEASE", "1s"),
         ("ASSAY_OUTBOX__BATCH_SIZE", "10"),
+        ("ASSAY_LAWENFORCEMENT__DEADLINE_CHECK_INTERVAL", "100ms"),
     ]
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .into_iter()
     .chain(databases.env.clone())
     .collect();
-    let env = |pairs: &[(&str, String)]| {
-        common
-            .iter()
-            .cloned()
-            .chain(pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())))
-            .collect::<Vec<_>>()
-    };
-    a.env = env(&[("ASSAY_SCREENING__CASES_ENDPOINT", c1.endpoint())]);
-    s2.env = env(&[
-        ("ASSAY_SCREENING__CASES_ENDPOINT", c2.endpoint()),
-        ("ASSAY_SCREENING__REGISTRY_ENDPOINT", a.endpoint()),
-    ]);
-    for c in [&mut c1, &mut c2] {
-        c.env = env(&[
-            ("ASSAY_CASES__REGISTRY_ENDPOINT", a.endpoint()),
-            ("ASSAY_CASES__SCREENING_ENDPOINT", a.endpoint()),
+    for i in 0..3 {
+        let peers = |pairs: &[(&str, &Process)]| {
+            common
+                .iter()
+                .cloned()
+                .chain(pairs.iter().map(|(k, p)| ((*k).to_owned(), p.endpoint())))
+                .collect::<Vec<_>>()
+        };
+        r[i].env = common.clone();
+        s[i].env = peers(&[
+            ("ASSAY_SCREENING__REGISTRY_ENDPOINT", &r[i]),
+            ("ASSAY_SCREENING__CASES_ENDPOINT", &c[i]),
+            ("ASSAY_SCREENING__LAWENFORCEMENT_ENDPOINT", &l[i]),
+        ]);
+        c[i].env = peers(&[
+            ("ASSAY_CASES__REGISTRY_ENDPOINT", &r[i]),
+            ("ASSAY_CASES__SCREENING_ENDPOINT", &s[i]),
+            ("ASSAY_CASES__LAWENFORCEMENT_ENDPOINT", &l[i]),
+        ]);
+        l[i].env = peers(&[
+            ("ASSAY_LAWENFORCEMENT__SCREENING_ENDPOINT", &s[i]),
+            ("ASSAY_LAWENFORCEMENT__CASES_ENDPOINT", &c[i]),
         ]);
     }
+    let registry = ["assay.registry.v1.RegistryService"];
     let screening = ["assay.screening.v1.ScreeningService"];
     let cases = ["assay.cases.v1.CasesService"];
-    a.start();
-    a.wait_serving(&["assay.registry.v1.RegistryService", screening[0]])
-        .await;
-    // One replica migrates a fresh database before the next starts (replicas starting at
-    // the same moment on a fresh database are issue 18).
-    c1.start();
-    c1.wait_serving(&cases).await;
-    c2.start();
-    s2.start();
-    c2.wait_serving(&cases).await;
-    s2.wait_serving(&screening).await;
+    let lawenforcement = ["assay.lawenforcement.v1.LawEnforcementService"];
+    for p in r.iter_mut().chain(&mut s).chain(&mut c).chain(&mut l) {
+        p.start();
+    }
+    for (group, services) in [
+        (&r, &registry),
+        (&s, &screening),
+        (&c, &cases),
+        (&l, &lawenforcement),
+    ] {
+        for p in group {
+            p.wait_serving(services).await;
+        }
+    }
     let token = std::fs::read_to_string(dir.path().join("data/bootstrap-token")).unwrap();
     let token = token.trim().to_owned();
-    protect_a_brand(&a, &token).await;
-    wait_for_brands(&s2, &token, 1).await;
+    protect_a_brand_at(&r[0], &s[0], &token).await;
+    wait_for_brands(&s[1], &token, 1).await;
 
     let mut fed: Vec<String> = Vec::new();
     for round in 0..3 {
-        let seen = alert_hits(&c2, &token).await.unwrap_or_default().len();
+        let seen = alert_hits(&c[1], &token).await.unwrap_or_default().len();
         let (one, two) = tokio::join!(
-            feed(&a, &token, 2 * round),
-            feed(&s2, &token, 2 * round + 1)
+            feed(&s[0], &token, 2 * round),
+            feed(&s[1], &token, 2 * round + 1)
         );
         fed.extend(one);
         fed.extend(two);
         if round == 1 {
-            // A receiver dies as deliveries come in; its relay retries until it is back.
-            wait_for_more_cases(&c2, &token, seen).await;
-            c1.kill();
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            c1.start();
-            c1.wait_serving(&cases).await;
+            // A receiver dies as deliveries come in; the relays retry or go to the others.
+            wait_for_more_cases(&c[1], &token, seen).await;
+            c[0].kill();
+            // A newer release, rolled out beside, adds to the schema (expand only).
+            let cases_db = Database::connect(databases.url("cases")).await.unwrap();
+            for sql in [
+                "ALTER TABLE cases ADD COLUMN added_by_a_newer_release TEXT",
+                "INSERT INTO cases_migrations (version, applied_at) \
+                 VALUES ('m20991231_000001_added_by_a_newer_release', 0)",
+            ] {
+                cases_db.execute_unprepared(sql).await.unwrap();
+            }
+            drop(cases_db);
+            c[0].start();
+            c[0].wait_serving(&cases).await;
         }
     }
 
@@ -335,7 +368,7 @@ async fn alerts_once_across_replicas_on_postgres() {
     );
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if alert_hits(&c1, &token)
+        if alert_hits(&c[0], &token)
             .await
             .is_some_and(|hits| hits.len() >= expected.len())
         {
@@ -345,9 +378,9 @@ async fn alerts_once_across_replicas_on_postgres() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    // Both replicas read the one database: each sees every case, once.
-    for c in [&c1, &c2] {
-        let delivered = alert_hits(c, &token).await.unwrap();
+    // Every replica reads the one database: each sees every case, once.
+    for replica in &c {
+        let delivered = alert_hits(replica, &token).await.unwrap();
         let unique: BTreeSet<String> = delivered.iter().cloned().collect();
         assert_eq!(unique.len(), delivered.len(), "an alert became two cases");
         assert_eq!(unique, expected, "every hit became exactly one case");
@@ -358,8 +391,115 @@ async fn alerts_once_across_replicas_on_postgres() {
         .unwrap();
     assert_eq!(waiting, 0, "alerts left in the outbox");
     drop(screening_db);
-    for p in [&mut a, &mut s2, &mut c1, &mut c2] {
+
+    deadline_raised_once_by_three_watchers(&l, dir.path()).await;
+
+    for p in r.iter_mut().chain(&mut s).chain(&mut c).chain(&mut l) {
         p.kill();
     }
     databases.drop().await;
+}
+
+/// A request due in three seconds, filed at one replica, is raised once as due soon and
+/// once as overdue, though three replicas watch the deadlines ten times a second.
+async fn deadline_raised_once_by_three_watchers(l: &[Process; 3], dir: &std::path::Path) {
+    use assay_proto::lawenforcement::v1 as le;
+    use assay_proto::lawenforcement::v1::law_enforcement_service_client::LawEnforcementServiceClient;
+
+    let legal = mint(dir, "staff:lena:legal");
+    let mut legal = LawEnforcementServiceClient::new(authed(l[0].channel().await, &legal));
+    let agency = legal
+        .create_agency(le::CreateAgencyRequest {
+            agency: Some(le::Agency {
+                name: "Garda Síochána".to_owned(),
+                country_code: "IE".to_owned(),
+                level: le::AgencyLevel::Federal as i32,
+                verified_email_domains: vec!["garda.ie".to_owned()],
+                contacts: vec![assay_proto::common::v1::Contact {
+                    name: "Duty officer".to_owned(),
+                    email: "duty@garda.ie".to_owned(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .agency
+        .unwrap();
+    legal
+        .activate_agency(le::ActivateAgencyRequest {
+            id: agency.id.clone(),
+            etag: String::new(),
+        })
+        .await
+        .unwrap();
+    let as_agency = mint(dir, &format!("agency:{}", agency.id));
+    let mut as_agency = LawEnforcementServiceClient::new(authed(l[1].channel().await, &as_agency));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let filed = as_agency
+        .submit_request(le::SubmitRequestRequest {
+            legal_request: Some(le::LegalRequest {
+                process: le::LegalProcess::Subpoena as i32,
+                reference: "OP-BLUE-2026-114".to_owned(),
+                requester_name: "Det. Insp. Rowe".to_owned(),
+                requester_email: "rowe@garda.ie".to_owned(),
+                targets: vec![le::Target {
+                    kind: le::TargetKind::Seller as i32,
+                    id: "seller-3".to_owned(),
+                }],
+                data_categories: vec![le::DataCategory::ScreenedListings as i32],
+                respond_by: Some(prost_types::Timestamp {
+                    seconds: now + 3,
+                    nanos: 0,
+                }),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .legal_request
+        .unwrap();
+
+    let auditor = mint(dir, "staff:audrey:auditor");
+    let auditor = LawEnforcementServiceClient::new(authed(l[2].channel().await, &auditor));
+    let raised = || {
+        let mut auditor = auditor.clone();
+        let id = filed.id.clone();
+        async move {
+            auditor
+                .list_audit_entries(le::ListAuditEntriesRequest {
+                    resource: id,
+                    page_size: 1000,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .entries
+                .into_iter()
+                .filter(|e| e.action == "request.deadline")
+                .map(|e| e.outcome)
+                .collect::<Vec<String>>()
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !raised().await.iter().any(|o| o == "overdue") {
+        assert!(
+            Instant::now() < deadline,
+            "the deadline was never raised as overdue"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Three watchers look ten times a second; give each many chances to raise it again.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(raised().await, ["due soon", "overdue"], "each raised once");
+    drop(auditor);
 }

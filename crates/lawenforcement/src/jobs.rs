@@ -114,6 +114,10 @@ async fn delete_expired_packages(db: &Db, audit: &Audit) -> ApiResult<()> {
     for request_id in store::expired_packages(db, now, 500).await? {
         let txn = db.begin().await?;
         let deleted = store::delete_package_files(&txn, &request_id).await?;
+        if deleted == 0 {
+            // Another replica deleted them first, and recorded it.
+            continue;
+        }
         if let Some(model) = store::find_request(&txn, &request_id).await? {
             let mut body = convert::request(&model)?;
             if let Some(package) = body.package.as_mut() {

@@ -173,7 +173,12 @@ pub struct Protected {
 /// An active member, its brand "Velmora" (handbags), and a verified EUIPO trade mark;
 /// returns once screening knows the brand.
 pub async fn protect_a_brand(a: &Process, token: &str) -> Protected {
-    let mut admin = RegistryServiceClient::new(authed(a.channel().await, token));
+    protect_a_brand_at(a, a, token).await
+}
+
+/// [`protect_a_brand`] through a registry in one process, for a screening in another.
+pub async fn protect_a_brand_at(registry: &Process, screening: &Process, token: &str) -> Protected {
+    let mut admin = RegistryServiceClient::new(authed(registry.channel().await, token));
     let member = admin
         .create_member(registry::CreateMemberRequest {
             member: Some(registry::Member {
@@ -252,7 +257,7 @@ pub async fn protect_a_brand(a: &Process, token: &str) -> Protected {
         })
         .await
         .unwrap();
-    wait_for_brands(a, token, 1).await;
+    wait_for_brands(screening, token, 1).await;
     Protected {
         member_id: member.id,
         brand_id: brand.id,

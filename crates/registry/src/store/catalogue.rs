@@ -52,6 +52,9 @@ pub async fn refresh_catalogue(
     day: NaiveDate,
     now: DateTime<Utc>,
 ) -> ApiResult<Option<i64>> {
+    // One refresh at a time, whichever replica or call: each reads the facts only once it
+    // holds the revision, so none writes an entry from facts another has since changed.
+    lock_revision(db).await?;
     let mut ids: Vec<&BrandId> = brand_ids.iter().collect();
     ids.sort_unstable();
     ids.dedup();
@@ -175,6 +178,18 @@ pub async fn refresh_catalogue(
             .await?;
     }
     Ok(Some(revision))
+}
+
+/// Locks the catalogue's revision until the transaction ends (on SQLite the one writer
+/// already serialises transactions).
+async fn lock_revision(db: &impl ConnectionTrait) -> ApiResult<()> {
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        catalogue_state::Entity::find_by_id(1)
+            .lock_exclusive()
+            .one(db)
+            .await?;
+    }
+    Ok(())
 }
 
 async fn bump_revision(db: &impl ConnectionTrait) -> ApiResult<i64> {
