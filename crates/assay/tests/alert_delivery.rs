@@ -257,8 +257,8 @@ impl Databases {
 /// the one outbox, woken by notifications (no fast polling hides a lost one). One cases
 /// replica is killed mid-feed; meanwhile a newer release migrates the cases database
 /// further, and the old binary starts again on it and serves. Every hit becomes exactly
-/// one case, nothing is left in the outbox, and a legal deadline that all three
-/// law-enforcement replicas watch is raised once as due soon and once as overdue.
+/// one case, nothing is left in the outbox, and what all three law-enforcement replicas'
+/// clocks do happens once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_replicas_of_each_service_on_postgres() {
     let databases = Databases::create_for(
@@ -281,6 +281,7 @@ async fn three_replicas_of_each_service_on_postgres() {
         ("ASSAY_OUTBOX__LEASE", "1s"),
         ("ASSAY_OUTBOX__BATCH_SIZE", "10"),
         ("ASSAY_LAWENFORCEMENT__DEADLINE_CHECK_INTERVAL", "100ms"),
+        ("ASSAY_LAWENFORCEMENT__PACKAGE_TTL", "2s"),
     ]
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .into_iter()
@@ -392,7 +393,7 @@ async fn three_replicas_of_each_service_on_postgres() {
     assert_eq!(waiting, 0, "alerts left in the outbox");
     drop(screening_db);
 
-    deadline_raised_once_by_three_watchers(&l, dir.path()).await;
+    law_enforcement_jobs_act_once(&l, dir.path()).await;
 
     for p in r.iter_mut().chain(&mut s).chain(&mut c).chain(&mut l) {
         p.kill();
@@ -401,13 +402,16 @@ async fn three_replicas_of_each_service_on_postgres() {
 }
 
 /// A request due in three seconds, filed at one replica, is raised once as due soon and
-/// once as overdue, though three replicas watch the deadlines ten times a second.
-async fn deadline_raised_once_by_three_watchers(l: &[Process; 3], dir: &std::path::Path) {
+/// once as overdue, and a package disclosed for another expires and is deleted once,
+/// though three replicas watch deadlines and packages ten times a second.
+async fn law_enforcement_jobs_act_once(l: &[Process; 3], dir: &std::path::Path) {
     use assay_proto::lawenforcement::v1 as le;
     use assay_proto::lawenforcement::v1::law_enforcement_service_client::LawEnforcementServiceClient;
 
-    let legal = mint(dir, "staff:lena:legal");
-    let mut legal = LawEnforcementServiceClient::new(authed(l[0].channel().await, &legal));
+    let client = async |at: &Process, principal: &str| {
+        LawEnforcementServiceClient::new(authed(at.channel().await, &mint(dir, principal)))
+    };
+    let mut legal = client(&l[0], "staff:lena:legal").await;
     let agency = legal
         .create_agency(le::CreateAgencyRequest {
             agency: Some(le::Agency {
@@ -436,70 +440,135 @@ async fn deadline_raised_once_by_three_watchers(l: &[Process; 3], dir: &std::pat
         })
         .await
         .unwrap();
-    let as_agency = mint(dir, &format!("agency:{}", agency.id));
-    let mut as_agency = LawEnforcementServiceClient::new(authed(l[1].channel().await, &as_agency));
+    let mut as_agency = client(&l[1], &format!("agency:{}", agency.id)).await;
+    let mut submit = async |respond_by: Option<prost_types::Timestamp>| {
+        as_agency
+            .submit_request(le::SubmitRequestRequest {
+                legal_request: Some(le::LegalRequest {
+                    process: le::LegalProcess::CourtOrder as i32,
+                    reference: "OP-BLUE-2026-114".to_owned(),
+                    requester_name: "Det. Insp. Rowe".to_owned(),
+                    requester_email: "rowe@garda.ie".to_owned(),
+                    targets: vec![le::Target {
+                        kind: le::TargetKind::Seller as i32,
+                        id: "seller-3".to_owned(),
+                    }],
+                    data_categories: vec![le::DataCategory::ScreenedListings as i32],
+                    respond_by,
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .legal_request
+            .unwrap()
+            .id
+    };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
-    let filed = as_agency
-        .submit_request(le::SubmitRequestRequest {
-            legal_request: Some(le::LegalRequest {
-                process: le::LegalProcess::Subpoena as i32,
-                reference: "OP-BLUE-2026-114".to_owned(),
-                requester_name: "Det. Insp. Rowe".to_owned(),
-                requester_email: "rowe@garda.ie".to_owned(),
-                targets: vec![le::Target {
-                    kind: le::TargetKind::Seller as i32,
-                    id: "seller-3".to_owned(),
-                }],
-                data_categories: vec![le::DataCategory::ScreenedListings as i32],
-                respond_by: Some(prost_types::Timestamp {
-                    seconds: now + 3,
-                    nanos: 0,
-                }),
-                ..Default::default()
-            }),
-            request_id: String::new(),
+    let due = submit(Some(prost_types::Timestamp {
+        seconds: now + 3,
+        nanos: 0,
+    }))
+    .await;
+    let disclosed = submit(None).await;
+
+    // The second is verified, approved, gathered and disclosed, a step at each replica.
+    let mut legal_at = [
+        legal,
+        client(&l[1], "staff:lena:legal").await,
+        client(&l[2], "staff:lena:legal").await,
+    ];
+    let id = || disclosed.clone();
+    legal_at[0]
+        .start_verification(le::StartVerificationRequest {
+            id: id(),
+            etag: String::new(),
         })
         .await
-        .unwrap()
-        .into_inner()
-        .legal_request
+        .unwrap();
+    legal_at[1]
+        .complete_verification(le::CompleteVerificationRequest {
+            id: id(),
+            etag: String::new(),
+            confirmation: Some(le::Confirmation {
+                method: "replied from the requester's address".to_owned(),
+                channel: le::ConfirmationChannel::Email as i32,
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap();
+    legal_at[2]
+        .review_request(le::ReviewRequestRequest {
+            id: id(),
+            etag: String::new(),
+            decision: le::ReviewDecision::Approve as i32,
+            reasons: "necessary and proportionate".to_owned(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    legal_at[0]
+        .gather_request(le::GatherRequestRequest {
+            id: id(),
+            etag: String::new(),
+        })
+        .await
+        .unwrap();
+    legal_at[1]
+        .disclose_request(le::DiscloseRequestRequest {
+            id: id(),
+            etag: String::new(),
+        })
+        .await
         .unwrap();
 
-    let auditor = mint(dir, "staff:audrey:auditor");
-    let auditor = LawEnforcementServiceClient::new(authed(l[2].channel().await, &auditor));
-    let raised = || {
-        let mut auditor = auditor.clone();
-        let id = filed.id.clone();
-        async move {
-            auditor
-                .list_audit_entries(le::ListAuditEntriesRequest {
-                    resource: id,
-                    page_size: 1000,
-                    ..Default::default()
-                })
-                .await
-                .unwrap()
-                .into_inner()
-                .entries
-                .into_iter()
-                .filter(|e| e.action == "request.deadline")
-                .map(|e| e.outcome)
-                .collect::<Vec<String>>()
-        }
+    let auditor = client(&l[2], "staff:audrey:auditor").await;
+    let done = async |resource: &str, action: &str| -> Vec<String> {
+        auditor
+            .clone()
+            .list_audit_entries(le::ListAuditEntriesRequest {
+                resource: resource.to_owned(),
+                page_size: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .entries
+            .into_iter()
+            .filter(|e| e.action == action)
+            .map(|e| e.outcome)
+            .collect()
     };
     let deadline = Instant::now() + Duration::from_secs(15);
-    while !raised().await.iter().any(|o| o == "overdue") {
+    while !done(&due, "request.deadline")
+        .await
+        .iter()
+        .any(|o| o == "overdue")
+        || done(&disclosed, "package.delete").await.is_empty()
+    {
         assert!(
             Instant::now() < deadline,
-            "the deadline was never raised as overdue"
+            "the deadline was never raised as overdue, or the package never deleted"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    // Three watchers look ten times a second; give each many chances to raise it again.
+    // Three replicas look ten times a second; give each many chances to act again.
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    assert_eq!(raised().await, ["due soon", "overdue"], "each raised once");
-    drop(auditor);
+    assert_eq!(
+        done(&due, "request.deadline").await,
+        ["due soon", "overdue"],
+        "each raised once"
+    );
+    assert_eq!(
+        done(&disclosed, "package.delete").await,
+        ["ok"],
+        "the package deleted once"
+    );
 }
