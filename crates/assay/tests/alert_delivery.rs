@@ -15,7 +15,9 @@ use assay_proto::screening::v1::{Listing, ScreenListingsRequest, screen_listings
 use sea_orm::{ConnectionTrait, Database};
 
 mod common;
-use common::{Process, authed, mint, protect_a_brand, protect_a_brand_at, wait_for_brands};
+use common::{
+    Process, active_agency, authed, mint, protect_a_brand, protect_a_brand_at, wait_for_brands,
+};
 
 /// Listings fed per round; every one is a hit.
 const PER_ROUND: usize = 60;
@@ -411,35 +413,8 @@ async fn law_enforcement_jobs_act_once(l: &[Process; 3], dir: &std::path::Path) 
     let client = async |at: &Process, principal: &str| {
         LawEnforcementServiceClient::new(authed(at.channel().await, &mint(dir, principal)))
     };
-    let mut legal = client(&l[0], "staff:lena:legal").await;
-    let agency = legal
-        .create_agency(le::CreateAgencyRequest {
-            agency: Some(le::Agency {
-                name: "Garda Síochána".to_owned(),
-                country_code: "IE".to_owned(),
-                level: le::AgencyLevel::Federal as i32,
-                verified_email_domains: vec!["garda.ie".to_owned()],
-                contacts: vec![assay_proto::common::v1::Contact {
-                    name: "Duty officer".to_owned(),
-                    email: "duty@garda.ie".to_owned(),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .agency
-        .unwrap();
-    legal
-        .activate_agency(le::ActivateAgencyRequest {
-            id: agency.id.clone(),
-            etag: String::new(),
-        })
-        .await
-        .unwrap();
+    let legal = mint(dir, "staff:lena:legal");
+    let agency = active_agency(&l[0], &legal, "Garda Síochána", "IE", "garda.ie").await;
     let mut as_agency = client(&l[1], &format!("agency:{}", agency.id)).await;
     let mut submit = async |respond_by: Option<prost_types::Timestamp>| {
         as_agency
@@ -479,7 +454,7 @@ async fn law_enforcement_jobs_act_once(l: &[Process; 3], dir: &std::path::Path) 
 
     // The second is verified, approved, gathered and disclosed, a step at each replica.
     let mut legal_at = [
-        legal,
+        client(&l[0], "staff:lena:legal").await,
         client(&l[1], "staff:lena:legal").await,
         client(&l[2], "staff:lena:legal").await,
     ];

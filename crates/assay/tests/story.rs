@@ -39,7 +39,7 @@ use opentelemetry_proto::tonic::common::v1::any_value;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 
 mod common;
-use common::{Process, authed, protect_a_brand};
+use common::{Process, active_agency, authed, protect_a_brand};
 
 /// A span as the receiver got it, with the service that sent it.
 #[derive(Debug, Clone)]
@@ -423,30 +423,8 @@ async fn from_a_counterfeit_listing_to_arrests_and_a_disclosure() {
     assert_eq!(upheld.status, cases::CaseStatus::Upheld as i32);
 
     // The case is referred to an agency, which reports arrests.
+    let agency = active_agency(&b, &admin, "Guardia di Finanza", "IT", "gdf.it").await;
     let mut legal = LawEnforcementServiceClient::new(authed(b.channel().await, &admin));
-    let agency = legal
-        .create_agency(le::CreateAgencyRequest {
-            agency: Some(le::Agency {
-                name: "Guardia di Finanza".to_owned(),
-                country_code: "IT".to_owned(),
-                level: le::AgencyLevel::Federal as i32,
-                verified_email_domains: vec!["gdf.it".to_owned()],
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .agency
-        .unwrap();
-    legal
-        .activate_agency(le::ActivateAgencyRequest {
-            id: agency.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
     analyst
         .escalate_case(cases::EscalateCaseRequest {
             id: case.id.clone(),

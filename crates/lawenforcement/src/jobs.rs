@@ -146,3 +146,78 @@ async fn delete_expired_packages(db: &Db, audit: &Audit) -> ApiResult<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::ConnectionTrait;
+    use sea_orm_migration::MigratorTrait;
+
+    /// Three replicas' clocks that find the same expired package at once delete its files
+    /// once and record it once: the one whose delete removed them.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn replicas_that_find_one_expired_package_record_it_once_on_postgres() {
+        let admin_url = std::env::var("TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let admin = sea_orm::Database::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is needed for this test: {e}"));
+        let name = format!(
+            "assay_le_jobs_{}_{}",
+            std::process::id(),
+            time::now().timestamp_nanos_opt().unwrap_or_default()
+        );
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        let (server, _) = admin_url
+            .split('?')
+            .next()
+            .and_then(|u| u.rsplit_once('/'))
+            .unwrap();
+        let url = format!("{server}/{name}");
+        let config = assay_common::config::DatabaseConfig::default();
+        let db = assay_common::db::connect(&url, &config).await.unwrap();
+        crate::migration::Migrator::up(db.writer(), None)
+            .await
+            .unwrap();
+        for file in ["a.csv", "b.csv"] {
+            db.execute_unprepared(&format!(
+                "INSERT INTO package_items (request_id, name, sha256, content, expire_time) \
+                 VALUES ('lrq_1', '{file}', '', '\\x00', now() - interval '1 second')"
+            ))
+            .await
+            .unwrap();
+        }
+        let audit = Audit::new(&[7u8; 32]).unwrap();
+        let mut replicas = Vec::new();
+        for _ in 0..3 {
+            let (db, audit) = (
+                assay_common::db::connect(&url, &config).await.unwrap(),
+                audit.clone(),
+            );
+            replicas.push(tokio::spawn(async move {
+                delete_expired_packages(&db, &audit).await
+            }));
+        }
+        for replica in replicas {
+            replica.await.unwrap().unwrap();
+        }
+        let recorded = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT COUNT(*) AS n FROM audit_entries WHERE action = 'package.delete'",
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get::<i64>("", "n")
+            .unwrap();
+        drop(db);
+        let _ = admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await;
+        assert_eq!(recorded, 1, "the deletion was recorded once");
+    }
+}

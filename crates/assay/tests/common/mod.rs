@@ -300,3 +300,48 @@ pub fn mint(dir: &Path, principal: &str) -> String {
     );
     String::from_utf8(output.stdout).unwrap().trim().to_owned()
 }
+
+/// An active agency that verified requests may come from at `domain`, created through the
+/// law-enforcement service at `at` by `token` (legal staff or an admin).
+pub async fn active_agency(
+    at: &Process,
+    token: &str,
+    name: &str,
+    country_code: &str,
+    domain: &str,
+) -> assay_proto::lawenforcement::v1::Agency {
+    use assay_proto::lawenforcement::v1 as le;
+    use assay_proto::lawenforcement::v1::law_enforcement_service_client::LawEnforcementServiceClient;
+    let mut legal = LawEnforcementServiceClient::new(authed(at.channel().await, token));
+    let agency = legal
+        .create_agency(le::CreateAgencyRequest {
+            agency: Some(le::Agency {
+                name: name.to_owned(),
+                country_code: country_code.to_owned(),
+                level: le::AgencyLevel::Federal as i32,
+                verified_email_domains: vec![domain.to_owned()],
+                contacts: vec![Contact {
+                    name: "Duty officer".to_owned(),
+                    email: format!("duty@{domain}"),
+                    ..Contact::default()
+                }],
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("create agency")
+        .into_inner()
+        .agency
+        .unwrap();
+    legal
+        .activate_agency(le::ActivateAgencyRequest {
+            id: agency.id.clone(),
+            etag: String::new(),
+        })
+        .await
+        .expect("activate agency")
+        .into_inner()
+        .agency
+        .unwrap()
+}
