@@ -3,6 +3,8 @@
 //! `main.rs` is a thin command line over this library; the tests start whole systems with
 //! [`start`] exactly as `assay serve` does.
 
+pub mod admin;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;

@@ -54,6 +54,8 @@ enum Command {
     /// Credentials.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Operate a running Assay over gRPC: members, imports, figures, reports, health.
+    Admin(assay::admin::Admin),
 }
 
 #[derive(Subcommand)]
@@ -134,6 +136,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let names = select(&services).map_err(anyhow::Error::msg)?;
             assay::migrate(config, &names).await
         }
+        Command::Admin(admin) => assay::admin::run(admin, &config).await,
         Command::Config => {
             print!("{}", toml::to_string_pretty(&config.redacted())?);
             Ok(())

@@ -572,8 +572,13 @@ where
         figment = figment.merge(Toml::file(file));
     }
     figment = figment
-        // ASSAY_CONFIG names the file itself (a flag's environment variable), not a key.
-        .merge(Env::prefixed("ASSAY_").ignore(&["config"]).split("__"))
+        // ASSAY_CONFIG names the file itself, ASSAY_ADMIN_* what `assay admin` calls with
+        // (flags' environment variables), not keys.
+        .merge(
+            Env::prefixed("ASSAY_")
+                .ignore(&["config", "admin_server", "admin_token"])
+                .split("__"),
+        )
         .merge(Serialized::globals(overrides));
     figment
         .extract()

@@ -1,0 +1,200 @@
+//! `assay admin` against a real `assay serve`: from a spreadsheet of brands to a screened
+//! listing with nothing but the command line, a rerun that resumes, refused rows reported
+//! with their reasons, figures as JSON, and health as a container would ask it.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use assay_proto::common::v1::Money;
+use assay_proto::screening::v1::screening_service_client::ScreeningServiceClient;
+use assay_proto::screening::v1::{Listing, ScreenListingRequest};
+
+mod common;
+use common::{Process, authed};
+
+fn admin(server: &Process, dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_assay"))
+        .arg("admin")
+        .args(["--server", &server.endpoint()])
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("ASSAY_CONFIG")
+        .env_remove("ASSAY_ADMIN_TOKEN")
+        .env_remove("ASSAY_ADMIN_SERVER")
+        .output()
+        .expect("run assay admin")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn brands_csv(dir: &Path, member: &str) -> std::path::PathBuf {
+    let mut csv = String::from(
+        "name,member_id,aliases,categories,reference_prices,registration_number,office,nice_classes,valid_from,valid_until\n",
+    );
+    for i in 0..40 {
+        let name = format!(
+            "Quorvel{}",
+            char::from(b'a' + (i % 26) as u8)
+                .to_string()
+                .repeat(1 + i / 26)
+        );
+        csv.push_str(&format!(
+            "{name},{member},,handbags;shoes,handbags=EUR 900,0189{i:05},EUIPO,18;25,2020-01-01,2035-01-01\n"
+        ));
+    }
+    // Refused before it is sent: not an amount.
+    csv.push_str(&format!(
+        "Brokenprice,{member},,handbags,handbags=EURO,,,,,\n"
+    ));
+    // Refused by the server: a brand needs a name.
+    csv.push_str(&format!(",{member},,handbags,,,,,,\n"));
+    // A field too many.
+    csv.push_str(&format!("Toomany,{member},,handbags,,,,,,,extra\n"));
+    let path = dir.join("brands.csv");
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn from_a_spreadsheet_of_brands_to_a_screened_listing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Process::new("serve", &["all"], dir.path(), Vec::new());
+    server.start();
+    server
+        .wait_serving(&[
+            "assay.registry.v1.RegistryService",
+            "assay.screening.v1.ScreeningService",
+        ])
+        .await;
+
+    let health = admin(&server, dir.path(), &["health"]);
+    assert!(health.status.success(), "{}", text(&health.stderr));
+    assert_eq!(text(&health.stdout).matches("SERVING").count(), 4);
+    // The server named in the environment, which the configuration leaves alone.
+    let health = Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args(["admin", "health", "registry"])
+        .env("ASSAY_ADMIN_SERVER", server.endpoint())
+        .env("ASSAY_ADMIN_TOKEN", "not-needed-for-health")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(health.status.success(), "{}", text(&health.stderr));
+    assert_eq!(text(&health.stdout).trim(), "registry         SERVING");
+
+    let created = admin(
+        &server,
+        dir.path(),
+        &[
+            "--format",
+            "csv",
+            "member",
+            "create",
+            "--name",
+            "Quorvel SpA",
+            "--country",
+            "IT",
+            "--email",
+            "ip@quorvel.example",
+            "--activate",
+        ],
+    );
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let shown = text(&created.stdout);
+    let field = |name: &str| {
+        shown
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name},")))
+            .unwrap_or_else(|| panic!("no {name} in {shown}"))
+            .to_owned()
+    };
+    let member = field("id");
+    assert_eq!(field("status"), "MEMBER_STATUS_ACTIVE");
+
+    let csv = brands_csv(dir.path(), &member);
+    let rejected = dir.path().join("brands.rejected.csv");
+    for run in ["first", "again"] {
+        let import = admin(
+            &server,
+            dir.path(),
+            &["import", "brands", csv.to_str().unwrap(), "--verify"],
+        );
+        assert!(
+            !import.status.success(),
+            "{run}: refused rows fail the command"
+        );
+        let said = text(&import.stdout);
+        assert!(
+            said.contains("43 rows: 40 imported (or already there), 3 refused"),
+            "{run}: {said}{}",
+            text(&import.stderr)
+        );
+        let reasons = std::fs::read_to_string(&rejected).unwrap();
+        let lines: Vec<&str> = reasons.lines().collect();
+        assert_eq!(lines[0], "line,name,reason");
+        assert!(
+            lines[1].starts_with("42,Brokenprice,") && lines[1].contains("reference_prices"),
+            "{reasons}"
+        );
+        assert!(
+            lines[2].starts_with("43,,brand: InvalidArgument") && lines[2].contains("name"),
+            "{reasons}"
+        );
+        assert!(
+            lines[3].starts_with("44,,") && lines[3].contains("fields"),
+            "{reasons}"
+        );
+    }
+
+    // The rerun added nothing: forty brands, each protected by its verified trade mark.
+    let figures = admin(&server, dir.path(), &["--format", "json", "figures"]);
+    assert!(figures.status.success(), "{}", text(&figures.stderr));
+    let figures: serde_json::Value = serde_json::from_slice(&figures.stdout).unwrap();
+    assert_eq!(figures["alliance"]["brands_represented"], 40);
+    assert_eq!(figures["alliance"]["protected_brands"], 40);
+    assert_eq!(figures["alliance"]["verified_rights"], 40);
+    assert_eq!(figures["enforcement"]["arrests"], 0);
+
+    let audit = admin(&server, dir.path(), &["audit", "verify"]);
+    assert!(audit.status.success(), "{}", text(&audit.stderr));
+    assert!(text(&audit.stdout).contains("valid                  true"));
+
+    // An imported brand is screened at once (once the engine has it).
+    let token = std::fs::read_to_string(dir.path().join("data/bootstrap-token")).unwrap();
+    common::wait_for_brands(&server, token.trim(), 40).await;
+    let mut screening = ScreeningServiceClient::new(authed(server.channel().await, token.trim()));
+    let verdict = screening
+        .screen_listing(ScreenListingRequest {
+            listing: Some(Listing {
+                listing_id: "lst-1".to_owned(),
+                seller_id: "seller-1".to_owned(),
+                title: "Quorvelc replica handbag, 1:1 mirror quality".to_owned(),
+                category: "handbags".to_owned(),
+                price: Some(Money {
+                    currency_code: "EUR".to_owned(),
+                    units: 45,
+                    nanos: 0,
+                }),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        !verdict.hit_id.is_empty(),
+        "the listing was not a hit: {verdict:?}"
+    );
+
+    server.kill();
+    let down = admin(&server, dir.path(), &["health"]);
+    assert!(!down.status.success(), "health fails when nothing answers");
+    assert!(
+        text(&down.stderr).contains("not serving"),
+        "{}",
+        text(&down.stderr)
+    );
+}
