@@ -404,7 +404,10 @@ pub async fn start(
     for service in &services {
         let status = readiness.status(service.grpc_service());
         let started = async {
-            service.migrate().await?;
+            let applied = service.migrate().await?;
+            if !applied.is_empty() {
+                tracing::info!(service = service.name(), ?applied, "migrated");
+            }
             anyhow::ensure!(
                 db::ping(service.database()).await,
                 "the database does not answer"
@@ -452,11 +455,15 @@ pub async fn migrate(config: AppConfig, names: &[ServiceName]) -> anyhow::Result
     };
     for name in names {
         let service = build(*name, &platform, &config, &peers).await?;
-        service
+        let applied = service
             .migrate()
             .await
             .with_context(|| format!("migrating {}", service.name()))?;
-        tracing::info!(service = service.name(), "migrated");
+        if applied.is_empty() {
+            tracing::info!(service = service.name(), "up to date");
+        } else {
+            tracing::info!(service = service.name(), ?applied, "migrated");
+        }
     }
     Ok(())
 }

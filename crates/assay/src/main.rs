@@ -157,8 +157,9 @@ async fn serve(config: AppConfig, services: &[String]) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let running = assay::start(config, &names, listener).await?;
     if let Some((path, expires)) = &running.new_bootstrap_token {
-        // The token stays in its file: whatever reads the logs must not get an admin.
-        println!(
+        // The token stays in its file: whatever reads the logs must not get an admin. Said on
+        // standard error, apart from the logs on standard output.
+        eprintln!(
             "\nA bootstrap admin token is in {} (mode 0600), valid until {}.\n\
              Call the API with it, for example:\n\n    \
              grpcurl -plaintext -H \"authorization: Bearer $(cat {})\" {} list\n",

@@ -91,7 +91,7 @@ impl Fresh {
     }
 }
 
-async fn applied<M: MigratorTrait>(db: &Db) -> usize {
+async fn recorded<M: MigratorTrait>(db: &Db) -> usize {
     M::get_migration_models(db.writer()).await.unwrap().len()
 }
 
@@ -103,16 +103,23 @@ async fn replicas_starting_together_migrate_a_fresh_database_once_on_postgres() 
         for _ in 0..4 {
             let db = fresh.db().await;
             replicas.push(tokio::spawn(async move {
-                db::migrate::<M>(&db).await.map(|()| db)
+                db::migrate::<M>(&db).await.map(|applied| (db, applied))
             }));
         }
+        let mut applied_by_any = Vec::new();
         for replica in replicas {
-            let db = replica
+            let (db, applied_here) = replica
                 .await
                 .unwrap()
                 .expect("every replica migrates or finds it done");
-            assert_eq!(applied::<M>(&db).await, M::migrations().len());
+            assert_eq!(recorded::<M>(&db).await, M::migrations().len());
+            applied_by_any.extend(applied_here);
         }
+        let all: Vec<String> = M::migrations()
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect();
+        assert_eq!(applied_by_any, all, "each migration applied once, in order");
         fresh.drop().await;
     });
 }
@@ -270,10 +277,11 @@ async fn a_database_a_newer_release_migrated_is_served(fresh: Fresh) {
     ] {
         db.execute_unprepared(sql).await.unwrap();
     }
-    db::migrate::<M>(&db)
+    let applied = db::migrate::<M>(&db)
         .await
         .expect("an older binary serves a newer schema");
-    assert_eq!(applied::<M>(&db).await, known + 1);
+    assert!(applied.is_empty(), "{applied:?}");
+    assert_eq!(recorded::<M>(&db).await, known + 1);
 
     let last = M::migrations().last().unwrap().name().to_owned();
     db.execute_unprepared(&format!(

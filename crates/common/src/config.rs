@@ -34,7 +34,8 @@ impl Default for LogConfig {
     fn default() -> Self {
         Self {
             format: LogFormat::Human,
-            filter: "info,sea_orm_migration=warn,h2::proto::connection=debug".to_owned(),
+            filter: "info,sea_orm_migration=warn,opentelemetry=warn,h2::proto::connection=debug"
+                .to_owned(),
         }
     }
 }

@@ -229,7 +229,9 @@ const MIGRATION_LOCK: i64 = 0x6173_7361_795f_6d67;
 /// rollback of the binary) is served as it is: by the expand/contract rule (see
 /// CONTRIBUTING.md) what a newer release adds, older code may ignore. A database that has
 /// migrations this binary does not know *and* lacks some it does is refused.
-pub async fn migrate<M: MigratorTrait>(db: &Db) -> anyhow::Result<()> {
+///
+/// Returns the names of the migrations it applied.
+pub async fn migrate<M: MigratorTrait>(db: &Db) -> anyhow::Result<Vec<String>> {
     match db.get_database_backend() {
         DbBackend::Postgres => {
             let txn = db.writer().begin().await?;
@@ -251,11 +253,11 @@ pub async fn migrate<M: MigratorTrait>(db: &Db) -> anyhow::Result<()> {
                 ))
                 .await?;
             }
-            migrate_on::<M, _>(&txn)
+            let applied = migrate_on::<M, _>(&txn)
                 .await
                 .context("running migrations")?;
             txn.commit().await.context("committing migrations")?;
-            Ok(())
+            Ok(applied)
         }
         _ => migrate_on::<M, _>(db.writer())
             .await
@@ -264,7 +266,7 @@ pub async fn migrate<M: MigratorTrait>(db: &Db) -> anyhow::Result<()> {
 }
 
 /// [`migrate`] on one connection or transaction.
-async fn migrate_on<M, C>(conn: &C) -> anyhow::Result<()>
+async fn migrate_on<M, C>(conn: &C) -> anyhow::Result<Vec<String>>
 where
     M: MigratorTrait,
     C: ConnectionTrait,
@@ -282,7 +284,13 @@ where
         .collect();
     let newer: Vec<&String> = applied.difference(&known).collect();
     if newer.is_empty() {
-        return Ok(M::up(conn, None).await?);
+        let pending: Vec<String> = M::migrations()
+            .iter()
+            .map(|m| m.name().to_owned())
+            .filter(|name| !applied.contains(name))
+            .collect();
+        M::up(conn, None).await?;
+        return Ok(pending);
     }
     let missing: Vec<&String> = known.difference(&applied).collect();
     anyhow::ensure!(
@@ -293,7 +301,7 @@ where
         ?newer,
         "the database was migrated by a newer release; serving it as it is"
     );
-    Ok(())
+    Ok(Vec::new())
 }
 
 /// Whether the database answers.

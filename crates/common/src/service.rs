@@ -25,8 +25,8 @@ pub trait Service: Send + Sync + 'static {
     fn database(&self) -> &Db;
     /// Adds its gRPC service to the server's routes.
     fn add_routes(&self, routes: &mut RoutesBuilder);
-    /// Runs its pending migrations.
-    fn migrate(&self) -> BoxFuture<'_, anyhow::Result<()>>;
+    /// Runs its pending migrations; returns the names of those it applied.
+    fn migrate(&self) -> BoxFuture<'_, anyhow::Result<Vec<String>>>;
     /// Starts its background work; called once migrations ran and the database answered.
     /// The service reports itself ready through `status` when it can take requests (at
     /// once, or later, e.g. once its first engine is loaded). Background work stops on
@@ -69,7 +69,7 @@ macro_rules! service_parts {
             );
         }
 
-        fn migrate(&self) -> $crate::service::BoxFuture<'_, ::anyhow::Result<()>> {
+        fn migrate(&self) -> $crate::service::BoxFuture<'_, ::anyhow::Result<Vec<String>>> {
             Box::pin($crate::db::migrate::<$migrator>(&self.db))
         }
     };

@@ -84,6 +84,7 @@ pub fn init(config: &LogConfig, service_name: &str) -> anyhow::Result<TelemetryG
             .with(
                 tracing_subscriber::fmt::layer()
                     .with_target(true)
+                    .with_ansi(colours())
                     .with_filter(filter),
             )
             .try_init(),
@@ -103,6 +104,12 @@ pub fn init(config: &LogConfig, service_name: &str) -> anyhow::Result<TelemetryG
         provider,
         metrics: Some(metrics),
     })
+}
+
+/// Coloured logs only for a person at a terminal: not when redirected, nor under `NO_COLOR`.
+fn colours() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 fn otlp_metrics_endpoint() -> Option<String> {
