@@ -761,6 +761,23 @@ async fn illegal_moves_and_stale_etags_are_refused(backend: Backend) {
             .contains("from OPEN you can: start reviewing, reject"),
         "{status:?}"
     );
+    // What a client branches on, without reading the sentence.
+    {
+        use tonic_types::StatusExt;
+        let info = status.get_details_error_info().expect("ErrorInfo");
+        assert_eq!(
+            (info.reason.as_str(), info.domain.as_str()),
+            ("INVALID_TRANSITION", "assay.dev")
+        );
+        assert_eq!(
+            info.metadata["allowed_actions"],
+            "start reviewing,reject,merge away"
+        );
+        let failure = status
+            .get_details_precondition_failure()
+            .expect("PreconditionFailure");
+        assert_eq!(failure.violations[0].r#type, "STATUS");
+    }
     expect_code(
         analyst
             .file_counter_notice(FileCounterNoticeRequest {
@@ -783,7 +800,7 @@ async fn illegal_moves_and_stale_etags_are_refused(backend: Backend) {
 
     // An etag read before someone else's change is stale.
     let reviewed = review(&mut analyst, &case.id).await;
-    expect_code(
+    let stale = expect_code(
         analyst
             .reject_case(RejectCaseRequest {
                 id: case.id.clone(),
@@ -793,6 +810,12 @@ async fn illegal_moves_and_stale_etags_are_refused(backend: Backend) {
             .await,
         Code::Aborted,
     );
+    {
+        use tonic_types::StatusExt;
+        let info = stale.get_details_error_info().expect("ErrorInfo");
+        assert_eq!(info.reason, "STALE_ETAG", "read again, not merely retry");
+        assert!(stale.get_details_retry_info().is_none());
+    }
     let rejected = analyst
         .reject_case(RejectCaseRequest {
             id: case.id.clone(),

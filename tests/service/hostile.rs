@@ -415,3 +415,39 @@ impl Drop for Busy {
         }
     }
 }
+
+/// What Python's grpcio-status reads from Assay's errors: the reason to branch on, in
+/// Assay's domain, with the fields, the resource or the missing credentials it is about.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_grpcio_status_reads_the_error_details() {
+    let python = python::client();
+    let sandbox = Sandbox::start(Backend::Sqlite).await;
+    let token = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(token.path(), sandbox.token(ADMIN)).unwrap();
+    let mut errors = python.script("errors.py");
+    errors.arg(sandbox.addr.to_string()).arg(token.path());
+    let out = tokio::task::spawn_blocking(move || errors.output())
+        .await
+        .unwrap()
+        .expect("run errors.py");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(seen["invalid"]["code"], "INVALID_ARGUMENT");
+    assert_eq!(seen["invalid"]["reason"], "INVALID_ARGUMENT");
+    assert_eq!(seen["invalid"]["domain"], "assay.dev");
+    assert!(
+        seen["invalid"]["fields"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|f| f == "member")),
+        "{seen}"
+    );
+    assert_eq!(seen["missing"]["code"], "NOT_FOUND");
+    assert_eq!(seen["missing"]["reason"], "NOT_FOUND");
+    assert_eq!(seen["missing"]["resource_type"], "member");
+    assert_eq!(seen["anonymous"]["code"], "UNAUTHENTICATED");
+    assert_eq!(seen["anonymous"]["reason"], "UNAUTHENTICATED");
+}

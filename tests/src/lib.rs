@@ -371,7 +371,7 @@ pub fn expect_code<T: std::fmt::Debug>(
 
 /// Asserts that a tenant asking about another tenant's record (`theirs`, id `their_id`) is
 /// answered exactly as for a record that does not exist (`missing`, id `missing_id`): the
-/// same code, and the same message but for the id.
+/// same code, the same message and the same error details but for the id.
 #[track_caller]
 pub fn answers_like_missing<T: std::fmt::Debug>(
     theirs: Result<T, tonic::Status>,
@@ -386,8 +386,15 @@ pub fn answers_like_missing<T: std::fmt::Debug>(
         missing.message().replace(missing_id, "<id>"),
         "another tenant's record must read like a missing one"
     );
-    assert!(
-        theirs.details().is_empty() && missing.details().is_empty(),
+    use tonic_types::StatusExt;
+    let details = |status: &tonic::Status, id: &str| {
+        format!("{:?}", status.get_error_details()).replace(id, "<id>")
+    };
+    assert_eq!(
+        details(&theirs, their_id),
+        details(&missing, missing_id),
         "no details that could tell them apart"
     );
+    let info = theirs.get_details_error_info().expect("an ErrorInfo");
+    assert_eq!(info.reason, "NOT_FOUND");
 }

@@ -160,7 +160,9 @@ async fn follow_once(
             }
         }
     }
-    Err(tonic::Status::unavailable(
+    Err(crate::error::status(
+        tonic::Code::Unavailable,
+        crate::error::reason::UNAVAILABLE,
         "the registry ended the catalogue watch",
     ))
 }

@@ -2,12 +2,133 @@
 //!
 //! Caller errors carry what the caller needs to fix the request (for INVALID_ARGUMENT, every
 //! bad field as a `BadRequest` field violation). Internal errors are logged with their cause
-//! and answered with a bare INTERNAL that leaks nothing.
+//! and answered with a bare INTERNAL that leaks nothing but an id to quote.
+//!
+//! Every error also carries a `google.rpc.ErrorInfo` in domain [`ERROR_DOMAIN`] with a stable
+//! `reason` (the constants in [`reason`]), so that clients branch on it rather than on the
+//! English text; FAILED_PRECONDITION adds a `PreconditionFailure` (and, for a refused change
+//! of status, the actions the status allows), NOT_FOUND a `ResourceInfo`, errors worth
+//! retrying a `RetryInfo`, INTERNAL a `RequestInfo`.
 
 use std::fmt;
 
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
+
+/// The `ErrorInfo.domain` of every Assay error.
+pub const ERROR_DOMAIN: &str = "assay.dev";
+
+/// The `ErrorInfo.reason` values: stable, UPPER_SNAKE_CASE, part of the contract.
+pub mod reason {
+    pub const INVALID_ARGUMENT: &str = "INVALID_ARGUMENT";
+    pub const NOT_FOUND: &str = "NOT_FOUND";
+    pub const ALREADY_EXISTS: &str = "ALREADY_EXISTS";
+    /// The record's state does not allow the request (see `PreconditionFailure`).
+    pub const FAILED_PRECONDITION: &str = "FAILED_PRECONDITION";
+    /// A change of status the current status does not allow; `ErrorInfo.metadata`
+    /// `allowed_actions` lists (comma-separated) what it does allow.
+    pub const INVALID_TRANSITION: &str = "INVALID_TRANSITION";
+    /// The `etag` sent is not the record's: read it again.
+    pub const STALE_ETAG: &str = "STALE_ETAG";
+    /// Another request changed the record at the same moment: retry.
+    pub const CONCURRENT_CHANGE: &str = "CONCURRENT_CHANGE";
+    pub const PERMISSION_DENIED: &str = "PERMISSION_DENIED";
+    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+    /// Too many calls: wait as `RetryInfo` says.
+    pub const RATE_LIMITED: &str = "RATE_LIMITED";
+    pub const RESOURCE_EXHAUSTED: &str = "RESOURCE_EXHAUSTED";
+    /// The request is larger than the RPC takes.
+    pub const REQUEST_TOO_LARGE: &str = "REQUEST_TOO_LARGE";
+    /// The service is starting, stopping or cannot reach what it needs: retry.
+    pub const UNAVAILABLE: &str = "UNAVAILABLE";
+    pub const NOT_READY: &str = "NOT_READY";
+    pub const INTERNAL: &str = "INTERNAL";
+}
+
+/// How long a client should wait before retrying what is worth retrying.
+const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Details for `reason`, with `metadata` (bounded like the rest of an answer).
+pub fn error_info(reason: &str, metadata: &[(&str, String)]) -> ErrorDetails {
+    let metadata: std::collections::HashMap<String, String> = metadata
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), truncate(v, MAX_DESCRIPTION)))
+        .collect();
+    ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata)
+}
+
+/// A status with its `ErrorInfo` (and `RetryInfo`, where waiting helps), for errors made
+/// outside the handlers: the guard, the transport, streams.
+pub fn status(code: Code, reason: &str, message: impl Into<String>) -> Status {
+    let mut details = error_info(reason, &[]);
+    if matches!(
+        code,
+        Code::Unavailable | Code::ResourceExhausted | Code::Aborted
+    ) {
+        details.set_retry_info(Some(RETRY_AFTER));
+    }
+    Status::with_error_details(code, truncate(&message.into(), MAX_MESSAGE), details)
+}
+
+/// Why a request is refused in the state its record is in (FAILED_PRECONDITION).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    reason: &'static str,
+    message: String,
+    /// For a refused change of status: the actions the status allows.
+    allowed: Vec<String>,
+}
+
+impl Refusal {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            reason: reason::FAILED_PRECONDITION,
+            message: message.into(),
+            allowed: Vec::new(),
+        }
+    }
+
+    /// A change of status the status does not allow, and what it does allow.
+    pub fn transition(message: impl Into<String>, allowed: Vec<String>) -> Self {
+        Self {
+            reason: reason::INVALID_TRANSITION,
+            message: message.into(),
+            allowed,
+        }
+    }
+
+    /// The same refusal, its message prefixed (e.g. with the record it is about).
+    pub fn context(mut self, prefix: impl fmt::Display) -> Self {
+        self.message = format!("{prefix}: {}", self.message);
+        self
+    }
+
+    pub fn reason(&self) -> &'static str {
+        self.reason
+    }
+
+    pub fn allowed(&self) -> &[String] {
+        &self.allowed
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<String> for Refusal {
+    fn from(message: String) -> Self {
+        Self::new(message)
+    }
+}
+
+impl From<&str> for Refusal {
+    fn from(message: &str) -> Self {
+        Self::new(message)
+    }
+}
 
 /// A workspace-wide error code, each mapped to exactly one gRPC code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,9 +297,13 @@ pub enum ApiError {
     #[error("{0}")]
     AlreadyExists(String),
     #[error("{0}")]
-    FailedPrecondition(String),
+    FailedPrecondition(Refusal),
+    /// A concurrent change: the same request may simply be retried.
     #[error("{0}")]
     Aborted(String),
+    /// The caller's etag is out of date: read the record again first.
+    #[error("{kind} was changed by someone else: read it again and retry with its current etag")]
+    StaleEtag { kind: &'static str },
     #[error("{0}")]
     PermissionDenied(String),
     #[error("{0}")]
@@ -207,8 +332,8 @@ impl ApiError {
         }
     }
 
-    pub fn precondition(message: impl Into<String>) -> Self {
-        ApiError::FailedPrecondition(message.into())
+    pub fn precondition(refusal: impl Into<Refusal>) -> Self {
+        ApiError::FailedPrecondition(refusal.into())
     }
 
     pub fn denied(message: impl Into<String>) -> Self {
@@ -221,9 +346,7 @@ impl ApiError {
 
     /// The etag a caller sent no longer matches the stored record.
     pub fn stale_etag(kind: &'static str) -> Self {
-        ApiError::Aborted(format!(
-            "{kind} was changed by someone else: read it again and retry with its current etag"
-        ))
+        ApiError::StaleEtag { kind }
     }
 
     pub fn code(&self) -> ErrorCode {
@@ -232,7 +355,7 @@ impl ApiError {
             ApiError::NotFound { .. } => ErrorCode::NotFound,
             ApiError::AlreadyExists(_) => ErrorCode::AlreadyExists,
             ApiError::FailedPrecondition(_) => ErrorCode::FailedPrecondition,
-            ApiError::Aborted(_) => ErrorCode::Aborted,
+            ApiError::Aborted(_) | ApiError::StaleEtag { .. } => ErrorCode::Aborted,
             ApiError::PermissionDenied(_) => ErrorCode::PermissionDenied,
             ApiError::Unauthenticated(_) => ErrorCode::Unauthenticated,
             ApiError::ResourceExhausted(_) => ErrorCode::ResourceExhausted,
@@ -280,29 +403,88 @@ pub fn is_unique_violation(error: &sea_orm::DbErr) -> bool {
 impl From<ApiError> for Status {
     fn from(error: ApiError) -> Self {
         let code = error.code();
-        match error {
+        let message = truncate(&error.to_string(), MAX_MESSAGE);
+        let mut details = match &error {
             ApiError::InvalidArgument(violations) => {
-                let mut details = ErrorDetails::new();
+                let mut details = error_info(
+                    reason::INVALID_ARGUMENT,
+                    &[("violations", violations.total().to_string())],
+                );
                 for (field, description) in violations.iter() {
                     details.add_bad_request_violation(field, description);
                 }
-                Status::with_error_details(
-                    Code::InvalidArgument,
-                    truncate(&format!("invalid argument: {violations}"), MAX_MESSAGE),
-                    details,
-                )
+                details
+            }
+            ApiError::NotFound { kind, id } => {
+                let mut details =
+                    error_info(reason::NOT_FOUND, &[("resource_type", (*kind).to_owned())]);
+                details.set_resource_info(*kind, truncate(id, MAX_DESCRIPTION), "", "");
+                details
+            }
+            ApiError::AlreadyExists(_) => error_info(reason::ALREADY_EXISTS, &[]),
+            ApiError::FailedPrecondition(refusal) => {
+                let metadata: Vec<(&str, String)> = if refusal.allowed.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![("allowed_actions", refusal.allowed.join(","))]
+                };
+                let mut details = error_info(refusal.reason, &metadata);
+                let kind = if refusal.allowed.is_empty() {
+                    "STATE"
+                } else {
+                    "STATUS"
+                };
+                details.add_precondition_failure_violation(
+                    kind,
+                    "",
+                    truncate(&refusal.message, MAX_DESCRIPTION),
+                );
+                details
+            }
+            ApiError::Aborted(_) => {
+                let mut details = error_info(reason::CONCURRENT_CHANGE, &[]);
+                details.set_retry_info(Some(RETRY_AFTER));
+                details
+            }
+            ApiError::StaleEtag { kind } => {
+                let mut details =
+                    error_info(reason::STALE_ETAG, &[("resource_type", (*kind).to_owned())]);
+                details.set_resource_info(*kind, "", "", "");
+                details
+            }
+            ApiError::PermissionDenied(_) => error_info(reason::PERMISSION_DENIED, &[]),
+            ApiError::Unauthenticated(_) => error_info(reason::UNAUTHENTICATED, &[]),
+            ApiError::ResourceExhausted(_) => {
+                let mut details = error_info(reason::RESOURCE_EXHAUSTED, &[]);
+                details.set_retry_info(Some(RETRY_AFTER));
+                details
+            }
+            ApiError::Unavailable(_) => {
+                let mut details = error_info(reason::UNAVAILABLE, &[]);
+                details.set_retry_info(Some(RETRY_AFTER));
+                details
             }
             ApiError::Internal(source) => {
-                tracing::error!(error = ?source, "internal error");
-                Status::internal("internal error")
+                // An id to quote to the operators: the trace's, or one of its own.
+                let id = crate::telemetry::current_trace_id()
+                    .unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string());
+                tracing::error!(error = ?source, request_id = %id, "internal error");
+                let mut details = error_info(reason::INTERNAL, &[]);
+                details.set_request_info(id, "");
+                details
             }
-            other => {
-                if code.should_log() {
-                    tracing::error!(error = %other, "request failed");
-                }
-                Status::new(code.grpc(), truncate(&other.to_string(), MAX_MESSAGE))
-            }
+        };
+        if code.should_log() && !matches!(error, ApiError::Internal(_)) {
+            tracing::error!(error = %error, "request failed");
         }
+        let message = match error {
+            ApiError::Internal(_) => "internal error".to_owned(),
+            _ => message,
+        };
+        if details.error_info().is_none() {
+            details = error_info(reason::INTERNAL, &[]);
+        }
+        Status::with_error_details(code.grpc(), message, details)
     }
 }
 
@@ -382,5 +564,135 @@ mod tests {
             bad.finish(|| 7),
             Err(ApiError::InvalidArgument(_))
         ));
+    }
+
+    /// Every error names a stable reason a client can branch on, in Assay's domain, with
+    /// the details its kind calls for.
+    #[test]
+    fn every_error_carries_a_reason_and_its_details() {
+        let cases: Vec<(ApiError, Code, &str, bool)> = vec![
+            (
+                ApiError::invalid("x", "bad"),
+                Code::InvalidArgument,
+                reason::INVALID_ARGUMENT,
+                false,
+            ),
+            (
+                ApiError::not_found("case", "cas_1"),
+                Code::NotFound,
+                reason::NOT_FOUND,
+                false,
+            ),
+            (
+                ApiError::AlreadyExists("dup".into()),
+                Code::AlreadyExists,
+                reason::ALREADY_EXISTS,
+                false,
+            ),
+            (
+                ApiError::precondition("no"),
+                Code::FailedPrecondition,
+                reason::FAILED_PRECONDITION,
+                false,
+            ),
+            (
+                ApiError::Aborted("race".into()),
+                Code::Aborted,
+                reason::CONCURRENT_CHANGE,
+                true,
+            ),
+            (
+                ApiError::stale_etag("case"),
+                Code::Aborted,
+                reason::STALE_ETAG,
+                false,
+            ),
+            (
+                ApiError::denied("no"),
+                Code::PermissionDenied,
+                reason::PERMISSION_DENIED,
+                false,
+            ),
+            (
+                ApiError::Unauthenticated("who".into()),
+                Code::Unauthenticated,
+                reason::UNAUTHENTICATED,
+                false,
+            ),
+            (
+                ApiError::ResourceExhausted("slow".into()),
+                Code::ResourceExhausted,
+                reason::RESOURCE_EXHAUSTED,
+                true,
+            ),
+            (
+                ApiError::Unavailable("later".into()),
+                Code::Unavailable,
+                reason::UNAVAILABLE,
+                true,
+            ),
+            (
+                ApiError::internal(anyhow::anyhow!("boom")),
+                Code::Internal,
+                reason::INTERNAL,
+                false,
+            ),
+        ];
+        for (error, code, expected, retry) in cases {
+            let status = Status::from(error);
+            assert_eq!(status.code(), code);
+            let info = status.get_details_error_info().expect("ErrorInfo");
+            assert_eq!(
+                (info.reason.as_str(), info.domain.as_str()),
+                (expected, ERROR_DOMAIN)
+            );
+            assert_eq!(
+                status.get_details_retry_info().is_some(),
+                retry,
+                "{expected}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_refused_change_of_status_lists_what_is_allowed() {
+        let refusal = Refusal::transition(
+            "cannot act on a case that is OPEN",
+            vec!["start reviewing".into(), "reject".into()],
+        )
+        .context("case cas_1");
+        let status = Status::from(ApiError::precondition(refusal));
+        assert_eq!(
+            status.message(),
+            "case cas_1: cannot act on a case that is OPEN"
+        );
+        let info = status.get_details_error_info().unwrap();
+        assert_eq!(info.reason, reason::INVALID_TRANSITION);
+        assert_eq!(info.metadata["allowed_actions"], "start reviewing,reject");
+        let failure = status.get_details_precondition_failure().unwrap();
+        assert_eq!(failure.violations[0].r#type, "STATUS");
+        assert_eq!(failure.violations[0].description, status.message());
+        let plain = Status::from(ApiError::precondition("the member has exited"));
+        assert_eq!(
+            plain.get_details_precondition_failure().unwrap().violations[0].r#type,
+            "STATE"
+        );
+    }
+
+    #[test]
+    fn not_found_names_the_kind_and_internal_an_id_to_quote() {
+        let status = Status::from(ApiError::not_found("case", "cas_1"));
+        let resource = status.get_details_resource_info().unwrap();
+        assert_eq!(
+            (
+                resource.resource_type.as_str(),
+                resource.resource_name.as_str()
+            ),
+            ("case", "cas_1")
+        );
+        let status = Status::from(ApiError::internal(anyhow::anyhow!("password=hunter2")));
+        let request = status.get_details_request_info().unwrap();
+        assert_eq!(request.request_id.len(), 32, "{}", request.request_id);
+        assert!(!format!("{:?}", status.details()).contains("hunter2"));
     }
 }

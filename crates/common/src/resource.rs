@@ -55,7 +55,7 @@ mod tests {
         assert!(check_etag("v3", 3, "brand").is_ok());
         assert!(matches!(
             check_etag("v2", 3, "brand"),
-            Err(ApiError::Aborted(_))
+            Err(ApiError::StaleEtag { kind: "brand" })
         ));
     }
 

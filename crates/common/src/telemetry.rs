@@ -171,6 +171,15 @@ pub fn current_traceparent() -> String {
     carrier.remove("traceparent").unwrap_or_default()
 }
 
+/// The current trace's id (32 hex digits), if spans are being traced.
+pub fn current_trace_id() -> Option<String> {
+    use opentelemetry::trace::TraceContextExt;
+    let context = tracing::Span::current().context();
+    let span = context.span();
+    let trace = span.span_context();
+    trace.is_valid().then(|| trace.trace_id().to_string())
+}
+
 /// Makes `span` a child of a stored `traceparent` (see [`current_traceparent`]); a span
 /// with an empty or malformed one starts a trace of its own.
 pub fn continue_trace(span: &tracing::Span, traceparent: &str) {

@@ -120,7 +120,13 @@ pub async fn watch(
         first = false;
         tokio::select! {
             () = shutdown.cancelled() => {
-                let _ = out.send(Err(Status::unavailable("server is shutting down: watch again"))).await;
+                let _ = out
+                    .send(Err(assay_common::error::status(
+                        tonic::Code::Unavailable,
+                        assay_common::error::reason::UNAVAILABLE,
+                        "server is shutting down: watch again",
+                    )))
+                    .await;
                 return;
             }
             () = out.closed() => return,

@@ -264,7 +264,7 @@ impl CasesApi {
         principal: &Principal,
         id: &CaseId,
         etag: &str,
-        decide: impl FnOnce(CaseStatus, &case::Model) -> Result<Move, String>,
+        decide: impl FnOnce(CaseStatus, &case::Model) -> Result<Move, assay_common::error::Refusal>,
     ) -> ApiResult<Case> {
         let now = time::now();
         let txn = self.db().begin().await?;

@@ -190,7 +190,7 @@ impl CasesApi {
                 }
                 Bulk::CloseNote(text) => {
                     let mv = moves::close(status, text.trim())
-                        .map_err(|e| ApiError::precondition(format!("case {id}: {e}")))?;
+                        .map_err(|e| ApiError::precondition(e.context(format!("case {id}"))))?;
                     self.apply(&txn, &current, &mv, &actor, now).await?
                 }
                 Bulk::Tags(change) => {
@@ -242,11 +242,11 @@ impl CasesApi {
         let txn = self.db().begin().await?;
         let current_target = store::find_case(&txn, &target).await?;
         moves::merge_into(store::status_of(&current_target)?)
-            .map_err(|e| ApiError::precondition(format!("target case {target}: {e}")))?;
+            .map_err(|e| ApiError::precondition(e.context(format!("target case {target}"))))?;
         for source in &sources {
             let current = store::find_case(&txn, source).await?;
             let mv = moves::merge_away(store::status_of(&current)?, target.as_str())
-                .map_err(|e| ApiError::precondition(format!("case {source}: {e}")))?;
+                .map_err(|e| ApiError::precondition(e.context(format!("case {source}"))))?;
             let moved = store::move_case_contents(&txn, source, &target).await?;
             let custody = format!("moved from case {source} to case {target} by a merge");
             for item in &moved {

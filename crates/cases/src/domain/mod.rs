@@ -23,6 +23,7 @@ pub mod moves;
 
 use std::time::Duration;
 
+use assay_common::error::Refusal;
 use assay_proto::cases::v1::{CaseSource, CaseStatus, IdentifierKind};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -84,7 +85,7 @@ impl Action {
 }
 
 /// The status after `action`, or why it is not allowed (naming what is).
-pub fn transition(from: CaseStatus, action: Action) -> Result<CaseStatus, String> {
+pub fn transition(from: CaseStatus, action: Action) -> Result<CaseStatus, Refusal> {
     use CaseStatus::*;
     let to = match (from, action) {
         (Open, Action::StartReview) => UnderReview,
@@ -114,7 +115,7 @@ pub fn transition(from: CaseStatus, action: Action) -> Result<CaseStatus, String
                 .map(|a| a.verb())
                 .collect();
             let word = status_word(from);
-            return Err(if allowed.is_empty() {
+            let message = if allowed.is_empty() {
                 format!(
                     "cannot {} a case that is {word}: it is final",
                     action.verb()
@@ -125,7 +126,11 @@ pub fn transition(from: CaseStatus, action: Action) -> Result<CaseStatus, String
                     action.verb(),
                     allowed.join(", ")
                 )
-            });
+            };
+            return Err(Refusal::transition(
+                message,
+                allowed.into_iter().map(str::to_owned).collect(),
+            ));
         }
     };
     Ok(to)
@@ -480,14 +485,17 @@ mod tests {
     fn illegal_moves_say_what_is_allowed() {
         let error = transition(Open, Action::TakeAction).unwrap_err();
         assert_eq!(
-            error,
+            error.to_string(),
             "cannot act on a case that is OPEN; from OPEN you can: start reviewing, reject, merge away"
         );
-        assert!(
-            transition(Merged, Action::Close)
-                .unwrap_err()
-                .contains("final")
+        assert_eq!(
+            error.reason(),
+            assay_common::error::reason::INVALID_TRANSITION
         );
+        assert_eq!(error.allowed(), ["start reviewing", "reject", "merge away"]);
+        let last = transition(Merged, Action::Close).unwrap_err();
+        assert!(last.to_string().contains("final"));
+        assert!(last.allowed().is_empty());
         assert!(transition(Closed, Action::Close).is_err());
         assert!(transition(Rejected, Action::FileCounterNotice).is_err());
         assert!(transition(ActionTaken, Action::MergeAway).is_err());

@@ -6,6 +6,8 @@
 use assay_proto::cases::v1::{CaseEventKind, CaseStatus, CounterNotice, CounterNoticeReply};
 use assay_proto::screening::v1::FeedbackOutcome;
 
+use assay_common::error::Refusal;
+
 use super::{Action, Decision, status_word, transition};
 
 /// One entry on a case's timeline.
@@ -72,7 +74,7 @@ pub struct Move {
 
 impl Move {
     /// The move `action` makes from `from`, or why the status machine refuses it.
-    fn new(from: CaseStatus, action: Action) -> Result<Self, String> {
+    fn new(from: CaseStatus, action: Action) -> Result<Self, Refusal> {
         Ok(Self {
             from,
             to: transition(from, action)?,
@@ -123,7 +125,7 @@ pub fn start_review(
     from: CaseStatus,
     assignee: &str,
     reviewer: Option<&str>,
-) -> Result<Move, String> {
+) -> Result<Move, Refusal> {
     let mut mv = Move::new(from, Action::StartReview)?.status_event("review started");
     if assignee.is_empty()
         && let Some(reviewer) = reviewer.filter(|r| !r.is_empty())
@@ -135,7 +137,7 @@ pub fn start_review(
 }
 
 /// The notice is upheld: listings come down and their sellers are struck.
-pub fn take_action(from: CaseStatus, why: &str) -> Result<Move, String> {
+pub fn take_action(from: CaseStatus, why: &str) -> Result<Move, Refusal> {
     let mut mv = Move::new(from, Action::TakeAction)?
         .status_event(format!("listings taken down and sellers struck: {why}"))
         .decided(Decision::Upheld, why);
@@ -143,7 +145,7 @@ pub fn take_action(from: CaseStatus, why: &str) -> Result<Move, String> {
     Ok(mv.feedback(FeedbackOutcome::ConfirmedCounterfeit, why))
 }
 
-pub fn reject(from: CaseStatus, why: &str) -> Result<Move, String> {
+pub fn reject(from: CaseStatus, why: &str) -> Result<Move, Refusal> {
     Ok(Move::new(from, Action::Reject)?
         .status_event(format!("rejected: {why}"))
         .decided(Decision::Rejected, why)
@@ -151,7 +153,7 @@ pub fn reject(from: CaseStatus, why: &str) -> Result<Move, String> {
 }
 
 /// The seller appeals a takedown.
-pub fn file_counter_notice(from: CaseStatus, filed: CounterNotice) -> Result<Move, String> {
+pub fn file_counter_notice(from: CaseStatus, filed: CounterNotice) -> Result<Move, Refusal> {
     let mut mv = Move::new(from, Action::FileCounterNotice)?
         .event(
             CaseEventKind::CounterNoticeFiled,
@@ -171,10 +173,10 @@ pub fn reply_to_counter_notice(
     from: CaseStatus,
     mut counter: CounterNotice,
     reply: CounterNoticeReply,
-) -> Result<Move, String> {
+) -> Result<Move, Refusal> {
     let mv = Move::new(from, Action::ReplyToCounterNotice)?;
     if counter.reply.is_some() {
-        return Err("the rights holder already replied to this counter-notice".to_owned());
+        return Err("the rights holder already replied to this counter-notice".into());
     }
     let detail = if reply.maintains_notice {
         "the rights holder maintains its notice"
@@ -194,7 +196,7 @@ pub fn resolve_counter_notice(
     from: CaseStatus,
     reinstate: bool,
     why: &str,
-) -> Result<Move, String> {
+) -> Result<Move, Refusal> {
     if !reinstate {
         let mut mv = Move::new(from, Action::Uphold)?.status_event(format!(
             "counter-notice refused, the takedown stands: {why}"
@@ -211,7 +213,7 @@ pub fn resolve_counter_notice(
     Ok(mv.feedback(FeedbackOutcome::FalsePositive, why))
 }
 
-pub fn escalate(from: CaseStatus, why: &str) -> Result<Move, String> {
+pub fn escalate(from: CaseStatus, why: &str) -> Result<Move, Refusal> {
     Ok(Move::new(from, Action::Escalate)?.status_event(format!("escalated: {why}")))
 }
 
@@ -221,7 +223,7 @@ pub fn refer(
     agency_id: &str,
     count: usize,
     package_sha256: &str,
-) -> Result<Move, String> {
+) -> Result<Move, Refusal> {
     Ok(Move::new(from, Action::Refer)?
         .event(
             CaseEventKind::Referred,
@@ -233,20 +235,20 @@ pub fn refer(
 }
 
 /// What came of a referral: `detail` says it in a line.
-pub fn record_referral_outcome(from: CaseStatus, detail: String) -> Result<Move, String> {
+pub fn record_referral_outcome(from: CaseStatus, detail: String) -> Result<Move, Refusal> {
     Ok(Move::new(from, Action::RecordReferralOutcome)?
         .event(CaseEventKind::ReferralOutcome, detail)
         .status_event(""))
 }
 
-pub fn close(from: CaseStatus, why: &str) -> Result<Move, String> {
+pub fn close(from: CaseStatus, why: &str) -> Result<Move, Refusal> {
     let mut mv = Move::new(from, Action::Close)?.status_event(format!("closed: {why}"));
     mv.fields.resolution_note = Some(why.to_owned());
     Ok(mv)
 }
 
 /// The case is a duplicate of `target`, and goes into it.
-pub fn merge_away(from: CaseStatus, target: &str) -> Result<Move, String> {
+pub fn merge_away(from: CaseStatus, target: &str) -> Result<Move, Refusal> {
     let mut mv = Move::new(from, Action::MergeAway)?
         .event(CaseEventKind::Merged, format!("merged into case {target}"))
         .status_event(format!("duplicate of case {target}"));
@@ -255,7 +257,7 @@ pub fn merge_away(from: CaseStatus, target: &str) -> Result<Move, String> {
 }
 
 /// Whether a case can take other cases merged into it.
-pub fn merge_into(from: CaseStatus) -> Result<(), String> {
+pub fn merge_into(from: CaseStatus) -> Result<(), Refusal> {
     transition(from, Action::MergeInto).map(|_| ())
 }
 
@@ -265,12 +267,13 @@ pub fn assign(
     status: CaseStatus,
     current: &str,
     assignee: &str,
-) -> Result<Option<Event>, String> {
+) -> Result<Option<Event>, Refusal> {
     if matches!(status, CaseStatus::Closed | CaseStatus::Merged) {
         return Err(format!(
             "case {id} is {}: only open work can be assigned",
             status_word(status)
-        ));
+        )
+        .into());
     }
     if current == assignee {
         return Ok(None);
@@ -291,11 +294,11 @@ pub fn retag(
     merged_into: &str,
     add: &[String],
     remove: &[String],
-) -> Result<Event, String> {
+) -> Result<Event, Refusal> {
     if status == CaseStatus::Merged {
-        return Err(format!(
-            "case {id} was merged into {merged_into}: tag that case instead"
-        ));
+        return Err(
+            format!("case {id} was merged into {merged_into}: tag that case instead").into(),
+        );
     }
     let mut parts = Vec::new();
     if !add.is_empty() {
@@ -308,12 +311,13 @@ pub fn retag(
 }
 
 /// Evidence is added to open cases only.
-pub fn accepts_evidence(id: &str, status: CaseStatus) -> Result<(), String> {
+pub fn accepts_evidence(id: &str, status: CaseStatus) -> Result<(), Refusal> {
     if matches!(status, CaseStatus::Closed | CaseStatus::Merged) {
         return Err(format!(
             "case {id} is {}: evidence goes to open cases",
             status_word(status)
-        ));
+        )
+        .into());
     }
     Ok(())
 }
@@ -374,8 +378,13 @@ mod tests {
     #[test]
     fn refused_moves_name_what_the_status_allows() {
         let err = take_action(Open, "x").unwrap_err();
-        assert!(err.contains("from OPEN you can"), "{err}");
-        assert!(close(Merged, "x").unwrap_err().contains("it is final"));
+        assert!(err.to_string().contains("from OPEN you can"), "{err}");
+        assert!(
+            close(Merged, "x")
+                .unwrap_err()
+                .to_string()
+                .contains("it is final")
+        );
         assert!(close(Closed, "x").is_err());
         assert!(merge_away(ActionTaken, "cas_x").is_err());
         assert!(merge_into(Rejected).is_err());
@@ -426,7 +435,7 @@ mod tests {
         let counter = answered.fields.counter_notice.unwrap();
         assert_eq!(counter.reply, Some(reply.clone()));
         let again = reply_to_counter_notice(CounterNoticed, counter, reply).unwrap_err();
-        assert!(again.contains("already replied"), "{again}");
+        assert!(again.to_string().contains("already replied"), "{again}");
     }
 
     #[test]
@@ -490,11 +499,13 @@ mod tests {
             "unassigned"
         );
         assert_eq!(
-            assign("cas_1", Closed, "a", "b").unwrap_err(),
+            assign("cas_1", Closed, "a", "b").unwrap_err().to_string(),
             "case cas_1 is CLOSED: only open work can be assigned"
         );
         assert_eq!(
-            retag("cas_1", Merged, "cas_2", &["x".into()], &[]).unwrap_err(),
+            retag("cas_1", Merged, "cas_2", &["x".into()], &[])
+                .unwrap_err()
+                .to_string(),
             "case cas_1 was merged into cas_2: tag that case instead"
         );
         assert_eq!(

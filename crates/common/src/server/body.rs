@@ -6,7 +6,6 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use tokio::sync::OwnedSemaphorePermit;
-use tonic::Status;
 
 pin_project_lite::pin_project! {
     /// A response body that holds the call's permits until the body ends or is dropped:
@@ -159,10 +158,14 @@ where
         if let Some(length) = this.refused.take() {
             *this.ended = true;
             tracing::warn!(method = %this.path, length, limit = *this.limit, "request message refused: too large");
-            let status = Status::resource_exhausted(format!(
-                "request message of {length} bytes is larger than the {} bytes this RPC takes",
-                this.limit
-            ));
+            let status = crate::error::status(
+                tonic::Code::ResourceExhausted,
+                crate::error::reason::REQUEST_TOO_LARGE,
+                format!(
+                    "request message of {length} bytes is larger than the {} bytes this RPC takes",
+                    this.limit
+                ),
+            );
             return Poll::Ready(Some(Err(status.into())));
         }
         match std::task::ready!(this.inner.poll_frame(cx)) {
@@ -271,7 +274,7 @@ mod tests {
         let before = next(&mut body).await.unwrap().unwrap().into_data().unwrap();
         assert_eq!(before.len(), frame(10).len() + frame(0).len());
         let refusal = next(&mut body).await.unwrap().unwrap_err();
-        let status = Status::from_error(refusal);
+        let status = tonic::Status::from_error(refusal);
         assert_eq!(status.code(), tonic::Code::ResourceExhausted);
         assert!(
             status.message().contains("100 bytes"),

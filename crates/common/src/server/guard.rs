@@ -166,11 +166,9 @@ fn exhausted(message: &str) -> Status {
 
 fn exhausted_for(message: &str, retry_after: std::time::Duration) -> Status {
     use tonic_types::StatusExt;
-    Status::with_error_details(
-        tonic::Code::ResourceExhausted,
-        message,
-        tonic_types::ErrorDetails::with_retry_info(Some(retry_after)),
-    )
+    let mut details = crate::error::error_info(crate::error::reason::RATE_LIMITED, &[]);
+    details.set_retry_info(Some(retry_after));
+    Status::with_error_details(tonic::Code::ResourceExhausted, message, details)
 }
 
 impl<S> Layer<S> for GuardLayer {
@@ -218,7 +216,11 @@ where
             return Box::pin(inner.call(request.map(tonic::body::Body::new)));
         }
         if !self.layer.readiness.admits(request.uri().path()) {
-            return reject(Status::unavailable("not ready yet: try again shortly"));
+            return reject(crate::error::status(
+                tonic::Code::Unavailable,
+                crate::error::reason::NOT_READY,
+                "not ready yet: try again shortly",
+            ));
         }
         let Ok(permit) = self.layer.permits.clone().try_acquire_owned() else {
             tracing::warn!("request shed: concurrency limit reached");
