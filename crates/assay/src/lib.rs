@@ -333,7 +333,8 @@ pub async fn start(
         .iter()
         .map(|s| s.grpc_service().to_owned())
         .collect();
-    let (health, health_server) = tonic_health::server::health_reporter();
+    let health = tonic_health::server::HealthReporter::new();
+    let health_server = server::health_server(health.clone());
     let readiness = Readiness::new(&grpc_names, health.clone()).await;
     let mut routes = tonic::service::RoutesBuilder::default();
     for service in &services {

@@ -9,7 +9,10 @@
 
 mod body;
 mod guard;
+mod health;
 mod trace;
+
+pub use health::{Health, health_server};
 
 pub use guard::{Gate, GuardLayer, Limits};
 pub use trace::TraceLayer;
