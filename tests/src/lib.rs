@@ -44,11 +44,18 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name($crate::Backend::Postgres).await
+                    if $crate::postgres_available().await {
+                        super::$name($crate::Backend::Postgres).await
+                    }
                 }
             )*
         }
     };
+}
+
+/// Whether the PostgreSQL tests can run here (see `assay_common::db::test_postgres`).
+pub async fn postgres_available() -> bool {
+    assay_common::db::test_postgres().await.is_some()
 }
 
 fn postgres_admin_url() -> String {

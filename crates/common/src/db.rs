@@ -356,6 +356,47 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// For tests on PostgreSQL: the admin URL of the server they use (`TEST_POSTGRES_URL`, else
+/// `postgres://postgres@127.0.0.1:5432/postgres`) if it answers. If it does not, `None`, after
+/// a notice on standard error (once, past the test harness's capture), so that a first
+/// `cargo test` without PostgreSQL runs the rest; unless `ASSAY_REQUIRE_POSTGRES` is set, as
+/// CI sets it, where a missing server fails the test.
+pub async fn test_postgres() -> Option<String> {
+    static FOUND: tokio::sync::OnceCell<Option<String>> = tokio::sync::OnceCell::const_new();
+    FOUND
+        .get_or_init(|| async {
+            let url = std::env::var("TEST_POSTGRES_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+            let mut options = ConnectOptions::new(url.clone());
+            options
+                .connect_timeout(Duration::from_secs(3))
+                .max_connections(1)
+                .sqlx_logging(false);
+            let answer = match Database::connect(options).await {
+                Ok(db) => db.execute_unprepared("SELECT 1").await.map(|_| ()),
+                Err(error) => Err(error),
+            };
+            match answer {
+                Ok(()) => Some(url),
+                Err(error) if std::env::var_os("ASSAY_REQUIRE_POSTGRES").is_some() => {
+                    panic!("PostgreSQL at {} is required (ASSAY_REQUIRE_POSTGRES): {error}", redact(&url))
+                }
+                Err(error) => {
+                    use std::io::Write;
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "\nnote: no PostgreSQL at {} ({error}): the PostgreSQL tests pass without running. \
+                         Start one, or set TEST_POSTGRES_URL; set ASSAY_REQUIRE_POSTGRES=1 to make this a failure.\n",
+                        redact(&url)
+                    );
+                    None
+                }
+            }
+        })
+        .await
+        .clone()
+}
+
 /// A service's migrator: its migrations in order, recorded in its own table so that
 /// services sharing one database keep separate histories.
 ///

@@ -773,11 +773,10 @@ mod tests {
     /// the relay's own look is minutes away; one rolled back wakes nothing to deliver.
     #[tokio::test]
     async fn a_commit_anywhere_wakes_the_relay_on_postgres() {
-        let admin_url = std::env::var("TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        let admin = sea_orm::Database::connect(&admin_url)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is needed for this test: {e}"));
+        let Some(admin_url) = crate::db::test_postgres().await else {
+            return;
+        };
+        let admin = sea_orm::Database::connect(&admin_url).await.unwrap();
         let name = format!("assay_outbox_{}", uuid::Uuid::now_v7().simple());
         admin
             .execute_unprepared(&format!("CREATE DATABASE {name}"))

@@ -157,11 +157,10 @@ mod tests {
     /// once and record it once: the one whose delete removed them.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn replicas_that_find_one_expired_package_record_it_once_on_postgres() {
-        let admin_url = std::env::var("TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        let admin = sea_orm::Database::connect(&admin_url)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is needed for this test: {e}"));
+        let Some(admin_url) = assay_common::db::test_postgres().await else {
+            return;
+        };
+        let admin = sea_orm::Database::connect(&admin_url).await.unwrap();
         let name = format!(
             "assay_le_jobs_{}_{}",
             std::process::id(),
