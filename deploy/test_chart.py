@@ -35,7 +35,14 @@ METRICS_PORT = 9464
 def load(path):
     with open(path, encoding="utf-8") as f:
         docs = [d for d in yaml.safe_load_all(f) if d]
-    return {(d["kind"], d["metadata"]["name"]): d for d in docs}
+    objects = {}
+    for d in docs:
+        key = (d["kind"], d["metadata"]["name"])
+        # An object rendered twice (in a loop by mistake) is applied once, silently.
+        if key in objects:
+            raise AssertionError(f"{key[0]} {key[1]} is rendered more than once in {path}")
+        objects[key] = d
+    return objects
 
 
 def seconds(duration):
