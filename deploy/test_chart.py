@@ -189,10 +189,31 @@ class RenderedChart(unittest.TestCase):
             self.assertEqual(hooks["helm.sh/hook"], "pre-install,pre-upgrade")
             (container,) = job["spec"]["template"]["spec"]["containers"]
             self.assertEqual(container["args"][0], "migrate")
-            # What the Job reads exists before it runs.
-            config = chart.get("ConfigMap", "assay-config")["metadata"]["annotations"]
-            self.assertIn("pre-install", config["helm.sh/hook"])
-            self.assertLess(int(config["helm.sh/hook-weight"]), int(hooks["helm.sh/hook-weight"]))
+            # The release's own configuration and secrets are release resources, not hooks:
+            # in the release, removed on uninstall, restored on rollback.
+            for kind, name in [("ConfigMap", "assay-config"), ("Secret", "assay-secrets")]:
+                if (kind, name) in chart.objects:
+                    annotations = chart.get(kind, name)["metadata"].get("annotations", {})
+                    self.assertNotIn("helm.sh/hook", annotations, f"{kind} {name}")
+            # What the Job reads exists before it runs: the operator's Secret, or a hook copy
+            # made first, holding the database URLs and nothing else.
+            secrets = {
+                e["valueFrom"]["secretKeyRef"]["name"]
+                for e in container["env"]
+                if "valueFrom" in e
+            }
+            (secret,) = secrets
+            if ("Secret", "assay-secrets") in chart.objects:
+                copy = chart.get("Secret", secret)
+                self.assertEqual(secret, "assay-migrate-secrets")
+                annotations = copy["metadata"]["annotations"]
+                self.assertIn("pre-install", annotations["helm.sh/hook"])
+                self.assertLess(
+                    int(annotations["helm.sh/hook-weight"]), int(hooks["helm.sh/hook-weight"])
+                )
+                self.assertTrue(all(k.endswith("-database-url") for k in copy["stringData"]))
+            volumes = job["spec"]["template"]["spec"].get("volumes", [])
+            self.assertFalse([v for v in volumes if "configMap" in v], "no release ConfigMap")
 
     def test_each_service_is_called_only_by_those_that_need_it(self):
         for chart in self.each():

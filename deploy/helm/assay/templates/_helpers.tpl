@@ -55,9 +55,9 @@ app.kubernetes.io/component: {{ .name }}
 {{- end -}}
 
 {{/* The database URLs from the Secret: one service's (call with (dict "root" $ "only"
-"cases")), or every service's for the migration Job (dict "root" $). */}}
+"cases")), or every service's for the migration Job (dict "root" $ "secret" <its copy>). */}}
 {{- define "assay.databaseEnv" -}}
-{{- $secret := include "assay.secretName" .root -}}
+{{- $secret := .secret | default (include "assay.secretName" .root) -}}
 {{- $only := .only | default "" -}}
 {{- range $name := list "registry" "screening" "cases" "lawenforcement" }}
 {{- if or (not $only) (eq $only $name) }}
@@ -68,4 +68,9 @@ app.kubernetes.io/component: {{ .name }}
       key: {{ $name }}-database-url
 {{- end }}
 {{- end }}
+{{- end -}}
+
+{{/* The Secret the migration Job reads: the operator's, else the chart's hook copy. */}}
+{{- define "assay.migrateSecretName" -}}
+{{- .Values.secrets.existingSecret | default (printf "%s-migrate-secrets" (include "assay.fullname" .)) -}}
 {{- end -}}
