@@ -221,8 +221,14 @@ class RenderedChart(unittest.TestCase):
             for name in SERVICES:
                 policy = chart.get("NetworkPolicy", f"assay-{name}")
                 self.assertEqual(policy["spec"]["policyTypes"], ["Ingress"])
-                rule, scrape = policy["spec"]["ingress"]
+                rule, health, scrape = policy["spec"]["ingress"]
                 self.assertEqual(rule["ports"], [{"port": "grpc", "protocol": "TCP"}])
+                # `helm test` pods reach the health port, and nothing else does.
+                self.assertEqual(health["ports"], [{"port": "health", "protocol": "TCP"}])
+                (tester,) = health["from"]
+                self.assertEqual(
+                    tester["podSelector"]["matchLabels"]["app.kubernetes.io/component"], "test"
+                )
                 # Only Prometheus reaches the metrics port, and it reaches nothing else.
                 self.assertEqual(scrape["ports"], [{"port": "metrics", "protocol": "TCP"}])
                 (scraper,) = scrape["from"]
@@ -237,6 +243,17 @@ class RenderedChart(unittest.TestCase):
                 # Agencies, through the ingress controller, reach law enforcement only.
                 expected = 1 if name == "lawenforcement" and agencies_enabled else 0
                 self.assertEqual(len(outside), expected, f"{name}: {outside}")
+
+    def test_helm_test_asks_each_service_its_health(self):
+        for chart in self.each():
+            for name in SERVICES:
+                pod = chart.get("Pod", f"assay-test-{name}")
+                self.assertEqual(pod["metadata"]["annotations"]["helm.sh/hook"], "test")
+                (container,) = pod["spec"]["containers"]
+                args = container["args"]
+                self.assertEqual((args[0], args[-2], args[-1]), ("admin", "health", name))
+                self.assertIn(f"http://assay-{name}:{HEALTH_PORT}", args)
+            self.assertIn(("NetworkPolicy", "assay-test"), chart.objects)
 
     def test_agencies_enter_through_an_ingress_to_law_enforcement_only(self):
         production = next(c for c in self.charts if "production" in c.path)
