@@ -45,6 +45,8 @@ use common::{Process, active_agency, authed, protect_a_brand};
 #[derive(Debug, Clone)]
 struct Received {
     service: String,
+    /// The resource's `service.version`.
+    version: String,
     trace_id: Vec<u8>,
     span_id: Vec<u8>,
     parent_span_id: Vec<u8>,
@@ -143,16 +145,18 @@ impl TraceService for Receiver {
                     })
                     .collect::<HashMap<_, _>>()
             };
-            let service = resource_spans
+            let resource = resource_spans
                 .resource
                 .as_ref()
                 .map(|r| attributes(&r.attributes))
-                .and_then(|a| a.get("service.name").cloned())
                 .unwrap_or_default();
+            let service = resource.get("service.name").cloned().unwrap_or_default();
+            let version = resource.get("service.version").cloned().unwrap_or_default();
             for scope in resource_spans.scope_spans {
                 for span in scope.spans {
                     spans.push(Received {
                         service: service.clone(),
+                        version: version.clone(),
                         trace_id: span.trace_id,
                         span_id: span.span_id,
                         parent_span_id: span.parent_span_id,
@@ -637,6 +641,7 @@ async fn from_a_counterfeit_listing_to_arrests_and_a_disclosure() {
         .await;
     let trace = screen.trace_id.clone();
     assert_eq!(screen.service, "assay");
+    assert_eq!(screen.version, env!("CARGO_PKG_VERSION"), "service.version");
     assert_eq!(screen.kind, SpanKind::Server as i32);
     for (key, value) in [
         ("rpc.system", "grpc"),

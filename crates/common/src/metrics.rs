@@ -71,6 +71,10 @@ pub fn install(service_name: &str, otlp: bool) -> anyhow::Result<Metrics> {
     }
     let resource = opentelemetry_sdk::Resource::builder()
         .with_service_name(service_name.to_owned())
+        .with_attribute(opentelemetry::KeyValue::new(
+            "service.version",
+            env!("CARGO_PKG_VERSION"),
+        ))
         .build();
     let scrape = SharedReader(Arc::new(ManualReader::builder().build()));
     let mut builder = SdkMeterProvider::builder()

@@ -63,6 +63,10 @@ pub fn init(config: &LogConfig, service_name: &str) -> anyhow::Result<TelemetryG
                 .build()?;
             let resource = opentelemetry_sdk::Resource::builder()
                 .with_service_name(service_name.to_owned())
+                .with_attribute(opentelemetry::KeyValue::new(
+                    "service.version",
+                    env!("CARGO_PKG_VERSION"),
+                ))
                 .build();
             Ok(SdkTracerProvider::builder()
                 .with_batch_exporter(exporter)
