@@ -62,7 +62,9 @@ struct MethodVisitor(Option<String>);
 impl Visit for MethodVisitor {
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
         if field.name() == "rpc.method" {
-            self.0 = Some(format!("{value:?}"));
+            // "package.Service/Method": the budgets name the method.
+            let full = format!("{value:?}");
+            self.0 = Some(full.rsplit('/').next().unwrap_or(&full).to_owned());
         }
     }
 }

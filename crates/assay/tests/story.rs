@@ -644,10 +644,12 @@ async fn from_a_counterfeit_listing_to_arrests_and_a_disclosure() {
     assert_eq!(screen.version, env!("CARGO_PKG_VERSION"), "service.version");
     assert_eq!(screen.kind, SpanKind::Server as i32);
     for (key, value) in [
-        ("rpc.system", "grpc"),
-        ("rpc.service", "assay.screening.v1.ScreeningService"),
-        ("rpc.method", "ScreenListing"),
-        ("rpc.grpc.status_code", "0"),
+        ("rpc.system.name", "grpc"),
+        (
+            "rpc.method",
+            "assay.screening.v1.ScreeningService/ScreenListing",
+        ),
+        ("rpc.response.status_code", "OK"),
     ] {
         assert_eq!(
             screen.attributes.get(key).map(String::as_str),
@@ -684,18 +686,18 @@ async fn from_a_counterfeit_listing_to_arrests_and_a_disclosure() {
     // Prometheus sees the same story: the RPCs with their status codes, the domain counters.
     let a_text = scrape(a_metrics).await;
     let screen_listing = [
-        "rpc_service=\"assay.screening.v1.ScreeningService\"",
-        "rpc_method=\"ScreenListing\"",
+        "rpc_system_name=\"grpc\"",
+        "rpc_method=\"assay.screening.v1.ScreeningService/ScreenListing\"",
     ];
     let ok = [
         screen_listing[0],
         screen_listing[1],
-        "rpc_grpc_status_code=\"0\"",
+        "rpc_response_status_code=\"OK\"",
     ];
     let bad = [
         screen_listing[0],
         screen_listing[1],
-        "rpc_grpc_status_code=\"3\"",
+        "rpc_response_status_code=\"INVALID_ARGUMENT\"",
     ];
     assert_eq!(
         sample(&a_text, "rpc_server_call_duration_seconds_count", &ok),

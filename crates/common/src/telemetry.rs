@@ -177,11 +177,17 @@ pub fn current_traceparent() -> String {
 
 /// The current trace's id (32 hex digits), if spans are being traced.
 pub fn current_trace_id() -> Option<String> {
+    trace_ids(&tracing::Span::current()).map(|(trace, _)| trace)
+}
+
+/// The trace id (32 hex digits) and span id (16) of `span`, if spans are being traced.
+pub fn trace_ids(span: &tracing::Span) -> Option<(String, String)> {
     use opentelemetry::trace::TraceContextExt;
-    let context = tracing::Span::current().context();
+    let context = span.context();
     let span = context.span();
-    let trace = span.span_context();
-    trace.is_valid().then(|| trace.trace_id().to_string())
+    let ids = span.span_context();
+    ids.is_valid()
+        .then(|| (ids.trace_id().to_string(), ids.span_id().to_string()))
 }
 
 /// Makes `span` a child of a stored `traceparent` (see [`current_traceparent`]); a span
