@@ -427,6 +427,7 @@ pub async fn start(
             let _ = server.await;
             return Err(error.context(format!("starting {}", service.name())));
         }
+        assay_common::metrics::observe_pool(service.name(), service.database());
         server::watch_database(
             service.database().clone(),
             status,

@@ -721,6 +721,27 @@ async fn from_a_counterfeit_listing_to_arrests_and_a_disclosure() {
         sample(&a_text, "assay_screening_hits_total", &[]),
         Some(1.0)
     );
+    // What the process and its pools and outbox say of themselves.
+    let version = format!("version=\"{}\"", env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        sample(&a_text, "assay_build_info", &[&version]),
+        Some(1.0),
+        "{a_text}"
+    );
+    assert!(sample(&a_text, "process_memory_usage_bytes", &[]).is_some_and(|b| b > 1e6));
+    assert!(sample(&a_text, "process_cpu_time_seconds_total", &[]).is_some_and(|s| s > 0.0));
+    assert!(sample(&a_text, "process_unix_file_descriptor_count", &[]).is_some_and(|n| n > 3.0));
+    let writer = ["db_client_connection_pool_name=\"screening.writer\""];
+    assert!(
+        sample(&a_text, "db_client_connection_count", &writer).is_some(),
+        "{a_text}"
+    );
+    let hits = ["topic=\"screening.hit\""];
+    assert!(
+        sample(&a_text, "assay_outbox_pending", &hits).is_some(),
+        "{a_text}"
+    );
+    assert!(sample(&a_text, "assay_outbox_oldest_pending_age_seconds", &hits).is_some());
     let b_text = scrape(b_metrics).await;
     assert_eq!(
         sample(

@@ -47,6 +47,30 @@ impl Db {
         &self.writer
     }
 
+    /// Its pools' connections: (pool, open, idle) — `writer` and, on SQLite, `readers`.
+    pub fn connections(&self) -> Vec<(&'static str, u32, u32)> {
+        let count = |db: &DatabaseConnection| -> (u32, u32) {
+            match db.get_database_backend() {
+                DbBackend::Postgres => {
+                    let pool = db.get_postgres_connection_pool();
+                    (pool.size(), pool.num_idle() as u32)
+                }
+                _ => {
+                    let pool = db.get_sqlite_connection_pool();
+                    (pool.size(), pool.num_idle() as u32)
+                }
+            }
+        };
+        let mut pools = Vec::with_capacity(2);
+        let (open, idle) = count(&self.writer);
+        pools.push(("writer", open, idle));
+        if let Some(readers) = &self.readers {
+            let (open, idle) = count(readers);
+            pools.push(("readers", open, idle));
+        }
+        pools
+    }
+
     fn for_query(&self, statement: &Statement) -> &DatabaseConnection {
         match &self.readers {
             Some(readers) if is_read(&statement.sql) => readers,

@@ -88,8 +88,127 @@ pub fn install(service_name: &str, otlp: bool) -> anyhow::Result<Metrics> {
     }
     let provider = builder.build();
     opentelemetry::global::set_meter_provider(provider.clone());
+    observe_process();
     let metrics = Metrics { provider, scrape };
     Ok(INSTALLED.get_or_init(|| metrics).clone())
+}
+
+/// The databases whose connection pools are observed, by service.
+static POOLS: std::sync::Mutex<Vec<(String, crate::db::Db)>> = std::sync::Mutex::new(Vec::new());
+
+/// Observes `db`'s connection pools as `db.client.connection.count`, by
+/// `db.client.connection.pool.name` (`<service>.writer`, `<service>.readers`) and
+/// `db.client.connection.state` (`idle`, `used`).
+pub fn observe_pool(service: &str, db: &crate::db::Db) {
+    POOLS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((service.to_owned(), db.clone()));
+}
+
+/// Instruments read at each collection, from the process itself: its build, memory, CPU
+/// time, open files, and the pools of [`observe_pool`].
+fn observe_process() {
+    let meter = meter();
+    meter
+        .u64_observable_gauge("assay.build.info")
+        .with_description("1, with the version of the running build")
+        .with_callback(|observer| {
+            observer.observe(1, &[KeyValue::new("version", env!("CARGO_PKG_VERSION"))]);
+        })
+        .build();
+    meter
+        .u64_observable_gauge("db.client.connection.count")
+        .with_description("Connections of each database pool, by state")
+        .with_callback(|observer| {
+            let pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
+            for (service, db) in pools.iter() {
+                for (pool, open, idle) in db.connections() {
+                    let name = KeyValue::new(
+                        "db.client.connection.pool.name",
+                        format!("{service}.{pool}"),
+                    );
+                    observer.observe(
+                        u64::from(idle),
+                        &[
+                            name.clone(),
+                            KeyValue::new("db.client.connection.state", "idle"),
+                        ],
+                    );
+                    observer.observe(
+                        u64::from(open.saturating_sub(idle)),
+                        &[name, KeyValue::new("db.client.connection.state", "used")],
+                    );
+                }
+            }
+        })
+        .build();
+    if process::stat().is_none() {
+        return;
+    }
+    meter
+        .u64_observable_gauge("process.memory.usage")
+        .with_unit("By")
+        .with_description("Resident memory of the process")
+        .with_callback(|observer| {
+            if let Some(stat) = process::stat() {
+                observer.observe(stat.resident_bytes, &[]);
+            }
+        })
+        .build();
+    meter
+        .f64_observable_counter("process.cpu.time")
+        .with_unit("s")
+        .with_description("CPU time the process has used, user and system")
+        .with_callback(|observer| {
+            if let Some(stat) = process::stat() {
+                observer.observe(stat.cpu_seconds, &[]);
+            }
+        })
+        .build();
+    meter
+        .u64_observable_gauge("process.unix.file_descriptor.count")
+        .with_description("File descriptors the process holds open")
+        .with_callback(|observer| {
+            if let Some(stat) = process::stat() {
+                observer.observe(stat.open_files, &[]);
+            }
+        })
+        .build();
+}
+
+/// What Linux's `/proc/self` says of this process (`None` elsewhere).
+mod process {
+    pub struct Stat {
+        pub resident_bytes: u64,
+        pub cpu_seconds: f64,
+        pub open_files: u64,
+    }
+
+    pub fn stat() -> Option<Stat> {
+        // VmRSS in kB.
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let resident_kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()?;
+        // utime and stime, the 14th and 15th fields, in USER_HZ ticks: 100 a second in
+        // the ABI of /proc. Fields are counted after the command name, in parentheses
+        // and free to hold spaces.
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks = |n: usize| fields.get(n - 3)?.parse::<u64>().ok();
+        let cpu_ticks = ticks(14)? + ticks(15)?;
+        let open_files = std::fs::read_dir("/proc/self/fd").ok()?.count() as u64;
+        Some(Stat {
+            resident_bytes: resident_kb * 1024,
+            cpu_seconds: cpu_ticks as f64 / 100.0,
+            open_files,
+        })
+    }
 }
 
 /// The metrics installed in this process, if any.

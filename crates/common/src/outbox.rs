@@ -140,6 +140,79 @@ pub async fn pending(db: &impl ConnectionTrait, topic: &str) -> ApiResult<u64> {
         .await?)
 }
 
+/// How often the backlog gauges are refreshed.
+const BACKLOG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// What waits in the outbox, by topic: `assay.outbox.pending` (messages),
+/// `assay.outbox.oldest_pending.age` (seconds since the oldest was written) and
+/// `assay.outbox.attempts.max` (tries of the most tried), every 15 s until shutdown. One
+/// statement a round, on the index of undelivered messages.
+async fn watch_backlog(db: Db, topics: Vec<String>, shutdown: CancellationToken) {
+    use opentelemetry::KeyValue;
+    let meter = crate::metrics::meter();
+    let pending = meter
+        .u64_gauge("assay.outbox.pending")
+        .with_description("Messages written and not yet delivered")
+        .build();
+    let age = meter
+        .f64_gauge("assay.outbox.oldest_pending.age")
+        .with_unit("s")
+        .with_description("How long the oldest undelivered message has waited")
+        .build();
+    let attempts = meter
+        .u64_gauge("assay.outbox.attempts.max")
+        .with_description("Delivery attempts of the most tried undelivered message")
+        .build();
+    let mut rounds = crate::jobs::Rounds::every(BACKLOG_INTERVAL, shutdown);
+    while rounds.next().await {
+        let rows: Result<
+            Vec<(
+                String,
+                i64,
+                Option<chrono::DateTime<chrono::Utc>>,
+                Option<i32>,
+            )>,
+            DbErr,
+        > = entity::Entity::find()
+            .select_only()
+            .column(entity::Column::Topic)
+            .column_as(entity::Column::Id.count(), "waiting")
+            .column_as(entity::Column::CreateTime.min(), "oldest")
+            .column_as(entity::Column::Attempts.max(), "tries")
+            .filter(entity::Column::DeliveredTime.is_null())
+            .filter(entity::Column::Topic.is_in(topics.iter().map(String::as_str)))
+            .group_by(entity::Column::Topic)
+            .into_tuple()
+            .all(&db)
+            .await;
+        let rows = match rows {
+            Ok(rows) => rows,
+            Err(error) => {
+                tracing::warn!(%error, "reading the outbox backlog failed");
+                continue;
+            }
+        };
+        let now = crate::time::now();
+        for topic in &topics {
+            let label = [KeyValue::new("topic", topic.clone())];
+            let row = rows.iter().find(|(t, ..)| t == topic);
+            let (waiting, oldest, tries) = row.map_or((0, None, None), |(_, n, o, a)| (*n, *o, *a));
+            pending.record(
+                <u64 as TryFrom<i64>>::try_from(waiting).unwrap_or(0),
+                &label,
+            );
+            let waited = oldest.map_or(0.0, |o| {
+                Ord::max((now - o).num_milliseconds(), 0) as f64 / 1000.0
+            });
+            age.record(waited, &label);
+            attempts.record(
+                <u64 as TryFrom<i32>>::try_from(tries.unwrap_or(0)).unwrap_or(0),
+                &label,
+            );
+        }
+    }
+}
+
 /// Hands the messages of one topic to their receiver. An error means "not delivered, try
 /// again later"; the receiver must accept a message delivered twice (the row's `key` is
 /// its idempotency key).
@@ -227,6 +300,11 @@ impl Relay {
         } else {
             self.config.poll_interval
         };
+        tokio::spawn(watch_backlog(
+            self.db.clone(),
+            self.routes.iter().map(|(t, _)| t.clone()).collect(),
+            shutdown.clone(),
+        ));
         let mut passes: u64 = 0;
         loop {
             let delivered = tokio::select! {
