@@ -140,6 +140,15 @@ pub async fn pending(db: &impl ConnectionTrait, topic: &str) -> ApiResult<u64> {
         .await?)
 }
 
+/// A topic's backlog: its name, messages waiting, when the oldest was written, the most
+/// attempts one has had.
+type Backlog = (
+    String,
+    i64,
+    Option<chrono::DateTime<chrono::Utc>>,
+    Option<i32>,
+);
+
 /// How often the backlog gauges are refreshed.
 const BACKLOG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(15);
 
@@ -165,15 +174,7 @@ async fn watch_backlog(db: Db, topics: Vec<String>, shutdown: CancellationToken)
         .build();
     let mut rounds = crate::jobs::Rounds::every(BACKLOG_INTERVAL, shutdown);
     while rounds.next().await {
-        let rows: Result<
-            Vec<(
-                String,
-                i64,
-                Option<chrono::DateTime<chrono::Utc>>,
-                Option<i32>,
-            )>,
-            DbErr,
-        > = entity::Entity::find()
+        let rows: Result<Vec<Backlog>, DbErr> = entity::Entity::find()
             .select_only()
             .column(entity::Column::Topic)
             .column_as(entity::Column::Id.count(), "waiting")
