@@ -574,10 +574,11 @@ where
     }
     figment = figment
         // ASSAY_CONFIG names the file itself, ASSAY_ADMIN_* what `assay admin` calls with
-        // (flags' environment variables), not keys.
+        // (flags' environment variables), ASSAY_REQUIRE_POSTGRES what the tests need: not
+        // keys.
         .merge(
             Env::prefixed("ASSAY_")
-                .ignore(&["config", "admin_server", "admin_token"])
+                .ignore(&["config", "admin_server", "admin_token", "require_postgres"])
                 .split("__"),
         )
         .merge(Serialized::globals(overrides));
@@ -607,7 +608,11 @@ mod tests {
         .unwrap();
         figment::Jail::expect_with(|jail| {
             jail.set_env("ASSAY_SERVER__MAX_CONCURRENT_REQUESTS", "9");
+            // Variables named ASSAY_ that are not configuration are left alone.
             jail.set_env("ASSAY_CONFIG", "ignored.toml");
+            jail.set_env("ASSAY_ADMIN_SERVER", "http://elsewhere:1");
+            jail.set_env("ASSAY_ADMIN_TOKEN", "t");
+            jail.set_env("ASSAY_REQUIRE_POSTGRES", "1");
             let config: PlatformConfig = load(
                 Some(&file),
                 serde_json::json!({ "listen": "127.0.0.1:7000" }),
