@@ -432,6 +432,7 @@ async fn run(backend: Backend, options: &Options) {
             client
                 .screen_listing(ScreenListingRequest {
                     listing: Some(listing),
+                    min_catalogue_revision: 0,
                 })
                 .await
                 .expect("screened");

@@ -166,6 +166,7 @@ async fn each_rpc_keeps_to_its_statement_budget_on_postgres() {
     let screened = pipeline
         .screen_listing(screening::ScreenListingRequest {
             listing: Some(velmora_replica("lst-1", "seller-1")),
+            min_catalogue_revision: 0,
         })
         .await
         .unwrap()

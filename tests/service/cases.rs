@@ -1231,6 +1231,7 @@ async fn screening_alerts_become_cases_and_decisions_go_back(backend: Backend) {
     let answer = pipeline
         .screen_listing(screening::ScreenListingRequest {
             listing: Some(velmora_replica("lst-77", "seller-77")),
+            min_catalogue_revision: 0,
         })
         .await
         .unwrap()

@@ -187,6 +187,7 @@ async fn hit(sandbox: &Sandbox, brand: &str, listing_id: &str, seller_id: &str) 
                 price: Some(eur(30)),
                 ..Default::default()
             }),
+            min_catalogue_revision: 0,
         })
         .await
         .unwrap()

@@ -50,6 +50,7 @@ async fn screen(client: &mut Screening, listing: Listing) -> ScreenListingRespon
     client
         .screen_listing(ScreenListingRequest {
             listing: Some(listing),
+            min_catalogue_revision: 0,
         })
         .await
         .expect("screen")
@@ -74,6 +75,7 @@ async fn feed(
 on_both_backends!(
     counterfeits_are_blocked_and_explained,
     a_catalogue_change_reaches_verdicts_within_a_second,
+    a_screening_waits_for_the_catalogue_revision_it_names,
     bad_listings_are_refused_and_nothing_is_stored,
     a_hit_is_stored_once_per_listing_outcome,
     hits_committed_together_are_stored_once_each,
@@ -152,10 +154,92 @@ async fn counterfeits_are_blocked_and_explained(backend: Backend) {
         owner
             .screen_listing(ScreenListingRequest {
                 listing: Some(listing("lst-4", "x", "", usd(1))),
+                min_catalogue_revision: 0,
             })
             .await,
         Code::PermissionDenied,
     );
+}
+
+/// A client that has just verified a trade mark screens against it at once, by naming the
+/// catalogue revision the verification answered with; a revision this replica has not
+/// reached is refused with a reason to branch on, once the configured wait is over.
+async fn a_screening_waits_for_the_catalogue_revision_it_names(backend: Backend) {
+    use tonic_types::StatusExt;
+    let sandbox = Sandbox::start_with(backend, assay::ServiceName::ALL, |config| {
+        config.screening.catalogue_wait = Duration::from_millis(300);
+    })
+    .await;
+    let mut admin = registry(&sandbox, ADMIN).await;
+    let mut legal = registry(&sandbox, LEGAL).await;
+    let member = active_member(&mut admin, "Quillane SA", registry::MemberKind::BrandOwner).await;
+    let brand = create_brand(&mut admin, &member.id, "Quillane").await;
+    let right = create_right(&mut admin, trademark_msg(&brand.id, "018700091")).await;
+    let verified = legal
+        .verify_ip_right(registry::VerifyIpRightRequest {
+            id: right.id.clone(),
+            etag: String::new(),
+            note: "checked".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let revision = verified.catalogue_revision;
+    assert!(revision > 0, "verifying protected the brand: {verified:?}");
+
+    let mut client = screening(&sandbox, MARKETPLACE).await;
+    let ask = |min_catalogue_revision: i64| ScreenListingRequest {
+        listing: Some(listing(
+            "lst-q",
+            "Quillane replica handbag AAA 1:1",
+            "handbags",
+            usd(40),
+        )),
+        min_catalogue_revision,
+    };
+    // No polling: the call waits until the engine has the revision.
+    let screened = client
+        .screen_listing(ask(revision))
+        .await
+        .unwrap()
+        .into_inner();
+    let verdict = screened.verdict.unwrap();
+    assert_eq!(verdict.brands[0].brand_id, brand.id, "{verdict:?}");
+    assert!(verdict.catalogue_revision >= revision);
+
+    let started = Instant::now();
+    let behind = expect_code(
+        client.screen_listing(ask(revision + 1000)).await,
+        Code::Unavailable,
+    );
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    let info = behind.get_details_error_info().expect("ErrorInfo");
+    assert_eq!(info.reason, "CATALOGUE_BEHIND");
+    assert!(behind.get_details_retry_info().is_some());
+    let bad = expect_code(client.screen_listing(ask(-1)).await, Code::InvalidArgument);
+    assert!(bad.message().contains("min_catalogue_revision"), "{bad:?}");
+    // Other changes to the catalogue answer with their revision too; one that changes
+    // nothing answers 0.
+    let suspended = admin
+        .suspend_member(registry::SuspendMemberRequest {
+            id: member.id.clone(),
+            etag: String::new(),
+            reason: "unpaid".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(suspended.catalogue_revision > revision);
+    let reactivated = admin
+        .activate_member(registry::ActivateMemberRequest {
+            id: member.id.clone(),
+            etag: String::new(),
+            reason: "paid".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(reactivated.catalogue_revision > suspended.catalogue_revision);
 }
 
 async fn a_catalogue_change_reaches_verdicts_within_a_second(backend: Backend) {
@@ -322,7 +406,10 @@ async fn bad_listings_are_refused_and_nothing_is_stored(backend: Backend) {
     for (bad, field) in cases {
         let status = expect_code(
             client
-                .screen_listing(ScreenListingRequest { listing: Some(bad) })
+                .screen_listing(ScreenListingRequest {
+                    listing: Some(bad),
+                    ..Default::default()
+                })
                 .await,
             Code::InvalidArgument,
         );

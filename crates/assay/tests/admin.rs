@@ -180,6 +180,7 @@ async fn from_a_spreadsheet_of_brands_to_a_screened_listing() {
                 }),
                 ..Default::default()
             }),
+            min_catalogue_revision: 0,
         })
         .await
         .unwrap()

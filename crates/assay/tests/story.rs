@@ -317,6 +317,8 @@ async fn from_a_counterfeit_listing_to_arrests_and_a_disclosure() {
                 price: Some(eur(45)),
                 ..Default::default()
             }),
+            // Screened against the catalogue that verifying the mark made.
+            min_catalogue_revision: protected.catalogue_revision,
         })
         .await
         .unwrap()
@@ -330,6 +332,7 @@ async fn from_a_counterfeit_listing_to_arrests_and_a_disclosure() {
                 seller_id: "s-ring".to_owned(),
                 ..Default::default()
             }),
+            min_catalogue_revision: 0,
         })
         .await
         .unwrap_err();

@@ -42,6 +42,8 @@ pub mod reason {
     /// The service is starting, stopping or cannot reach what it needs: retry.
     pub const UNAVAILABLE: &str = "UNAVAILABLE";
     pub const NOT_READY: &str = "NOT_READY";
+    /// This replica has not yet caught up with the catalogue revision asked for.
+    pub const CATALOGUE_BEHIND: &str = "CATALOGUE_BEHIND";
     pub const INTERNAL: &str = "INTERNAL";
 }
 
@@ -312,6 +314,10 @@ pub enum ApiError {
     ResourceExhausted(String),
     #[error("{0}")]
     Unavailable(String),
+    /// A replica's copy of replicated state (its catalogue) is behind what the caller
+    /// asked for: UNAVAILABLE, worth retrying.
+    #[error("{0}")]
+    Behind(String),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -359,7 +365,7 @@ impl ApiError {
             ApiError::PermissionDenied(_) => ErrorCode::PermissionDenied,
             ApiError::Unauthenticated(_) => ErrorCode::Unauthenticated,
             ApiError::ResourceExhausted(_) => ErrorCode::ResourceExhausted,
-            ApiError::Unavailable(_) => ErrorCode::Unavailable,
+            ApiError::Unavailable(_) | ApiError::Behind(_) => ErrorCode::Unavailable,
             ApiError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -461,6 +467,11 @@ impl From<ApiError> for Status {
             }
             ApiError::Unavailable(_) => {
                 let mut details = error_info(reason::UNAVAILABLE, &[]);
+                details.set_retry_info(Some(RETRY_AFTER));
+                details
+            }
+            ApiError::Behind(_) => {
+                let mut details = error_info(reason::CATALOGUE_BEHIND, &[]);
                 details.set_retry_info(Some(RETRY_AFTER));
                 details
             }
@@ -629,6 +640,12 @@ mod tests {
                 ApiError::Unavailable("later".into()),
                 Code::Unavailable,
                 reason::UNAVAILABLE,
+                true,
+            ),
+            (
+                ApiError::Behind("behind".into()),
+                Code::Unavailable,
+                reason::CATALOGUE_BEHIND,
                 true,
             ),
             (

@@ -112,6 +112,18 @@ impl Engines {
             .is_ok_and(|r| r.is_ok())
     }
 
+    /// Waits (up to `timeout`) until the engine in use was built from catalogue `revision`
+    /// or a later one, so that a brand the caller just protected is screened for.
+    pub async fn wait_for_catalogue(&self, revision: i64, timeout: Duration) -> bool {
+        let mut in_use = self.in_use.subscribe();
+        tokio::time::timeout(
+            timeout,
+            in_use.wait_for(|&(catalogue, _)| catalogue >= revision),
+        )
+        .await
+        .is_ok_and(|r| r.is_ok())
+    }
+
     /// Compiles engines whenever the catalogue or the rules change, and reports the service
     /// ready once the first catalogue is in.
     pub async fn build_forever(

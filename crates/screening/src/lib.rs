@@ -72,6 +72,10 @@ pub struct Config {
     /// How often rules changed on other replicas are picked up.
     #[serde(with = "humantime_serde")]
     pub rules_poll_interval: Duration,
+    /// How long a screening that names a catalogue revision (`min_catalogue_revision`)
+    /// waits for this replica's engine to reach it.
+    #[serde(with = "humantime_serde")]
+    pub catalogue_wait: Duration,
 }
 
 impl Default for Config {
@@ -104,6 +108,7 @@ impl Default for Config {
             block_threshold: 0.8,
             exchange_rates: rates.into_iter().map(|(c, r)| (c.to_owned(), r)).collect(),
             rules_poll_interval: Duration::from_secs(5),
+            catalogue_wait: Duration::from_secs(10),
         }
     }
 }
@@ -210,7 +215,8 @@ impl Screening {
             platform.page_tokens.clone(),
             platform.drain.clone(),
             holds,
-        );
+        )
+        .with_catalogue_wait(config.catalogue_wait);
         Ok(Self {
             db,
             api,

@@ -130,6 +130,7 @@ fn shared(error: &ApiError) -> ApiError {
     match error {
         ApiError::Aborted(m) => ApiError::Aborted(m.clone()),
         ApiError::Unavailable(m) => ApiError::Unavailable(m.clone()),
+        ApiError::Behind(m) => ApiError::Behind(m.clone()),
         ApiError::Internal(e) => ApiError::Internal(anyhow::anyhow!("storing hits: {e:#}")),
         other => ApiError::Internal(anyhow::anyhow!("storing hits: {other}")),
     }

@@ -165,6 +165,8 @@ pub fn authed(
 
 /// What [`protect_a_brand`] made.
 pub struct Protected {
+    /// The catalogue revision that verifying the right answered with.
+    pub catalogue_revision: i64,
     pub member_id: String,
     pub brand_id: String,
     pub right_id: String,
@@ -249,16 +251,18 @@ pub async fn protect_a_brand_at(registry: &Process, screening: &Process, token: 
         .into_inner()
         .ip_right
         .unwrap();
-    admin
+    let verified = admin
         .verify_ip_right(registry::VerifyIpRightRequest {
             id: right.id.clone(),
             etag: String::new(),
             note: "checked".to_owned(),
         })
         .await
-        .unwrap();
+        .unwrap()
+        .into_inner();
     wait_for_brands(screening, token, 1).await;
     Protected {
+        catalogue_revision: verified.catalogue_revision,
         member_id: member.id,
         brand_id: brand.id,
         right_id: right.id,

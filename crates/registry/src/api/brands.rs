@@ -101,7 +101,7 @@ impl RegistryApi {
         &self,
         principal: &Principal,
         req: UpdateBrandRequest,
-    ) -> ApiResult<Brand> {
+    ) -> ApiResult<(Brand, i64)> {
         let Some(update) = req.brand else {
             return Err(ApiError::invalid("brand", "must be set"));
         };
@@ -165,14 +165,14 @@ impl RegistryApi {
         let protected = store::is_protected(&txn, &model.id).await?;
         txn.commit().await?;
         self.hub.published(revision);
-        convert::brand(&model, protected)
+        Ok((convert::brand(&model, protected)?, revision.unwrap_or(0)))
     }
 
     pub(super) async fn delete_brand(
         &self,
         principal: &Principal,
         req: DeleteBrandRequest,
-    ) -> ApiResult<()> {
+    ) -> ApiResult<i64> {
         let id = id_arg("id", &req.id, BrandId::parse)?;
         let txn = self.db.begin().await?;
         let current = store::get_brand(&txn, &id).await?;
@@ -195,6 +195,6 @@ impl RegistryApi {
         txn.commit().await?;
         self.hub.published(revision);
         tracing::info!(brand_id = %id, "brand deleted");
-        Ok(())
+        Ok(revision.unwrap_or(0))
     }
 }

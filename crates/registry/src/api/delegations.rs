@@ -7,7 +7,7 @@ impl RegistryApi {
         &self,
         principal: &Principal,
         req: CreateDelegationRequest,
-    ) -> ApiResult<Delegation> {
+    ) -> ApiResult<(Delegation, i64)> {
         let mut violations = FieldViolations::new();
         let key = Key::of("CreateDelegation", principal, &mut violations, &req);
         let Some(delegation) = &req.delegation else {
@@ -131,10 +131,13 @@ impl RegistryApi {
         .await?
         .into_inner();
         txn.commit().await?;
-        if let Some(revision) = revision {
-            self.hub.published(revision);
-        }
-        Ok(convert::delegation(&model, brand_ids))
+        let revision = revision.flatten();
+        self.hub.published(revision);
+        // A retried create reports no revision: the first answer carried it.
+        Ok((
+            convert::delegation(&model, brand_ids),
+            revision.unwrap_or(0),
+        ))
     }
 
     pub(super) async fn get_delegation(
@@ -210,7 +213,7 @@ impl RegistryApi {
         &self,
         principal: &Principal,
         req: DeleteDelegationRequest,
-    ) -> ApiResult<()> {
+    ) -> ApiResult<i64> {
         let id = id_arg("id", &req.id, DelegationId::parse)?;
         let txn = self.db.begin().await?;
         let current = store::get_delegation(&txn, &id).await?;
@@ -228,6 +231,6 @@ impl RegistryApi {
         let revision = store::refresh_catalogue(&txn, &brands, now.date_naive(), now).await?;
         txn.commit().await?;
         self.hub.published(revision);
-        Ok(())
+        Ok(revision.unwrap_or(0))
     }
 }

@@ -137,7 +137,7 @@ impl RegistryApi {
         etag: &str,
         reason: &str,
         transition: member_domain::Transition,
-    ) -> ApiResult<Member> {
+    ) -> ApiResult<(Member, i64)> {
         let id = id_arg("id", id, MemberId::parse)?;
         let reason = reason_arg(reason, transition != member_domain::Transition::Activate)?;
 
@@ -154,6 +154,6 @@ impl RegistryApi {
         self.directory.forget_member(id.as_str());
         self.hub.published(revision);
         tracing::info!(member_id = %id, status = to.as_str_name(), "member status changed");
-        convert::member(&model)
+        Ok((convert::member(&model)?, revision.unwrap_or(0)))
     }
 }

@@ -126,22 +126,24 @@ assay_common::rpcs! {
             |p, req| self.update_member(&p, req), |m| UpdateMemberResponse { member: Some(m) };
         activate_member(ActivateMemberRequest) -> ActivateMemberResponse =
             |_, req| self.transition_member(&req.id, &req.etag, &req.reason, Transition::Activate),
-            |m| ActivateMemberResponse { member: Some(m) };
+            |(m, catalogue_revision)| ActivateMemberResponse { member: Some(m), catalogue_revision };
         suspend_member(SuspendMemberRequest) -> SuspendMemberResponse =
             |_, req| self.transition_member(&req.id, &req.etag, &req.reason, Transition::Suspend),
-            |m| SuspendMemberResponse { member: Some(m) };
+            |(m, catalogue_revision)| SuspendMemberResponse { member: Some(m), catalogue_revision };
         exit_member(ExitMemberRequest) -> ExitMemberResponse =
             |_, req| self.transition_member(&req.id, &req.etag, &req.reason, Transition::Exit),
-            |m| ExitMemberResponse { member: Some(m) };
+            |(m, catalogue_revision)| ExitMemberResponse { member: Some(m), catalogue_revision };
         create_brand(CreateBrandRequest) -> CreateBrandResponse =
             |p, req| self.create_brand(&p, req), |b| CreateBrandResponse { brand: Some(b) };
         get_brand(GetBrandRequest) -> GetBrandResponse =
             |p, req| self.get_brand(&p, req), |b| GetBrandResponse { brand: Some(b) };
         list_brands(ListBrandsRequest) -> ListBrandsResponse = |p, req| self.list_brands(&p, req);
         update_brand(UpdateBrandRequest) -> UpdateBrandResponse =
-            |p, req| self.update_brand(&p, req), |b| UpdateBrandResponse { brand: Some(b) };
+            |p, req| self.update_brand(&p, req),
+            |(b, catalogue_revision)| UpdateBrandResponse { brand: Some(b), catalogue_revision };
         delete_brand(DeleteBrandRequest) -> DeleteBrandResponse =
-            |p, req| self.delete_brand(&p, req), |()| DeleteBrandResponse {};
+            |p, req| self.delete_brand(&p, req),
+            |catalogue_revision| DeleteBrandResponse { catalogue_revision };
         create_ip_right(CreateIpRightRequest) -> CreateIpRightResponse =
             |p, req| self.create_ip_right(&p, req), |r| CreateIpRightResponse { ip_right: Some(r) };
         get_ip_right(GetIpRightRequest) -> GetIpRightResponse =
@@ -149,23 +151,25 @@ assay_common::rpcs! {
         list_ip_rights(ListIpRightsRequest) -> ListIpRightsResponse =
             |p, req| self.list_ip_rights(&p, req);
         update_ip_right(UpdateIpRightRequest) -> UpdateIpRightResponse =
-            |p, req| self.update_ip_right(&p, req), |r| UpdateIpRightResponse { ip_right: Some(r) };
+            |p, req| self.update_ip_right(&p, req),
+            |(r, catalogue_revision)| UpdateIpRightResponse { ip_right: Some(r), catalogue_revision };
         verify_ip_right(VerifyIpRightRequest) -> VerifyIpRightResponse =
             |p, req| self.review_ip_right(&p, &req.id, &req.etag, &req.note, true),
-            |r| VerifyIpRightResponse { ip_right: Some(r) };
+            |(r, catalogue_revision)| VerifyIpRightResponse { ip_right: Some(r), catalogue_revision };
         reject_ip_right(RejectIpRightRequest) -> RejectIpRightResponse =
             |p, req| self.review_ip_right(&p, &req.id, &req.etag, &req.reason, false),
-            |r| RejectIpRightResponse { ip_right: Some(r) };
+            |(r, catalogue_revision)| RejectIpRightResponse { ip_right: Some(r), catalogue_revision };
         create_delegation(CreateDelegationRequest) -> CreateDelegationResponse =
             |p, req| self.create_delegation(&p, req),
-            |d| CreateDelegationResponse { delegation: Some(d) };
+            |(d, catalogue_revision)| CreateDelegationResponse { delegation: Some(d), catalogue_revision };
         get_delegation(GetDelegationRequest) -> GetDelegationResponse =
             |p, req| self.get_delegation(&p, req),
             |d| GetDelegationResponse { delegation: Some(d) };
         list_delegations(ListDelegationsRequest) -> ListDelegationsResponse =
             |p, req| self.list_delegations(&p, req);
         delete_delegation(DeleteDelegationRequest) -> DeleteDelegationResponse =
-            |p, req| self.delete_delegation(&p, req), |()| DeleteDelegationResponse {};
+            |p, req| self.delete_delegation(&p, req),
+            |catalogue_revision| DeleteDelegationResponse { catalogue_revision };
     }
     {
         async fn get_catalogue(

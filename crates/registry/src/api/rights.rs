@@ -140,7 +140,7 @@ impl RegistryApi {
         &self,
         principal: &Principal,
         req: UpdateIpRightRequest,
-    ) -> ApiResult<IpRight> {
+    ) -> ApiResult<(IpRight, i64)> {
         let Some(update) = req.ip_right else {
             return Err(ApiError::invalid("ip_right", "must be set"));
         };
@@ -195,7 +195,7 @@ impl RegistryApi {
         .await?;
         txn.commit().await?;
         self.hub.published(revision);
-        convert::right(&model, today)
+        Ok((convert::right(&model, today)?, revision.unwrap_or(0)))
     }
 
     pub(super) async fn review_ip_right(
@@ -205,7 +205,7 @@ impl RegistryApi {
         etag: &str,
         note: &str,
         verify: bool,
-    ) -> ApiResult<IpRight> {
+    ) -> ApiResult<(IpRight, i64)> {
         let id = id_arg("id", id, IpRightId::parse)?;
         let note = if verify {
             validate::optional_text(note, 1000).map_err(|e| ApiError::invalid("note", e))?
@@ -261,6 +261,6 @@ impl RegistryApi {
         txn.commit().await?;
         self.hub.published(revision);
         tracing::info!(ip_right_id = %id, status = next.as_str_name(), "IP right reviewed");
-        convert::right(&model, today)
+        Ok((convert::right(&model, today)?, revision.unwrap_or(0)))
     }
 }

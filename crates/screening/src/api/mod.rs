@@ -65,6 +65,8 @@ pub struct ScreeningApi {
     relay: Arc<OnceLock<Arc<Notify>>>,
     writer: HitWriter,
     holds: HoldChecker,
+    /// How long a screening waits for the catalogue revision its caller asked for.
+    catalogue_wait: std::time::Duration,
 }
 
 impl ScreeningApi {
@@ -87,7 +89,14 @@ impl ScreeningApi {
             )),
             relay,
             holds,
+            catalogue_wait: std::time::Duration::from_secs(10),
         }
+    }
+
+    /// How long a screening waits for the catalogue revision its caller asked for.
+    pub fn with_catalogue_wait(mut self, wait: std::time::Duration) -> Self {
+        self.catalogue_wait = wait;
+        self
     }
 
     /// Deletes hits screened before `before`, keeping those a preservation hold covers;
@@ -164,6 +173,27 @@ impl ScreeningApi {
         let Some(listing) = req.listing else {
             return Err(ApiError::invalid("listing", "must be set"));
         };
+        match req.min_catalogue_revision {
+            ..0 => {
+                return Err(ApiError::invalid(
+                    "min_catalogue_revision",
+                    "must be 0 or a catalogue revision",
+                ));
+            }
+            0 => {}
+            wanted => {
+                if !self
+                    .engines
+                    .wait_for_catalogue(wanted, self.catalogue_wait)
+                    .await
+                {
+                    return Err(ApiError::Behind(format!(
+                        "the engine has not reached catalogue revision {wanted} within {:?}: try again",
+                        self.catalogue_wait
+                    )));
+                }
+            }
+        }
         let checked = self
             .check_listing(listing)
             .await?
