@@ -447,6 +447,37 @@ pub async fn start(
     })
 }
 
+/// What `assay migrate --status` prints: each service's migrations, applied or pending,
+/// changing nothing; fails if any is pending.
+pub async fn migration_status(config: AppConfig, names: &[ServiceName]) -> anyhow::Result<()> {
+    let platform = Platform::offline(config.platform());
+    let peers = Peers {
+        local: ServiceName::ALL,
+        own: own_endpoint(config.listen, false),
+    };
+    let mut pending = 0;
+    for name in names {
+        let service = build(*name, &platform, &config, &peers).await?;
+        let status = service
+            .migration_status()
+            .await
+            .with_context(|| format!("reading the migrations of {}", service.name()))?;
+        for (migration, applied) in status {
+            println!(
+                "{:<16} {:<8} {migration}",
+                service.name(),
+                if applied { "applied" } else { "pending" }
+            );
+            pending += usize::from(!applied);
+        }
+    }
+    anyhow::ensure!(
+        pending == 0,
+        "{pending} migrations are pending: run `assay migrate`"
+    );
+    Ok(())
+}
+
 /// Runs the pending migrations of `names` and returns.
 pub async fn migrate(config: AppConfig, names: &[ServiceName]) -> anyhow::Result<()> {
     let platform = Platform::offline(config.platform());

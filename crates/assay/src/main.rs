@@ -48,6 +48,10 @@ enum Command {
     Migrate {
         /// Services to migrate: all, registry, screening, cases, lawenforcement.
         services: Vec<String>,
+        /// Print each migration, applied or pending, and change nothing; fails if any is
+        /// pending.
+        #[arg(long)]
+        status: bool,
     },
     /// Print the effective configuration as TOML, with secrets redacted.
     Config,
@@ -131,9 +135,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
     match cli.command {
         Command::Serve { services, .. } => serve(config, &services).await,
-        Command::Migrate { services } => {
-            let _telemetry = assay_common::telemetry::init(&config.log, "assay")?;
+        Command::Migrate { services, status } => {
             let names = select(&services).map_err(anyhow::Error::msg)?;
+            if status {
+                return assay::migration_status(config, &names).await;
+            }
+            let _telemetry = assay_common::telemetry::init(&config.log, "assay")?;
             assay::migrate(config, &names).await
         }
         Command::Admin(admin) => assay::admin::run(admin, &config).await,

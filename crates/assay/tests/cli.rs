@@ -138,3 +138,25 @@ fn keygen_writes_a_private_key_and_the_configuration_that_uses_it() {
     let again = assay(&["token", "keygen", "--kid", "screening-2026"], dir.path());
     assert!(!again.status.success(), "never overwrites a key");
 }
+
+#[test]
+fn migrate_status_says_what_is_pending_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["migrate", "--status", "registry", "--data-dir", "data"];
+    let before = assay(&args, dir.path());
+    assert!(!before.status.success(), "pending migrations fail the check");
+    let listed = text(&before.stdout);
+    assert!(listed.lines().count() > 3, "{listed}");
+    assert!(listed.lines().all(|l| l.contains("pending")), "{listed}");
+    assert!(text(&before.stderr).contains("run `assay migrate`"));
+    // Asking changed nothing: still all pending.
+    let again = assay(&args, dir.path());
+    assert_eq!(text(&again.stdout), listed);
+
+    let migrated = assay(&["migrate", "registry", "--data-dir", "data"], dir.path());
+    assert!(migrated.status.success(), "{}", text(&migrated.stderr));
+    let after = assay(&args, dir.path());
+    assert!(after.status.success(), "{}", text(&after.stderr));
+    let listed = text(&after.stdout);
+    assert!(listed.lines().all(|l| l.contains("applied")), "{listed}");
+}

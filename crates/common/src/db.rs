@@ -289,6 +289,23 @@ pub async fn migrate<M: MigratorTrait>(db: &Db) -> anyhow::Result<Vec<String>> {
     }
 }
 
+/// Each migration of `M`, in order, and whether the database has it — changing nothing (no
+/// table is created). Fails, naming them, where the database has migrations `M` does not
+/// know.
+pub async fn migration_status<M: MigratorTrait>(db: &Db) -> anyhow::Result<Vec<(String, bool)>> {
+    Ok(M::get_migration_with_status_read_only(db.writer())
+        .await
+        .context("reading the migrations applied")?
+        .iter()
+        .map(|m| {
+            (
+                m.name().to_owned(),
+                m.status() == sea_orm_migration::MigrationStatus::Applied,
+            )
+        })
+        .collect())
+}
+
 /// [`migrate`] on one connection or transaction.
 async fn migrate_on<M, C>(conn: &C) -> anyhow::Result<Vec<String>>
 where

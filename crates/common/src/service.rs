@@ -27,6 +27,8 @@ pub trait Service: Send + Sync + 'static {
     fn add_routes(&self, routes: &mut RoutesBuilder);
     /// Runs its pending migrations; returns the names of those it applied.
     fn migrate(&self) -> BoxFuture<'_, anyhow::Result<Vec<String>>>;
+    /// Its migrations and whether each is applied, changing nothing.
+    fn migration_status(&self) -> BoxFuture<'_, anyhow::Result<Vec<(String, bool)>>>;
     /// Starts its background work; called once migrations ran and the database answered.
     /// The service reports itself ready through `status` when it can take requests (at
     /// once, or later, e.g. once its first engine is loaded). Background work stops on
@@ -71,6 +73,12 @@ macro_rules! service_parts {
 
         fn migrate(&self) -> $crate::service::BoxFuture<'_, ::anyhow::Result<Vec<String>>> {
             Box::pin($crate::db::migrate::<$migrator>(&self.db))
+        }
+
+        fn migration_status(
+            &self,
+        ) -> $crate::service::BoxFuture<'_, ::anyhow::Result<Vec<(String, bool)>>> {
+            Box::pin($crate::db::migration_status::<$migrator>(&self.db))
         }
     };
 }
