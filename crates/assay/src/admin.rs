@@ -61,6 +61,9 @@ enum AdminCommand {
     /// Members of the alliance.
     #[command(subcommand)]
     Member(MemberCommand),
+    /// Law-enforcement agencies that may send requests and receive referrals.
+    #[command(subcommand)]
+    Agency(AgencyCommand),
     /// Brands and their trade marks from a CSV file (see `assay admin import brands -h`).
     #[command(subcommand)]
     Import(ImportCommand),
@@ -108,6 +111,33 @@ enum MemberCommand {
         reason: String,
     },
     /// Every member.
+    List,
+}
+
+#[derive(Subcommand)]
+enum AgencyCommand {
+    /// Register an agency (and, with --activate, let it in at once); prints it.
+    Create {
+        /// Its name.
+        #[arg(long)]
+        name: String,
+        /// ISO 3166-1 alpha-2 country code.
+        #[arg(long)]
+        country: String,
+        /// federal, state, local or international.
+        #[arg(long, default_value = "federal")]
+        level: String,
+        /// An email domain its officers write from (repeatable).
+        #[arg(long = "domain", required = true)]
+        domains: Vec<String>,
+        /// The duty contact's email address.
+        #[arg(long)]
+        email: String,
+        /// Activate it at once.
+        #[arg(long)]
+        activate: bool,
+    },
+    /// Every agency.
     List,
 }
 
@@ -179,6 +209,7 @@ pub async fn run(admin: Admin, config: &AppConfig) -> anyhow::Result<()> {
     match admin.command {
         AdminCommand::Health { services } => health(channel, &services).await,
         AdminCommand::Member(command) => member(channel, format, command).await,
+        AdminCommand::Agency(command) => agency(channel, format, command).await,
         AdminCommand::Import(ImportCommand::Brands {
             file,
             member,
@@ -331,6 +362,87 @@ async fn member(
                 "assay.registry.v1.Member",
                 &members,
                 &["id", "legal_name", "kind", "status", "country_code"],
+            )
+        }
+    }
+}
+
+async fn agency(
+    channel: PeerChannel,
+    format: Format,
+    command: AgencyCommand,
+) -> anyhow::Result<()> {
+    let mut client = LawEnforcementServiceClient::new(channel);
+    match command {
+        AgencyCommand::Create {
+            name,
+            country,
+            level,
+            domains,
+            email,
+            activate,
+        } => {
+            let level = enum_value(&level, "AGENCY_LEVEL_", le::AgencyLevel::from_str_name)
+                .with_context(|| format!("--level {level:?}"))?;
+            let mut agency = client
+                .create_agency(le::CreateAgencyRequest {
+                    agency: Some(le::Agency {
+                        name,
+                        country_code: country,
+                        level: level as i32,
+                        verified_email_domains: domains,
+                        contacts: vec![Contact {
+                            name: "Duty officer".to_owned(),
+                            email,
+                            ..Contact::default()
+                        }],
+                        ..Default::default()
+                    }),
+                    request_id: String::new(),
+                })
+                .await
+                .map_err(status)?
+                .into_inner()
+                .agency
+                .unwrap_or_default();
+            if activate {
+                agency = client
+                    .activate_agency(le::ActivateAgencyRequest {
+                        id: agency.id.clone(),
+                        etag: String::new(),
+                    })
+                    .await
+                    .map_err(status)?
+                    .into_inner()
+                    .agency
+                    .unwrap_or_default();
+            }
+            print_message(format, "assay.lawenforcement.v1.Agency", &agency)
+        }
+        AgencyCommand::List => {
+            let mut agencies = Vec::new();
+            let mut page_token = String::new();
+            loop {
+                let page = client
+                    .list_agencies(le::ListAgenciesRequest {
+                        page_size: 1000,
+                        page_token,
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(status)?
+                    .into_inner();
+                agencies.extend(page.agencies);
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                page_token = page.next_page_token;
+            }
+            print_rows(
+                format,
+                "assay.lawenforcement.v1.Agency",
+                &agencies,
+                &["id", "name", "country_code", "level", "status"],
             )
         }
     }

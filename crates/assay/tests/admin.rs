@@ -158,6 +158,36 @@ async fn from_a_spreadsheet_of_brands_to_a_screened_listing() {
     assert_eq!(figures["alliance"]["verified_rights"], 40);
     assert_eq!(figures["enforcement"]["arrests"], 0);
 
+    // An agency registered and let in, as legal staff would.
+    let agency = admin(
+        &server,
+        dir.path(),
+        &[
+            "--format",
+            "json",
+            "agency",
+            "create",
+            "--name",
+            "Garda Síochána",
+            "--country",
+            "IE",
+            "--domain",
+            "garda.ie",
+            "--email",
+            "duty@garda.ie",
+            "--activate",
+        ],
+    );
+    assert!(agency.status.success(), "{}", text(&agency.stderr));
+    let agency: serde_json::Value = serde_json::from_slice(&agency.stdout).unwrap();
+    assert_eq!(agency["status"], "AGENCY_STATUS_ACTIVE", "{agency}");
+    let agencies = admin(&server, dir.path(), &["--format", "csv", "agency", "list"]);
+    let listed = text(&agencies.stdout);
+    assert!(
+        listed.contains(agency["id"].as_str().unwrap()) && listed.contains("Garda Síochána"),
+        "{listed}"
+    );
+
     let audit = admin(&server, dir.path(), &["audit", "verify"]);
     assert!(audit.status.success(), "{}", text(&audit.stderr));
     assert!(text(&audit.stdout).contains("valid                  true"));

@@ -144,7 +144,10 @@ fn migrate_status_says_what_is_pending_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let args = ["migrate", "--status", "registry", "--data-dir", "data"];
     let before = assay(&args, dir.path());
-    assert!(!before.status.success(), "pending migrations fail the check");
+    assert!(
+        !before.status.success(),
+        "pending migrations fail the check"
+    );
     let listed = text(&before.stdout);
     assert!(listed.lines().count() > 3, "{listed}");
     assert!(listed.lines().all(|l| l.contains("pending")), "{listed}");
