@@ -643,11 +643,21 @@ fn read_brand_rows(
                     name,
                     brand,
                     right,
-                    digest: hex::encode(Sha256::digest(record.as_slice().as_bytes())),
+                    digest: row_digest(&record),
                 }),
         );
     }
     Ok(rows)
+}
+
+/// A row's content, each field with its length, so that no two different rows agree.
+fn row_digest(record: &csv::StringRecord) -> String {
+    let mut hash = Sha256::new();
+    for field in record {
+        hash.update((field.len() as u64).to_le_bytes());
+        hash.update(field.as_bytes());
+    }
+    hex::encode(hash.finalize())
 }
 
 fn brand_row<'a>(
@@ -1161,6 +1171,13 @@ mod tests {
             kind("industry-association").unwrap(),
             registry::MemberKind::IndustryAssociation
         );
+    }
+
+    #[test]
+    fn rows_that_differ_only_in_where_a_field_ends_are_different_rows() {
+        let row = |fields: &[&str]| row_digest(&csv::StringRecord::from(fields.to_vec()));
+        assert_ne!(row(&["ab", "c"]), row(&["a", "bc"]));
+        assert_eq!(row(&["ab", "c"]), row(&["ab", "c"]));
     }
 
     #[test]
