@@ -199,8 +199,7 @@ async fn alerts_survive_killed_processes_on_postgres() {
 
 /// One PostgreSQL database per service, for one test.
 struct Databases {
-    admin: sea_orm::DatabaseConnection,
-    names: Vec<String>,
+    databases: Vec<assay_common::db::TestDatabase>,
     /// `ASSAY_<SERVICE>__DATABASE_URL` for each.
     env: Vec<(String, String)>,
 }
@@ -212,30 +211,18 @@ impl Databases {
     }
 
     async fn create_for(test: &str, services: &[&str]) -> Option<Self> {
-        let admin_url = assay_common::db::test_postgres().await?;
-        let admin = Database::connect(&admin_url).await.unwrap();
-        let base = uuid::Uuid::now_v7().simple().to_string();
-        let server = admin_url
-            .split('?')
-            .next()
-            .and_then(|u| u.rsplit_once('/'))
-            .map(|(server, _)| server.to_owned())
-            .unwrap_or_else(|| admin_url.clone());
+        let mut databases = Vec::new();
         let mut env = Vec::new();
-        let mut names = Vec::new();
         for service in services {
-            let name = format!("assay_{test}_{base}_{service}");
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await
-                .expect("create database");
+            let database =
+                assay_common::db::TestDatabase::create(&format!("assay_{test}_{service}")).await?;
             env.push((
                 format!("ASSAY_{}__DATABASE_URL", service.to_uppercase()),
-                format!("{server}/{name}"),
+                database.url.clone(),
             ));
-            names.push(name);
+            databases.push(database);
         }
-        Some(Self { admin, names, env })
+        Some(Self { databases, env })
     }
 
     fn url(&self, service: &str) -> String {
@@ -244,11 +231,8 @@ impl Databases {
     }
 
     async fn drop(self) {
-        for name in self.names {
-            let _ = self
-                .admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await;
+        for database in self.databases {
+            database.drop().await;
         }
     }
 }

@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 
 use assay_common::config::{DatabaseConfig, sqlite_url};
-use assay_common::db::{self, Db};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
+use assay_common::db::{self, Db, TestDatabase};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use sea_orm_migration::MigratorTrait;
 
 /// Runs `$body` once for each service's migrator, as the type `M`, with its table name.
@@ -39,7 +39,7 @@ macro_rules! for_each_migrator {
 /// A fresh, empty database: a SQLite file or a PostgreSQL database dropped at the end.
 struct Fresh {
     url: String,
-    admin: Option<(DatabaseConnection, String)>,
+    postgres: Option<TestDatabase>,
     _dir: tempfile::TempDir,
 }
 
@@ -48,28 +48,17 @@ impl Fresh {
         let dir = tempfile::tempdir().unwrap();
         Some(Self {
             url: sqlite_url(&dir.path().join("fresh.db")),
-            admin: None,
+            postgres: None,
             _dir: dir,
         })
     }
 
     /// `None` where no PostgreSQL answers (see `db::test_postgres`).
     async fn postgres() -> Option<Self> {
-        let admin_url = db::test_postgres().await?;
-        let admin = Database::connect(&admin_url).await.unwrap();
-        let name = format!("assay_migrations_{}", uuid::Uuid::now_v7().simple());
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap();
-        let (server, _) = admin_url
-            .split('?')
-            .next()
-            .and_then(|u| u.rsplit_once('/'))
-            .unwrap();
+        let database = TestDatabase::create("assay_migrations").await?;
         Some(Self {
-            url: format!("{server}/{name}"),
-            admin: Some((admin, name)),
+            url: database.url.clone(),
+            postgres: Some(database),
             _dir: tempfile::tempdir().unwrap(),
         })
     }
@@ -81,10 +70,8 @@ impl Fresh {
     }
 
     async fn drop(self) {
-        if let Some((admin, name)) = self.admin {
-            let _ = admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await;
+        if let Some(database) = self.postgres {
+            database.drop().await;
         }
     }
 }

@@ -438,6 +438,47 @@ pub async fn test_postgres() -> Option<String> {
         .clone()
 }
 
+/// For tests: a fresh database on the PostgreSQL server of [`test_postgres`], named with
+/// `prefix` and a unique suffix; `None` where no server answers. [`TestDatabase::drop`]
+/// removes it (connections and all).
+pub struct TestDatabase {
+    admin: DatabaseConnection,
+    name: String,
+    /// Its URL.
+    pub url: String,
+}
+
+impl TestDatabase {
+    pub async fn create(prefix: &str) -> Option<Self> {
+        let admin_url = test_postgres().await?;
+        let admin = Database::connect(&admin_url)
+            .await
+            .expect("connecting to the test PostgreSQL");
+        let name = format!("{prefix}_{}", uuid::Uuid::now_v7().simple());
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("creating a test database");
+        let server = admin_url
+            .split('?')
+            .next()
+            .and_then(|u| u.rsplit_once('/'))
+            .map_or(admin_url.as_str(), |(server, _)| server);
+        let url = format!("{server}/{name}");
+        Some(Self { admin, name, url })
+    }
+
+    pub async fn drop(self) {
+        let _ = self
+            .admin
+            .execute_unprepared(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .await;
+    }
+}
+
 /// A service's migrator: its migrations in order, recorded in its own table so that
 /// services sharing one database keep separate histories.
 ///

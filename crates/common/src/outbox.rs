@@ -852,22 +852,10 @@ mod tests {
     /// the relay's own look is minutes away; one rolled back wakes nothing to deliver.
     #[tokio::test]
     async fn a_commit_anywhere_wakes_the_relay_on_postgres() {
-        let Some(admin_url) = crate::db::test_postgres().await else {
+        let Some(database) = crate::db::TestDatabase::create("assay_outbox").await else {
             return;
         };
-        let admin = sea_orm::Database::connect(&admin_url).await.unwrap();
-        let name = format!("assay_outbox_{}", uuid::Uuid::now_v7().simple());
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap();
-        let (server, _) = admin_url
-            .split('?')
-            .next()
-            .unwrap()
-            .rsplit_once('/')
-            .unwrap();
-        let url = format!("{server}/{name}");
+        let url = database.url.clone();
         let config = crate::config::DatabaseConfig::default();
         let relay_db = crate::db::connect(&url, &config).await.unwrap();
         crate::db::migrate::<Migrator>(&relay_db).await.unwrap();
@@ -897,9 +885,7 @@ mod tests {
         shutdown.cancel();
         running.await.unwrap();
         drop((writer, relay_db));
-        let _ = admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .await;
+        database.drop().await;
         assert!(delivered, "the commit did not wake the relay");
         assert_eq!(*taker.0.lock().unwrap(), ["kept"]);
     }

@@ -157,25 +157,10 @@ mod tests {
     /// once and record it once: the one whose delete removed them.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn replicas_that_find_one_expired_package_record_it_once_on_postgres() {
-        let Some(admin_url) = assay_common::db::test_postgres().await else {
+        let Some(database) = assay_common::db::TestDatabase::create("assay_le_jobs").await else {
             return;
         };
-        let admin = sea_orm::Database::connect(&admin_url).await.unwrap();
-        let name = format!(
-            "assay_le_jobs_{}_{}",
-            std::process::id(),
-            time::now().timestamp_nanos_opt().unwrap_or_default()
-        );
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap();
-        let (server, _) = admin_url
-            .split('?')
-            .next()
-            .and_then(|u| u.rsplit_once('/'))
-            .unwrap();
-        let url = format!("{server}/{name}");
+        let url = database.url.clone();
         let config = assay_common::config::DatabaseConfig::default();
         let db = assay_common::db::connect(&url, &config).await.unwrap();
         crate::migration::Migrator::up(db.writer(), None)
@@ -214,9 +199,7 @@ mod tests {
             .try_get::<i64>("", "n")
             .unwrap();
         drop(db);
-        let _ = admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .await;
+        database.drop().await;
         assert_eq!(recorded, 1, "the deletion was recorded once");
     }
 }
