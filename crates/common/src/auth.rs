@@ -154,8 +154,14 @@ pub fn read_or_create_secret(
                 .with_context(|| format!("writing {}", draft.display()))?;
             let linked = std::fs::hard_link(&draft, path);
             let _ = std::fs::remove_file(&draft);
-            match linked {
+            // A file system without hard links: written in place, as once it was.
+            let placed = linked.or_else(|error| match error.kind() {
+                std::io::ErrorKind::AlreadyExists => Err(error),
+                _ => write_private(path, &content),
+            });
+            match placed {
                 Ok(()) => Ok((content, true)),
+                // Another process was first: its secret is the one.
                 Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
                     let first = std::fs::read_to_string(path)
                         .with_context(|| format!("reading {}", path.display()))?;
