@@ -447,17 +447,29 @@ pub async fn start(
     })
 }
 
-/// What `assay migrate --status` prints: each service's migrations, applied or pending,
-/// changing nothing; fails if any is pending.
-pub async fn migration_status(config: AppConfig, names: &[ServiceName]) -> anyhow::Result<()> {
+/// The named services, built for maintenance: on an offline platform, serving nobody and
+/// reaching no peer (so any endpoint will do).
+async fn for_maintenance(
+    config: &AppConfig,
+    names: &[ServiceName],
+) -> anyhow::Result<Vec<Box<dyn Service>>> {
     let platform = Platform::offline(config.platform());
     let peers = Peers {
         local: ServiceName::ALL,
         own: own_endpoint(config.listen, false),
     };
-    let mut pending = 0;
+    let mut services = Vec::with_capacity(names.len());
     for name in names {
-        let service = build(*name, &platform, &config, &peers).await?;
+        services.push(build(*name, &platform, config, &peers).await?);
+    }
+    Ok(services)
+}
+
+/// What `assay migrate --status` prints: each service's migrations, applied or pending,
+/// changing nothing; fails if any is pending.
+pub async fn migration_status(config: AppConfig, names: &[ServiceName]) -> anyhow::Result<()> {
+    let mut pending = 0;
+    for service in for_maintenance(&config, names).await? {
         let status = service
             .migration_status()
             .await
@@ -480,14 +492,7 @@ pub async fn migration_status(config: AppConfig, names: &[ServiceName]) -> anyho
 
 /// Runs the pending migrations of `names` and returns.
 pub async fn migrate(config: AppConfig, names: &[ServiceName]) -> anyhow::Result<()> {
-    let platform = Platform::offline(config.platform());
-    // Migrating reaches no peer; any endpoint will do.
-    let peers = Peers {
-        local: ServiceName::ALL,
-        own: own_endpoint(config.listen, false),
-    };
-    for name in names {
-        let service = build(*name, &platform, &config, &peers).await?;
+    for service in for_maintenance(&config, names).await? {
         let applied = service
             .migrate()
             .await
