@@ -98,8 +98,12 @@ static POOLS: std::sync::Mutex<Vec<(String, crate::db::Db)>> = std::sync::Mutex:
 
 /// Observes `db`'s connection pools as `db.client.connection.count`, by
 /// `db.client.connection.pool.name` (`<service>.writer`, `<service>.readers`) and
-/// `db.client.connection.state` (`idle`, `used`).
+/// `db.client.connection.state` (`idle`, `used`). Only where metrics are installed: the
+/// registration keeps the pools for the life of the process.
 pub fn observe_pool(service: &str, db: &crate::db::Db) {
+    if INSTALLED.get().is_none() {
+        return;
+    }
     POOLS
         .lock()
         .unwrap_or_else(|e| e.into_inner())
