@@ -192,32 +192,156 @@ async fn from_a_spreadsheet_of_brands_to_a_screened_listing() {
     assert!(audit.status.success(), "{}", text(&audit.stderr));
     assert!(text(&audit.stdout).contains("valid                  true"));
 
-    // An imported brand is screened at once (once the engine has it).
+    // Rights and authorised sellers of the brands just imported, by the ids `brand list`
+    // shows; a brand that is not there is refused, by row, and a rerun changes nothing.
+    let listed = admin(&server, dir.path(), &["--format", "csv", "brand", "list"]);
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+    let listed = text(&listed.stdout);
+    let brand = listed
+        .lines()
+        .find(|l| l.contains(",Quorvelc,"))
+        .and_then(|l| l.split(',').next())
+        .unwrap_or_else(|| panic!("no Quorvelc in {listed}"))
+        .to_owned();
+    assert_eq!(
+        listed.lines().count(),
+        41,
+        "a header and forty brands: {listed}"
+    );
+    let rights = dir.path().join("rights.csv");
+    std::fs::write(
+        &rights,
+        format!(
+            "brand_id,kind,registration_number,office,nice_classes,valid_from,valid_until\n\
+             {brand},design-patent,D987654,USPTO,,2021-03-01,2036-03-01\n\
+             brd_00000000000000000000000000000000,trademark,018999999,EUIPO,25,2021-03-01,2036-03-01\n"
+        ),
+    )
+    .unwrap();
+    let sellers = dir.path().join("sellers.csv");
+    std::fs::write(
+        &sellers,
+        format!(
+            "brand_id,seller_id\n{brand},seller-authorised\n{brand},seller-outlet\n\
+             {brand},seller-authorised\nbrd_00000000000000000000000000000000,seller-x\n{brand},\n"
+        ),
+    )
+    .unwrap();
+    for run in ["first", "again"] {
+        let import = admin(
+            &server,
+            dir.path(),
+            &["import", "rights", rights.to_str().unwrap(), "--verify"],
+        );
+        let said = text(&import.stdout);
+        assert!(
+            !import.status.success()
+                && said.contains("2 rows: 1 imported (or already there), 1 refused"),
+            "{run}: {said}{}",
+            text(&import.stderr)
+        );
+        let reasons = std::fs::read_to_string(dir.path().join("rights.rejected.csv")).unwrap();
+        assert!(reasons.contains("3,018999999,NotFound"), "{run}: {reasons}");
+
+        let import = admin(
+            &server,
+            dir.path(),
+            &["import", "sellers", sellers.to_str().unwrap()],
+        );
+        let said = text(&import.stdout);
+        assert!(
+            !import.status.success()
+                && said.contains("5 rows: 3 imported (or already there), 2 refused"),
+            "{run}: {said}{}",
+            text(&import.stderr)
+        );
+        let reasons = std::fs::read_to_string(dir.path().join("sellers.rejected.csv")).unwrap();
+        let lines: Vec<&str> = reasons.lines().collect();
+        assert!(
+            lines[1].starts_with("5,seller-x,brand: NotFound"),
+            "{run}: {reasons}"
+        );
+        assert!(
+            lines[2].starts_with("6,,seller_id is empty"),
+            "{run}: {reasons}"
+        );
+    }
+    let shown = admin(
+        &server,
+        dir.path(),
+        &["--format", "csv", "right", "list", "--brand", &brand],
+    );
+    let shown = text(&shown.stdout);
+    assert_eq!(shown.lines().count(), 3, "two rights, each once: {shown}");
+    assert!(
+        shown.contains(
+            "IP_RIGHT_KIND_DESIGN_PATENT,IP_OFFICE_USPTO,D987654,VERIFICATION_STATUS_VERIFIED"
+        ),
+        "{shown}"
+    );
     let token = std::fs::read_to_string(dir.path().join("data/bootstrap-token")).unwrap();
-    common::wait_for_brands(&server, token.trim(), 40).await;
-    let mut screening = ScreeningServiceClient::new(authed(server.channel().await, token.trim()));
-    let verdict = screening
-        .screen_listing(ScreenListingRequest {
-            listing: Some(Listing {
-                listing_id: "lst-1".to_owned(),
-                seller_id: "seller-1".to_owned(),
-                title: "Quorvelc replica handbag, 1:1 mirror quality".to_owned(),
-                category: "handbags".to_owned(),
-                price: Some(Money {
-                    currency_code: "EUR".to_owned(),
-                    units: 45,
-                    nanos: 0,
-                }),
-                ..Default::default()
-            }),
-            min_catalogue_revision: 0,
-        })
+    let mut registry =
+        assay_proto::registry::v1::registry_service_client::RegistryServiceClient::new(authed(
+            server.channel().await,
+            token.trim(),
+        ));
+    let sellers = registry
+        .get_brand(assay_proto::registry::v1::GetBrandRequest { id: brand.clone() })
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .brand
+        .unwrap()
+        .authorized_seller_ids;
+    assert_eq!(sellers, ["seller-authorised", "seller-outlet"]);
+
+    // An imported brand is screened at once (once the engine has it).
+    common::wait_for_brands(&server, token.trim(), 40).await;
+    // The catalogue as it is now, with the sellers imported: screening is asked to wait
+    // for it.
+    let revision = registry
+        .get_catalogue(assay_proto::registry::v1::GetCatalogueRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .revision;
+    let mut screening = ScreeningServiceClient::new(authed(server.channel().await, token.trim()));
+    let mut screen = async |seller: &str| {
+        screening
+            .screen_listing(ScreenListingRequest {
+                listing: Some(Listing {
+                    listing_id: format!("lst-{seller}"),
+                    seller_id: seller.to_owned(),
+                    title: "Quorvelc replica handbag, 1:1 mirror quality".to_owned(),
+                    category: "handbags".to_owned(),
+                    price: Some(Money {
+                        currency_code: "EUR".to_owned(),
+                        units: 45,
+                        nanos: 0,
+                    }),
+                    ..Default::default()
+                }),
+                min_catalogue_revision: revision,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+    };
+    let named = |verdict: &assay_proto::screening::v1::ScreenListingResponse| {
+        let verdict = verdict.verdict.as_ref().unwrap();
+        verdict.brands.iter().any(|b| b.brand_id == brand)
+    };
+    let verdict = screen("seller-1").await;
     assert!(
-        !verdict.hit_id.is_empty(),
-        "the listing was not a hit: {verdict:?}"
+        !verdict.hit_id.is_empty() && named(&verdict),
+        "the listing was not a hit for Quorvelc: {verdict:?}"
+    );
+    // An authorised seller's listing is not flagged for the brand (its counterfeit
+    // vocabulary still counts).
+    let verdict = screen("seller-outlet").await;
+    assert!(
+        !named(&verdict),
+        "an authorised seller was flagged: {verdict:?}"
     );
 
     server.kill();

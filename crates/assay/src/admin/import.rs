@@ -1,6 +1,8 @@
-//! `assay admin import brands`: rows of a CSV file become brands and trade marks, each row
-//! with request ids made from its content, so that the same file imports the same way again.
+//! `assay admin import`: rows of a CSV file become brands, IP rights or authorised sellers.
+//! Each row is sent with request ids made from its content (or, for sellers, as a set
+//! union), so the same file imports the same way again and a rerun resumes.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
@@ -11,7 +13,7 @@ use assay_proto::common::v1::{Date, Money};
 use assay_proto::registry::v1 as registry;
 use assay_proto::registry::v1::registry_service_client::RegistryServiceClient;
 use chrono::NaiveDate;
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
 
 use super::print::emit;
@@ -20,134 +22,262 @@ use super::{enum_value, status};
 /// The most rows one import takes; a larger spreadsheet is split.
 const MAX_ROWS: usize = 1_000_000;
 
-/// What an import does with each row.
+/// Read-modify-write rounds for one brand's sellers before giving up on a busy brand.
+const MAX_ROUNDS: usize = 8;
+
+/// What an import does with its rows.
 pub(super) struct Import {
     pub(super) member: Option<String>,
     pub(super) verify: bool,
     pub(super) concurrency: usize,
 }
 
-/// A row of the brands file, as the server will be asked to record it.
-struct BrandRow {
+/// What each kind of file holds.
+#[derive(Clone, Copy)]
+pub(super) enum Kind {
+    Brands,
+    Rights,
+    Sellers,
+}
+
+type Client = RegistryServiceClient<PeerChannel>;
+
+/// A row of a file, parsed into what the server will be asked to record.
+struct Row<T> {
     line: u64,
+    /// What the row is called in the report of refused rows.
     name: String,
-    brand: registry::Brand,
-    right: Option<registry::IpRight>,
     /// Identifies the row's content, for its request ids.
     digest: String,
+    value: T,
 }
 
-/// How a row ended.
-enum Outcome {
-    Imported,
-    Rejected {
-        line: u64,
-        name: String,
-        reason: String,
-    },
+/// A row that was refused, with why.
+struct Refused {
+    line: u64,
+    name: String,
+    reason: String,
 }
 
-pub(super) async fn import_brands(
+/// What a brands file's row asks for.
+struct BrandRow {
+    brand: registry::Brand,
+    right: Option<registry::IpRight>,
+}
+
+/// What an IP rights file's row asks for.
+struct RightRow {
+    brand_id: String,
+    right: registry::IpRight,
+}
+
+/// What an authorised sellers file's row asks for.
+struct SellerRow {
+    brand_id: String,
+    seller_id: String,
+}
+
+pub(super) async fn import(
+    kind: Kind,
     channel: PeerChannel,
     file: &Path,
-    rejected_path: &Path,
+    refused_path: &Path,
     options: &Import,
 ) -> anyhow::Result<()> {
-    let rows = read_brand_rows(file, options.member.as_deref())?;
-    let total = rows.len() as u64;
-    let progress =
-        indicatif::ProgressBar::new(total).with_style(indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} rows  {per_sec}  {eta} left  {msg}",
-        )?);
     let client = RegistryServiceClient::new(channel);
-    let mut outcomes = futures::stream::iter(rows)
-        .map(|row| {
-            let client = &client;
-            async move {
+    match kind {
+        Kind::Brands => {
+            let rows = read_rows(file, &BRAND_COLUMNS, "name", |field| {
+                brand_row(field, options.member.as_deref())
+            })?;
+            if options.member.is_none() && !rows.columns.iter().any(|c| c == "member_id") {
+                bail!("{}: give --member or a `member_id` column", file.display());
+            }
+            let total = rows.rows.len();
+            let work = one_by_one(rows.rows, |row| {
+                let client = client.clone();
+                async move { import_brand(&client, row, options.verify).await }
+            });
+            report(
+                total,
+                work.buffer_unordered(options.concurrency),
+                refused_path,
+            )
+            .await
+        }
+        Kind::Rights => {
+            let rows = read_rows(file, &RIGHT_COLUMNS, "registration_number", right_row)?;
+            require(file, &rows.columns, &["brand_id", "registration_number"])?;
+            let total = rows.rows.len();
+            let work = one_by_one(rows.rows, |row| {
+                let client = client.clone();
+                async move {
+                    let RightRow { brand_id, right } = row.value;
+                    create_right(&client, &brand_id, right, &row.digest, options.verify)
+                        .await
+                        .map_err(|reason| Refused {
+                            line: row.line,
+                            name: row.name,
+                            reason,
+                        })
+                }
+            });
+            report(
+                total,
+                work.buffer_unordered(options.concurrency),
+                refused_path,
+            )
+            .await
+        }
+        Kind::Sellers => {
+            let rows = read_rows(file, &SELLER_COLUMNS, "seller_id", seller_row)?;
+            require(file, &rows.columns, &["brand_id", "seller_id"])?;
+            let total = rows.rows.len();
+            // One brand's sellers are one update: rows of a brand are sent together.
+            let mut brands: BTreeMap<String, Vec<Row<SellerRow>>> = BTreeMap::new();
+            let mut early = Vec::new();
+            for row in rows.rows {
                 match row {
-                    Ok(row) => import_row(client, row, options.verify).await,
-                    Err(rejected) => rejected,
+                    Ok(row) => brands
+                        .entry(row.value.brand_id.clone())
+                        .or_default()
+                        .push(row),
+                    Err(refused) => early.push(Err(refused)),
                 }
             }
-        })
-        .buffer_unordered(options.concurrency);
-    let (mut imported, mut rejected) = (0u64, Vec::new());
-    while let Some(outcome) = outcomes.next().await {
-        match outcome {
-            Outcome::Imported => imported += 1,
-            Outcome::Rejected { line, name, reason } => {
-                rejected.push((line, name, reason));
-                progress.set_message(format!("{} refused", rejected.len()));
+            let work = futures::stream::iter(brands)
+                .map(|(brand_id, rows)| {
+                    let client = client.clone();
+                    async move {
+                        let sellers = rows.iter().map(|r| r.value.seller_id.clone()).collect();
+                        let said = add_sellers(&client, &brand_id, sellers).await;
+                        rows.into_iter()
+                            .map(|row| {
+                                said.clone().map_err(|reason| Refused {
+                                    line: row.line,
+                                    name: row.name,
+                                    reason,
+                                })
+                            })
+                            .collect::<Vec<_>>()
+                    }
+                })
+                .buffer_unordered(options.concurrency);
+            let outcomes = futures::stream::iter([early]).chain(work);
+            report_batches(total, outcomes, refused_path).await
+        }
+    }
+}
+
+/// Each parsed row to its import, and each refused one straight to the report.
+fn one_by_one<'a, T, F, R>(
+    rows: Vec<Result<Row<T>, Refused>>,
+    mut import: F,
+) -> impl Stream<Item = futures::future::Either<R, futures::future::Ready<Result<(), Refused>>>> + 'a
+where
+    T: 'a,
+    F: FnMut(Row<T>) -> R + 'a,
+    R: Future<Output = Result<(), Refused>> + 'a,
+{
+    use futures::future::{Either, ready};
+    futures::stream::iter(rows).map(move |row| match row {
+        Ok(row) => Either::Left(import(row)),
+        Err(refused) => Either::Right(ready(Err(refused))),
+    })
+}
+
+async fn report(
+    total: usize,
+    outcomes: impl Stream<Item = Result<(), Refused>>,
+    refused_path: &Path,
+) -> anyhow::Result<()> {
+    report_batches(total, outcomes.map(|outcome| vec![outcome]), refused_path).await
+}
+
+/// Shows progress as rows finish, then writes the refused ones with their reasons beside
+/// the file and says how the import went; fails if any row was refused.
+async fn report_batches(
+    total: usize,
+    outcomes: impl Stream<Item = Vec<Result<(), Refused>>>,
+    refused_path: &Path,
+) -> anyhow::Result<()> {
+    let progress = indicatif::ProgressBar::new(total as u64).with_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} rows  {per_sec}  {eta} left  {msg}",
+        )?,
+    );
+    let (mut imported, mut refused) = (0u64, Vec::new());
+    let mut outcomes = std::pin::pin!(outcomes);
+    while let Some(batch) = outcomes.next().await {
+        progress.inc(batch.len() as u64);
+        for outcome in batch {
+            match outcome {
+                Ok(()) => imported += 1,
+                Err(row) => {
+                    refused.push((row.line, row.name, row.reason));
+                    progress.set_message(format!("{} refused", refused.len()));
+                }
             }
         }
-        progress.inc(1);
     }
     progress.finish_and_clear();
-    rejected.sort();
-    if rejected.is_empty() {
-        let _ = std::fs::remove_file(rejected_path);
+    refused.sort();
+    if refused.is_empty() {
+        let _ = std::fs::remove_file(refused_path);
     } else {
-        let mut out = csv::Writer::from_path(rejected_path)
-            .with_context(|| format!("writing {}", rejected_path.display()))?;
+        let mut out = csv::Writer::from_path(refused_path)
+            .with_context(|| format!("writing {}", refused_path.display()))?;
         out.write_record(["line", "name", "reason"])?;
-        for (line, name, reason) in &rejected {
+        for (line, name, reason) in &refused {
             out.write_record([line.to_string().as_str(), name, reason])?;
         }
         out.flush()?;
     }
     emit(&format!(
         "{total} rows: {imported} imported (or already there), {} refused{}\n",
-        rejected.len(),
-        if rejected.is_empty() {
+        refused.len(),
+        if refused.is_empty() {
             String::new()
         } else {
-            format!(", with the reasons in {}", rejected_path.display())
+            format!(", with the reasons in {}", refused_path.display())
         }
     ))?;
-    if rejected.is_empty() {
+    if refused.is_empty() {
         Ok(())
     } else {
-        bail!("{} rows were refused", rejected.len())
+        bail!("{} rows were refused", refused.len())
     }
 }
 
-/// Every row of the file, each either ready to send or refused with its reason.
-fn read_brand_rows(
+/// A file's header and its rows, each parsed or refused with its reason.
+struct Rows<T> {
+    columns: Vec<String>,
+    rows: Vec<Result<Row<T>, Refused>>,
+}
+
+/// Reads a CSV file with a header of known columns; `name` is the column that names a row
+/// in the report. A malformed row is that row's problem, not the file's.
+fn read_rows<T>(
     file: &Path,
-    member: Option<&str>,
-) -> anyhow::Result<Vec<Result<BrandRow, Outcome>>> {
+    known: &[&str],
+    name: &str,
+    parse: impl Fn(&Fields) -> anyhow::Result<T>,
+) -> anyhow::Result<Rows<T>> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(false)
         .from_path(file)
         .with_context(|| format!("reading {}", file.display()))?;
     let headers = reader.headers()?.clone();
-    const KNOWN: [&str; 12] = [
-        "name",
-        "member_id",
-        "aliases",
-        "categories",
-        "authorized_sellers",
-        "reference_prices",
-        "registration_number",
-        "office",
-        "nice_classes",
-        "valid_from",
-        "valid_until",
-        "mark_text",
-    ];
-    if let Some(unknown) = headers.iter().find(|h| !KNOWN.contains(h)) {
+    if let Some(unknown) = headers.iter().find(|h| !known.contains(h)) {
         bail!(
             "{}: unknown column {unknown:?}; the columns are {}",
             file.display(),
-            KNOWN.join(", ")
+            known.join(", ")
         );
     }
-    if !headers.iter().any(|h| h == "name") {
-        bail!("{}: the header has no `name` column", file.display());
-    }
-    if member.is_none() && !headers.iter().any(|h| h == "member_id") {
-        bail!("{}: give --member or a `member_id` column", file.display());
+    if !headers.iter().any(|h| h == name) {
+        bail!("{}: the header has no `{name}` column", file.display());
     }
     let mut rows = Vec::new();
     for record in reader.records() {
@@ -156,9 +286,8 @@ fn read_brand_rows(
         }
         let record = match record {
             Ok(record) => record,
-            // A malformed row (a field too many, bytes not UTF-8) is that row's problem.
             Err(error) if error.position().is_some() => {
-                rows.push(Err(Outcome::Rejected {
+                rows.push(Err(Refused {
                     line: error.position().map_or(0, |p| p.line()),
                     name: String::new(),
                     reason: error.to_string(),
@@ -168,31 +297,63 @@ fn read_brand_rows(
             Err(error) => return Err(error).with_context(|| format!("reading {}", file.display())),
         };
         let line = record.position().map_or(0, |p| p.line());
-        let field = |name: &str| {
-            headers
-                .iter()
-                .position(|h| h == name)
-                .and_then(|i| record.get(i))
-                .unwrap_or("")
+        let fields = Fields {
+            headers: &headers,
+            record: &record,
         };
-        let name = field("name").to_owned();
-        rows.push(
-            brand_row(&field, member)
-                .map_err(|error| Outcome::Rejected {
-                    line,
-                    name: name.clone(),
-                    reason: format!("{error:#}"),
-                })
-                .map(|(brand, right)| BrandRow {
-                    line,
-                    name,
-                    brand,
-                    right,
-                    digest: row_digest(&record),
-                }),
-        );
+        let row_name = fields.get(name).to_owned();
+        rows.push(match parse(&fields) {
+            Ok(value) => Ok(Row {
+                line,
+                name: row_name,
+                digest: row_digest(&record),
+                value,
+            }),
+            Err(error) => Err(Refused {
+                line,
+                name: row_name,
+                reason: format!("{error:#}"),
+            }),
+        });
     }
-    Ok(rows)
+    Ok(Rows {
+        columns: headers.iter().map(str::to_owned).collect(),
+        rows,
+    })
+}
+
+/// Fails unless the header has every one of `columns`.
+fn require(file: &Path, header: &[String], columns: &[&str]) -> anyhow::Result<()> {
+    match columns.iter().find(|c| !header.iter().any(|h| h == *c)) {
+        Some(missing) => bail!("{}: the header has no `{missing}` column", file.display()),
+        None => Ok(()),
+    }
+}
+
+/// One row's fields by column name; a column the file lacks reads as empty.
+struct Fields<'a> {
+    headers: &'a csv::StringRecord,
+    record: &'a csv::StringRecord,
+}
+
+impl Fields<'_> {
+    fn get(&self, column: &str) -> &str {
+        self.headers
+            .iter()
+            .position(|h| h == column)
+            .and_then(|i| self.record.get(i))
+            .unwrap_or("")
+    }
+
+    /// A `;`-separated list.
+    fn list(&self, column: &str) -> Vec<String> {
+        self.get(column)
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
 }
 
 /// A row's content, each field with its length, so that no two different rows agree.
@@ -205,26 +366,54 @@ fn row_digest(record: &csv::StringRecord) -> String {
     hex::encode(hash.finalize())
 }
 
-fn brand_row<'a>(
-    field: &impl Fn(&str) -> &'a str,
-    member: Option<&str>,
-) -> anyhow::Result<(registry::Brand, Option<registry::IpRight>)> {
-    let list = |name: &str| -> Vec<String> {
-        field(name)
-            .split(';')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()
-    };
-    let member_id = match (member, field("member_id")) {
+/// The columns of a right, in a brands file (for its trade mark) and an IP rights file.
+const RIGHT_FIELDS: [&str; 6] = [
+    "registration_number",
+    "office",
+    "nice_classes",
+    "valid_from",
+    "valid_until",
+    "mark_text",
+];
+
+const BRAND_COLUMNS: [&str; 12] = [
+    "name",
+    "member_id",
+    "aliases",
+    "categories",
+    "authorized_sellers",
+    "reference_prices",
+    RIGHT_FIELDS[0],
+    RIGHT_FIELDS[1],
+    RIGHT_FIELDS[2],
+    RIGHT_FIELDS[3],
+    RIGHT_FIELDS[4],
+    RIGHT_FIELDS[5],
+];
+
+const RIGHT_COLUMNS: [&str; 8] = [
+    "brand_id",
+    "kind",
+    RIGHT_FIELDS[0],
+    RIGHT_FIELDS[1],
+    RIGHT_FIELDS[2],
+    RIGHT_FIELDS[3],
+    RIGHT_FIELDS[4],
+    RIGHT_FIELDS[5],
+];
+
+const SELLER_COLUMNS: [&str; 2] = ["brand_id", "seller_id"];
+
+fn brand_row(fields: &Fields, member: Option<&str>) -> anyhow::Result<BrandRow> {
+    let member_id = match (member, fields.get("member_id")) {
         (Some(member), "") => member.to_owned(),
         (Some(member), column) if column == member => member.to_owned(),
         (Some(_), column) => bail!("member_id {column:?} differs from --member"),
         (None, "") => bail!("member_id is empty"),
         (None, column) => column.to_owned(),
     };
-    let reference_prices = list("reference_prices")
+    let reference_prices = fields
+        .list("reference_prices")
         .iter()
         .map(|pair| {
             let (category, price) = pair.split_once('=').with_context(|| {
@@ -238,41 +427,77 @@ fn brand_row<'a>(
         .collect::<anyhow::Result<Vec<_>>>()?;
     let brand = registry::Brand {
         member_id,
-        name: field("name").to_owned(),
-        aliases: list("aliases"),
-        categories: list("categories"),
+        name: fields.get("name").to_owned(),
+        aliases: fields.list("aliases"),
+        categories: fields.list("categories"),
         reference_prices,
-        authorized_seller_ids: list("authorized_sellers"),
+        authorized_seller_ids: fields.list("authorized_sellers"),
         ..Default::default()
     };
-    let registration = field("registration_number");
-    let right = if registration.is_empty() {
+    let right = if fields.get("registration_number").is_empty() {
         None
     } else {
-        let office = match field("office") {
-            "" => bail!("office is empty, though registration_number is set"),
-            office => enum_value(office, "IP_OFFICE_", registry::IpOffice::from_str_name)
-                .context("office")?,
-        };
-        let nice_classes = list("nice_classes")
-            .iter()
-            .map(|c| {
-                c.parse::<i32>()
-                    .with_context(|| format!("nice_classes: {c:?}"))
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        Some(registry::IpRight {
-            kind: registry::IpRightKind::Trademark as i32,
-            office: office as i32,
-            registration_number: registration.to_owned(),
-            nice_classes,
-            valid_from: date(field("valid_from")).context("valid_from")?,
-            valid_until: date(field("valid_until")).context("valid_until")?,
-            mark_text: field("mark_text").to_owned(),
-            ..Default::default()
-        })
+        Some(right(fields, registry::IpRightKind::Trademark)?)
     };
-    Ok((brand, right))
+    Ok(BrandRow { brand, right })
+}
+
+fn right_row(fields: &Fields) -> anyhow::Result<RightRow> {
+    let kind = match fields.get("kind") {
+        "" => registry::IpRightKind::Trademark,
+        kind => enum_value(kind, "IP_RIGHT_KIND_", registry::IpRightKind::from_str_name)
+            .context("kind")?,
+    };
+    let brand_id = match fields.get("brand_id") {
+        "" => bail!("brand_id is empty"),
+        id => id.to_owned(),
+    };
+    if fields.get("registration_number").is_empty() {
+        bail!("registration_number is empty");
+    }
+    Ok(RightRow {
+        brand_id,
+        right: right(fields, kind)?,
+    })
+}
+
+fn seller_row(fields: &Fields) -> anyhow::Result<SellerRow> {
+    match (fields.get("brand_id"), fields.get("seller_id")) {
+        ("", _) => bail!("brand_id is empty"),
+        (_, "") => bail!("seller_id is empty"),
+        (brand_id, seller_id) => Ok(SellerRow {
+            brand_id: brand_id.to_owned(),
+            seller_id: seller_id.to_owned(),
+        }),
+    }
+}
+
+/// The right a row describes; the server checks the rest (formats, classes, dates).
+fn right(fields: &Fields, kind: registry::IpRightKind) -> anyhow::Result<registry::IpRight> {
+    let office = match fields.get("office") {
+        "" => bail!("office is empty, though registration_number is set"),
+        office => {
+            enum_value(office, "IP_OFFICE_", registry::IpOffice::from_str_name).context("office")?
+        }
+    };
+    let nice_classes = fields
+        .list("nice_classes")
+        .iter()
+        .map(|c| {
+            c.parse::<i32>()
+                .with_context(|| format!("nice_classes: {c:?}"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(registry::IpRight {
+        kind: kind as i32,
+        office: office as i32,
+        registration_number: fields.get("registration_number").to_owned(),
+        nice_classes,
+        valid_from: date(fields.get("valid_from")).context("valid_from")?,
+        valid_until: date(fields.get("valid_until")).context("valid_until")?,
+        mark_text: fields.get("mark_text").to_owned(),
+        ..Default::default()
+    })
 }
 
 /// `EUR 1200` or `EUR 1200.50`.
@@ -341,84 +566,154 @@ where
     }
 }
 
-async fn import_row(
-    client: &RegistryServiceClient<PeerChannel>,
-    row: BrandRow,
-    verify: bool,
-) -> Outcome {
-    let refused = |reason: String| Outcome::Rejected {
+/// A brand and, where the row has one, its trade mark.
+async fn import_brand(client: &Client, row: Row<BrandRow>, verify: bool) -> Result<(), Refused> {
+    let refused = |reason: String| Refused {
         line: row.line,
         name: row.name.clone(),
         reason,
     };
     let create = registry::CreateBrandRequest {
-        request_id: request_id("brand", &row.brand.member_id, &row.digest),
-        brand: Some(row.brand.clone()),
+        request_id: request_id("brand", &row.value.brand.member_id, &row.digest),
+        brand: Some(row.value.brand.clone()),
     };
-    let brand = match patiently(|| {
+    let brand = patiently(|| {
         let (mut client, request) = (client.clone(), create.clone());
         async move { client.create_brand(request).await }
     })
     .await
-    {
-        Ok(answer) => answer.brand.unwrap_or_default(),
-        Err(error) => return refused(format!("brand: {}", status(error))),
-    };
-    let Some(right) = row.right.clone() else {
-        return Outcome::Imported;
-    };
+    .map_err(|error| refused(format!("brand: {}", status(error))))?
+    .brand
+    .unwrap_or_default();
+    match row.value.right.clone() {
+        Some(right) => create_right(client, &brand.id, right, &row.digest, verify)
+            .await
+            .map_err(|reason| refused(format!("trade mark: {reason}"))),
+        None => Ok(()),
+    }
+}
+
+/// Records a right of a brand and, if asked, verifies it.
+async fn create_right(
+    client: &Client,
+    brand_id: &str,
+    right: registry::IpRight,
+    digest: &str,
+    verify: bool,
+) -> Result<(), String> {
     let create = registry::CreateIpRightRequest {
-        request_id: request_id("right", &brand.id, &row.digest),
+        request_id: request_id("right", brand_id, digest),
         ip_right: Some(registry::IpRight {
-            brand_id: brand.id.clone(),
+            brand_id: brand_id.to_owned(),
             ..right
         }),
     };
-    let right = match patiently(|| {
+    let right = patiently(|| {
         let (mut client, request) = (client.clone(), create.clone());
         async move { client.create_ip_right(request).await }
     })
     .await
-    {
-        Ok(answer) => answer.ip_right.unwrap_or_default(),
-        Err(error) => return refused(format!("trade mark: {}", status(error))),
+    .map_err(status)
+    .map_err(|error| error.to_string())?
+    .ip_right
+    .unwrap_or_default();
+    if !verify || right.verification_status() != registry::VerificationStatus::Pending {
+        return Ok(());
+    }
+    // Only the version read is verified (its etag): a retry after a lost answer is refused
+    // as a conflict, and is no error if the right is verified.
+    let verify = registry::VerifyIpRightRequest {
+        id: right.id.clone(),
+        etag: right.etag.clone(),
+        note: "verified on import".to_owned(),
     };
-    if verify && right.verification_status() == registry::VerificationStatus::Pending {
-        // Only the version read is verified (its etag): a retry after a lost answer is
-        // refused as a conflict, and is no error if the right is verified.
-        let verify = registry::VerifyIpRightRequest {
-            id: right.id.clone(),
-            etag: right.etag.clone(),
-            note: "verified on import".to_owned(),
+    match patiently(|| {
+        let (mut client, request) = (client.clone(), verify.clone());
+        async move { client.verify_ip_right(request).await }
+    })
+    .await
+    {
+        Ok(_) => Ok(()),
+        Err(error) if error.code() == tonic::Code::Aborted => {
+            let read = registry::GetIpRightRequest {
+                id: right.id.clone(),
+            };
+            let now = patiently(|| {
+                let (mut client, request) = (client.clone(), read.clone());
+                async move { client.get_ip_right(request).await }
+            })
+            .await
+            .map(|answer| answer.ip_right.unwrap_or_default().verification_status());
+            match now {
+                Ok(registry::VerificationStatus::Verified) => Ok(()),
+                _ => Err(format!(
+                    "verifying: it changed meanwhile: {}",
+                    status(error)
+                )),
+            }
+        }
+        Err(error) => Err(format!("verifying: {}", status(error))),
+    }
+}
+
+/// Adds sellers to a brand's authorised sellers, keeping those it has: read, add what is
+/// missing, write back under the etag read, and read again if the brand changed meanwhile.
+async fn add_sellers(client: &Client, brand_id: &str, sellers: Vec<String>) -> Result<(), String> {
+    let read = registry::GetBrandRequest {
+        id: brand_id.to_owned(),
+    };
+    for _ in 0..MAX_ROUNDS {
+        let brand = patiently(|| {
+            let (mut client, request) = (client.clone(), read.clone());
+            async move { client.get_brand(request).await }
+        })
+        .await
+        .map_err(|error| format!("brand: {}", status(error)))?
+        .brand
+        .unwrap_or_default();
+        let Some(authorized_seller_ids) = with_sellers(&brand.authorized_seller_ids, &sellers)
+        else {
+            return Ok(());
         };
+        let update = registry::UpdateBrandRequest {
+            brand: Some(registry::Brand {
+                id: brand.id,
+                etag: brand.etag,
+                authorized_seller_ids,
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["authorized_seller_ids".to_owned()],
+            }),
+        };
+        // Repeating the update under the same etag is refused as a conflict, never applied
+        // twice; the next round then finds the sellers there.
         match patiently(|| {
-            let (mut client, request) = (client.clone(), verify.clone());
-            async move { client.verify_ip_right(request).await }
+            let (mut client, request) = (client.clone(), update.clone());
+            async move { client.update_brand(request).await }
         })
         .await
         {
-            Ok(_) => {}
-            Err(error) if error.code() == tonic::Code::Aborted => {
-                let read = registry::GetIpRightRequest {
-                    id: right.id.clone(),
-                };
-                let now = patiently(|| {
-                    let (mut client, request) = (client.clone(), read.clone());
-                    async move { client.get_ip_right(request).await }
-                })
-                .await
-                .map(|answer| answer.ip_right.unwrap_or_default().verification_status());
-                if !matches!(now, Ok(registry::VerificationStatus::Verified)) {
-                    return refused(format!(
-                        "verifying the trade mark: it changed meanwhile: {}",
-                        status(error)
-                    ));
-                }
-            }
-            Err(error) => return refused(format!("verifying the trade mark: {}", status(error))),
+            Ok(_) => return Ok(()),
+            Err(error) if error.code() == tonic::Code::Aborted => continue,
+            Err(error) => return Err(format!("authorised sellers: {}", status(error))),
         }
     }
-    Outcome::Imported
+    Err(format!(
+        "authorised sellers: the brand changed under each of {MAX_ROUNDS} tries; run again"
+    ))
+}
+
+/// The brand's sellers with `more` added in the order given, or None when none is new.
+fn with_sellers(have: &[String], more: &[String]) -> Option<Vec<String>> {
+    let mut known: std::collections::HashSet<&str> = have.iter().map(String::as_str).collect();
+    let mut all = have.to_vec();
+    for seller in more {
+        if known.insert(seller) {
+            all.push(seller.clone());
+        }
+    }
+    (all.len() > have.len()).then_some(all)
 }
 
 #[cfg(test)]
@@ -455,5 +750,101 @@ mod tests {
         assert_ne!(a, request_id("brand", "mbr_2", "abc"));
         assert_ne!(a, request_id("right", "mbr_1", "abc"));
         assert!(assay_common::validate::request_id(&a).unwrap().is_some());
+    }
+
+    #[test]
+    fn sellers_already_there_are_not_added_again() {
+        let have = ["s1".to_owned(), "s2".to_owned()];
+        let more = |m: &[&str]| m.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(with_sellers(&have, &more(&["s2", "s1"])), None);
+        assert_eq!(
+            with_sellers(&have, &more(&["s3", "s2", "s3", "s4"])),
+            Some(more(&["s1", "s2", "s3", "s4"]))
+        );
+        assert_eq!(with_sellers(&[], &more(&["s1"])), Some(more(&["s1"])));
+    }
+
+    fn fields(header: &[&str], row: &[&str], parse: impl Fn(&Fields) -> anyhow::Result<()>) {
+        let (headers, record) = (
+            csv::StringRecord::from(header.to_vec()),
+            csv::StringRecord::from(row.to_vec()),
+        );
+        parse(&Fields {
+            headers: &headers,
+            record: &record,
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn a_right_row_names_its_kind_or_is_a_trade_mark() {
+        let header = [
+            "brand_id",
+            "kind",
+            "registration_number",
+            "office",
+            "nice_classes",
+        ];
+        fields(
+            &header,
+            &["brd_1", "", "018900001", "euipo", "18; 25"],
+            |f| {
+                let row = right_row(f)?;
+                assert_eq!(row.brand_id, "brd_1");
+                assert_eq!(row.right.kind(), registry::IpRightKind::Trademark);
+                assert_eq!(row.right.office(), registry::IpOffice::Euipo);
+                assert_eq!(row.right.nice_classes, [18, 25]);
+                Ok(())
+            },
+        );
+        fields(
+            &header,
+            &["brd_1", "design-patent", "D1", "USPTO", ""],
+            |f| {
+                assert_eq!(
+                    right_row(f)?.right.kind(),
+                    registry::IpRightKind::DesignPatent
+                );
+                Ok(())
+            },
+        );
+        for (row, reason) in [
+            (["", "", "1", "EUIPO", ""], "brand_id is empty"),
+            (
+                ["brd_1", "", "", "EUIPO", ""],
+                "registration_number is empty",
+            ),
+            (["brd_1", "moon", "1", "EUIPO", ""], "kind"),
+            (["brd_1", "", "1", "", ""], "office is empty"),
+            (["brd_1", "", "1", "EUIPO", "eighteen"], "nice_classes"),
+        ] {
+            fields(&header, &row, |f| {
+                let error = format!("{:#}", right_row(f).err().expect("refused"));
+                assert!(error.contains(reason), "{row:?}: {error}");
+                Ok(())
+            });
+        }
+    }
+
+    #[test]
+    fn a_seller_row_needs_both_ids() {
+        let header = ["brand_id", "seller_id"];
+        for (row, said) in [
+            (["brd_1", "s-9"], None),
+            (["", "s-9"], Some("brand_id is empty")),
+            (["brd_1", ""], Some("seller_id is empty")),
+        ] {
+            fields(&header, &row, |f| {
+                match (seller_row(f), said) {
+                    (Ok(row), None) => assert_eq!(
+                        (row.brand_id.as_str(), row.seller_id.as_str()),
+                        ("brd_1", "s-9")
+                    ),
+                    (Err(error), Some(said)) => assert!(error.to_string().contains(said)),
+                    (other, _) => panic!("{row:?}: {:?}", other.map(|r| r.seller_id)),
+                }
+                Ok(())
+            });
+        }
     }
 }

@@ -24,7 +24,7 @@ use chrono::NaiveDate;
 use clap::{Args, Subcommand, ValueEnum};
 
 use crate::AppConfig;
-use import::{Import, import_brands};
+use import::Import;
 use print::{dynamic, emit, print_message, print_rows, print_sections};
 
 #[derive(Args)]
@@ -67,6 +67,12 @@ enum AdminCommand {
     /// Law-enforcement agencies that may send requests and receive referrals.
     #[command(subcommand)]
     Agency(AgencyCommand),
+    /// Brands, to find the ids an import of rights or sellers names.
+    #[command(subcommand)]
+    Brand(BrandCommand),
+    /// IP rights and their verification.
+    #[command(subcommand)]
+    Right(RightCommand),
     /// Brands and their trade marks from a CSV file (see `assay admin import brands -h`).
     #[command(subcommand)]
     Import(ImportCommand),
@@ -118,6 +124,26 @@ enum MemberCommand {
 }
 
 #[derive(Subcommand)]
+enum BrandCommand {
+    /// Every brand, or a member's.
+    List {
+        #[arg(long)]
+        member: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum RightCommand {
+    /// Every IP right, or a brand's or member's.
+    List {
+        #[arg(long)]
+        brand: Option<String>,
+        #[arg(long)]
+        member: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 enum AgencyCommand {
     /// Register an agency (and, with --activate, let it in at once); prints it.
     Create {
@@ -151,25 +177,48 @@ enum ImportCommand {
     /// `reference_prices` (`handbags=EUR 1200;shoes=EUR 650`), and for a trade mark:
     /// `registration_number`, `office` (EUIPO, USPTO, CNIPA, WIPO, UKIPO, OTHER),
     /// `nice_classes` (`18;25`), `valid_from`, `valid_until` (YYYY-MM-DD), `mark_text`.
-    ///
-    /// Each row is sent with a request id made from its content, so running the same file
-    /// again skips what was imported and retries the rest. Rows the server refuses are
-    /// written with the reason to a CSV beside the file.
     Brands {
-        file: PathBuf,
+        #[command(flatten)]
+        file: ImportFile,
         /// The member every row belongs to (else the `member_id` column).
         #[arg(long)]
         member: Option<String>,
         /// Verify each trade mark as it is imported (staff who checked the registrations).
         #[arg(long)]
         verify: bool,
-        /// Rows in flight at once.
-        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
-        concurrency: u16,
-        /// Where refused rows go [default: <file>.rejected.csv].
-        #[arg(long)]
-        rejected: Option<PathBuf>,
     },
+    /// IP rights of existing brands from a CSV file with a header row. Columns: `brand_id`
+    /// and `registration_number` (required), `kind` (TRADEMARK, the default, DESIGN_PATENT,
+    /// UTILITY_PATENT, COPYRIGHT), `office`, `nice_classes`, `valid_from`, `valid_until`,
+    /// `mark_text`, as for brands.
+    Rights {
+        #[command(flatten)]
+        file: ImportFile,
+        /// Verify each right as it is imported (staff who checked the registrations).
+        #[arg(long)]
+        verify: bool,
+    },
+    /// Authorised sellers of existing brands from a CSV file with the columns `brand_id`
+    /// and `seller_id`, a row a seller. Sellers a brand has already are kept; those in the
+    /// file are added.
+    Sellers {
+        #[command(flatten)]
+        file: ImportFile,
+    },
+}
+
+/// The file of an import and how it is sent. The same file imports the same way again:
+/// a rerun skips what was imported and retries the rest. Rows the server refuses are
+/// written with the reason to a CSV beside the file.
+#[derive(clap::Args)]
+struct ImportFile {
+    file: PathBuf,
+    /// Rows in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    concurrency: u16,
+    /// Where refused rows go [default: <file>.rejected.csv].
+    #[arg(long)]
+    rejected: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -210,20 +259,39 @@ pub async fn run(admin: Admin, config: &AppConfig) -> anyhow::Result<()> {
         AdminCommand::Health { services } => health(channel, &services).await,
         AdminCommand::Member(command) => member(channel, format, command).await,
         AdminCommand::Agency(command) => agency(channel, format, command).await,
-        AdminCommand::Import(ImportCommand::Brands {
-            file,
-            member,
-            verify,
-            concurrency,
-            rejected,
-        }) => {
-            let rejected = rejected.unwrap_or_else(|| file.with_extension("rejected.csv"));
+        AdminCommand::Brand(BrandCommand::List { member }) => {
+            brands(channel, format, member.unwrap_or_default()).await
+        }
+        AdminCommand::Right(RightCommand::List { brand, member }) => {
+            rights(
+                channel,
+                format,
+                brand.unwrap_or_default(),
+                member.unwrap_or_default(),
+            )
+            .await
+        }
+        AdminCommand::Import(command) => {
+            let (kind, file, member, verify) = match command {
+                ImportCommand::Brands {
+                    file,
+                    member,
+                    verify,
+                } => (import::Kind::Brands, file, member, verify),
+                ImportCommand::Rights { file, verify } => {
+                    (import::Kind::Rights, file, None, verify)
+                }
+                ImportCommand::Sellers { file } => (import::Kind::Sellers, file, None, false),
+            };
+            let rejected = file
+                .rejected
+                .unwrap_or_else(|| file.file.with_extension("rejected.csv"));
             let options = Import {
                 member,
                 verify,
-                concurrency: concurrency.into(),
+                concurrency: file.concurrency.into(),
             };
-            import_brands(channel, &file, &rejected, &options).await
+            import::import(kind, channel, &file.file, &rejected, &options).await
         }
         AdminCommand::Figures => figures(channel, format).await,
         AdminCommand::TransparencyReport { from, until } => {
@@ -362,6 +430,71 @@ async fn member(
             )
         }
     }
+}
+
+async fn brands(channel: PeerChannel, format: Format, member_id: String) -> anyhow::Result<()> {
+    let client = RegistryServiceClient::new(channel);
+    let brands = all_pages(|page_token| {
+        let (mut client, member_id) = (client.clone(), member_id.clone());
+        async move {
+            let page = client
+                .list_brands(registry::ListBrandsRequest {
+                    page_size: 1000,
+                    page_token,
+                    member_id,
+                })
+                .await?
+                .into_inner();
+            Ok((page.brands, page.next_page_token))
+        }
+    })
+    .await?;
+    print_rows(
+        format,
+        "assay.registry.v1.Brand",
+        &brands,
+        &["id", "name", "member_id", "protected"],
+    )
+}
+
+async fn rights(
+    channel: PeerChannel,
+    format: Format,
+    brand_id: String,
+    member_id: String,
+) -> anyhow::Result<()> {
+    let client = RegistryServiceClient::new(channel);
+    let rights = all_pages(|page_token| {
+        let mut client = client.clone();
+        let (brand_id, member_id) = (brand_id.clone(), member_id.clone());
+        async move {
+            let page = client
+                .list_ip_rights(registry::ListIpRightsRequest {
+                    page_size: 1000,
+                    page_token,
+                    brand_id,
+                    member_id,
+                    ..Default::default()
+                })
+                .await?
+                .into_inner();
+            Ok((page.ip_rights, page.next_page_token))
+        }
+    })
+    .await?;
+    print_rows(
+        format,
+        "assay.registry.v1.IpRight",
+        &rights,
+        &[
+            "id",
+            "brand_id",
+            "kind",
+            "office",
+            "registration_number",
+            "verification_status",
+        ],
+    )
 }
 
 async fn agency(
