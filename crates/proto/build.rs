@@ -3,8 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use prost::Message;
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto");
     let mut files = Vec::new();
@@ -15,9 +13,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("cargo:rerun-if-changed={}", file.display());
     }
 
-    let fds = protox::compile(&files, [&root])?;
+    let mut compiler = protox::Compiler::new([&root])?;
+    let compiled = compiler
+        .include_source_info(true)
+        .include_imports(true)
+        .open_files(&files)?;
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
-    std::fs::write(out_dir.join("assay_descriptor.bin"), fds.encode_to_vec())?;
+    // Encoded by the compiler itself, so that options set by extensions (the fields'
+    // `google.api.field_behavior`) reach reflection; prost's types would drop them.
+    std::fs::write(
+        out_dir.join("assay_descriptor.bin"),
+        compiled.encode_file_descriptor_set(),
+    )?;
+    let fds = compiled.file_descriptor_set();
 
     tonic_prost_build::configure()
         .build_client(true)

@@ -2,6 +2,7 @@
 //! generated clients, once on SQLite and once on PostgreSQL.
 
 mod cases;
+mod contract;
 use assay_tests::fixtures;
 mod hostile;
 mod lawenforcement;

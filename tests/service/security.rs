@@ -10,11 +10,10 @@ use assay_tests::proto::cases::v1::cases_service_client::CasesServiceClient;
 use assay_tests::proto::lawenforcement::v1 as le;
 use assay_tests::proto::lawenforcement::v1::law_enforcement_service_client::LawEnforcementServiceClient;
 use assay_tests::proto::registry::v1::*;
-use assay_tests::{Authed, Backend, Sandbox, expect_code, on_both_backends};
-use prost::Message;
+use assay_tests::{Backend, Sandbox, expect_code, on_both_backends};
 use tonic::Code;
-use tonic::client::Grpc;
 
+use crate::contract::{call, methods};
 use crate::fixtures::*;
 
 on_both_backends!(
@@ -31,71 +30,6 @@ const POLICIES: [&Policy; 4] = [
     &assay_cases::policy::POLICY,
     &assay_lawenforcement::policy::POLICY,
 ];
-
-/// Every method of the contract: (gRPC service, method, client streams, server streams).
-fn methods() -> Vec<(String, String, bool, bool)> {
-    let set = prost_types::FileDescriptorSet::decode(assay_tests::proto::FILE_DESCRIPTOR_SET)
-        .expect("descriptor set");
-    let mut all = Vec::new();
-    for file in &set.file {
-        for service in &file.service {
-            for method in &service.method {
-                all.push((
-                    format!("{}.{}", file.package(), service.name()),
-                    method.name().to_owned(),
-                    method.client_streaming(),
-                    method.server_streaming(),
-                ));
-            }
-        }
-    }
-    all
-}
-
-/// Calls `/<service>/<method>` with an empty request message (zero bytes, which every
-/// request message decodes from), and returns the status it ends with: the call's own, or
-/// the first streamed answer's.
-async fn call(
-    channel: Authed,
-    service: &str,
-    method: &str,
-    client_streams: bool,
-    server_streams: bool,
-) -> tonic::Status {
-    let mut grpc = Grpc::new(channel);
-    grpc.ready().await.expect("channel ready");
-    let path: http::uri::PathAndQuery = format!("/{service}/{method}").parse().unwrap();
-    let codec = tonic_prost::ProstCodec::<(), ()>::default();
-    let empty = ();
-    let ended = async {
-        match (client_streams, server_streams) {
-            (false, false) => grpc
-                .unary(tonic::Request::new(empty), path, codec)
-                .await
-                .map(|_| ()),
-            (false, true) => {
-                let mut stream = grpc
-                    .server_streaming(tonic::Request::new(empty), path, codec)
-                    .await?
-                    .into_inner();
-                stream.message().await.map(|_| ())
-            }
-            (true, _) => {
-                let outgoing = tokio_stream::iter([empty]);
-                let mut stream = grpc
-                    .streaming(tonic::Request::new(outgoing), path, codec)
-                    .await?
-                    .into_inner();
-                stream.message().await.map(|_| ())
-            }
-        }
-    };
-    match tokio::time::timeout(Duration::from_secs(10), ended).await {
-        Ok(Ok(())) => tonic::Status::ok(""),
-        Ok(Err(status)) => status,
-        Err(_) => tonic::Status::deadline_exceeded("the call went on: it was admitted"),
-    }
-}
 
 async fn the_policy_table_decides_who_calls_what(backend: Backend) {
     let sandbox = Sandbox::start(backend).await;

@@ -164,9 +164,15 @@ impl LawEnforcementApi {
         id: &str,
         etag: &str,
         to: AgencyStatus,
-        reason: &str,
+        reason: Option<&str>,
     ) -> ApiResult<Agency> {
-        let id = AgencyId::parse(id).map_err(|e| ApiError::invalid("id", e))?;
+        let mut violations = FieldViolations::new();
+        let id = violations.check("id", AgencyId::parse(id));
+        let reason = match reason {
+            Some(reason) => violations.check("reason", validate::text(reason, 2000)),
+            None => Some(String::new()),
+        };
+        let (id, reason) = violations.finish(|| (id.unwrap(), reason.unwrap()))?;
         let txn = self.db().begin().await?;
         let current = store::find_agency(&txn, &id)
             .await?

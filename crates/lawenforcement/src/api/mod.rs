@@ -14,7 +14,7 @@ mod requests;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, OnceLock};
 
-use assay_common::auth::{self, Owner, Principal};
+use assay_common::auth::{Owner, Principal};
 use assay_common::db::Db;
 use assay_common::directory::Directory;
 use assay_common::idempotency::{Key, create_once};
@@ -29,7 +29,6 @@ use assay_proto::lawenforcement::v1::*;
 use prost::Message;
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 use tokio::sync::Notify;
-use tonic::{Request, Response, Status};
 
 use crate::audit::{self as audit_log, Audit, Entry};
 use crate::config::Config;
@@ -276,8 +275,13 @@ assay_common::rpcs! {
         update_agency(UpdateAgencyRequest) -> UpdateAgencyResponse =
             |p, req| self.update_agency(&p, req), |a| UpdateAgencyResponse { agency: Some(a) };
         activate_agency(ActivateAgencyRequest) -> ActivateAgencyResponse =
-            |p, req| self.set_agency_status(&p, &req.id, &req.etag, AgencyStatus::Active, ""),
+            |p, req| self.set_agency_status(&p, &req.id, &req.etag, AgencyStatus::Active, None),
             |a| ActivateAgencyResponse { agency: Some(a) };
+        suspend_agency(SuspendAgencyRequest) -> SuspendAgencyResponse =
+            |p, req| self.set_agency_status(
+                &p, &req.id, &req.etag, AgencyStatus::Suspended, Some(&req.reason),
+            ),
+            |a| SuspendAgencyResponse { agency: Some(a) };
         submit_request(SubmitRequestRequest) -> SubmitRequestResponse =
             |p, req| self.submit_request(&p, req),
             |r| SubmitRequestResponse { legal_request: Some(r) };
@@ -338,28 +342,5 @@ assay_common::rpcs! {
             |_, req| self.list_audit_entries(req);
         verify_audit_log(VerifyAuditLogRequest) -> VerifyAuditLogResponse =
             |_, _req| self.verify_audit_log();
-    }
-    {
-        async fn suspend_agency(
-            &self,
-            request: Request<SuspendAgencyRequest>,
-        ) -> Result<Response<SuspendAgencyResponse>, Status> {
-            let principal = auth::principal(&request)?;
-            let req = request.into_inner();
-            let reason = validate::text(&req.reason, 2000)
-                .map_err(|e| Status::from(ApiError::invalid("reason", e)))?;
-            let agency = self
-                .set_agency_status(
-                    &principal,
-                    &req.id,
-                    &req.etag,
-                    AgencyStatus::Suspended,
-                    &reason,
-                )
-                .await?;
-            Ok(Response::new(SuspendAgencyResponse {
-                agency: Some(agency),
-            }))
-        }
     }
 }

@@ -138,8 +138,13 @@ impl RegistryApi {
         reason: &str,
         transition: member_domain::Transition,
     ) -> ApiResult<(Member, i64)> {
-        let id = id_arg("id", id, MemberId::parse)?;
-        let reason = reason_arg(reason, transition != member_domain::Transition::Activate)?;
+        let mut violations = FieldViolations::new();
+        let id = violations.check("id", MemberId::parse(id));
+        let reason = violations.check(
+            "reason",
+            reason_text(reason, transition != member_domain::Transition::Activate),
+        );
+        let (id, reason) = violations.finish(|| (id.unwrap(), reason.unwrap()))?;
 
         let txn = self.db.begin().await?;
         let current = store::get_member(&txn, &id).await?;

@@ -85,13 +85,14 @@ fn own_member(principal: &Principal) -> Option<MemberId> {
         .map(|id| MemberId::from_trusted(id.to_owned()))
 }
 
-fn reason_arg(value: &str, required: bool) -> ApiResult<String> {
-    let checked = if required {
+/// A status change's reason, up to 1,000 characters; `required` unless the change is
+/// routine.
+fn reason_text(value: &str, required: bool) -> Result<String, String> {
+    if required {
         validate::text(value, 1000)
     } else {
         validate::optional_text(value, 1000)
-    };
-    checked.map_err(|e| ApiError::invalid("reason", e))
+    }
 }
 
 impl RegistryApi {

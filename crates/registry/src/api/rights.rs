@@ -206,12 +206,14 @@ impl RegistryApi {
         note: &str,
         verify: bool,
     ) -> ApiResult<(IpRight, i64)> {
-        let id = id_arg("id", id, IpRightId::parse)?;
+        let mut violations = FieldViolations::new();
+        let id = violations.check("id", IpRightId::parse(id));
         let note = if verify {
-            validate::optional_text(note, 1000).map_err(|e| ApiError::invalid("note", e))?
+            violations.check("note", validate::optional_text(note, 1000))
         } else {
-            reason_arg(note, true)?
+            violations.check("reason", reason_text(note, true))
         };
+        let (id, note) = violations.finish(|| (id.unwrap(), note.unwrap()))?;
         let now = time::now();
         let today = now.date_naive();
         let txn = self.db.begin().await?;
