@@ -220,7 +220,7 @@ class RenderedChart(unittest.TestCase):
             agencies_enabled = ("Ingress", "assay-lawenforcement") in chart.objects
             for name in SERVICES:
                 policy = chart.get("NetworkPolicy", f"assay-{name}")
-                self.assertEqual(policy["spec"]["policyTypes"], ["Ingress"])
+                self.assertEqual(policy["spec"]["policyTypes"][0], "Ingress")
                 rule, health, scrape = policy["spec"]["ingress"]
                 self.assertEqual(rule["ports"], [{"port": "grpc", "protocol": "TCP"}])
                 # `helm test` pods reach the health port, and nothing else does.
@@ -243,6 +243,45 @@ class RenderedChart(unittest.TestCase):
                 # Agencies, through the ingress controller, reach law enforcement only.
                 expected = 1 if name == "lawenforcement" and agencies_enabled else 0
                 self.assertEqual(len(outside), expected, f"{name}: {outside}")
+
+    def test_pods_call_out_only_where_they_must(self):
+        trial = next(c for c in self.charts if "production" not in c.path)
+        for policy in trial.of_kind("NetworkPolicy"):
+            # Off unless asked: where the database is differs by cluster.
+            self.assertEqual(policy["spec"]["policyTypes"], ["Ingress"])
+            self.assertNotIn("egress", policy["spec"])
+        production = next(c for c in self.charts if "production" in c.path)
+        dns_ports = [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
+
+        def egress(name):
+            policy = production.get("NetworkPolicy", name)
+            self.assertEqual(policy["spec"]["policyTypes"], ["Ingress", "Egress"], name)
+            rules = policy["spec"]["egress"]
+            self.assertEqual(rules[0]["ports"], dns_ports, name)
+            (dns,) = rules[0]["to"]
+            self.assertEqual(set(dns), {"namespaceSelector"})
+            return rules[1:]
+
+        # The operator's rules (PostgreSQL and the collector in values-production.yaml).
+        database, collector = egress("assay-migrate")
+        self.assertEqual(database["ports"], [{"port": 5432, "protocol": "TCP"}])
+        self.assertEqual(collector["ports"], [{"port": 4317, "protocol": "TCP"}])
+        for name in SERVICES:
+            *peers, database_rule, collector_rule = egress(f"assay-{name}")
+            self.assertEqual((database_rule, collector_rule), (database, collector))
+            # Exactly the services that admit it, on their gRPC port.
+            callees = set()
+            for peer in peers:
+                self.assertEqual(peer["ports"], [{"port": "grpc", "protocol": "TCP"}])
+                (target,) = peer["to"]
+                selector = target["podSelector"]["matchLabels"]
+                callees.add(selector["app.kubernetes.io/component"])
+            self.assertEqual(callees, {c for c, callers in CALLERS.items() if name in callers}, name)
+        # `helm test` reaches the health ports and nothing else.
+        (health,) = egress("assay-test")
+        self.assertEqual(health["ports"], [{"port": "health", "protocol": "TCP"}])
+        (pods,) = health["to"]
+        self.assertEqual(set(pods["podSelector"]["matchLabels"]), {"app.kubernetes.io/name", "app.kubernetes.io/instance"})
 
     def test_helm_test_asks_each_service_its_health(self):
         for chart in self.each():

@@ -44,6 +44,18 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 app.kubernetes.io/component: {{ .name }}
 {{- end -}}
 
+{{/* An egress rule to the cluster's DNS, which every pod needs to find anything else. */}}
+{{- define "assay.egressDns" -}}
+- ports:
+    - port: 53
+      protocol: UDP
+    - port: 53
+      protocol: TCP
+  to:
+    - namespaceSelector:
+        {{- toYaml .Values.networkPolicy.egress.dnsNamespaceSelector | nindent 8 }}
+{{- end -}}
+
 {{- define "assay.secretName" -}}
 {{- .Values.secrets.existingSecret | default (printf "%s-secrets" (include "assay.fullname" .)) -}}
 {{- end -}}
