@@ -93,6 +93,15 @@ enum TokenCommand {
     },
     /// Print the SHA-256 of a token, as configured in auth.tokens.
     Hash { token: String },
+    /// Revoke a signed token: its id (`jti`) goes into `auth.jwt.revoked_ids_file`, which
+    /// every process re-reads within seconds, and the token is refused from then on.
+    Revoke {
+        /// The token, or its id.
+        token: String,
+        /// Why, kept beside the id.
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
 }
 
 /// Flags that override configuration, in the configuration's shape.
@@ -265,6 +274,41 @@ fn token(
             );
         }
         TokenCommand::Hash { token } => println!("{}", auth::token_sha256(&token)),
+        TokenCommand::Revoke { token, reason } => {
+            let file = config.auth.jwt.revoked_ids_file.as_deref().context(
+                "auth.jwt.revoked_ids_file is not configured: name the file every process \
+                 reads (the same for all of them) and run this again",
+            )?;
+            let (jti, note) = match assay_common::jwt::unverified_id(&token) {
+                Some((jti, subject, expires)) => {
+                    let until = chrono::DateTime::from_timestamp(expires as i64, 0)
+                        .map_or_else(|| expires.to_string(), |t| t.to_rfc3339());
+                    (jti, format!("{subject}, valid until {until}"))
+                }
+                None => (token.trim().to_owned(), String::new()),
+            };
+            let note = format!(
+                "revoked {}{}{}",
+                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                if note.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {note}")
+                },
+                if reason.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {reason}")
+                },
+            );
+            let added = assay_common::jwt::revoke(file, &jti, &note)
+                .with_context(|| format!("revoking in {}", file.display()))?;
+            if added {
+                println!("revoked {jti} in {}", file.display());
+            } else {
+                println!("{jti} was already revoked in {}", file.display());
+            }
+        }
     }
     Ok(())
 }

@@ -353,3 +353,87 @@ async fn from_a_spreadsheet_of_brands_to_a_screened_listing() {
         text(&down.stderr)
     );
 }
+
+/// `assay token revoke`: a minted token works, is revoked by its holder's operator, and is
+/// refused by the running server within seconds; the revocation file names whom it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_token_is_refused_within_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let revoked = dir.path().join("revoked-ids");
+    // Configured, the file must be there (empty) before the server starts.
+    std::fs::write(&revoked, "").unwrap();
+    let env = (
+        "ASSAY_AUTH__JWT__REVOKED_IDS_FILE",
+        revoked.display().to_string(),
+    );
+    let mut server = Process::new(
+        "serve",
+        &["registry"],
+        dir.path(),
+        vec![(env.0.to_owned(), env.1.clone())],
+    );
+    server.start();
+    server
+        .wait_serving(&["assay.registry.v1.RegistryService"])
+        .await;
+    let assay = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_assay"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .env(env.0, &env.1)
+            .env_remove("ASSAY_CONFIG")
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let minted = assay(&["token", "mint", "staff:ann:admin", "--ttl", "1h"]);
+    assert!(minted.status.success(), "{}", text(&minted.stderr));
+    let token = text(&minted.stdout).trim().to_owned();
+    let list = || admin(&server, dir.path(), &["--token", &token, "member", "list"]);
+    assert!(list().status.success(), "{}", text(&list().stderr));
+
+    let said = assay(&["token", "revoke", &token, "--reason", "laptop lost"]);
+    assert!(said.status.success(), "{}", text(&said.stderr));
+    assert!(
+        text(&said.stdout).starts_with("revoked "),
+        "{}",
+        text(&said.stdout)
+    );
+    let listed = std::fs::read_to_string(&revoked).unwrap();
+    assert!(
+        listed.contains("staff ann, valid until") && listed.contains("laptop lost"),
+        "{listed}"
+    );
+    let again = assay(&["token", "revoke", &token]);
+    assert!(
+        text(&again.stdout).contains("already revoked"),
+        "{}",
+        text(&again.stdout)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&revoked).unwrap(),
+        listed,
+        "listed once"
+    );
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let answer = list();
+        if !answer.status.success() {
+            let error = text(&answer.stderr);
+            assert!(error.contains("Unauthenticated"), "{error}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the revoked token was still accepted after 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // Another token of the same key is unaffected.
+    let other = assay(&["token", "mint", "staff:ann:admin", "--ttl", "1h"]);
+    let other = text(&other.stdout).trim().to_owned();
+    let answer = admin(&server, dir.path(), &["--token", &other, "member", "list"]);
+    assert!(answer.status.success(), "{}", text(&answer.stderr));
+}

@@ -332,6 +332,70 @@ struct RevocationState {
 }
 
 /// How often the revocation file is looked at.
+/// What a token says of itself, read without checking its signature: enough to revoke it
+/// (its id, whom it names as "<kind> <subject>", when it expires). None when it is not a
+/// JWT with an id.
+pub fn unverified_id(token: &str) -> Option<(String, String, u64)> {
+    use base64::Engine;
+    let payload = token.trim().split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    #[derive(Deserialize)]
+    struct Said {
+        #[serde(default)]
+        jti: String,
+        #[serde(default)]
+        sub: String,
+        #[serde(default)]
+        kind: String,
+        #[serde(default)]
+        exp: u64,
+    }
+    let said: Said = serde_json::from_slice(&bytes).ok()?;
+    let whom = format!("{} {}", said.kind, said.sub).trim().to_owned();
+    (!said.jti.is_empty()).then_some((said.jti, whom, said.exp))
+}
+
+/// Adds a token id to the revocation file (made if missing), with a note after `#`; false
+/// when it was there already. Every process re-reads the file within seconds.
+pub fn revoke(file: &std::path::Path, jti: &str, note: &str) -> std::io::Result<bool> {
+    use std::io::Write;
+    let valid = !jti.is_empty()
+        && jti.len() <= 128
+        && jti.chars().all(|c| c.is_ascii_graphic() && c != '#');
+    if !valid {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "a token id is 1 to 128 printable ASCII characters, without '#'",
+        ));
+    }
+    let listed = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(error) => return Err(error),
+    };
+    if listed
+        .lines()
+        .any(|line| line.split('#').next().unwrap_or("").trim() == jti)
+    {
+        return Ok(false);
+    }
+    let note = note.replace(['\n', '\r'], " ");
+    let mut out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)?;
+    let separator = if listed.is_empty() || listed.ends_with('\n') {
+        ""
+    } else {
+        "\n"
+    };
+    writeln!(out, "{separator}{jti}  # {note}")?;
+    out.sync_all()?;
+    Ok(true)
+}
+
 const REVOCATION_CHECK: Duration = Duration::from_secs(2);
 
 impl Revocations {
@@ -701,6 +765,50 @@ pub fn ed25519_public_pem(private_pem: &str) -> anyhow::Result<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn revoking_lists_an_id_once_with_its_note() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("revoked");
+        std::fs::write(&file, "older  # kept\nno-newline-at-end").unwrap();
+        assert!(revoke(&file, "abc123", "staff:ann:admin; lost").unwrap());
+        assert!(!revoke(&file, "abc123", "again").unwrap());
+        assert!(!revoke(&file, "older", "again").unwrap());
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            "older  # kept\nno-newline-at-end\nabc123  # staff:ann:admin; lost\n"
+        );
+        for bad in ["", "a b", "a#b", &"x".repeat(129)] {
+            assert!(revoke(&file, bad, "").is_err(), "{bad:?}");
+        }
+        let fresh = dir.path().join("new");
+        assert!(revoke(&fresh, "id-1", "multi\nline").unwrap());
+        assert_eq!(
+            std::fs::read_to_string(&fresh).unwrap(),
+            "id-1  # multi line\n"
+        );
+    }
+
+    #[test]
+    fn a_token_names_its_id_unverified() {
+        use base64::Engine;
+        let part = |json: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
+        let token = format!(
+            "{}.{}.sig",
+            part("{}"),
+            part(r#"{"jti":"j1","sub":"s","kind":"staff","exp":5}"#)
+        );
+        assert_eq!(
+            unverified_id(&token),
+            Some(("j1".into(), "staff s".into(), 5))
+        );
+        assert_eq!(
+            unverified_id(&format!("x.{}.y", part(r#"{"sub":"s"}"#))),
+            None
+        );
+        assert_eq!(unverified_id("not-a-jwt"), None);
+        assert_eq!(unverified_id("a.!!!.c"), None);
+    }
+
     use super::*;
 
     fn everyone() -> Vec<PrincipalPattern> {
