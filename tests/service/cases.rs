@@ -198,6 +198,7 @@ on_both_backends!(
     alerts_delivered_together_are_answered_one_by_one,
     members_see_only_cases_about_their_brands,
     strikes_make_repeat_infringers_and_clusters_find_them,
+    what_cases_learn_of_sellers_reaches_screening,
     overdue_cases_are_listed,
     bad_requests_name_their_fields,
 );
@@ -1904,4 +1905,203 @@ async fn bad_requests_name_their_fields(backend: Backend) {
         [case.id.as_str()]
     );
     assert_eq!(events(&mut analyst, &case.id).await.len(), 1);
+}
+
+/// Strikes and links reach screening through the outbox, with no call per listing: the
+/// seller's next listing carries the seller signal, a seller linked to a repeat infringer
+/// is named so, a reversed decision takes the strike back, and nobody but case management
+/// may tell screening such things.
+async fn what_cases_learn_of_sellers_reaches_screening(backend: Backend) {
+    let sandbox = Sandbox::start(backend).await;
+    screened_brand(&sandbox, "Velmora", "018800041").await;
+    let mut analyst = cases(&sandbox, ANALYST).await;
+    let mut pipeline = screening::screening_service_client::ScreeningServiceClient::new(
+        sandbox
+            .as_principal(Some(crate::fixtures::MARKETPLACE))
+            .await,
+    );
+    let mut staff = screening::screening_service_client::ScreeningServiceClient::new(
+        sandbox.as_principal(Some(ANALYST)).await,
+    );
+    // Waits until screening holds `strikes` for the seller (and, if asked, its first link).
+    let mut standing_of = async |seller: &str, strikes: i32, link: Option<&str>| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let held = staff
+                .get_seller_standing(screening::GetSellerStandingRequest {
+                    seller_id: seller.to_owned(),
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            let linked = held
+                .standing
+                .as_ref()
+                .and_then(|s| s.links.first())
+                .map(|l| l.seller_id.as_str());
+            if held.active_strikes == strikes && linked == link {
+                return held;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{seller}: screening holds {held:?}, not {strikes} strikes and link {link:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let mut seller_signals = async |listing: &str, seller: &str| -> Vec<String> {
+        let verdict = pipeline
+            .screen_listing(screening::ScreenListingRequest {
+                listing: Some(velmora_replica(listing, seller)),
+                min_catalogue_revision: 0,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .verdict
+            .unwrap();
+        verdict
+            .signals
+            .into_iter()
+            .filter(|s| s.kind == screening::SignalKind::Seller as i32)
+            .map(|s| s.explanation)
+            .collect()
+    };
+
+    let mut struck = Vec::new();
+    for i in 0..3 {
+        let case = staff_case(
+            &mut analyst,
+            &format!("Velmora fakes {i}"),
+            vec![listing(&format!("v-{i}"), "shop-77")],
+        )
+        .await;
+        review(&mut analyst, &case.id).await;
+        act(&mut analyst, &case.id).await;
+        struck.push(case.id);
+        let held = standing_of("shop-77", i + 1, None).await;
+        assert_eq!(held.repeat_infringer, i == 2);
+        let said = seller_signals(&format!("next-{i}"), "shop-77").await;
+        assert!(
+            said.iter().any(|s| s
+                == &format!(
+                    "seller shop-77 has {} confirmed strike{} in the last 365 days",
+                    i + 1,
+                    if i == 0 { "" } else { "s" }
+                )),
+            "{said:?}"
+        );
+        assert_eq!(
+            said.iter()
+                .any(|s| s == "seller shop-77 is a repeat infringer"),
+            i == 2,
+            "{said:?}"
+        );
+    }
+    // Another seller's listing says nothing of shop-77.
+    assert!(seller_signals("other", "shop-12").await.is_empty());
+
+    // A new account paid into the repeat infringer's account is linked to it.
+    let mut marketplace = cases(&sandbox, SELLER_MANAGEMENT).await;
+    for seller in ["shop-77", "shop-78"] {
+        marketplace
+            .record_seller_identifiers(RecordSellerIdentifiersRequest {
+                seller_id: seller.to_owned(),
+                identifiers: vec![SellerIdentifier {
+                    kind: IdentifierKind::PaymentAccount as i32,
+                    value: "DE89 3704 0044 0532 0130 00".to_owned(),
+                }],
+            })
+            .await
+            .unwrap();
+    }
+    let held = standing_of("shop-78", 0, Some("shop-77")).await;
+    assert_eq!(held.standing.unwrap().links[0].evidence, "payment account");
+    let said = seller_signals("new-shop", "shop-78").await;
+    assert_eq!(
+        said,
+        ["seller shop-78 is linked to repeat infringer shop-77 by a shared payment account"]
+    );
+
+    // A counter-notice that reinstates the listings takes the strike back, and shop-77 is
+    // no longer a repeat infringer: screening drops the link from shop-78 too.
+    let case = struck.pop().unwrap();
+    let mut seller_portal = cases(&sandbox, SELLER_PORTAL).await;
+    seller_portal
+        .file_counter_notice(FileCounterNoticeRequest {
+            id: case.clone(),
+            etag: String::new(),
+            counter_notice: Some(CounterNotice {
+                statement: "Genuine stock from the brand's distributor.".to_owned(),
+                contact: Some(Contact {
+                    name: "Shop 77".to_owned(),
+                    email: "legal@shop77.example".to_owned(),
+                    ..Contact::default()
+                }),
+                ..CounterNotice::default()
+            }),
+            evidence: Vec::new(),
+        })
+        .await
+        .unwrap();
+    cases(&sandbox, LEGAL)
+        .await
+        .resolve_counter_notice(ResolveCounterNoticeRequest {
+            id: case.clone(),
+            etag: String::new(),
+            decision: CounterNoticeDecision::Reinstate as i32,
+            note: "the invoice holds".to_owned(),
+        })
+        .await
+        .unwrap();
+    standing_of("shop-77", 2, None).await;
+    standing_of("shop-78", 0, None).await;
+    assert!(seller_signals("later", "shop-78").await.is_empty());
+
+    // Only case management tells screening about sellers, and what it says is checked.
+    let mut analyst_screening = screening::screening_service_client::ScreeningServiceClient::new(
+        sandbox.as_principal(Some(ANALYST)).await,
+    );
+    expect_code(
+        analyst_screening
+            .record_seller_standings(screening::RecordSellerStandingsRequest::default())
+            .await,
+        Code::PermissionDenied,
+    );
+    let mut from_cases = screening::screening_service_client::ScreeningServiceClient::new(
+        sandbox.as_principal(Some("service:cases")).await,
+    );
+    let bad = from_cases
+        .record_seller_standings(screening::RecordSellerStandingsRequest {
+            standings: vec![screening::SellerStanding {
+                seller_id: "shop 77\u{202e}".to_owned(),
+                ..Default::default()
+            }],
+        })
+        .await;
+    let named = bad_fields(&bad.unwrap_err());
+    for field in [
+        "standings[0].seller_id",
+        "standings[0].strike_window",
+        "standings[0].repeat_infringer_strikes",
+        "standings[0].as_of",
+    ] {
+        assert!(named.iter().any(|f| f == field), "{field} not in {named:?}");
+    }
+    // An older standing than the one held changes nothing.
+    let mut stale = standing_of("shop-77", 2, None).await.standing.unwrap();
+    stale.strike_times.clear();
+    stale.as_of = Some(prost_types::Timestamp {
+        seconds: stale.as_of.unwrap().seconds - 60,
+        nanos: 0,
+    });
+    let answer = from_cases
+        .record_seller_standings(screening::RecordSellerStandingsRequest {
+            standings: vec![stale],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(answer.recorded, 0);
+    standing_of("shop-77", 2, None).await;
 }

@@ -150,3 +150,33 @@ pub fn referral(
         create_time: Some(to_timestamp(model.create_time)),
     })
 }
+
+/// A seller's standing, as screening is told it.
+pub fn standing(
+    standing: &crate::domain::standing::Standing,
+) -> assay_proto::screening::v1::SellerStanding {
+    use assay_proto::screening::v1::{SellerLink, SellerStanding};
+    SellerStanding {
+        seller_id: standing.seller_id.clone(),
+        strike_times: standing
+            .strike_times
+            .iter()
+            .map(|t| to_timestamp(*t))
+            .collect(),
+        strike_window: Some(prost_types::Duration {
+            seconds: i64::try_from(standing.window.as_secs()).unwrap_or(i64::MAX),
+            nanos: 0,
+        }),
+        repeat_infringer_strikes: i32::try_from(standing.repeat_infringer_strikes)
+            .unwrap_or(i32::MAX),
+        links: standing
+            .links
+            .iter()
+            .map(|(seller_id, evidence)| SellerLink {
+                seller_id: seller_id.clone(),
+                evidence: evidence.clone(),
+            })
+            .collect(),
+        as_of: Some(to_timestamp(standing.as_of)),
+    }
+}

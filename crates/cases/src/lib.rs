@@ -123,10 +123,22 @@ impl Service for Cases {
                 Some(endpoint) => {
                     let channel =
                         assay_common::client::connect(endpoint, self.platform.credentials(NAME))?;
-                    relay = relay.route(topic::HIT_FEEDBACK, relay::HitFeedback::new(channel));
+                    relay = relay
+                        .route(
+                            topic::HIT_FEEDBACK,
+                            relay::HitFeedback::new(channel.clone()),
+                        )
+                        .route(
+                            topic::SELLER_STANDING,
+                            relay::SellerStandings::new(
+                                channel,
+                                self.db.clone(),
+                                self.config.repeat_infringer.clone(),
+                            ),
+                        );
                 }
                 None => tracing::warn!(
-                    "no [cases] screening_endpoint: feedback on hits waits in the outbox"
+                    "no [cases] screening_endpoint: feedback on hits and sellers' standing wait in the outbox"
                 ),
             }
             match &self.peers.lawenforcement {

@@ -8,8 +8,8 @@ use assay_common::service::BoxFuture;
 use assay_proto::cases::v1::{Case, CaseEventKind, ReferralState};
 use assay_proto::lawenforcement::v1::ReceiveReferralRequest;
 use assay_proto::lawenforcement::v1::law_enforcement_service_client::LawEnforcementServiceClient;
-use assay_proto::screening::v1::RecordHitFeedbackRequest;
 use assay_proto::screening::v1::screening_service_client::ScreeningServiceClient;
+use assay_proto::screening::v1::{RecordHitFeedbackRequest, RecordSellerStandingsRequest};
 use prost::Message;
 use sea_orm::TransactionTrait;
 
@@ -95,6 +95,55 @@ impl Deliver for Referrals {
             marked
                 .await
                 .map_err(|e| format!("marking the referral delivered: {e}"))
+        })
+    }
+}
+
+/// Sellers whose strikes or links changed: their standing, and that of every seller linked
+/// to them, as it is now, recorded through screening's API.
+pub struct SellerStandings {
+    client: ScreeningServiceClient<PeerChannel>,
+    db: Db,
+    policy: crate::domain::RepeatInfringerPolicy,
+}
+
+impl SellerStandings {
+    pub fn new(channel: PeerChannel, db: Db, policy: crate::domain::RepeatInfringerPolicy) -> Self {
+        Self {
+            client: ScreeningServiceClient::new(channel),
+            db,
+            policy,
+        }
+    }
+}
+
+impl Deliver for SellerStandings {
+    fn deliver<'a>(&'a self, message: &'a entity::Model) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let seller_id = String::from_utf8(message.payload.clone())
+                .map_err(|e| format!("undecodable seller id: {e}"))?;
+            let read = async {
+                let cluster = crate::store::cluster_of(&self.db, seller_id).await?;
+                let strikes = crate::store::strikes_by_seller(&self.db, &cluster.members).await?;
+                assay_common::ApiResult::Ok((cluster, strikes))
+            };
+            let (cluster, strikes) = read
+                .await
+                .map_err(|e| format!("reading the seller's standing: {e}"))?;
+            let standings = crate::domain::standing::standings(
+                &self.policy,
+                &cluster,
+                &strikes,
+                assay_common::time::now(),
+            );
+            self.client
+                .clone()
+                .record_seller_standings(RecordSellerStandingsRequest {
+                    standings: standings.iter().map(crate::convert::standing).collect(),
+                })
+                .await
+                .map(|_| ())
+                .map_err(|status| format!("{}: {}", status.code(), status.message()))
         })
     }
 }

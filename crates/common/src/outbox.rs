@@ -29,6 +29,8 @@ pub mod topic {
     pub const HIT_FEEDBACK: &str = "cases.hit_feedback";
     /// A case referred to an agency, delivered to law enforcement.
     pub const REFERRAL: &str = "cases.referral";
+    /// A seller whose strikes or links changed; its standing is delivered to screening.
+    pub const SELLER_STANDING: &str = "cases.seller_standing";
     /// The outcome an agency recorded for a referral, delivered to case management.
     pub const REFERRAL_OUTCOME: &str = "lawenforcement.referral_outcome";
 }

@@ -16,6 +16,7 @@ pub mod migration;
 pub mod policy;
 mod relay;
 pub mod rules;
+pub mod sellers;
 mod store;
 #[doc(hidden)]
 pub mod synthetic;
@@ -249,6 +250,14 @@ impl Service for Screening {
             tokio::spawn(assay_common::catalogue::follow_forever(
                 channel,
                 move |catalogue| engines.set_catalogue(catalogue),
+                shutdown.clone(),
+            ));
+            let sellers = self.api.sellers();
+            sellers.refresh(&self.db).await?;
+            tokio::spawn(sellers::follow_forever(
+                sellers,
+                self.db.clone(),
+                self.config.rules_poll_interval,
                 shutdown.clone(),
             ));
             tokio::spawn(feed::poll_rules_forever(

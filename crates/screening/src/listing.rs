@@ -5,7 +5,7 @@ use assay_common::{FieldViolations, validate};
 use assay_proto::screening::v1::{Listing, listing_image::Source};
 
 use crate::engine::image::dhash;
-use crate::engine::{ListingInput, SellerInput};
+use crate::engine::{ListingInput, SellerInput, SellerRecord};
 
 pub const MAX_TITLE: usize = 500;
 pub const MAX_DESCRIPTION: usize = 20_000;
@@ -23,6 +23,11 @@ pub struct CheckedListing {
 
 impl CheckedListing {
     pub fn input(&self) -> ListingInput<'_> {
+        self.input_with(None)
+    }
+
+    /// The listing with what case management knows of its seller.
+    pub fn input_with<'a>(&'a self, record: Option<SellerRecord<'a>>) -> ListingInput<'a> {
         ListingInput {
             seller_id: &self.listing.seller_id,
             title: &self.listing.title,
@@ -31,6 +36,7 @@ impl CheckedListing {
             price: Some(self.price),
             image_hashes: &self.image_hashes,
             seller: self.seller,
+            record,
         }
     }
 }

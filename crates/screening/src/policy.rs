@@ -35,6 +35,9 @@ pub static POLICY: Policy = Policy {
         rule("ListHits",             HIT_READERS, MEMBER,    &["lawenforcement"]),
         // Cases reports what analysts decided about the hit behind a case.
         rule("RecordHitFeedback",    ANALYST,     MEMBER,    &["cases"]),
+        // Case management tells screening what it knows of sellers.
+        rule("RecordSellerStandings", Staff::Nobody, NO_TENANT, &["cases"]),
+        rule("GetSellerStanding",    READERS,     NO_TENANT, &[]),
         rule("GetPrecisionReport",   READERS,     NO_TENANT, &[]),
         rule("PurgeHits",            ADMIN,       NO_TENANT, &[]),
         // Calibration moves the weights for every brand: staff only.

@@ -21,7 +21,9 @@ use sha2::{Digest, Sha256};
 
 use crate::calibration::Shifts;
 use crate::convert;
-use crate::entity::{calibration, hit, hit_brand, rule, rule_revision, rule_state};
+use crate::entity::{
+    calibration, hit, hit_brand, rule, rule_revision, rule_state, seller_standing,
+};
 use crate::rules::{self, RuleSet, RuleSpec};
 
 fn corrupt(what: &str, error: impl std::fmt::Display) -> ApiError {
@@ -632,4 +634,73 @@ pub async fn feedback_in(
             Ok((outcome, h.risk_score, kinds, brands))
         })
         .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Seller standings
+
+/// Records standings, each only where it is newer than the one held; returns how many
+/// were recorded. One statement per standing, in the caller's transaction.
+pub async fn record_seller_standings(
+    db: &impl ConnectionTrait,
+    standings: &[(String, crate::sellers::Standing)],
+    now: DateTime<Utc>,
+) -> ApiResult<u64> {
+    use sea_orm::sea_query::{Alias, OnConflict};
+    use seller_standing::Column;
+    let mut recorded = 0;
+    for (seller_id, standing) in standings {
+        let row = seller_standing::ActiveModel {
+            seller_id: Set(seller_id.clone()),
+            as_of: Set(standing.as_of),
+            update_time: Set(now),
+            standing: Set(standing.to_proto(seller_id).encode_to_vec()),
+        };
+        let newer = Expr::col((seller_standing::Entity, Column::AsOf))
+            .lt(Expr::col((Alias::new("excluded"), Column::AsOf)));
+        let result = seller_standing::Entity::insert(row)
+            .on_conflict(
+                OnConflict::column(Column::SellerId)
+                    .update_columns([Column::AsOf, Column::UpdateTime, Column::Standing])
+                    .action_and_where(newer)
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+        recorded += result;
+    }
+    Ok(recorded)
+}
+
+/// Standings recorded at or after `since` (all of them without it).
+pub async fn seller_standings_since(
+    db: &impl ConnectionTrait,
+    since: Option<DateTime<Utc>>,
+) -> ApiResult<Vec<seller_standing::Model>> {
+    let mut query = seller_standing::Entity::find();
+    if let Some(since) = since {
+        query = query.filter(seller_standing::Column::UpdateTime.gte(since));
+    }
+    Ok(query.all(db).await?)
+}
+
+pub async fn seller_standing(
+    db: &impl ConnectionTrait,
+    seller_id: &str,
+) -> ApiResult<Option<crate::sellers::Standing>> {
+    seller_standing::Entity::find_by_id(seller_id.to_owned())
+        .one(db)
+        .await?
+        .map(|row| decode_standing(&row))
+        .transpose()
+}
+
+pub fn decode_standing(row: &seller_standing::Model) -> ApiResult<crate::sellers::Standing> {
+    let proto = assay_proto::screening::v1::SellerStanding::decode(row.standing.as_slice())
+        .map_err(|e| corrupt("seller standing", e))?;
+    let mut violations = assay_common::FieldViolations::new();
+    crate::sellers::Standing::check(&proto, "standing", &mut violations)
+        .filter(|_| violations.is_empty())
+        .map(|(_, standing)| standing)
+        .ok_or_else(|| corrupt("seller standing", violations))
 }

@@ -1,9 +1,7 @@
 //! Sellers: their strikes, their identifiers, and the clusters those link.
 
-use std::collections::HashMap;
-
 use super::*;
-use crate::domain::cluster::{Cluster, ClusterSearch};
+use crate::domain::cluster::Cluster;
 
 impl CasesApi {
     /// A seller as callers see it: its strikes and standing, its identifiers, its cases.
@@ -67,7 +65,10 @@ impl CasesApi {
             },
         );
         let seller_id = violations.require(seller_id)?;
-        store::record_identifiers(self.db(), &seller_id, &identifiers, time::now()).await?;
+        let txn = self.db().begin().await?;
+        store::record_identifiers(&txn, &seller_id, &identifiers, time::now()).await?;
+        txn.commit().await?;
+        self.wake_relay();
         self.seller_standing(&seller_id).await
     }
 
@@ -77,31 +78,13 @@ impl CasesApi {
     ) -> ApiResult<GetSellerClusterResponse> {
         let seller_id =
             validate::external_id(&req.seller_id).map_err(|e| ApiError::invalid("seller_id", e))?;
-        let mut search = ClusterSearch::from(seller_id);
-        while let Some(seller) = search.next_seller() {
-            let own = store::identifiers_of(self.db(), std::slice::from_ref(&seller)).await?;
-            let keys: Vec<(String, String)> = own.into_iter().map(|i| (i.kind, i.value)).collect();
-            let holders = store::sellers_with(self.db(), &keys).await?;
-            search.linked(
-                &seller,
-                holders
-                    .into_iter()
-                    .map(|h| (h.seller_id, (h.kind, h.value))),
-            );
-        }
         let Cluster {
             members,
             mut shared,
             truncated,
-        } = search.finish();
+        } = store::cluster_of(self.db(), seller_id).await?;
         let now = time::now();
-        let mut strikes: HashMap<String, Vec<_>> = HashMap::new();
-        for strike in store::strikes_of(self.db(), &members).await? {
-            strikes
-                .entry(strike.seller_id)
-                .or_default()
-                .push((strike.strike_time, strike.withdraw_time));
-        }
+        let strikes = store::strikes_by_seller(self.db(), &members).await?;
         let policy = &self.inner.config.repeat_infringer;
         let sellers: Vec<ClusterMember> = members
             .into_iter()

@@ -20,6 +20,7 @@ pub mod check;
 pub mod cluster;
 pub mod intake;
 pub mod moves;
+pub mod standing;
 
 use std::time::Duration;
 

@@ -1,6 +1,7 @@
 //! Sellers: strikes and identifiers.
 
 use super::*;
+use crate::domain::cluster::{Cluster, ClusterSearch};
 
 /// Gives each seller of the case's listings a strike (once per case).
 pub async fn strike_sellers(
@@ -16,6 +17,7 @@ pub async fn strike_sellers(
     if sellers.is_empty() {
         return Ok(());
     }
+    queue_standing(db, sellers.iter().cloned()).await?;
     strike::Entity::insert_many(sellers.into_iter().map(|seller| strike::ActiveModel {
         seller_id: Set(seller),
         case_id: Set(case_id.clone()),
@@ -33,13 +35,21 @@ pub async fn withdraw_strikes(
     case_id: &CaseId,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
+    let sellers: BTreeSet<String> = strike::Entity::find()
+        .filter(strike::Column::CaseId.eq(case_id.as_str()))
+        .filter(strike::Column::WithdrawTime.is_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| s.seller_id)
+        .collect();
     strike::Entity::update_many()
         .col_expr(strike::Column::WithdrawTime, Expr::value(Some(now)))
         .filter(strike::Column::CaseId.eq(case_id.as_str()))
         .filter(strike::Column::WithdrawTime.is_null())
         .exec(db)
         .await?;
-    Ok(())
+    queue_standing(db, sellers).await
 }
 
 pub async fn strikes_of(
@@ -91,7 +101,8 @@ pub async fn record_identifiers(
     ])
     .exec(db)
     .await?;
-    Ok(())
+    // A new link may tie the seller to a repeat infringer.
+    queue_standing(db, [seller_id.to_owned()]).await
 }
 
 pub async fn identifiers_of(
@@ -129,4 +140,58 @@ pub async fn sellers_with(
         }
     }
     Ok(found)
+}
+
+/// The sellers linked to `seller_id` through identifiers they share, breadth first and
+/// bounded (see [`ClusterSearch`]).
+pub async fn cluster_of(db: &impl ConnectionTrait, seller_id: String) -> ApiResult<Cluster> {
+    let mut search = ClusterSearch::from(seller_id);
+    while let Some(seller) = search.next_seller() {
+        let own = identifiers_of(db, std::slice::from_ref(&seller)).await?;
+        let keys: Vec<(String, String)> = own.into_iter().map(|i| (i.kind, i.value)).collect();
+        let holders = sellers_with(db, &keys).await?;
+        search.linked(
+            &seller,
+            holders
+                .into_iter()
+                .map(|h| (h.seller_id, (h.kind, h.value))),
+        );
+    }
+    Ok(search.finish())
+}
+
+/// Each seller's strikes: when given, and when withdrawn.
+pub async fn strikes_by_seller(
+    db: &impl ConnectionTrait,
+    seller_ids: &[String],
+) -> ApiResult<crate::domain::standing::StrikesBySeller> {
+    let mut strikes = crate::domain::standing::StrikesBySeller::new();
+    for strike in strikes_of(db, seller_ids).await? {
+        strikes
+            .entry(strike.seller_id)
+            .or_default()
+            .push((strike.strike_time, strike.withdraw_time));
+    }
+    Ok(strikes)
+}
+
+/// Queues the sellers' standing for screening: delivered as it is when the relay sends it,
+/// so a message is only "this seller changed" (its key is unique to the change).
+pub async fn queue_standing(
+    db: &impl ConnectionTrait,
+    seller_ids: impl IntoIterator<Item = String>,
+) -> ApiResult<()> {
+    let change = uuid::Uuid::now_v7().simple().to_string();
+    let messages: Vec<outbox::Message> = seller_ids
+        .into_iter()
+        .map(|seller_id| outbox::Message {
+            key: format!("{seller_id}/{change}"),
+            payload: seller_id.into_bytes(),
+            traceparent: assay_common::telemetry::current_traceparent(),
+        })
+        .collect();
+    if messages.is_empty() {
+        return Ok(());
+    }
+    outbox::enqueue_many(db, topic::SELLER_STANDING, messages).await
 }

@@ -4,6 +4,7 @@
 mod calibrations;
 mod hits;
 mod rules;
+mod sellers;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -32,6 +33,7 @@ use crate::feed::Engines;
 use crate::ids::{HitId, RuleId};
 use crate::listing::{CheckedListing, check};
 use crate::rules as rule_domain;
+use crate::sellers::SellerBook;
 use crate::writer::HitWriter;
 use crate::{convert, store};
 
@@ -44,9 +46,16 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
-fn screen_one(engine: &Engine, listing: &CheckedListing) -> Verdict {
-    let verdict =
-        SCRATCH.with(|scratch| engine.screen(&listing.input(), &mut scratch.borrow_mut()));
+/// Screens a listing with what case management knows of its seller at `now`.
+fn screen_one(
+    engine: &Engine,
+    sellers: &SellerBook,
+    now: chrono::DateTime<chrono::Utc>,
+    listing: &CheckedListing,
+) -> Verdict {
+    let standing = sellers.get(&listing.listing.seller_id);
+    let input = listing.input_with(standing.as_deref().map(|s| s.record(now)));
+    let verdict = SCRATCH.with(|scratch| engine.screen(&input, &mut scratch.borrow_mut()));
     crate::metrics::screened(verdict.decision);
     verdict
 }
@@ -65,6 +74,8 @@ pub struct ScreeningApi {
     relay: Arc<OnceLock<Arc<Notify>>>,
     writer: HitWriter,
     holds: HoldChecker,
+    /// What case management knows of sellers.
+    sellers: Arc<SellerBook>,
     /// How long a screening waits for the catalogue revision its caller asked for.
     catalogue_wait: std::time::Duration,
 }
@@ -89,8 +100,14 @@ impl ScreeningApi {
             )),
             relay,
             holds,
+            sellers: Arc::default(),
             catalogue_wait: std::time::Duration::from_secs(10),
         }
+    }
+
+    /// What case management knows of sellers, for the replica to follow.
+    pub fn sellers(&self) -> Arc<SellerBook> {
+        self.sellers.clone()
     }
 
     /// How long a screening waits for the catalogue revision its caller asked for.
@@ -199,7 +216,7 @@ impl ScreeningApi {
             .await?
             .map_err(ApiError::InvalidArgument)?;
         let engine = self.engine()?;
-        let verdict = screen_one(&engine, &checked);
+        let verdict = screen_one(&engine, &self.sellers, time::now(), &checked);
         let ids = self.store_hits(&[(&checked.listing, &verdict)]).await?;
         Ok(ScreenListingResponse {
             verdict: Some(verdict),
@@ -214,6 +231,7 @@ impl ScreeningApi {
         out: &mpsc::Sender<Result<ScreenListingsResponse, Status>>,
     ) -> ApiResult<bool> {
         let engine = self.engine()?;
+        let now = time::now();
         let mut answers: Vec<ScreenListingsResponse> = Vec::with_capacity(batch.len());
         let mut screened: Vec<(CheckedListing, Verdict, usize)> = Vec::new();
         for (index, request) in batch.into_iter().enumerate() {
@@ -221,7 +239,7 @@ impl ScreeningApi {
             let listing_id = listing.listing_id.clone();
             match self.check_listing(listing).await? {
                 Ok(checked) => {
-                    let verdict = screen_one(&engine, &checked);
+                    let verdict = screen_one(&engine, &self.sellers, now, &checked);
                     answers.push(ScreenListingsResponse {
                         listing_id,
                         result: None,
@@ -387,6 +405,10 @@ assay_common::rpcs! {
         record_hit_feedback(RecordHitFeedbackRequest) -> RecordHitFeedbackResponse =
             |p, req| self.record_hit_feedback(&p, req),
             |h| RecordHitFeedbackResponse { hit: Some(h) };
+        record_seller_standings(RecordSellerStandingsRequest) -> RecordSellerStandingsResponse =
+            |_, req| self.record_seller_standings(req);
+        get_seller_standing(GetSellerStandingRequest) -> GetSellerStandingResponse =
+            |_, req| self.get_seller_standing(req);
         get_precision_report(GetPrecisionReportRequest) -> GetPrecisionReportResponse =
             |_, req| self.get_precision_report(req);
         purge_hits(PurgeHitsRequest) -> PurgeHitsResponse = |_, req| self.purge_hits(req);

@@ -102,6 +102,25 @@ pub struct SellerInput {
     pub prior_strikes: i32,
 }
 
+/// A repeat infringer a seller shares identifiers with, by case management.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SellerLink {
+    pub seller_id: String,
+    /// What links them, e.g. "payment account".
+    pub evidence: String,
+}
+
+/// What case management knows of the seller, at the time of screening.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SellerRecord<'a> {
+    /// Confirmed strikes within the window.
+    pub active_strikes: u32,
+    pub window_days: u32,
+    pub repeat_infringer: bool,
+    /// Repeat infringers it is linked to.
+    pub links: &'a [SellerLink],
+}
+
 /// A listing, borrowed from the request.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ListingInput<'a> {
@@ -112,6 +131,8 @@ pub struct ListingInput<'a> {
     pub price: Option<Money>,
     pub image_hashes: &'a [u64],
     pub seller: Option<SellerInput>,
+    /// What case management knows of the seller, if anything.
+    pub record: Option<SellerRecord<'a>>,
 }
 
 /// How far a brand term identifies the brand on its own.

@@ -52,6 +52,10 @@ pub(super) mod weight {
     pub const NEW_ACCOUNT: f64 = 0.10;
     pub const POOR_RATING: f64 = 0.10;
     pub const PER_STRIKE: f64 = 0.15;
+    /// Beyond its strikes: case management counts the seller a repeat infringer.
+    pub const REPEAT_INFRINGER: f64 = 0.20;
+    /// The seller shares identifiers with a repeat infringer.
+    pub const LINKED_TO_REPEAT_INFRINGER: f64 = 0.20;
     /// A weak brand term without support never goes above this.
     pub const UNSUPPORTED_CAP: f64 = 0.20;
     /// A compatibility reference ("case for iPhone") without price or vocabulary.
@@ -1151,9 +1155,11 @@ fn price_signal(
 }
 
 fn seller_signals(listing: &ListingInput<'_>) -> Vec<Signal> {
-    let Some(seller) = listing.seller else {
+    if listing.seller.is_none() && listing.record.is_none() {
         return Vec::new();
-    };
+    }
+    let seller = listing.seller.unwrap_or_default();
+    let record = listing.record.unwrap_or_default();
     let mut signals = Vec::new();
     let mut push = |contribution: f64, explanation: String| {
         signals.push(Signal {
@@ -1165,7 +1171,7 @@ fn seller_signals(listing: &ListingInput<'_>) -> Vec<Signal> {
             detail: None,
         });
     };
-    if seller.account_age_days < 30 {
+    if listing.seller.is_some() && seller.account_age_days < 30 {
         push(
             weight::NEW_ACCOUNT,
             format!(
@@ -1180,7 +1186,21 @@ fn seller_signals(listing: &ListingInput<'_>) -> Vec<Signal> {
             sentence!("the seller is rated {rating:.1} of 5"),
         );
     }
-    if seller.prior_strikes > 0 {
+    // The same strikes may be known to the marketplace and to case management: the larger
+    // count is weighed, once.
+    let recorded = i32::try_from(record.active_strikes).unwrap_or(i32::MAX);
+    if recorded > 0 && recorded >= seller.prior_strikes {
+        push(
+            weight::PER_STRIKE * f64::from(recorded.min(3)),
+            sentence!(
+                "seller {} has {} confirmed strike{} in the last {} days",
+                listing.seller_id,
+                recorded,
+                if recorded == 1 { "" } else { "s" },
+                record.window_days
+            ),
+        );
+    } else if seller.prior_strikes > 0 {
         let strikes = seller.prior_strikes.min(3);
         push(
             weight::PER_STRIKE * f64::from(strikes),
@@ -1188,6 +1208,28 @@ fn seller_signals(listing: &ListingInput<'_>) -> Vec<Signal> {
                 "the seller has {} earlier confirmed infringement{}",
                 seller.prior_strikes,
                 if seller.prior_strikes == 1 { "" } else { "s" }
+            ),
+        );
+    }
+    if record.repeat_infringer {
+        push(
+            weight::REPEAT_INFRINGER,
+            sentence!("seller {} is a repeat infringer", listing.seller_id),
+        );
+    }
+    // One link is evidence enough; more say little more.
+    if let Some(link) = record.links.first() {
+        push(
+            weight::LINKED_TO_REPEAT_INFRINGER,
+            sentence!(
+                "seller {} is linked to repeat infringer {} by a shared {}{}",
+                listing.seller_id,
+                link.seller_id,
+                link.evidence,
+                match record.links.len() {
+                    1 => String::new(),
+                    n => format!(" (and to {} more)", n - 1),
+                }
             ),
         );
     }

@@ -127,6 +127,7 @@ fn screen_with(engine: &Engine, l: L, hashes: &[u64]) -> Verdict {
         price: Some(money(l.price.0, l.price.1)),
         image_hashes: hashes,
         seller: None,
+        record: None,
     };
     engine.screen(&listing, &mut Scratch::default())
 }
@@ -364,6 +365,107 @@ fn accessories_naming_what_they_fit_are_not_counterfeits() {
         _ => None,
     });
     assert!(text.unwrap().compatibility_reference);
+}
+
+/// What case management knows of a seller weighs with the listing's own evidence, each
+/// strike once, and names the seller; alone it flags nothing.
+#[test]
+fn case_managements_record_of_a_seller_is_explained_and_counted_once() {
+    let engine = engine();
+    let links = [SellerLink {
+        seller_id: "shop-80".into(),
+        evidence: "payment account".into(),
+    }];
+    let screen_as = |title: &str, seller: Option<SellerInput>, record: Option<SellerRecord>| {
+        let listing = ListingInput {
+            seller_id: "shop-77",
+            title,
+            category: "handbags",
+            price: Some(money("USD", 900)),
+            seller,
+            record,
+            ..ListingInput::default()
+        };
+        engine.screen(&listing, &mut Scratch::default())
+    };
+    let said = |v: &Verdict| -> Vec<(String, f64)> {
+        v.signals
+            .iter()
+            .filter(|s| s.kind == SignalKind::Seller as i32)
+            .map(|s| {
+                (
+                    s.explanation.clone(),
+                    (s.contribution * 100.0).round() / 100.0,
+                )
+            })
+            .collect()
+    };
+    let title = "Gucci Marmont bag";
+    let plain = screen_as(title, None, None);
+    let record = SellerRecord {
+        active_strikes: 3,
+        window_days: 365,
+        repeat_infringer: true,
+        links: &links,
+    };
+    let recorded = screen_as(title, None, Some(record));
+    assert_eq!(
+        said(&recorded),
+        [
+            (
+                "seller shop-77 has 3 confirmed strikes in the last 365 days".to_owned(),
+                0.45
+            ),
+            ("seller shop-77 is a repeat infringer".to_owned(), 0.2),
+            (
+                "seller shop-77 is linked to repeat infringer shop-80 by a shared payment account"
+                    .to_owned(),
+                0.2
+            ),
+        ]
+    );
+    assert!(recorded.risk_score > plain.risk_score, "{recorded:?}");
+    // The marketplace's count of the same strikes is not added on top.
+    let both = screen_as(
+        title,
+        Some(SellerInput {
+            account_age_days: 400,
+            rating: None,
+            prior_strikes: 2,
+        }),
+        Some(record),
+    );
+    assert_eq!(said(&both), said(&recorded));
+    assert!((both.risk_score - recorded.risk_score).abs() < 1e-9);
+    // Where the marketplace knows more, its count is the one weighed.
+    let more = SellerRecord {
+        active_strikes: 1,
+        repeat_infringer: false,
+        links: &[],
+        ..record
+    };
+    let marketplace_knows_more = screen_as(
+        title,
+        Some(SellerInput {
+            account_age_days: 400,
+            rating: None,
+            prior_strikes: 2,
+        }),
+        Some(more),
+    );
+    assert_eq!(
+        said(&marketplace_knows_more),
+        [(
+            "the seller has 2 earlier confirmed infringements".to_owned(),
+            0.3
+        )]
+    );
+    // A listing with nothing suspicious says nothing of its seller.
+    let innocent = screen_as("Plain leather notebook", None, Some(record));
+    assert!(
+        innocent.signals.is_empty() && innocent.brands.is_empty(),
+        "{innocent:?}"
+    );
 }
 
 #[test]

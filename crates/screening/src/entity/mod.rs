@@ -6,3 +6,4 @@ pub mod hit_brand;
 pub mod rule;
 pub mod rule_revision;
 pub mod rule_state;
+pub mod seller_standing;
