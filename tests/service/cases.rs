@@ -199,6 +199,7 @@ on_both_backends!(
     members_see_only_cases_about_their_brands,
     strikes_make_repeat_infringers_and_clusters_find_them,
     what_cases_learn_of_sellers_reaches_screening,
+    cases_past_their_deadline_are_escalated_once,
     overdue_cases_are_listed,
     bad_requests_name_their_fields,
 );
@@ -2104,4 +2105,89 @@ async fn what_cases_learn_of_sellers_reaches_screening(backend: Backend) {
         .into_inner();
     assert_eq!(answer.recorded, 0);
     standing_of("shop-77", 2, None).await;
+}
+
+/// A case left undecided past its deadline is escalated by the deadline check: once,
+/// however many rounds find it, to the configured owner, tagged, on its timeline and in
+/// the figures; a case decided in time is not.
+async fn cases_past_their_deadline_are_escalated_once(backend: Backend) {
+    let sandbox = Sandbox::start_with(
+        backend,
+        &[ServiceName::Registry, ServiceName::Cases],
+        |config| {
+            config.cases.sla.staff_case = Duration::from_millis(1500);
+            config.cases.sla.check_interval = Duration::from_millis(100);
+            config.cases.sla.escalate_to = "lead-ana".to_owned();
+        },
+    )
+    .await;
+    let mut analyst = cases(&sandbox, ANALYST).await;
+    let late = staff_case(&mut analyst, "left alone", vec![listing("l-1", "shop-1")]).await;
+    assert!(late.sla_breach_time.is_none());
+    let on_time = staff_case(&mut analyst, "decided", vec![listing("l-2", "shop-2")]).await;
+    review(&mut analyst, &on_time.id).await;
+    act(&mut analyst, &on_time.id).await;
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let escalated = loop {
+        let case = get(&mut analyst, &late.id).await;
+        if case.sla_breach_time.is_some() {
+            break case;
+        }
+        assert!(Instant::now() < deadline, "never escalated: {case:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(escalated.assignee, "lead-ana");
+    assert!(
+        escalated.tags.contains(&"sla-breached".to_owned()),
+        "{escalated:?}"
+    );
+    assert!(escalated.overdue);
+    // Several more rounds find it still overdue, and change nothing.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let after = get(&mut analyst, &late.id).await;
+    assert_eq!(after.etag, escalated.etag, "escalated again: {after:?}");
+    let events = analyst
+        .list_case_events(ListCaseEventsRequest {
+            case_id: late.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .events;
+    let breaches: Vec<&CaseEvent> = events
+        .iter()
+        .filter(|e| e.kind == CaseEventKind::SlaBreached as i32)
+        .collect();
+    assert_eq!(breaches.len(), 1, "{events:?}");
+    assert_eq!(breaches[0].actor, "system:sla");
+    assert!(
+        breaches[0].detail.contains("past its deadline")
+            && breaches[0]
+                .detail
+                .ends_with("while OPEN; escalated to lead-ana"),
+        "{}",
+        breaches[0].detail
+    );
+
+    let decided = get(&mut analyst, &on_time.id).await;
+    assert!(decided.sla_breach_time.is_none(), "{decided:?}");
+    let figures = analyst
+        .get_enforcement_figures(GetEnforcementFiguresRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(figures.sla_breaches, 1);
+    // Overdue cases are a queue of their own.
+    let tagged = analyst
+        .list_cases(ListCasesRequest {
+            tag: "sla-breached".to_owned(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .cases;
+    assert_eq!(tagged.len(), 1);
 }

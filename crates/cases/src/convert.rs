@@ -57,6 +57,7 @@ pub fn cases(
                 tags: parts.tags.remove(&m.id).unwrap_or_default(),
                 due_time: opt_timestamp(m.due_time),
                 overdue: m.due_time.is_some_and(|due| due < now),
+                sla_breach_time: opt_timestamp(m.sla_breach_time),
                 fast_track: m.fast_track,
                 counter_notice: store::counter_notice_of(m)?,
                 referral: referrals.remove(&m.id),

@@ -1,4 +1,4 @@
-//! Background work beyond the outbox relay: retention.
+//! Background work beyond the outbox relay: deadlines and retention.
 
 use assay_common::jobs::Rounds;
 
@@ -18,6 +18,23 @@ pub async fn retention_forever(
             && let Err(error) = api.purge(before).await
         {
             tracing::warn!(%error, "purging old cases failed; will retry");
+        }
+    }
+}
+
+/// Escalates cases past their deadline, every `interval`: each once, whichever replica
+/// finds it first.
+pub async fn deadlines_forever(
+    api: CasesApi,
+    interval: std::time::Duration,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    let mut rounds = Rounds::every(interval, shutdown);
+    while rounds.next().await {
+        match api.escalate_overdue().await {
+            Ok(0) => {}
+            Ok(escalated) => tracing::info!(escalated, "cases past their deadline escalated"),
+            Err(error) => tracing::warn!(%error, "escalating overdue cases failed; will retry"),
         }
     }
 }

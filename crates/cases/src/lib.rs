@@ -156,6 +156,11 @@ impl Service for Cases {
             }
             self.api.set_waker(relay.waker());
             tokio::spawn(relay.run(shutdown.clone()));
+            tokio::spawn(jobs::deadlines_forever(
+                self.api.clone(),
+                self.config.sla.check_interval,
+                shutdown.clone(),
+            ));
             if self.peers.lawenforcement.is_some() {
                 tokio::spawn(jobs::retention_forever(
                     self.api.clone(),

@@ -16,8 +16,11 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use assay_common::money::CurrencyCode;
 use assay_screening::engine::lexicon::BUILT_IN_VOCABULARY;
 use assay_screening::engine::normalize::normalize_term;
-use assay_screening::engine::{Engine, EngineInput, ExchangeRates, Scratch, Thresholds};
+use assay_screening::engine::{
+    Engine, EngineInput, ExchangeRates, Scratch, SellerLink, Thresholds,
+};
 use assay_screening::listing::{CheckedListing, check};
+use assay_screening::sellers::{SellerBook, Standing};
 use assay_screening::synthetic;
 use criterion::{Criterion, Throughput};
 
@@ -33,6 +36,38 @@ struct Setup {
     engine: Engine,
     listings: Vec<CheckedListing>,
     terms: Vec<String>,
+    /// Case management's standing of one seller in five (of 5,000): strikes, and for some a
+    /// link to a repeat infringer.
+    sellers: SellerBook,
+}
+
+/// Standings of every fifth synthetic seller, as case management would send them.
+fn seller_book() -> SellerBook {
+    let now = chrono::Utc::now();
+    let book = SellerBook::default();
+    book.apply((0..5000).step_by(5).map(|i| {
+        let strikes = 1 + i % 4;
+        (
+            format!("seller-{i}"),
+            Standing {
+                strike_times: (0..strikes)
+                    .map(|d| now - chrono::Duration::days(d as i64 * 30))
+                    .collect(),
+                window: Duration::from_secs(365 * 86_400),
+                repeat_infringer_strikes: 3,
+                links: if i % 10 == 0 {
+                    vec![SellerLink {
+                        seller_id: format!("seller-{}", i + 5),
+                        evidence: "payment account".to_owned(),
+                    }]
+                } else {
+                    Vec::new()
+                },
+                as_of: now,
+            },
+        )
+    }));
+    book
 }
 
 fn setup() -> Setup {
@@ -67,6 +102,7 @@ fn setup() -> Setup {
         engine,
         listings,
         terms,
+        sellers: seller_book(),
     }
 }
 
@@ -103,6 +139,24 @@ fn benches(c: &mut Criterion, setup: &Setup) {
             let mut flagged = 0usize;
             for listing in &setup.listings {
                 let verdict = setup.engine.screen(&listing.input(), &mut scratch);
+                flagged += usize::from(verdict.decision != 1);
+            }
+            black_box(flagged)
+        })
+    });
+
+    // As the service screens: each listing's seller looked up in case management's
+    // standings, and weighed with its strikes and links.
+    group.bench_function("engine_with_sellers", |b| {
+        let mut scratch = Scratch::default();
+        let now = chrono::Utc::now();
+        b.iter(|| {
+            let mut flagged = 0usize;
+            let sellers = setup.sellers.snapshot();
+            for listing in &setup.listings {
+                let standing = sellers.get(&listing.listing.seller_id);
+                let input = listing.input_with(standing.map(|s| s.record(now)));
+                let verdict = setup.engine.screen(&input, &mut scratch);
                 flagged += usize::from(verdict.decision != 1);
             }
             black_box(flagged)
@@ -171,13 +225,18 @@ fn main() {
 
     let per_second =
         |name: &str, listings: usize| mean_ns(name).map(|ns| listings as f64 / (ns / 1e9));
-    if let (Some(engine), Some(floor), Some(naive)) = (
+    if let (Some(engine), Some(with_sellers), Some(floor), Some(naive)) = (
         per_second("engine", LISTINGS),
+        per_second("engine_with_sellers", LISTINGS),
         per_second("floor", LISTINGS),
         per_second("naive", NAIVE_LISTINGS),
     ) {
         println!("\nlistings per second on one core ({BRANDS} brands):");
         println!("  engine  {engine:>12.0}");
+        println!(
+            "  engine with sellers' standing {with_sellers:>12.0}   ({} standings)",
+            setup.sellers.len()
+        );
         println!("  floor   {floor:>12.0}   (bare Aho-Corasick scan)");
         println!("  naive   {naive:>12.0}   (substring search per term)");
         println!(

@@ -168,21 +168,26 @@ impl Standing {
     }
 }
 
+/// Standings by seller id. Its keys come from case management, not from callers.
+pub type Standings = HashMap<String, Arc<Standing>, foldhash::quality::RandomState>;
+
 /// Every standing this replica knows, by seller id.
 #[derive(Debug, Default)]
 pub struct SellerBook {
-    standings: ArcSwap<HashMap<String, Arc<Standing>>>,
+    standings: ArcSwap<Standings>,
     /// The newest update time read from the table.
     seen: Mutex<Option<DateTime<Utc>>>,
 }
 
 impl SellerBook {
     pub fn get(&self, seller_id: &str) -> Option<Arc<Standing>> {
-        let standings = self.standings.load();
-        if standings.is_empty() {
-            return None;
-        }
-        standings.get(seller_id).cloned()
+        self.standings.load().get(seller_id).cloned()
+    }
+
+    /// Every standing as it is now, for a batch of listings to look up without a lock or
+    /// a reference count each.
+    pub fn snapshot(&self) -> Arc<Standings> {
+        self.standings.load_full()
     }
 
     pub fn len(&self) -> usize {
@@ -200,7 +205,7 @@ impl SellerBook {
             return;
         }
         self.standings.rcu(|current| {
-            let mut next = HashMap::clone(current);
+            let mut next = Standings::clone(current);
             for (seller_id, standing) in &updates {
                 if next
                     .get(seller_id)

@@ -70,6 +70,7 @@ impl CasesApi {
                 .collect(),
             convictions: figures.convictions,
             sellers_struck: figures.sellers_struck,
+            sla_breaches: figures.sla_breaches,
         })
     }
 }

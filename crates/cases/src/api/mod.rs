@@ -147,6 +147,43 @@ impl CasesApi {
         Ok((purged, kept))
     }
 
+    /// Escalates every case past its deadline and not yet escalated, each in its own
+    /// transaction; a case another replica escalated first is left to it. Returns how many
+    /// this call escalated.
+    pub async fn escalate_overdue(&self) -> ApiResult<u64> {
+        const BATCH: u64 = 200;
+        let sla = &self.inner.config.sla;
+        let mut escalated = 0;
+        loop {
+            let now = time::now();
+            let due = store::breached(self.db(), now, BATCH).await?;
+            let (found, before) = (due.len() as u64, escalated);
+            for current in due {
+                let Some(deadline) = current.due_time else {
+                    continue;
+                };
+                let status = store::status_of(&current)?;
+                let breach = sla.breach(status, deadline, &current.assignee, now);
+                let txn = self.db().begin().await?;
+                match store::record_breach(&txn, &current, breach, now).await {
+                    Ok(_) => {
+                        txn.commit().await?;
+                        escalated += 1;
+                    }
+                    // Changed since it was read: another replica escalated it, or someone
+                    // decided it; the next round looks again.
+                    Err(ApiError::StaleEtag { .. }) => {}
+                    Err(error) => return Err(error),
+                }
+            }
+            // A short batch was the last; a batch of nothing but conflicts is left to the
+            // next round.
+            if found < BATCH || escalated == before {
+                return Ok(escalated);
+            }
+        }
+    }
+
     async fn purge_cases(&self, req: PurgeCasesRequest) -> ApiResult<PurgeCasesResponse> {
         let before = time::past_timestamp(req.closed_before.as_ref())
             .map_err(|e| ApiError::invalid("closed_before", e))?;

@@ -25,7 +25,7 @@ pub mod standing;
 use std::time::Duration;
 
 use assay_common::error::Refusal;
-use assay_proto::cases::v1::{CaseSource, CaseStatus, IdentifierKind};
+use assay_proto::cases::v1::{CaseEventKind, CaseSource, CaseStatus, IdentifierKind};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -217,6 +217,12 @@ pub struct Sla {
     /// An investigation, until referral or closing.
     #[serde(with = "humantime_serde")]
     pub investigation: Duration,
+    /// How often cases past their deadline are looked for and escalated.
+    #[serde(with = "humantime_serde")]
+    pub check_interval: Duration,
+    /// The analyst (or team queue) a case past its deadline is assigned to; empty: it
+    /// stays with whoever has it.
+    pub escalate_to: String,
 }
 
 impl Default for Sla {
@@ -229,6 +235,8 @@ impl Default for Sla {
             staff_case: Duration::from_secs(7 * 24 * HOUR),
             counter_notice: Duration::from_secs(14 * 24 * HOUR),
             investigation: Duration::from_secs(30 * 24 * HOUR),
+            check_interval: Duration::from_secs(60),
+            escalate_to: String::new(),
         }
     }
 }
@@ -242,11 +250,51 @@ impl Sla {
             ("staff_case", self.staff_case),
             ("counter_notice", self.counter_notice),
             ("investigation", self.investigation),
+            ("check_interval", self.check_interval),
         ]
         .into_iter()
         .filter(|(_, d)| d.is_zero())
         .map(|(name, _)| format!("cases.sla.{name} must be above zero"))
+        .chain(
+            check::assignee(&self.escalate_to)
+                .err()
+                .map(|e| format!("cases.sla.escalate_to {e}")),
+        )
         .collect()
+    }
+
+    /// What becomes of a case found past its deadline `due`, undecided, at `now`: its
+    /// timeline says so, it is tagged [`BREACHED_TAG`], and it goes to `escalate_to` if
+    /// that is set and someone else has it.
+    pub fn breach(
+        &self,
+        status: CaseStatus,
+        due: DateTime<Utc>,
+        assignee: &str,
+        now: DateTime<Utc>,
+    ) -> Breach {
+        let late = humantime_serde::re::humantime::format_duration(std::time::Duration::from_secs(
+            (now - due).num_seconds().max(0) as u64,
+        ));
+        let state = status.as_str_name().trim_start_matches("CASE_STATUS_");
+        let reassign = (!self.escalate_to.is_empty() && self.escalate_to != assignee)
+            .then(|| self.escalate_to.clone());
+        let whom = match (&reassign, assignee) {
+            (Some(to), "") => format!("escalated to {to}"),
+            (Some(to), from) => format!("escalated from {from} to {to}"),
+            (None, "") => "unassigned".to_owned(),
+            (None, with) => format!("with {with}"),
+        };
+        Breach {
+            assign_to: reassign,
+            event: moves::Event::new(
+                CaseEventKind::SlaBreached,
+                format!(
+                    "{late} past its deadline ({}) while {state}; {whom}",
+                    due.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ),
+            ),
+        }
     }
 
     /// The deadline of a new case.
@@ -278,6 +326,75 @@ impl Sla {
             status if is_settled(status) => None,
             _ => due,
         }
+    }
+}
+
+/// The tag of cases that passed their deadline undecided.
+pub const BREACHED_TAG: &str = "sla-breached";
+
+/// What escalating a case past its deadline does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Breach {
+    /// Whom the case now goes to, if anyone new.
+    pub assign_to: Option<String>,
+    pub event: moves::Event,
+}
+
+#[cfg(test)]
+mod breach_tests {
+    use super::*;
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()
+    }
+
+    #[test]
+    fn a_breach_says_how_late_and_goes_to_the_escalation_owner_once() {
+        let sla = Sla {
+            escalate_to: "lead-ana".to_owned(),
+            ..Sla::default()
+        };
+        let breach = sla.breach(CaseStatus::UnderReview, at(0), "ann", at(7200));
+        assert_eq!(breach.assign_to.as_deref(), Some("lead-ana"));
+        assert_eq!(breach.event.kind, CaseEventKind::SlaBreached);
+        assert_eq!(
+            breach.event.detail,
+            "2h past its deadline (2027-01-15T08:00:00Z) while UNDER_REVIEW; escalated from ann to lead-ana"
+        );
+        // Already with the escalation owner, or no owner configured: nobody new.
+        assert_eq!(
+            sla.breach(CaseStatus::Open, at(0), "lead-ana", at(1))
+                .assign_to,
+            None
+        );
+        let plain = Sla::default().breach(CaseStatus::Open, at(0), "", at(60));
+        assert_eq!(plain.assign_to, None);
+        assert!(
+            plain.event.detail.ends_with("while OPEN; unassigned"),
+            "{}",
+            plain.event.detail
+        );
+    }
+
+    #[test]
+    fn the_escalation_owner_is_checked_with_the_rest_of_the_sla() {
+        let bad = Sla {
+            escalate_to: "lead ana\u{202e}".to_owned(),
+            check_interval: Duration::ZERO,
+            ..Sla::default()
+        };
+        let problems = bad.problems();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("cases.sla.escalate_to")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.contains("check_interval")),
+            "{problems:?}"
+        );
+        assert!(Sla::default().problems().is_empty());
     }
 }
 

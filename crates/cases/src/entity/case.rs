@@ -38,6 +38,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub trace_context: String,
     pub update_time: DateTimeUtc,
+    /// When it was first found past its deadline undecided, and escalated.
+    pub sla_breach_time: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

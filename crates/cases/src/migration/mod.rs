@@ -2,6 +2,7 @@
 
 mod m20261128_000001_create_cases;
 mod m20261201_000002_add_case_trace_context;
+mod m20261206_000003_add_case_sla_breach;
 
 assay_common::migrator!(
     "cases_migrations",
@@ -12,5 +13,6 @@ assay_common::migrator!(
         assay_common::outbox::TraceContextMigration,
         m20261201_000002_add_case_trace_context::Migration,
         assay_common::outbox::UndeliveredIndexMigration,
+        m20261206_000003_add_case_sla_breach::Migration,
     ]
 );

@@ -48,6 +48,7 @@ pub struct Figures {
     pub seized_value: BTreeMap<String, i128>,
     pub convictions: i64,
     pub sellers_struck: i64,
+    pub sla_breaches: i64,
 }
 
 pub async fn figures(
@@ -147,5 +148,15 @@ pub async fn figures(
         .one(db)
         .await?;
     figures.sellers_struck = struck.unwrap_or(0);
+    // Each deadline a case missed, as its timeline records them.
+    let breaches: Option<i64> = case_event::Entity::find()
+        .select_only()
+        .column_as(case_event::Column::Id.count(), "count")
+        .filter(case_event::Column::Kind.eq(CaseEventKind::SlaBreached.as_str_name()))
+        .filter(within(case_event::Column::Time, from, until))
+        .into_tuple()
+        .one(db)
+        .await?;
+    figures.sla_breaches = breaches.unwrap_or(0);
     Ok(figures)
 }

@@ -33,7 +33,7 @@ use crate::feed::Engines;
 use crate::ids::{HitId, RuleId};
 use crate::listing::{CheckedListing, check};
 use crate::rules as rule_domain;
-use crate::sellers::SellerBook;
+use crate::sellers::{SellerBook, Standings};
 use crate::writer::HitWriter;
 use crate::{convert, store};
 
@@ -49,12 +49,16 @@ thread_local! {
 /// Screens a listing with what case management knows of its seller at `now`.
 fn screen_one(
     engine: &Engine,
-    sellers: &SellerBook,
+    sellers: &Standings,
     now: chrono::DateTime<chrono::Utc>,
     listing: &CheckedListing,
 ) -> Verdict {
-    let standing = sellers.get(&listing.listing.seller_id);
-    let input = listing.input_with(standing.as_deref().map(|s| s.record(now)));
+    let standing = if sellers.is_empty() {
+        None
+    } else {
+        sellers.get(&listing.listing.seller_id)
+    };
+    let input = listing.input_with(standing.map(|s| s.record(now)));
     let verdict = SCRATCH.with(|scratch| engine.screen(&input, &mut scratch.borrow_mut()));
     crate::metrics::screened(verdict.decision);
     verdict
@@ -216,7 +220,7 @@ impl ScreeningApi {
             .await?
             .map_err(ApiError::InvalidArgument)?;
         let engine = self.engine()?;
-        let verdict = screen_one(&engine, &self.sellers, time::now(), &checked);
+        let verdict = screen_one(&engine, &self.sellers.snapshot(), time::now(), &checked);
         let ids = self.store_hits(&[(&checked.listing, &verdict)]).await?;
         Ok(ScreenListingResponse {
             verdict: Some(verdict),
@@ -231,7 +235,7 @@ impl ScreeningApi {
         out: &mpsc::Sender<Result<ScreenListingsResponse, Status>>,
     ) -> ApiResult<bool> {
         let engine = self.engine()?;
-        let now = time::now();
+        let (sellers, now) = (self.sellers.snapshot(), time::now());
         let mut answers: Vec<ScreenListingsResponse> = Vec::with_capacity(batch.len());
         let mut screened: Vec<(CheckedListing, Verdict, usize)> = Vec::new();
         for (index, request) in batch.into_iter().enumerate() {
@@ -239,7 +243,7 @@ impl ScreeningApi {
             let listing_id = listing.listing_id.clone();
             match self.check_listing(listing).await? {
                 Ok(checked) => {
-                    let verdict = screen_one(&engine, &self.sellers, now, &checked);
+                    let verdict = screen_one(&engine, &sellers, now, &checked);
                     answers.push(ScreenListingsResponse {
                         listing_id,
                         result: None,
