@@ -200,6 +200,7 @@ on_both_backends!(
     strikes_make_repeat_infringers_and_clusters_find_them,
     what_cases_learn_of_sellers_reaches_screening,
     cases_past_their_deadline_are_escalated_once,
+    strikes_bring_enforcement_actions_up_and_down,
     overdue_cases_are_listed,
     bad_requests_name_their_fields,
 );
@@ -2190,4 +2191,154 @@ async fn cases_past_their_deadline_are_escalated_once(backend: Backend) {
         .into_inner()
         .cases;
     assert_eq!(tagged.len(), 1);
+}
+
+/// The repeat-infringer policy's consequences: each strike moves the seller a step (warn,
+/// restrict, suspend) with the cases behind it, the marketplace reads them as a feed, and
+/// a reinstated listing takes the seller a step back.
+async fn strikes_bring_enforcement_actions_up_and_down(backend: Backend) {
+    let sandbox = Sandbox::start_with(
+        backend,
+        &[ServiceName::Registry, ServiceName::Cases],
+        |_| {},
+    )
+    .await;
+    let mut analyst = cases(&sandbox, ANALYST).await;
+    let mut struck = Vec::new();
+    for i in 0..4 {
+        let case = staff_case(
+            &mut analyst,
+            &format!("fakes {i}"),
+            vec![listing(&format!("e-{i}"), "shop-9")],
+        )
+        .await;
+        review(&mut analyst, &case.id).await;
+        act(&mut analyst, &case.id).await;
+        struck.push(case.id);
+    }
+    // Another seller's strike is its own.
+    let other = staff_case(&mut analyst, "other", vec![listing("x-1", "shop-10")]).await;
+    review(&mut analyst, &other.id).await;
+    act(&mut analyst, &other.id).await;
+
+    let mut marketplace = cases(&sandbox, SELLER_MANAGEMENT).await;
+    let feed = |after: i64, seller: &str| ListEnforcementActionsRequest {
+        after_sequence: after,
+        page_size: 0,
+        seller_id: seller.to_owned(),
+    };
+    let actions = marketplace
+        .list_enforcement_actions(feed(0, "shop-9"))
+        .await
+        .unwrap()
+        .into_inner()
+        .actions;
+    let levels: Vec<(EnforcementLevel, EnforcementLevel, i32)> = actions
+        .iter()
+        .map(|a| (a.previous_level(), a.level(), a.active_strikes))
+        .collect();
+    assert_eq!(
+        levels,
+        [
+            (EnforcementLevel::None, EnforcementLevel::Warn, 1),
+            (EnforcementLevel::Warn, EnforcementLevel::Restrict, 2),
+            (EnforcementLevel::Restrict, EnforcementLevel::Suspend, 3),
+        ],
+        "a fourth strike changes nothing: {actions:?}"
+    );
+    let newest_first = |cases: &[String]| cases.iter().rev().cloned().collect::<Vec<_>>();
+    assert_eq!(actions[2].case_ids, newest_first(&struck[..3]));
+    assert_eq!(actions[2].reason, "3 strikes within 365 days: suspend");
+    assert!(actions.windows(2).all(|w| w[0].sequence < w[1].sequence));
+    let seller = analyst
+        .get_seller(GetSellerRequest {
+            seller_id: "shop-9".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .seller
+        .unwrap();
+    assert_eq!(seller.enforcement(), EnforcementLevel::Suspend);
+
+    // The whole feed, read in pages from where the reader left off.
+    let everything = marketplace
+        .list_enforcement_actions(feed(0, ""))
+        .await
+        .unwrap()
+        .into_inner()
+        .actions;
+    assert_eq!(everything.len(), 4);
+    let rest = marketplace
+        .list_enforcement_actions(feed(everything[1].sequence, ""))
+        .await
+        .unwrap()
+        .into_inner()
+        .actions;
+    assert_eq!(rest, everything[2..]);
+
+    // Two of the four strikes are withdrawn on appeal: the seller goes back to restricted.
+    let mut portal = cases(&sandbox, SELLER_PORTAL).await;
+    let mut legal = cases(&sandbox, LEGAL).await;
+    for case in &struck[..2] {
+        portal
+            .file_counter_notice(FileCounterNoticeRequest {
+                id: case.clone(),
+                etag: String::new(),
+                counter_notice: Some(CounterNotice {
+                    statement: "Genuine stock.".to_owned(),
+                    contact: Some(Contact {
+                        name: "Shop 9".to_owned(),
+                        email: "legal@shop9.example".to_owned(),
+                        ..Contact::default()
+                    }),
+                    ..CounterNotice::default()
+                }),
+                evidence: Vec::new(),
+            })
+            .await
+            .unwrap();
+        legal
+            .resolve_counter_notice(ResolveCounterNoticeRequest {
+                id: case.clone(),
+                etag: String::new(),
+                decision: CounterNoticeDecision::Reinstate as i32,
+                note: "invoice holds".to_owned(),
+            })
+            .await
+            .unwrap();
+    }
+    let after = marketplace
+        .list_enforcement_actions(feed(actions[2].sequence, "shop-9"))
+        .await
+        .unwrap()
+        .into_inner()
+        .actions;
+    assert_eq!(
+        after.len(),
+        1,
+        "3 strikes still stood after the first appeal: {after:?}"
+    );
+    assert_eq!(
+        (
+            after[0].previous_level(),
+            after[0].level(),
+            after[0].active_strikes
+        ),
+        (EnforcementLevel::Suspend, EnforcementLevel::Restrict, 2)
+    );
+    assert_eq!(after[0].case_ids, newest_first(&struck[2..]));
+    assert_eq!(
+        after[0].reason,
+        "strikes withdrawn or expired, 2 strikes within 365 days stand: restrict (was suspend)"
+    );
+
+    for bad in [ListEnforcementActionsRequest {
+        after_sequence: -1,
+        page_size: 5000,
+        seller_id: "shop 9\u{202e}".to_owned(),
+    }] {
+        let named = bad_fields(&marketplace.list_enforcement_actions(bad).await.unwrap_err());
+        assert_eq!(named, ["after_sequence", "page_size", "seller_id"]);
+    }
 }

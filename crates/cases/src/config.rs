@@ -26,6 +26,8 @@ pub struct Config {
     pub closed_case_retention: std::time::Duration,
     pub sla: domain::Sla,
     pub repeat_infringer: domain::RepeatInfringerPolicy,
+    /// What the marketplace is asked to do about sellers as their strikes mount.
+    pub enforcement: domain::enforcement::EnforcementPolicy,
     pub trusted_notices: domain::TrustPolicy,
 }
 
@@ -39,6 +41,7 @@ impl Default for Config {
             closed_case_retention: std::time::Duration::from_secs(5 * 365 * 24 * 3600),
             sla: domain::Sla::default(),
             repeat_infringer: domain::RepeatInfringerPolicy::default(),
+            enforcement: domain::enforcement::EnforcementPolicy::default(),
             trusted_notices: domain::TrustPolicy::default(),
         }
     }
@@ -47,6 +50,7 @@ impl Default for Config {
 impl Config {
     pub fn problems(&self) -> Vec<String> {
         let mut problems = self.sla.problems();
+        problems.extend(self.enforcement.problems());
         if self.closed_case_retention.is_zero() {
             problems.push("cases.closed_case_retention must be above zero".to_owned());
         }

@@ -181,3 +181,25 @@ pub fn standing(
         as_of: Some(to_timestamp(standing.as_of)),
     }
 }
+
+pub fn enforcement_action(
+    model: &crate::entity::enforcement_action::Model,
+) -> assay_proto::cases::v1::EnforcementAction {
+    use assay_proto::cases::v1::{EnforcementAction, EnforcementLevel};
+    let level = |name: &str| EnforcementLevel::from_str_name(name).unwrap_or_default() as i32;
+    EnforcementAction {
+        sequence: model.sequence,
+        seller_id: model.seller_id.clone(),
+        level: level(&model.level),
+        previous_level: level(&model.previous_level),
+        active_strikes: model.active_strikes,
+        case_ids: model
+            .case_ids
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        reason: model.reason.clone(),
+        create_time: Some(to_timestamp(model.create_time)),
+    }
+}

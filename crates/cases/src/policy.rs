@@ -59,6 +59,8 @@ pub static POLICY: Policy = Policy {
         // addresses and the like.
         rule("RecordSellerIdentifiers",  ANALYST,  NO_TENANT, &["seller-management"]),
         rule("GetSellerCluster",         DECIDERS, NO_TENANT, &["lawenforcement"]),
+        // The marketplace's seller management carries out warnings and suspensions.
+        rule("ListEnforcementActions",   READERS,  NO_TENANT, &["seller-management"]),
         rule("GetNoticeAccuracy",        STAFF,    MEMBER,    &[]),
         rule("GetEnforcementFigures",    STAFF,    NO_TENANT, &[]),
         rule("PurgeCases",               ADMIN,    NO_TENANT, &[]),

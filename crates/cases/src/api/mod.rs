@@ -40,7 +40,7 @@ use crate::config::Config;
 use crate::convert;
 use crate::domain;
 use crate::domain::check::{self, NewEvidence};
-use crate::domain::moves::{self, Event, Move};
+use crate::domain::moves::{self, Effect, Event, Move};
 use crate::entity::case;
 use crate::ids::{CaseId, EvidenceId, ReferralId};
 use crate::store::{self, NewCase};
@@ -290,7 +290,15 @@ impl CasesApi {
         now: DateTime<Utc>,
     ) -> ApiResult<case::Model> {
         let due = self.inner.config.sla.moved(mv.to, current.due_time, now);
-        store::apply_move(txn, current, mv, due, actor, now).await
+        let model = store::apply_move(txn, current, mv, due, actor, now).await?;
+        if mv
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::StrikeSellers | Effect::WithdrawStrikes))
+        {
+            self.enforce(txn, &current.id, now).await?;
+        }
+        Ok(model)
     }
 
     /// One change to case `id` in one transaction: `decide` says what it does from the
@@ -378,6 +386,8 @@ assay_common::rpcs! {
             |s| RecordSellerIdentifiersResponse { seller: Some(s) };
         get_seller_cluster(GetSellerClusterRequest) -> GetSellerClusterResponse =
             |_, req| self.get_seller_cluster(req);
+        list_enforcement_actions(ListEnforcementActionsRequest) -> ListEnforcementActionsResponse =
+            |_, req| self.list_enforcement_actions(req);
         get_notice_accuracy(GetNoticeAccuracyRequest) -> GetNoticeAccuracyResponse =
             |p, req| self.get_notice_accuracy(&p, req);
         get_enforcement_figures(GetEnforcementFiguresRequest) -> GetEnforcementFiguresResponse =

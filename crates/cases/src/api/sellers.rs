@@ -1,9 +1,98 @@
 //! Sellers: their strikes, their identifiers, and the clusters those link.
 
+use std::collections::BTreeSet;
+
 use super::*;
 use crate::domain::cluster::Cluster;
 
 impl CasesApi {
+    /// Brings the enforcement level of each seller of case `case_id` in line with its
+    /// strikes that count, recording an action where it changes (inside `txn`, with the
+    /// strikes that changed it).
+    pub(super) async fn enforce(
+        &self,
+        txn: &DatabaseTransaction,
+        case_id: &CaseId,
+        now: DateTime<Utc>,
+    ) -> ApiResult<()> {
+        let config = &self.inner.config;
+        let sellers: BTreeSet<String> = store::listings_of_case(txn, case_id)
+            .await?
+            .into_iter()
+            .map(|l| l.seller_id)
+            .collect();
+        for seller_id in sellers {
+            let counting: Vec<String> = store::strikes_of(txn, std::slice::from_ref(&seller_id))
+                .await?
+                .into_iter()
+                .filter(|s| {
+                    config
+                        .repeat_infringer
+                        .counts(s.strike_time, s.withdraw_time, now)
+                })
+                .map(|s| s.case_id.to_string())
+                .collect();
+            let active = counting.len() as u32;
+            let previous = store::enforcement_level(txn, &seller_id).await?;
+            let window_days = config.repeat_infringer.window.as_secs() / 86_400;
+            if let Some((level, reason)) = config.enforcement.decide(previous, active, window_days)
+            {
+                tracing::info!(
+                    seller_id,
+                    level = level.as_str_name(),
+                    active,
+                    "enforcement level changed"
+                );
+                store::record_enforcement(
+                    txn,
+                    store::NewEnforcement {
+                        seller_id: &seller_id,
+                        level,
+                        previous,
+                        active_strikes: active,
+                        case_ids: counting,
+                        reason,
+                    },
+                    now,
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) async fn list_enforcement_actions(
+        &self,
+        req: ListEnforcementActionsRequest,
+    ) -> ApiResult<ListEnforcementActionsResponse> {
+        let mut violations = FieldViolations::new();
+        if req.after_sequence < 0 {
+            violations.add("after_sequence", "must not be negative");
+        }
+        let limit = violations.check(
+            "page_size",
+            match req.page_size {
+                0 => Ok(100),
+                n @ 1..=1000 => Ok(n as u64),
+                _ => Err("must be between 0 and 1000".to_owned()),
+            },
+        );
+        let seller_id = if req.seller_id.is_empty() {
+            Some(None)
+        } else {
+            violations
+                .check("seller_id", validate::external_id(&req.seller_id))
+                .map(Some)
+        };
+        let (limit, seller_id) = violations.finish(|| (limit.unwrap(), seller_id.unwrap()))?;
+        let actions =
+            store::enforcement_actions(self.db(), req.after_sequence, seller_id.as_deref(), limit)
+                .await?;
+        Ok(ListEnforcementActionsResponse {
+            actions: actions.iter().map(convert::enforcement_action).collect(),
+        })
+    }
+
     /// A seller as callers see it: its strikes and standing, its identifiers, its cases.
     async fn seller_standing(&self, seller_id: &str) -> ApiResult<Seller> {
         let now = time::now();
@@ -36,6 +125,7 @@ impl CasesApi {
                 })
                 .collect(),
             case_count: store::case_count_of_seller(self.db(), seller_id).await? as i32,
+            enforcement: store::enforcement_level(self.db(), seller_id).await? as i32,
         })
     }
 

@@ -18,6 +18,7 @@
 
 pub mod check;
 pub mod cluster;
+pub mod enforcement;
 pub mod intake;
 pub mod moves;
 pub mod standing;
@@ -428,12 +429,24 @@ impl RepeatInfringerPolicy {
         strikes: &[(DateTime<Utc>, Option<DateTime<Utc>>)],
         now: DateTime<Utc>,
     ) -> u32 {
-        let window = chrono::Duration::from_std(self.window).unwrap_or(chrono::Duration::MAX);
-        let since = now.checked_sub_signed(window);
         strikes
             .iter()
-            .filter(|(at, withdrawn)| withdrawn.is_none() && since.is_none_or(|s| *at >= s))
+            .filter(|(at, withdrawn)| self.counts(*at, *withdrawn, now))
             .count() as u32
+    }
+
+    /// Whether a strike given `at` (and withdrawn, if it was) counts at `now`.
+    pub fn counts(
+        &self,
+        at: DateTime<Utc>,
+        withdrawn: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> bool {
+        let window = chrono::Duration::from_std(self.window).unwrap_or(chrono::Duration::MAX);
+        withdrawn.is_none()
+            && now
+                .checked_sub_signed(window)
+                .is_none_or(|since| at >= since)
     }
 
     pub fn is_repeat_infringer(&self, active: u32) -> bool {

@@ -6,6 +6,7 @@ pub mod case_event;
 pub mod case_listing;
 pub mod case_tag;
 pub mod custody_event;
+pub mod enforcement_action;
 pub mod evidence;
 pub mod referral;
 pub mod referral_outcome;

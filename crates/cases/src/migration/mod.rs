@@ -3,6 +3,7 @@
 mod m20261128_000001_create_cases;
 mod m20261201_000002_add_case_trace_context;
 mod m20261206_000003_add_case_sla_breach;
+mod m20261206_000004_create_enforcement_actions;
 
 assay_common::migrator!(
     "cases_migrations",
@@ -14,5 +15,6 @@ assay_common::migrator!(
         m20261201_000002_add_case_trace_context::Migration,
         assay_common::outbox::UndeliveredIndexMigration,
         m20261206_000003_add_case_sla_breach::Migration,
+        m20261206_000004_create_enforcement_actions::Migration,
     ]
 );

@@ -25,7 +25,7 @@ use assay_common::validate;
 use assay_common::{ApiError, ApiResult};
 use assay_proto::cases::v1::{
     CaseEventKind, CaseListing, CaseSource, CaseStatus, CounterNotice, CustodyAction, CustodyEvent,
-    PackageItem, Referral, ReferralOutcome, ReferralState,
+    EnforcementLevel, PackageItem, Referral, ReferralOutcome, ReferralState,
 };
 use assay_proto::screening::v1::{FeedbackOutcome, RecordHitFeedbackRequest};
 use chrono::{DateTime, Utc};
@@ -40,8 +40,8 @@ use crate::domain::check::NewEvidence;
 use crate::domain::moves::{Effect, Event, Move};
 use crate::domain::{self, Decision};
 use crate::entity::{
-    case, case_brand, case_event, case_listing, case_tag, custody_event, evidence, referral,
-    referral_outcome, seller_identifier, strike,
+    case, case_brand, case_event, case_listing, case_tag, custody_event, enforcement_action,
+    evidence, referral, referral_outcome, seller_identifier, strike,
 };
 
 fn corrupt(what: &str, error: impl std::fmt::Display) -> ApiError {

@@ -195,3 +195,67 @@ pub async fn queue_standing(
     }
     outbox::enqueue_many(db, topic::SELLER_STANDING, messages).await
 }
+
+/// The seller's enforcement level: that of its latest action, NONE without one.
+pub async fn enforcement_level(
+    db: &impl ConnectionTrait,
+    seller_id: &str,
+) -> ApiResult<EnforcementLevel> {
+    let latest = enforcement_action::Entity::find()
+        .filter(enforcement_action::Column::SellerId.eq(seller_id))
+        .order_by_desc(enforcement_action::Column::Sequence)
+        .one(db)
+        .await?;
+    match latest {
+        None => Ok(EnforcementLevel::None),
+        Some(action) => EnforcementLevel::from_str_name(&action.level)
+            .ok_or_else(|| corrupt("enforcement level", &action.level)),
+    }
+}
+
+/// A change of a seller's enforcement level.
+pub struct NewEnforcement<'a> {
+    pub seller_id: &'a str,
+    pub level: EnforcementLevel,
+    pub previous: EnforcementLevel,
+    pub active_strikes: u32,
+    pub case_ids: Vec<String>,
+    pub reason: String,
+}
+
+pub async fn record_enforcement(
+    db: &impl ConnectionTrait,
+    action: NewEnforcement<'_>,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    enforcement_action::ActiveModel {
+        seller_id: Set(action.seller_id.to_owned()),
+        level: Set(action.level.as_str_name().to_owned()),
+        previous_level: Set(action.previous.as_str_name().to_owned()),
+        active_strikes: Set(i32::try_from(action.active_strikes).unwrap_or(i32::MAX)),
+        case_ids: Set(action.case_ids.join(",")),
+        reason: Set(action.reason),
+        create_time: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Actions after `after`, oldest first, of one seller or all.
+pub async fn enforcement_actions(
+    db: &impl ConnectionTrait,
+    after: i64,
+    seller_id: Option<&str>,
+    limit: u64,
+) -> ApiResult<Vec<enforcement_action::Model>> {
+    let mut query = enforcement_action::Entity::find()
+        .filter(enforcement_action::Column::Sequence.gt(after))
+        .order_by_asc(enforcement_action::Column::Sequence)
+        .limit(limit);
+    if let Some(seller_id) = seller_id {
+        query = query.filter(enforcement_action::Column::SellerId.eq(seller_id));
+    }
+    Ok(query.all(db).await?)
+}
