@@ -201,6 +201,8 @@ on_both_backends!(
     what_cases_learn_of_sellers_reaches_screening,
     cases_past_their_deadline_are_escalated_once,
     strikes_bring_enforcement_actions_up_and_down,
+    subscribers_hear_of_their_own_records_in_signed_webhooks,
+    webhooks_never_reach_into_the_services_own_network,
     overdue_cases_are_listed,
     bad_requests_name_their_fields,
 );
@@ -2340,5 +2342,446 @@ async fn strikes_bring_enforcement_actions_up_and_down(backend: Backend) {
     }] {
         let named = bad_fields(&marketplace.list_enforcement_actions(bad).await.unwrap_err());
         assert_eq!(named, ["after_sequence", "page_size", "seller_id"]);
+    }
+}
+
+/// What a test endpoint received: the `Assay-*` headers and the body, by path.
+#[derive(Debug, Clone)]
+struct Received {
+    path: String,
+    event: String,
+    delivery: String,
+    signature: String,
+    body: String,
+    /// Whether the endpoint refused it.
+    refused: bool,
+}
+
+/// An HTTP endpoint on 127.0.0.1 that records what it receives, and answers 500 to the
+/// first `fail_first` requests.
+struct Endpoint {
+    url: String,
+    received: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
+}
+
+async fn endpoint(fail_first: usize) -> Endpoint {
+    use axum::http::{HeaderMap, StatusCode, Uri};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let failures = std::sync::Arc::new(AtomicUsize::new(fail_first));
+    let store = received.clone();
+    let app = axum::Router::new().fallback(move |uri: Uri, headers: HeaderMap, body: String| {
+        let (store, failures) = (store.clone(), failures.clone());
+        async move {
+            let header = |name: &str| {
+                headers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned()
+            };
+            // Deciding and recording under one lock: concurrent deliveries are told apart.
+            let mut store = store.lock().unwrap();
+            let fail = failures
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+            store.push(Received {
+                path: uri.path().to_owned(),
+                event: header("assay-event"),
+                delivery: header("assay-delivery"),
+                signature: header("assay-signature"),
+                body,
+                refused: fail,
+            });
+            if fail {
+                StatusCode::INTERNAL_SERVER_ERROR
+            } else {
+                StatusCode::NO_CONTENT
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Endpoint { url, received }
+}
+
+impl Endpoint {
+    fn at(&self, path: &str) -> Vec<Received> {
+        let all = self.received.lock().unwrap();
+        all.iter().filter(|r| r.path == path).cloned().collect()
+    }
+
+    /// Waits (up to 10 s) until `path` received `count` requests of `event`.
+    async fn wait(&self, path: &str, event: &str, count: usize) -> Vec<Received> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let got: Vec<Received> = self
+                .at(path)
+                .into_iter()
+                .filter(|r| r.event == event)
+                .collect();
+            if got.len() >= count {
+                return got;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{path}: {count} of {event} never arrived: {:?}",
+                self.at(path)
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+fn notify_name(event: EventType) -> &'static str {
+    match event {
+        EventType::CaseOpened => "case.opened",
+        EventType::CaseDecided => "case.decided",
+        _ => "other",
+    }
+}
+
+/// Checks an `Assay-Signature` header as a receiver would: HMAC-SHA256 over
+/// "<timestamp>.<body>" with the subscription's secret, and a timestamp within 5 minutes.
+fn signed_by(received: &Received, secret: &str) -> bool {
+    use hmac::{Hmac, Mac};
+    let Some((t, v1)) = received
+        .signature
+        .strip_prefix("t=")
+        .and_then(|rest| rest.split_once(",v1="))
+    else {
+        return false;
+    };
+    let Ok(timestamp) = t.parse::<i64>() else {
+        return false;
+    };
+    let fresh = (chrono::Utc::now().timestamp() - timestamp).abs() < 300;
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t}.{}", received.body).as_bytes());
+    fresh
+        && mac
+            .verify_slice(&hex::decode(v1).unwrap_or_default())
+            .is_ok()
+}
+
+/// Webhooks, end to end: a rights holder hears of its notice's case being opened and
+/// decided, signed with its secret and retried until its endpoint takes it; the
+/// marketplace hears of the enforcement action; another member hears nothing; deliveries
+/// are logged and can be sent again; and nobody reaches anyone else's subscription.
+async fn subscribers_hear_of_their_own_records_in_signed_webhooks(backend: Backend) {
+    let sandbox = Sandbox::start_with(
+        backend,
+        &[ServiceName::Registry, ServiceName::Cases],
+        |config| {
+            config.cases.notifications.allow_http = true;
+            config.cases.notifications.allow_private_targets = true;
+        },
+    )
+    .await;
+    let (owner, brand, right) = protected_right(&sandbox, "Maison Ardent", "018800051").await;
+    member_known(&sandbox, &owner.id, &brand.id).await;
+    let mut admin = registry(&sandbox, ADMIN).await;
+    let other = active_member(&mut admin, "Beta SA", registry::MemberKind::BrandOwner).await;
+    // The owner's endpoint refuses the first delivery.
+    let hooks = endpoint(1).await;
+    let subscribe = |events: Vec<EventType>, path: &str| CreateSubscriptionRequest {
+        subscription: Some(Subscription {
+            url: format!("{}{path}", hooks.url),
+            event_types: events.into_iter().map(|e| e as i32).collect(),
+            ..Default::default()
+        }),
+    };
+    let mut owner_client = cases(&sandbox, &member(&owner.id)).await;
+    let mut other_client = cases(&sandbox, &member(&other.id)).await;
+    let mut marketplace = cases(&sandbox, SELLER_MANAGEMENT).await;
+    let mine = owner_client
+        .create_subscription(subscribe(
+            vec![EventType::CaseOpened, EventType::CaseDecided],
+            "/owner",
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .subscription
+        .unwrap();
+    assert_eq!(mine.signing_secret.len(), 64);
+    assert_eq!(mine.owner, member(&owner.id));
+    let theirs = other_client
+        .create_subscription(subscribe(vec![EventType::CaseOpened], "/other"))
+        .await
+        .unwrap()
+        .into_inner()
+        .subscription
+        .unwrap();
+    let sellers = marketplace
+        .create_subscription(subscribe(vec![EventType::EnforcementAction], "/sellers"))
+        .await
+        .unwrap()
+        .into_inner()
+        .subscription
+        .unwrap();
+
+    let case = submit(
+        &mut owner_client,
+        notice(&owner.id, &right.id, vec![listing("h-1", "shop-h")]),
+    )
+    .await
+    .unwrap();
+    let mut analyst = cases(&sandbox, ANALYST).await;
+    review(&mut analyst, &case.id).await;
+    act(&mut analyst, &case.id).await;
+
+    let opened = hooks.wait("/owner", "case.opened", 1).await;
+    let decided = hooks.wait("/owner", "case.decided", 1).await;
+    // Whichever came first was refused, and came again: the same notification.
+    let refused = hooks
+        .at("/owner")
+        .into_iter()
+        .find(|r| r.refused)
+        .expect("the first delivery was refused");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while hooks
+        .at("/owner")
+        .iter()
+        .filter(|r| r.delivery == refused.delivery)
+        .count()
+        < 2
+    {
+        assert!(
+            Instant::now() < deadline,
+            "never retried: {:?}",
+            hooks.at("/owner")
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let all = hooks.at("/owner");
+    assert!(
+        all.iter().all(|r| signed_by(r, &mine.signing_secret)),
+        "{all:?}"
+    );
+    assert!(!signed_by(&opened[0], &sellers.signing_secret));
+    let body: serde_json::Value = serde_json::from_str(&opened[0].body).unwrap();
+    assert_eq!(body["type"], "case.opened");
+    assert_eq!(body["id"], opened[0].delivery.as_str());
+    assert_eq!(body["data"]["case_id"], case.id.as_str());
+    let body: serde_json::Value = serde_json::from_str(&decided[0].body).unwrap();
+    assert_eq!(body["data"]["status"], "CASE_STATUS_ACTION_TAKEN");
+    let enforced = hooks.wait("/sellers", "seller.enforcement_action", 1).await;
+    assert!(signed_by(&enforced[0], &sellers.signing_secret));
+    let body: serde_json::Value = serde_json::from_str(&enforced[0].body).unwrap();
+    assert_eq!(
+        (
+            body["data"]["seller_id"].as_str(),
+            body["data"]["level"].as_str()
+        ),
+        (Some("shop-h"), Some("ENFORCEMENT_LEVEL_WARN"))
+    );
+    // The other member's case events are not about it.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(hooks.at("/other").is_empty(), "{:?}", hooks.at("/other"));
+
+    // The log shows the refusal and the delivery, newest first.
+    let log = owner_client
+        .list_deliveries(ListDeliveriesRequest {
+            notification_id: refused.delivery.clone(),
+            page_size: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .deliveries;
+    let attempts: Vec<(i32, bool)> = log.iter().map(|d| (d.status_code, d.delivered)).collect();
+    assert_eq!(attempts, [(204, true), (500, false)]);
+    assert_eq!(log[0].subscription_id, mine.id);
+    assert_eq!(
+        notify_name(log[0].event_type()),
+        refused.event,
+        "the log names what was told"
+    );
+
+    // Sent again on request, as it was.
+    owner_client
+        .redeliver_notification(RedeliverNotificationRequest {
+            notification_id: opened[0].delivery.clone(),
+        })
+        .await
+        .unwrap();
+    let times = hooks
+        .at("/owner")
+        .iter()
+        .filter(|r| r.event == "case.opened")
+        .count()
+        + 1;
+    let again = hooks.wait("/owner", "case.opened", times).await;
+    assert_eq!(again[times - 1].body, opened[0].body);
+
+    // Nobody reaches another's subscriptions or notifications, and the answer is that of
+    // one that does not exist.
+    let (no_sub, no_ntf) = (
+        "sub_00000000000000000000000000000000",
+        "ntf_00000000000000000000000000000000",
+    );
+    answers_like_missing(
+        other_client
+            .delete_subscription(DeleteSubscriptionRequest {
+                id: mine.id.clone(),
+            })
+            .await,
+        &mine.id,
+        other_client
+            .delete_subscription(DeleteSubscriptionRequest {
+                id: no_sub.to_owned(),
+            })
+            .await,
+        no_sub,
+    );
+    answers_like_missing(
+        other_client
+            .redeliver_notification(RedeliverNotificationRequest {
+                notification_id: opened[0].delivery.clone(),
+            })
+            .await,
+        &opened[0].delivery,
+        other_client
+            .redeliver_notification(RedeliverNotificationRequest {
+                notification_id: no_ntf.to_owned(),
+            })
+            .await,
+        no_ntf,
+    );
+    let seen = other_client
+        .list_deliveries(ListDeliveriesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .deliveries;
+    assert!(seen.is_empty(), "{seen:?}");
+    let listed = owner_client
+        .list_subscriptions(ListSubscriptionsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .subscriptions;
+    assert_eq!(listed.len(), 1);
+    assert!(
+        listed[0].signing_secret.is_empty(),
+        "the secret is shown once"
+    );
+    // Members hear of their records only; staff do not subscribe.
+    let named = bad_fields(
+        &owner_client
+            .create_subscription(CreateSubscriptionRequest {
+                subscription: Some(Subscription {
+                    url: "ftp://hooks.example/".to_owned(),
+                    event_types: vec![EventType::EnforcementAction as i32, 99],
+                    ..Default::default()
+                }),
+            })
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        named,
+        [
+            "subscription.url",
+            "subscription.event_types[0]",
+            "subscription.event_types[1]"
+        ]
+    );
+    expect_code(
+        analyst
+            .create_subscription(subscribe(vec![EventType::CaseOpened], "/staff"))
+            .await,
+        Code::PermissionDenied,
+    );
+    // A deleted subscription is told nothing more.
+    other_client
+        .delete_subscription(DeleteSubscriptionRequest { id: theirs.id })
+        .await
+        .unwrap();
+    assert!(
+        other_client
+            .list_subscriptions(ListSubscriptionsRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .subscriptions
+            .is_empty()
+    );
+}
+
+/// With the default configuration a webhook is https and reaches public addresses only:
+/// a subscriber cannot point this service at its own network, by address or by name.
+async fn webhooks_never_reach_into_the_services_own_network(backend: Backend) {
+    let sandbox = Sandbox::start_with(
+        backend,
+        &[ServiceName::Registry, ServiceName::Cases],
+        |_| {},
+    )
+    .await;
+    let (owner, brand, right) = protected_right(&sandbox, "Maison Ardent", "018800061").await;
+    member_known(&sandbox, &owner.id, &brand.id).await;
+    let mut owner_client = cases(&sandbox, &member(&owner.id)).await;
+    let subscribe = |url: &str| CreateSubscriptionRequest {
+        subscription: Some(Subscription {
+            url: url.to_owned(),
+            event_types: vec![EventType::CaseOpened as i32],
+            ..Default::default()
+        }),
+    };
+    let named = bad_fields(
+        &owner_client
+            .create_subscription(subscribe("http://hooks.example.com/"))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(named, ["subscription.url"]);
+    for url in [
+        "https://127.0.0.1:9/hook",
+        "https://[::1]:9/hook",
+        "https://169.254.169.254/latest/meta-data",
+        "https://localhost:9/hook",
+    ] {
+        owner_client
+            .create_subscription(subscribe(url))
+            .await
+            .unwrap();
+    }
+    submit(
+        &mut owner_client,
+        notice(&owner.id, &right.id, vec![listing("n-1", "shop-n")]),
+    )
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let refused = loop {
+        let log = owner_client
+            .list_deliveries(ListDeliveriesRequest::default())
+            .await
+            .unwrap()
+            .into_inner()
+            .deliveries;
+        let notifications: std::collections::BTreeSet<&str> =
+            log.iter().map(|d| d.notification_id.as_str()).collect();
+        if notifications.len() == 4 {
+            break log;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not every endpoint was tried: {log:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    for attempt in &refused {
+        assert!(
+            !attempt.delivered && attempt.status_code == 0,
+            "{attempt:?}"
+        );
+        assert!(
+            attempt.error.contains("is not a public address")
+                || attempt.error.contains("has no public address"),
+            "{attempt:?}"
+        );
     }
 }

@@ -28,6 +28,8 @@ pub struct Config {
     pub repeat_infringer: domain::RepeatInfringerPolicy,
     /// What the marketplace is asked to do about sellers as their strikes mount.
     pub enforcement: domain::enforcement::EnforcementPolicy,
+    /// Where webhooks may go.
+    pub notifications: domain::notify::NotificationConfig,
     pub trusted_notices: domain::TrustPolicy,
 }
 
@@ -42,6 +44,7 @@ impl Default for Config {
             sla: domain::Sla::default(),
             repeat_infringer: domain::RepeatInfringerPolicy::default(),
             enforcement: domain::enforcement::EnforcementPolicy::default(),
+            notifications: domain::notify::NotificationConfig::default(),
             trusted_notices: domain::TrustPolicy::default(),
         }
     }

@@ -64,5 +64,11 @@ pub static POLICY: Policy = Policy {
         rule("GetNoticeAccuracy",        STAFF,    MEMBER,    &[]),
         rule("GetEnforcementFigures",    STAFF,    NO_TENANT, &[]),
         rule("PurgeCases",               ADMIN,    NO_TENANT, &[]),
+        // Members hear of their cases; seller management of what to do about sellers.
+        rule("CreateSubscription",       Staff::Nobody, MEMBER, &["seller-management"]),
+        rule("ListSubscriptions",        Staff::Nobody, MEMBER, &["seller-management"]),
+        rule("DeleteSubscription",       Staff::Nobody, MEMBER, &["seller-management"]),
+        rule("ListDeliveries",           Staff::Nobody, MEMBER, &["seller-management"]),
+        rule("RedeliverNotification",    Staff::Nobody, MEMBER, &["seller-management"]),
     ],
 };

@@ -147,3 +147,143 @@ impl Deliver for SellerStandings {
         })
     }
 }
+
+/// Notifications, POSTed to their subscribers' endpoints, signed; every attempt recorded.
+/// A refusal (anything but a 2xx) is retried by the relay with backoff.
+pub struct Webhooks {
+    db: Db,
+    client: reqwest::Client,
+    allow_private: bool,
+}
+
+impl Webhooks {
+    pub fn new(db: Db, config: &crate::domain::notify::NotificationConfig) -> anyhow::Result<Self> {
+        let allow_private = config.allow_private_targets;
+        let mut client = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(std::time::Duration::from_secs(5)))
+            // A redirect could lead anywhere, a private address included.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("assay/", env!("CARGO_PKG_VERSION")));
+        if !allow_private {
+            client = client.dns_resolver(std::sync::Arc::new(PublicOnly));
+        }
+        Ok(Self {
+            db,
+            client: client.build()?,
+            allow_private,
+        })
+    }
+
+    /// Sends one notification; the status it got, or why it got none.
+    async fn send(
+        &self,
+        notification: &crate::entity::notification::Model,
+        subscription: &crate::entity::subscription::Model,
+    ) -> Result<u16, String> {
+        use crate::domain::notify;
+        let url: reqwest::Url = subscription
+            .url
+            .parse()
+            .map_err(|e| format!("unusable endpoint: {e}"))?;
+        // A literal address skips the resolver: check it here.
+        if !self.allow_private
+            && let Some(ip) = url.host_str().and_then(|h| {
+                h.trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<std::net::IpAddr>()
+                    .ok()
+            })
+            && !notify::is_public(ip)
+        {
+            return Err(format!("{ip} is not a public address"));
+        }
+        let event = crate::store::event_types_of(subscription)
+            .into_iter()
+            .find(|e| e.as_str_name() == notification.event_type)
+            .map_or("unspecified", notify::event_name);
+        let now = assay_common::time::now().timestamp();
+        let response = self
+            .client
+            .post(url)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .header("Assay-Event", event)
+            .header("Assay-Delivery", &notification.id)
+            .header(
+                "Assay-Signature",
+                notify::signature(&subscription.secret, now, &notification.body),
+            )
+            .body(notification.body.clone())
+            .send()
+            .await
+            .map_err(|e| error_chain(&e))?;
+        Ok(response.status().as_u16())
+    }
+}
+
+impl Deliver for Webhooks {
+    fn deliver<'a>(&'a self, message: &'a entity::Model) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let id = String::from_utf8(message.payload.clone())
+                .map_err(|e| format!("undecodable notification id: {e}"))?;
+            let found = crate::store::notification_to_deliver(&self.db, &id)
+                .await
+                .map_err(|e| format!("reading notification {id}: {e}"))?;
+            // The subscription was deleted: nobody is to be told any more.
+            let Some((notification, subscription)) = found else {
+                return Ok(());
+            };
+            let sent = self.send(&notification, &subscription).await;
+            let (status, error, delivered) = match &sent {
+                Ok(status) if (200..300).contains(status) => (*status, String::new(), true),
+                Ok(status) => (*status, format!("the endpoint answered {status}"), false),
+                Err(error) => (0, error.clone(), false),
+            };
+            crate::store::record_delivery(
+                &self.db,
+                &id,
+                status,
+                &error,
+                delivered,
+                assay_common::time::now(),
+            )
+            .await
+            .map_err(|e| format!("recording the delivery of {id}: {e}"))?;
+            if delivered { Ok(()) } else { Err(error) }
+        })
+    }
+}
+
+/// An error with every cause under it: reqwest says "error sending request" and leaves
+/// why to its sources.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut said = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        said.push_str(": ");
+        said.push_str(&next.to_string());
+        cause = next.source();
+    }
+    said
+}
+
+/// Resolves names to public addresses only, so that a webhook cannot be pointed into the
+/// network this service runs in.
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(async move {
+            let host = format!("{}:0", name.as_str());
+            let addresses: Vec<std::net::SocketAddr> = tokio::net::lookup_host(host)
+                .await?
+                .filter(|a| crate::domain::notify::is_public(a.ip()))
+                .collect();
+            if addresses.is_empty() {
+                return Err(format!("{} has no public address", name.as_str()).into());
+            }
+            let addresses: reqwest::dns::Addrs = Box::new(addresses.into_iter());
+            Ok(addresses)
+        })
+    }
+}

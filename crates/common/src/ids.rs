@@ -54,6 +54,16 @@ define_id!(
     ReferralId,
     "ref"
 );
+define_id!(
+    /// A webhook subscription.
+    SubscriptionId,
+    "sub"
+);
+define_id!(
+    /// A notification made for a subscription.
+    NotificationId,
+    "ntf"
+);
 
 // Issued by lawenforcement.
 define_id!(

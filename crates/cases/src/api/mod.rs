@@ -8,6 +8,7 @@ mod evidence;
 mod figures;
 mod intake;
 mod lifecycle;
+mod notifications;
 mod queue;
 mod referrals;
 mod sellers;
@@ -291,6 +292,21 @@ impl CasesApi {
     ) -> ApiResult<case::Model> {
         let due = self.inner.config.sla.moved(mv.to, current.due_time, now);
         let model = store::apply_move(txn, current, mv, due, actor, now).await?;
+        let told = match mv.to {
+            CaseStatus::ActionTaken | CaseStatus::Rejected => Some(EventType::CaseDecided),
+            CaseStatus::CounterNoticed => Some(EventType::CounterNoticeFiled),
+            _ => None,
+        };
+        if let Some(event) = told.filter(|_| !model.member_id.is_empty()) {
+            store::notify(
+                txn,
+                store::Recipients::Member(model.member_id.clone()),
+                event,
+                store::case_notice(&model, mv.to),
+                now,
+            )
+            .await?;
+        }
         if mv
             .effects
             .iter()
@@ -388,6 +404,17 @@ assay_common::rpcs! {
             |_, req| self.get_seller_cluster(req);
         list_enforcement_actions(ListEnforcementActionsRequest) -> ListEnforcementActionsResponse =
             |_, req| self.list_enforcement_actions(req);
+        create_subscription(CreateSubscriptionRequest) -> CreateSubscriptionResponse =
+            |p, req| self.create_subscription(&p, req),
+            |s| CreateSubscriptionResponse { subscription: Some(s) };
+        list_subscriptions(ListSubscriptionsRequest) -> ListSubscriptionsResponse =
+            |p, _req| self.list_subscriptions(&p);
+        delete_subscription(DeleteSubscriptionRequest) -> DeleteSubscriptionResponse =
+            |p, req| self.delete_subscription(&p, req);
+        list_deliveries(ListDeliveriesRequest) -> ListDeliveriesResponse =
+            |p, req| self.list_deliveries(&p, req);
+        redeliver_notification(RedeliverNotificationRequest) -> RedeliverNotificationResponse =
+            |p, req| self.redeliver_notification(&p, req);
         get_notice_accuracy(GetNoticeAccuracyRequest) -> GetNoticeAccuracyResponse =
             |p, req| self.get_notice_accuracy(&p, req);
         get_enforcement_figures(GetEnforcementFiguresRequest) -> GetEnforcementFiguresResponse =

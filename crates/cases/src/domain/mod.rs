@@ -21,6 +21,7 @@ pub mod cluster;
 pub mod enforcement;
 pub mod intake;
 pub mod moves;
+pub mod notify;
 pub mod standing;
 
 use std::time::Duration;

@@ -4,6 +4,7 @@ mod m20261128_000001_create_cases;
 mod m20261201_000002_add_case_trace_context;
 mod m20261206_000003_add_case_sla_breach;
 mod m20261206_000004_create_enforcement_actions;
+mod m20261206_000005_create_notifications;
 
 assay_common::migrator!(
     "cases_migrations",
@@ -16,5 +17,6 @@ assay_common::migrator!(
         assay_common::outbox::UndeliveredIndexMigration,
         m20261206_000003_add_case_sla_breach::Migration,
         m20261206_000004_create_enforcement_actions::Migration,
+        m20261206_000005_create_notifications::Migration,
     ]
 );

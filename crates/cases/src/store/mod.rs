@@ -3,12 +3,14 @@
 
 mod custody;
 mod figures;
+mod notifications;
 mod referrals;
 mod sellers;
 mod timeline;
 
 pub use custody::*;
 pub use figures::*;
+pub use notifications::*;
 pub use referrals::*;
 pub use sellers::*;
 pub use timeline::*;
@@ -25,7 +27,7 @@ use assay_common::validate;
 use assay_common::{ApiError, ApiResult};
 use assay_proto::cases::v1::{
     CaseEventKind, CaseListing, CaseSource, CaseStatus, CounterNotice, CustodyAction, CustodyEvent,
-    EnforcementLevel, PackageItem, Referral, ReferralOutcome, ReferralState,
+    EnforcementLevel, EventType, PackageItem, Referral, ReferralOutcome, ReferralState,
 };
 use assay_proto::screening::v1::{FeedbackOutcome, RecordHitFeedbackRequest};
 use chrono::{DateTime, Utc};
@@ -183,7 +185,26 @@ pub async fn insert_cases(
     insert_all(db, brands).await?;
     insert_all(db, listings).await?;
     insert_all(db, events).await?;
+    for case in cases.iter().filter(|c| !c.member_id.is_empty()) {
+        notify(
+            db,
+            Recipients::Member(case.member_id.clone()),
+            EventType::CaseOpened,
+            case_notice(case, CaseStatus::Open),
+            now,
+        )
+        .await?;
+    }
     Ok(cases)
+}
+
+/// What a notification about a case says of it: enough to look it up, nothing more.
+pub fn case_notice(case: &case::Model, status: CaseStatus) -> serde_json::Value {
+    serde_json::json!({
+        "case_id": case.id.as_str(),
+        "status": status.as_str_name(),
+        "member_id": case.member_id,
+    })
 }
 
 async fn add_brands(
@@ -423,6 +444,17 @@ pub async fn record_breach(
     .await?;
     append_event(db, &current.id, breach.event, "system:sla", now).await?;
     set_tags(db, &current.id, &[domain::BREACHED_TAG.to_owned()], &[]).await?;
+    if !current.member_id.is_empty() {
+        let status = status_of(current)?;
+        notify(
+            db,
+            Recipients::Member(current.member_id.clone()),
+            EventType::SlaBreached,
+            case_notice(current, status),
+            now,
+        )
+        .await?;
+    }
     Ok(model)
 }
 

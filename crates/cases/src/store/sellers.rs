@@ -228,6 +228,22 @@ pub async fn record_enforcement(
     action: NewEnforcement<'_>,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
+    let data = serde_json::json!({
+        "seller_id": action.seller_id,
+        "level": action.level.as_str_name(),
+        "previous_level": action.previous.as_str_name(),
+        "active_strikes": action.active_strikes,
+        "case_ids": action.case_ids,
+        "reason": action.reason,
+    });
+    notify(
+        db,
+        Recipients::SellerManagement,
+        EventType::EnforcementAction,
+        data,
+        now,
+    )
+    .await?;
     enforcement_action::ActiveModel {
         seller_id: Set(action.seller_id.to_owned()),
         level: Set(action.level.as_str_name().to_owned()),
