@@ -203,6 +203,7 @@ on_both_backends!(
     strikes_bring_enforcement_actions_up_and_down,
     subscribers_hear_of_their_own_records_in_signed_webhooks,
     webhooks_never_reach_into_the_services_own_network,
+    subscribers_can_be_told_by_email,
     overdue_cases_are_listed,
     bad_requests_name_their_fields,
 );
@@ -2737,6 +2738,19 @@ async fn webhooks_never_reach_into_the_services_own_network(backend: Backend) {
             .unwrap_err(),
     );
     assert_eq!(named, ["subscription.url"]);
+    // Without an SMTP relay there is no e-mail.
+    expect_code(
+        owner_client
+            .create_subscription(CreateSubscriptionRequest {
+                subscription: Some(Subscription {
+                    email: "ip@maison-ardent.example".to_owned(),
+                    event_types: vec![EventType::CaseOpened as i32],
+                    ..Default::default()
+                }),
+            })
+            .await,
+        Code::FailedPrecondition,
+    );
     for url in [
         "https://127.0.0.1:9/hook",
         "https://[::1]:9/hook",
@@ -2784,4 +2798,152 @@ async fn webhooks_never_reach_into_the_services_own_network(backend: Backend) {
             "{attempt:?}"
         );
     }
+}
+
+/// A small SMTP server on 127.0.0.1 that takes every message (RFC 5321's happy path) and
+/// keeps the recipients and data of each.
+async fn smtp_server() -> (
+    u16,
+    std::sync::Arc<std::sync::Mutex<Vec<(Vec<String>, String)>>>,
+) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mail = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = mail.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((socket, _)) = listener.accept().await else {
+                return;
+            };
+            let kept = kept.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                let _ = write.write_all(b"220 test ESMTP\r\n").await;
+                let (mut recipients, mut data, mut in_data) = (Vec::new(), String::new(), false);
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if in_data {
+                        if line == "." {
+                            in_data = false;
+                            kept.lock()
+                                .unwrap()
+                                .push((std::mem::take(&mut recipients), std::mem::take(&mut data)));
+                            let _ = write.write_all(b"250 queued\r\n").await;
+                        } else {
+                            data.push_str(&line);
+                            data.push('\n');
+                        }
+                        continue;
+                    }
+                    let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250 test\r\n",
+                        "RCPT" => {
+                            recipients.push(line.clone());
+                            b"250 ok\r\n"
+                        }
+                        "DATA" => {
+                            in_data = true;
+                            b"354 go ahead\r\n"
+                        }
+                        "QUIT" => {
+                            let _ = write.write_all(b"221 bye\r\n").await;
+                            return;
+                        }
+                        _ => b"250 ok\r\n",
+                    };
+                    let _ = write.write_all(reply).await;
+                }
+            });
+        }
+    });
+    (port, mail)
+}
+
+/// E-mail notifications through the deployment's SMTP relay: the member's address gets
+/// its case's events, another member's gets none, and a deployment without a relay says so.
+async fn subscribers_can_be_told_by_email(backend: Backend) {
+    let (port, mail) = smtp_server().await;
+    let sandbox = Sandbox::start_with(
+        backend,
+        &[ServiceName::Registry, ServiceName::Cases],
+        move |config| {
+            config.cases.notifications.smtp = Some(assay_cases::domain::notify::SmtpConfig {
+                host: "127.0.0.1".to_owned(),
+                port,
+                tls: assay_cases::domain::notify::SmtpTls::None,
+                from: "Assay <assay@marketplace.example>".to_owned(),
+                username: None,
+                password_file: None,
+            });
+        },
+    )
+    .await;
+    let (owner, brand, right) = protected_right(&sandbox, "Maison Ardent", "018800071").await;
+    member_known(&sandbox, &owner.id, &brand.id).await;
+    let mut admin = registry(&sandbox, ADMIN).await;
+    let other = active_member(&mut admin, "Beta SA", registry::MemberKind::BrandOwner).await;
+    let by_mail = |address: &str| CreateSubscriptionRequest {
+        subscription: Some(Subscription {
+            email: address.to_owned(),
+            event_types: vec![EventType::CaseOpened as i32],
+            ..Default::default()
+        }),
+    };
+    let mut owner_client = cases(&sandbox, &member(&owner.id)).await;
+    let made = owner_client
+        .create_subscription(by_mail("ip@maison-ardent.example"))
+        .await
+        .unwrap()
+        .into_inner()
+        .subscription
+        .unwrap();
+    assert_eq!(
+        (made.email.as_str(), made.url.as_str()),
+        ("ip@maison-ardent.example", "")
+    );
+    cases(&sandbox, &member(&other.id))
+        .await
+        .create_subscription(by_mail("legal@beta.example"))
+        .await
+        .unwrap();
+    let named = bad_fields(
+        &owner_client
+            .create_subscription(by_mail("not an address"))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(named, ["subscription.email"]);
+
+    let case = submit(
+        &mut owner_client,
+        notice(&owner.id, &right.id, vec![listing("m-1", "shop-m")]),
+    )
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while mail.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "no mail arrived");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let sent = mail.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1, "only the owner's address: {sent:?}");
+    let (recipients, data) = &sent[0];
+    assert_eq!(recipients, &["RCPT TO:<ip@maison-ardent.example>"]);
+    assert!(data.contains("Subject: Assay: case.opened"), "{data}");
+    assert!(data.contains(case.id.as_str()), "{data}");
+    let log = owner_client
+        .list_deliveries(ListDeliveriesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .deliveries;
+    assert_eq!(
+        log.iter()
+            .map(|d| (d.status_code, d.delivered))
+            .collect::<Vec<_>>(),
+        [(250, true)]
+    );
 }

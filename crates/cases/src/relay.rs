@@ -154,6 +154,84 @@ pub struct Webhooks {
     db: Db,
     client: reqwest::Client,
     allow_private: bool,
+    mail: Option<Mail>,
+}
+
+/// The SMTP relay e-mail notifications go through.
+struct Mail {
+    transport: lettre::AsyncSmtpTransport<lettre::Tokio1Executor>,
+    from: lettre::message::Mailbox,
+}
+
+impl Mail {
+    fn new(
+        config: &crate::domain::notify::SmtpConfig,
+        timeout: std::time::Duration,
+    ) -> anyhow::Result<Self> {
+        use crate::domain::notify::SmtpTls;
+        use lettre::AsyncSmtpTransport;
+        let builder = match config.tls {
+            SmtpTls::Starttls => {
+                AsyncSmtpTransport::<lettre::Tokio1Executor>::starttls_relay(&config.host)?
+            }
+            SmtpTls::Tls => AsyncSmtpTransport::<lettre::Tokio1Executor>::relay(&config.host)?,
+            SmtpTls::None => {
+                AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous(&config.host)
+            }
+        };
+        let mut builder = builder.port(config.port).timeout(Some(timeout));
+        if let Some(username) = &config.username {
+            let password = match &config.password_file {
+                Some(file) => std::fs::read_to_string(file)
+                    .map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?
+                    .trim()
+                    .to_owned(),
+                None => String::new(),
+            };
+            builder =
+                builder.credentials(lettre::transport::smtp::authentication::Credentials::new(
+                    username.clone(),
+                    password,
+                ));
+        }
+        Ok(Self {
+            transport: builder.build(),
+            from: config
+                .from
+                .parse()
+                .map_err(|e| anyhow::anyhow!("cases.notifications.smtp.from: {e}"))?,
+        })
+    }
+
+    /// E-mails a notification; the SMTP reply code, or why there was none.
+    async fn send(
+        &self,
+        notification: &crate::entity::notification::Model,
+        to: &str,
+        event: &str,
+    ) -> Result<u16, String> {
+        use lettre::AsyncTransport;
+        let to: lettre::message::Mailbox = to.parse().map_err(|e| format!("{e}"))?;
+        let pretty = serde_json::from_str::<serde_json::Value>(&notification.body)
+            .and_then(|v| serde_json::to_string_pretty(&v))
+            .unwrap_or_else(|_| notification.body.clone());
+        let message = lettre::Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(format!("Assay: {event} ({})", notification.id))
+            .header(lettre::message::header::ContentType::TEXT_PLAIN)
+            .body(format!(
+                "Assay has something to tell you: {event}.\n\n{pretty}\n\nNotification {}.\n",
+                notification.id
+            ))
+            .map_err(|e| format!("{e}"))?;
+        let response = self
+            .transport
+            .send(message)
+            .await
+            .map_err(|e| error_chain(&e))?;
+        Ok(u16::from(response.code()))
+    }
 }
 
 impl Webhooks {
@@ -168,10 +246,16 @@ impl Webhooks {
         if !allow_private {
             client = client.dns_resolver(std::sync::Arc::new(PublicOnly));
         }
+        let mail = config
+            .smtp
+            .as_ref()
+            .map(|smtp| Mail::new(smtp, config.timeout))
+            .transpose()?;
         Ok(Self {
             db,
             client: client.build()?,
             allow_private,
+            mail,
         })
     }
 
@@ -182,6 +266,16 @@ impl Webhooks {
         subscription: &crate::entity::subscription::Model,
     ) -> Result<u16, String> {
         use crate::domain::notify;
+        let event = crate::store::event_types_of(subscription)
+            .into_iter()
+            .find(|e| e.as_str_name() == notification.event_type)
+            .map_or("unspecified", notify::event_name);
+        if let Some(address) = subscription.url.strip_prefix("mailto:") {
+            return match &self.mail {
+                Some(mail) => mail.send(notification, address, event).await,
+                None => Err("no SMTP relay is configured".to_owned()),
+            };
+        }
         let url: reqwest::Url = subscription
             .url
             .parse()
@@ -198,10 +292,6 @@ impl Webhooks {
         {
             return Err(format!("{ip} is not a public address"));
         }
-        let event = crate::store::event_types_of(subscription)
-            .into_iter()
-            .find(|e| e.as_str_name() == notification.event_type)
-            .map_or("unspecified", notify::event_name);
         let now = assay_common::time::now().timestamp();
         let response = self
             .client
@@ -234,8 +324,11 @@ impl Deliver for Webhooks {
                 return Ok(());
             };
             let sent = self.send(&notification, &subscription).await;
+            let by_mail = subscription.url.starts_with("mailto:");
             let (status, error, delivered) = match &sent {
+                // SMTP: 2xx, the relay took it.
                 Ok(status) if (200..300).contains(status) => (*status, String::new(), true),
+                Ok(status) if by_mail => (*status, format!("the relay answered {status}"), false),
                 Ok(status) => (*status, format!("the endpoint answered {status}"), false),
                 Err(error) => (0, error.clone(), false),
             };

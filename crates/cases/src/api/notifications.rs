@@ -23,11 +23,19 @@ fn audience(principal: &Principal) -> ApiResult<(Audience, String)> {
     }
 }
 
+/// E-mail subscriptions keep their address as a `mailto:` URL.
+const MAILTO: &str = "mailto:";
+
 fn subscription_proto(model: &subscription::Model, secret: bool) -> Subscription {
+    let (url, email) = match model.url.strip_prefix(MAILTO) {
+        Some(address) => (String::new(), address.to_owned()),
+        None => (model.url.clone(), String::new()),
+    };
     Subscription {
         id: model.id.clone(),
         owner: model.owner.clone(),
-        url: model.url.clone(),
+        url,
+        email,
         event_types: store::event_types_of(model)
             .into_iter()
             .map(|e| e as i32)
@@ -53,10 +61,24 @@ impl CasesApi {
             violations.add("subscription", "is required");
             return violations.into_result(Subscription::default());
         };
-        let url = violations.check(
-            "subscription.url",
-            notify::check_url(&wanted.url, self.inner.config.notifications.allow_http),
-        );
+        let notifications = &self.inner.config.notifications;
+        let url = match (wanted.url.is_empty(), wanted.email.is_empty()) {
+            (false, true) => violations.check(
+                "subscription.url",
+                notify::check_url(&wanted.url, notifications.allow_http),
+            ),
+            (true, false) => violations
+                .check("subscription.email", notify::check_email(&wanted.email))
+                .map(|address| format!("{MAILTO}{address}")),
+            (true, true) => {
+                violations.add("subscription.url", "set a url or an email");
+                None
+            }
+            (false, false) => {
+                violations.add("subscription.email", "set a url or an email, not both");
+                None
+            }
+        };
         let mut events: Vec<EventType> = Vec::new();
         if !(1..=notify::MAX_EVENT_TYPES).contains(&wanted.event_types.len()) {
             violations.add(
@@ -82,6 +104,11 @@ impl CasesApi {
             }
         }
         let url = violations.require(url)?;
+        if url.starts_with(MAILTO) && notifications.smtp.is_none() {
+            return Err(ApiError::precondition(
+                "this deployment has no SMTP relay ([cases.notifications.smtp]): subscribe a url",
+            ));
+        }
         let txn = self.db().begin().await?;
         if store::subscriptions_of(&txn, &owner).await?.len() >= notify::MAX_SUBSCRIPTIONS {
             return Err(ApiError::precondition(format!(

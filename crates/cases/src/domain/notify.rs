@@ -26,6 +26,53 @@ pub struct NotificationConfig {
     /// How long one delivery attempt may take.
     #[serde(with = "humantime_serde")]
     pub timeout: std::time::Duration,
+    /// The SMTP relay e-mail notifications go through; unset: no e-mail subscriptions.
+    pub smtp: Option<SmtpConfig>,
+}
+
+/// An SMTP relay (`[cases.notifications.smtp]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    #[serde(default = "SmtpConfig::default_port")]
+    pub port: u16,
+    /// `starttls` (the default), `tls` (implicit, port 465) or `none` (development only).
+    #[serde(default)]
+    pub tls: SmtpTls,
+    /// The sender, e.g. `Assay <assay@marketplace.example>`.
+    pub from: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    /// A file holding the password.
+    #[serde(default)]
+    pub password_file: Option<std::path::PathBuf>,
+}
+
+impl SmtpConfig {
+    fn default_port() -> u16 {
+        587
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    #[default]
+    Starttls,
+    Tls,
+    None,
+}
+
+/// Checks an e-mail address, as the subscription's destination.
+pub fn check_email(address: &str) -> Result<String, String> {
+    if address.len() > 254 {
+        return Err("must be at most 254 characters".to_owned());
+    }
+    address
+        .parse::<lettre::Address>()
+        .map(|a| a.to_string())
+        .map_err(|_| "must be an e-mail address".to_owned())
 }
 
 impl Default for NotificationConfig {
@@ -34,6 +81,7 @@ impl Default for NotificationConfig {
             allow_http: false,
             allow_private_targets: false,
             timeout: std::time::Duration::from_secs(10),
+            smtp: None,
         }
     }
 }
