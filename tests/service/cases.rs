@@ -2031,34 +2031,7 @@ async fn what_cases_learn_of_sellers_reaches_screening(backend: Backend) {
     // A counter-notice that reinstates the listings takes the strike back, and shop-77 is
     // no longer a repeat infringer: screening drops the link from shop-78 too.
     let case = struck.pop().unwrap();
-    let mut seller_portal = cases(&sandbox, SELLER_PORTAL).await;
-    seller_portal
-        .file_counter_notice(FileCounterNoticeRequest {
-            id: case.clone(),
-            etag: String::new(),
-            counter_notice: Some(CounterNotice {
-                statement: "Genuine stock from the brand's distributor.".to_owned(),
-                contact: Some(Contact {
-                    name: "Shop 77".to_owned(),
-                    email: "legal@shop77.example".to_owned(),
-                    ..Contact::default()
-                }),
-                ..CounterNotice::default()
-            }),
-            evidence: Vec::new(),
-        })
-        .await
-        .unwrap();
-    cases(&sandbox, LEGAL)
-        .await
-        .resolve_counter_notice(ResolveCounterNoticeRequest {
-            id: case.clone(),
-            etag: String::new(),
-            decision: CounterNoticeDecision::Reinstate as i32,
-            note: "the invoice holds".to_owned(),
-        })
-        .await
-        .unwrap();
+    reinstate_on_appeal(&sandbox, &case).await;
     standing_of("shop-77", 2, None).await;
     standing_of("shop-78", 0, None).await;
     assert!(seller_signals("later", "shop-78").await.is_empty());
@@ -2281,35 +2254,8 @@ async fn strikes_bring_enforcement_actions_up_and_down(backend: Backend) {
     assert_eq!(rest, everything[2..]);
 
     // Two of the four strikes are withdrawn on appeal: the seller goes back to restricted.
-    let mut portal = cases(&sandbox, SELLER_PORTAL).await;
-    let mut legal = cases(&sandbox, LEGAL).await;
     for case in &struck[..2] {
-        portal
-            .file_counter_notice(FileCounterNoticeRequest {
-                id: case.clone(),
-                etag: String::new(),
-                counter_notice: Some(CounterNotice {
-                    statement: "Genuine stock.".to_owned(),
-                    contact: Some(Contact {
-                        name: "Shop 9".to_owned(),
-                        email: "legal@shop9.example".to_owned(),
-                        ..Contact::default()
-                    }),
-                    ..CounterNotice::default()
-                }),
-                evidence: Vec::new(),
-            })
-            .await
-            .unwrap();
-        legal
-            .resolve_counter_notice(ResolveCounterNoticeRequest {
-                id: case.clone(),
-                etag: String::new(),
-                decision: CounterNoticeDecision::Reinstate as i32,
-                note: "invoice holds".to_owned(),
-            })
-            .await
-            .unwrap();
+        reinstate_on_appeal(&sandbox, case).await;
     }
     let after = marketplace
         .list_enforcement_actions(feed(actions[2].sequence, "shop-9"))
@@ -2946,4 +2892,37 @@ async fn subscribers_can_be_told_by_email(backend: Backend) {
             .collect::<Vec<_>>(),
         [(250, true)]
     );
+}
+
+/// The seller appeals the takedown of `case` through the seller portal, and legal staff
+/// reinstate the listings: its strikes are withdrawn.
+async fn reinstate_on_appeal(sandbox: &Sandbox, case: &str) {
+    cases(sandbox, SELLER_PORTAL)
+        .await
+        .file_counter_notice(FileCounterNoticeRequest {
+            id: case.to_owned(),
+            etag: String::new(),
+            counter_notice: Some(CounterNotice {
+                statement: "Genuine stock from the brand's distributor.".to_owned(),
+                contact: Some(Contact {
+                    name: "The seller".to_owned(),
+                    email: "legal@seller.example".to_owned(),
+                    ..Contact::default()
+                }),
+                ..CounterNotice::default()
+            }),
+            evidence: Vec::new(),
+        })
+        .await
+        .unwrap();
+    cases(sandbox, LEGAL)
+        .await
+        .resolve_counter_notice(ResolveCounterNoticeRequest {
+            id: case.to_owned(),
+            etag: String::new(),
+            decision: CounterNoticeDecision::Reinstate as i32,
+            note: "the invoice holds".to_owned(),
+        })
+        .await
+        .unwrap();
 }

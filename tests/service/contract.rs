@@ -19,7 +19,7 @@ use crate::fixtures::*;
 
 on_both_backends!(every_required_field_is_refused_when_missing);
 
-const POLICIES: [&Policy; 4] = [
+pub const POLICIES: [&Policy; 4] = [
     &assay_registry::policy::POLICY,
     &assay_screening::policy::POLICY,
     &assay_cases::policy::POLICY,

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use assay_common::auth::Principal;
-use assay_common::policy::Policy;
 use assay_tests::proto::cases::v1 as cases;
 use assay_tests::proto::cases::v1::cases_service_client::CasesServiceClient;
 use assay_tests::proto::lawenforcement::v1 as le;
@@ -13,7 +12,7 @@ use assay_tests::proto::registry::v1::*;
 use assay_tests::{Backend, Sandbox, expect_code, on_both_backends};
 use tonic::Code;
 
-use crate::contract::{call, methods};
+use crate::contract::{POLICIES, call, methods};
 use crate::fixtures::*;
 
 on_both_backends!(
@@ -23,13 +22,6 @@ on_both_backends!(
     a_verified_brand_cannot_be_renamed_into_another_mark,
     a_registration_claimed_twice_goes_to_staff,
 );
-
-const POLICIES: [&Policy; 4] = [
-    &assay_registry::policy::POLICY,
-    &assay_screening::policy::POLICY,
-    &assay_cases::policy::POLICY,
-    &assay_lawenforcement::policy::POLICY,
-];
 
 async fn the_policy_table_decides_who_calls_what(backend: Backend) {
     let sandbox = Sandbox::start(backend).await;

@@ -93,23 +93,16 @@ pub(super) async fn import(
             if options.member.is_none() && !rows.columns.iter().any(|c| c == "member_id") {
                 bail!("{}: give --member or a `member_id` column", file.display());
             }
-            let total = rows.rows.len();
-            let work = one_by_one(rows.rows, |row| {
+            import_each(rows.rows, options.concurrency, refused_path, |row| {
                 let client = client.clone();
                 async move { import_brand(&client, row, options.verify).await }
-            });
-            report(
-                total,
-                work.buffer_unordered(options.concurrency),
-                refused_path,
-            )
+            })
             .await
         }
         Kind::Rights => {
             let rows = read_rows(file, &RIGHT_COLUMNS, "registration_number", right_row)?;
             require(file, &rows.columns, &["brand_id", "registration_number"])?;
-            let total = rows.rows.len();
-            let work = one_by_one(rows.rows, |row| {
+            import_each(rows.rows, options.concurrency, refused_path, |row| {
                 let client = client.clone();
                 async move {
                     let RightRow { brand_id, right } = row.value;
@@ -121,12 +114,7 @@ pub(super) async fn import(
                             reason,
                         })
                 }
-            });
-            report(
-                total,
-                work.buffer_unordered(options.concurrency),
-                refused_path,
-            )
+            })
             .await
         }
         Kind::Sellers => {
@@ -169,21 +157,25 @@ pub(super) async fn import(
     }
 }
 
-/// Each parsed row to its import, and each refused one straight to the report.
-fn one_by_one<'a, T, F, R>(
+/// Imports each parsed row, `concurrency` at a time, and sends each refused one straight
+/// to the report.
+async fn import_each<T, F, R>(
     rows: Vec<Result<Row<T>, Refused>>,
+    concurrency: usize,
+    refused_path: &Path,
     mut import: F,
-) -> impl Stream<Item = futures::future::Either<R, futures::future::Ready<Result<(), Refused>>>> + 'a
+) -> anyhow::Result<()>
 where
-    T: 'a,
-    F: FnMut(Row<T>) -> R + 'a,
-    R: Future<Output = Result<(), Refused>> + 'a,
+    F: FnMut(Row<T>) -> R,
+    R: Future<Output = Result<(), Refused>>,
 {
     use futures::future::{Either, ready};
-    futures::stream::iter(rows).map(move |row| match row {
+    let total = rows.len();
+    let work = futures::stream::iter(rows).map(move |row| match row {
         Ok(row) => Either::Left(import(row)),
         Err(refused) => Either::Right(ready(Err(refused))),
-    })
+    });
+    report(total, work.buffer_unordered(concurrency), refused_path).await
 }
 
 async fn report(

@@ -100,6 +100,16 @@ async fn encode_one(
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("case vanished")))
 }
 
+/// How many entries of a feed (enforcement actions, deliveries) one call returns: 1 to
+/// 1000, 100 when 0 is asked for.
+fn feed_page(requested: i32) -> Result<u64, String> {
+    match requested {
+        0 => Ok(100),
+        n @ 1..=1000 => Ok(n as u64),
+        _ => Err("must be between 0 and 1000".to_owned()),
+    }
+}
+
 impl CasesApi {
     pub fn new(
         db: Db,

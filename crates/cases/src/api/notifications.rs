@@ -181,14 +181,7 @@ impl CasesApi {
                 )
                 .map(Some)
         };
-        let limit = violations.check(
-            "page_size",
-            match req.page_size {
-                0 => Ok(100),
-                n @ 1..=1000 => Ok(n as u64),
-                _ => Err("must be between 0 and 1000".to_owned()),
-            },
-        );
+        let limit = violations.check("page_size", feed_page(req.page_size));
         let (notification, limit) =
             violations.finish(|| (notification.unwrap(), limit.unwrap()))?;
         let attempts =

@@ -69,14 +69,7 @@ impl CasesApi {
         if req.after_sequence < 0 {
             violations.add("after_sequence", "must not be negative");
         }
-        let limit = violations.check(
-            "page_size",
-            match req.page_size {
-                0 => Ok(100),
-                n @ 1..=1000 => Ok(n as u64),
-                _ => Err("must be between 0 and 1000".to_owned()),
-            },
-        );
+        let limit = violations.check("page_size", feed_page(req.page_size));
         let seller_id = if req.seller_id.is_empty() {
             Some(None)
         } else {
