@@ -1975,15 +1975,7 @@ async fn what_cases_learn_of_sellers_reaches_screening(backend: Backend) {
 
     let mut struck = Vec::new();
     for i in 0..3 {
-        let case = staff_case(
-            &mut analyst,
-            &format!("Velmora fakes {i}"),
-            vec![listing(&format!("v-{i}"), "shop-77")],
-        )
-        .await;
-        review(&mut analyst, &case.id).await;
-        act(&mut analyst, &case.id).await;
-        struck.push(case.id);
+        struck.push(struck_case(&mut analyst, &format!("v-{i}"), "shop-77").await);
         let held = standing_of("shop-77", i + 1, None).await;
         assert_eq!(held.repeat_infringer, i == 2);
         let said = seller_signals(&format!("next-{i}"), "shop-77").await;
@@ -2182,20 +2174,10 @@ async fn strikes_bring_enforcement_actions_up_and_down(backend: Backend) {
     let mut analyst = cases(&sandbox, ANALYST).await;
     let mut struck = Vec::new();
     for i in 0..4 {
-        let case = staff_case(
-            &mut analyst,
-            &format!("fakes {i}"),
-            vec![listing(&format!("e-{i}"), "shop-9")],
-        )
-        .await;
-        review(&mut analyst, &case.id).await;
-        act(&mut analyst, &case.id).await;
-        struck.push(case.id);
+        struck.push(struck_case(&mut analyst, &format!("e-{i}"), "shop-9").await);
     }
     // Another seller's strike is its own.
-    let other = staff_case(&mut analyst, "other", vec![listing("x-1", "shop-10")]).await;
-    review(&mut analyst, &other.id).await;
-    act(&mut analyst, &other.id).await;
+    struck_case(&mut analyst, "x-1", "shop-10").await;
 
     let mut marketplace = cases(&sandbox, SELLER_MANAGEMENT).await;
     let feed = |after: i64, seller: &str| ListEnforcementActionsRequest {
@@ -2925,4 +2907,17 @@ async fn reinstate_on_appeal(sandbox: &Sandbox, case: &str) {
         })
         .await
         .unwrap();
+}
+
+/// A staff case about one listing, decided with a takedown: a strike on its seller.
+async fn struck_case(analyst: &mut Cases, listing_id: &str, seller: &str) -> String {
+    let case = staff_case(
+        analyst,
+        &format!("counterfeit {listing_id}"),
+        vec![listing(listing_id, seller)],
+    )
+    .await;
+    review(analyst, &case.id).await;
+    act(analyst, &case.id).await;
+    case.id
 }
