@@ -201,6 +201,7 @@ on_both_backends!(
     what_cases_learn_of_sellers_reaches_screening,
     cases_past_their_deadline_are_escalated_once,
     strikes_bring_enforcement_actions_up_and_down,
+    decisions_at_the_same_moment_count_every_strike,
     subscribers_hear_of_their_own_records_in_signed_webhooks,
     webhooks_never_reach_into_the_services_own_network,
     subscribers_can_be_told_by_email,
@@ -2920,4 +2921,57 @@ async fn struck_case(analyst: &mut Cases, listing_id: &str, seller: &str) -> Str
     review(analyst, &case.id).await;
     act(analyst, &case.id).await;
     case.id
+}
+
+/// Takedowns of one seller decided at the same moment, each in its own transaction, still
+/// count every strike: the seller ends suspended, through each level once.
+async fn decisions_at_the_same_moment_count_every_strike(backend: Backend) {
+    let sandbox = Sandbox::start_with(
+        backend,
+        &[ServiceName::Registry, ServiceName::Cases],
+        |_| {},
+    )
+    .await;
+    let mut analyst = cases(&sandbox, ANALYST).await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let case = staff_case(
+            &mut analyst,
+            &format!("race {i}"),
+            vec![listing(&format!("r-{i}"), "shop-race")],
+        )
+        .await;
+        review(&mut analyst, &case.id).await;
+        ids.push(case.id);
+    }
+    let (mut a, mut b, mut c) = (
+        cases(&sandbox, ANALYST).await,
+        cases(&sandbox, ANALYST).await,
+        cases(&sandbox, ANALYST).await,
+    );
+    tokio::join!(
+        act(&mut a, &ids[0]),
+        act(&mut b, &ids[1]),
+        act(&mut c, &ids[2])
+    );
+    let actions = cases(&sandbox, SELLER_MANAGEMENT)
+        .await
+        .list_enforcement_actions(ListEnforcementActionsRequest {
+            seller_id: "shop-race".to_owned(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .actions;
+    let levels: Vec<EnforcementLevel> = actions.iter().map(|a| a.level()).collect();
+    assert_eq!(
+        levels,
+        [
+            EnforcementLevel::Warn,
+            EnforcementLevel::Restrict,
+            EnforcementLevel::Suspend
+        ],
+        "{actions:?}"
+    );
 }

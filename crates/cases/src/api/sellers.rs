@@ -21,7 +21,9 @@ impl CasesApi {
             .into_iter()
             .map(|l| l.seller_id)
             .collect();
+        // In the order of their ids, so that two transactions never wait on each other.
         for seller_id in sellers {
+            store::lock_seller(txn, &seller_id).await?;
             let counting: Vec<String> = store::strikes_of(txn, std::slice::from_ref(&seller_id))
                 .await?
                 .into_iter()

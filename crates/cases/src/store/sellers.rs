@@ -196,6 +196,22 @@ pub async fn queue_standing(
     outbox::enqueue_many(db, topic::SELLER_STANDING, messages).await
 }
 
+/// Holds the seller until the caller's transaction ends, so that two decisions about its
+/// strikes count them one after the other. On PostgreSQL a transaction-scoped advisory
+/// lock on the seller's id; SQLite has one writer anyway.
+pub async fn lock_seller(db: &impl ConnectionTrait, seller_id: &str) -> ApiResult<()> {
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return Ok(());
+    }
+    db.execute_raw(sea_orm::Statement::from_sql_and_values(
+        sea_orm::DbBackend::Postgres,
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+        [format!("assay.seller/{seller_id}").into()],
+    ))
+    .await?;
+    Ok(())
+}
+
 /// The seller's enforcement level: that of its latest action, NONE without one.
 pub async fn enforcement_level(
     db: &impl ConnectionTrait,
