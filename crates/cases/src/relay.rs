@@ -122,6 +122,9 @@ impl Deliver for SellerStandings {
         Box::pin(async move {
             let seller_id = String::from_utf8(message.payload.clone())
                 .map_err(|e| format!("undecodable seller id: {e}"))?;
+            // Stamped before reading: a standing read later never carries an earlier time,
+            // so of two deliveries racing, screening keeps the one that read last.
+            let as_of = assay_common::time::now();
             let read = async {
                 let cluster = crate::store::cluster_of(&self.db, seller_id).await?;
                 let strikes = crate::store::strikes_by_seller(&self.db, &cluster.members).await?;
@@ -134,7 +137,7 @@ impl Deliver for SellerStandings {
                 &self.policy,
                 &cluster,
                 &strikes,
-                assay_common::time::now(),
+                as_of,
             );
             self.client
                 .clone()
