@@ -202,6 +202,7 @@ on_both_backends!(
     cases_past_their_deadline_are_escalated_once,
     strikes_bring_enforcement_actions_up_and_down,
     decisions_at_the_same_moment_count_every_strike,
+    strikes_that_expire_step_the_seller_back,
     subscribers_hear_of_their_own_records_in_signed_webhooks,
     webhooks_never_reach_into_the_services_own_network,
     subscribers_can_be_told_by_email,
@@ -2974,4 +2975,59 @@ async fn decisions_at_the_same_moment_count_every_strike(backend: Backend) {
         ],
         "{actions:?}"
     );
+}
+
+/// A strike that runs out of the repeat-infringer window steps the seller back by itself,
+/// once: the deadline check finds it.
+async fn strikes_that_expire_step_the_seller_back(backend: Backend) {
+    let sandbox = Sandbox::start_with(
+        backend,
+        &[ServiceName::Registry, ServiceName::Cases],
+        |config| {
+            config.cases.repeat_infringer.window = Duration::from_millis(1500);
+            config.cases.sla.check_interval = Duration::from_millis(100);
+        },
+    )
+    .await;
+    let mut analyst = cases(&sandbox, ANALYST).await;
+    struck_case(&mut analyst, "t-1", "shop-time").await;
+    let mut marketplace = cases(&sandbox, SELLER_MANAGEMENT).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let actions = loop {
+        let actions = marketplace
+            .list_enforcement_actions(ListEnforcementActionsRequest {
+                seller_id: "shop-time".to_owned(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .actions;
+        if actions.len() >= 2 {
+            break actions;
+        }
+        assert!(Instant::now() < deadline, "never stepped back: {actions:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let after = marketplace
+        .list_enforcement_actions(ListEnforcementActionsRequest {
+            seller_id: "shop-time".to_owned(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .actions;
+    assert_eq!(after, actions, "stepped back once");
+    assert_eq!(
+        actions.iter().map(|a| a.level()).collect::<Vec<_>>(),
+        [EnforcementLevel::Warn, EnforcementLevel::None]
+    );
+    assert!(
+        actions[1].reason.contains("expired"),
+        "{}",
+        actions[1].reason
+    );
+    assert!(actions[1].case_ids.is_empty());
 }

@@ -36,5 +36,11 @@ pub async fn deadlines_forever(
             Ok(escalated) => tracing::info!(escalated, "cases past their deadline escalated"),
             Err(error) => tracing::warn!(%error, "escalating overdue cases failed; will retry"),
         }
+        // Strikes expire as well as being withdrawn.
+        match api.enforce_expired().await {
+            Ok(0) => {}
+            Ok(stepped) => tracing::info!(stepped, "sellers stepped back as strikes expired"),
+            Err(error) => tracing::warn!(%error, "stepping back sellers failed; will retry"),
+        }
     }
 }

@@ -133,12 +133,8 @@ impl Deliver for SellerStandings {
             let (cluster, strikes) = read
                 .await
                 .map_err(|e| format!("reading the seller's standing: {e}"))?;
-            let standings = crate::domain::standing::standings(
-                &self.policy,
-                &cluster,
-                &strikes,
-                as_of,
-            );
+            let standings =
+                crate::domain::standing::standings(&self.policy, &cluster, &strikes, as_of);
             self.client
                 .clone()
                 .record_seller_standings(RecordSellerStandingsRequest {

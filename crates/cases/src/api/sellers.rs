@@ -15,7 +15,6 @@ impl CasesApi {
         case_id: &CaseId,
         now: DateTime<Utc>,
     ) -> ApiResult<()> {
-        let config = &self.inner.config;
         let sellers: BTreeSet<String> = store::listings_of_case(txn, case_id)
             .await?
             .into_iter()
@@ -23,44 +22,71 @@ impl CasesApi {
             .collect();
         // In the order of their ids, so that two transactions never wait on each other.
         for seller_id in sellers {
-            store::lock_seller(txn, &seller_id).await?;
-            let counting: Vec<String> = store::strikes_of(txn, std::slice::from_ref(&seller_id))
-                .await?
-                .into_iter()
-                .filter(|s| {
-                    config
-                        .repeat_infringer
-                        .counts(s.strike_time, s.withdraw_time, now)
-                })
-                .map(|s| s.case_id.to_string())
-                .collect();
-            let active = counting.len() as u32;
-            let previous = store::enforcement_level(txn, &seller_id).await?;
-            let window_days = config.repeat_infringer.window.as_secs() / 86_400;
-            if let Some((level, reason)) = config.enforcement.decide(previous, active, window_days)
-            {
-                tracing::info!(
-                    seller_id,
-                    level = level.as_str_name(),
-                    active,
-                    "enforcement level changed"
-                );
-                store::record_enforcement(
-                    txn,
-                    store::NewEnforcement {
-                        seller_id: &seller_id,
-                        level,
-                        previous,
-                        active_strikes: active,
-                        case_ids: counting,
-                        reason,
-                    },
-                    now,
-                )
-                .await?;
-            }
+            self.enforce_seller(txn, &seller_id, now).await?;
         }
         Ok(())
+    }
+
+    /// Steps back every seller whose strikes ran out of the window since its level was
+    /// set, each in its own transaction; returns how many changed.
+    pub async fn enforce_expired(&self) -> ApiResult<u64> {
+        let mut changed = 0;
+        for seller_id in store::enforced_sellers(self.db()).await? {
+            let txn = self.db().begin().await?;
+            if self.enforce_seller(&txn, &seller_id, time::now()).await? {
+                changed += 1;
+            }
+            txn.commit().await?;
+        }
+        Ok(changed)
+    }
+
+    /// Brings one seller's enforcement level in line with its strikes that count at `now`;
+    /// whether it changed.
+    async fn enforce_seller(
+        &self,
+        txn: &DatabaseTransaction,
+        seller_id: &str,
+        now: DateTime<Utc>,
+    ) -> ApiResult<bool> {
+        let config = &self.inner.config;
+        store::lock_seller(txn, seller_id).await?;
+        let counting: Vec<String> = store::strikes_of(txn, &[seller_id.to_owned()])
+            .await?
+            .into_iter()
+            .filter(|s| {
+                config
+                    .repeat_infringer
+                    .counts(s.strike_time, s.withdraw_time, now)
+            })
+            .map(|s| s.case_id.to_string())
+            .collect();
+        let active = counting.len() as u32;
+        let previous = store::enforcement_level(txn, seller_id).await?;
+        let window_days = config.repeat_infringer.window.as_secs() / 86_400;
+        let Some((level, reason)) = config.enforcement.decide(previous, active, window_days) else {
+            return Ok(false);
+        };
+        tracing::info!(
+            seller_id,
+            level = level.as_str_name(),
+            active,
+            "enforcement level changed"
+        );
+        store::record_enforcement(
+            txn,
+            store::NewEnforcement {
+                seller_id,
+                level,
+                previous,
+                active_strikes: active,
+                case_ids: counting,
+                reason,
+            },
+            now,
+        )
+        .await?;
+        Ok(true)
     }
 
     pub(super) async fn list_enforcement_actions(

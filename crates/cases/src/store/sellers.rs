@@ -275,6 +275,25 @@ pub async fn record_enforcement(
     Ok(())
 }
 
+/// Sellers whose latest enforcement action left them above NONE: those an expired strike
+/// may step back.
+pub async fn enforced_sellers(db: &impl ConnectionTrait) -> ApiResult<Vec<String>> {
+    let latest = Query::select()
+        .expr(Expr::col(enforcement_action::Column::Sequence).max())
+        .from(enforcement_action::Entity)
+        .group_by_col(enforcement_action::Column::SellerId)
+        .to_owned();
+    Ok(enforcement_action::Entity::find()
+        .select_only()
+        .column(enforcement_action::Column::SellerId)
+        .filter(enforcement_action::Column::Sequence.in_subquery(latest))
+        .filter(enforcement_action::Column::Level.ne(EnforcementLevel::None.as_str_name()))
+        .order_by_asc(enforcement_action::Column::SellerId)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
 /// Actions after `after`, oldest first, of one seller or all.
 pub async fn enforcement_actions(
     db: &impl ConnectionTrait,
