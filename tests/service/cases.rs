@@ -203,6 +203,7 @@ on_both_backends!(
     strikes_bring_enforcement_actions_up_and_down,
     decisions_at_the_same_moment_count_every_strike,
     strikes_that_expire_step_the_seller_back,
+    near_duplicate_product_images_link_sellers,
     subscribers_hear_of_their_own_records_in_signed_webhooks,
     webhooks_never_reach_into_the_services_own_network,
     subscribers_can_be_told_by_email,
@@ -3030,4 +3031,70 @@ async fn strikes_that_expire_step_the_seller_back(backend: Backend) {
         actions[1].reason
     );
     assert!(actions[1].case_ids.is_empty());
+}
+
+/// The same product photo, re-encoded (a few bits of its perceptual hash apart), links two
+/// storefronts; a different photo does not, and the index behind it shows nowhere.
+async fn near_duplicate_product_images_link_sellers(backend: Backend) {
+    let sandbox = Sandbox::start_with(
+        backend,
+        &[ServiceName::Registry, ServiceName::Cases],
+        |_| {},
+    )
+    .await;
+    let mut marketplace = cases(&sandbox, SELLER_MANAGEMENT).await;
+    for (seller, hash) in [
+        ("shop-photo", "ffffffff00000000"),
+        // Three bits apart, each in another quarter of the hash.
+        ("shop-copy", "FFFEFFFE00000001"),
+        // Five bits apart: another picture.
+        ("shop-other", "ffffffff0000001f"),
+    ] {
+        marketplace
+            .record_seller_identifiers(RecordSellerIdentifiersRequest {
+                seller_id: seller.to_owned(),
+                identifiers: vec![SellerIdentifier {
+                    kind: IdentifierKind::ImageHash as i32,
+                    value: hash.to_owned(),
+                }],
+            })
+            .await
+            .unwrap();
+    }
+    let mut analyst = cases(&sandbox, ANALYST).await;
+    let cluster = analyst
+        .get_seller_cluster(GetSellerClusterRequest {
+            seller_id: "shop-photo".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let members: Vec<&str> = cluster
+        .sellers
+        .iter()
+        .map(|s| s.seller_id.as_str())
+        .collect();
+    assert_eq!(members, ["shop-photo", "shop-copy"]);
+    let copy = &cluster.sellers[1];
+    assert_eq!(
+        copy.shared_identifiers
+            .iter()
+            .map(|i| (i.kind(), i.value.as_str()))
+            .collect::<Vec<_>>(),
+        // The evidence: both pictures' hashes, three bits apart.
+        [
+            (IdentifierKind::ImageHash, "fffefffe00000001"),
+            (IdentifierKind::ImageHash, "ffffffff00000000")
+        ]
+    );
+    let seller = analyst
+        .get_seller(GetSellerRequest {
+            seller_id: "shop-copy".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .seller
+        .unwrap();
+    assert_eq!(seller.identifiers.len(), 1, "{:?}", seller.identifiers);
 }

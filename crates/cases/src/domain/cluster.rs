@@ -8,6 +8,30 @@ use super::MAX_CLUSTER;
 /// An identifier: its kind's proto name and its normalised value.
 pub type Identifier = (String, String);
 
+/// Product images this many bits apart (of 64) or fewer are the same picture, re-encoded,
+/// resized or lightly edited.
+pub const NEAR_IMAGE_BITS: u32 = 3;
+
+/// The kind of the index rows that find near-duplicate images: never shown, never linked on
+/// their own.
+pub const IMAGE_BAND: &str = "IMAGE_HASH_BAND";
+
+/// The index keys of an image hash (16 hex digits): its four 16-bit quarters, each with its
+/// place. Two hashes at most [`NEAR_IMAGE_BITS`] apart differ in at most three quarters, so
+/// they share at least one key: an exact look-up finds every near duplicate.
+pub fn image_bands(hash: &str) -> Vec<String> {
+    (0..4)
+        .filter_map(|i| hash.get(i * 4..i * 4 + 4).map(|q| format!("{i}:{q}")))
+        .collect()
+}
+
+/// How many bits two image hashes differ in; None unless both are 16 hex digits.
+pub fn image_distance(a: &str, b: &str) -> Option<u32> {
+    let a = u64::from_str_radix(a, 16).ok()?;
+    let b = u64::from_str_radix(b, 16).ok()?;
+    Some((a ^ b).count_ones())
+}
+
 /// A breadth-first search in progress. The caller asks [`ClusterSearch::next_seller`] for a seller
 /// to follow, looks up who shares its identifiers, and reports them with
 /// [`ClusterSearch::linked`], until no seller is left to follow.
@@ -88,6 +112,23 @@ impl ClusterSearch {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn near_duplicate_images_share_an_index_key() {
+        let a = "ffffffff00000000";
+        assert_eq!(image_bands(a), ["0:ffff", "1:ffff", "2:0000", "3:0000"]);
+        // Three bits apart, in three quarters: still one quarter alike.
+        let b = "fffefffe00000001";
+        assert_eq!(image_distance(a, b), Some(3));
+        let shared = image_bands(a)
+            .into_iter()
+            .filter(|k| image_bands(b).contains(k))
+            .count();
+        assert!(shared >= 1);
+        assert_eq!(image_distance(a, "ffffffff0000001f"), Some(5));
+        assert_eq!(image_distance(a, "not hex"), None);
+    }
+
     use super::*;
 
     fn id(kind: &str, value: &str) -> Identifier {

@@ -1,7 +1,11 @@
 //! Sellers: strikes and identifiers.
 
+use assay_proto::cases::v1::IdentifierKind;
+
 use super::*;
-use crate::domain::cluster::{Cluster, ClusterSearch};
+use crate::domain::cluster::{
+    Cluster, ClusterSearch, IMAGE_BAND, NEAR_IMAGE_BITS, image_bands, image_distance,
+};
 
 /// Gives each seller of the case's listings a strike (once per case).
 pub async fn strike_sellers(
@@ -86,14 +90,21 @@ pub async fn record_identifiers(
     if identifiers.is_empty() {
         return Ok(());
     }
-    seller_identifier::Entity::insert_many(identifiers.iter().map(|(kind, value)| {
-        seller_identifier::ActiveModel {
+    // Each image hash is also filed under its index keys, to find its near duplicates.
+    let bands: Vec<(String, String)> = identifiers
+        .iter()
+        .filter(|(kind, _)| kind == IdentifierKind::ImageHash.as_str_name())
+        .flat_map(|(_, hash)| image_bands(hash))
+        .map(|band| (IMAGE_BAND.to_owned(), band))
+        .collect();
+    seller_identifier::Entity::insert_many(identifiers.iter().chain(&bands).map(
+        |(kind, value)| seller_identifier::ActiveModel {
             kind: Set(kind.clone()),
             value: Set(value.clone()),
             seller_id: Set(seller_id.to_owned()),
             record_time: Set(now),
-        }
-    }))
+        },
+    ))
     .on_conflict_do_nothing_on([
         seller_identifier::Column::Kind,
         seller_identifier::Column::Value,
@@ -111,6 +122,7 @@ pub async fn identifiers_of(
 ) -> ApiResult<Vec<seller_identifier::Model>> {
     Ok(seller_identifier::Entity::find()
         .filter(seller_identifier::Column::SellerId.is_in(seller_ids.iter().map(String::as_str)))
+        .filter(seller_identifier::Column::Kind.ne(IMAGE_BAND))
         .order_by_asc(seller_identifier::Column::Kind)
         .order_by_asc(seller_identifier::Column::Value)
         .all(db)
@@ -145,6 +157,7 @@ pub async fn sellers_with(
 /// The sellers linked to `seller_id` through identifiers they share, breadth first and
 /// bounded (see [`ClusterSearch`]).
 pub async fn cluster_of(db: &impl ConnectionTrait, seller_id: String) -> ApiResult<Cluster> {
+    let image = IdentifierKind::ImageHash.as_str_name();
     let mut search = ClusterSearch::from(seller_id);
     while let Some(seller) = search.next_seller() {
         let own = identifiers_of(db, std::slice::from_ref(&seller)).await?;
@@ -156,6 +169,37 @@ pub async fn cluster_of(db: &impl ConnectionTrait, seller_id: String) -> ApiResu
                 .into_iter()
                 .map(|h| (h.seller_id, (h.kind, h.value))),
         );
+        // Near-duplicate product images: candidates by index key, kept by distance.
+        let hashes: Vec<&String> = keys
+            .iter()
+            .filter(|(k, _)| k == image)
+            .map(|(_, v)| v)
+            .collect();
+        if hashes.is_empty() {
+            continue;
+        }
+        let bands: Vec<(String, String)> = hashes
+            .iter()
+            .flat_map(|h| image_bands(h))
+            .map(|band| (IMAGE_BAND.to_owned(), band))
+            .collect();
+        let candidates: BTreeSet<String> = sellers_with(db, &bands)
+            .await?
+            .into_iter()
+            .map(|b| b.seller_id)
+            .filter(|s| *s != seller)
+            .collect();
+        let candidates: Vec<String> = candidates.into_iter().collect();
+        let near = identifiers_of(db, &candidates)
+            .await?
+            .into_iter()
+            .filter(|i| i.kind == image)
+            .filter(|i| {
+                hashes.iter().any(|h| {
+                    image_distance(h, &i.value).is_some_and(|d| d > 0 && d <= NEAR_IMAGE_BITS)
+                })
+            });
+        search.linked(&seller, near.map(|i| (i.seller_id, (i.kind, i.value))));
     }
     Ok(search.finish())
 }
