@@ -1704,18 +1704,7 @@ async fn strikes_make_repeat_infringers_and_clusters_find_them(backend: Backend)
         .await
         .unwrap();
 
-    let cluster = analyst
-        .get_seller_cluster(GetSellerClusterRequest {
-            seller_id: "fresh-account".to_owned(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let members: Vec<&str> = cluster
-        .sellers
-        .iter()
-        .map(|s| s.seller_id.as_str())
-        .collect();
+    let (cluster, members) = cluster_of(&mut analyst, "fresh-account").await;
     assert_eq!(members, ["fresh-account", "middleman", "banned-shop"]);
     assert!(cluster.contains_repeat_infringer && !cluster.truncated);
     assert!(cluster.sellers[2].repeat_infringer);
@@ -3062,18 +3051,7 @@ async fn near_duplicate_product_images_link_sellers(backend: Backend) {
             .unwrap();
     }
     let mut analyst = cases(&sandbox, ANALYST).await;
-    let cluster = analyst
-        .get_seller_cluster(GetSellerClusterRequest {
-            seller_id: "shop-photo".to_owned(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let members: Vec<&str> = cluster
-        .sellers
-        .iter()
-        .map(|s| s.seller_id.as_str())
-        .collect();
+    let (cluster, members) = cluster_of(&mut analyst, "shop-photo").await;
     assert_eq!(members, ["shop-photo", "shop-copy"]);
     let copy = &cluster.sellers[1];
     assert_eq!(
@@ -3097,4 +3075,21 @@ async fn near_duplicate_product_images_link_sellers(backend: Backend) {
         .seller
         .unwrap();
     assert_eq!(seller.identifiers.len(), 1, "{:?}", seller.identifiers);
+}
+
+/// The cluster of `seller`, with its members' ids in the order they were reached.
+async fn cluster_of(analyst: &mut Cases, seller: &str) -> (GetSellerClusterResponse, Vec<String>) {
+    let cluster = analyst
+        .get_seller_cluster(GetSellerClusterRequest {
+            seller_id: seller.to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let members = cluster
+        .sellers
+        .iter()
+        .map(|s| s.seller_id.clone())
+        .collect();
+    (cluster, members)
 }
