@@ -265,9 +265,7 @@ impl Webhooks {
         subscription: &crate::entity::subscription::Model,
     ) -> Result<u16, String> {
         use crate::domain::notify;
-        let event = crate::store::event_types_of(subscription)
-            .into_iter()
-            .find(|e| e.as_str_name() == notification.event_type)
+        let event = assay_proto::cases::v1::EventType::from_str_name(&notification.event_type)
             .map_or("unspecified", notify::event_name);
         if let Some(address) = subscription.url.strip_prefix("mailto:") {
             return match &self.mail {

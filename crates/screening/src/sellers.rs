@@ -180,10 +180,6 @@ pub struct SellerBook {
 }
 
 impl SellerBook {
-    pub fn get(&self, seller_id: &str) -> Option<Arc<Standing>> {
-        self.standings.load().get(seller_id).cloned()
-    }
-
     /// Every standing as it is now, for a batch of listings to look up without a lock or
     /// a reference count each.
     pub fn snapshot(&self) -> Arc<Standings> {
@@ -296,14 +292,14 @@ mod tests {
     #[test]
     fn an_older_standing_never_replaces_a_newer_one_and_an_empty_one_forgets() {
         let book = SellerBook::default();
-        assert!(book.get("s").is_none());
+        assert!(book.snapshot().get("s").is_none());
         book.apply([("s".to_owned(), standing(10, &[5], 0))]);
         book.apply([("s".to_owned(), standing(9, &[5, 4, 3], 0))]);
-        assert_eq!(book.get("s").unwrap().strike_times.len(), 1);
+        assert_eq!(book.snapshot().get("s").unwrap().strike_times.len(), 1);
         book.apply([("s".to_owned(), standing(11, &[], 1))]);
-        assert_eq!(book.get("s").unwrap().links.len(), 1);
+        assert_eq!(book.snapshot().get("s").unwrap().links.len(), 1);
         book.apply([("s".to_owned(), standing(12, &[], 0))]);
-        assert!(book.get("s").is_none() && book.is_empty());
+        assert!(book.snapshot().get("s").is_none() && book.is_empty());
     }
 
     #[test]

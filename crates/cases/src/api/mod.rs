@@ -176,7 +176,7 @@ impl CasesApi {
                 let status = store::status_of(&current)?;
                 let breach = sla.breach(status, deadline, &current.assignee, now);
                 let txn = self.db().begin().await?;
-                match store::record_breach(&txn, &current, breach, now).await {
+                match store::record_breach(&txn, &current, status, breach, now).await {
                     Ok(_) => {
                         txn.commit().await?;
                         escalated += 1;

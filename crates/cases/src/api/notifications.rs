@@ -68,7 +68,7 @@ impl CasesApi {
                 notify::check_url(&wanted.url, notifications.allow_http),
             ),
             (true, false) => violations
-                .check("subscription.email", notify::check_email(&wanted.email))
+                .check("subscription.email", validate::email(&wanted.email))
                 .map(|address| format!("{MAILTO}{address}")),
             (true, true) => {
                 violations.add("subscription.url", "set a url or an email");

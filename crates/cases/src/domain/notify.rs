@@ -64,17 +64,6 @@ pub enum SmtpTls {
     None,
 }
 
-/// Checks an e-mail address, as the subscription's destination.
-pub fn check_email(address: &str) -> Result<String, String> {
-    if address.len() > 254 {
-        return Err("must be at most 254 characters".to_owned());
-    }
-    address
-        .parse::<lettre::Address>()
-        .map(|a| a.to_string())
-        .map_err(|_| "must be an e-mail address".to_owned())
-}
-
 impl Default for NotificationConfig {
     fn default() -> Self {
         Self {
