@@ -2279,17 +2279,17 @@ struct Received {
 }
 
 /// An HTTP endpoint on 127.0.0.1 that records what it receives, and answers 500 to the
-/// first `fail_first` requests.
+/// first request to one path.
 struct Endpoint {
     url: String,
     received: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
 }
 
-async fn endpoint(fail_first: usize) -> Endpoint {
+async fn endpoint(refuse_first_to: &'static str) -> Endpoint {
     use axum::http::{HeaderMap, StatusCode, Uri};
     use std::sync::atomic::{AtomicUsize, Ordering};
     let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let failures = std::sync::Arc::new(AtomicUsize::new(fail_first));
+    let failures = std::sync::Arc::new(AtomicUsize::new(1));
     let store = received.clone();
     let app = axum::Router::new().fallback(move |uri: Uri, headers: HeaderMap, body: String| {
         let (store, failures) = (store.clone(), failures.clone());
@@ -2303,9 +2303,10 @@ async fn endpoint(fail_first: usize) -> Endpoint {
             };
             // Deciding and recording under one lock: concurrent deliveries are told apart.
             let mut store = store.lock().unwrap();
-            let fail = failures
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                .is_ok();
+            let fail = uri.path() == refuse_first_to
+                && failures
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok();
             store.push(Received {
                 path: uri.path().to_owned(),
                 event: header("assay-event"),
@@ -2405,7 +2406,7 @@ async fn subscribers_hear_of_their_own_records_in_signed_webhooks(backend: Backe
     let mut admin = registry(&sandbox, ADMIN).await;
     let other = active_member(&mut admin, "Beta SA", registry::MemberKind::BrandOwner).await;
     // The owner's endpoint refuses the first delivery.
-    let hooks = endpoint(1).await;
+    let hooks = endpoint("/owner").await;
     let subscribe = |events: Vec<EventType>, path: &str| CreateSubscriptionRequest {
         subscription: Some(Subscription {
             url: format!("{}{path}", hooks.url),
