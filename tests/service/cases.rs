@@ -204,6 +204,7 @@ on_both_backends!(
     decisions_at_the_same_moment_count_every_strike,
     strikes_that_expire_step_the_seller_back,
     near_duplicate_product_images_link_sellers,
+    screened_images_link_sellers_and_analysts_confirm_or_break_links,
     subscribers_hear_of_their_own_records_in_signed_webhooks,
     webhooks_never_reach_into_the_services_own_network,
     subscribers_can_be_told_by_email,
@@ -3076,6 +3077,152 @@ async fn near_duplicate_product_images_link_sellers(backend: Backend) {
         .seller
         .unwrap();
     assert_eq!(seller.identifiers.len(), 1, "{:?}", seller.identifiers);
+}
+
+async fn screened_images_link_sellers_and_analysts_confirm_or_break_links(backend: Backend) {
+    let sandbox = Sandbox::start(backend).await;
+    screened_brand(&sandbox, "Velmora", "018800031").await;
+    let mut pipeline = screening::screening_service_client::ScreeningServiceClient::new(
+        sandbox
+            .as_principal(Some(crate::fixtures::MARKETPLACE))
+            .await,
+    );
+    let photo = |hash: u64| screening::ListingImage {
+        source: Some(screening::listing_image::Source::PerceptualHash(hash)),
+    };
+    // The same product photo, re-encoded (one bit apart), on two sellers' counterfeits; a
+    // blank image on a third seller's, which must link nobody.
+    for (listing, seller, images) in [
+        (
+            "lst-a",
+            "photo-shop",
+            vec![photo(0x8f3c_61e0_5a5a_0ff1), photo(0)],
+        ),
+        ("lst-b", "photo-copy", vec![photo(0x8f3c_61e0_5a5a_0ff3)]),
+        ("lst-c", "blank-shop", vec![photo(0)]),
+    ] {
+        let answer = pipeline
+            .screen_listing(screening::ScreenListingRequest {
+                listing: Some(screening::Listing {
+                    images,
+                    ..velmora_replica(listing, seller)
+                }),
+                min_catalogue_revision: 0,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!answer.hit_id.is_empty(), "{listing} is a hit");
+    }
+    let mut analyst = cases(&sandbox, ANALYST).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while list_ids(
+        &mut analyst,
+        ListCasesRequest {
+            source: CaseSource::ScreeningAlert as i32,
+            ..Default::default()
+        },
+    )
+    .await
+    .len()
+        < 3
+    {
+        assert!(Instant::now() < deadline, "the alerts never arrived");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (cluster, members) = cluster_of(&mut analyst, "photo-shop").await;
+    assert_eq!(members, ["photo-shop", "photo-copy"]);
+    assert_eq!(
+        cluster.sellers[1]
+            .shared_identifiers
+            .iter()
+            .map(|i| (i.kind(), i.value.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            (IdentifierKind::ImageHash, "8f3c61e05a5a0ff1"),
+            (IdentifierKind::ImageHash, "8f3c61e05a5a0ff3")
+        ]
+    );
+    let (_, blank) = cluster_of(&mut analyst, "blank-shop").await;
+    assert_eq!(blank, ["blank-shop"], "a blank image is no evidence");
+
+    // The analyst finds the photo is the brand's own press image: not a link.
+    let decide =
+        |seller: &str, other: &str, decision: LinkDecision, note: &str| DecideSellerLinkRequest {
+            seller_id: seller.to_owned(),
+            linked_seller_id: other.to_owned(),
+            decision: decision as i32,
+            note: note.to_owned(),
+        };
+    let broken = analyst
+        .decide_seller_link(decide(
+            "photo-shop",
+            "photo-copy",
+            LinkDecision::Broken,
+            "the brand's press photo",
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .link
+        .unwrap();
+    // Filed under the pair in order, whichever way round it was asked.
+    assert_eq!(
+        (broken.seller_id.as_str(), broken.linked_seller_id.as_str()),
+        ("photo-copy", "photo-shop")
+    );
+    assert_eq!(broken.decided_by, "staff:ann");
+    let (cluster, members) = cluster_of(&mut analyst, "photo-shop").await;
+    assert_eq!(members, ["photo-shop"]);
+    assert_eq!(
+        cluster.link_decisions.len(),
+        1,
+        "it says why photo-copy is gone"
+    );
+    assert_eq!(cluster.link_decisions[0].decision(), LinkDecision::Broken);
+
+    // Another seller shares nothing recorded, but the analyst knows them for one operation;
+    // a later decision replaces the earlier one.
+    analyst
+        .decide_seller_link(decide(
+            "blank-shop",
+            "photo-shop",
+            LinkDecision::Confirmed,
+            "same warehouse seen on a test buy",
+        ))
+        .await
+        .unwrap();
+    analyst
+        .decide_seller_link(decide(
+            "photo-copy",
+            "photo-shop",
+            LinkDecision::Confirmed,
+            "same owner after all",
+        ))
+        .await
+        .unwrap();
+    let (cluster, members) = cluster_of(&mut analyst, "blank-shop").await;
+    assert_eq!(members, ["blank-shop", "photo-shop", "photo-copy"]);
+    assert_eq!(cluster.sellers[0].confirmed_links, ["photo-shop"]);
+    assert_eq!(
+        cluster.sellers[1].confirmed_links,
+        ["blank-shop", "photo-copy"]
+    );
+    assert_eq!(cluster.link_decisions.len(), 2);
+    assert!(
+        cluster
+            .link_decisions
+            .iter()
+            .all(|d| d.decision() == LinkDecision::Confirmed)
+    );
+
+    let fields = bad_fields(
+        &analyst
+            .decide_seller_link(decide("s-1", "s-1", LinkDecision::Unspecified, " "))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(fields, ["linked_seller_id", "decision", "note"]);
 }
 
 /// The cluster of `seller`, with its members' ids in the order they were reached.

@@ -203,3 +203,17 @@ pub fn enforcement_action(
         create_time: Some(to_timestamp(model.create_time)),
     }
 }
+
+pub fn seller_link(
+    model: &crate::entity::seller_link::Model,
+) -> assay_proto::cases::v1::SellerLink {
+    use assay_proto::cases::v1::{LinkDecision, SellerLink};
+    SellerLink {
+        seller_id: model.seller_id.clone(),
+        linked_seller_id: model.linked_seller_id.clone(),
+        decision: LinkDecision::from_str_name(&model.decision).unwrap_or_default() as i32,
+        note: model.note.clone(),
+        decided_by: model.decided_by.clone(),
+        decide_time: Some(to_timestamp(model.decide_time)),
+    }
+}

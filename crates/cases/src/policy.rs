@@ -59,6 +59,7 @@ pub static POLICY: Policy = Policy {
         // addresses and the like.
         rule("RecordSellerIdentifiers",  ANALYST,  NO_TENANT, &["seller-management"]),
         rule("GetSellerCluster",         DECIDERS, NO_TENANT, &["lawenforcement"]),
+        rule("DecideSellerLink",         ANALYST,  NO_TENANT, &[]),
         // The marketplace's seller management carries out warnings and suspensions.
         rule("ListEnforcementActions",   READERS,  NO_TENANT, &["seller-management"]),
         rule("GetNoticeAccuracy",        STAFF,    MEMBER,    &[]),

@@ -109,6 +109,7 @@ impl CasesApi {
             risk_score: 0.0,
             fast_track,
             traceparent: None,
+            captured: Vec::new(),
             due_time: self
                 .inner
                 .config
@@ -151,6 +152,7 @@ impl CasesApi {
             risk_score: 0.0,
             fast_track: false,
             traceparent: None,
+            captured: Vec::new(),
             due_time: self.inner.config.sla.opened(CaseSource::Staff, false, now),
         };
         self.open_case(principal, key, new, now).await
@@ -297,6 +299,15 @@ impl CasesApi {
             .map(|s| s.explanation.as_str())
             .collect();
         let (title, summary) = domain::intake::from_hit(&listing.title, &brands, &explanations);
+        let captured =
+            domain::cluster::captured_images(listing.images.iter().filter_map(
+                |i| match i.source {
+                    Some(assay_proto::screening::v1::listing_image::Source::PerceptualHash(
+                        hash,
+                    )) => Some(hash),
+                    _ => None,
+                },
+            ));
         Ok(NewCase {
             id: CaseId::generate(),
             source: CaseSource::ScreeningAlert,
@@ -325,6 +336,7 @@ impl CasesApi {
                 .sla
                 .opened(CaseSource::ScreeningAlert, false, now),
             traceparent,
+            captured,
         })
     }
 
@@ -378,7 +390,18 @@ impl CasesApi {
             answers.push((new.id.to_string(), true));
             fresh.push(new);
         }
+        // What the screened listings show of their sellers links them to others.
+        let captured: Vec<_> = fresh
+            .iter_mut()
+            .flat_map(|new| {
+                let seller = new.listings.first().map(|l| l.seller_id.clone());
+                std::mem::take(&mut new.captured)
+                    .into_iter()
+                    .filter_map(move |identifier| Some((seller.clone()?, identifier)))
+            })
+            .collect();
         let opened = store::insert_cases(&txn, fresh, &principal.actor(), now).await?;
+        store::record_identifiers(&txn, &captured, now).await?;
         txn.commit().await?;
         for case in &opened {
             crate::metrics::case_opened(&case.source);

@@ -412,6 +412,8 @@ assay_common::rpcs! {
             |s| RecordSellerIdentifiersResponse { seller: Some(s) };
         get_seller_cluster(GetSellerClusterRequest) -> GetSellerClusterResponse =
             |_, req| self.get_seller_cluster(req);
+        decide_seller_link(DecideSellerLinkRequest) -> DecideSellerLinkResponse =
+            |p, req| self.decide_seller_link(&p, req);
         list_enforcement_actions(ListEnforcementActionsRequest) -> ListEnforcementActionsResponse =
             |_, req| self.list_enforcement_actions(req);
         create_subscription(CreateSubscriptionRequest) -> CreateSubscriptionResponse =

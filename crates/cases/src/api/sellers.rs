@@ -176,8 +176,12 @@ impl CasesApi {
             },
         );
         let seller_id = violations.require(seller_id)?;
+        let identifiers: Vec<_> = identifiers
+            .into_iter()
+            .map(|identifier| (seller_id.clone(), identifier))
+            .collect();
         let txn = self.db().begin().await?;
-        store::record_identifiers(&txn, &seller_id, &identifiers, time::now()).await?;
+        store::record_identifiers(&txn, &identifiers, time::now()).await?;
         txn.commit().await?;
         self.wake_relay();
         self.seller_standing(&seller_id).await
@@ -192,8 +196,10 @@ impl CasesApi {
         let Cluster {
             members,
             mut shared,
+            mut confirmed,
             truncated,
         } = store::cluster_of(self.db(), seller_id).await?;
+        let link_decisions = store::link_decisions_of(self.db(), &members).await?;
         let now = time::now();
         let strikes = store::strikes_by_seller(self.db(), &members).await?;
         let policy = &self.inner.config.repeat_infringer;
@@ -212,6 +218,11 @@ impl CasesApi {
                             value,
                         })
                         .collect(),
+                    confirmed_links: confirmed
+                        .remove(&member)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .collect(),
                     seller_id: member,
                     active_strikes: active as i32,
                     repeat_infringer: policy.is_repeat_infringer(active),
@@ -222,6 +233,66 @@ impl CasesApi {
             contains_repeat_infringer: sellers.iter().any(|s| s.repeat_infringer),
             sellers,
             truncated,
+            link_decisions: link_decisions.iter().map(convert::seller_link).collect(),
+        })
+    }
+
+    pub(super) async fn decide_seller_link(
+        &self,
+        principal: &Principal,
+        req: DecideSellerLinkRequest,
+    ) -> ApiResult<DecideSellerLinkResponse> {
+        let mut violations = FieldViolations::new();
+        let seller_id = violations.check("seller_id", validate::external_id(&req.seller_id));
+        let linked = violations.check(
+            "linked_seller_id",
+            validate::external_id(&req.linked_seller_id),
+        );
+        if let (Some(a), Some(b)) = (&seller_id, &linked)
+            && a == b
+        {
+            violations.add("linked_seller_id", "must be another seller than seller_id");
+        }
+        let decision = violations.check(
+            "decision",
+            validate::required_enum::<LinkDecision>(req.decision),
+        );
+        let note = violations.check("note", validate::text(&req.note, MAX_LINK_NOTE));
+        let (seller_id, linked, decision, note) = violations.finish(|| {
+            (
+                seller_id.unwrap(),
+                linked.unwrap(),
+                decision.unwrap(),
+                note.unwrap(),
+            )
+        })?;
+        let (seller_id, linked_seller_id) = domain::cluster::link_pair(&seller_id, &linked);
+        let txn = self.db().begin().await?;
+        let link = store::decide_link(
+            &txn,
+            crate::entity::seller_link::Model {
+                seller_id,
+                linked_seller_id,
+                decision: decision.as_str_name().to_owned(),
+                note,
+                decided_by: principal.actor(),
+                decide_time: time::now(),
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        tracing::info!(
+            seller_id = link.seller_id,
+            linked_seller_id = link.linked_seller_id,
+            decision = link.decision,
+            "seller link decided"
+        );
+        self.wake_relay();
+        Ok(DecideSellerLinkResponse {
+            link: Some(convert::seller_link(&link)),
         })
     }
 }
+
+/// The longest note on a link decision.
+const MAX_LINK_NOTE: usize = 2000;

@@ -25,6 +25,27 @@ pub fn image_bands(hash: &str) -> Vec<String> {
         .collect()
 }
 
+/// The identifiers a screened listing gives its seller: the perceptual hash of each image
+/// with enough of a picture in it to tell two apart. A blank or nearly uniform image
+/// hashes to (nearly) all zeros or all ones, and every seller has one of those: linking on
+/// it would tie strangers together.
+pub fn captured_images(hashes: impl IntoIterator<Item = u64>) -> Vec<Identifier> {
+    let mut captured: Vec<Identifier> = hashes
+        .into_iter()
+        .filter(|h| (MIN_IMAGE_BITS..=64 - MIN_IMAGE_BITS).contains(&h.count_ones()))
+        .map(|h| (IMAGE_HASH.to_owned(), format!("{h:016x}")))
+        .collect();
+    captured.sort_unstable();
+    captured.dedup();
+    captured
+}
+
+/// The fewest bits (of 64) an image hash must have set, and unset, to be captured.
+const MIN_IMAGE_BITS: u32 = 8;
+
+/// The kind of an image hash identifier, as stored.
+const IMAGE_HASH: &str = "IDENTIFIER_KIND_IMAGE_HASH";
+
 /// How many bits two image hashes differ in; None unless both are 16 hex digits.
 pub fn image_distance(a: &str, b: &str) -> Option<u32> {
     let a = u64::from_str_radix(a, 16).ok()?;
@@ -32,15 +53,18 @@ pub fn image_distance(a: &str, b: &str) -> Option<u32> {
     Some((a ^ b).count_ones())
 }
 
-/// A breadth-first search in progress. The caller asks [`ClusterSearch::next_seller`] for a seller
-/// to follow, looks up who shares its identifiers, and reports them with
-/// [`ClusterSearch::linked`], until no seller is left to follow.
+/// A breadth-first search in progress. The caller asks [`ClusterSearch::next_seller`] for a
+/// seller to follow, reports analysts' decisions about it with [`ClusterSearch::decided`],
+/// then who shares its identifiers with [`ClusterSearch::linked`], until no seller is left
+/// to follow.
 #[derive(Debug)]
 pub struct ClusterSearch {
     members: Vec<String>,
     seen: HashSet<String>,
     queue: VecDeque<String>,
     shared: BTreeMap<String, BTreeSet<Identifier>>,
+    confirmed: BTreeMap<String, BTreeSet<String>>,
+    broken: HashSet<(String, String)>,
     truncated: bool,
 }
 
@@ -50,8 +74,19 @@ pub struct Cluster {
     pub members: Vec<String>,
     /// For each member, the identifiers it shares with another member.
     pub shared: BTreeMap<String, BTreeSet<Identifier>>,
+    /// For each member, the members an analyst confirmed it is linked to.
+    pub confirmed: BTreeMap<String, BTreeSet<String>>,
     /// Whether more sellers were linked than [`MAX_CLUSTER`].
     pub truncated: bool,
+}
+
+/// Two sellers in the order their link is filed under: the smaller id first.
+pub fn link_pair(a: &str, b: &str) -> (String, String) {
+    if a <= b {
+        (a.to_owned(), b.to_owned())
+    } else {
+        (b.to_owned(), a.to_owned())
+    }
 }
 
 impl ClusterSearch {
@@ -61,6 +96,8 @@ impl ClusterSearch {
             seen: HashSet::from([seller_id.clone()]),
             queue: VecDeque::from([seller_id]),
             shared: BTreeMap::new(),
+            confirmed: BTreeMap::new(),
+            broken: HashSet::new(),
             truncated: false,
         }
     }
@@ -70,14 +107,38 @@ impl ClusterSearch {
         self.queue.pop_front()
     }
 
-    /// Records that `seller` shares an identifier with each `(holder, identifier)`.
+    /// Records analysts' decisions about `seller` and each other seller: confirmed (true),
+    /// which links them, or broken (false), which keeps any shared identifier from doing so.
+    pub fn decided(&mut self, seller: &str, decisions: impl IntoIterator<Item = (String, bool)>) {
+        for (other, confirmed) in decisions {
+            if other == seller {
+                continue;
+            }
+            if !confirmed {
+                self.broken.insert(link_pair(seller, &other));
+                continue;
+            }
+            self.confirmed
+                .entry(seller.to_owned())
+                .or_default()
+                .insert(other.clone());
+            self.confirmed
+                .entry(other.clone())
+                .or_default()
+                .insert(seller.to_owned());
+            self.reach(other);
+        }
+    }
+
+    /// Records that `seller` shares an identifier with each `(holder, identifier)`, but
+    /// for holders an analyst said are not linked to it.
     pub fn linked(
         &mut self,
         seller: &str,
         holders: impl IntoIterator<Item = (String, Identifier)>,
     ) {
         for (holder, identifier) in holders {
-            if holder == seller {
+            if holder == seller || self.broken.contains(&link_pair(seller, &holder)) {
                 continue;
             }
             self.shared
@@ -88,23 +149,29 @@ impl ClusterSearch {
                 .entry(holder.clone())
                 .or_default()
                 .insert(identifier);
-            if self.seen.contains(&holder) {
-                continue;
-            }
-            if self.seen.len() >= MAX_CLUSTER {
-                self.truncated = true;
-                continue;
-            }
-            self.seen.insert(holder.clone());
-            self.members.push(holder.clone());
-            self.queue.push_back(holder);
+            self.reach(holder);
         }
+    }
+
+    /// Adds `seller` to the members and the queue, unless found before or over the limit.
+    fn reach(&mut self, seller: String) {
+        if self.seen.contains(&seller) {
+            return;
+        }
+        if self.seen.len() >= MAX_CLUSTER {
+            self.truncated = true;
+            return;
+        }
+        self.seen.insert(seller.clone());
+        self.members.push(seller.clone());
+        self.queue.push_back(seller);
     }
 
     pub fn finish(self) -> Cluster {
         Cluster {
             members: self.members,
             shared: self.shared,
+            confirmed: self.confirmed,
             truncated: self.truncated,
         }
     }
@@ -112,6 +179,20 @@ impl ClusterSearch {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_screened_listing_gives_its_seller_the_hashes_of_real_pictures_only() {
+        use assay_proto::cases::v1::IdentifierKind;
+        assert_eq!(IMAGE_HASH, IdentifierKind::ImageHash.as_str_name());
+        let picture = 0x8f3c_61e0_5a5a_0ff1;
+        assert_eq!(
+            captured_images([picture, 0, u64::MAX, 0x0000_0000_0000_007f, picture]),
+            vec![(IMAGE_HASH.to_owned(), "8f3c61e05a5a0ff1".to_owned())],
+            "blank, uniform and nearly empty images link nobody; a picture counts once"
+        );
+        assert_eq!(captured_images([0x0000_0000_0000_00ff]).len(), 1);
+        assert!(captured_images([!0x0000_0000_0000_007fu64]).is_empty());
+    }
 
     #[test]
     fn near_duplicate_images_share_an_index_key() {
@@ -137,8 +218,28 @@ mod tests {
 
     /// Runs a search over a fixed table of who holds which identifier.
     fn search(from: &str, holdings: &[(&str, Identifier)]) -> Cluster {
+        search_with(from, holdings, &[])
+    }
+
+    /// The same, with analysts' decisions: (seller, seller, confirmed).
+    fn search_with(
+        from: &str,
+        holdings: &[(&str, Identifier)],
+        decisions: &[(&str, &str, bool)],
+    ) -> Cluster {
         let mut search = ClusterSearch::from(from.to_owned());
         while let Some(seller) = search.next_seller() {
+            let decided = decisions.iter().filter_map(|&(a, b, confirmed)| {
+                let other = if a == seller {
+                    b
+                } else if b == seller {
+                    a
+                } else {
+                    return None;
+                };
+                Some((other.to_owned(), confirmed))
+            });
+            search.decided(&seller, decided.collect::<Vec<_>>());
             let own: Vec<&Identifier> = holdings
                 .iter()
                 .filter(|(s, _)| *s == seller)
@@ -172,6 +273,35 @@ mod tests {
         assert_eq!(cluster.shared["S1"], BTreeSet::from([bank.clone()]));
         assert_eq!(cluster.shared["S2"], BTreeSet::from([bank, phone.clone()]));
         assert_eq!(cluster.shared["S3"], BTreeSet::from([phone]));
+    }
+
+    #[test]
+    fn a_broken_link_ignores_what_two_sellers_share_and_a_confirmed_one_needs_nothing_shared() {
+        let warehouse = id("IDENTIFIER_KIND_ADDRESS", "1 fulfilment park");
+        let bank = id("IDENTIFIER_KIND_PAYMENT_ACCOUNT", "DE001");
+        let holdings = [
+            ("S1", warehouse.clone()),
+            ("S2", warehouse.clone()),
+            ("S2", bank.clone()),
+            ("S3", bank.clone()),
+        ];
+        assert_eq!(search("S1", &holdings).members, ["S1", "S2", "S3"]);
+
+        // The warehouse is a coincidence: S1 stands alone, S2 and S3 still share a bank.
+        let broken = search_with("S1", &holdings, &[("S2", "S1", false)]);
+        assert_eq!(broken.members, ["S1"]);
+        assert!(broken.shared.is_empty());
+        let from_s2 = search_with("S2", &holdings, &[("S2", "S1", false)]);
+        assert_eq!(from_s2.members, ["S2", "S3"]);
+        assert_eq!(from_s2.shared["S2"], BTreeSet::from([bank.clone()]));
+
+        // Confirmed: S4 shares nothing, yet belongs, and the cluster says who vouched.
+        let confirmed = search_with("S1", &holdings, &[("S3", "S4", true)]);
+        assert_eq!(confirmed.members, ["S1", "S2", "S3", "S4"]);
+        assert_eq!(confirmed.confirmed["S4"], BTreeSet::from(["S3".to_owned()]));
+        assert_eq!(confirmed.confirmed["S3"], BTreeSet::from(["S4".to_owned()]));
+        assert!(!confirmed.shared.contains_key("S4"));
+        assert_eq!(link_pair("S9", "S10"), ("S10".to_owned(), "S9".to_owned()));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::RepeatInfringerPolicy;
-use super::cluster::{Cluster, Identifier};
+use super::cluster::Cluster;
 
 /// Strikes one standing carries, newest first.
 pub const MAX_STRIKES: usize = 100;
@@ -72,16 +72,19 @@ pub fn standings(
                 .iter()
                 .filter(|r| **r != member)
                 .take(MAX_LINKS)
-                .map(|r| ((*r).clone(), evidence(cluster.shared.get(*r))))
+                .map(|r| ((*r).clone(), link_evidence(cluster, r)))
                 .collect(),
             as_of: now,
         })
         .collect()
 }
 
-/// What links a seller into its cluster, in words: "payment account and address".
-fn evidence(shared: Option<&BTreeSet<Identifier>>) -> String {
-    let kinds: BTreeSet<&str> = shared
+/// What links a seller into its cluster, in words: "payment account and address", or "an
+/// analyst's confirmation".
+pub fn link_evidence(cluster: &Cluster, seller: &str) -> String {
+    let mut kinds: BTreeSet<&str> = cluster
+        .shared
+        .get(seller)
         .into_iter()
         .flatten()
         .map(|(kind, _)| match kind.as_str() {
@@ -93,6 +96,9 @@ fn evidence(shared: Option<&BTreeSet<Identifier>>) -> String {
             _ => "identifier",
         })
         .collect();
+    if cluster.confirmed.contains_key(seller) {
+        kinds.insert("an analyst's confirmation");
+    }
     match kinds.len() {
         0 => "identifier".to_owned(),
         _ => kinds.into_iter().collect::<Vec<_>>().join(" and "),
@@ -110,7 +116,8 @@ mod tests {
     }
 
     fn cluster(members: &[&str], shared: &[(&str, &str)]) -> Cluster {
-        let mut map: BTreeMap<String, BTreeSet<Identifier>> = BTreeMap::new();
+        let mut map: BTreeMap<String, BTreeSet<crate::domain::cluster::Identifier>> =
+            BTreeMap::new();
         for (seller, kind) in shared {
             map.entry((*seller).to_owned())
                 .or_default()
@@ -119,6 +126,7 @@ mod tests {
         Cluster {
             members: members.iter().map(|m| (*m).to_owned()).collect(),
             shared: map,
+            confirmed: BTreeMap::new(),
             truncated: false,
         }
     }
@@ -171,5 +179,20 @@ mod tests {
         assert!(by["t"].strike_times.is_empty());
         let alone = standings(&policy, &cluster(&["u"], &[]), &HashMap::new(), at(0));
         assert!(alone[0].strike_times.is_empty() && alone[0].links.is_empty());
+    }
+
+    #[test]
+    fn a_link_an_analyst_confirmed_says_so() {
+        let mut confirmed = cluster(&["s", "r"], &[("r", "IDENTIFIER_KIND_PHONE")]);
+        assert_eq!(link_evidence(&confirmed, "r"), "phone number");
+        confirmed
+            .confirmed
+            .insert("r".to_owned(), BTreeSet::from(["s".to_owned()]));
+        assert_eq!(
+            link_evidence(&confirmed, "r"),
+            "an analyst's confirmation and phone number"
+        );
+        confirmed.shared.clear();
+        assert_eq!(link_evidence(&confirmed, "r"), "an analyst's confirmation");
     }
 }

@@ -13,5 +13,6 @@ pub mod notification;
 pub mod referral;
 pub mod referral_outcome;
 pub mod seller_identifier;
+pub mod seller_link;
 pub mod strike;
 pub mod subscription;

@@ -5,6 +5,7 @@ mod m20261201_000002_add_case_trace_context;
 mod m20261206_000003_add_case_sla_breach;
 mod m20261206_000004_create_enforcement_actions;
 mod m20261206_000005_create_notifications;
+mod m20261207_000006_create_seller_links;
 
 assay_common::migrator!(
     "cases_migrations",
@@ -18,5 +19,6 @@ assay_common::migrator!(
         m20261206_000003_add_case_sla_breach::Migration,
         m20261206_000004_create_enforcement_actions::Migration,
         m20261206_000005_create_notifications::Migration,
+        m20261207_000006_create_seller_links::Migration,
     ]
 );

@@ -36,8 +36,8 @@ use chrono::{DateTime, Utc};
 use prost::Message;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
-    Order, QueryFilter, QueryOrder, QuerySelect, TryIntoModel,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    IntoActiveModel, Order, QueryFilter, QueryOrder, QuerySelect, TryIntoModel,
 };
 
 use crate::domain::check::NewEvidence;
@@ -45,7 +45,7 @@ use crate::domain::moves::{Effect, Event, Move};
 use crate::domain::{self, Decision};
 use crate::entity::{
     case, case_brand, case_event, case_listing, case_tag, custody_event, enforcement_action,
-    evidence, referral, referral_outcome, seller_identifier, strike,
+    evidence, referral, referral_outcome, seller_identifier, seller_link, strike,
 };
 
 fn corrupt(what: &str, error: impl std::fmt::Display) -> ApiError {
@@ -87,6 +87,9 @@ pub struct NewCase {
     pub due_time: DateTime<Utc>,
     /// The trace the case continues; `None`: the current one.
     pub traceparent: Option<String>,
+    /// Identifiers the case's evidence gives its first listing's seller (the product images
+    /// of a screened listing), filed when the case opens.
+    pub captured: Vec<crate::domain::cluster::Identifier>,
 }
 
 /// Opens one case: its row, brands, listings and first timeline entry.

@@ -1,10 +1,10 @@
 //! Sellers: strikes and identifiers.
 
-use assay_proto::cases::v1::IdentifierKind;
+use assay_proto::cases::v1::{IdentifierKind, LinkDecision};
 
 use super::*;
 use crate::domain::cluster::{
-    Cluster, ClusterSearch, IMAGE_BAND, NEAR_IMAGE_BITS, image_bands, image_distance,
+    Cluster, ClusterSearch, IMAGE_BAND, Identifier, NEAR_IMAGE_BITS, image_bands, image_distance,
 };
 
 /// Gives each seller of the case's listings a strike (once per case).
@@ -81,39 +81,51 @@ pub async fn case_count_of_seller(db: &impl ConnectionTrait, seller_id: &str) ->
     Ok(count.unwrap_or(0))
 }
 
+/// Files identifiers under sellers: `(seller id, (kind, normalised value))`. One already
+/// filed is kept as it was.
 pub async fn record_identifiers(
     db: &impl ConnectionTrait,
-    seller_id: &str,
-    identifiers: &[(String, String)],
+    identifiers: &[(String, Identifier)],
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
     if identifiers.is_empty() {
         return Ok(());
     }
     // Each image hash is also filed under its index keys, to find its near duplicates.
-    let bands: Vec<(String, String)> = identifiers
+    let bands: Vec<(String, Identifier)> = identifiers
         .iter()
-        .filter(|(kind, _)| kind == IdentifierKind::ImageHash.as_str_name())
-        .flat_map(|(_, hash)| image_bands(hash))
-        .map(|band| (IMAGE_BAND.to_owned(), band))
+        .filter(|(_, (kind, _))| kind == IdentifierKind::ImageHash.as_str_name())
+        .flat_map(|(seller, (_, hash))| {
+            image_bands(hash)
+                .into_iter()
+                .map(|band| (seller.clone(), (IMAGE_BAND.to_owned(), band)))
+        })
         .collect();
-    seller_identifier::Entity::insert_many(identifiers.iter().chain(&bands).map(
-        |(kind, value)| seller_identifier::ActiveModel {
-            kind: Set(kind.clone()),
-            value: Set(value.clone()),
-            seller_id: Set(seller_id.to_owned()),
-            record_time: Set(now),
-        },
-    ))
-    .on_conflict_do_nothing_on([
-        seller_identifier::Column::Kind,
-        seller_identifier::Column::Value,
-        seller_identifier::Column::SellerId,
-    ])
-    .exec(db)
-    .await?;
-    // A new link may tie the seller to a repeat infringer.
-    queue_standing(db, [seller_id.to_owned()]).await
+    let rows: Vec<_> = identifiers
+        .iter()
+        .chain(&bands)
+        .map(
+            |(seller_id, (kind, value))| seller_identifier::ActiveModel {
+                kind: Set(kind.clone()),
+                value: Set(value.clone()),
+                seller_id: Set(seller_id.clone()),
+                record_time: Set(now),
+            },
+        )
+        .collect();
+    for chunk in rows.chunks(assay_common::db::ROWS_PER_STATEMENT) {
+        seller_identifier::Entity::insert_many(chunk.iter().cloned())
+            .on_conflict_do_nothing_on([
+                seller_identifier::Column::Kind,
+                seller_identifier::Column::Value,
+                seller_identifier::Column::SellerId,
+            ])
+            .exec_without_returning(db)
+            .await?;
+    }
+    // A new link may tie a seller to a repeat infringer.
+    let sellers: BTreeSet<String> = identifiers.iter().map(|(s, _)| s.clone()).collect();
+    queue_standing(db, sellers).await
 }
 
 pub async fn identifiers_of(
@@ -160,6 +172,19 @@ pub async fn cluster_of(db: &impl ConnectionTrait, seller_id: String) -> ApiResu
     let image = IdentifierKind::ImageHash.as_str_name();
     let mut search = ClusterSearch::from(seller_id);
     while let Some(seller) = search.next_seller() {
+        let decided = link_decisions_of(db, std::slice::from_ref(&seller)).await?;
+        search.decided(
+            &seller,
+            decided.into_iter().map(|link| {
+                let confirmed = link.decision == LinkDecision::Confirmed.as_str_name();
+                let other = if link.seller_id == seller {
+                    link.linked_seller_id
+                } else {
+                    link.seller_id
+                };
+                (other, confirmed)
+            }),
+        );
         let own = identifiers_of(db, std::slice::from_ref(&seller)).await?;
         let keys: Vec<(String, String)> = own.into_iter().map(|i| (i.kind, i.value)).collect();
         let holders = sellers_with(db, &keys).await?;
@@ -202,6 +227,63 @@ pub async fn cluster_of(db: &impl ConnectionTrait, seller_id: String) -> ApiResu
         search.linked(&seller, near.map(|i| (i.seller_id, (i.kind, i.value))));
     }
     Ok(search.finish())
+}
+
+/// Analysts' decisions about any of `seller_ids` and another seller, newest first.
+pub async fn link_decisions_of(
+    db: &impl ConnectionTrait,
+    seller_ids: &[String],
+) -> ApiResult<Vec<seller_link::Model>> {
+    let mut found = Vec::new();
+    for chunk in seller_ids.chunks(assay_common::db::ROWS_PER_STATEMENT) {
+        let ids = || chunk.iter().map(String::as_str);
+        found.extend(
+            seller_link::Entity::find()
+                .filter(
+                    Condition::any()
+                        .add(seller_link::Column::SellerId.is_in(ids()))
+                        .add(seller_link::Column::LinkedSellerId.is_in(ids())),
+                )
+                .all(db)
+                .await?,
+        );
+    }
+    found.sort_by(|a, b| {
+        (b.decide_time, &a.seller_id, &a.linked_seller_id).cmp(&(
+            a.decide_time,
+            &b.seller_id,
+            &b.linked_seller_id,
+        ))
+    });
+    found.dedup_by(|a, b| a.seller_id == b.seller_id && a.linked_seller_id == b.linked_seller_id);
+    Ok(found)
+}
+
+/// Records an analyst's decision about two sellers, replacing any earlier one, and queues
+/// both sellers' standing for screening (a link may have made or unmade a tie to a repeat
+/// infringer).
+pub async fn decide_link(
+    db: &impl ConnectionTrait,
+    link: seller_link::Model,
+) -> ApiResult<seller_link::Model> {
+    seller_link::Entity::insert(seller_link::ActiveModel::from(link.clone()))
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::columns([
+                seller_link::Column::SellerId,
+                seller_link::Column::LinkedSellerId,
+            ])
+            .update_columns([
+                seller_link::Column::Decision,
+                seller_link::Column::Note,
+                seller_link::Column::DecidedBy,
+                seller_link::Column::DecideTime,
+            ])
+            .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    queue_standing(db, [link.seller_id.clone(), link.linked_seller_id.clone()]).await?;
+    Ok(link)
 }
 
 /// Each seller's strikes: when given, and when withdrawn.
