@@ -201,6 +201,7 @@ on_both_backends!(
     what_cases_learn_of_sellers_reaches_screening,
     cases_past_their_deadline_are_escalated_once,
     strikes_bring_enforcement_actions_up_and_down,
+    linked_storefronts_are_suspended_with_the_seller_where_configured,
     decisions_at_the_same_moment_count_every_strike,
     strikes_that_expire_step_the_seller_back,
     near_duplicate_product_images_link_sellers,
@@ -2872,6 +2873,138 @@ async fn subscribers_can_be_told_by_email(backend: Backend) {
 
 /// The seller appeals the takedown of `case` through the seller portal, and legal staff
 /// reinstate the listings: its strikes are withdrawn.
+async fn linked_storefronts_are_suspended_with_the_seller_where_configured(backend: Backend) {
+    let sandbox = Sandbox::start_with(
+        backend,
+        &[ServiceName::Registry, ServiceName::Cases],
+        |config| config.cases.enforcement.suspend_linked = true,
+    )
+    .await;
+    let mut marketplace = cases(&sandbox, SELLER_MANAGEMENT).await;
+    let account = |seller: &str, value: &str| RecordSellerIdentifiersRequest {
+        seller_id: seller.to_owned(),
+        identifiers: vec![SellerIdentifier {
+            kind: IdentifierKind::PaymentAccount as i32,
+            value: value.to_owned(),
+        }],
+    };
+    for (seller, value) in [
+        ("origin", "GB33BUKB20201555555555"),
+        ("storefront", "GB33 BUKB 2020 1555 5555 55"),
+        ("bystander", "NL91ABNA0417164300"),
+    ] {
+        marketplace
+            .record_seller_identifiers(account(seller, value))
+            .await
+            .unwrap();
+    }
+    let mut analyst = cases(&sandbox, ANALYST).await;
+    // The storefront's one strike would only warn it.
+    struck_case(&mut analyst, "f-0", "storefront").await;
+    let mut struck = Vec::new();
+    for i in 0..3 {
+        struck.push(struck_case(&mut analyst, &format!("o-{i}"), "origin").await);
+    }
+
+    let levels = async |marketplace: &mut Cases, seller: &str, want: usize| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let actions = marketplace
+                .list_enforcement_actions(ListEnforcementActionsRequest {
+                    seller_id: seller.to_owned(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .actions;
+            if actions.len() >= want {
+                return actions;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{seller} has {} actions, not {want}: {actions:?}",
+                actions.len()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let origin = levels(&mut marketplace, "origin", 3).await;
+    assert_eq!(origin[2].level(), EnforcementLevel::Suspend);
+    assert!(origin[2].linked_seller_id.is_empty(), "its own strikes");
+    let storefront = levels(&mut marketplace, "storefront", 2).await;
+    assert_eq!(
+        (storefront[1].previous_level(), storefront[1].level()),
+        (EnforcementLevel::Warn, EnforcementLevel::Suspend)
+    );
+    assert_eq!(storefront[1].linked_seller_id, "origin");
+    assert_eq!(
+        storefront[1].reason,
+        "linked to suspended seller origin by payment account: suspend"
+    );
+    assert!(
+        levels(&mut marketplace, "bystander", 0).await.is_empty(),
+        "a seller sharing nothing is left alone"
+    );
+
+    // The analyst finds the account is a payment provider's pooled one: the storefront
+    // goes back to its own level.
+    analyst
+        .decide_seller_link(DecideSellerLinkRequest {
+            seller_id: "storefront".to_owned(),
+            linked_seller_id: "origin".to_owned(),
+            decision: LinkDecision::Broken as i32,
+            note: "pooled account of a payment provider".to_owned(),
+        })
+        .await
+        .unwrap();
+    let storefront = levels(&mut marketplace, "storefront", 3).await;
+    assert_eq!(
+        (storefront[2].previous_level(), storefront[2].level()),
+        (EnforcementLevel::Suspend, EnforcementLevel::Warn)
+    );
+    assert!(storefront[2].linked_seller_id.is_empty());
+    assert!(
+        storefront[2]
+            .reason
+            .starts_with("no longer linked to a suspended seller (was origin)"),
+        "{}",
+        storefront[2].reason
+    );
+
+    // A storefront that turns up later with the origin's phone is suspended as it appears.
+    for seller in ["origin", "latecomer"] {
+        marketplace
+            .record_seller_identifiers(RecordSellerIdentifiersRequest {
+                seller_id: seller.to_owned(),
+                identifiers: vec![SellerIdentifier {
+                    kind: IdentifierKind::Phone as i32,
+                    value: "+44 20 7946 0000".to_owned(),
+                }],
+            })
+            .await
+            .unwrap();
+    }
+    let latecomer = levels(&mut marketplace, "latecomer", 1).await;
+    assert_eq!(
+        (latecomer[0].level(), latecomer[0].linked_seller_id.as_str()),
+        (EnforcementLevel::Suspend, "origin")
+    );
+
+    // The origin's strikes withdrawn on appeal: every storefront suspended with it is
+    // reinstated.
+    reinstate_on_appeal(&sandbox, &struck[0]).await;
+    let origin = levels(&mut marketplace, "origin", 4).await;
+    assert_eq!(origin[3].level(), EnforcementLevel::Restrict);
+    let latecomer = levels(&mut marketplace, "latecomer", 2).await;
+    assert_eq!(
+        (latecomer[1].level(), latecomer[1].linked_seller_id.as_str()),
+        (EnforcementLevel::None, "")
+    );
+    let storefront = levels(&mut marketplace, "storefront", 3).await;
+    assert_eq!(storefront.len(), 3, "already back at its own level");
+}
+
 async fn reinstate_on_appeal(sandbox: &Sandbox, case: &str) {
     cases(sandbox, SELLER_PORTAL)
         .await

@@ -201,6 +201,7 @@ pub fn enforcement_action(
             .collect(),
         reason: model.reason.clone(),
         create_time: Some(to_timestamp(model.create_time)),
+        linked_seller_id: model.linked_seller_id.clone().unwrap_or_default(),
     }
 }
 

@@ -154,10 +154,15 @@ impl Service for Cases {
                     "no [cases] lawenforcement_endpoint: referrals wait in the outbox, and closed cases are kept"
                 ),
             }
-            relay = relay.route(
-                topic::NOTIFICATION,
-                relay::Webhooks::new(self.db.clone(), &self.config.notifications)?,
-            );
+            relay = relay
+                .route(
+                    topic::ENFORCEMENT_CHECK,
+                    relay::EnforcementChecks::new(self.api.clone()),
+                )
+                .route(
+                    topic::NOTIFICATION,
+                    relay::Webhooks::new(self.db.clone(), &self.config.notifications)?,
+                );
             self.api.set_waker(relay.waker());
             tokio::spawn(relay.run(shutdown.clone()));
             tokio::spawn(jobs::deadlines_forever(

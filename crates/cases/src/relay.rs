@@ -41,6 +41,31 @@ impl Deliver for HitFeedback {
     }
 }
 
+/// Looks at sellers' enforcement levels again, in case management itself: the sellers
+/// linked to one whose own suspension came or went, or whose links changed.
+pub struct EnforcementChecks {
+    api: crate::CasesApi,
+}
+
+impl EnforcementChecks {
+    pub fn new(api: crate::CasesApi) -> Self {
+        Self { api }
+    }
+}
+
+impl Deliver for EnforcementChecks {
+    fn deliver<'a>(&'a self, message: &'a entity::Model) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let check = crate::store::EnforcementCheck::decode(&message.payload)
+                .ok_or("undecodable enforcement check")?;
+            self.api
+                .check_enforcement(&check.seller_id, check.spread)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
 /// Referrals, delivered to the law-enforcement service; once it has one, the case's
 /// referral is marked DELIVERED.
 pub struct Referrals {

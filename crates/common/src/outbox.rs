@@ -31,6 +31,8 @@ pub mod topic {
     pub const REFERRAL: &str = "cases.referral";
     /// A seller whose strikes or links changed; its standing is delivered to screening.
     pub const SELLER_STANDING: &str = "cases.seller_standing";
+    /// Another look at a seller's enforcement level, taken by case management itself.
+    pub const ENFORCEMENT_CHECK: &str = "cases.enforcement_check";
     /// A webhook notification, delivered to its subscriber's endpoint.
     pub const NOTIFICATION: &str = "cases.notification";
     /// The outcome an agency recorded for a referral, delivered to case management.

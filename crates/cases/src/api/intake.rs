@@ -402,6 +402,9 @@ impl CasesApi {
             .collect();
         let opened = store::insert_cases(&txn, fresh, &principal.actor(), now).await?;
         store::record_identifiers(&txn, &captured, now).await?;
+        let linked: std::collections::BTreeSet<String> =
+            captured.into_iter().map(|(seller, _)| seller).collect();
+        self.links_changed(&txn, linked).await?;
         txn.commit().await?;
         for case in &opened {
             crate::metrics::case_opened(&case.source);

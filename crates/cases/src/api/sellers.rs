@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use super::*;
 use crate::domain::cluster::Cluster;
+use crate::domain::enforcement::SuspendedLink;
 
 impl CasesApi {
     /// Brings the enforcement level of each seller of case `case_id` in line with its
@@ -41,8 +42,10 @@ impl CasesApi {
         Ok(changed)
     }
 
-    /// Brings one seller's enforcement level in line with its strikes that count at `now`;
-    /// whether it changed.
+    /// Brings one seller's enforcement level in line with its strikes that count at `now`
+    /// (and, where the policy suspends linked sellers, with its cluster); whether it
+    /// changed. Where its own suspension came or went, its cluster is queued for another
+    /// look.
     async fn enforce_seller(
         &self,
         txn: &DatabaseTransaction,
@@ -62,14 +65,32 @@ impl CasesApi {
             .map(|s| s.case_id.to_string())
             .collect();
         let active = counting.len() as u32;
-        let previous = store::enforcement_level(txn, seller_id).await?;
+        let previous = store::enforcement_of(txn, seller_id).await?;
+        let (cluster, suspended) = if config.enforcement.suspend_linked {
+            let cluster = store::cluster_of(txn, seller_id.to_owned()).await?;
+            let suspended = self.suspended_link(txn, &cluster, now).await?;
+            (Some(cluster), suspended)
+        } else {
+            (None, None)
+        };
+        if config.enforcement.spreads(&previous, active)
+            && let Some(cluster) = &cluster
+        {
+            let others = cluster.members.iter().filter(|m| *m != seller_id).cloned();
+            store::queue_enforcement_checks(txn, others, false).await?;
+        }
         let window_days = config.repeat_infringer.window.as_secs() / 86_400;
-        let Some((level, reason)) = config.enforcement.decide(previous, active, window_days) else {
+        let Some(change) =
+            config
+                .enforcement
+                .decide(&previous, active, window_days, suspended.as_ref())
+        else {
             return Ok(false);
         };
         tracing::info!(
             seller_id,
-            level = level.as_str_name(),
+            level = change.level.as_str_name(),
+            linked_seller_id = change.linked_seller_id,
             active,
             "enforcement level changed"
         );
@@ -77,16 +98,71 @@ impl CasesApi {
             txn,
             store::NewEnforcement {
                 seller_id,
-                level,
-                previous,
+                level: change.level,
+                previous: previous.level,
                 active_strikes: active,
                 case_ids: counting,
-                reason,
+                reason: change.reason,
+                linked_seller_id: change.linked_seller_id,
             },
             now,
         )
         .await?;
         Ok(true)
+    }
+
+    /// The first seller of `cluster` (but the one searched from) that its own strikes
+    /// suspend, with what links the two.
+    async fn suspended_link(
+        &self,
+        txn: &DatabaseTransaction,
+        cluster: &Cluster,
+        now: DateTime<Utc>,
+    ) -> ApiResult<Option<SuspendedLink>> {
+        let others = &cluster.members[1.min(cluster.members.len())..];
+        let strikes = store::strikes_by_seller(txn, others).await?;
+        let config = &self.inner.config;
+        Ok(others
+            .iter()
+            .find(|other| {
+                let active = config
+                    .repeat_infringer
+                    .active(strikes.get(*other).map_or(&[][..], Vec::as_slice), now);
+                config.enforcement.level(active) == EnforcementLevel::Suspend
+            })
+            .map(|other| SuspendedLink {
+                seller_id: other.clone(),
+                evidence: domain::standing::link_evidence(cluster, other),
+            }))
+    }
+
+    /// Looks again at a seller's enforcement level, in a transaction of its own (queued by
+    /// [`store::queue_enforcement_checks`]); `spread`: then queues a look at every seller of
+    /// its cluster.
+    pub async fn check_enforcement(&self, seller_id: &str, spread: bool) -> ApiResult<()> {
+        let txn = self.db().begin().await?;
+        self.enforce_seller(&txn, seller_id, time::now()).await?;
+        if spread && self.inner.config.enforcement.suspend_linked {
+            let cluster = store::cluster_of(&txn, seller_id.to_owned()).await?;
+            let others = cluster.members.into_iter().filter(|m| m != seller_id);
+            store::queue_enforcement_checks(&txn, others, false).await?;
+        }
+        txn.commit().await?;
+        self.wake_relay();
+        Ok(())
+    }
+
+    /// Where the policy suspends linked sellers, queues a look at the clusters of sellers
+    /// whose links changed, in the caller's transaction.
+    pub(super) async fn links_changed(
+        &self,
+        txn: &DatabaseTransaction,
+        seller_ids: impl IntoIterator<Item = String>,
+    ) -> ApiResult<()> {
+        if !self.inner.config.enforcement.suspend_linked {
+            return Ok(());
+        }
+        store::queue_enforcement_checks(txn, seller_ids, true).await
     }
 
     pub(super) async fn list_enforcement_actions(
@@ -146,7 +222,7 @@ impl CasesApi {
                 })
                 .collect(),
             case_count: store::case_count_of_seller(self.db(), seller_id).await? as i32,
-            enforcement: store::enforcement_level(self.db(), seller_id).await? as i32,
+            enforcement: store::enforcement_of(self.db(), seller_id).await?.level as i32,
         })
     }
 
@@ -182,6 +258,7 @@ impl CasesApi {
             .collect();
         let txn = self.db().begin().await?;
         store::record_identifiers(&txn, &identifiers, time::now()).await?;
+        self.links_changed(&txn, [seller_id.clone()]).await?;
         txn.commit().await?;
         self.wake_relay();
         self.seller_standing(&seller_id).await
@@ -278,6 +355,11 @@ impl CasesApi {
                 decided_by: principal.actor(),
                 decide_time: time::now(),
             },
+        )
+        .await?;
+        self.links_changed(
+            &txn,
+            [link.seller_id.clone(), link.linked_seller_id.clone()],
         )
         .await?;
         txn.commit().await?;

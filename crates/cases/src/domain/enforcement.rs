@@ -10,6 +10,33 @@ use serde::{Deserialize, Serialize};
 #[serde(default, deny_unknown_fields)]
 pub struct EnforcementPolicy {
     pub steps: Vec<Step>,
+    /// Suspend, with a seller suspended for its own strikes, every seller linked to it
+    /// (its cluster: shared identifiers and analysts' confirmed links, less broken ones).
+    pub suspend_linked: bool,
+}
+
+/// A seller's level as last recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub level: EnforcementLevel,
+    /// The suspended seller it was suspended with, as a linked storefront.
+    pub linked_seller_id: Option<String>,
+}
+
+/// A suspended seller in another's cluster: its id, and what links the two, in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SuspendedLink {
+    pub seller_id: String,
+    pub evidence: String,
+}
+
+/// A change to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub level: EnforcementLevel,
+    pub linked_seller_id: Option<String>,
+    /// Why, in a sentence.
+    pub reason: String,
 }
 
 /// From `strikes` strikes that count, `action`.
@@ -58,6 +85,7 @@ impl Default for EnforcementPolicy {
                     action: Action::Suspend,
                 },
             ],
+            suspend_linked: false,
         }
     }
 }
@@ -91,16 +119,24 @@ impl EnforcementPolicy {
             .map_or(EnforcementLevel::None, |s| s.action.level())
     }
 
-    /// The action to record when a seller's strikes that count became `active`, if its level
-    /// changes from `previous`; the reason says why in a sentence.
+    /// The change to record for a seller whose strikes that count are now `active`, and
+    /// which is linked to `suspended` (when the policy suspends linked sellers): None when
+    /// its level, and whether that level is a linked one, stay as `previous`.
     pub fn decide(
         &self,
-        previous: EnforcementLevel,
+        previous: &Recorded,
         active: u32,
         window_days: u64,
-    ) -> Option<(EnforcementLevel, String)> {
-        let level = self.level(active);
-        if level == previous {
+        suspended: Option<&SuspendedLink>,
+    ) -> Option<Change> {
+        let own = self.level(active);
+        let link = suspended.filter(|_| self.suspend_linked && own < EnforcementLevel::Suspend);
+        let level = if link.is_some() {
+            EnforcementLevel::Suspend
+        } else {
+            own
+        };
+        if level == previous.level && link.is_some() == previous.linked_seller_id.is_some() {
             return None;
         }
         let name = |l: EnforcementLevel| {
@@ -112,22 +148,57 @@ impl EnforcementPolicy {
             "{active} strike{} within {window_days} days",
             if active == 1 { "" } else { "s" }
         );
-        let reason = if level > previous {
-            format!("{strikes}: {}", name(level))
-        } else {
-            format!(
+        let reason = match (link, &previous.linked_seller_id) {
+            (Some(link), _) if previous.level == level => format!(
+                "strikes withdrawn or expired, {strikes} stand, but linked to suspended seller {} by {}: suspend",
+                link.seller_id, link.evidence
+            ),
+            (Some(link), _) => format!(
+                "linked to suspended seller {} by {}: suspend",
+                link.seller_id, link.evidence
+            ),
+            (None, Some(was)) if level == previous.level => format!(
+                "{strikes}: {} (was suspended as a seller linked to {was})",
+                name(level)
+            ),
+            (None, Some(was)) => format!(
+                "no longer linked to a suspended seller (was {was}), {strikes} stand: {} (was {})",
+                name(level),
+                name(previous.level)
+            ),
+            (None, None) if level > previous.level => format!("{strikes}: {}", name(level)),
+            (None, None) => format!(
                 "strikes withdrawn or expired, {strikes} stand: {} (was {})",
                 name(level),
-                name(previous)
-            )
+                name(previous.level)
+            ),
         };
-        Some((level, reason))
+        Some(Change {
+            level,
+            linked_seller_id: link.map(|l| l.seller_id.clone()),
+            reason,
+        })
+    }
+
+    /// Whether the sellers linked to one must be looked at again: it became suspended for
+    /// its own strikes (`active`), or stopped being, since `previous`.
+    pub fn spreads(&self, previous: &Recorded, active: u32) -> bool {
+        let own_before =
+            previous.level == EnforcementLevel::Suspend && previous.linked_seller_id.is_none();
+        self.suspend_linked && (self.level(active) == EnforcementLevel::Suspend) != own_before
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at(level: EnforcementLevel) -> Recorded {
+        Recorded {
+            level,
+            linked_seller_id: None,
+        }
+    }
 
     #[test]
     fn each_step_of_strikes_brings_its_level_up_and_down() {
@@ -137,35 +208,105 @@ mod tests {
         assert_eq!(policy.level(2), EnforcementLevel::Restrict);
         assert_eq!(policy.level(7), EnforcementLevel::Suspend);
         assert_eq!(
-            policy.decide(EnforcementLevel::Restrict, 3, 365),
-            Some((
-                EnforcementLevel::Suspend,
-                "3 strikes within 365 days: suspend".to_owned()
-            ))
+            policy.decide(&at(EnforcementLevel::Restrict), 3, 365, None),
+            Some(Change {
+                level: EnforcementLevel::Suspend,
+                linked_seller_id: None,
+                reason: "3 strikes within 365 days: suspend".to_owned()
+            })
         );
-        assert_eq!(policy.decide(EnforcementLevel::Suspend, 4, 365), None);
         assert_eq!(
-            policy.decide(EnforcementLevel::Suspend, 2, 365),
-            Some((
-                EnforcementLevel::Restrict,
-                "strikes withdrawn or expired, 2 strikes within 365 days stand: restrict (was suspend)".to_owned()
-            ))
+            policy.decide(&at(EnforcementLevel::Suspend), 4, 365, None),
+            None
         );
         assert_eq!(
             policy
-                .decide(EnforcementLevel::Warn, 0, 365)
-                .map(|(l, _)| l),
+                .decide(&at(EnforcementLevel::Suspend), 2, 365, None)
+                .map(|c| c.reason),
+            Some(
+                "strikes withdrawn or expired, 2 strikes within 365 days stand: restrict (was suspend)"
+                    .to_owned()
+            )
+        );
+        assert_eq!(
+            policy
+                .decide(&at(EnforcementLevel::Warn), 0, 365, None)
+                .map(|c| c.level),
             Some(EnforcementLevel::None)
         );
         // No steps: nothing is ever asked of the marketplace.
-        let none = EnforcementPolicy { steps: Vec::new() };
-        assert_eq!(none.decide(EnforcementLevel::None, 9, 365), None);
+        let none = EnforcementPolicy {
+            steps: Vec::new(),
+            suspend_linked: false,
+        };
+        assert_eq!(none.decide(&at(EnforcementLevel::None), 9, 365, None), None);
+    }
+
+    #[test]
+    fn a_seller_linked_to_a_suspended_one_is_suspended_with_it_where_configured() {
+        let link = SuspendedLink {
+            seller_id: "S-80".to_owned(),
+            evidence: "payment account".to_owned(),
+        };
+        let off = EnforcementPolicy::default();
+        assert_eq!(
+            off.decide(&at(EnforcementLevel::Warn), 1, 365, Some(&link)),
+            None,
+            "off by default: a link alone changes nothing"
+        );
+        assert!(!off.spreads(&at(EnforcementLevel::Restrict), 3));
+
+        let on = EnforcementPolicy {
+            suspend_linked: true,
+            ..EnforcementPolicy::default()
+        };
+        let suspended = on
+            .decide(&at(EnforcementLevel::Warn), 1, 365, Some(&link))
+            .unwrap();
+        assert_eq!(
+            suspended,
+            Change {
+                level: EnforcementLevel::Suspend,
+                linked_seller_id: Some("S-80".to_owned()),
+                reason: "linked to suspended seller S-80 by payment account: suspend".to_owned(),
+            }
+        );
+        let linked = Recorded {
+            level: EnforcementLevel::Suspend,
+            linked_seller_id: Some("S-80".to_owned()),
+        };
+        // Still linked: nothing new. Its own third strike: suspended on its own account.
+        assert_eq!(on.decide(&linked, 2, 365, Some(&link)), None);
+        let own = on.decide(&linked, 3, 365, Some(&link)).unwrap();
+        assert_eq!(
+            (own.level, own.linked_seller_id),
+            (EnforcementLevel::Suspend, None)
+        );
+        assert_eq!(
+            own.reason,
+            "3 strikes within 365 days: suspend (was suspended as a seller linked to S-80)"
+        );
+        // The link gone (S-80 reinstated, or the link broken): back to its own level.
+        let back = on.decide(&linked, 1, 365, None).unwrap();
+        assert_eq!(back.level, EnforcementLevel::Warn);
+        assert!(
+            back.reason
+                .starts_with("no longer linked to a suspended seller")
+        );
+
+        // Only a seller's own suspension, coming or going, spreads to its cluster.
+        assert!(on.spreads(&at(EnforcementLevel::Restrict), 3));
+        assert!(on.spreads(&at(EnforcementLevel::Suspend), 2));
+        assert!(!on.spreads(&at(EnforcementLevel::Suspend), 3));
+        assert!(!on.spreads(&linked, 1));
+        assert!(on.spreads(&linked, 3));
     }
 
     #[test]
     fn steps_must_climb() {
         assert!(EnforcementPolicy::default().problems().is_empty());
         let bad = EnforcementPolicy {
+            suspend_linked: false,
             steps: vec![
                 Step {
                     strikes: 0,

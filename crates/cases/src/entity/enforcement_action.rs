@@ -17,6 +17,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub reason: String,
     pub create_time: DateTimeUtc,
+    /// The suspended seller this one is suspended with, as a linked storefront.
+    pub linked_seller_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -6,6 +6,7 @@ use super::*;
 use crate::domain::cluster::{
     Cluster, ClusterSearch, IMAGE_BAND, Identifier, NEAR_IMAGE_BITS, image_bands, image_distance,
 };
+use crate::domain::enforcement::Recorded;
 
 /// Gives each seller of the case's listings a strike (once per case).
 pub async fn strike_sellers(
@@ -338,20 +339,74 @@ pub async fn lock_seller(db: &impl ConnectionTrait, seller_id: &str) -> ApiResul
     Ok(())
 }
 
-/// The seller's enforcement level: that of its latest action, NONE without one.
-pub async fn enforcement_level(
-    db: &impl ConnectionTrait,
-    seller_id: &str,
-) -> ApiResult<EnforcementLevel> {
+/// The seller's enforcement level as its latest action left it: NONE without one.
+pub async fn enforcement_of(db: &impl ConnectionTrait, seller_id: &str) -> ApiResult<Recorded> {
     let latest = enforcement_action::Entity::find()
         .filter(enforcement_action::Column::SellerId.eq(seller_id))
         .order_by_desc(enforcement_action::Column::Sequence)
         .one(db)
         .await?;
     match latest {
-        None => Ok(EnforcementLevel::None),
-        Some(action) => EnforcementLevel::from_str_name(&action.level)
-            .ok_or_else(|| corrupt("enforcement level", &action.level)),
+        None => Ok(Recorded {
+            level: EnforcementLevel::None,
+            linked_seller_id: None,
+        }),
+        Some(action) => Ok(Recorded {
+            level: EnforcementLevel::from_str_name(&action.level)
+                .ok_or_else(|| corrupt("enforcement level", &action.level))?,
+            linked_seller_id: action.linked_seller_id,
+        }),
+    }
+}
+
+/// Queues another look at the enforcement level of each of `seller_ids`, in its own
+/// transaction (see [`crate::relay::EnforcementChecks`]); `spread`: and, after it, at that
+/// of every seller in its cluster.
+pub async fn queue_enforcement_checks(
+    db: &impl ConnectionTrait,
+    seller_ids: impl IntoIterator<Item = String>,
+    spread: bool,
+) -> ApiResult<()> {
+    let change = uuid::Uuid::now_v7().simple().to_string();
+    let messages: Vec<outbox::Message> = seller_ids
+        .into_iter()
+        .map(|seller_id| outbox::Message {
+            key: format!("{seller_id}/{change}"),
+            payload: EnforcementCheck { seller_id, spread }.encode(),
+            traceparent: assay_common::telemetry::current_traceparent(),
+        })
+        .collect();
+    if messages.is_empty() {
+        return Ok(());
+    }
+    outbox::enqueue_many(db, topic::ENFORCEMENT_CHECK, messages).await
+}
+
+/// One queued look at a seller's enforcement level.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnforcementCheck {
+    pub seller_id: String,
+    pub spread: bool,
+}
+
+impl EnforcementCheck {
+    fn encode(&self) -> Vec<u8> {
+        let mode = if self.spread { "spread" } else { "check" };
+        format!("{mode}:{}", self.seller_id).into_bytes()
+    }
+
+    pub fn decode(payload: &[u8]) -> Option<Self> {
+        let text = std::str::from_utf8(payload).ok()?;
+        let (mode, seller_id) = text.split_once(':')?;
+        let spread = match mode {
+            "spread" => true,
+            "check" => false,
+            _ => return None,
+        };
+        Some(Self {
+            seller_id: seller_id.to_owned(),
+            spread,
+        })
     }
 }
 
@@ -363,6 +418,8 @@ pub struct NewEnforcement<'a> {
     pub active_strikes: u32,
     pub case_ids: Vec<String>,
     pub reason: String,
+    /// The suspended seller it is suspended with, as a linked storefront.
+    pub linked_seller_id: Option<String>,
 }
 
 pub async fn record_enforcement(
@@ -377,6 +434,7 @@ pub async fn record_enforcement(
         "active_strikes": action.active_strikes,
         "case_ids": action.case_ids,
         "reason": action.reason,
+        "linked_seller_id": action.linked_seller_id,
     });
     notify(
         db,
@@ -394,6 +452,7 @@ pub async fn record_enforcement(
         case_ids: Set(action.case_ids.join(",")),
         reason: Set(action.reason),
         create_time: Set(now),
+        linked_seller_id: Set(action.linked_seller_id),
         ..Default::default()
     }
     .insert(db)
