@@ -209,6 +209,7 @@ on_both_backends!(
     subscribers_hear_of_their_own_records_in_signed_webhooks,
     webhooks_never_reach_into_the_services_own_network,
     subscribers_can_be_told_by_email,
+    notifications_to_a_dead_endpoint_are_given_up_and_can_be_sent_again,
     overdue_cases_are_listed,
     bad_requests_name_their_fields,
 );
@@ -3003,6 +3004,84 @@ async fn linked_storefronts_are_suspended_with_the_seller_where_configured(backe
     );
     let storefront = levels(&mut marketplace, "storefront", 3).await;
     assert_eq!(storefront.len(), 3, "already back at its own level");
+}
+
+async fn notifications_to_a_dead_endpoint_are_given_up_and_can_be_sent_again(backend: Backend) {
+    let sandbox = Sandbox::start_with(
+        backend,
+        &[ServiceName::Registry, ServiceName::Cases],
+        |config| {
+            config.cases.notifications.allow_http = true;
+            config.cases.notifications.allow_private_targets = true;
+            config.cases.notifications.give_up_after = Duration::from_millis(400);
+        },
+    )
+    .await;
+    // A port nothing listens on: every attempt is refused.
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/hooks", listener.local_addr().unwrap())
+    };
+    let mut marketplace = cases(&sandbox, SELLER_MANAGEMENT).await;
+    marketplace
+        .create_subscription(CreateSubscriptionRequest {
+            subscription: Some(Subscription {
+                url: dead,
+                event_types: vec![EventType::EnforcementAction as i32],
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap();
+    let mut analyst = cases(&sandbox, ANALYST).await;
+    struck_case(&mut analyst, "d-1", "shop-d").await;
+
+    let attempts = async |marketplace: &mut Cases| {
+        marketplace
+            .list_deliveries(ListDeliveriesRequest::default())
+            .await
+            .unwrap()
+            .into_inner()
+            .deliveries
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let tried = loop {
+        let tried = attempts(&mut marketplace).await;
+        if tried.iter().any(|d| d.given_up) {
+            break tried;
+        }
+        assert!(Instant::now() < deadline, "never given up: {tried:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    // Newest first: the last attempt says it was the last; the ones before were retried.
+    assert!(tried.len() >= 2, "{tried:?}");
+    assert!(tried[0].given_up && !tried[0].delivered && tried[0].status_code == 0);
+    assert!(!tried[0].error.is_empty());
+    assert!(tried[1..].iter().all(|d| !d.given_up && !d.delivered));
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        attempts(&mut marketplace).await.len(),
+        tried.len(),
+        "no attempt after giving up"
+    );
+
+    // Sent again on request, with retries of its own.
+    marketplace
+        .redeliver_notification(RedeliverNotificationRequest {
+            notification_id: tried[0].notification_id.clone(),
+        })
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let again = attempts(&mut marketplace).await;
+        if again.iter().filter(|d| d.given_up).count() == 2 {
+            assert!(again.len() > tried.len() + 1, "{again:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "not sent again: {again:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 async fn reinstate_on_appeal(sandbox: &Sandbox, case: &str) {

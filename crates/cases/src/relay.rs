@@ -179,6 +179,7 @@ pub struct Webhooks {
     client: reqwest::Client,
     allow_private: bool,
     mail: Option<Mail>,
+    give_up_after: chrono::Duration,
 }
 
 /// The SMTP relay e-mail notifications go through.
@@ -280,6 +281,8 @@ impl Webhooks {
             client: client.build()?,
             allow_private,
             mail,
+            give_up_after: chrono::Duration::from_std(config.give_up_after)
+                .unwrap_or(chrono::Duration::MAX),
         })
     }
 
@@ -354,16 +357,23 @@ impl Deliver for Webhooks {
                 Ok(status) => (*status, format!("the endpoint answered {status}"), false),
                 Err(error) => (0, error.clone(), false),
             };
-            crate::store::record_delivery(
-                &self.db,
-                &id,
-                status,
-                &error,
-                delivered,
-                assay_common::time::now(),
-            )
-            .await
-            .map_err(|e| format!("recording the delivery of {id}: {e}"))?;
+            let now = assay_common::time::now();
+            let given_up =
+                !delivered && now.signed_duration_since(message.create_time) >= self.give_up_after;
+            crate::store::record_delivery(&self.db, &id, status, &error, delivered, given_up, now)
+                .await
+                .map_err(|e| format!("recording the delivery of {id}: {e}"))?;
+            if given_up {
+                tracing::warn!(
+                    notification_id = id,
+                    subscription_id = subscription.id,
+                    attempts = message.attempts + 1,
+                    %error,
+                    "a notification failed for too long: given up"
+                );
+                // Delivered, as far as the outbox goes: nothing more to try.
+                return Ok(());
+            }
             if delivered { Ok(()) } else { Err(error) }
         })
     }

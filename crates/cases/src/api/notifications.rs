@@ -197,6 +197,7 @@ impl CasesApi {
                     status_code: d.status_code,
                     error: d.error,
                     delivered: d.delivered,
+                    given_up: d.given_up,
                 })
                 .collect(),
         })

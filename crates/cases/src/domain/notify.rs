@@ -26,6 +26,10 @@ pub struct NotificationConfig {
     /// How long one delivery attempt may take.
     #[serde(with = "humantime_serde")]
     pub timeout: std::time::Duration,
+    /// How long a notification is retried (with the outbox's backoff) from when it was
+    /// queued, or queued again by RedeliverNotification, before it is given up on.
+    #[serde(with = "humantime_serde")]
+    pub give_up_after: std::time::Duration,
     /// The SMTP relay e-mail notifications go through; unset: no e-mail subscriptions.
     pub smtp: Option<SmtpConfig>,
 }
@@ -70,6 +74,8 @@ impl Default for NotificationConfig {
             allow_http: false,
             allow_private_targets: false,
             timeout: std::time::Duration::from_secs(10),
+            // As the payment platforms do: three days of retries.
+            give_up_after: std::time::Duration::from_secs(3 * 86_400),
             smtp: None,
         }
     }

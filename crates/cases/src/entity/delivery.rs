@@ -12,6 +12,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub error: String,
     pub delivered: bool,
+    /// The last attempt: the notification was failing for longer than retries go on.
+    pub given_up: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

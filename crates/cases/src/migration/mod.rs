@@ -7,6 +7,7 @@ mod m20261206_000004_create_enforcement_actions;
 mod m20261206_000005_create_notifications;
 mod m20261207_000006_create_seller_links;
 mod m20261207_000007_add_enforcement_link;
+mod m20261207_000008_add_delivery_given_up;
 
 assay_common::migrator!(
     "cases_migrations",
@@ -22,5 +23,6 @@ assay_common::migrator!(
         m20261206_000005_create_notifications::Migration,
         m20261207_000006_create_seller_links::Migration,
         m20261207_000007_add_enforcement_link::Migration,
+        m20261207_000008_add_delivery_given_up::Migration,
     ]
 );

@@ -143,6 +143,7 @@ pub async fn record_delivery(
     status_code: u16,
     error: &str,
     delivered: bool,
+    given_up: bool,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
     delivery::ActiveModel {
@@ -151,6 +152,7 @@ pub async fn record_delivery(
         status_code: Set(i32::from(status_code)),
         error: Set(assay_common::error::truncate(error, 500)),
         delivered: Set(delivered),
+        given_up: Set(given_up),
         ..Default::default()
     }
     .insert(db)
