@@ -210,6 +210,7 @@ on_both_backends!(
     webhooks_never_reach_into_the_services_own_network,
     subscribers_can_be_told_by_email,
     notifications_to_a_dead_endpoint_are_given_up_and_can_be_sent_again,
+    members_hear_the_outcome_of_their_referred_cases,
     overdue_cases_are_listed,
     bad_requests_name_their_fields,
 );
@@ -3082,6 +3083,104 @@ async fn notifications_to_a_dead_endpoint_are_given_up_and_can_be_sent_again(bac
         assert!(Instant::now() < deadline, "not sent again: {again:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+async fn members_hear_the_outcome_of_their_referred_cases(backend: Backend) {
+    let sandbox = Sandbox::start_with(
+        backend,
+        &[ServiceName::Registry, ServiceName::Cases],
+        |config| {
+            config.cases.notifications.allow_http = true;
+            config.cases.notifications.allow_private_targets = true;
+        },
+    )
+    .await;
+    let (owner, brand, right) = protected_right(&sandbox, "Maison Ardent", "018800071").await;
+    member_known(&sandbox, &owner.id, &brand.id).await;
+    let mut admin = registry(&sandbox, ADMIN).await;
+    let other = active_member(&mut admin, "Beta SA", registry::MemberKind::BrandOwner).await;
+    let hooks = endpoint("/nobody-refused").await;
+    let mut owner_client = cases(&sandbox, &member(&owner.id)).await;
+    for (client, path) in [
+        (&mut owner_client, "/owner"),
+        (&mut cases(&sandbox, &member(&other.id)).await, "/other"),
+    ] {
+        client
+            .create_subscription(CreateSubscriptionRequest {
+                subscription: Some(Subscription {
+                    url: format!("{}{path}", hooks.url),
+                    event_types: vec![EventType::ReferralOutcome as i32],
+                    ..Default::default()
+                }),
+            })
+            .await
+            .unwrap();
+    }
+    let case = submit(
+        &mut owner_client,
+        notice(&owner.id, &right.id, vec![listing("r-1", "shop-r")]),
+    )
+    .await
+    .unwrap();
+    let mut analyst = cases(&sandbox, ANALYST).await;
+    review(&mut analyst, &case.id).await;
+    act(&mut analyst, &case.id).await;
+    analyst
+        .escalate_case(EscalateCaseRequest {
+            id: case.id.clone(),
+            etag: String::new(),
+            note: "a warehouse behind it".to_owned(),
+        })
+        .await
+        .unwrap();
+    let mut legal = cases(&sandbox, LEGAL).await;
+    legal
+        .refer_case(ReferCaseRequest {
+            id: case.id.clone(),
+            etag: String::new(),
+            referral: Some(Referral {
+                agency_id: "agy_0123456789abcdef0123456789abcdef".to_owned(),
+                summary: "Warehouse supplying the seller.".to_owned(),
+                ..Referral::default()
+            }),
+        })
+        .await
+        .unwrap();
+    let report = RecordReferralOutcomeRequest {
+        id: case.id.clone(),
+        outcome: Some(ReferralOutcome {
+            arrests: 2,
+            seized_units: 800,
+            note: "informant's name withheld".to_owned(),
+            ..ReferralOutcome::default()
+        }),
+        request_id: "outcome-1".to_owned(),
+    };
+    // Reported twice (a retry): told once.
+    for _ in 0..2 {
+        legal.record_referral_outcome(report.clone()).await.unwrap();
+    }
+    let told = hooks.wait("/owner", "case.referral_outcome", 1).await;
+    let body: serde_json::Value = serde_json::from_str(&told[0].body).unwrap();
+    assert_eq!(body["data"]["case_id"], case.id.as_str());
+    assert_eq!(
+        (
+            body["data"]["arrests"].as_i64(),
+            body["data"]["seized_units"].as_i64()
+        ),
+        (Some(2), Some(800))
+    );
+    assert!(
+        !told[0].body.contains("informant"),
+        "the agency's note stays with staff: {}",
+        told[0].body
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(hooks.at("/owner").len(), 1, "{:?}", hooks.at("/owner"));
+    assert!(
+        hooks.at("/other").is_empty(),
+        "another member hears nothing"
+    );
 }
 
 async fn reinstate_on_appeal(sandbox: &Sandbox, case: &str) {

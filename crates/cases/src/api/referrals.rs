@@ -122,6 +122,24 @@ impl CasesApi {
                 store::insert_outcome(&txn, &referral.id, &recorded, seized_value, &actor, now)
                     .await?;
                 let model = self.apply(&txn, &current, &mv, &actor, now).await?;
+                if !model.member_id.is_empty() {
+                    // The figures, not the agency's note: that stays with staff.
+                    let mut data = store::case_notice(&model, store::status_of(&model)?);
+                    data["arrests"] = recorded.arrests.into();
+                    data["seized_units"] = recorded.seized_units.into();
+                    data["convictions"] = recorded.convictions.into();
+                    if let Some(value) = seized_value {
+                        data["seized_value"] = value.to_string().into();
+                    }
+                    store::notify(
+                        &txn,
+                        store::Recipients::Member(model.member_id.clone()),
+                        EventType::ReferralOutcome,
+                        data,
+                        now,
+                    )
+                    .await?;
+                }
                 Ok((id.as_str().to_owned(), model))
             },
         )

@@ -100,6 +100,7 @@ impl Audience {
                     | EventType::CaseDecided
                     | EventType::CounterNoticeFiled
                     | EventType::SlaBreached
+                    | EventType::ReferralOutcome
             ),
             Audience::SellerManagement => event == EventType::EnforcementAction,
         }
@@ -115,6 +116,7 @@ pub fn event_name(event: EventType) -> &'static str {
         EventType::CounterNoticeFiled => "case.counter_notice_filed",
         EventType::SlaBreached => "case.sla_breached",
         EventType::EnforcementAction => "seller.enforcement_action",
+        EventType::ReferralOutcome => "case.referral_outcome",
     }
 }
 
