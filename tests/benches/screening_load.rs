@@ -31,7 +31,8 @@ use assay_tests::proto::registry::v1 as registry;
 use assay_tests::proto::registry::v1::registry_service_client::RegistryServiceClient;
 use assay_tests::proto::screening::v1::screening_service_client::ScreeningServiceClient;
 use assay_tests::proto::screening::v1::{
-    GetEngineStatusRequest, Listing, ScreenListingRequest, ScreenListingsRequest,
+    GetEngineStatusRequest, Listing, RecordSellerStandingsRequest, ScreenListingRequest,
+    ScreenListingsRequest, SellerLink, SellerStanding,
 };
 use assay_tests::{Authed, Backend, Sandbox};
 use tokio_stream::StreamExt;
@@ -214,6 +215,42 @@ fn realistic(catalogue: &[registry::CatalogueBrand], count: usize, seed: u64) ->
             };
             listing.listing_id = format!("real-{seed}-{i}");
             listing
+        })
+        .collect()
+}
+
+/// The standings case management would send for the sellers of `listings`: one in five
+/// with 1 to 4 strikes in the last 100 days, one in ten linked to a repeat infringer, the
+/// rest known with nothing against them.
+fn seller_standings(listings: &[Listing]) -> Vec<SellerStanding> {
+    let sellers: std::collections::BTreeSet<&str> =
+        listings.iter().map(|l| l.seller_id.as_str()).collect();
+    let now = std::time::SystemTime::now();
+    let ago = |days: u64| prost_types::Timestamp::from(now - Duration::from_secs(days * 86_400));
+    sellers
+        .into_iter()
+        .enumerate()
+        .map(|(i, seller)| SellerStanding {
+            seller_id: seller.to_owned(),
+            strike_times: if i % 5 == 0 {
+                (0..1 + i % 4).map(|k| ago(10 + 20 * k as u64)).collect()
+            } else {
+                Vec::new()
+            },
+            strike_window: Some(prost_types::Duration {
+                seconds: 365 * 86_400,
+                nanos: 0,
+            }),
+            repeat_infringer_strikes: 3,
+            links: if i % 10 == 3 {
+                vec![SellerLink {
+                    seller_id: "seller-0".to_owned(),
+                    evidence: "payment account".to_owned(),
+                }]
+            } else {
+                Vec::new()
+            },
+            as_of: Some(ago(0)),
         })
         .collect()
 }
@@ -412,6 +449,42 @@ async fn run(backend: Backend, options: &Options) {
         }
     }
 
+    // 1b. The realistic feed again (new listing ids), with case management's standing of
+    // its sellers known, as the seller-standings relay leaves it.
+    let standings = seller_standings(&plain);
+    let mut relay = ScreeningServiceClient::new(sandbox.as_principal(Some("service:cases")).await);
+    for chunk in standings.chunks(1000) {
+        relay
+            .record_seller_standings(RecordSellerStandingsRequest {
+                standings: chunk.to_vec(),
+            })
+            .await
+            .unwrap();
+    }
+    let again: Vec<Listing> = plain
+        .iter()
+        .cloned()
+        .map(|mut listing| {
+            listing.listing_id.push_str("-again");
+            listing
+        })
+        .collect();
+    let (rate, hits, peak) = feed(&mut client, &again).await;
+    println!(
+        "feed, realistic hit rate, with the standing of {} sellers ({} with strikes, {} linked to a repeat infringer): {rate:.0} listings/s, {hits} hits ({:.1}%); peak RSS {peak:.0} MiB",
+        standings.len(),
+        standings
+            .iter()
+            .filter(|s| !s.strike_times.is_empty())
+            .count(),
+        standings.iter().filter(|s| !s.links.is_empty()).count(),
+        100.0 * hits as f64 / again.len() as f64,
+    );
+    if !options.without_cases {
+        let waiting = alerts_become_cases(&screening_db).await;
+        println!("  ({waiting} alerts still waiting for cases)");
+    }
+
     // 2. Latency at a fixed rate, while a feed runs.
     let background = tokio::spawn({
         let mut client = client.clone();
@@ -546,6 +619,13 @@ async fn run(backend: Backend, options: &Options) {
 }
 
 fn main() {
+    // The servers' logs, when asked for (`RUST_LOG=warn`): an error's cause is there.
+    if let Ok(filter) = std::env::var("RUST_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let options = options();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

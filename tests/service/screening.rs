@@ -86,6 +86,7 @@ on_both_backends!(
     feedback_gives_precision_per_signal_and_brand,
     feedback_calibrates_the_weights_and_a_calibration_can_be_taken_back,
     members_see_only_hits_about_their_brands,
+    a_whole_page_of_seller_standings_is_recorded_at_once,
 );
 
 async fn counterfeits_are_blocked_and_explained(backend: Backend) {
@@ -1280,4 +1281,84 @@ async fn members_see_only_hits_about_their_brands(backend: Backend) {
         alpha_client.record_hit_feedback(feedback(NO_HIT)).await,
         NO_HIT,
     );
+}
+
+/// Case management's relay sends standings a thousand at a time: every one is recorded,
+/// an older copy replaces none, and each is read back as sent.
+async fn a_whole_page_of_seller_standings_is_recorded_at_once(backend: Backend) {
+    let sandbox = Sandbox::start_with(
+        backend,
+        &[assay::ServiceName::Registry, assay::ServiceName::Screening],
+        |_| {},
+    )
+    .await;
+    let mut relay = screening(&sandbox, "service:cases").await;
+    let now = std::time::SystemTime::now();
+    let page = |as_of: std::time::SystemTime| RecordSellerStandingsRequest {
+        standings: (0..1000)
+            .map(|i| SellerStanding {
+                seller_id: format!("seller-{i}"),
+                strike_times: (0..i % 5)
+                    .map(|k| {
+                        prost_types::Timestamp::from(now - Duration::from_secs(86_400 * (k + 1)))
+                    })
+                    .collect(),
+                strike_window: Some(prost_types::Duration {
+                    seconds: 365 * 86_400,
+                    nanos: 0,
+                }),
+                repeat_infringer_strikes: 3,
+                links: if i % 10 == 3 {
+                    vec![SellerLink {
+                        seller_id: "seller-4".to_owned(),
+                        evidence: "payment account".to_owned(),
+                    }]
+                } else {
+                    Vec::new()
+                },
+                as_of: Some(prost_types::Timestamp::from(as_of)),
+            })
+            .collect(),
+    };
+    let recorded = relay
+        .record_seller_standings(page(now))
+        .await
+        .unwrap()
+        .into_inner()
+        .recorded;
+    assert_eq!(recorded, 1000);
+    let older = relay
+        .record_seller_standings(page(now - Duration::from_secs(60)))
+        .await
+        .unwrap()
+        .into_inner()
+        .recorded;
+    assert_eq!(older, 0, "an older standing replaces nothing");
+    // Two relays sending the same sellers at once, in opposite orders: neither waits on
+    // the other for ever (PostgreSQL would end one as a deadlock).
+    for round in 1..=3u64 {
+        let forward = page(now + Duration::from_secs(2 * round));
+        let mut backward = page(now + Duration::from_secs(2 * round + 1));
+        backward.standings.reverse();
+        let mut other = relay.clone();
+        let (one, two) = tokio::join!(
+            relay.record_seller_standings(forward),
+            other.record_seller_standings(backward)
+        );
+        // Whichever came second recorded only what was newer than the first.
+        let (one, two) = (one.unwrap().into_inner(), two.unwrap().into_inner());
+        assert!(one.recorded + two.recorded >= 1000, "{one:?} {two:?}");
+    }
+    let read = screening(&sandbox, ANALYST)
+        .await
+        .get_seller_standing(GetSellerStandingRequest {
+            seller_id: "seller-13".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .standing
+        .unwrap();
+    assert_eq!(read.strike_times.len(), 3);
+    assert_eq!(read.links.len(), 1);
 }

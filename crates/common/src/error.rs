@@ -394,6 +394,17 @@ impl From<sea_orm::TransactionError<ApiError>> for ApiError {
 /// PostgreSQL serialization failures and deadlocks, and SQLite's busy database, are
 /// transient conflicts the caller can retry.
 fn is_serialization_failure(error: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    let database = match error {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            e.as_database_error()
+        }
+        _ => None,
+    };
+    // The SQLSTATE, where the driver has one: its message ("deadlock detected") names no code.
+    if let Some(code) = database.and_then(|e| e.code()) {
+        return matches!(code.as_ref(), "40001" | "40P01");
+    }
     let text = error.to_string();
     text.contains("40001") || text.contains("40P01") || text.contains("database is locked")
 }

@@ -649,7 +649,11 @@ pub async fn record_seller_standings(
     use sea_orm::sea_query::{Alias, OnConflict};
     use seller_standing::Column;
     let mut recorded = 0;
-    for (seller_id, standing) in standings {
+    // In the order of their ids, as every writer of standings does: two transactions then
+    // never wait on each other's rows.
+    let mut ordered: Vec<&(String, crate::sellers::Standing)> = standings.iter().collect();
+    ordered.sort_by(|a, b| a.0.cmp(&b.0));
+    for (seller_id, standing) in ordered {
         let row = seller_standing::ActiveModel {
             seller_id: Set(seller_id.clone()),
             as_of: Set(standing.as_of),
