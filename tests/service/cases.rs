@@ -2272,24 +2272,24 @@ async fn strikes_bring_enforcement_actions_up_and_down(backend: Backend) {
 
 /// What a test endpoint received: the `Assay-*` headers and the body, by path.
 #[derive(Debug, Clone)]
-struct Received {
-    path: String,
-    event: String,
-    delivery: String,
-    signature: String,
-    body: String,
+pub(crate) struct Received {
+    pub(crate) path: String,
+    pub(crate) event: String,
+    pub(crate) delivery: String,
+    pub(crate) signature: String,
+    pub(crate) body: String,
     /// Whether the endpoint refused it.
-    refused: bool,
+    pub(crate) refused: bool,
 }
 
 /// An HTTP endpoint on 127.0.0.1 that records what it receives, and answers 500 to the
 /// first request to one path.
-struct Endpoint {
-    url: String,
-    received: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
+pub(crate) struct Endpoint {
+    pub(crate) url: String,
+    pub(crate) received: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
 }
 
-async fn endpoint(refuse_first_to: &'static str) -> Endpoint {
+pub(crate) async fn endpoint(refuse_first_to: &'static str) -> Endpoint {
     use axum::http::{HeaderMap, StatusCode, Uri};
     use std::sync::atomic::{AtomicUsize, Ordering};
     let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -2333,13 +2333,13 @@ async fn endpoint(refuse_first_to: &'static str) -> Endpoint {
 }
 
 impl Endpoint {
-    fn at(&self, path: &str) -> Vec<Received> {
+    pub(crate) fn at(&self, path: &str) -> Vec<Received> {
         let all = self.received.lock().unwrap();
         all.iter().filter(|r| r.path == path).cloned().collect()
     }
 
     /// Waits (up to 10 s) until `path` received `count` requests of `event`.
-    async fn wait(&self, path: &str, event: &str, count: usize) -> Vec<Received> {
+    pub(crate) async fn wait(&self, path: &str, event: &str, count: usize) -> Vec<Received> {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let got: Vec<Received> = self
@@ -2370,7 +2370,7 @@ fn notify_name(event: EventType) -> &'static str {
 
 /// Checks an `Assay-Signature` header as a receiver would: HMAC-SHA256 over
 /// "<timestamp>.<body>" with the subscription's secret, and a timestamp within 5 minutes.
-fn signed_by(received: &Received, secret: &str) -> bool {
+pub(crate) fn signed_by(received: &Received, secret: &str) -> bool {
     use hmac::{Hmac, Mac};
     let Some((t, v1)) = received
         .signature
@@ -2794,10 +2794,10 @@ async fn subscribers_can_be_told_by_email(backend: Backend) {
         backend,
         &[ServiceName::Registry, ServiceName::Cases],
         move |config| {
-            config.cases.notifications.smtp = Some(assay_cases::domain::notify::SmtpConfig {
+            config.cases.notifications.smtp = Some(assay_common::webhooks::SmtpConfig {
                 host: "127.0.0.1".to_owned(),
                 port,
-                tls: assay_cases::domain::notify::SmtpTls::None,
+                tls: assay_common::webhooks::SmtpTls::None,
                 from: "Assay <assay@marketplace.example>".to_owned(),
                 username: None,
                 password_file: None,

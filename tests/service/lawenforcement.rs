@@ -217,6 +217,7 @@ on_both_backends!(
     referrals_reach_the_agency_and_outcomes_reach_the_case,
     a_referral_delivered_twice_is_received_once,
     requests_are_validated_and_verified,
+    agencies_hear_of_their_own_packages_holds_and_referrals,
 );
 
 async fn agencies_see_only_their_own_requests(backend: Backend) {
@@ -2037,4 +2038,207 @@ async fn requests_are_validated_and_verified(backend: Backend) {
         .await,
         Code::PermissionDenied,
     );
+}
+
+async fn agencies_hear_of_their_own_packages_holds_and_referrals(backend: Backend) {
+    let sandbox = Sandbox::start_with(backend, ServiceName::ALL, |config| {
+        let notifications = &mut config.lawenforcement.notifications;
+        notifications.allow_http = true;
+        notifications.allow_private_targets = true;
+        // Every hold placed here ends within the warning.
+        config.lawenforcement.hold_warning = Duration::from_secs(400 * 86_400);
+        config.lawenforcement.deadline_check_interval = Duration::from_millis(100);
+    })
+    .await;
+    let (_, brand) = screened_brand(&sandbox, "Velmora", "018900901").await;
+    hit(&sandbox, &brand.name, "lst-w", "s-watched").await;
+    let mut legal = le(&sandbox, LEGAL).await;
+    let a = agency(&mut legal, "Garda Síochána", "IE", "garda.ie").await;
+    let b = agency(&mut legal, "Politie", "NL", "politie.nl").await;
+    let hooks = crate::cases::endpoint("/nobody-refused").await;
+    let mut as_a = le(&sandbox, &agency_principal(&a.id)).await;
+    let mut as_b = le(&sandbox, &agency_principal(&b.id)).await;
+    let everything = vec![
+        EventType::PackageReady as i32,
+        EventType::HoldExpiring as i32,
+        EventType::ReferralReceived as i32,
+    ];
+    let mut secrets = Vec::new();
+    for (client, path) in [(&mut as_a, "/a"), (&mut as_b, "/b")] {
+        let made = client
+            .create_subscription(CreateSubscriptionRequest {
+                subscription: Some(Subscription {
+                    url: format!("{}{path}", hooks.url),
+                    event_types: everything.clone(),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .subscription
+            .unwrap();
+        secrets.push(made.signing_secret);
+    }
+
+    // A court order, disclosed: the package is ready.
+    let order = submit(
+        &mut as_a,
+        request(
+            LegalProcess::CourtOrder,
+            "garda.ie",
+            vec![seller("s-watched")],
+        ),
+    )
+    .await
+    .unwrap();
+    verified(&mut legal, &order.id).await;
+    review(
+        &mut legal,
+        &order.id,
+        ReviewDecision::Approve,
+        vec![],
+        vec![],
+    )
+    .await
+    .unwrap();
+    gather(&mut legal, &order.id).await.unwrap();
+    disclose(&mut legal, &order.id).await.unwrap();
+    let ready = hooks.wait("/a", "request.package_ready", 1).await;
+    assert!(crate::cases::signed_by(&ready[0], &secrets[0]));
+    let body: serde_json::Value = serde_json::from_str(&ready[0].body).unwrap();
+    assert_eq!(body["data"]["request_id"], order.id.as_str());
+    assert_eq!(body["data"]["files"], 1);
+
+    // A preservation request places a hold; its agency is warned of its end, once.
+    let preserve = submit(
+        &mut as_a,
+        request(
+            LegalProcess::Preservation,
+            "garda.ie",
+            vec![seller("s-watched")],
+        ),
+    )
+    .await
+    .unwrap();
+    verified(&mut legal, &preserve.id).await;
+    review(
+        &mut legal,
+        &preserve.id,
+        ReviewDecision::Approve,
+        vec![],
+        vec![],
+    )
+    .await
+    .unwrap();
+    let expiring = hooks.wait("/a", "hold.expiring", 1).await;
+    let body: serde_json::Value = serde_json::from_str(&expiring[0].body).unwrap();
+    assert_eq!(body["data"]["request_id"], preserve.id.as_str());
+    let hold_id = body["data"]["hold_id"].as_str().unwrap().to_owned();
+    audited(&sandbox, &hold_id, "hold.expiring", "warned").await;
+    // Extended, it has a new end: the agency is warned of that one too.
+    legal
+        .extend_hold(ExtendHoldRequest {
+            id: hold_id.clone(),
+        })
+        .await
+        .unwrap();
+    let expiring = hooks.wait("/a", "hold.expiring", 2).await;
+    let later: serde_json::Value = serde_json::from_str(&expiring[1].body).unwrap();
+    assert_eq!(later["data"]["extended"], true);
+    assert!(later["data"]["expire_time"].as_str() > body["data"]["expire_time"].as_str());
+
+    // A case referred to the agency.
+    let mut analyst = CasesServiceClient::new(sandbox.as_principal(Some(ANALYST)).await);
+    let case = analyst
+        .create_case(cases::CreateCaseRequest {
+            r#case: Some(cases::Case {
+                title: "Warehouse in Cork".to_owned(),
+                listings: vec![cases::CaseListing {
+                    listing_id: "lst-cork".to_owned(),
+                    seller_id: "s-cork".to_owned(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .r#case
+        .unwrap();
+    analyst
+        .start_review(cases::StartReviewRequest {
+            id: case.id.clone(),
+            etag: String::new(),
+        })
+        .await
+        .unwrap();
+    analyst
+        .escalate_case(cases::EscalateCaseRequest {
+            id: case.id.clone(),
+            etag: String::new(),
+            note: "supplier of many".to_owned(),
+        })
+        .await
+        .unwrap();
+    CasesServiceClient::new(sandbox.as_principal(Some(LEGAL)).await)
+        .refer_case(cases::ReferCaseRequest {
+            id: case.id.clone(),
+            etag: String::new(),
+            referral: Some(cases::Referral {
+                agency_id: a.id.clone(),
+                summary: "Warehouse supplying counterfeit handbags".to_owned(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap();
+    let referred = hooks.wait("/a", "referral.received", 1).await;
+    let body: serde_json::Value = serde_json::from_str(&referred[0].body).unwrap();
+    assert_eq!(body["data"]["case_id"], case.id.as_str());
+
+    // Each once (the hold once per end), and the other agency hears of none of it.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let told: Vec<String> = hooks.at("/a").into_iter().map(|r| r.event).collect();
+    assert_eq!(told.len(), 4, "{told:?}");
+    assert!(hooks.at("/b").is_empty(), "{:?}", hooks.at("/b"));
+    let attempts = as_a
+        .list_deliveries(ListDeliveriesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .deliveries;
+    assert_eq!(attempts.len(), 4);
+    assert!(attempts.iter().all(|d| d.delivered));
+    // Another agency's notification answers like one that does not exist.
+    let theirs = expect_code(
+        as_b.redeliver_notification(RedeliverNotificationRequest {
+            notification_id: attempts[0].notification_id.clone(),
+        })
+        .await,
+        Code::NotFound,
+    );
+    let missing = expect_code(
+        as_b.redeliver_notification(RedeliverNotificationRequest {
+            notification_id: "ntf_0123456789abcdef0123456789abcdef".to_owned(),
+        })
+        .await,
+        Code::NotFound,
+    );
+    assert_eq!(
+        theirs.message().replace(&attempts[0].notification_id, "X"),
+        missing
+            .message()
+            .replace("ntf_0123456789abcdef0123456789abcdef", "X")
+    );
+    let subscribed = as_a
+        .list_subscriptions(ListSubscriptionsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .subscriptions;
+    audited(&sandbox, &subscribed[0].id, "subscription.create", "ok").await;
+    assert!(subscribed[0].signing_secret.is_empty(), "shown once only");
 }

@@ -161,7 +161,10 @@ impl Service for Cases {
                 )
                 .route(
                     topic::NOTIFICATION,
-                    relay::Webhooks::new(self.db.clone(), &self.config.notifications)?,
+                    assay_common::webhooks::Webhooks::new(
+                        self.db.clone(),
+                        &self.config.notifications,
+                    )?,
                 );
             self.api.set_waker(relay.waker());
             tokio::spawn(relay.run(shutdown.clone()));

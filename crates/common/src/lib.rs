@@ -31,6 +31,7 @@ pub mod telemetry;
 pub mod time;
 pub mod tls;
 pub mod validate;
+pub mod webhooks;
 
 pub use error::{ApiError, ApiResult, FieldViolations};
 pub use platform::Platform;

@@ -35,6 +35,8 @@ pub mod topic {
     pub const ENFORCEMENT_CHECK: &str = "cases.enforcement_check";
     /// A webhook notification, delivered to its subscriber's endpoint.
     pub const NOTIFICATION: &str = "cases.notification";
+    /// A notification for an agency, delivered to its endpoint.
+    pub const AGENCY_NOTIFICATION: &str = "lawenforcement.notification";
     /// The outcome an agency recorded for a referral, delivered to case management.
     pub const REFERRAL_OUTCOME: &str = "lawenforcement.referral_outcome";
 }

@@ -27,6 +27,11 @@ pub struct Config {
     /// and its backups. Unset with `auth.generate_secrets`: `<data_dir>/audit-key`,
     /// created on first start.
     pub audit_key_file: Option<std::path::PathBuf>,
+    /// How long before a preservation hold ends its agency is told (once per end).
+    #[serde(with = "humantime_serde")]
+    pub hold_warning: Duration,
+    /// Where agencies' webhooks may go, and the SMTP relay for their e-mail.
+    pub notifications: assay_common::webhooks::NotificationConfig,
 }
 
 impl Default for Config {
@@ -38,6 +43,8 @@ impl Default for Config {
             package_ttl: domain::PACKAGE_TTL,
             deadline_check_interval: Duration::from_secs(60),
             audit_key_file: None,
+            hold_warning: Duration::from_secs(7 * 86_400),
+            notifications: assay_common::webhooks::NotificationConfig::default(),
         }
     }
 }

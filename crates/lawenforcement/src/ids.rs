@@ -1,4 +1,4 @@
 //! The typed ids this service issues (defined, with every other kind, in
 //! `assay_common::ids`).
 
-pub use assay_common::ids::{AgencyId, HoldId, RequestId};
+pub use assay_common::ids::{AgencyId, HoldId, NotificationId, RequestId, SubscriptionId};

@@ -7,7 +7,7 @@ use std::time::Duration;
 use assay_common::db::Db;
 use assay_common::jobs::Rounds;
 use assay_common::{ApiResult, time};
-use assay_proto::lawenforcement::v1::Urgency;
+use assay_proto::lawenforcement::v1::{EventType, Urgency};
 use sea_orm::TransactionTrait;
 use tokio_util::sync::CancellationToken;
 
@@ -38,11 +38,13 @@ fn deadline_metrics() -> &'static DeadlineMetrics {
     })
 }
 
-/// Escalates legal deadlines and deletes expired packages, every `interval`.
+/// Escalates legal deadlines, warns agencies of preservation holds that end within
+/// `hold_warning`, and deletes expired packages, every `interval`.
 pub async fn watch_deadlines_forever(
     db: Db,
     audit: Audit,
     interval: Duration,
+    hold_warning: Duration,
     shutdown: CancellationToken,
 ) {
     let mut rounds = Rounds::every(interval, shutdown);
@@ -53,6 +55,9 @@ pub async fn watch_deadlines_forever(
         match store::count_overdue(&db, time::now()).await {
             Ok(overdue) => deadline_metrics().overdue.record(overdue, &[]),
             Err(error) => tracing::warn!(%error, "counting overdue requests failed"),
+        }
+        if let Err(error) = warn_of_expiring_holds(&db, &audit, hold_warning).await {
+            tracing::warn!(%error, "warning of expiring holds failed; will retry");
         }
         if let Err(error) = delete_expired_packages(&db, &audit).await {
             tracing::warn!(%error, "deleting expired packages failed; will retry");
@@ -105,6 +110,51 @@ async fn escalate_deadlines(db: &Db, audit: &Audit) -> ApiResult<()> {
             return Ok(());
         }
     }
+}
+
+/// Tells each agency, once per end, of the preservation holds of its requests that end
+/// within `warning`, so that it can send the legal process to extend one in time.
+async fn warn_of_expiring_holds(db: &Db, audit: &Audit, warning: Duration) -> ApiResult<()> {
+    let now = time::now();
+    let horizon = now + chrono::Duration::from_std(warning).unwrap_or(chrono::Duration::MAX);
+    for hold in store::holds_to_warn(db, now, horizon, 500).await? {
+        let txn = db.begin().await?;
+        // Claimed under the end it had when read: another replica, or an extension since,
+        // leaves nothing to claim.
+        if !store::claim_hold_warning(&txn, &hold).await? {
+            continue;
+        }
+        let Some(request) = store::find_request(&txn, &hold.request_id).await? else {
+            continue;
+        };
+        store::tell_agency(
+            &txn,
+            request.agency_id.as_str(),
+            EventType::HoldExpiring,
+            serde_json::json!({
+                "hold_id": hold.id.as_str(),
+                "request_id": hold.request_id.as_str(),
+                "expire_time": hold.expire_time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                "extended": hold.extended,
+            }),
+            now,
+        )
+        .await?;
+        audit
+            .append(
+                &txn,
+                Entry {
+                    actor: "system:holds",
+                    action: "hold.expiring",
+                    resource: hold.id.as_str(),
+                    outcome: "warned",
+                    detail: &format!("ends {}; told {}", hold.expire_time, request.agency_id),
+                },
+            )
+            .await?;
+        txn.commit().await?;
+    }
+    Ok(())
 }
 
 /// Deletes the files of packages past their expiry; the manifest and hashes stay on the

@@ -203,6 +203,10 @@ impl Service for LawEnforcement {
                     "no [lawenforcement] cases_endpoint: referral outcomes wait in the outbox"
                 ),
             }
+            relay = relay.route(
+                topic::AGENCY_NOTIFICATION,
+                assay_common::webhooks::Webhooks::new(self.db.clone(), &self.config.notifications)?,
+            );
             self.api.set_waker(relay.waker());
             tokio::spawn(relay.run(shutdown.clone()));
             if self.seal_audit_log {
@@ -212,6 +216,7 @@ impl Service for LawEnforcement {
                 self.db.clone(),
                 self.audit.clone(),
                 self.config.deadline_check_interval,
+                self.config.hold_warning,
                 shutdown,
             ));
             status.set_ready(true).await;

@@ -52,5 +52,11 @@ pub static POLICY: Policy = Policy {
         rule("GetTransparencyReport",   STAFF,     NO_TENANT, &[]),
         rule("ListAuditEntries",        AUDITOR,   NO_TENANT, &[]),
         rule("VerifyAuditLog",          AUDITOR,   NO_TENANT, &[]),
+        // Agencies hear of their own requests and referrals.
+        rule("CreateSubscription",      NO_STAFF,  AGENCY,    &[]),
+        rule("ListSubscriptions",       NO_STAFF,  AGENCY,    &[]),
+        rule("DeleteSubscription",      NO_STAFF,  AGENCY,    &[]),
+        rule("ListDeliveries",          NO_STAFF,  AGENCY,    &[]),
+        rule("RedeliverNotification",   NO_STAFF,  AGENCY,    &[]),
     ],
 };

@@ -426,6 +426,7 @@ pub async fn place_hold(
         expire_time: Set(expire_time),
         extended: Set(false),
         create_time: Set(now),
+        warned_expire_time: Set(None),
     }
     .insert(db)
     .await?;
@@ -443,6 +444,52 @@ pub async fn place_hold(
         .await?;
     }
     Ok(saved)
+}
+
+/// Holds in force that end by `horizon` and whose agency was not yet warned of that end.
+pub async fn holds_to_warn(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    horizon: DateTime<Utc>,
+    limit: u64,
+) -> ApiResult<Vec<hold::Model>> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    Ok(hold::Entity::find()
+        .filter(hold::Column::ExpireTime.gt(now))
+        .filter(hold::Column::ExpireTime.lte(horizon))
+        .filter(
+            sea_orm::Condition::any()
+                .add(hold::Column::WarnedExpireTime.is_null())
+                .add(
+                    Expr::col(hold::Column::WarnedExpireTime)
+                        .ne(Expr::col(hold::Column::ExpireTime)),
+                ),
+        )
+        .order_by_asc(hold::Column::ExpireTime)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// Marks the agency as warned of the end `hold` had when read; false if it was warned of it
+/// already, or the hold has another end since.
+pub async fn claim_hold_warning(db: &impl ConnectionTrait, hold: &hold::Model) -> ApiResult<bool> {
+    use sea_orm::sea_query::Expr;
+    let claimed = hold::Entity::update_many()
+        .col_expr(
+            hold::Column::WarnedExpireTime,
+            Expr::value(hold.expire_time),
+        )
+        .filter(hold::Column::Id.eq(hold.id.as_str()))
+        .filter(hold::Column::ExpireTime.eq(hold.expire_time))
+        .filter(
+            sea_orm::Condition::any()
+                .add(hold::Column::WarnedExpireTime.is_null())
+                .add(hold::Column::WarnedExpireTime.ne(hold.expire_time)),
+        )
+        .exec(db)
+        .await?;
+    Ok(claimed.rows_affected == 1)
 }
 
 pub async fn find_hold(db: &impl ConnectionTrait, id: &HoldId) -> ApiResult<hold::Model> {
@@ -612,4 +659,27 @@ pub async fn list_referrals(
 
 pub async fn all_referrals(db: &impl ConnectionTrait) -> ApiResult<Vec<referral::Model>> {
     Ok(referral::Entity::find().all(db).await?)
+}
+
+// Notifications
+
+/// Tells agency `agency_id` of `event`, through each of its subscriptions that asked for
+/// it, in the caller's transaction.
+pub async fn tell_agency(
+    db: &impl sea_orm::ConnectionTrait,
+    agency_id: &str,
+    event: assay_proto::lawenforcement::v1::EventType,
+    data: serde_json::Value,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<()> {
+    assay_common::webhooks::store::notify(
+        &crate::domain::notify::EVENTS,
+        db,
+        assay_common::outbox::topic::AGENCY_NOTIFICATION,
+        &crate::domain::notify::agency_owner(agency_id),
+        event,
+        data,
+        now,
+    )
+    .await
 }

@@ -2,8 +2,9 @@
 //! management of what to do about sellers, and nobody of anything else.
 
 use super::*;
+use assay_common::webhooks::{self, entity::subscription};
+
 use crate::domain::notify::{self, Audience};
-use crate::entity::subscription;
 use crate::ids::{NotificationId, SubscriptionId};
 
 /// Who the caller is for notifications, and the owner its subscriptions are kept under.
@@ -23,20 +24,14 @@ fn audience(principal: &Principal) -> ApiResult<(Audience, String)> {
     }
 }
 
-/// E-mail subscriptions keep their address as a `mailto:` URL.
-const MAILTO: &str = "mailto:";
-
 fn subscription_proto(model: &subscription::Model, secret: bool) -> Subscription {
-    let (url, email) = match model.url.strip_prefix(MAILTO) {
-        Some(address) => (String::new(), address.to_owned()),
-        None => (model.url.clone(), String::new()),
-    };
+    let (url, email) = webhooks::store::place_of(model);
     Subscription {
         id: model.id.clone(),
         owner: model.owner.clone(),
         url,
         email,
-        event_types: store::event_types_of(model)
+        event_types: webhooks::store::event_types_of(&notify::EVENTS, model)
             .into_iter()
             .map(|e| e as i32)
             .collect(),
@@ -57,80 +52,30 @@ impl CasesApi {
     ) -> ApiResult<Subscription> {
         let (audience, owner) = audience(principal)?;
         let mut violations = FieldViolations::new();
-        let Some(wanted) = req.subscription else {
+        let Some(asked) = req.subscription else {
             violations.add("subscription", "is required");
             return violations.into_result(Subscription::default());
         };
-        let notifications = &self.inner.config.notifications;
-        let url = match (wanted.url.is_empty(), wanted.email.is_empty()) {
-            (false, true) => violations.check(
-                "subscription.url",
-                notify::check_url(&wanted.url, notifications.allow_http),
-            ),
-            (true, false) => violations
-                .check("subscription.email", validate::email(&wanted.email))
-                .map(|address| format!("{MAILTO}{address}")),
-            (true, true) => {
-                violations.add("subscription.url", "set a url or an email");
-                None
-            }
-            (false, false) => {
-                violations.add("subscription.email", "set a url or an email, not both");
-                None
-            }
-        };
-        let mut events: Vec<EventType> = Vec::new();
-        if !(1..=notify::MAX_EVENT_TYPES).contains(&wanted.event_types.len()) {
-            violations.add(
-                "subscription.event_types",
-                format!("must name 1 to {} events", notify::MAX_EVENT_TYPES),
-            );
-        }
-        for (i, raw) in wanted
-            .event_types
-            .iter()
-            .take(notify::MAX_EVENT_TYPES)
-            .enumerate()
-        {
-            let field = format!("subscription.event_types[{i}]");
-            match validate::required_enum::<EventType>(*raw) {
-                Err(error) => violations.add(field, error),
-                Ok(event) if !audience.may_hear(event) => violations.add(
-                    field,
-                    format!("{} is not about records of {owner}", event.as_str_name()),
-                ),
-                Ok(event) if events.contains(&event) => violations.add(field, "is named twice"),
-                Ok(event) => events.push(event),
-            }
-        }
-        let url = violations.require(url)?;
-        if url.starts_with(MAILTO) && notifications.smtp.is_none() {
-            return Err(ApiError::precondition(
-                "this deployment has no SMTP relay ([cases.notifications.smtp]): subscribe a url",
-            ));
-        }
+        let config = &self.inner.config.notifications;
+        let wanted = webhooks::check_wanted(
+            &notify::EVENTS,
+            &mut violations,
+            "subscription",
+            (&asked.url, &asked.email, &asked.event_types),
+            &owner,
+            |event| audience.may_hear(event),
+            config,
+        );
+        let wanted = violations.require(wanted)?;
         let txn = self.db().begin().await?;
-        if store::subscriptions_of(&txn, &owner).await?.len() >= notify::MAX_SUBSCRIPTIONS {
-            return Err(ApiError::precondition(format!(
-                "{owner} has {} subscriptions, the most it may have",
-                notify::MAX_SUBSCRIPTIONS
-            )));
-        }
-        let secret: [u8; 32] = rand::random();
-        let model = store::insert_subscription(
+        let model = webhooks::store::subscribe(
+            &notify::EVENTS,
             &txn,
-            subscription::Model {
-                id: SubscriptionId::generate().into_string(),
-                owner,
-                url,
-                event_types: events
-                    .iter()
-                    .map(|e| e.as_str_name())
-                    .collect::<Vec<_>>()
-                    .join(","),
-                secret: hex::encode(secret),
-                create_time: time::now(),
-            },
+            owner,
+            wanted,
+            config,
+            "cases.notifications",
+            time::now(),
         )
         .await?;
         txn.commit().await?;
@@ -142,7 +87,7 @@ impl CasesApi {
         principal: &Principal,
     ) -> ApiResult<ListSubscriptionsResponse> {
         let (_, owner) = audience(principal)?;
-        let subscriptions = store::subscriptions_of(self.db(), &owner).await?;
+        let subscriptions = webhooks::store::subscriptions_of(self.db(), &owner).await?;
         Ok(ListSubscriptionsResponse {
             subscriptions: subscriptions
                 .iter()
@@ -158,9 +103,7 @@ impl CasesApi {
     ) -> ApiResult<DeleteSubscriptionResponse> {
         let (_, owner) = audience(principal)?;
         let id = SubscriptionId::parse(&req.id).map_err(|e| ApiError::invalid("id", e))?;
-        if !store::delete_subscription(self.db(), &owner, id.as_str()).await? {
-            return Err(ApiError::not_found("subscription", id.as_str()));
-        }
+        webhooks::store::unsubscribe(self.db(), &owner, id.as_str()).await?;
         Ok(DeleteSubscriptionResponse {})
     }
 
@@ -185,7 +128,8 @@ impl CasesApi {
         let (notification, limit) =
             violations.finish(|| (notification.unwrap(), limit.unwrap()))?;
         let attempts =
-            store::deliveries_of(self.db(), &owner, notification.as_deref(), limit).await?;
+            webhooks::store::deliveries_of(self.db(), &owner, notification.as_deref(), limit)
+                .await?;
         Ok(ListDeliveriesResponse {
             deliveries: attempts
                 .into_iter()
@@ -211,15 +155,7 @@ impl CasesApi {
         let (_, owner) = audience(principal)?;
         let id = NotificationId::parse(&req.notification_id)
             .map_err(|e| ApiError::invalid("notification_id", e))?;
-        let txn = self.db().begin().await?;
-        if store::notification_of(&txn, &owner, id.as_str())
-            .await?
-            .is_none()
-        {
-            return Err(ApiError::not_found("notification", id.as_str()));
-        }
-        store::queue_delivery(&txn, id.as_str()).await?;
-        txn.commit().await?;
+        webhooks::store::redeliver(self.db(), topic::NOTIFICATION, &owner, id.as_str()).await?;
         self.wake_relay();
         Ok(RedeliverNotificationResponse {})
     }

@@ -1,85 +1,10 @@
-//! Notifications: who may be told what, where a webhook may point, and how each one is
-//! signed — an HMAC-SHA256 over the timestamp and the body, as the payment platforms sign
-//! theirs, so that a receiver can check both where it came from and that it is fresh.
+//! Notifications of case management: who may be told what. Where a webhook may point,
+//! how each one is signed and how it is delivered is shared with every service, in
+//! `assay_common::webhooks`.
 
+use assay_common::webhooks::Events;
+pub use assay_common::webhooks::NotificationConfig;
 use assay_proto::cases::v1::EventType;
-use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
-use sha2::Sha256;
-
-/// Event types one subscription may name.
-pub const MAX_EVENT_TYPES: usize = 10;
-/// Subscriptions one principal may hold.
-pub const MAX_SUBSCRIPTIONS: usize = 20;
-/// The longest endpoint URL.
-pub const MAX_URL: usize = 2000;
-
-/// Where webhooks may go (`[cases.notifications]`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct NotificationConfig {
-    /// Accept `http://` endpoints (development only: bodies travel in clear).
-    pub allow_http: bool,
-    /// Deliver to loopback, private and link-local addresses (development only: a
-    /// subscriber could otherwise make this service call into its own network).
-    pub allow_private_targets: bool,
-    /// How long one delivery attempt may take.
-    #[serde(with = "humantime_serde")]
-    pub timeout: std::time::Duration,
-    /// How long a notification is retried (with the outbox's backoff) from when it was
-    /// queued, or queued again by RedeliverNotification, before it is given up on.
-    #[serde(with = "humantime_serde")]
-    pub give_up_after: std::time::Duration,
-    /// The SMTP relay e-mail notifications go through; unset: no e-mail subscriptions.
-    pub smtp: Option<SmtpConfig>,
-}
-
-/// An SMTP relay (`[cases.notifications.smtp]`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SmtpConfig {
-    pub host: String,
-    #[serde(default = "SmtpConfig::default_port")]
-    pub port: u16,
-    /// `starttls` (the default), `tls` (implicit, port 465) or `none` (development only).
-    #[serde(default)]
-    pub tls: SmtpTls,
-    /// The sender, e.g. `Assay <assay@marketplace.example>`.
-    pub from: String,
-    #[serde(default)]
-    pub username: Option<String>,
-    /// A file holding the password.
-    #[serde(default)]
-    pub password_file: Option<std::path::PathBuf>,
-}
-
-impl SmtpConfig {
-    fn default_port() -> u16 {
-        587
-    }
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SmtpTls {
-    #[default]
-    Starttls,
-    Tls,
-    None,
-}
-
-impl Default for NotificationConfig {
-    fn default() -> Self {
-        Self {
-            allow_http: false,
-            allow_private_targets: false,
-            timeout: std::time::Duration::from_secs(10),
-            // As the payment platforms do: three days of retries.
-            give_up_after: std::time::Duration::from_secs(3 * 86_400),
-            smtp: None,
-        }
-    }
-}
 
 /// Who a principal is, as far as notifications go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +32,13 @@ impl Audience {
     }
 }
 
+/// Case management's events, as the contract names them.
+pub const EVENTS: Events<EventType> = Events {
+    proto_name: |event| event.as_str_name(),
+    from_proto_name: EventType::from_str_name,
+    type_name: event_name,
+};
+
 /// The event's name in a body and the `Assay-Event` header: "case.decided".
 pub fn event_name(event: EventType) -> &'static str {
     match event {
@@ -118,73 +50,6 @@ pub fn event_name(event: EventType) -> &'static str {
         EventType::EnforcementAction => "seller.enforcement_action",
         EventType::ReferralOutcome => "case.referral_outcome",
     }
-}
-
-/// Checks an endpoint: https (or http where allowed), a host, no credentials in it.
-pub fn check_url(url: &str, allow_http: bool) -> Result<String, String> {
-    if url.is_empty() {
-        return Err("must not be empty".to_owned());
-    }
-    if url.len() > MAX_URL {
-        return Err(format!("must be at most {MAX_URL} characters"));
-    }
-    let uri: http::Uri = url.parse().map_err(|_| "must be a URL".to_owned())?;
-    match uri.scheme_str() {
-        Some("https") => {}
-        Some("http") if allow_http => {}
-        _ => return Err("must be an https URL".to_owned()),
-    }
-    let authority = uri.authority().ok_or("must name a host")?;
-    if authority.as_str().contains('@') {
-        return Err("must not carry credentials".to_owned());
-    }
-    if authority.host().is_empty() {
-        return Err("must name a host".to_owned());
-    }
-    Ok(url.to_owned())
-}
-
-/// Whether an address is one a webhook may reach from the public internet's side:
-/// not loopback, private, link-local, shared, documentation, or unspecified.
-pub fn is_public(ip: std::net::IpAddr) -> bool {
-    use std::net::IpAddr;
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || v4.is_multicast()
-                || (a == 100 && (64..128).contains(&b)))
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public(IpAddr::V4(v4));
-            }
-            let first = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80)
-        }
-    }
-}
-
-/// The `Assay-Signature` header of `body` sent at `timestamp` (Unix seconds):
-/// `t=<timestamp>,v1=<hex HMAC-SHA256 of "<timestamp>.<body>">`.
-pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body.as_bytes());
-    format!(
-        "t={timestamp},v1={}",
-        hex::encode(mac.finalize().into_bytes())
-    )
 }
 
 #[cfg(test)]
@@ -201,56 +66,11 @@ mod tests {
     }
 
     #[test]
-    fn endpoints_are_https_with_a_host_and_no_credentials() {
-        assert!(check_url("https://hooks.example.com/assay", false).is_ok());
-        assert!(check_url("http://127.0.0.1:8080/x", true).is_ok());
-        for (url, said) in [
-            ("", "empty"),
-            ("http://hooks.example.com/", "https"),
-            ("ftp://hooks.example.com/", "https"),
-            ("https://user:pw@hooks.example.com/", "credentials"),
-            ("not a url", "URL"),
-            ("/relative", "https"),
-        ] {
-            let error = check_url(url, false).unwrap_err();
-            assert!(error.contains(said), "{url}: {error}");
-        }
-        assert!(check_url(&format!("https://a.example/{}", "x".repeat(MAX_URL)), false).is_err());
-    }
-
-    #[test]
-    fn only_public_addresses_are_reached() {
-        for private in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "100.64.0.1",
-            "0.0.0.0",
-            "::1",
-            "fd00::1",
-            "fe80::1",
-            "::ffff:10.0.0.1",
-        ] {
-            assert!(!is_public(private.parse().unwrap()), "{private}");
-        }
-        for public in ["93.184.216.34", "2606:2800:220:1::1"] {
-            assert!(is_public(public.parse().unwrap()), "{public}");
-        }
-    }
-
-    #[test]
-    fn the_signature_covers_the_time_and_the_body() {
-        // Python: hmac.new(b"k", b"1700000000.{}", hashlib.sha256).hexdigest()
-        let signed = signature("k", 1_700_000_000, "{}");
-        assert!(signed.starts_with("t=1700000000,v1="), "{signed}");
-        assert_eq!(
-            signed,
-            "t=1700000000,v1=c6ef4734033cee2367414a0939385eca0397754aa7a59716da7463a9298b5146"
-        );
-        assert_ne!(signed, signature("k", 1_700_000_001, "{}"));
-        assert_ne!(signed, signature("k", 1_700_000_000, "{ }"));
-        assert_ne!(signed, signature("j", 1_700_000_000, "{}"));
+    fn every_event_has_a_name_of_its_own() {
+        let names: std::collections::BTreeSet<&str> = (1..=6)
+            .map(|i| event_name(EventType::try_from(i).unwrap()))
+            .collect();
+        assert_eq!(names.len(), 6);
+        assert_eq!(event_name(EventType::CaseDecided), "case.decided");
     }
 }

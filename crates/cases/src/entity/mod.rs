@@ -6,13 +6,13 @@ pub mod case_event;
 pub mod case_listing;
 pub mod case_tag;
 pub mod custody_event;
-pub mod delivery;
 pub mod enforcement_action;
 pub mod evidence;
-pub mod notification;
 pub mod referral;
 pub mod referral_outcome;
 pub mod seller_identifier;
 pub mod seller_link;
 pub mod strike;
-pub mod subscription;
+
+// The notification tables, alike in every service that keeps them.
+pub use assay_common::webhooks::entity::{delivery, notification, subscription};

@@ -4,10 +4,8 @@ mod m20261128_000001_create_cases;
 mod m20261201_000002_add_case_trace_context;
 mod m20261206_000003_add_case_sla_breach;
 mod m20261206_000004_create_enforcement_actions;
-mod m20261206_000005_create_notifications;
 mod m20261207_000006_create_seller_links;
 mod m20261207_000007_add_enforcement_link;
-mod m20261207_000008_add_delivery_given_up;
 
 assay_common::migrator!(
     "cases_migrations",
@@ -20,9 +18,9 @@ assay_common::migrator!(
         assay_common::outbox::UndeliveredIndexMigration,
         m20261206_000003_add_case_sla_breach::Migration,
         m20261206_000004_create_enforcement_actions::Migration,
-        m20261206_000005_create_notifications::Migration,
+        assay_common::webhooks::Migration,
         m20261207_000006_create_seller_links::Migration,
         m20261207_000007_add_enforcement_link::Migration,
-        m20261207_000008_add_delivery_given_up::Migration,
+        assay_common::webhooks::GivenUpMigration,
     ]
 );

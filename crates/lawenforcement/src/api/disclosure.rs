@@ -279,9 +279,25 @@ impl LawEnforcementApi {
             "released {files} files to {} until {expires}, manifest sha256 {manifest}",
             body.agency_id,
         );
+        store::tell_agency(
+            &txn,
+            &body.agency_id,
+            EventType::PackageReady,
+            serde_json::json!({
+                "request_id": id.as_str(),
+                "files": files,
+                "manifest_sha256": manifest,
+                "expire_time": expires.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            }),
+            now,
+        )
+        .await?;
         body.status = to as i32;
-        self.save(txn, principal, &model, body, "request.disclose", detail)
-            .await
+        let saved = self
+            .save(txn, principal, &model, body, "request.disclose", detail)
+            .await?;
+        self.wake_relay();
+        Ok(saved)
     }
 
     pub(super) async fn download_package(

@@ -8,6 +8,7 @@ mod agencies;
 mod audit;
 mod disclosure;
 mod holds;
+mod notifications;
 mod referrals;
 mod requests;
 
@@ -101,6 +102,13 @@ impl LawEnforcementApi {
 
     pub fn set_waker(&self, waker: Arc<Notify>) {
         let _ = self.inner.relay.set(waker);
+    }
+
+    /// Wakes the outbox relay: something was written for it.
+    fn wake_relay(&self) {
+        if let Some(waker) = self.inner.relay.get() {
+            waker.notify_one();
+        }
     }
 
     fn db(&self) -> &Db {
@@ -342,5 +350,16 @@ assay_common::rpcs! {
             |_, req| self.list_audit_entries(req);
         verify_audit_log(VerifyAuditLogRequest) -> VerifyAuditLogResponse =
             |_, _req| self.verify_audit_log();
+        create_subscription(CreateSubscriptionRequest) -> CreateSubscriptionResponse =
+            |p, req| self.create_subscription(&p, req),
+            |s| CreateSubscriptionResponse { subscription: Some(s) };
+        list_subscriptions(ListSubscriptionsRequest) -> ListSubscriptionsResponse =
+            |p, _req| self.list_subscriptions(&p);
+        delete_subscription(DeleteSubscriptionRequest) -> DeleteSubscriptionResponse =
+            |p, req| self.delete_subscription(&p, req);
+        list_deliveries(ListDeliveriesRequest) -> ListDeliveriesResponse =
+            |p, req| self.list_deliveries(&p, req);
+        redeliver_notification(RedeliverNotificationRequest) -> RedeliverNotificationResponse =
+            |p, req| self.redeliver_notification(&p, req);
     }
 }

@@ -64,7 +64,20 @@ impl LawEnforcementApi {
             format!("case {} for {}", case.id, referral.agency_id),
         )
         .await?;
+        store::tell_agency(
+            &txn,
+            agency_id.as_str(),
+            EventType::ReferralReceived,
+            serde_json::json!({
+                "referral_id": referral.id,
+                "case_id": case.id,
+                "summary": referral.summary,
+            }),
+            now,
+        )
+        .await?;
         txn.commit().await?;
+        self.wake_relay();
         Ok(ReceiveReferralResponse {
             referral_id: referral.id,
             created: true,
@@ -260,10 +273,8 @@ impl LawEnforcementApi {
         )
         .await?;
         txn.commit().await?;
-        if once.is_created()
-            && let Some(waker) = self.inner.relay.get()
-        {
-            waker.notify_one();
+        if once.is_created() {
+            self.wake_relay();
         }
         convert::referral(&once.into_inner())
     }

@@ -11,6 +11,7 @@
 //! Preservation requests disclose nothing: once approved (the hold placed) they close.
 
 pub mod check;
+pub mod notify;
 pub mod package;
 
 use std::time::Duration;

@@ -12,6 +12,8 @@ pub struct Model {
     pub expire_time: DateTimeUtc,
     pub extended: bool,
     pub create_time: DateTimeUtc,
+    /// The end its agency was last warned of.
+    pub warned_expire_time: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,6 +1,7 @@
 //! The law-enforcement service's schema, one migration per step.
 
 mod m20261128_000001_create_lawenforcement;
+mod m20261207_000002_add_hold_warning;
 
 assay_common::migrator!(
     "lawenforcement_migrations",
@@ -10,5 +11,8 @@ assay_common::migrator!(
         m20261128_000001_create_lawenforcement::Migration,
         assay_common::outbox::TraceContextMigration,
         assay_common::outbox::UndeliveredIndexMigration,
+        assay_common::webhooks::Migration,
+        assay_common::webhooks::GivenUpMigration,
+        m20261207_000002_add_hold_warning::Migration,
     ]
 );

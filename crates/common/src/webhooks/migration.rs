@@ -1,9 +1,17 @@
-//! Webhook subscriptions, the notifications made for them, and each attempt to deliver one.
+//! The notification tables, and their changes, each under the name it first had in case
+//! management's migrations (where it was recorded by that name); a service that takes up
+//! notifications lists both in its migrator.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
-#[derive(DeriveMigrationName)]
+/// Webhook subscriptions, the notifications made for them, and each attempt to deliver one.
 pub struct Migration;
+
+impl MigrationName for Migration {
+    fn name(&self) -> &str {
+        "m20261206_000005_create_notifications"
+    }
+}
 
 #[derive(DeriveIden)]
 enum Subscriptions {
@@ -30,6 +38,7 @@ enum Notifications {
 enum Deliveries {
     Table,
     Id,
+    GivenUp,
     NotificationId,
     AttemptTime,
     StatusCode,
@@ -102,6 +111,29 @@ impl MigrationTrait for Migration {
                     .name("deliveries_by_notification")
                     .table(Deliveries::Table)
                     .col(Deliveries::NotificationId)
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
+/// A delivery attempt says when it was the last: the notification is given up on.
+pub struct GivenUpMigration;
+
+impl MigrationName for GivenUpMigration {
+    fn name(&self) -> &str {
+        "m20261207_000008_add_delivery_given_up"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for GivenUpMigration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Deliveries::Table)
+                    .add_column(boolean(Deliveries::GivenUp).default(false))
                     .to_owned(),
             )
             .await

@@ -1,4 +1,5 @@
-//! A delivery attempt says when it was the last: the notification is given up on.
+//! A preservation hold remembers the end its agency was last warned of, so that it is
+//! warned once per end (an extension brings a new one).
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -6,9 +7,9 @@ use sea_orm_migration::{prelude::*, schema::*};
 pub struct Migration;
 
 #[derive(DeriveIden)]
-enum Deliveries {
+enum Holds {
     Table,
-    GivenUp,
+    WarnedExpireTime,
 }
 
 #[async_trait::async_trait]
@@ -17,8 +18,8 @@ impl MigrationTrait for Migration {
         manager
             .alter_table(
                 Table::alter()
-                    .table(Deliveries::Table)
-                    .add_column(boolean(Deliveries::GivenUp).default(false))
+                    .table(Holds::Table)
+                    .add_column(timestamp_with_time_zone_null(Holds::WarnedExpireTime))
                     .to_owned(),
             )
             .await

@@ -1,0 +1,189 @@
+//! Webhook and e-mail subscriptions: an agency hears of its own requests and referrals.
+//! Each subscribing, unsubscribing and redelivery is in the audit log.
+
+use assay_common::webhooks::{self, entity::subscription};
+
+use super::*;
+use crate::domain::notify::{self, EVENTS};
+use crate::ids::{NotificationId, SubscriptionId};
+
+/// The owner the calling agency's subscriptions are kept under.
+fn owner_of(principal: &Principal) -> ApiResult<String> {
+    match principal {
+        Principal::Agency { agency_id, .. } => Ok(notify::agency_owner(agency_id)),
+        _ => Err(ApiError::PermissionDenied(
+            "only agencies subscribe to the law-enforcement service's notifications".to_owned(),
+        )),
+    }
+}
+
+fn subscription_proto(model: &subscription::Model, secret: bool) -> Subscription {
+    let (url, email) = webhooks::store::place_of(model);
+    Subscription {
+        id: model.id.clone(),
+        owner: model.owner.clone(),
+        url,
+        email,
+        event_types: webhooks::store::event_types_of(&EVENTS, model)
+            .into_iter()
+            .map(|e| e as i32)
+            .collect(),
+        signing_secret: if secret {
+            model.secret.clone()
+        } else {
+            String::new()
+        },
+        create_time: Some(time::to_timestamp(model.create_time)),
+    }
+}
+
+impl LawEnforcementApi {
+    pub(super) async fn create_subscription(
+        &self,
+        principal: &Principal,
+        req: CreateSubscriptionRequest,
+    ) -> ApiResult<Subscription> {
+        let owner = owner_of(principal)?;
+        let mut violations = FieldViolations::new();
+        let Some(asked) = req.subscription else {
+            violations.add("subscription", "is required");
+            return violations.into_result(Subscription::default());
+        };
+        let config = &self.inner.config.notifications;
+        let wanted = webhooks::check_wanted(
+            &EVENTS,
+            &mut violations,
+            "subscription",
+            (&asked.url, &asked.email, &asked.event_types),
+            &owner,
+            notify::agency_may_hear,
+            config,
+        );
+        let wanted = violations.require(wanted)?;
+        let txn = self.db().begin().await?;
+        let model = webhooks::store::subscribe(
+            &EVENTS,
+            &txn,
+            owner,
+            wanted,
+            config,
+            "lawenforcement.notifications",
+            time::now(),
+        )
+        .await?;
+        self.audit(
+            &txn,
+            principal,
+            "subscription.create",
+            &model.id,
+            format!("{} to {}", model.event_types, model.url),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(subscription_proto(&model, true))
+    }
+
+    pub(super) async fn list_subscriptions(
+        &self,
+        principal: &Principal,
+    ) -> ApiResult<ListSubscriptionsResponse> {
+        let owner = owner_of(principal)?;
+        let subscriptions = webhooks::store::subscriptions_of(self.db(), &owner).await?;
+        Ok(ListSubscriptionsResponse {
+            subscriptions: subscriptions
+                .iter()
+                .map(|s| subscription_proto(s, false))
+                .collect(),
+        })
+    }
+
+    pub(super) async fn delete_subscription(
+        &self,
+        principal: &Principal,
+        req: DeleteSubscriptionRequest,
+    ) -> ApiResult<DeleteSubscriptionResponse> {
+        let owner = owner_of(principal)?;
+        let id = SubscriptionId::parse(&req.id).map_err(|e| ApiError::invalid("id", e))?;
+        let txn = self.db().begin().await?;
+        webhooks::store::unsubscribe(&txn, &owner, id.as_str()).await?;
+        self.audit(
+            &txn,
+            principal,
+            "subscription.delete",
+            id.as_str(),
+            String::new(),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(DeleteSubscriptionResponse {})
+    }
+
+    pub(super) async fn list_deliveries(
+        &self,
+        principal: &Principal,
+        req: ListDeliveriesRequest,
+    ) -> ApiResult<ListDeliveriesResponse> {
+        let owner = owner_of(principal)?;
+        let mut violations = FieldViolations::new();
+        let notification = if req.notification_id.is_empty() {
+            Some(None)
+        } else {
+            violations
+                .check(
+                    "notification_id",
+                    NotificationId::parse(&req.notification_id).map(NotificationId::into_string),
+                )
+                .map(Some)
+        };
+        if !(0..=1000).contains(&req.page_size) {
+            violations.add("page_size", "must be between 0 and 1000");
+        }
+        let notification = violations.require(notification)?;
+        let limit = if req.page_size == 0 {
+            100
+        } else {
+            req.page_size as u64
+        };
+        let attempts =
+            webhooks::store::deliveries_of(self.db(), &owner, notification.as_deref(), limit)
+                .await?;
+        Ok(ListDeliveriesResponse {
+            deliveries: attempts
+                .into_iter()
+                .map(|(d, n)| Delivery {
+                    notification_id: d.notification_id,
+                    subscription_id: n.subscription_id,
+                    event_type: EventType::from_str_name(&n.event_type).unwrap_or_default() as i32,
+                    attempt_time: Some(time::to_timestamp(d.attempt_time)),
+                    status_code: d.status_code,
+                    error: d.error,
+                    delivered: d.delivered,
+                    given_up: d.given_up,
+                })
+                .collect(),
+        })
+    }
+
+    pub(super) async fn redeliver_notification(
+        &self,
+        principal: &Principal,
+        req: RedeliverNotificationRequest,
+    ) -> ApiResult<RedeliverNotificationResponse> {
+        let owner = owner_of(principal)?;
+        let id = NotificationId::parse(&req.notification_id)
+            .map_err(|e| ApiError::invalid("notification_id", e))?;
+        let txn = self.db().begin().await?;
+        webhooks::store::redeliver(&txn, topic::AGENCY_NOTIFICATION, &owner, id.as_str()).await?;
+        self.audit(
+            &txn,
+            principal,
+            "notification.redeliver",
+            id.as_str(),
+            String::new(),
+        )
+        .await?;
+        txn.commit().await?;
+        self.wake_relay();
+        Ok(RedeliverNotificationResponse {})
+    }
+}
