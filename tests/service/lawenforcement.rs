@@ -139,6 +139,67 @@ async fn disclose(legal: &mut Le, id: &str) -> Result<LegalRequest, tonic::Statu
         .map(|r| r.into_inner().legal_request.unwrap())
 }
 
+/// A staff case about `seller`'s listing, reviewed, escalated and referred by legal staff to
+/// agency `agency_id`: the case, and its referral's id.
+async fn referred_case(
+    sandbox: &Sandbox,
+    agency_id: &str,
+    title: &str,
+    seller: &str,
+) -> (cases::Case, String) {
+    let mut analyst = CasesServiceClient::new(sandbox.as_principal(Some(ANALYST)).await);
+    let case = analyst
+        .create_case(cases::CreateCaseRequest {
+            r#case: Some(cases::Case {
+                title: title.to_owned(),
+                listings: vec![cases::CaseListing {
+                    listing_id: format!("lst-{seller}"),
+                    seller_id: seller.to_owned(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .r#case
+        .unwrap();
+    analyst
+        .start_review(cases::StartReviewRequest {
+            id: case.id.clone(),
+            etag: String::new(),
+        })
+        .await
+        .unwrap();
+    analyst
+        .escalate_case(cases::EscalateCaseRequest {
+            id: case.id.clone(),
+            etag: String::new(),
+            note: "supplier of many".to_owned(),
+        })
+        .await
+        .unwrap();
+    let referred = CasesServiceClient::new(sandbox.as_principal(Some(LEGAL)).await)
+        .refer_case(cases::ReferCaseRequest {
+            id: case.id.clone(),
+            etag: String::new(),
+            referral: Some(cases::Referral {
+                agency_id: agency_id.to_owned(),
+                summary: "Warehouse supplying counterfeit handbags".to_owned(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .r#case
+        .unwrap();
+    let referral_id = referred.referral.unwrap().id;
+    (case, referral_id)
+}
+
 /// The audit log's entries about `resource`, oldest first.
 async fn audit_entries(sandbox: &Sandbox, resource: &str) -> Vec<AuditEntry> {
     le(sandbox, AUDITOR)
@@ -1706,56 +1767,8 @@ async fn referrals_reach_the_agency_and_outcomes_reach_the_case(backend: Backend
     let mut legal = le(&sandbox, LEGAL).await;
     let a = agency(&mut legal, "Guardia di Finanza", "IT", "gdf.it").await;
     let mut analyst = CasesServiceClient::new(sandbox.as_principal(Some(ANALYST)).await);
-    let mut case_legal = CasesServiceClient::new(sandbox.as_principal(Some(LEGAL)).await);
-    let case = analyst
-        .create_case(cases::CreateCaseRequest {
-            r#case: Some(cases::Case {
-                title: "Warehouse in Naples".to_owned(),
-                listings: vec![cases::CaseListing {
-                    listing_id: "lst-n".to_owned(),
-                    seller_id: "s-naples".to_owned(),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .r#case
-        .unwrap();
-    analyst
-        .start_review(cases::StartReviewRequest {
-            id: case.id.clone(),
-            etag: String::new(),
-        })
-        .await
-        .unwrap();
-    analyst
-        .escalate_case(cases::EscalateCaseRequest {
-            id: case.id.clone(),
-            etag: String::new(),
-            note: "supplier of many".to_owned(),
-        })
-        .await
-        .unwrap();
-    let referred = case_legal
-        .refer_case(cases::ReferCaseRequest {
-            id: case.id.clone(),
-            etag: String::new(),
-            referral: Some(cases::Referral {
-                agency_id: a.id.clone(),
-                summary: "Warehouse supplying counterfeit handbags".to_owned(),
-                ..Default::default()
-            }),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .r#case
-        .unwrap();
-    let referral_id = referred.referral.unwrap().id;
+    let (case, referral_id) =
+        referred_case(&sandbox, &a.id, "Warehouse in Naples", "s-naples").await;
 
     // The relay delivers it; the agency sees it, and no other agency does.
     let mut as_a = le(&sandbox, &agency_principal(&a.id)).await;
@@ -2149,52 +2162,7 @@ async fn agencies_hear_of_their_own_packages_holds_and_referrals(backend: Backen
     assert!(later["data"]["expire_time"].as_str() > body["data"]["expire_time"].as_str());
 
     // A case referred to the agency.
-    let mut analyst = CasesServiceClient::new(sandbox.as_principal(Some(ANALYST)).await);
-    let case = analyst
-        .create_case(cases::CreateCaseRequest {
-            r#case: Some(cases::Case {
-                title: "Warehouse in Cork".to_owned(),
-                listings: vec![cases::CaseListing {
-                    listing_id: "lst-cork".to_owned(),
-                    seller_id: "s-cork".to_owned(),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .r#case
-        .unwrap();
-    analyst
-        .start_review(cases::StartReviewRequest {
-            id: case.id.clone(),
-            etag: String::new(),
-        })
-        .await
-        .unwrap();
-    analyst
-        .escalate_case(cases::EscalateCaseRequest {
-            id: case.id.clone(),
-            etag: String::new(),
-            note: "supplier of many".to_owned(),
-        })
-        .await
-        .unwrap();
-    CasesServiceClient::new(sandbox.as_principal(Some(LEGAL)).await)
-        .refer_case(cases::ReferCaseRequest {
-            id: case.id.clone(),
-            etag: String::new(),
-            referral: Some(cases::Referral {
-                agency_id: a.id.clone(),
-                summary: "Warehouse supplying counterfeit handbags".to_owned(),
-                ..Default::default()
-            }),
-        })
-        .await
-        .unwrap();
+    let (case, _) = referred_case(&sandbox, &a.id, "Warehouse in Cork", "s-cork").await;
     let referred = hooks.wait("/a", "referral.received", 1).await;
     let body: serde_json::Value = serde_json::from_str(&referred[0].body).unwrap();
     assert_eq!(body["data"]["case_id"], case.id.as_str());

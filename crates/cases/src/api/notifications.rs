@@ -113,23 +113,13 @@ impl CasesApi {
         req: ListDeliveriesRequest,
     ) -> ApiResult<ListDeliveriesResponse> {
         let (_, owner) = audience(principal)?;
-        let mut violations = FieldViolations::new();
-        let notification = if req.notification_id.is_empty() {
-            Some(None)
-        } else {
-            violations
-                .check(
-                    "notification_id",
-                    NotificationId::parse(&req.notification_id).map(NotificationId::into_string),
-                )
-                .map(Some)
-        };
-        let limit = violations.check("page_size", feed_page(req.page_size));
-        let (notification, limit) =
-            violations.finish(|| (notification.unwrap(), limit.unwrap()))?;
-        let attempts =
-            webhooks::store::deliveries_of(self.db(), &owner, notification.as_deref(), limit)
-                .await?;
+        let attempts = webhooks::store::list_deliveries(
+            self.db(),
+            &owner,
+            &req.notification_id,
+            req.page_size,
+        )
+        .await?;
         Ok(ListDeliveriesResponse {
             deliveries: attempts
                 .into_iter()

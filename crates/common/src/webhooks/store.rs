@@ -201,6 +201,38 @@ pub async fn record_delivery(
     Ok(())
 }
 
+/// The owner's delivery attempts as `ListDeliveries` asks for them: of notification
+/// `notification_id` ("" for all of them), at most `page_size` (0: 100; at most 1,000),
+/// newest first, with the notification each was of.
+pub async fn list_deliveries(
+    db: &impl ConnectionTrait,
+    owner: &str,
+    notification_id: &str,
+    page_size: i32,
+) -> ApiResult<Vec<(delivery::Model, notification::Model)>> {
+    let mut violations = crate::FieldViolations::new();
+    let notification = if notification_id.is_empty() {
+        Some(None)
+    } else {
+        violations
+            .check(
+                "notification_id",
+                NotificationId::parse(notification_id).map(NotificationId::into_string),
+            )
+            .map(Some)
+    };
+    let limit = match page_size {
+        0 => Some(100),
+        n @ 1..=1000 => Some(n as u64),
+        _ => {
+            violations.add("page_size", "must be between 0 and 1000");
+            None
+        }
+    };
+    let (notification, limit) = violations.require(notification.zip(limit))?;
+    deliveries_of(db, owner, notification.as_deref(), limit).await
+}
+
 /// The owner's delivery attempts (of one notification, or all), newest first, with the
 /// notification each was of.
 pub async fn deliveries_of(

@@ -124,29 +124,13 @@ impl LawEnforcementApi {
         req: ListDeliveriesRequest,
     ) -> ApiResult<ListDeliveriesResponse> {
         let owner = owner_of(principal)?;
-        let mut violations = FieldViolations::new();
-        let notification = if req.notification_id.is_empty() {
-            Some(None)
-        } else {
-            violations
-                .check(
-                    "notification_id",
-                    NotificationId::parse(&req.notification_id).map(NotificationId::into_string),
-                )
-                .map(Some)
-        };
-        if !(0..=1000).contains(&req.page_size) {
-            violations.add("page_size", "must be between 0 and 1000");
-        }
-        let notification = violations.require(notification)?;
-        let limit = if req.page_size == 0 {
-            100
-        } else {
-            req.page_size as u64
-        };
-        let attempts =
-            webhooks::store::deliveries_of(self.db(), &owner, notification.as_deref(), limit)
-                .await?;
+        let attempts = webhooks::store::list_deliveries(
+            self.db(),
+            &owner,
+            &req.notification_id,
+            req.page_size,
+        )
+        .await?;
         Ok(ListDeliveriesResponse {
             deliveries: attempts
                 .into_iter()
