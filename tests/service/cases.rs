@@ -3402,7 +3402,8 @@ async fn screened_images_link_sellers_and_analysts_confirm_or_break_links(backen
         source: Some(screening::listing_image::Source::PerceptualHash(hash)),
     };
     // The same product photo, re-encoded (one bit apart), on two sellers' counterfeits; a
-    // blank image on a third seller's, which must link nobody.
+    // blank image on a third seller's, which must link nobody; a picture of its own on a
+    // fourth's.
     for (listing, seller, images) in [
         (
             "lst-a",
@@ -3411,6 +3412,8 @@ async fn screened_images_link_sellers_and_analysts_confirm_or_break_links(backen
         ),
         ("lst-b", "photo-copy", vec![photo(0x8f3c_61e0_5a5a_0ff3)]),
         ("lst-c", "blank-shop", vec![photo(0)]),
+        // A picture nobody else has: no link.
+        ("lst-d", "lone-shop", vec![photo(0x1234_5678_9abc_def0)]),
     ] {
         let answer = pipeline
             .screen_listing(screening::ScreenListingRequest {
@@ -3436,7 +3439,7 @@ async fn screened_images_link_sellers_and_analysts_confirm_or_break_links(backen
     )
     .await
     .len()
-        < 3
+        < 4
     {
         assert!(Instant::now() < deadline, "the alerts never arrived");
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -3456,6 +3459,32 @@ async fn screened_images_link_sellers_and_analysts_confirm_or_break_links(backen
     );
     let (_, blank) = cluster_of(&mut analyst, "blank-shop").await;
     assert_eq!(blank, ["blank-shop"], "a blank image is no evidence");
+    // Only the sellers a captured picture links are sent to screening again.
+    let db = sea_orm::Database::connect(sandbox.database_url(ServiceName::Cases))
+        .await
+        .unwrap();
+    let queued = async |seller: &str| {
+        use sea_orm::ConnectionTrait;
+        db.query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            format!(
+                "SELECT COUNT(*) AS n FROM outbox WHERE topic = 'cases.seller_standing' \
+                 AND key LIKE '{seller}/%'"
+            ),
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap()
+    };
+    assert_eq!(queued("blank-shop").await, 0);
+    assert_eq!(
+        queued("lone-shop").await,
+        0,
+        "a picture nobody shares changes nothing"
+    );
+    assert!(queued("photo-shop").await + queued("photo-copy").await >= 1);
 
     // The analyst finds the photo is the brand's own press image: not a link.
     let decide =

@@ -124,9 +124,24 @@ pub async fn record_identifiers(
             .exec_without_returning(db)
             .await?;
     }
-    // A new link may tie a seller to a repeat infringer.
-    let sellers: BTreeSet<String> = identifiers.iter().map(|(s, _)| s.clone()).collect();
-    queue_standing(db, sellers).await
+    // A new identifier changes a standing only where another seller holds it too (for an
+    // image, a picture that may be near it): only those sellers' standing is queued, and
+    // the relay sends the standing of every member of their clusters.
+    let mut ours: BTreeMap<&Identifier, BTreeSet<&str>> = BTreeMap::new();
+    for (seller, identifier) in identifiers.iter().chain(&bands) {
+        ours.entry(identifier).or_default().insert(seller);
+    }
+    let probe: Vec<Identifier> = ours.keys().map(|i| (*i).clone()).collect();
+    let mut linked: BTreeSet<String> = BTreeSet::new();
+    for holder in sellers_with(db, &probe).await? {
+        let key = (holder.kind, holder.value);
+        for seller in ours.get(&key).into_iter().flatten() {
+            if *seller != holder.seller_id {
+                linked.insert((*seller).to_owned());
+            }
+        }
+    }
+    queue_standing(db, linked).await
 }
 
 pub async fn identifiers_of(
