@@ -3414,6 +3414,10 @@ async fn screened_images_link_sellers_and_analysts_confirm_or_break_links(backen
         ("lst-c", "blank-shop", vec![photo(0)]),
         // A picture nobody else has: no link.
         ("lst-d", "lone-shop", vec![photo(0x1234_5678_9abc_def0)]),
+        // Velmora's own logo (a bit or two off) on two counterfeiters' listings: every
+        // counterfeiter of the brand shows it, so it links nobody.
+        ("lst-e", "logo-one", vec![photo(0x8f3c_1e0f_0f1e_3c8f ^ 0b1)]),
+        ("lst-f", "logo-two", vec![photo(0x8f3c_1e0f_0f1e_3c8f ^ 0b110)]),
     ] {
         let answer = pipeline
             .screen_listing(screening::ScreenListingRequest {
@@ -3439,7 +3443,7 @@ async fn screened_images_link_sellers_and_analysts_confirm_or_break_links(backen
     )
     .await
     .len()
-        < 4
+        < 6
     {
         assert!(Instant::now() < deadline, "the alerts never arrived");
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -3484,6 +3488,8 @@ async fn screened_images_link_sellers_and_analysts_confirm_or_break_links(backen
         0,
         "a picture nobody shares changes nothing"
     );
+    let (_, logo) = cluster_of(&mut analyst, "logo-one").await;
+    assert_eq!(logo, ["logo-one"], "a brand's logo is no evidence");
     assert!(queued("photo-shop").await + queued("photo-copy").await >= 1);
 
     // The analyst finds the photo is the brand's own press image: not a link.

@@ -193,7 +193,7 @@ impl CasesApi {
     ) -> ApiResult<ReceiveHitAlertResponse> {
         let now = time::now();
         let new = self
-            .alert_case(req.alert.unwrap_or_default(), "alert", now)
+            .alert_case(req.alert.unwrap_or_default(), "alert", &self.logos(), now)
             .map_err(ApiError::InvalidArgument)?;
         let (case_id, created) = self
             .open_alert_cases(principal, vec![new], now)
@@ -213,6 +213,7 @@ impl CasesApi {
         let mut answers = Vec::with_capacity(req.alerts.len());
         let mut news = Vec::with_capacity(req.alerts.len());
         let mut opened_at = Vec::with_capacity(req.alerts.len());
+        let logos = self.logos();
         for (index, alert) in req.alerts.into_iter().enumerate() {
             let hit_id = alert
                 .hit
@@ -224,7 +225,7 @@ impl CasesApi {
                 hit_id,
                 ..Default::default()
             };
-            match self.alert_case(alert, &format!("alerts[{index}]"), now) {
+            match self.alert_case(alert, &format!("alerts[{index}]"), &logos, now) {
                 Ok(new) => {
                     news.push(new);
                     opened_at.push(index);
@@ -249,11 +250,25 @@ impl CasesApi {
         Ok(ReceiveHitAlertsResponse { alerts: answers })
     }
 
-    /// The case an alert asks for, or what is wrong with the alert (fields under `at`).
+    /// Every brand's logo hashes, as the catalogue held has them: a listing's image near one
+    /// is the brand's, not the seller's.
+    fn logos(&self) -> Vec<u64> {
+        self.inner
+            .catalogue
+            .current()
+            .brands
+            .values()
+            .flat_map(|b| b.logo_hashes.iter().copied())
+            .collect()
+    }
+
+    /// The case an alert asks for, or what is wrong with the alert (fields under `at`);
+    /// `logos`: every brand's logo hashes.
     fn alert_case(
         &self,
         alert: HitAlert,
         at: &str,
+        logos: &[u64],
         now: DateTime<Utc>,
     ) -> Result<NewCase, FieldViolations> {
         let field = |name: &str| format!("{at}.{name}");
@@ -299,15 +314,13 @@ impl CasesApi {
             .map(|s| s.explanation.as_str())
             .collect();
         let (title, summary) = domain::intake::from_hit(&listing.title, &brands, &explanations);
-        let captured =
-            domain::cluster::captured_images(listing.images.iter().filter_map(
-                |i| match i.source {
-                    Some(assay_proto::screening::v1::listing_image::Source::PerceptualHash(
-                        hash,
-                    )) => Some(hash),
-                    _ => None,
-                },
-            ));
+        let hashes = listing.images.iter().filter_map(|i| match i.source {
+            Some(assay_proto::screening::v1::listing_image::Source::PerceptualHash(hash)) => {
+                Some(hash)
+            }
+            _ => None,
+        });
+        let captured = domain::cluster::captured_images(hashes, logos);
         Ok(NewCase {
             id: CaseId::generate(),
             source: CaseSource::ScreeningAlert,

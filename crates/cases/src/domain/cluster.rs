@@ -26,13 +26,19 @@ pub fn image_bands(hash: &str) -> Vec<String> {
 }
 
 /// The identifiers a screened listing gives its seller: the perceptual hash of each image
-/// with enough of a picture in it to tell two apart. A blank or nearly uniform image
-/// hashes to (nearly) all zeros or all ones, and every seller has one of those: linking on
-/// it would tie strangers together.
-pub fn captured_images(hashes: impl IntoIterator<Item = u64>) -> Vec<Identifier> {
+/// that is the seller's own picture. Two kinds of image tie strangers together and are
+/// left out: a blank or nearly uniform one, which hashes to (nearly) all zeros or all ones
+/// and every seller has; and a brand's logo (within [`BRAND_IMAGE_BITS`] of one of
+/// `logos`), which every counterfeiter of that brand shows.
+pub fn captured_images(hashes: impl IntoIterator<Item = u64>, logos: &[u64]) -> Vec<Identifier> {
     let mut captured: Vec<Identifier> = hashes
         .into_iter()
         .filter(|h| (MIN_IMAGE_BITS..=64 - MIN_IMAGE_BITS).contains(&h.count_ones()))
+        .filter(|h| {
+            logos
+                .iter()
+                .all(|logo| (h ^ logo).count_ones() > BRAND_IMAGE_BITS)
+        })
         .map(|h| (IMAGE_HASH.to_owned(), format!("{h:016x}")))
         .collect();
     captured.sort_unstable();
@@ -42,6 +48,10 @@ pub fn captured_images(hashes: impl IntoIterator<Item = u64>) -> Vec<Identifier>
 
 /// The fewest bits (of 64) an image hash must have set, and unset, to be captured.
 const MIN_IMAGE_BITS: u32 = 8;
+
+/// An image this many bits or fewer from a brand's logo is that logo: the distance at which
+/// screening sees a logo in a listing.
+pub const BRAND_IMAGE_BITS: u32 = 7;
 
 /// The kind of an image hash identifier, as stored.
 const IMAGE_HASH: &str = "IDENTIFIER_KIND_IMAGE_HASH";
@@ -186,12 +196,20 @@ mod tests {
         assert_eq!(IMAGE_HASH, IdentifierKind::ImageHash.as_str_name());
         let picture = 0x8f3c_61e0_5a5a_0ff1;
         assert_eq!(
-            captured_images([picture, 0, u64::MAX, 0x0000_0000_0000_007f, picture]),
+            captured_images([picture, 0, u64::MAX, 0x0000_0000_0000_007f, picture], &[]),
             vec![(IMAGE_HASH.to_owned(), "8f3c61e05a5a0ff1".to_owned())],
             "blank, uniform and nearly empty images link nobody; a picture counts once"
         );
-        assert_eq!(captured_images([0x0000_0000_0000_00ff]).len(), 1);
-        assert!(captured_images([!0x0000_0000_0000_007fu64]).is_empty());
+        assert_eq!(captured_images([0x0000_0000_0000_00ff], &[]).len(), 1);
+        assert!(captured_images([!0x0000_0000_0000_007fu64], &[]).is_empty());
+        // A brand's logo, even altered in a few bits, is the brand's, not the seller's.
+        let logo = 0x3c3c_f00f_a5a5_0ff0;
+        assert!(captured_images([logo ^ 0b101_0101], &[logo]).is_empty());
+        assert_eq!(
+            captured_images([logo ^ 0xff], &[logo]).len(),
+            1,
+            "8 bits off: a picture"
+        );
     }
 
     #[test]
