@@ -3390,6 +3390,9 @@ async fn near_duplicate_product_images_link_sellers(backend: Backend) {
     assert_eq!(seller.identifiers.len(), 1, "{:?}", seller.identifiers);
 }
 
+/// The logo every brand of [`protected_brand`] is registered with.
+const VELMORA_LOGO: u64 = 0x8f3c_1e0f_0f1e_3c8f;
+
 async fn screened_images_link_sellers_and_analysts_confirm_or_break_links(backend: Backend) {
     let sandbox = Sandbox::start(backend).await;
     screened_brand(&sandbox, "Velmora", "018800031").await;
@@ -3416,8 +3419,8 @@ async fn screened_images_link_sellers_and_analysts_confirm_or_break_links(backen
         ("lst-d", "lone-shop", vec![photo(0x1234_5678_9abc_def0)]),
         // Velmora's own logo (a bit or two off) on two counterfeiters' listings: every
         // counterfeiter of the brand shows it, so it links nobody.
-        ("lst-e", "logo-one", vec![photo(0x8f3c_1e0f_0f1e_3c8f ^ 0b1)]),
-        ("lst-f", "logo-two", vec![photo(0x8f3c_1e0f_0f1e_3c8f ^ 0b110)]),
+        ("lst-e", "logo-one", vec![photo(VELMORA_LOGO ^ 0b1)]),
+        ("lst-f", "logo-two", vec![photo(VELMORA_LOGO ^ 0b110)]),
     ] {
         let answer = pipeline
             .screen_listing(screening::ScreenListingRequest {
