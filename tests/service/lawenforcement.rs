@@ -200,6 +200,27 @@ async fn referred_case(
     (case, referral_id)
 }
 
+/// Files a request of `process` about `sellers` as the agency (`domain` is its verified
+/// e-mail domain), has legal staff verify it and approve it whole: the request approved.
+async fn approved(
+    as_agency: &mut Le,
+    legal: &mut Le,
+    process: LegalProcess,
+    domain: &str,
+    sellers: &[&str],
+) -> LegalRequest {
+    let filed = submit(
+        as_agency,
+        request(process, domain, sellers.iter().map(|s| seller(s)).collect()),
+    )
+    .await
+    .unwrap();
+    verified(legal, &filed.id).await;
+    review(legal, &filed.id, ReviewDecision::Approve, vec![], vec![])
+        .await
+        .unwrap()
+}
+
 /// The audit log's entries about `resource`, oldest first.
 async fn audit_entries(sandbox: &Sandbox, resource: &str) -> Vec<AuditEntry> {
     le(sandbox, AUDITOR)
@@ -764,26 +785,14 @@ async fn an_expired_package_is_deleted_but_its_manifest_kept(backend: Backend) {
     let mut legal = le(&sandbox, LEGAL).await;
     let a = agency(&mut legal, "Garda Síochána", "IE", "garda.ie").await;
     let mut as_a = le(&sandbox, &agency_principal(&a.id)).await;
-    let filed = submit(
+    let filed = approved(
         &mut as_a,
-        request(
-            LegalProcess::CourtOrder,
-            "garda.ie",
-            vec![seller("s-expiring")],
-        ),
-    )
-    .await
-    .unwrap();
-    verified(&mut legal, &filed.id).await;
-    review(
         &mut legal,
-        &filed.id,
-        ReviewDecision::Approve,
-        vec![],
-        vec![],
+        LegalProcess::CourtOrder,
+        "garda.ie",
+        &["s-expiring"],
     )
-    .await
-    .unwrap();
+    .await;
     gather(&mut legal, &filed.id).await.unwrap();
     disclose(&mut legal, &filed.id).await.unwrap();
     let download = as_a
@@ -1119,26 +1128,14 @@ async fn preserved_sellers_survive_a_purge(backend: Backend) {
     let mut legal = le(&sandbox, LEGAL).await;
     let a = agency(&mut legal, "HSI", "US", "ice.dhs.gov").await;
     let mut as_a = le(&sandbox, &agency_principal(&a.id)).await;
-    let filed = submit(
+    approved(
         &mut as_a,
-        request(
-            LegalProcess::Preservation,
-            "ice.dhs.gov",
-            vec![seller("s-preserved")],
-        ),
-    )
-    .await
-    .unwrap();
-    verified(&mut legal, &filed.id).await;
-    review(
         &mut legal,
-        &filed.id,
-        ReviewDecision::Approve,
-        vec![],
-        vec![],
+        LegalProcess::Preservation,
+        "ice.dhs.gov",
+        &["s-preserved"],
     )
-    .await
-    .unwrap();
+    .await;
 
     let now = prost_types::Timestamp {
         seconds: std::time::SystemTime::now()
@@ -2095,26 +2092,14 @@ async fn agencies_hear_of_their_own_packages_holds_and_referrals(backend: Backen
     }
 
     // A court order, disclosed: the package is ready.
-    let order = submit(
+    let order = approved(
         &mut as_a,
-        request(
-            LegalProcess::CourtOrder,
-            "garda.ie",
-            vec![seller("s-watched")],
-        ),
-    )
-    .await
-    .unwrap();
-    verified(&mut legal, &order.id).await;
-    review(
         &mut legal,
-        &order.id,
-        ReviewDecision::Approve,
-        vec![],
-        vec![],
+        LegalProcess::CourtOrder,
+        "garda.ie",
+        &["s-watched"],
     )
-    .await
-    .unwrap();
+    .await;
     gather(&mut legal, &order.id).await.unwrap();
     disclose(&mut legal, &order.id).await.unwrap();
     let ready = hooks.wait("/a", "request.package_ready", 1).await;
@@ -2124,26 +2109,14 @@ async fn agencies_hear_of_their_own_packages_holds_and_referrals(backend: Backen
     assert_eq!(body["data"]["files"], 1);
 
     // A preservation request places a hold; its agency is warned of its end, once.
-    let preserve = submit(
+    let preserve = approved(
         &mut as_a,
-        request(
-            LegalProcess::Preservation,
-            "garda.ie",
-            vec![seller("s-watched")],
-        ),
-    )
-    .await
-    .unwrap();
-    verified(&mut legal, &preserve.id).await;
-    review(
         &mut legal,
-        &preserve.id,
-        ReviewDecision::Approve,
-        vec![],
-        vec![],
+        LegalProcess::Preservation,
+        "garda.ie",
+        &["s-watched"],
     )
-    .await
-    .unwrap();
+    .await;
     let expiring = hooks.wait("/a", "hold.expiring", 1).await;
     let body: serde_json::Value = serde_json::from_str(&expiring[0].body).unwrap();
     assert_eq!(body["data"]["request_id"], preserve.id.as_str());
