@@ -116,7 +116,12 @@ async fn escalate_deadlines(db: &Db, audit: &Audit) -> ApiResult<()> {
 /// within `warning`, so that it can send the legal process to extend one in time.
 async fn warn_of_expiring_holds(db: &Db, audit: &Audit, warning: Duration) -> ApiResult<()> {
     let now = time::now();
-    let horizon = now + chrono::Duration::from_std(warning).unwrap_or(chrono::Duration::MAX);
+    // However long the warning, the horizon is a time: past the last one, every hold is
+    // within it.
+    let horizon = chrono::Duration::from_std(warning)
+        .ok()
+        .and_then(|warning| now.checked_add_signed(warning))
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
     for hold in store::holds_to_warn(db, now, horizon, 500).await? {
         let txn = db.begin().await?;
         // Claimed under the end it had when read: another replica, or an extension since,
