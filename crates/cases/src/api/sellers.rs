@@ -34,7 +34,11 @@ impl CasesApi {
         let mut changed = 0;
         for seller_id in store::enforced_sellers(self.db()).await? {
             let txn = self.db().begin().await?;
-            if self.enforce_seller(&txn, &seller_id, time::now()).await? {
+            if self
+                .enforce_seller(&txn, &seller_id, time::now())
+                .await?
+                .changed
+            {
                 changed += 1;
             }
             txn.commit().await?;
@@ -43,15 +47,14 @@ impl CasesApi {
     }
 
     /// Brings one seller's enforcement level in line with its strikes that count at `now`
-    /// (and, where the policy suspends linked sellers, with its cluster); whether it
-    /// changed. Where its own suspension came or went, its cluster is queued for another
-    /// look.
+    /// (and, where the policy suspends linked sellers, with its cluster). Where its own
+    /// suspension came or went, its cluster is queued for another look.
     async fn enforce_seller(
         &self,
         txn: &DatabaseTransaction,
         seller_id: &str,
         now: DateTime<Utc>,
-    ) -> ApiResult<bool> {
+    ) -> ApiResult<Enforced> {
         let config = &self.inner.config;
         store::lock_seller(txn, seller_id).await?;
         let counting: Vec<String> = store::strikes_of(txn, &[seller_id.to_owned()])
@@ -85,7 +88,10 @@ impl CasesApi {
                 .enforcement
                 .decide(&previous, active, window_days, suspended.as_ref())
         else {
-            return Ok(false);
+            return Ok(Enforced {
+                changed: false,
+                cluster,
+            });
         };
         tracing::info!(
             seller_id,
@@ -108,7 +114,10 @@ impl CasesApi {
             now,
         )
         .await?;
-        Ok(true)
+        Ok(Enforced {
+            changed: true,
+            cluster,
+        })
     }
 
     /// The first seller of `cluster` (but the one searched from) that its own strikes
@@ -141,9 +150,9 @@ impl CasesApi {
     /// its cluster.
     pub async fn check_enforcement(&self, seller_id: &str, spread: bool) -> ApiResult<()> {
         let txn = self.db().begin().await?;
-        self.enforce_seller(&txn, seller_id, time::now()).await?;
-        if spread && self.inner.config.enforcement.suspend_linked {
-            let cluster = store::cluster_of(&txn, seller_id.to_owned()).await?;
+        let enforced = self.enforce_seller(&txn, seller_id, time::now()).await?;
+        // The cluster is there only where the policy suspends linked sellers.
+        if spread && let Some(cluster) = enforced.cluster {
             let others = cluster.members.into_iter().filter(|m| m != seller_id);
             store::queue_enforcement_checks(&txn, others, false).await?;
         }
@@ -378,3 +387,11 @@ impl CasesApi {
 
 /// The longest note on a link decision.
 const MAX_LINK_NOTE: usize = 2000;
+
+/// What bringing a seller's level in line did.
+struct Enforced {
+    /// Whether its level changed (an action was recorded).
+    changed: bool,
+    /// Its cluster, where the policy suspends linked sellers (it was searched for that).
+    cluster: Option<Cluster>,
+}
