@@ -510,3 +510,22 @@ pub async fn enforcement_actions(
     }
     Ok(query.all(db).await?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::EnforcementCheck;
+
+    #[test]
+    fn a_queued_enforcement_check_reads_back_as_written() {
+        for spread in [true, false] {
+            let check = EnforcementCheck {
+                seller_id: "shop:with:colons".to_owned(),
+                spread,
+            };
+            assert_eq!(EnforcementCheck::decode(&check.encode()), Some(check));
+        }
+        assert_eq!(EnforcementCheck::decode(b"later:S-1"), None);
+        assert_eq!(EnforcementCheck::decode(b"S-1"), None);
+        assert_eq!(EnforcementCheck::decode(&[0xff, b':']), None);
+    }
+}
