@@ -2289,6 +2289,25 @@ pub(crate) struct Endpoint {
     pub(crate) received: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
 }
 
+/// Registry and cases, with webhooks allowed to this machine's test endpoints over http;
+/// `more` changes the rest of `[cases.notifications]`.
+async fn webhook_sandbox(
+    backend: Backend,
+    more: impl FnOnce(&mut assay_common::webhooks::NotificationConfig),
+) -> Sandbox {
+    Sandbox::start_with(
+        backend,
+        &[ServiceName::Registry, ServiceName::Cases],
+        |config| {
+            let notifications = &mut config.cases.notifications;
+            notifications.allow_http = true;
+            notifications.allow_private_targets = true;
+            more(notifications);
+        },
+    )
+    .await
+}
+
 pub(crate) async fn endpoint(refuse_first_to: &'static str) -> Endpoint {
     use axum::http::{HeaderMap, StatusCode, Uri};
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -2396,15 +2415,7 @@ pub(crate) fn signed_by(received: &Received, secret: &str) -> bool {
 /// marketplace hears of the enforcement action; another member hears nothing; deliveries
 /// are logged and can be sent again; and nobody reaches anyone else's subscription.
 async fn subscribers_hear_of_their_own_records_in_signed_webhooks(backend: Backend) {
-    let sandbox = Sandbox::start_with(
-        backend,
-        &[ServiceName::Registry, ServiceName::Cases],
-        |config| {
-            config.cases.notifications.allow_http = true;
-            config.cases.notifications.allow_private_targets = true;
-        },
-    )
-    .await;
+    let sandbox = webhook_sandbox(backend, |_| {}).await;
     let (owner, brand, right) = protected_right(&sandbox, "Maison Ardent", "018800051").await;
     member_known(&sandbox, &owner.id, &brand.id).await;
     let mut admin = registry(&sandbox, ADMIN).await;
@@ -3008,15 +3019,9 @@ async fn linked_storefronts_are_suspended_with_the_seller_where_configured(backe
 }
 
 async fn notifications_to_a_dead_endpoint_are_given_up_and_can_be_sent_again(backend: Backend) {
-    let sandbox = Sandbox::start_with(
-        backend,
-        &[ServiceName::Registry, ServiceName::Cases],
-        |config| {
-            config.cases.notifications.allow_http = true;
-            config.cases.notifications.allow_private_targets = true;
-            config.cases.notifications.give_up_after = Duration::from_millis(400);
-        },
-    )
+    let sandbox = webhook_sandbox(backend, |notifications| {
+        notifications.give_up_after = Duration::from_millis(400);
+    })
     .await;
     // A port nothing listens on: every attempt is refused.
     let dead = {
@@ -3086,15 +3091,7 @@ async fn notifications_to_a_dead_endpoint_are_given_up_and_can_be_sent_again(bac
 }
 
 async fn members_hear_the_outcome_of_their_referred_cases(backend: Backend) {
-    let sandbox = Sandbox::start_with(
-        backend,
-        &[ServiceName::Registry, ServiceName::Cases],
-        |config| {
-            config.cases.notifications.allow_http = true;
-            config.cases.notifications.allow_private_targets = true;
-        },
-    )
-    .await;
+    let sandbox = webhook_sandbox(backend, |_| {}).await;
     let (owner, brand, right) = protected_right(&sandbox, "Maison Ardent", "018800071").await;
     member_known(&sandbox, &owner.id, &brand.id).await;
     let mut admin = registry(&sandbox, ADMIN).await;
