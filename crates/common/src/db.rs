@@ -506,6 +506,49 @@ macro_rules! migrator {
     };
 }
 
+/// Adds `columns` to `table`, one statement a column: SQLite alters one column at a time.
+pub async fn add_columns(
+    manager: &sea_orm_migration::SchemaManager<'_>,
+    table: impl sea_orm_migration::prelude::IntoIden,
+    columns: impl IntoIterator<Item = sea_orm_migration::prelude::ColumnDef>,
+) -> Result<(), DbErr> {
+    use sea_orm_migration::prelude::Table;
+    let table = table.into_iden();
+    for column in columns {
+        let alter = Table::alter()
+            .table(table.clone())
+            .add_column(column)
+            .to_owned();
+        manager.alter_table(alter).await?;
+    }
+    Ok(())
+}
+
+/// A migration that only adds columns to one table, named (as every migration is) by its
+/// file.
+///
+/// ```ignore
+/// use sea_orm_migration::schema::*;
+/// assay_common::add_columns_migration!("cases", [text("trace_context").default("")]);
+/// ```
+#[macro_export]
+macro_rules! add_columns_migration {
+    ($table:literal, [$($column:expr),+ $(,)?]) => {
+        #[derive(::sea_orm_migration::prelude::DeriveMigrationName)]
+        pub struct Migration;
+
+        #[::sea_orm_migration::async_trait::async_trait]
+        impl ::sea_orm_migration::MigrationTrait for Migration {
+            async fn up(
+                &self,
+                manager: &::sea_orm_migration::SchemaManager,
+            ) -> Result<(), ::sea_orm_migration::DbErr> {
+                $crate::db::add_columns(manager, $table, [$($column.to_owned()),+]).await
+            }
+        }
+    };
+}
+
 /// Rows of one multi-row `INSERT`, or keys of one `IN (...)`, at most: with a few dozen
 /// columns a row this stays far below SQLite's and PostgreSQL's limits on bound parameters.
 pub const ROWS_PER_STATEMENT: usize = 500;

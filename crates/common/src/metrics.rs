@@ -69,13 +69,7 @@ pub fn install(service_name: &str, otlp: bool) -> anyhow::Result<Metrics> {
     if let Some(installed) = INSTALLED.get() {
         return Ok(installed.clone());
     }
-    let resource = opentelemetry_sdk::Resource::builder()
-        .with_service_name(service_name.to_owned())
-        .with_attribute(opentelemetry::KeyValue::new(
-            "service.version",
-            env!("CARGO_PKG_VERSION"),
-        ))
-        .build();
+    let resource = crate::telemetry::resource(service_name);
     let scrape = SharedReader(Arc::new(ManualReader::builder().build()));
     let mut builder = SdkMeterProvider::builder()
         .with_resource(resource)

@@ -645,14 +645,8 @@ impl MigrationTrait for UndeliveredIndexMigration {
 impl MigrationTrait for TraceContextMigration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         use sea_orm_migration::schema::*;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Outbox::Table)
-                    .add_column(text(Outbox::TraceContext).default(""))
-                    .to_owned(),
-            )
-            .await
+        let trace_context = text(Outbox::TraceContext).default("").to_owned();
+        crate::db::add_columns(manager, Outbox::Table, [trace_context]).await
     }
 }
 

@@ -61,13 +61,7 @@ pub fn init(config: &LogConfig, service_name: &str) -> anyhow::Result<TelemetryG
             let exporter = opentelemetry_otlp::SpanExporter::builder()
                 .with_tonic()
                 .build()?;
-            let resource = opentelemetry_sdk::Resource::builder()
-                .with_service_name(service_name.to_owned())
-                .with_attribute(opentelemetry::KeyValue::new(
-                    "service.version",
-                    env!("CARGO_PKG_VERSION"),
-                ))
-                .build();
+            let resource = resource(service_name);
             Ok(SdkTracerProvider::builder()
                 .with_batch_exporter(exporter)
                 .with_resource(resource)
@@ -111,6 +105,17 @@ pub fn init(config: &LogConfig, service_name: &str) -> anyhow::Result<TelemetryG
 }
 
 /// Coloured logs only for a person at a terminal: not when redirected, nor under `NO_COLOR`.
+/// What traces and metrics say of where they come from: the service and its version.
+pub(crate) fn resource(service_name: &str) -> opentelemetry_sdk::Resource {
+    opentelemetry_sdk::Resource::builder()
+        .with_service_name(service_name.to_owned())
+        .with_attribute(opentelemetry::KeyValue::new(
+            "service.version",
+            env!("CARGO_PKG_VERSION"),
+        ))
+        .build()
+}
+
 fn colours() -> bool {
     use std::io::IsTerminal;
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())

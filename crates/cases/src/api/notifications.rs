@@ -2,7 +2,7 @@
 //! management of what to do about sellers, and nobody of anything else.
 
 use super::*;
-use assay_common::webhooks::{self, entity::subscription};
+use assay_common::webhooks;
 
 use crate::domain::notify::{self, Audience};
 use crate::ids::{NotificationId, SubscriptionId};
@@ -24,25 +24,7 @@ fn audience(principal: &Principal) -> ApiResult<(Audience, String)> {
     }
 }
 
-fn subscription_proto(model: &subscription::Model, secret: bool) -> Subscription {
-    let (url, email) = webhooks::store::place_of(model);
-    Subscription {
-        id: model.id.clone(),
-        owner: model.owner.clone(),
-        url,
-        email,
-        event_types: webhooks::store::event_types_of(&notify::EVENTS, model)
-            .into_iter()
-            .map(|e| e as i32)
-            .collect(),
-        signing_secret: if secret {
-            model.secret.clone()
-        } else {
-            String::new()
-        },
-        create_time: Some(time::to_timestamp(model.create_time)),
-    }
-}
+assay_common::webhook_wire_forms!(notify::EVENTS);
 
 impl CasesApi {
     pub(super) async fn create_subscription(
@@ -121,19 +103,7 @@ impl CasesApi {
         )
         .await?;
         Ok(ListDeliveriesResponse {
-            deliveries: attempts
-                .into_iter()
-                .map(|(d, n)| Delivery {
-                    notification_id: d.notification_id,
-                    subscription_id: n.subscription_id,
-                    event_type: EventType::from_str_name(&n.event_type).unwrap_or_default() as i32,
-                    attempt_time: Some(time::to_timestamp(d.attempt_time)),
-                    status_code: d.status_code,
-                    error: d.error,
-                    delivered: d.delivered,
-                    given_up: d.given_up,
-                })
-                .collect(),
+            deliveries: attempts.into_iter().map(delivery_proto).collect(),
         })
     }
 

@@ -1,26 +1,5 @@
 //! A case remembers when it passed its deadline undecided, so that it is escalated once.
 
-use sea_orm_migration::{prelude::*, schema::*};
+use sea_orm_migration::schema::*;
 
-#[derive(DeriveMigrationName)]
-pub struct Migration;
-
-#[derive(DeriveIden)]
-enum Cases {
-    Table,
-    SlaBreachTime,
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Cases::Table)
-                    .add_column(timestamp_with_time_zone_null(Cases::SlaBreachTime))
-                    .to_owned(),
-            )
-            .await
-    }
-}
+assay_common::add_columns_migration!("cases", [timestamp_with_time_zone_null("sla_breach_time")]);

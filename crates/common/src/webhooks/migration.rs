@@ -129,13 +129,7 @@ impl MigrationName for GivenUpMigration {
 #[async_trait::async_trait]
 impl MigrationTrait for GivenUpMigration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Deliveries::Table)
-                    .add_column(boolean(Deliveries::GivenUp).default(false))
-                    .to_owned(),
-            )
-            .await
+        let given_up = boolean(Deliveries::GivenUp).default(false).to_owned();
+        crate::db::add_columns(manager, Deliveries::Table, [given_up]).await
     }
 }

@@ -24,6 +24,57 @@ pub use migration::{GivenUpMigration, Migration};
 
 use crate::FieldViolations;
 
+/// Writes, in the calling module, the wire forms of subscriptions and delivery attempts:
+/// `subscription_proto(model, with_secret)` and `delivery_proto((attempt, notification))`.
+/// Each service's contract has its own `Subscription`, `Delivery` and `EventType`, with the
+/// same fields; they, `time` and the service's [`Events`] must be in scope.
+#[macro_export]
+macro_rules! webhook_wire_forms {
+    ($events:expr) => {
+        fn subscription_proto(
+            model: &$crate::webhooks::entity::subscription::Model,
+            with_secret: bool,
+        ) -> Subscription {
+            let (url, email) = $crate::webhooks::store::place_of(model);
+            Subscription {
+                id: model.id.clone(),
+                owner: model.owner.clone(),
+                url,
+                email,
+                event_types: $crate::webhooks::store::event_types_of(&$events, model)
+                    .into_iter()
+                    .map(|e| e as i32)
+                    .collect(),
+                signing_secret: if with_secret {
+                    model.secret.clone()
+                } else {
+                    String::new()
+                },
+                create_time: Some(time::to_timestamp(model.create_time)),
+            }
+        }
+
+        fn delivery_proto(
+            (attempt, notification): (
+                $crate::webhooks::entity::delivery::Model,
+                $crate::webhooks::entity::notification::Model,
+            ),
+        ) -> Delivery {
+            Delivery {
+                notification_id: attempt.notification_id,
+                subscription_id: notification.subscription_id,
+                event_type: EventType::from_str_name(&notification.event_type).unwrap_or_default()
+                    as i32,
+                attempt_time: Some(time::to_timestamp(attempt.attempt_time)),
+                status_code: attempt.status_code,
+                error: attempt.error,
+                delivered: attempt.delivered,
+                given_up: attempt.given_up,
+            }
+        }
+    };
+}
+
 /// Event types one subscription may name.
 pub const MAX_EVENT_TYPES: usize = 10;
 /// Subscriptions one principal may hold.

@@ -1,7 +1,7 @@
 //! Webhook and e-mail subscriptions: an agency hears of its own requests and referrals.
 //! Each subscribing, unsubscribing and redelivery is in the audit log.
 
-use assay_common::webhooks::{self, entity::subscription};
+use assay_common::webhooks;
 
 use super::*;
 use crate::domain::notify::{self, EVENTS};
@@ -17,25 +17,7 @@ fn owner_of(principal: &Principal) -> ApiResult<String> {
     }
 }
 
-fn subscription_proto(model: &subscription::Model, secret: bool) -> Subscription {
-    let (url, email) = webhooks::store::place_of(model);
-    Subscription {
-        id: model.id.clone(),
-        owner: model.owner.clone(),
-        url,
-        email,
-        event_types: webhooks::store::event_types_of(&EVENTS, model)
-            .into_iter()
-            .map(|e| e as i32)
-            .collect(),
-        signing_secret: if secret {
-            model.secret.clone()
-        } else {
-            String::new()
-        },
-        create_time: Some(time::to_timestamp(model.create_time)),
-    }
-}
+assay_common::webhook_wire_forms!(EVENTS);
 
 impl LawEnforcementApi {
     pub(super) async fn create_subscription(
@@ -132,19 +114,7 @@ impl LawEnforcementApi {
         )
         .await?;
         Ok(ListDeliveriesResponse {
-            deliveries: attempts
-                .into_iter()
-                .map(|(d, n)| Delivery {
-                    notification_id: d.notification_id,
-                    subscription_id: n.subscription_id,
-                    event_type: EventType::from_str_name(&n.event_type).unwrap_or_default() as i32,
-                    attempt_time: Some(time::to_timestamp(d.attempt_time)),
-                    status_code: d.status_code,
-                    error: d.error,
-                    delivered: d.delivered,
-                    given_up: d.given_up,
-                })
-                .collect(),
+            deliveries: attempts.into_iter().map(delivery_proto).collect(),
         })
     }
 
