@@ -8,6 +8,8 @@ use std::hash::{Hash, Hasher};
 
 use rustc_hash::{FxHashMap, FxHasher};
 
+use super::lookalike::{self, LookalikeIndex};
+
 /// Longest word considered.
 pub const MAX_WORD: usize = 24;
 /// Shortest term that may be misspelt: shorter names match exactly only.
@@ -43,6 +45,8 @@ pub struct FuzzyIndex {
     /// of ordinary words are turned away by this small table before the large map is
     /// touched.
     filter: Vec<u64>,
+    /// The same terms by how they look (see `lookalike`).
+    lookalikes: LookalikeIndex,
 }
 
 fn hash(bytes: &[u8]) -> u64 {
@@ -90,6 +94,7 @@ impl FuzzyIndex {
             max_edits: edits,
             target,
         });
+        self.lookalikes.insert(text, id);
         let keys = &mut self.keys;
         for_each_deletion(text, edits, &mut |variant| {
             let ids = keys.entry(hash(variant)).or_default();
@@ -156,6 +161,15 @@ impl FuzzyIndex {
                 }
             }
         });
+    }
+
+    /// Terms that `word` writes in look-alike letters ("rn" for "m", "q" for "g").
+    pub(crate) fn lookalikes<'a>(&'a self, word: &'a [u8]) -> impl Iterator<Item = u32> + 'a {
+        self.lookalikes
+            .candidates(word)
+            .iter()
+            .copied()
+            .filter(move |&id| lookalike::read_as(word, &self.terms[id as usize].text).is_some())
     }
 
     pub fn term(&self, id: u32) -> &FuzzyTerm {

@@ -4,8 +4,9 @@
 //! reach the matcher as two words that name nothing. Here the pieces of a word that were
 //! written with nothing but punctuation, symbols or emoji between them are joined and
 //! looked up as one; so is a name with a letter or digit stuck on its end ("Gucci2"), and,
-//! in titles, two neighbouring words ("Guc ci", "Louis Vuiton"). What is found here is a
-//! disguise, and says so.
+//! in titles, two neighbouring words ("Guc ci", "Louis Vuiton") and three where two of them
+//! stand in a name of three ("The Nrth Face"). What is found here is a disguise, and says
+//! so.
 
 use super::fuzzy::{MAX_WORD, MIN_TERM, SHORT_TERM};
 use super::normalize::{BYTE_CLASS, LEET, Normalized, SOFT};
@@ -166,7 +167,13 @@ impl Join<'_> {
                 || !self.real(&mut units[at]);
             if worth {
                 let (before, unit) = (units[at - 1], units[at]);
-                self.pair(pieces, before, unit);
+                if !self.pair(pieces, before, unit)
+                    && at >= 2
+                    && units[at - 2].named != Named::Whole
+                    && self.plain_gap(units[at - 2].end, before.start)
+                {
+                    self.triple(pieces, [units[at - 2], before, unit]);
+                }
             }
         }
     }
@@ -276,10 +283,11 @@ impl Join<'_> {
 
     /// Looks up two neighbouring words as one: a name with a space put inside it, or a
     /// name of two words misspelt.
-    fn pair(&mut self, pieces: &[(usize, usize)], before: Unit, after: Unit) {
+    /// Whether it found a brand.
+    fn pair(&mut self, pieces: &[(usize, usize)], before: Unit, after: Unit) -> bool {
         let mut word = [0u8; MAX_WORD];
         let Some(len) = self.concat(pieces, before.first, after.last, &mut word) else {
-            return;
+            return false;
         };
         let word = &word[..len];
         let unit = Unit {
@@ -294,10 +302,8 @@ impl Join<'_> {
         let (mut before, mut after) = (before, after);
         if self.engine.compact_pattern(word).is_some() {
             // Two real words make a real phrase ("air pods"), not a broken name.
-            if !(self.real(&mut before) && self.real(&mut after)) {
-                self.exact(word, unit, 0, true);
-            }
-            return;
+            return !(self.real(&mut before) && self.real(&mut after))
+                && self.exact(word, unit, 0, true);
         }
         // A name of two words misspelt: one of them is already a word of a brand's name
         // ("Michae Kors", "Louis Vuiton"); looking up every pair of words would cost more
@@ -308,8 +314,59 @@ impl Join<'_> {
                 || !(self.real(&mut before) && self.real(&mut after)))
         {
             let separated = before.last > before.first || after.last > after.first;
-            self.misspelt(word, unit, separated);
+            return self.misspelt(word, unit, separated);
         }
+        false
+    }
+
+    /// Looks up three neighbouring words as one: a name of three words with one misspelt
+    /// ("The Nrth Face"), whose words are each too common to look for alone.
+    fn triple(&mut self, pieces: &[(usize, usize)], words: [Unit; 3]) -> bool {
+        let [first, middle, last] = words;
+        let text = &self.normalized.text;
+        let word_of = |u: &Unit| &text[u.start..u.end];
+        if !self
+            .engine
+            .may_be_three_words([word_of(&first), word_of(&middle), word_of(&last)])
+        {
+            return false;
+        }
+        let mut word = [0u8; MAX_WORD];
+        let Some(len) = self.concat(pieces, first.first, last.last, &mut word) else {
+            return false;
+        };
+        let unit = Unit {
+            first: first.first,
+            last: last.last,
+            start: first.start,
+            end: last.end,
+            joined: 0,
+            named: Named::Nothing,
+            real: None,
+        };
+        let separated = words.iter().any(|u| u.last > u.first);
+        len >= 8 && self.misspelt(&word[..len], unit, separated)
+    }
+
+    /// Brand terms `word` writes in look-alike letters ("Caraba Goose").
+    fn lookalike(&mut self, word: &[u8], unit: Unit, separated: bool) -> bool {
+        let engine = self.engine;
+        let mut any = false;
+        for id in engine.fuzzy.lookalikes(word) {
+            let term = engine.fuzzy.term(id);
+            let target = engine.fuzzy_targets[term.target as usize];
+            let short = term.text.len() <= SHORT_TERM;
+            if self.record(unit, target, 0, false, short, separated) {
+                if let Some(looked) = self.looked.last_mut() {
+                    looked.lookalike = true;
+                }
+                any = true;
+            }
+        }
+        if any {
+            self.joined.push((self.field, unit.start, unit.end));
+        }
+        any
     }
 
     /// Whether `unit` is a real word, remembered in it.
@@ -441,20 +498,29 @@ impl Join<'_> {
             real_word,
             short,
             separated,
+            lookalike: false,
         });
         true
     }
 
     /// Brand terms one edit from `word`.
     fn misspelt(&mut self, word: &[u8], unit: Unit, separated: bool) -> bool {
-        if word.len() < MIN_TERM || !word.iter().all(u8::is_ascii_lowercase) {
+        // Letters, and a digit at most: one may stand for a letter or be slipped in
+        // ("The North9 Face", "Saint Lauren6").
+        let digits = word.iter().filter(|b| b.is_ascii_digit()).count();
+        if word.len() < MIN_TERM
+            || digits > 1
+            || !word
+                .iter()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        {
             return false;
         }
         let (found, real_word) =
             self.cache
                 .lookup(self.engine, word, 1, self.real_words, self.found);
         if found.is_empty() {
-            return false;
+            return !real_word && self.lookalike(word, unit, separated);
         }
         let found = found.to_vec();
         let mut any = false;

@@ -11,6 +11,7 @@ pub mod fuzzy;
 pub mod image;
 mod join;
 pub mod lexicon;
+mod lookalike;
 pub mod normalize;
 mod score;
 
@@ -225,6 +226,9 @@ pub struct Engine {
     /// Brand patterns of one piece (no space), by their text: names broken apart in a
     /// listing ("Gu-cci") are joined and looked up here.
     compact: FxHashMap<Box<[u8]>, u32>,
+    /// Two words of a name of three, in their places (see `name_words_key`): a title with
+    /// two of them in place is worth reading three words at a time ("The Nrth Face").
+    three_words: FxHashSet<u64>,
     logos: LogoIndex,
     thresholds: Thresholds,
     rates: ExchangeRates,
@@ -381,7 +385,17 @@ impl FuzzyCache {
     }
 }
 
+/// Two words of a name of three in their places: `places` 0 for the first two, 1 for the
+/// first and last, 2 for the last two.
+fn name_words_key(places: u8, x: &[u8], y: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = rustc_hash::FxHasher::default();
+    (places, x, y).hash(&mut hasher);
+    hasher.finish()
+}
+
 struct Builder {
+    three_words: FxHashSet<u64>,
     patterns: FxHashMap<String, Vec<TermRef>>,
     term_texts: Vec<String>,
     fuzzy: FuzzyIndex,
@@ -451,6 +465,7 @@ impl Engine {
         }
 
         let mut builder = Builder {
+            three_words: FxHashSet::default(),
             patterns: FxHashMap::default(),
             term_texts: Vec::new(),
             fuzzy: FuzzyIndex::default(),
@@ -516,6 +531,13 @@ impl Engine {
                     );
                     if strength == Strength::Distinctive {
                         builder.add_fuzzy(&compact, index, term, strength);
+                        if let [a, b, c] = normalized.split(' ').collect::<Vec<_>>()[..] {
+                            builder.three_words.extend([
+                                name_words_key(0, a.as_bytes(), b.as_bytes()),
+                                name_words_key(1, a.as_bytes(), c.as_bytes()),
+                                name_words_key(2, b.as_bytes(), c.as_bytes()),
+                            ]);
+                        }
                     }
                 }
                 for word in normalized.split(' ') {
@@ -695,6 +717,7 @@ impl Engine {
             fuzzy: builder.fuzzy,
             fuzzy_targets: builder.fuzzy_targets,
             compact,
+            three_words: builder.three_words,
             logos,
             thresholds,
             rates: input.rates,
@@ -742,6 +765,15 @@ impl Engine {
     /// The automaton pattern whose text is `piece`, a brand term of one word.
     pub(crate) fn compact_pattern(&self, piece: &[u8]) -> Option<u32> {
         self.compact.get(piece).copied()
+    }
+
+    /// Whether two of three neighbouring words `words` stand in their places in a name of
+    /// three words: then the third may be that name's, misspelt.
+    pub(crate) fn may_be_three_words(&self, [a, b, c]: [&[u8]; 3]) -> bool {
+        !self.three_words.is_empty()
+            && [(0, a, b), (1, a, c), (2, b, c)]
+                .into_iter()
+                .any(|(places, x, y)| self.three_words.contains(&name_words_key(places, x, y)))
     }
 
     /// The terms behind automaton pattern `pattern`.

@@ -100,6 +100,8 @@ pub(crate) struct Looked {
     pub(crate) short: bool,
     /// Joined across punctuation, symbols, emoji or a space inside the name.
     pub(crate) separated: bool,
+    /// The name written in look-alike letters ("rn" for "m"; see `lookalike`).
+    pub(crate) lookalike: bool,
 }
 
 /// The best text evidence for a brand.
@@ -114,6 +116,7 @@ struct TextEvidence {
     real_word: bool,
     short: bool,
     separated: bool,
+    lookalike: bool,
     compat: bool,
 }
 
@@ -299,6 +302,7 @@ pub(crate) fn screen(
                         real_word: false,
                         short: false,
                         separated: false,
+                        lookalike: false,
                         compat: follows_compatibility(compat, m.field, m.start, &text.text),
                     };
                     let at = concern_of(&mut concerns, brand);
@@ -345,6 +349,7 @@ pub(crate) fn screen(
             real_word: found.real_word,
             short: found.short,
             separated: found.separated,
+            lookalike: found.lookalike,
             compat: follows_compatibility(compat, found.field, found.start, text),
         };
         let at = concern_of(&mut concerns, found.brand);
@@ -473,11 +478,22 @@ pub(crate) fn screen(
                 // strewn over an ordinary word ("Cóäch") are a disguise.
                 detail.methods.clear();
             }
+            if text.lookalike && !detail.methods.contains(&(MatchMethod::Confusable as i32)) {
+                detail.methods.push(MatchMethod::Confusable as i32);
+            }
             disguised = text.fuzzy_distance == 0 && !detail.methods.is_empty();
             let (contribution, needed) = text_weight(&text, disguised);
             needs = needed;
             compat_only = text.compat;
-            let listed = if disguised {
+            let listed = if text.lookalike {
+                lookalikes_listed(
+                    original,
+                    normalized,
+                    text.start,
+                    text.end,
+                    &engine.term_texts[text.term as usize],
+                )
+            } else if disguised {
                 substitutions(
                     original,
                     normalized,
@@ -717,6 +733,7 @@ fn find_misspellings(
                             real_word: false,
                             short: false,
                             separated: false,
+                            lookalike: false,
                         });
                     }
                 }
@@ -746,6 +763,7 @@ fn find_misspellings(
                     counterfeit_context,
                     fuzzy,
                 );
+                let misspelt = !found.is_empty();
                 for &(id, distance) in found {
                     let term = engine.fuzzy.term(id);
                     let (brand, term_id, strength) = engine.fuzzy_targets[term.target as usize];
@@ -760,7 +778,30 @@ fn find_misspellings(
                         real_word,
                         short: term.text.len() <= super::fuzzy::SHORT_TERM,
                         separated: false,
+                        lookalike: false,
                     });
+                }
+                if !misspelt && !real_word && field == Field::Title {
+                    // Too many letters off for a misspelling, but each of them one that
+                    // looks like the name's own ("Clhancl", "Orneqa"). Titles only, as
+                    // two edits are: descriptions are long and loose.
+                    for id in engine.fuzzy.lookalikes(&text[start..end]) {
+                        let term = engine.fuzzy.term(id);
+                        let (brand, term_id, strength) = engine.fuzzy_targets[term.target as usize];
+                        looked.push(Looked {
+                            field,
+                            start,
+                            end,
+                            brand,
+                            term: term_id,
+                            strength,
+                            distance: 0,
+                            real_word: false,
+                            short: term.text.len() <= super::fuzzy::SHORT_TERM,
+                            separated: false,
+                            lookalike: true,
+                        });
+                    }
                 }
             }
             // Skip to the next word.
@@ -788,6 +829,7 @@ fn keep_best(
         };
         let disguised = e.fuzzy_distance == 0
             && (e.separated
+                || e.lookalike
                 || text.marks_in(e.start, e.end)
                     & (LEET | CONFUSABLE | SPACED | STYLED | REVERSED)
                     != 0);
@@ -858,6 +900,10 @@ fn text_weight(text: &TextEvidence, disguised: bool) -> (f64, Needs) {
         } else {
             (pick(TITLE_FUZZY, DESCRIPTION_PARTIAL), Needs::Support)
         };
+    }
+    if text.lookalike && text.short {
+        // Many short words are a look-alike or two from a four-letter name.
+        return (pick(TITLE_FUZZY, DESCRIPTION_PARTIAL), Needs::Support);
     }
     if disguised {
         // Nobody disguises a word they mean as an ordinary word: the disguise is evidence.
@@ -981,6 +1027,41 @@ fn substitutions(
         listed.push_str(", ...");
     }
     listed
+}
+
+/// The letters of a normalised span that pass for the term's, as the listing wrote them:
+/// `"rn" for "m", "q" for "g"`.
+fn lookalikes_listed(
+    original: &str,
+    normalized: &Normalized,
+    start: usize,
+    end: usize,
+    term: &str,
+) -> String {
+    let name: Vec<u8> = super::normalize::normalize_term(term)
+        .bytes()
+        .filter(u8::is_ascii_lowercase)
+        .collect();
+    // The letters of the span, and where each stands: a name read across a space ("Caraba
+    // Goose") is read without it.
+    let (letters, at): (Vec<u8>, Vec<usize>) = (start..end)
+        .filter(|&i| normalized.text[i].is_ascii_lowercase())
+        .map(|i| (normalized.text[i], i))
+        .unzip();
+    let swaps = super::lookalike::read_as(&letters, &name).unwrap_or_default();
+    let listed: Vec<String> = swaps
+        .iter()
+        .map(|swap| {
+            let (from, to) =
+                normalized.input_span(original, at[swap.at], at[swap.at + swap.len - 1] + 1);
+            format!(
+                "{:?} for {:?}",
+                &original[from..to],
+                String::from_utf8_lossy(&swap.stands_for)
+            )
+        })
+        .collect();
+    listed.join(", ")
 }
 
 /// The listing's own text of a normalised span, its character offsets, and how it differs

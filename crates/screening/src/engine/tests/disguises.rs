@@ -23,6 +23,11 @@ fn disguise_engine() -> Engine {
             brand("supreme", "Supreme", &[], &["apparel"], 180),
             brand("rayban", "Ray-Ban", &[], &["sunglasses"], 180),
             brand("lv", "Louis Vuitton", &["LV"], &["handbags"], 1800),
+            brand("hermes", "Hermes", &[], &["handbags"], 7000),
+            brand("omega", "Omega", &[], &["watches"], 6000),
+            brand("burberry", "Burberry", &[], &["apparel"], 1500),
+            brand("goose", "Canada Goose", &[], &["apparel"], 1200),
+            brand("tnf", "The North Face", &[], &["apparel"], 300),
         ],
         rules: Vec::new(),
         thresholds: Thresholds::default(),
@@ -272,6 +277,101 @@ fn explanations_say_exactly_how_the_text_differs() {
     let v = check("R0lex datejust", "", 900);
     let explanation = &text_signal(&v, "rolex").explanation;
     assert!(explanation.contains("\"0\" for \"o\""), "{explanation}");
+}
+
+#[test]
+fn names_written_in_ascii_look_alikes_are_read_as_the_name() {
+    // At the brand's own price: the look-alikes are the only evidence, and enough.
+    for (title, category, price, brand, listed) in [
+        (
+            "Hernnes tote bag",
+            "handbags",
+            7000,
+            "hermes",
+            "\"nn\" for \"m\"",
+        ),
+        (
+            "Hernres tote bag",
+            "handbags",
+            7000,
+            "hermes",
+            "\"nr\" for \"m\"",
+        ),
+        (
+            "Clhancl perfume",
+            "perfume",
+            4000,
+            "chanel",
+            "\"lh\" for \"h\", \"c\" for \"e\"",
+        ),
+        (
+            "Orneqa automatic watch",
+            "watches",
+            6000,
+            "omega",
+            "\"rn\" for \"m\"",
+        ),
+        (
+            "Lburlberry trench coat",
+            "apparel",
+            1500,
+            "burberry",
+            "\"lb\" for \"b\"",
+        ),
+        ("Gveci loafers", "footwear", 900, "gucci", "\"v\" for \"u\""),
+        (
+            "Caraba Goose parka",
+            "apparel",
+            1200,
+            "goose",
+            "\"r\" for \"n\"",
+        ),
+    ] {
+        let v = check(title, category, price);
+        assert!(flagged(&v), "{title}: {v:#?}");
+        assert_eq!(first_brand(&v), Some(brand), "{title}");
+        assert_eq!(methods_of(&v, brand), [MatchMethod::Confusable], "{title}");
+        let explanation = &text_signal(&v, brand).explanation;
+        assert!(
+            explanation.contains("look-alike characters"),
+            "{explanation}"
+        );
+        assert!(explanation.contains(listed), "{title}: {explanation}");
+        assert!(!explanation.contains("letters off"), "{explanation}");
+    }
+    // A real word is what it is ("Mike"); more rewrites than a name of its length bears are
+    // another word; letters that do not look alike are a misspelling or nothing.
+    for (title, category) in [
+        ("Mike's running shoes", "footwear"),
+        ("Qveei loafers", "footwear"),
+        ("Gxcxi loafers", "footwear"),
+    ] {
+        let v = check(title, category, 120);
+        assert!(
+            v.signals
+                .iter()
+                .all(|s| !s.explanation.contains("look-alike")),
+            "{title}: {v:#?}"
+        );
+    }
+}
+
+#[test]
+fn a_name_of_three_words_with_one_misspelt_is_read_whole() {
+    for title in [
+        "The Nrth Face down jacket",
+        "The Noorth Face down jacket",
+        "The North9 Face down jacket",
+        "The Nortlh Face down jacket",
+    ] {
+        let v = check(title, "apparel", 300);
+        assert!(flagged(&v), "{title}: {v:#?}");
+        assert_eq!(first_brand(&v), Some("tnf"), "{title}");
+    }
+    // Real words around a real word are a phrase.
+    let v = check("The Northern Face moisturiser", "beauty", 20);
+    assert!(!flagged(&v), "{v:#?}");
+    assert!(v.brands.is_empty(), "{v:#?}");
 }
 
 #[test]
