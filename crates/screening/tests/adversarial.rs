@@ -141,13 +141,12 @@ fn disguised_counterfeits_are_caught_and_named() {
         println!("      {line}");
     }
     // Floors, a little under what the engine does today (BENCHMARKS.md), so that a change
-    // that loses ground fails here. What is still missed most: two edits in a name of seven
-    // or eight letters ("Versesace"), a name written twice and misspelt twice ("Kmiu
-    // Kmiu"), omissions from names of four letters ("Nke").
-    assert!(recall >= 0.98, "recall {recall:.3}");
+    // that loses ground fails here. What is still missed most: omissions from names of four
+    // letters ("Nke"), and typos that are real words of a language the lexicon knows.
+    assert!(recall >= 0.985, "recall {recall:.3}");
     for (kind, (right, total)) in &caught.counts {
         let share = *right as f64 / *total as f64;
-        assert!(share >= 0.9, "{kind}: {share:.3} under 0.9");
+        assert!(share >= 0.95, "{kind}: {share:.3} under 0.95");
     }
     assert!(
         wrong_brand.is_empty(),

@@ -8,7 +8,7 @@
 //! stand in a name of three ("The Nrth Face"). What is found here is a disguise, and says
 //! so.
 
-use super::fuzzy::{MAX_WORD, MIN_TERM, SHORT_TERM};
+use super::fuzzy::{MAX_WORD, MIN_TERM, SHORT_TERM, osa_distance};
 use super::normalize::{BYTE_CLASS, LEET, Normalized, SOFT};
 use super::score::{Field, Looked, RawMatch};
 use super::{Engine, FuzzyCache, Strength, TermRef};
@@ -305,6 +305,10 @@ impl Join<'_> {
             return !(self.real(&mut before) && self.real(&mut after))
                 && self.exact(word, unit, 0, true);
         }
+        // A name of one word written twice, misspelt the same way twice ("Kmiu Kmiu").
+        if self.twice_misspelt(before, after, unit) {
+            return true;
+        }
         // A name of two words misspelt: one of them is already a word of a brand's name
         // ("Michae Kors", "Louis Vuiton"); looking up every pair of words would cost more
         // than all else.
@@ -317,6 +321,37 @@ impl Join<'_> {
             return self.misspelt(word, unit, separated);
         }
         false
+    }
+
+    /// Whether `before` and `after` are one word twice, one edit from the word of a name
+    /// written twice ("Miu Miu"), and no real word: then `unit` is that name.
+    fn twice_misspelt(&mut self, mut before: Unit, after: Unit, unit: Unit) -> bool {
+        let text = &self.normalized.text;
+        let word = &text[before.start..before.end];
+        if self.engine.doubled.is_empty()
+            || word != &text[after.start..after.end]
+            || word.len() > MAX_WORD
+        {
+            return false;
+        }
+        let engine = self.engine;
+        let found: Vec<_> = engine
+            .doubled
+            .iter()
+            .filter(|(half, _)| osa_distance(word, half, 1) == 1)
+            .map(|&(_, target)| target)
+            .collect();
+        if found.is_empty() || self.real(&mut before) {
+            return false;
+        }
+        let mut any = false;
+        for target in found {
+            any |= self.record(unit, target, 2, false, false, false);
+        }
+        if any {
+            self.joined.push((self.field, unit.start, unit.end));
+        }
+        any
     }
 
     /// Looks up three neighbouring words as one: a name of three words with one misspelt

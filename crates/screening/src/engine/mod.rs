@@ -229,6 +229,9 @@ pub struct Engine {
     /// Two words of a name of three, in their places (see `name_words_key`): a title with
     /// two of them in place is worth reading three words at a time ("The Nrth Face").
     three_words: FxHashSet<u64>,
+    /// Names of one word written twice ("miu miu"): the word, and what the name stands for
+    /// (brand, term, strength).
+    doubled: Vec<(Box<[u8]>, (u32, u32, Strength))>,
     logos: LogoIndex,
     thresholds: Thresholds,
     rates: ExchangeRates,
@@ -396,6 +399,7 @@ fn name_words_key(places: u8, x: &[u8], y: &[u8]) -> u64 {
 
 struct Builder {
     three_words: FxHashSet<u64>,
+    doubled: Vec<(Box<[u8]>, (u32, u32, Strength))>,
     patterns: FxHashMap<String, Vec<TermRef>>,
     term_texts: Vec<String>,
     fuzzy: FuzzyIndex,
@@ -466,6 +470,7 @@ impl Engine {
 
         let mut builder = Builder {
             three_words: FxHashSet::default(),
+            doubled: Vec::new(),
             patterns: FxHashMap::default(),
             term_texts: Vec::new(),
             fuzzy: FuzzyIndex::default(),
@@ -531,12 +536,16 @@ impl Engine {
                     );
                     if strength == Strength::Distinctive {
                         builder.add_fuzzy(&compact, index, term, strength);
-                        if let [a, b, c] = normalized.split(' ').collect::<Vec<_>>()[..] {
-                            builder.three_words.extend([
+                        match normalized.split(' ').collect::<Vec<_>>()[..] {
+                            [a, b, c] => builder.three_words.extend([
                                 name_words_key(0, a.as_bytes(), b.as_bytes()),
                                 name_words_key(1, a.as_bytes(), c.as_bytes()),
                                 name_words_key(2, b.as_bytes(), c.as_bytes()),
-                            ]);
+                            ]),
+                            [a, b] if a == b => builder
+                                .doubled
+                                .push((a.as_bytes().into(), (index, term, strength))),
+                            _ => {}
                         }
                     }
                 }
@@ -718,6 +727,7 @@ impl Engine {
             fuzzy_targets: builder.fuzzy_targets,
             compact,
             three_words: builder.three_words,
+            doubled: builder.doubled,
             logos,
             thresholds,
             rates: input.rates,

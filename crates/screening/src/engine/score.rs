@@ -782,6 +782,34 @@ fn find_misspellings(
                     });
                 }
                 if !misspelt && !real_word && field == Field::Title {
+                    // "es" slipped inside a name, as the plural of a part of it
+                    // ("Versesace"): two letters off, which a name this short may not be.
+                    for pattern in inner_es_removed(&text[start..end])
+                        .filter_map(|name| engine.compact_pattern(&name))
+                    {
+                        for term in engine.terms_of(pattern) {
+                            if let &TermRef::Brand {
+                                brand,
+                                term,
+                                strength,
+                            } = term
+                            {
+                                looked.push(Looked {
+                                    field,
+                                    start,
+                                    end,
+                                    brand,
+                                    term,
+                                    strength,
+                                    distance: 2,
+                                    real_word: false,
+                                    short: false,
+                                    separated: false,
+                                    lookalike: false,
+                                });
+                            }
+                        }
+                    }
                     // Too many letters off for a misspelling, but each of them one that
                     // looks like the name's own ("Clhancl", "Orneqa"). Titles only, as
                     // two edits are: descriptions are long and loose.
@@ -813,6 +841,13 @@ fn find_misspellings(
             }
         }
     }
+}
+
+/// `word` without each "es" inside it (not at either end).
+fn inner_es_removed(word: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
+    (1..word.len().saturating_sub(2))
+        .filter(|&at| &word[at..at + 2] == b"es")
+        .map(|at| [&word[..at], &word[at + 2..]].concat())
 }
 
 /// Keeps the strongest text evidence for a brand.

@@ -28,6 +28,8 @@ fn disguise_engine() -> Engine {
             brand("burberry", "Burberry", &[], &["apparel"], 1500),
             brand("goose", "Canada Goose", &[], &["apparel"], 1200),
             brand("tnf", "The North Face", &[], &["apparel"], 300),
+            brand("miumiu", "Miu Miu", &[], &["handbags"], 1800),
+            brand("versace", "Versace", &[], &["apparel"], 900),
         ],
         rules: Vec::new(),
         thresholds: Thresholds::default(),
@@ -372,6 +374,43 @@ fn a_name_of_three_words_with_one_misspelt_is_read_whole() {
     let v = check("The Northern Face moisturiser", "beauty", 20);
     assert!(!flagged(&v), "{v:#?}");
     assert!(v.brands.is_empty(), "{v:#?}");
+}
+
+#[test]
+fn a_name_written_twice_and_misspelt_twice_is_read() {
+    for title in [
+        "Kmiu Kmiu tote bag",
+        "Miu0 Miu0 clutch",
+        "M9u M9u shoulder bag",
+    ] {
+        let v = check(title, "handbags", 1800);
+        assert!(flagged(&v), "{title}: {v:#?}");
+        assert_eq!(first_brand(&v), Some("miumiu"), "{title}");
+        let explanation = &text_signal(&v, "miumiu").explanation;
+        assert!(explanation.contains("2 letters off"), "{explanation}");
+    }
+    // Two different words, or a word twice that is a real word, are not the name.
+    for title in ["Kmiu Miux tote bag", "Mia Mia tote bag"] {
+        let v = check(title, "handbags", 1800);
+        assert!(!flagged(&v), "{title}: {v:#?}");
+    }
+}
+
+#[test]
+fn es_slipped_inside_a_name_is_read_as_the_name() {
+    let v = check("Versesace silk shirt", "apparel", 900);
+    assert!(flagged(&v), "{v:#?}");
+    assert_eq!(first_brand(&v), Some("versace"));
+    assert!(
+        text_signal(&v, "versace")
+            .explanation
+            .contains("2 letters off")
+    );
+    // At either end it is not slipped inside.
+    for title in ["Esversace shirt", "Versacees shirt"] {
+        let v = check(title, "apparel", 900);
+        assert!(first_brand(&v) != Some("versace"), "{title}: {v:#?}");
+    }
 }
 
 #[test]
