@@ -542,7 +542,7 @@ impl Engine {
                                 name_words_key(1, a.as_bytes(), c.as_bytes()),
                                 name_words_key(2, b.as_bytes(), c.as_bytes()),
                             ]),
-                            [a, b] if a == b => builder
+                            [a, b] if a == b && a.len() <= fuzzy::MAX_WORD => builder
                                 .doubled
                                 .push((a.as_bytes().into(), (index, term, strength))),
                             _ => {}

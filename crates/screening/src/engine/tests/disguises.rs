@@ -451,3 +451,45 @@ fn the_readme_example_is_explained_as_the_readme_says() {
          its letters and leetspeak (\"1\" for \"i\")"
     );
 }
+
+#[test]
+fn look_alikes_are_read_up_to_the_longest_word_and_no_further() {
+    // Without l and r, which normalise or pair: 23 and 24 letters.
+    let engine = Engine::compile(EngineInput {
+        brands: vec![
+            brand("23", "Abcdefghijkmnopqstuvwxy", &[], &["handbags"], 900),
+            brand("24", "Zbcdefghijkmnopqstuvwxyz", &[], &["handbags"], 900),
+            brand(
+                "twice",
+                "Abcdefghijkmnopqstuvwxya Abcdefghijkmnopqstuvwxya",
+                &[],
+                &["handbags"],
+                900,
+            ),
+        ],
+        ..EngineInput::default()
+    })
+    .unwrap();
+    let screen = |title: &str| {
+        let listing = ListingInput {
+            seller_id: "s",
+            title,
+            category: "handbags",
+            price: Some(money("USD", 900)),
+            ..ListingInput::default()
+        };
+        engine.screen(&listing, &mut Scratch::default())
+    };
+    // "cl" for "d" and "q" for "g": three edits, two look-alikes, 24 letters.
+    let v = screen("Abcclefqhijkmnopqstuvwxy bag");
+    assert_eq!(first_brand(&v), Some("23"), "{v:#?}");
+    assert_eq!(methods_of(&v, "23"), [MatchMethod::Confusable]);
+    // The same of 24 letters makes 25: longer than any word looked up; nothing overruns.
+    for title in [
+        "Zbcclefqhijkmnopqstuvwxyz bag",
+        "Abcdefghijkmnopqstuvwxyaq Abcdefghijkmnopqstuvwxyaq bag",
+    ] {
+        let v = screen(title);
+        assert!(v.brands.is_empty(), "{title}: {v:#?}");
+    }
+}
