@@ -487,10 +487,8 @@ pub(crate) fn screen(
             compat_only = text.compat;
             let listed = if text.lookalike {
                 lookalikes_listed(
-                    original,
-                    normalized,
-                    text.start,
-                    text.end,
+                    (original, normalized),
+                    (text.start, text.end),
                     &engine.term_texts[text.term as usize],
                 )
             } else if disguised {
@@ -711,32 +709,13 @@ fn find_misspellings(
             };
             if whole_word && (1..=2).contains(&trailing) && end - start >= trailing + 4 {
                 // A digit or two stuck on a name ("Gucci2").
-                let name = &text[start..end - trailing];
-                for term in engine
-                    .compact_pattern(name)
-                    .map_or(&[][..], |p| engine.terms_of(p))
-                {
-                    if let &TermRef::Brand {
-                        brand,
-                        term,
-                        strength,
-                    } = term
-                    {
-                        looked.push(Looked {
-                            field,
-                            start,
-                            end,
-                            brand,
-                            term,
-                            strength,
-                            distance: trailing as u8,
-                            real_word: false,
-                            short: false,
-                            separated: false,
-                            lookalike: false,
-                        });
-                    }
-                }
+                push_named(
+                    engine,
+                    &text[start..end - trailing],
+                    (field, start, end),
+                    trailing as u8,
+                    looked,
+                );
             }
             let in_joined = || {
                 joined
@@ -764,70 +743,24 @@ fn find_misspellings(
                     fuzzy,
                 );
                 let misspelt = !found.is_empty();
+                let place = (field, start, end);
                 for &(id, distance) in found {
-                    let term = engine.fuzzy.term(id);
-                    let (brand, term_id, strength) = engine.fuzzy_targets[term.target as usize];
-                    looked.push(Looked {
-                        field,
-                        start,
-                        end,
-                        brand,
-                        term: term_id,
-                        strength,
-                        distance,
-                        real_word,
-                        short: term.text.len() <= super::fuzzy::SHORT_TERM,
-                        separated: false,
-                        lookalike: false,
-                    });
+                    looked.push(fuzzy_found(engine, id, place, distance, real_word));
                 }
                 if !misspelt && !real_word && field == Field::Title {
                     // "es" slipped inside a name, as the plural of a part of it
                     // ("Versesace"): two letters off, which a name this short may not be.
-                    for pattern in inner_es_removed(&text[start..end])
-                        .filter_map(|name| engine.compact_pattern(&name))
-                    {
-                        for term in engine.terms_of(pattern) {
-                            if let &TermRef::Brand {
-                                brand,
-                                term,
-                                strength,
-                            } = term
-                            {
-                                looked.push(Looked {
-                                    field,
-                                    start,
-                                    end,
-                                    brand,
-                                    term,
-                                    strength,
-                                    distance: 2,
-                                    real_word: false,
-                                    short: false,
-                                    separated: false,
-                                    lookalike: false,
-                                });
-                            }
-                        }
+                    for name in inner_es_removed(&text[start..end]) {
+                        push_named(engine, &name, place, 2, looked);
                     }
                     // Too many letters off for a misspelling, but each of them one that
                     // looks like the name's own ("Clhancl", "Orneqa"). Titles only, as
                     // two edits are: descriptions are long and loose.
                     for id in engine.fuzzy.lookalikes(&text[start..end]) {
-                        let term = engine.fuzzy.term(id);
-                        let (brand, term_id, strength) = engine.fuzzy_targets[term.target as usize];
+                        let found = fuzzy_found(engine, id, place, 0, false);
                         looked.push(Looked {
-                            field,
-                            start,
-                            end,
-                            brand,
-                            term: term_id,
-                            strength,
-                            distance: 0,
-                            real_word: false,
-                            short: term.text.len() <= super::fuzzy::SHORT_TERM,
-                            separated: false,
                             lookalike: true,
+                            ..found
                         });
                     }
                 }
@@ -839,6 +772,67 @@ fn find_misspellings(
             {
                 at += 1;
             }
+        }
+    }
+}
+
+/// Fuzzy term `id` found at `start..end` of `field`, `distance` letters off.
+fn fuzzy_found(
+    engine: &Engine,
+    id: u32,
+    (field, start, end): (Field, usize, usize),
+    distance: u8,
+    real_word: bool,
+) -> Looked {
+    let term = engine.fuzzy.term(id);
+    let (brand, term_id, strength) = engine.fuzzy_targets[term.target as usize];
+    Looked {
+        field,
+        start,
+        end,
+        brand,
+        term: term_id,
+        strength,
+        distance,
+        real_word,
+        short: term.text.len() <= super::fuzzy::SHORT_TERM,
+        separated: false,
+        lookalike: false,
+    }
+}
+
+/// Records the brand names `name` spells exactly, found at `start..end` of `field` with
+/// `distance` letters more.
+fn push_named(
+    engine: &Engine,
+    name: &[u8],
+    (field, start, end): (Field, usize, usize),
+    distance: u8,
+    looked: &mut Vec<Looked>,
+) {
+    let Some(pattern) = engine.compact_pattern(name) else {
+        return;
+    };
+    for term in engine.terms_of(pattern) {
+        if let &TermRef::Brand {
+            brand,
+            term,
+            strength,
+        } = term
+        {
+            looked.push(Looked {
+                field,
+                start,
+                end,
+                brand,
+                term,
+                strength,
+                distance,
+                real_word: false,
+                short: false,
+                separated: false,
+                lookalike: false,
+            });
         }
     }
 }
@@ -1067,10 +1061,8 @@ fn substitutions(
 /// The letters of a normalised span that pass for the term's, as the listing wrote them:
 /// `"rn" for "m", "q" for "g"`.
 fn lookalikes_listed(
-    original: &str,
-    normalized: &Normalized,
-    start: usize,
-    end: usize,
+    (original, normalized): (&str, &Normalized),
+    (start, end): (usize, usize),
     term: &str,
 ) -> String {
     let name: Vec<u8> = super::normalize::normalize_term(term)
