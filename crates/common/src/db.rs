@@ -506,6 +506,24 @@ macro_rules! migrator {
     };
 }
 
+/// The row of `E` with primary key `id`, or NOT_FOUND for `kind` `id` (as
+/// [`ApiError::not_found`] words it, the same for a row of another tenant's).
+pub async fn find_or_not_found<E, K>(
+    db: &impl ConnectionTrait,
+    kind: &'static str,
+    id: K,
+) -> crate::ApiResult<E::Model>
+where
+    E: sea_orm::EntityTrait,
+    K: Into<<E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType> + std::fmt::Display,
+{
+    let shown = id.to_string();
+    E::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| crate::ApiError::not_found(kind, shown))
+}
+
 /// Adds `columns` to `table`, one statement a column: SQLite alters one column at a time.
 pub async fn add_columns(
     manager: &sea_orm_migration::SchemaManager<'_>,

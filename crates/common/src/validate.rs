@@ -414,6 +414,12 @@ pub fn each<T, U: Eq + std::hash::Hash + Clone>(
     out
 }
 
+/// A message the request must carry: INVALID_ARGUMENT naming `field` when it is missing.
+/// Pass `req.field.as_ref()` to borrow it, `req.field` to take it.
+pub fn present<T>(field: &str, value: Option<T>) -> crate::ApiResult<T> {
+    value.ok_or_else(|| crate::ApiError::invalid(field, "must be set"))
+}
+
 /// A required protobuf enum field: set, and a value this server knows.
 pub fn required_enum<E>(value: i32) -> Result<E, String>
 where

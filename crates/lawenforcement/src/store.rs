@@ -493,10 +493,7 @@ pub async fn claim_hold_warning(db: &impl ConnectionTrait, hold: &hold::Model) -
 }
 
 pub async fn find_hold(db: &impl ConnectionTrait, id: &HoldId) -> ApiResult<hold::Model> {
-    hold::Entity::find_by_id(id.clone())
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("hold", id.as_str()))
+    assay_common::db::find_or_not_found::<hold::Entity, _>(db, "hold", id.clone()).await
 }
 
 pub async fn extend_hold(

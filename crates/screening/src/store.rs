@@ -116,10 +116,7 @@ pub async fn insert_rule(
 }
 
 pub async fn get_rule(db: &impl ConnectionTrait, id: &RuleId) -> ApiResult<rule::Model> {
-    rule::Entity::find_by_id(id.clone())
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("rule", id.as_str()))
+    assay_common::db::find_or_not_found::<rule::Entity, _>(db, "rule", id.clone()).await
 }
 
 pub async fn update_rule(
@@ -251,10 +248,7 @@ pub async fn get_calibration(
     db: &impl ConnectionTrait,
     version: i64,
 ) -> ApiResult<calibration::Model> {
-    calibration::Entity::find_by_id(version)
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("calibration", version.to_string()))
+    assay_common::db::find_or_not_found::<calibration::Entity, _>(db, "calibration", version).await
 }
 
 /// Calibrations, newest first, older than `before`.
@@ -453,10 +447,7 @@ pub async fn insert_hits(db: &impl ConnectionTrait, hits: &[&NewHit]) -> ApiResu
 }
 
 pub async fn get_hit(db: &impl ConnectionTrait, id: &HitId) -> ApiResult<hit::Model> {
-    hit::Entity::find_by_id(id.clone())
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("hit", id.as_str()))
+    assay_common::db::find_or_not_found::<hit::Entity, _>(db, "hit", id.clone()).await
 }
 
 /// The brands a hit concerns.

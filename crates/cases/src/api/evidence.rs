@@ -9,9 +9,7 @@ impl CasesApi {
         req: AddEvidenceRequest,
     ) -> ApiResult<Evidence> {
         let id = case_id("case_id", &req.case_id)?;
-        let Some(input) = &req.evidence else {
-            return Err(ApiError::invalid("evidence", "must be set"));
-        };
+        let input = validate::present("evidence", req.evidence.as_ref())?;
         let mut violations = FieldViolations::new();
         let key = Key::of("AddEvidence", principal, &mut violations, &req);
         let new = check::evidence(&mut violations, "evidence", input);

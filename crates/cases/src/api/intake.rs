@@ -8,9 +8,7 @@ impl CasesApi {
         principal: &Principal,
         req: SubmitNoticeRequest,
     ) -> ApiResult<Case> {
-        let Some(notice) = &req.notice else {
-            return Err(ApiError::invalid("notice", "must be set"));
-        };
+        let notice = validate::present("notice", req.notice.as_ref())?;
         let mut violations = FieldViolations::new();
         let key = Key::of("SubmitNotice", principal, &mut violations, &req);
         violations.check("notice.member_id", MemberId::parse(&notice.member_id));
@@ -124,9 +122,7 @@ impl CasesApi {
         principal: &Principal,
         req: CreateCaseRequest,
     ) -> ApiResult<Case> {
-        let Some(case) = &req.r#case else {
-            return Err(ApiError::invalid("case", "must be set"));
-        };
+        let case = validate::present("case", req.r#case.as_ref())?;
         let mut violations = FieldViolations::new();
         let key = Key::of("CreateCase", principal, &mut violations, &req);
         let title = violations.check("case.title", validate::text(&case.title, 300));

@@ -78,9 +78,7 @@ impl CasesApi {
         req: FileCounterNoticeRequest,
     ) -> ApiResult<Case> {
         let id = case_id("id", &req.id)?;
-        let Some(counter) = &req.counter_notice else {
-            return Err(ApiError::invalid("counter_notice", "must be set"));
-        };
+        let counter = validate::present("counter_notice", req.counter_notice.as_ref())?;
         let mut violations = FieldViolations::new();
         let statement = violations.check(
             "counter_notice.statement",
@@ -133,9 +131,7 @@ impl CasesApi {
         req: ReplyToCounterNoticeRequest,
     ) -> ApiResult<Case> {
         let id = case_id("id", &req.id)?;
-        let Some(reply) = &req.reply else {
-            return Err(ApiError::invalid("reply", "must be set"));
-        };
+        let reply = validate::present("reply", req.reply.as_ref())?;
         let statement = validate::text(&reply.statement, 10_000)
             .map_err(|e| ApiError::invalid("reply.statement", e))?;
         let now = time::now();

@@ -9,9 +9,7 @@ impl CasesApi {
         req: ReferCaseRequest,
     ) -> ApiResult<Case> {
         let id = case_id("id", &req.id)?;
-        let Some(referral) = &req.referral else {
-            return Err(ApiError::invalid("referral", "must be set"));
-        };
+        let referral = validate::present("referral", req.referral.as_ref())?;
         let mut violations = FieldViolations::new();
         let agency_id =
             violations.check("referral.agency_id", AgencyId::parse(&referral.agency_id));
@@ -77,9 +75,7 @@ impl CasesApi {
         req: RecordReferralOutcomeRequest,
     ) -> ApiResult<Case> {
         let id = case_id("id", &req.id)?;
-        let Some(outcome) = &req.outcome else {
-            return Err(ApiError::invalid("outcome", "must be set"));
-        };
+        let outcome = validate::present("outcome", req.outcome.as_ref())?;
         let mut violations = FieldViolations::new();
         let key = Key::of("RecordReferralOutcome", principal, &mut violations, &req);
         let seized_value = validate::outcome_figures(

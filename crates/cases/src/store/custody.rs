@@ -45,10 +45,7 @@ pub async fn find_evidence(
     db: &impl ConnectionTrait,
     id: &EvidenceId,
 ) -> ApiResult<evidence::Model> {
-    evidence::Entity::find_by_id(id.clone())
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("evidence", id.as_str()))
+    assay_common::db::find_or_not_found::<evidence::Entity, _>(db, "evidence", id.clone()).await
 }
 
 /// Evidence of a case without its content.

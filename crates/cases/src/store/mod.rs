@@ -256,10 +256,7 @@ async fn add_listings(
 }
 
 pub async fn find_case(db: &impl ConnectionTrait, id: &CaseId) -> ApiResult<case::Model> {
-    case::Entity::find_by_id(id.clone())
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("case", id.as_str()))
+    assay_common::db::find_or_not_found::<case::Entity, _>(db, "case", id.clone()).await
 }
 
 /// The cases already opened from any of `keys` (their `source_key`s), by key.

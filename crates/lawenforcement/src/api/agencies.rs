@@ -8,9 +8,7 @@ impl LawEnforcementApi {
         principal: &Principal,
         req: CreateAgencyRequest,
     ) -> ApiResult<Agency> {
-        let Some(agency) = &req.agency else {
-            return Err(ApiError::invalid("agency", "must be set"));
-        };
+        let agency = validate::present("agency", req.agency.as_ref())?;
         let mut violations = FieldViolations::new();
         let key = Key::of("CreateAgency", principal, &mut violations, &req);
         let checked = check::agency(&mut violations, "agency", agency);
@@ -103,9 +101,7 @@ impl LawEnforcementApi {
         principal: &Principal,
         req: UpdateAgencyRequest,
     ) -> ApiResult<Agency> {
-        let Some(update) = &req.agency else {
-            return Err(ApiError::invalid("agency", "must be set"));
-        };
+        let update = validate::present("agency", req.agency.as_ref())?;
         let id = AgencyId::parse(&update.id).map_err(|e| ApiError::invalid("agency.id", e))?;
         const FIELDS: &[&str] = &[
             "name",

@@ -8,12 +8,8 @@ impl LawEnforcementApi {
         principal: &Principal,
         req: ReceiveReferralRequest,
     ) -> ApiResult<ReceiveReferralResponse> {
-        let Some(case) = req.r#case else {
-            return Err(ApiError::invalid("case", "must be set"));
-        };
-        let Some(referral) = case.referral.clone() else {
-            return Err(ApiError::invalid("case.referral", "must be set"));
-        };
+        let case = validate::present("case", req.r#case)?;
+        let referral = validate::present("case.referral", case.referral.clone())?;
         let mut violations = FieldViolations::new();
         violations.check("case.id", CaseId::parse(&case.id));
         let referral_id = violations.check("case.referral.id", ReferralId::parse(&referral.id));

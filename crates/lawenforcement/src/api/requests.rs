@@ -10,9 +10,7 @@ impl LawEnforcementApi {
         req: SubmitRequestRequest,
     ) -> ApiResult<LegalRequest> {
         let caller = Self::caller(principal);
-        let Some(filed) = &req.legal_request else {
-            return Err(ApiError::invalid("legal_request", "must be set"));
-        };
+        let filed = validate::present("legal_request", req.legal_request.as_ref())?;
         let mut violations = FieldViolations::new();
         let key = Key::of("SubmitRequest", principal, &mut violations, &req);
         let agency_id = match &caller {

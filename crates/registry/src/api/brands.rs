@@ -10,9 +10,7 @@ impl RegistryApi {
     ) -> ApiResult<Brand> {
         let mut violations = FieldViolations::new();
         let key = Key::of("CreateBrand", principal, &mut violations, &req);
-        let Some(brand) = &req.brand else {
-            return Err(ApiError::invalid("brand", "must be set"));
-        };
+        let brand = validate::present("brand", req.brand.as_ref())?;
         let owner = match (brand.member_id.as_str(), principal.member_id()) {
             // The caller's own member id, checked live when it authenticated.
             ("", Some(own)) => Some(MemberId::from_trusted(own.to_owned())),
@@ -102,9 +100,7 @@ impl RegistryApi {
         principal: &Principal,
         req: UpdateBrandRequest,
     ) -> ApiResult<(Brand, i64)> {
-        let Some(update) = req.brand else {
-            return Err(ApiError::invalid("brand", "must be set"));
-        };
+        let update = validate::present("brand", req.brand)?;
         let id = id_arg("brand.id", &update.id, BrandId::parse)?;
         const FIELDS: &[&str] = &[
             "name",

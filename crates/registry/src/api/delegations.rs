@@ -10,9 +10,7 @@ impl RegistryApi {
     ) -> ApiResult<(Delegation, i64)> {
         let mut violations = FieldViolations::new();
         let key = Key::of("CreateDelegation", principal, &mut violations, &req);
-        let Some(delegation) = &req.delegation else {
-            return Err(ApiError::invalid("delegation", "must be set"));
-        };
+        let delegation = validate::present("delegation", req.delegation.as_ref())?;
         let agent = parse_id(
             &mut violations,
             "delegation.agent_member_id",

@@ -85,9 +85,7 @@ impl RegistryApi {
         principal: &Principal,
         req: UpdateMemberRequest,
     ) -> ApiResult<Member> {
-        let Some(update) = req.member else {
-            return Err(ApiError::invalid("member", "must be set"));
-        };
+        let update = validate::present("member", req.member)?;
         let id = id_arg("member.id", &update.id, MemberId::parse)?;
         principal.scope(Owner::Members(&[id.as_str()]), "member", id.as_str())?;
         const FIELDS: &[&str] = &[

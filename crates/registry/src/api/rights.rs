@@ -19,9 +19,7 @@ impl RegistryApi {
     ) -> ApiResult<IpRight> {
         let mut violations = FieldViolations::new();
         let key = Key::of("CreateIpRight", principal, &mut violations, &req);
-        let Some(right) = &req.ip_right else {
-            return Err(ApiError::invalid("ip_right", "must be set"));
-        };
+        let right = validate::present("ip_right", req.ip_right.as_ref())?;
         let brand_id = parse_id(
             &mut violations,
             "ip_right.brand_id",
@@ -141,9 +139,7 @@ impl RegistryApi {
         principal: &Principal,
         req: UpdateIpRightRequest,
     ) -> ApiResult<(IpRight, i64)> {
-        let Some(update) = req.ip_right else {
-            return Err(ApiError::invalid("ip_right", "must be set"));
-        };
+        let update = validate::present("ip_right", req.ip_right)?;
         let id = id_arg("ip_right.id", &update.id, IpRightId::parse)?;
         const FIELDS: &[&str] = &[
             "kind",

@@ -57,10 +57,7 @@ pub async fn insert_right(
 }
 
 pub async fn get_right(db: &impl ConnectionTrait, id: &IpRightId) -> ApiResult<ip_right::Model> {
-    ip_right::Entity::find_by_id(id.clone())
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("IP right", id.as_str()))
+    assay_common::db::find_or_not_found::<ip_right::Entity, _>(db, "IP right", id.clone()).await
 }
 
 /// Another right, not rejected, registered under the same office, kind and number.

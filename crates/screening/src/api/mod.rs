@@ -191,9 +191,7 @@ impl ScreeningApi {
     }
 
     async fn screen_listing(&self, req: ScreenListingRequest) -> ApiResult<ScreenListingResponse> {
-        let Some(listing) = req.listing else {
-            return Err(ApiError::invalid("listing", "must be set"));
-        };
+        let listing = validate::present("listing", req.listing)?;
         match req.min_catalogue_revision {
             ..0 => {
                 return Err(ApiError::invalid(

@@ -40,9 +40,7 @@ impl ScreeningApi {
         principal: &Principal,
         req: CreateRuleRequest,
     ) -> ApiResult<Rule> {
-        let Some(rule) = &req.rule else {
-            return Err(ApiError::invalid("rule", "must be set"));
-        };
+        let rule = validate::present("rule", req.rule.as_ref())?;
         let mut violations = FieldViolations::new();
         let key = Key::of("CreateRule", principal, &mut violations, &req);
         let spec = rule_domain::validate(rule, "rule", &mut violations);
@@ -144,9 +142,7 @@ impl ScreeningApi {
         principal: &Principal,
         req: UpdateRuleRequest,
     ) -> ApiResult<Rule> {
-        let Some(update) = req.rule else {
-            return Err(ApiError::invalid("rule", "must be set"));
-        };
+        let update = validate::present("rule", req.rule)?;
         let id = RuleId::parse(&update.id).map_err(|e| ApiError::invalid("rule.id", e))?;
         const FIELDS: &[&str] = &[
             "description",
