@@ -227,6 +227,20 @@ impl FieldViolations {
         }
     }
 
+    /// Checks an optional text field (a filter) unless it is empty: the checked value, or
+    /// `None` for an empty or a bad one.
+    pub fn check_optional<T>(
+        &mut self,
+        field: &str,
+        value: &str,
+        check: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        if value.is_empty() {
+            return None;
+        }
+        self.check(field, check(value))
+    }
+
     /// Merges the violations of a nested message, prefixing their field paths.
     pub fn extend_nested(&mut self, prefix: &str, nested: FieldViolations) {
         let unnamed = nested.total - nested.named.len();

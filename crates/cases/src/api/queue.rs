@@ -29,18 +29,10 @@ impl CasesApi {
             .check("source", validate::optional_enum::<CaseSource>(req.source))
             .flatten();
         let assignee = violations.check("assignee", check::assignee(&req.assignee));
-        if !req.brand_id.is_empty() {
-            violations.check("brand_id", BrandId::parse(&req.brand_id));
-        }
-        if !req.seller_id.is_empty() {
-            violations.check("seller_id", validate::external_id(&req.seller_id));
-        }
-        if !req.listing_id.is_empty() {
-            violations.check("listing_id", validate::external_id(&req.listing_id));
-        }
-        if !req.tag.is_empty() {
-            violations.check("tag", validate::slug(&req.tag));
-        }
+        violations.check_optional("brand_id", &req.brand_id, BrandId::parse);
+        violations.check_optional("seller_id", &req.seller_id, validate::external_id);
+        violations.check_optional("listing_id", &req.listing_id, validate::external_id);
+        violations.check_optional("tag", &req.tag, validate::slug);
         let (from, until) =
             validate::time_range(&mut violations, "create_time", req.create_time.as_ref());
         violations.into_result(())?;

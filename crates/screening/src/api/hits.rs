@@ -42,15 +42,9 @@ impl ScreeningApi {
     ) -> ApiResult<ListHitsResponse> {
         let size = page_size(req.page_size)?;
         let mut violations = FieldViolations::new();
-        if !req.brand_id.is_empty() {
-            violations.check("brand_id", BrandId::parse(&req.brand_id));
-        }
-        if !req.seller_id.is_empty() {
-            violations.check("seller_id", validate::external_id(&req.seller_id));
-        }
-        if !req.listing_id.is_empty() {
-            violations.check("listing_id", validate::external_id(&req.listing_id));
-        }
+        violations.check_optional("brand_id", &req.brand_id, BrandId::parse);
+        violations.check_optional("seller_id", &req.seller_id, validate::external_id);
+        violations.check_optional("listing_id", &req.listing_id, validate::external_id);
         let decision = violations
             .check(
                 "decision",
