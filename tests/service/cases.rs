@@ -49,6 +49,7 @@ fn notice(member_id: &str, right_id: &str, listings: Vec<CaseListing>) -> Notice
         listings,
         statement: "These bags copy our registered mark and quilting.".to_owned(),
         good_faith: true,
+        reason_codes: vec![],
     }
 }
 
@@ -95,6 +96,7 @@ async fn act(client: &mut Cases, id: &str) -> Case {
             id: id.to_owned(),
             etag: String::new(),
             note: "confirmed by test purchase".to_owned(),
+            reason_codes: vec![],
         })
         .await
         .expect("take action")
@@ -190,6 +192,7 @@ on_both_backends!(
     notices_must_cite_a_verified_right_of_the_member,
     a_notice_lives_from_submission_to_closing,
     a_counter_notice_can_reinstate_the_listings,
+    notices_and_takedowns_are_counted_by_their_grounds,
     illegal_moves_and_stale_etags_are_refused,
     bulk_updates_are_all_or_nothing,
     duplicate_cases_merge_with_their_evidence,
@@ -582,6 +585,116 @@ async fn a_notice_lives_from_submission_to_closing(backend: Backend) {
     assert!(!accuracy.trusted, "one notice is not a track record");
 }
 
+async fn notices_and_takedowns_are_counted_by_their_grounds(backend: Backend) {
+    use ReasonCode::*;
+    let sandbox = Sandbox::start(backend).await;
+    let (owner, _, right) = protected_right(&sandbox, "Maison Ardent", "018800012").await;
+    let mut owner_client = cases(&sandbox, &member(&owner.id)).await;
+    let mut analyst = cases(&sandbox, ANALYST).await;
+    let grounded = |listing_id: &str, grounds: &[ReasonCode]| Notice {
+        reason_codes: grounds.iter().map(|g| *g as i32).collect(),
+        ..notice(&owner.id, &right.id, vec![listing(listing_id, "seller-g")])
+    };
+    let grounds = |codes: &[i32]| -> Vec<ReasonCode> {
+        codes
+            .iter()
+            .map(|c| ReasonCode::try_from(*c).unwrap())
+            .collect()
+    };
+
+    // Grounds come back in the order of the enum, whatever order they were given in.
+    let pictures = submit(
+        &mut owner_client,
+        grounded("g-1", &[CopyrightImages, Counterfeit]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        grounds(&pictures.reason_codes),
+        [Counterfeit, CopyrightImages]
+    );
+    let none = submit(&mut owner_client, grounded("g-2", &[]))
+        .await
+        .unwrap();
+    let design = submit(&mut owner_client, grounded("g-3", &[DesignRight]))
+        .await
+        .unwrap();
+    assert!(none.reason_codes.is_empty());
+
+    // A takedown upholds the grounds the analyst names, or else the notice's own.
+    review(&mut analyst, &pictures.id).await;
+    let acted = act(&mut analyst, &pictures.id).await;
+    assert_eq!(
+        grounds(&acted.decision_reason_codes),
+        [Counterfeit, CopyrightImages]
+    );
+    review(&mut analyst, &design.id).await;
+    let bad = bad_fields(
+        &analyst
+            .take_action(TakeActionRequest {
+                id: design.id.clone(),
+                etag: String::new(),
+                note: "copied design".to_owned(),
+                reason_codes: vec![Counterfeit as i32, Counterfeit as i32],
+            })
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(bad, ["reason_codes[1]"]);
+    assert_eq!(
+        status_of(&get(&mut analyst, &design.id).await),
+        CaseStatus::UnderReview,
+        "a refused decision changes nothing"
+    );
+    let acted = analyst
+        .take_action(TakeActionRequest {
+            id: design.id.clone(),
+            etag: String::new(),
+            note: "the design and the mark".to_owned(),
+            reason_codes: vec![DesignRight as i32, Counterfeit as i32],
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .r#case
+        .unwrap();
+    assert_eq!(
+        grounds(&acted.decision_reason_codes),
+        [Counterfeit, DesignRight]
+    );
+    assert_eq!(
+        grounds(&get(&mut owner_client, &design.id).await.reason_codes),
+        [DesignRight],
+        "the notice keeps its own grounds"
+    );
+
+    let figures = analyst
+        .get_enforcement_figures(GetEnforcementFiguresRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let rows: Vec<(ReasonCode, i64, i64)> = figures
+        .by_reason
+        .iter()
+        .map(|r| {
+            (
+                ReasonCode::try_from(r.reason).unwrap(),
+                r.notices,
+                r.takedowns,
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (Unspecified, 1, 0),
+            (Counterfeit, 1, 2),
+            (CopyrightImages, 1, 1),
+            (DesignRight, 1, 1),
+        ]
+    );
+}
+
 async fn a_counter_notice_can_reinstate_the_listings(backend: Backend) {
     let sandbox = Sandbox::start(backend).await;
     let (owner, brand, right) = protected_right(&sandbox, "Maison Ardent", "018800021").await;
@@ -764,6 +877,7 @@ async fn illegal_moves_and_stale_etags_are_refused(backend: Backend) {
                 id: case.id.clone(),
                 etag: String::new(),
                 note: "obvious".to_owned(),
+                reason_codes: vec![],
             })
             .await,
         Code::FailedPrecondition,
@@ -1799,6 +1913,7 @@ async fn bad_requests_name_their_fields(backend: Backend) {
                     listings: vec![listing("dup", "s"), listing("dup", "bad seller!")],
                     statement: " ".to_owned(),
                     good_faith: false,
+                    reason_codes: vec![ReasonCode::Counterfeit as i32, 0, 99],
                 }),
                 request_id: "not a uuid!".to_owned(),
             })
@@ -1814,6 +1929,8 @@ async fn bad_requests_name_their_fields(backend: Backend) {
             "notice.listings[1].seller_id",
             "notice.listings[1].listing_id",
             "notice.statement",
+            "notice.reason_codes[1]",
+            "notice.reason_codes[2]",
             "notice.good_faith",
         ]
     );
@@ -1896,6 +2013,7 @@ async fn bad_requests_name_their_fields(backend: Backend) {
                 id: "cas_x".to_owned(),
                 etag: String::new(),
                 note: "n".to_owned(),
+                reason_codes: vec![],
             })
             .await
             .unwrap_err(),

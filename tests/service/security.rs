@@ -245,6 +245,7 @@ async fn suspended_exited_and_unknown_tenants_are_refused(backend: Backend) {
             }],
             statement: "These bags copy our registered mark".to_owned(),
             good_faith: true,
+            reason_codes: vec![],
         }),
         request_id: String::new(),
     };

@@ -267,6 +267,7 @@ async fn a_repeat_infringer_is_suspended_and_everyone_concerned_is_told() {
             }],
             statement: "These bags copy our registered mark.".to_owned(),
             good_faith: true,
+            reason_codes: vec![cases::ReasonCode::Counterfeit as i32],
         };
         let case = eventually("the notice is taken", async || {
             owner
@@ -291,6 +292,7 @@ async fn a_repeat_infringer_is_suspended_and_everyone_concerned_is_told() {
                 id: case.id.clone(),
                 etag: String::new(),
                 note: "test purchase: counterfeit".to_owned(),
+                reason_codes: vec![],
             })
             .await
             .unwrap();

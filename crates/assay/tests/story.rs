@@ -376,6 +376,7 @@ async fn from_a_counterfeit_listing_to_arrests_and_a_disclosure() {
             id: case.id.clone(),
             etag: String::new(),
             note: "test purchase: counterfeit".to_owned(),
+            reason_codes: vec![],
         })
         .await
         .unwrap()

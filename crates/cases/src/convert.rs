@@ -1,6 +1,6 @@
 //! Entities to protos: what the store read, as callers see it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use assay_common::ids::{BrandId, CaseId};
 use assay_common::resource::etag;
@@ -8,7 +8,7 @@ use assay_common::time::{opt_timestamp, to_timestamp};
 use assay_common::{ApiError, ApiResult};
 use assay_proto::cases::v1::{
     Case, CaseEvent, CaseEventKind, CaseListing, CaseSource, CaseStatus, Evidence, EvidenceKind,
-    Referral, ReferralOutcome, ReferralState,
+    ReasonCode, ReasonFigures, Referral, ReferralOutcome, ReferralState,
 };
 use chrono::{DateTime, Utc};
 use prost::Message;
@@ -66,8 +66,33 @@ pub fn cases(
                 create_time: Some(to_timestamp(m.create_time)),
                 update_time: Some(to_timestamp(m.update_time)),
                 etag: etag(m.version),
+                reason_codes: grounds(&m.reason_codes),
+                decision_reason_codes: grounds(&m.decision_reason_codes),
             })
         })
+        .collect()
+}
+
+/// One row per ground with any notice or takedown, in the order of the enum.
+pub fn reason_figures(
+    notices: &BTreeMap<ReasonCode, i64>,
+    takedowns: &BTreeMap<ReasonCode, i64>,
+) -> Vec<ReasonFigures> {
+    let grounds: BTreeSet<ReasonCode> = notices.keys().chain(takedowns.keys()).copied().collect();
+    grounds
+        .into_iter()
+        .map(|ground| ReasonFigures {
+            reason: ground as i32,
+            notices: notices.get(&ground).copied().unwrap_or(0),
+            takedowns: takedowns.get(&ground).copied().unwrap_or(0),
+        })
+        .collect()
+}
+
+fn grounds(kept: &str) -> Vec<i32> {
+    crate::domain::reasons::decode(kept)
+        .into_iter()
+        .map(|ground| ground as i32)
         .collect()
 }
 

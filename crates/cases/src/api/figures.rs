@@ -71,6 +71,10 @@ impl CasesApi {
             convictions: figures.convictions,
             sellers_struck: figures.sellers_struck,
             sla_breaches: figures.sla_breaches,
+            by_reason: convert::reason_figures(
+                &figures.notices_by_reason,
+                &figures.takedowns_by_reason,
+            ),
         })
     }
 }

@@ -18,13 +18,14 @@ impl CasesApi {
             "notice.statement",
             validate::text(&notice.statement, 10_000),
         );
+        let grounds = reasons::check(&mut violations, "notice.reason_codes", &notice.reason_codes);
         if !notice.good_faith {
             violations.add(
                 "notice.good_faith",
                 "must be true: the rights holder states in good faith that the use is not authorised and the notice is accurate",
             );
         }
-        let statement = violations.require(statement)?;
+        let (statement, grounds) = violations.require(statement.zip(grounds))?;
         principal.scope(
             Owner::Members(&[notice.member_id.as_str()]),
             "member",
@@ -108,6 +109,7 @@ impl CasesApi {
             fast_track,
             traceparent: None,
             captured: Vec::new(),
+            reason_codes: grounds,
             due_time: self
                 .inner
                 .config
@@ -149,6 +151,7 @@ impl CasesApi {
             fast_track: false,
             traceparent: None,
             captured: Vec::new(),
+            reason_codes: Vec::new(),
             due_time: self.inner.config.sla.opened(CaseSource::Staff, false, now),
         };
         self.open_case(principal, key, new, now).await
@@ -346,6 +349,7 @@ impl CasesApi {
                 .opened(CaseSource::ScreeningAlert, false, now),
             traceparent,
             captured,
+            reason_codes: Vec::new(),
         })
     }
 

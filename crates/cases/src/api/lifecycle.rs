@@ -27,8 +27,12 @@ impl CasesApi {
     ) -> ApiResult<Case> {
         let id = case_id("id", &req.id)?;
         let why = note("note", &req.note)?;
-        self.act(principal, &id, &req.etag, |from, _| {
-            moves::take_action(from, &why)
+        let mut violations = FieldViolations::new();
+        let given = reasons::check(&mut violations, "reason_codes", &req.reason_codes);
+        let given = violations.require(given)?;
+        self.act(principal, &id, &req.etag, |from, current| {
+            let noticed = reasons::decode(&current.reason_codes);
+            moves::take_action(from, &why, reasons::upheld(given, noticed))
         })
         .await
     }

@@ -42,6 +42,7 @@ use crate::convert;
 use crate::domain;
 use crate::domain::check::{self, NewEvidence};
 use crate::domain::moves::{self, Effect, Event, Move};
+use crate::domain::reasons;
 use crate::entity::case;
 use crate::ids::{CaseId, EvidenceId, ReferralId};
 use crate::store::{self, NewCase};

@@ -3,7 +3,9 @@
 //! case (listings taken down, sellers struck, feedback queued for screening). The store
 //! applies a [`Move`]; the handler only decodes, authorises and answers.
 
-use assay_proto::cases::v1::{CaseEventKind, CaseStatus, CounterNotice, CounterNoticeReply};
+use assay_proto::cases::v1::{
+    CaseEventKind, CaseStatus, CounterNotice, CounterNoticeReply, ReasonCode,
+};
 use assay_proto::screening::v1::FeedbackOutcome;
 
 use assay_common::error::Refusal;
@@ -45,6 +47,8 @@ pub struct Fields {
     /// Whether the counter-notice was filed now.
     pub counter_notice_filed: bool,
     pub merged_into: Option<String>,
+    /// The grounds a takedown upholds.
+    pub decision_reason_codes: Option<Vec<ReasonCode>>,
 }
 
 /// What a move does beyond the case's own row.
@@ -136,12 +140,13 @@ pub fn start_review(
     Ok(mv)
 }
 
-/// The notice is upheld: listings come down and their sellers are struck.
-pub fn take_action(from: CaseStatus, why: &str) -> Result<Move, Refusal> {
+/// The notice is upheld on `grounds`: listings come down and their sellers are struck.
+pub fn take_action(from: CaseStatus, why: &str, grounds: Vec<ReasonCode>) -> Result<Move, Refusal> {
     let mut mv = Move::new(from, Action::TakeAction)?
         .status_event(format!("listings taken down and sellers struck: {why}"))
         .decided(Decision::Upheld, why);
     mv.effects = vec![Effect::TakeDownListings, Effect::StrikeSellers];
+    mv.fields.decision_reason_codes = Some(grounds);
     Ok(mv.feedback(FeedbackOutcome::ConfirmedCounterfeit, why))
 }
 
@@ -333,8 +338,12 @@ mod tests {
 
     #[test]
     fn acting_takes_listings_down_strikes_and_confirms_the_hit() {
-        let mv = take_action(UnderReview, "clear fake").unwrap();
+        let mv = take_action(UnderReview, "clear fake", vec![ReasonCode::Counterfeit]).unwrap();
         assert_eq!(mv.to, ActionTaken);
+        assert_eq!(
+            mv.fields.decision_reason_codes,
+            Some(vec![ReasonCode::Counterfeit])
+        );
         assert_eq!(
             mv.effects,
             vec![
@@ -377,7 +386,7 @@ mod tests {
 
     #[test]
     fn refused_moves_name_what_the_status_allows() {
-        let err = take_action(Open, "x").unwrap_err();
+        let err = take_action(Open, "x", vec![]).unwrap_err();
         assert!(err.to_string().contains("from OPEN you can"), "{err}");
         assert!(
             close(Merged, "x")

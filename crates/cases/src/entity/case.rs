@@ -40,6 +40,12 @@ pub struct Model {
     pub update_time: DateTimeUtc,
     /// When it was first found past its deadline undecided, and escalated.
     pub sla_breach_time: Option<DateTimeUtc>,
+    /// The grounds its notice gave (`domain::reasons::encode`; "" for none).
+    #[sea_orm(column_type = "Text")]
+    pub reason_codes: String,
+    /// The grounds its takedown upheld ("" for none, or not taken down).
+    #[sea_orm(column_type = "Text")]
+    pub decision_reason_codes: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -6,6 +6,7 @@ mod m20261206_000003_add_case_sla_breach;
 mod m20261206_000004_create_enforcement_actions;
 mod m20261207_000006_create_seller_links;
 mod m20261207_000007_add_enforcement_link;
+mod m20261207_000009_add_case_reason_codes;
 
 assay_common::migrator!(
     "cases_migrations",
@@ -22,5 +23,6 @@ assay_common::migrator!(
         m20261207_000006_create_seller_links::Migration,
         m20261207_000007_add_enforcement_link::Migration,
         assay_common::webhooks::GivenUpMigration,
+        m20261207_000009_add_case_reason_codes::Migration,
     ]
 );

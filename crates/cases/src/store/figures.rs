@@ -49,6 +49,9 @@ pub struct Figures {
     pub convictions: i64,
     pub sellers_struck: i64,
     pub sla_breaches: i64,
+    /// Notices per ground, and takedowns per ground upheld.
+    pub notices_by_reason: BTreeMap<ReasonCode, i64>,
+    pub takedowns_by_reason: BTreeMap<ReasonCode, i64>,
 }
 
 pub async fn figures(
@@ -158,5 +161,28 @@ pub async fn figures(
         .one(db)
         .await?;
     figures.sla_breaches = breaches.unwrap_or(0);
+    // Grounds: one row per list of them kept (there are few), split here.
+    let noticed: Vec<(String, i64)> = case::Entity::find()
+        .select_only()
+        .column(case::Column::ReasonCodes)
+        .column_as(case::Column::Id.count(), "count")
+        .filter(case::Column::Source.eq(CaseSource::Notice.as_str_name()))
+        .filter(within(case::Column::CreateTime, from, until))
+        .group_by(case::Column::ReasonCodes)
+        .into_tuple()
+        .all(db)
+        .await?;
+    figures.notices_by_reason = domain::reasons::count(noticed);
+    let upheld: Vec<(String, i64)> = case::Entity::find()
+        .select_only()
+        .column(case::Column::DecisionReasonCodes)
+        .column_as(case::Column::Id.count(), "count")
+        .filter(case::Column::Decision.eq(Decision::Upheld.as_str()))
+        .filter(within(case::Column::DecisionTime, from, until))
+        .group_by(case::Column::DecisionReasonCodes)
+        .into_tuple()
+        .all(db)
+        .await?;
+    figures.takedowns_by_reason = domain::reasons::count(upheld);
     Ok(figures)
 }

@@ -29,7 +29,7 @@ use assay_common::validate;
 use assay_common::{ApiError, ApiResult};
 use assay_proto::cases::v1::{
     CaseEventKind, CaseListing, CaseSource, CaseStatus, CounterNotice, CustodyAction, CustodyEvent,
-    EnforcementLevel, EventType, PackageItem, Referral, ReferralOutcome, ReferralState,
+    EnforcementLevel, EventType, PackageItem, ReasonCode, Referral, ReferralOutcome, ReferralState,
 };
 use assay_proto::screening::v1::{FeedbackOutcome, RecordHitFeedbackRequest};
 use chrono::{DateTime, Utc};
@@ -90,6 +90,8 @@ pub struct NewCase {
     /// Identifiers the case's evidence gives its first listing's seller (the product images
     /// of a screened listing), filed when the case opens.
     pub captured: Vec<crate::domain::cluster::Identifier>,
+    /// The grounds a notice gave.
+    pub reason_codes: Vec<ReasonCode>,
 }
 
 /// Opens one case: its row, brands, listings and first timeline entry.
@@ -177,6 +179,8 @@ pub async fn insert_cases(
             update_time: now,
             sla_breach_time: None,
             trace_context: new.traceparent.unwrap_or_else(|| current_trace.clone()),
+            reason_codes: domain::reasons::encode(&new.reason_codes),
+            decision_reason_codes: String::new(),
         });
     }
     insert_all(
@@ -338,6 +342,9 @@ pub async fn apply_move(
             }
             if let Some(target) = &fields.merged_into {
                 m.merged_into = Set(target.clone());
+            }
+            if let Some(grounds) = &fields.decision_reason_codes {
+                m.decision_reason_codes = Set(domain::reasons::encode(grounds));
             }
         },
         now,

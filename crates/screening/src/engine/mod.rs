@@ -152,6 +152,9 @@ pub(crate) enum Strength {
     Common,
 }
 
+/// What a looked-up term stands for: (brand, term, strength).
+pub(crate) type Target = (u32, u32, Strength);
+
 /// What a pattern of the automaton stands for.
 #[derive(Debug, Clone)]
 pub(crate) enum TermRef {
@@ -231,7 +234,7 @@ pub struct Engine {
     three_words: FxHashSet<u64>,
     /// Names of one word written twice ("miu miu"): the word, and what the name stands for
     /// (brand, term, strength).
-    doubled: Vec<(Box<[u8]>, (u32, u32, Strength))>,
+    doubled: Vec<(Box<[u8]>, Target)>,
     logos: LogoIndex,
     thresholds: Thresholds,
     rates: ExchangeRates,
@@ -399,7 +402,7 @@ fn name_words_key(places: u8, x: &[u8], y: &[u8]) -> u64 {
 
 struct Builder {
     three_words: FxHashSet<u64>,
-    doubled: Vec<(Box<[u8]>, (u32, u32, Strength))>,
+    doubled: Vec<(Box<[u8]>, Target)>,
     patterns: FxHashMap<String, Vec<TermRef>>,
     term_texts: Vec<String>,
     fuzzy: FuzzyIndex,
