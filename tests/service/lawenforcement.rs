@@ -1664,6 +1664,13 @@ async fn the_transparency_report_counts_requests_and_outcomes(backend: Backend) 
     assert_eq!(report.accounts_specified, 3, "s-9, s-10, s-11");
     assert_eq!((report.emergency_requests, report.rejected), (1, 1));
     assert_eq!((report.arrests, report.seized_units), (3, 500));
+    // Apart, as the programme publishes them: these came on requests.
+    let from_requests = report.from_requests.clone().unwrap();
+    assert_eq!(
+        (from_requests.arrests, from_requests.seized_units),
+        (3, 500)
+    );
+    assert_eq!(report.from_referrals, Some(OutcomeTotals::default()));
     assert_eq!(
         report.share_with_data_produced, 0.5,
         "one of the two decided"
@@ -1865,6 +1872,9 @@ async fn referrals_reach_the_agency_and_outcomes_reach_the_case(backend: Backend
         (report.referrals, report.arrests, report.convictions),
         (1, 2, 1)
     );
+    let from_referrals = report.from_referrals.unwrap();
+    assert_eq!((from_referrals.arrests, from_referrals.convictions), (2, 1));
+    assert_eq!(report.from_requests.map(|t| t.arrests), Some(0));
 }
 
 async fn requests_are_validated_and_verified(backend: Backend) {

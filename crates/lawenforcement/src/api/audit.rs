@@ -60,15 +60,21 @@ impl LawEnforcementApi {
             accounts.extend(sellers);
         }
         // Outcomes count in the period they were reported in, whenever the request was.
+        // Apart, as the programme publishes them, and added up.
+        let add = |totals: &mut OutcomeTotals, outcome: &Outcome| -> ApiResult<()> {
+            validate::add_to(&mut totals.arrests, outcome.arrests.into())?;
+            validate::add_to(&mut totals.seized_units, outcome.seized_units)?;
+            validate::add_to(&mut totals.convictions, outcome.convictions.into())
+        };
+        let mut from_requests = OutcomeTotals::default();
         for model in store::all_requests(self.db()).await? {
             for outcome in convert::request(&model)?.outcomes {
                 if within(outcome.report_time.as_ref()) {
-                    validate::add_to(&mut report.arrests, outcome.arrests.into())?;
-                    validate::add_to(&mut report.seized_units, outcome.seized_units)?;
-                    validate::add_to(&mut report.convictions, outcome.convictions.into())?;
+                    add(&mut from_requests, &outcome)?;
                 }
             }
         }
+        let mut from_referrals = OutcomeTotals::default();
         for model in store::all_referrals(self.db()).await? {
             let body = convert::referral(&model)?;
             if within(body.receive_time.as_ref()) {
@@ -76,12 +82,17 @@ impl LawEnforcementApi {
             }
             for outcome in body.outcomes {
                 if within(outcome.report_time.as_ref()) {
-                    validate::add_to(&mut report.arrests, outcome.arrests.into())?;
-                    validate::add_to(&mut report.seized_units, outcome.seized_units)?;
-                    validate::add_to(&mut report.convictions, outcome.convictions.into())?;
+                    add(&mut from_referrals, &outcome)?;
                 }
             }
         }
+        for totals in [&from_requests, &from_referrals] {
+            validate::add_to(&mut report.arrests, totals.arrests)?;
+            validate::add_to(&mut report.seized_units, totals.seized_units)?;
+            validate::add_to(&mut report.convictions, totals.convictions)?;
+        }
+        report.from_requests = Some(from_requests);
+        report.from_referrals = Some(from_referrals);
         let rows = |tallies: BTreeMap<String, Tally>, prefix: &str| {
             tallies
                 .into_iter()
