@@ -162,27 +162,29 @@ pub async fn figures(
         .await?;
     figures.sla_breaches = breaches.unwrap_or(0);
     // Grounds: one row per list of them kept (there are few), split here.
-    let noticed: Vec<(String, i64)> = case::Entity::find()
-        .select_only()
-        .column(case::Column::ReasonCodes)
-        .column_as(case::Column::Id.count(), "count")
-        .filter(case::Column::Source.eq(CaseSource::Notice.as_str_name()))
-        .filter(within(case::Column::CreateTime, from, until))
-        .group_by(case::Column::ReasonCodes)
-        .into_tuple()
-        .all(db)
-        .await?;
-    figures.notices_by_reason = domain::reasons::count(noticed);
-    let upheld: Vec<(String, i64)> = case::Entity::find()
-        .select_only()
-        .column(case::Column::DecisionReasonCodes)
-        .column_as(case::Column::Id.count(), "count")
-        .filter(case::Column::Decision.eq(Decision::Upheld.as_str()))
-        .filter(within(case::Column::DecisionTime, from, until))
-        .group_by(case::Column::DecisionReasonCodes)
-        .into_tuple()
-        .all(db)
-        .await?;
-    figures.takedowns_by_reason = domain::reasons::count(upheld);
+    let by_grounds = |kept: case::Column, which: sea_orm::Condition| async move {
+        let rows: Vec<(String, i64)> = case::Entity::find()
+            .select_only()
+            .column(kept)
+            .column_as(case::Column::Id.count(), "count")
+            .filter(which)
+            .group_by(kept)
+            .into_tuple()
+            .all(db)
+            .await?;
+        ApiResult::Ok(domain::reasons::count(rows))
+    };
+    figures.notices_by_reason = by_grounds(
+        case::Column::ReasonCodes,
+        within(case::Column::CreateTime, from, until)
+            .add(case::Column::Source.eq(CaseSource::Notice.as_str_name())),
+    )
+    .await?;
+    figures.takedowns_by_reason = by_grounds(
+        case::Column::DecisionReasonCodes,
+        within(case::Column::DecisionTime, from, until)
+            .add(case::Column::Decision.eq(Decision::Upheld.as_str())),
+    )
+    .await?;
     Ok(figures)
 }
