@@ -668,6 +668,36 @@ async fn notices_and_takedowns_are_counted_by_their_grounds(backend: Backend) {
         "the notice keeps its own grounds"
     );
 
+    // A queue per ground: what the notice gives or the takedown upheld.
+    let queue = |reason: i32| {
+        let mut analyst = analyst.clone();
+        async move {
+            analyst
+                .list_cases(ListCasesRequest {
+                    reason_code: reason,
+                    ..ListCasesRequest::default()
+                })
+                .await
+        }
+    };
+    let ids = |listed: ListCasesResponse| -> Vec<String> {
+        let mut ids: Vec<String> = listed.cases.into_iter().map(|c| c.id).collect();
+        ids.sort();
+        ids
+    };
+    let mut both = vec![pictures.id.clone(), design.id.clone()];
+    both.sort();
+    for (reason, expected) in [
+        (CopyrightImages, vec![pictures.id.clone()]),
+        (DesignRight, vec![design.id.clone()]),
+        (Counterfeit, both),
+        (Patent, vec![]),
+    ] {
+        let listed = queue(reason as i32).await.unwrap().into_inner();
+        assert_eq!(ids(listed), expected, "{reason:?}");
+    }
+    assert_eq!(bad_fields(&queue(99).await.unwrap_err()), ["reason_code"]);
+
     let figures = analyst
         .get_enforcement_figures(GetEnforcementFiguresRequest::default())
         .await

@@ -28,6 +28,12 @@ impl CasesApi {
         let source = violations
             .check("source", validate::optional_enum::<CaseSource>(req.source))
             .flatten();
+        let reason = violations
+            .check(
+                "reason_code",
+                validate::optional_enum::<ReasonCode>(req.reason_code),
+            )
+            .flatten();
         let assignee = violations.check("assignee", check::assignee(&req.assignee));
         violations.check_optional("brand_id", &req.brand_id, BrandId::parse);
         violations.check_optional("seller_id", &req.seller_id, validate::external_id);
@@ -46,6 +52,7 @@ impl CasesApi {
             seller_id: (!req.seller_id.is_empty()).then(|| req.seller_id.clone()),
             listing_id: (!req.listing_id.is_empty()).then(|| req.listing_id.clone()),
             tag: (!req.tag.is_empty()).then(|| req.tag.clone()),
+            reason,
             overdue_at: req.overdue_only.then_some(now),
             from,
             until,

@@ -511,6 +511,8 @@ pub struct CaseFilter {
     pub seller_id: Option<String>,
     pub listing_id: Option<String>,
     pub tag: Option<String>,
+    /// Only cases whose notice gives it, or whose takedown upheld it.
+    pub reason: Option<ReasonCode>,
     pub overdue_at: Option<DateTime<Utc>>,
     pub from: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
@@ -564,6 +566,23 @@ pub async fn list_cases(
             .and_where(case_tag::Column::Tag.eq(tag.as_str()))
             .to_owned();
         query = query.filter(case::Column::Id.in_subquery(tagged));
+    }
+    if let Some(reason) = filter.reason {
+        // A kept list is names between commas: the name whole, not part of another (its
+        // underscores escaped, which LIKE reads as any letter).
+        let name = reason.as_str_name();
+        let like = |pattern: String| {
+            sea_orm::sea_query::LikeExpr::new(pattern.replace('_', "\\_")).escape('\\')
+        };
+        let mut holds = sea_orm::Condition::any();
+        for kept in [case::Column::ReasonCodes, case::Column::DecisionReasonCodes] {
+            holds = holds
+                .add(kept.eq(name))
+                .add(kept.like(like(format!("{name},%"))))
+                .add(kept.like(like(format!("%,{name}"))))
+                .add(kept.like(like(format!("%,{name},%"))));
+        }
+        query = query.filter(holds);
     }
     if let Some(now) = filter.overdue_at {
         query = query.filter(case::Column::DueTime.lt(now));
