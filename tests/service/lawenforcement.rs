@@ -1665,7 +1665,7 @@ async fn the_transparency_report_counts_requests_and_outcomes(backend: Backend) 
     assert_eq!((report.emergency_requests, report.rejected), (1, 1));
     assert_eq!((report.arrests, report.seized_units), (3, 500));
     // Apart, as the programme publishes them: these came on requests.
-    let from_requests = report.from_requests.clone().unwrap();
+    let from_requests = report.from_requests.unwrap();
     assert_eq!(
         (from_requests.arrests, from_requests.seized_units),
         (3, 500)
