@@ -69,13 +69,7 @@ impl CasesApi {
         principal: &Principal,
     ) -> ApiResult<ListSubscriptionsResponse> {
         let (_, owner) = audience(principal)?;
-        let subscriptions = webhooks::store::subscriptions_of(self.db(), &owner).await?;
-        Ok(ListSubscriptionsResponse {
-            subscriptions: subscriptions
-                .iter()
-                .map(|s| subscription_proto(s, false))
-                .collect(),
-        })
+        subscriptions_of(self.db(), &owner).await
     }
 
     pub(super) async fn delete_subscription(
@@ -95,16 +89,7 @@ impl CasesApi {
         req: ListDeliveriesRequest,
     ) -> ApiResult<ListDeliveriesResponse> {
         let (_, owner) = audience(principal)?;
-        let attempts = webhooks::store::list_deliveries(
-            self.db(),
-            &owner,
-            &req.notification_id,
-            req.page_size,
-        )
-        .await?;
-        Ok(ListDeliveriesResponse {
-            deliveries: attempts.into_iter().map(delivery_proto).collect(),
-        })
+        deliveries_of(self.db(), &owner, &req).await
     }
 
     pub(super) async fn redeliver_notification(

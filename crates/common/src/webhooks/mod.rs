@@ -25,9 +25,10 @@ pub use migration::{GivenUpMigration, Migration};
 use crate::FieldViolations;
 
 /// Writes, in the calling module, the wire forms of subscriptions and delivery attempts:
-/// `subscription_proto(model, with_secret)` and `delivery_proto((attempt, notification))`.
-/// Each service's contract has its own `Subscription`, `Delivery` and `EventType`, with the
-/// same fields; they, `time` and the service's [`Events`] must be in scope.
+/// `subscription_proto(model, with_secret)`, and the answers of `ListSubscriptions`
+/// (`subscriptions_of(db, owner)`) and `ListDeliveries` (`deliveries_of(db, owner, req)`).
+/// Each service's contract has its own messages of these names, with the same fields;
+/// they, `time` and the service's [`Events`] must be in scope.
 #[macro_export]
 macro_rules! webhook_wire_forms {
     ($events:expr) => {
@@ -52,6 +53,36 @@ macro_rules! webhook_wire_forms {
                 },
                 create_time: Some(time::to_timestamp(model.create_time)),
             }
+        }
+
+        async fn subscriptions_of(
+            db: &impl ::sea_orm::ConnectionTrait,
+            owner: &str,
+        ) -> $crate::ApiResult<ListSubscriptionsResponse> {
+            let subscriptions = $crate::webhooks::store::subscriptions_of(db, owner).await?;
+            Ok(ListSubscriptionsResponse {
+                subscriptions: subscriptions
+                    .iter()
+                    .map(|s| subscription_proto(s, false))
+                    .collect(),
+            })
+        }
+
+        async fn deliveries_of(
+            db: &impl ::sea_orm::ConnectionTrait,
+            owner: &str,
+            req: &ListDeliveriesRequest,
+        ) -> $crate::ApiResult<ListDeliveriesResponse> {
+            let attempts = $crate::webhooks::store::list_deliveries(
+                db,
+                owner,
+                &req.notification_id,
+                req.page_size,
+            )
+            .await?;
+            Ok(ListDeliveriesResponse {
+                deliveries: attempts.into_iter().map(delivery_proto).collect(),
+            })
         }
 
         fn delivery_proto(

@@ -70,13 +70,7 @@ impl LawEnforcementApi {
         principal: &Principal,
     ) -> ApiResult<ListSubscriptionsResponse> {
         let owner = owner_of(principal)?;
-        let subscriptions = webhooks::store::subscriptions_of(self.db(), &owner).await?;
-        Ok(ListSubscriptionsResponse {
-            subscriptions: subscriptions
-                .iter()
-                .map(|s| subscription_proto(s, false))
-                .collect(),
-        })
+        subscriptions_of(self.db(), &owner).await
     }
 
     pub(super) async fn delete_subscription(
@@ -106,16 +100,7 @@ impl LawEnforcementApi {
         req: ListDeliveriesRequest,
     ) -> ApiResult<ListDeliveriesResponse> {
         let owner = owner_of(principal)?;
-        let attempts = webhooks::store::list_deliveries(
-            self.db(),
-            &owner,
-            &req.notification_id,
-            req.page_size,
-        )
-        .await?;
-        Ok(ListDeliveriesResponse {
-            deliveries: attempts.into_iter().map(delivery_proto).collect(),
-        })
+        deliveries_of(self.db(), &owner, &req).await
     }
 
     pub(super) async fn redeliver_notification(
