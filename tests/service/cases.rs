@@ -570,6 +570,83 @@ async fn a_notice_lives_from_submission_to_closing(backend: Backend) {
         .into_inner();
     assert_eq!((empty.notices, empty.arrests), (0, 0));
 
+    // The programme's report for the period around it keeps each source apart.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let around = |from: i64, until: i64| TimeRange {
+        start_time: Some(prost_types::Timestamp {
+            seconds: from,
+            nanos: 0,
+        }),
+        end_time: Some(prost_types::Timestamp {
+            seconds: until,
+            nanos: 0,
+        }),
+    };
+    let report = analyst
+        .get_programme_report(GetProgrammeReportRequest {
+            period: Some(around(now - 86_400, now + 86_400)),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let alliance = report.alliance.unwrap();
+    assert_eq!(
+        (alliance.active_members, alliance.protected_brands),
+        (1, 1),
+        "the alliance today, the period not being over"
+    );
+    let notices = report.notices.unwrap();
+    assert_eq!(
+        (
+            notices.filed,
+            notices.upheld,
+            notices.pending,
+            notices.listings_taken_down
+        ),
+        (1, 1, 0, 3)
+    );
+    let proactive = report.proactive.unwrap();
+    assert_eq!(
+        (proactive.screening_alerts, proactive.listings_taken_down),
+        (0, 0),
+        "nothing was removed but on the notice"
+    );
+    let referrals = report.referrals.unwrap();
+    assert_eq!(
+        (
+            referrals.referred,
+            referrals.arrests,
+            referrals.seized_units
+        ),
+        (1, 4, 1200)
+    );
+    assert_eq!(referrals.seized_value[0].units, 180_000);
+    let requests = report.requests.expect("law enforcement runs beside cases");
+    assert_eq!((requests.received, requests.arrests), (0, 0));
+    // A year long past: nothing but the alliance, which had no members then.
+    let past = analyst
+        .get_programme_report(GetProgrammeReportRequest {
+            period: Some(around(1_500_000_000, 1_531_536_000)),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(past.alliance.unwrap().active_members, 0);
+    assert_eq!(past.notices.unwrap().filed, 0);
+    assert_eq!(past.referrals.unwrap().arrests, 0);
+    // Only staff read it.
+    expect_code(
+        owner_client
+            .get_programme_report(GetProgrammeReportRequest {
+                period: Some(around(now - 86_400, now + 86_400)),
+            })
+            .await,
+        Code::PermissionDenied,
+    );
+
     let accuracy = owner_client
         .get_notice_accuracy(GetNoticeAccuracyRequest {
             member_id: owner.id.clone(),
@@ -2037,6 +2114,36 @@ async fn bad_requests_name_their_fields(backend: Backend) {
             .unwrap_err(),
     );
     assert_eq!(fields, ["statuses[0]", "seller_id", "tag"]);
+    let at = |seconds| Some(prost_types::Timestamp { seconds, nanos: 0 });
+    for (period, named) in [
+        (None, vec!["period"]),
+        (
+            Some(TimeRange::default()),
+            vec!["period.start_time", "period.end_time"],
+        ),
+        (
+            Some(TimeRange {
+                start_time: at(1_700_000_000),
+                end_time: None,
+            }),
+            vec!["period.end_time"],
+        ),
+        (
+            Some(TimeRange {
+                start_time: at(1_700_000_000),
+                end_time: at(1_600_000_000),
+            }),
+            vec!["period.end_time"],
+        ),
+    ] {
+        let fields = bad_fields(
+            &analyst
+                .get_programme_report(GetProgrammeReportRequest { period })
+                .await
+                .unwrap_err(),
+        );
+        assert_eq!(fields, named);
+    }
     bad_fields(
         &analyst
             .take_action(TakeActionRequest {

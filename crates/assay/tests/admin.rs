@@ -158,6 +158,46 @@ async fn from_a_spreadsheet_of_brands_to_a_screened_listing() {
     assert_eq!(figures["alliance"]["verified_rights"], 40);
     assert_eq!(figures["enforcement"]["arrests"], 0);
 
+    // The programme's year so far, as JSON and as CSV.
+    let today = chrono::Utc::now().date_naive();
+    let (from, until) = (
+        (today - chrono::Days::new(364)).to_string(),
+        today.to_string(),
+    );
+    let year = ["report", "--from", from.as_str(), "--until", until.as_str()];
+    let report = admin(
+        &server,
+        dir.path(),
+        &[&["--format", "json"], &year[..]].concat(),
+    );
+    assert!(report.status.success(), "{}", text(&report.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    assert_eq!(report["alliance"]["brands_represented"], 40, "{report}");
+    assert_eq!(report["notices"]["filed"], 0, "{report}");
+    assert_eq!(report["requests"]["received"], 0, "{report}");
+    let report = admin(
+        &server,
+        dir.path(),
+        &[&["--format", "csv"], &year[..]].concat(),
+    );
+    let rows = text(&report.stdout);
+    assert!(rows.starts_with("field,value\n"), "{rows}");
+    for row in [
+        "alliance.protected_brands,40",
+        "proactive.listings_taken_down,0",
+        "referrals.arrests,0",
+        "requests.answered,0",
+    ] {
+        assert!(rows.lines().any(|l| l == row), "{row} in {rows}");
+    }
+    let backwards = admin(
+        &server,
+        dir.path(),
+        &["report", "--from", until.as_str(), "--until", from.as_str()],
+    );
+    assert!(!backwards.status.success());
+    assert!(text(&backwards.stderr).contains("--from is after --until"));
+
     // An agency registered and let in, as legal staff would.
     let agency = admin(
         &server,

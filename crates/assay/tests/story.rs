@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use assay_proto::cases::v1 as cases;
 use assay_proto::cases::v1::cases_service_client::CasesServiceClient;
-use assay_proto::common::v1::{Contact, Money};
+use assay_proto::common::v1::{Contact, Money, TimeRange};
 use assay_proto::lawenforcement::v1 as le;
 use assay_proto::lawenforcement::v1::law_enforcement_service_client::LawEnforcementServiceClient;
 use assay_proto::registry::v1 as registry;
@@ -596,6 +596,20 @@ async fn from_a_counterfeit_listing_to_arrests_and_a_disclosure() {
         "{listings}"
     );
 
+    // The agency reports what its request led to.
+    as_agency
+        .report_request_outcome(le::ReportRequestOutcomeRequest {
+            id: id.clone(),
+            outcome: Some(le::Outcome {
+                arrests: 2,
+                note: "two accomplices found through the payment account".to_owned(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+
     // The figures show it all.
     let alliance = RegistryServiceClient::new(authed(a.channel().await, &admin))
         .get_alliance_figures(registry::GetAllianceFiguresRequest::default())
@@ -631,7 +645,43 @@ async fn from_a_counterfeit_listing_to_arrests_and_a_disclosure() {
     assert_eq!(transparency.accounts_specified, 1);
     assert_eq!(transparency.share_with_data_produced, 1.0);
     assert_eq!(transparency.referrals, 1);
-    assert_eq!(transparency.arrests, 3);
+    assert_eq!(transparency.requests_answered, 1);
+    assert_eq!(transparency.arrests, 5);
+    assert_eq!(transparency.from_requests.unwrap().arrests, 2);
+    assert_eq!(transparency.from_referrals.unwrap().arrests, 3);
+
+    // The programme's year, as it publishes it: case management puts it together with the
+    // registry (in the other process) and law enforcement, arrests from referrals and from
+    // requests kept apart.
+    let today = chrono::Utc::now().date_naive();
+    let midnight = |day: chrono::NaiveDate| prost_types::Timestamp {
+        seconds: day.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp(),
+        nanos: 0,
+    };
+    let year = analyst
+        .get_programme_report(cases::GetProgrammeReportRequest {
+            period: Some(TimeRange {
+                start_time: Some(midnight(today - chrono::Days::new(364))),
+                end_time: Some(midnight(today + chrono::Days::new(1))),
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(year.alliance.unwrap().active_members, 1);
+    let proactive = year.proactive.unwrap();
+    assert_eq!(
+        (proactive.screening_alerts, proactive.listings_taken_down),
+        (1, 1)
+    );
+    assert_eq!(year.notices.unwrap().filed, 0);
+    let referrals = year.referrals.unwrap();
+    assert_eq!((referrals.referred, referrals.arrests), (1, 3));
+    let requests = year.requests.unwrap();
+    assert_eq!(
+        (requests.received, requests.answered, requests.arrests),
+        (1, 1, 2)
+    );
 
     // One trace: the screening of the listing (A), the alert's delivery and the case made
     // from it (B), and the referral's delivery to law enforcement (B), each a child of the

@@ -89,6 +89,23 @@ pub fn reason_figures(
         .collect()
 }
 
+/// Value seized per currency (as ISO 4217 codes), a `Money` each.
+pub fn seized_values(by_currency: &BTreeMap<String, i128>) -> Vec<assay_proto::common::v1::Money> {
+    by_currency
+        .iter()
+        .filter_map(|(code, nanos)| {
+            let currency = assay_common::money::CurrencyCode::parse(code).ok()?;
+            Some(
+                assay_common::money::Money {
+                    currency,
+                    nanos: *nanos,
+                }
+                .to_proto(),
+            )
+        })
+        .collect()
+}
+
 fn grounds(kept: &str) -> Vec<i32> {
     crate::domain::reasons::decode(kept)
         .into_iter()

@@ -21,7 +21,6 @@ use assay_common::Platform;
 use assay_common::catalogue::CatalogueCopy;
 use assay_common::db::Db;
 use assay_common::directory::RemoteMembers;
-use assay_common::holds::HoldChecker;
 use assay_common::outbox::{Relay, topic};
 use assay_common::server::ServiceStatus;
 use assay_common::service::{BoxFuture, Service};
@@ -63,21 +62,19 @@ impl Cases {
         platform
             .directory
             .set_members(Arc::new(RemoteMembers::new(registry.clone())), false);
-        let holds = HoldChecker::new(
-            peers
-                .lawenforcement
-                .as_deref()
-                .map(|e| assay_common::client::connect(e, platform.credentials(NAME)))
-                .transpose()?,
-        );
+        let lawenforcement = peers
+            .lawenforcement
+            .as_deref()
+            .map(|e| assay_common::client::connect(e, platform.credentials(NAME)))
+            .transpose()?;
         let config = Arc::new(config);
         let api = CasesApi::new(
             db.clone(),
             catalogue.clone(),
             registry,
+            lawenforcement,
             platform.page_tokens.clone(),
             config.clone(),
-            holds,
         );
         Ok(Self {
             db,

@@ -64,6 +64,7 @@ pub static POLICY: Policy = Policy {
         rule("ListEnforcementActions",   READERS,  NO_TENANT, &["seller-management"]),
         rule("GetNoticeAccuracy",        STAFF,    MEMBER,    &[]),
         rule("GetEnforcementFigures",    STAFF,    NO_TENANT, &[]),
+        rule("GetProgrammeReport",       STAFF,    NO_TENANT, &[]),
         rule("PurgeCases",               ADMIN,    NO_TENANT, &[]),
         // Members hear of their cases; seller management of what to do about sellers.
         rule("CreateSubscription",       Staff::Nobody, MEMBER, &["seller-management"]),

@@ -49,7 +49,8 @@ pub static POLICY: Policy = Policy {
         rule("ListReferrals",           OVERSIGHT, AGENCY,    &[]),
         rule("AcknowledgeReferral",     NO_STAFF,  AGENCY,    &[]),
         rule("ReportReferralOutcome",   NO_STAFF,  AGENCY,    &[]),
-        rule("GetTransparencyReport",   STAFF,     NO_TENANT, &[]),
+        // Cases puts the programme's report together.
+        rule("GetTransparencyReport",   STAFF,     NO_TENANT, &["cases"]),
         rule("ListAuditEntries",        AUDITOR,   NO_TENANT, &[]),
         rule("VerifyAuditLog",          AUDITOR,   NO_TENANT, &[]),
         // Agencies hear of their own requests and referrals.

@@ -43,6 +43,7 @@ pub static POLICY: Policy = Policy {
         // not a tenant's reading.
         rule("GetCatalogue",         STAFF,  NO_TENANT, &["screening", "cases"]),
         rule("WatchCatalogue",       STAFF,  NO_TENANT, &["screening", "cases"]),
-        rule("GetAllianceFigures",   STAFF,  MEMBER,    &[]),
+        // Cases puts the programme's report together.
+        rule("GetAllianceFigures",   STAFF,  MEMBER,    &["cases"]),
     ],
 };

@@ -27,6 +27,25 @@ use crate::AppConfig;
 use import::Import;
 use print::{dynamic, emit, print_message, print_rows, print_sections};
 
+/// Every item of a paged list RPC, page after page: `every!(client.list_brands(request) =>
+/// brands)`, where `request` holds the filters and `brands` names the items of a page.
+macro_rules! every {
+    ($client:ident . $rpc:ident ($request:expr) => $items:ident) => {{
+        let filters = $request;
+        all_pages(|page_token| {
+            let mut client = $client.clone();
+            let mut request = filters.clone();
+            request.page_size = 1000;
+            request.page_token = page_token;
+            async move {
+                let page = client.$rpc(request).await?.into_inner();
+                Ok((page.$items, page.next_page_token))
+            }
+        })
+        .await?
+    }};
+}
+
 #[derive(Args)]
 pub struct Admin {
     /// The server to call [default: the configured listen address; env ASSAY_ADMIN_SERVER].
@@ -78,6 +97,17 @@ enum AdminCommand {
     Import(ImportCommand),
     /// The programme's figures: the alliance's today, and enforcement's all time.
     Figures,
+    /// The programme's report for a period of days (a programme year runs from any day to
+    /// any day): the alliance at its end, proactive removals, notices and their outcomes,
+    /// referrals and their arrests, and requests answered and their arrests, kept apart.
+    Report {
+        /// The first day, e.g. 2025-07-01.
+        #[arg(long)]
+        from: NaiveDate,
+        /// The last day, included, e.g. 2026-06-30.
+        #[arg(long)]
+        until: NaiveDate,
+    },
     /// The law-enforcement transparency report for a period of days.
     TransparencyReport {
         /// The first day, e.g. 2026-01-01.
@@ -294,6 +324,7 @@ pub async fn run(admin: Admin, config: &AppConfig) -> anyhow::Result<()> {
             import::import(kind, channel, &file.file, &rejected, &options).await
         }
         AdminCommand::Figures => figures(channel, format).await,
+        AdminCommand::Report { from, until } => report(channel, format, from, until).await,
         AdminCommand::TransparencyReport { from, until } => {
             transparency_report(channel, format, from, until).await
         }
@@ -407,21 +438,8 @@ async fn member(
             print_message(format, "assay.registry.v1.Member", &member)
         }
         MemberCommand::List => {
-            let members = all_pages(|page_token| {
-                let mut client = client.clone();
-                async move {
-                    let page = client
-                        .list_members(registry::ListMembersRequest {
-                            page_size: 1000,
-                            page_token,
-                            ..Default::default()
-                        })
-                        .await?
-                        .into_inner();
-                    Ok((page.members, page.next_page_token))
-                }
-            })
-            .await?;
+            let members =
+                every!(client.list_members(registry::ListMembersRequest::default()) => members);
             print_rows(
                 format,
                 "assay.registry.v1.Member",
@@ -434,21 +452,10 @@ async fn member(
 
 async fn brands(channel: PeerChannel, format: Format, member_id: String) -> anyhow::Result<()> {
     let client = RegistryServiceClient::new(channel);
-    let brands = all_pages(|page_token| {
-        let (mut client, member_id) = (client.clone(), member_id.clone());
-        async move {
-            let page = client
-                .list_brands(registry::ListBrandsRequest {
-                    page_size: 1000,
-                    page_token,
-                    member_id,
-                })
-                .await?
-                .into_inner();
-            Ok((page.brands, page.next_page_token))
-        }
-    })
-    .await?;
+    let brands = every!(client.list_brands(registry::ListBrandsRequest {
+        member_id,
+        ..Default::default()
+    }) => brands);
     print_rows(
         format,
         "assay.registry.v1.Brand",
@@ -464,24 +471,11 @@ async fn rights(
     member_id: String,
 ) -> anyhow::Result<()> {
     let client = RegistryServiceClient::new(channel);
-    let rights = all_pages(|page_token| {
-        let mut client = client.clone();
-        let (brand_id, member_id) = (brand_id.clone(), member_id.clone());
-        async move {
-            let page = client
-                .list_ip_rights(registry::ListIpRightsRequest {
-                    page_size: 1000,
-                    page_token,
-                    brand_id,
-                    member_id,
-                    ..Default::default()
-                })
-                .await?
-                .into_inner();
-            Ok((page.ip_rights, page.next_page_token))
-        }
-    })
-    .await?;
+    let rights = every!(client.list_ip_rights(registry::ListIpRightsRequest {
+        brand_id,
+        member_id,
+        ..Default::default()
+    }) => ip_rights);
     print_rows(
         format,
         "assay.registry.v1.IpRight",
@@ -550,21 +544,8 @@ async fn agency(
             print_message(format, "assay.lawenforcement.v1.Agency", &agency)
         }
         AgencyCommand::List => {
-            let agencies = all_pages(|page_token| {
-                let mut client = client.clone();
-                async move {
-                    let page = client
-                        .list_agencies(le::ListAgenciesRequest {
-                            page_size: 1000,
-                            page_token,
-                            ..Default::default()
-                        })
-                        .await?
-                        .into_inner();
-                    Ok((page.agencies, page.next_page_token))
-                }
-            })
-            .await?;
+            let agencies =
+                every!(client.list_agencies(le::ListAgenciesRequest::default()) => agencies);
             print_rows(
                 format,
                 "assay.lawenforcement.v1.Agency",
@@ -647,23 +628,83 @@ async fn figures(channel: PeerChannel, format: Format) -> anyhow::Result<()> {
     )
 }
 
+/// The days `from` to `until`, both included, as a time range (UTC).
+fn days(from: NaiveDate, until: NaiveDate) -> anyhow::Result<TimeRange> {
+    anyhow::ensure!(from <= until, "--from is after --until");
+    let midnight = |day: NaiveDate| {
+        assay_common::time::to_timestamp(day.and_time(chrono::NaiveTime::MIN).and_utc())
+    };
+    let end = until.succ_opt().context("--until is too late")?;
+    Ok(TimeRange {
+        start_time: Some(midnight(from)),
+        end_time: Some(midnight(end)),
+    })
+}
+
+async fn report(
+    channel: PeerChannel,
+    format: Format,
+    from: NaiveDate,
+    until: NaiveDate,
+) -> anyhow::Result<()> {
+    let report = CasesServiceClient::new(channel)
+        .get_programme_report(cases::GetProgrammeReportRequest {
+            period: Some(days(from, until)?),
+        })
+        .await
+        .map_err(status)?
+        .into_inner();
+    if format == Format::Json {
+        return print_message(format, "assay.cases.v1.GetProgrammeReportResponse", &report);
+    }
+    let mut sections = vec![
+        (
+            "alliance",
+            dynamic(
+                "assay.cases.v1.ProgrammeAlliance",
+                &report.alliance.unwrap_or_default(),
+            )?,
+        ),
+        (
+            "proactive",
+            dynamic(
+                "assay.cases.v1.ProgrammeRemovals",
+                &report.proactive.unwrap_or_default(),
+            )?,
+        ),
+        (
+            "notices",
+            dynamic(
+                "assay.cases.v1.ProgrammeNotices",
+                &report.notices.unwrap_or_default(),
+            )?,
+        ),
+        (
+            "referrals",
+            dynamic(
+                "assay.cases.v1.ProgrammeReferrals",
+                &report.referrals.unwrap_or_default(),
+            )?,
+        ),
+    ];
+    if let Some(requests) = &report.requests {
+        sections.push((
+            "requests",
+            dynamic("assay.cases.v1.ProgrammeRequests", requests)?,
+        ));
+    }
+    print_sections(format, &sections)
+}
+
 async fn transparency_report(
     channel: PeerChannel,
     format: Format,
     from: NaiveDate,
     until: NaiveDate,
 ) -> anyhow::Result<()> {
-    anyhow::ensure!(from <= until, "--from is after --until");
-    let midnight = |day: NaiveDate| {
-        assay_common::time::to_timestamp(day.and_time(chrono::NaiveTime::MIN).and_utc())
-    };
-    let end = until.succ_opt().context("--until is too late")?;
     let report = LawEnforcementServiceClient::new(channel)
         .get_transparency_report(le::GetTransparencyReportRequest {
-            period: Some(TimeRange {
-                start_time: Some(midnight(from)),
-                end_time: Some(midnight(end)),
-            }),
+            period: Some(days(from, until)?),
         })
         .await
         .map_err(status)?

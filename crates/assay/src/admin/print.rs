@@ -54,6 +54,19 @@ fn cell(message: &DynamicMessage, field: &str) -> anyhow::Result<String> {
         Value::U64(n) => n.to_string(),
         Value::F32(n) => n.to_string(),
         Value::F64(n) => n.to_string(),
+        Value::Message(date) if date.descriptor().full_name() == "assay.common.v1.Date" => {
+            let part = |name: &str| {
+                date.get_field_by_name(name)
+                    .and_then(|v| v.as_i32())
+                    .unwrap_or_default()
+            };
+            format!(
+                "{:04}-{:02}-{:02}",
+                part("year"),
+                part("month"),
+                part("day")
+            )
+        }
         _ => {
             let whole = json(message)?;
             match whole.get(field) {

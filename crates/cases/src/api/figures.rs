@@ -1,4 +1,7 @@
-//! The programme's figures: notice accuracy and enforcement.
+//! The programme's figures: notice accuracy, enforcement, and the programme's report.
+
+use assay_proto::lawenforcement::v1::GetTransparencyReportRequest;
+use assay_proto::registry::v1::GetAllianceFiguresRequest;
 
 use super::*;
 
@@ -18,12 +21,12 @@ impl CasesApi {
             "member",
             &req.member_id,
         )?;
-        let accuracy = store::notice_accuracy(self.db(), &req.member_id, from, until).await?;
+        let accuracy = store::notice_accuracy(self.db(), Some(&req.member_id), from, until).await?;
         // Trust is earned over all notices, whatever the period asked about.
         let overall = if from.is_none() && until.is_none() {
             accuracy
         } else {
-            store::notice_accuracy(self.db(), &req.member_id, None, None).await?
+            store::notice_accuracy(self.db(), Some(&req.member_id), None, None).await?
         };
         Ok(GetNoticeAccuracyResponse {
             notices: accuracy.notices,
@@ -55,19 +58,7 @@ impl CasesApi {
             referrals: figures.referrals,
             arrests: figures.arrests,
             seized_units: figures.seized_units,
-            seized_value: figures
-                .seized_value
-                .iter()
-                .filter_map(|(code, nanos)| {
-                    Some(
-                        Money {
-                            currency: assay_common::money::CurrencyCode::parse(code).ok()?,
-                            nanos: *nanos,
-                        }
-                        .to_proto(),
-                    )
-                })
-                .collect(),
+            seized_value: convert::seized_values(&figures.seized_value),
             convictions: figures.convictions,
             sellers_struck: figures.sellers_struck,
             sla_breaches: figures.sla_breaches,
@@ -77,4 +68,105 @@ impl CasesApi {
             ),
         })
     }
+
+    pub(super) async fn get_programme_report(
+        &self,
+        req: GetProgrammeReportRequest,
+    ) -> ApiResult<GetProgrammeReportResponse> {
+        let mut violations = FieldViolations::new();
+        let (from, until) = validate::time_range(&mut violations, "period", req.period.as_ref());
+        if req.period.is_none() {
+            violations.add("period", "must be set");
+        } else {
+            if from.is_none() {
+                violations.add("period.start_time", "must be set");
+            }
+            if until.is_none() {
+                violations.add("period.end_time", "must be set");
+            }
+        }
+        let (from, until) = violations.require(from.zip(until))?;
+        // The alliance as the period's last day ended, or today for a period not over.
+        let last_day = (until - chrono::TimeDelta::nanoseconds(1)).date_naive();
+        let as_of = last_day.min(time::today());
+
+        let figures = store::figures(self.db(), Some(from), Some(until)).await?;
+        let notices = store::notice_accuracy(self.db(), None, Some(from), Some(until)).await?;
+        let alliance = self
+            .inner
+            .registry
+            .clone()
+            .get_alliance_figures(GetAllianceFiguresRequest {
+                as_of: Some(time::to_date(as_of)),
+            })
+            .await
+            .map_err(|s| peer_unavailable("the registry", s))?
+            .into_inner();
+        let requests = match &self.inner.lawenforcement {
+            None => None,
+            Some(client) => {
+                let report = client
+                    .clone()
+                    .get_transparency_report(GetTransparencyReportRequest { period: req.period })
+                    .await
+                    .map_err(|s| peer_unavailable("the law-enforcement service", s))?
+                    .into_inner();
+                let outcomes = report.from_requests.unwrap_or_default();
+                Some(ProgrammeRequests {
+                    received: report.requests,
+                    answered: report.requests_answered,
+                    arrests: outcomes.arrests,
+                    seized_units: outcomes.seized_units,
+                    convictions: outcomes.convictions,
+                })
+            }
+        };
+        let source = |s: CaseSource| figures.by_source.get(s.as_str_name()).copied().unwrap_or(0);
+        Ok(GetProgrammeReportResponse {
+            period: req.period,
+            alliance: Some(ProgrammeAlliance {
+                as_of: Some(time::to_date(as_of)),
+                active_members: alliance.active_members,
+                brands_represented: alliance.brands_represented,
+                protected_brands: alliance.protected_brands,
+                member_countries: alliance.member_countries,
+            }),
+            proactive: Some(ProgrammeRemovals {
+                screening_alerts: source(CaseSource::ScreeningAlert),
+                staff_cases: source(CaseSource::Staff),
+                listings_taken_down: figures.listings_taken_down
+                    - figures.listings_taken_down_on_notices,
+            }),
+            notices: Some(ProgrammeNotices {
+                filed: notices.notices,
+                upheld: notices.upheld,
+                rejected: notices.rejected,
+                overturned: notices.overturned,
+                pending: notices.pending,
+                listings_taken_down: figures.listings_taken_down_on_notices,
+                counter_notices: figures.counter_notices,
+                listings_reinstated: figures.listings_reinstated,
+                by_reason: convert::reason_figures(
+                    &figures.notices_by_reason,
+                    &figures.takedowns_by_reason,
+                ),
+            }),
+            referrals: Some(ProgrammeReferrals {
+                referred: figures.referrals,
+                arrests: figures.arrests,
+                seized_units: figures.seized_units,
+                seized_value: convert::seized_values(&figures.seized_value),
+                convictions: figures.convictions,
+            }),
+            requests,
+        })
+    }
+}
+
+/// A peer that could not be asked: the report is not given in part.
+fn peer_unavailable(peer: &str, status: tonic::Status) -> ApiError {
+    ApiError::Unavailable(format!(
+        "{peer} could not be asked for its figures ({}); try again",
+        status.message()
+    ))
 }

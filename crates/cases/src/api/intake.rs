@@ -79,7 +79,8 @@ impl CasesApi {
             )));
         }
 
-        let accuracy = store::notice_accuracy(self.db(), &notice.member_id, None, None).await?;
+        let accuracy =
+            store::notice_accuracy(self.db(), Some(&notice.member_id), None, None).await?;
         let fast_track = accuracy.trusted(&self.inner.config.trusted_notices);
         let brand_name = catalogue
             .brands

@@ -22,13 +22,13 @@ use assay_common::db::Db;
 use assay_common::holds::HoldChecker;
 use assay_common::idempotency::{Key, create_once};
 use assay_common::ids::{AgencyId, BrandId, HitId, IpRightId, MemberId};
-use assay_common::money::Money;
 use assay_common::outbox::topic;
 use assay_common::page::{PageTokens, page_size};
 use assay_common::resource::check_etag;
 use assay_common::{ApiError, ApiResult, FieldViolations, outbox, time, validate};
 use assay_proto::cases::v1::cases_service_server::CasesService;
 use assay_proto::cases::v1::*;
+use assay_proto::lawenforcement::v1::law_enforcement_service_client::LawEnforcementServiceClient;
 use assay_proto::registry::v1::registry_service_client::RegistryServiceClient;
 use assay_proto::registry::v1::{GetIpRightRequest, VerificationStatus};
 use assay_proto::screening::v1::{FieldViolation, HitAlert};
@@ -66,6 +66,7 @@ struct Inner {
     db: Db,
     catalogue: Arc<CatalogueCopy>,
     registry: RegistryServiceClient<PeerChannel>,
+    lawenforcement: Option<LawEnforcementServiceClient<PeerChannel>>,
     page_tokens: PageTokens,
     config: Arc<Config>,
     relay: OnceLock<Arc<Notify>>,
@@ -116,19 +117,20 @@ impl CasesApi {
         db: Db,
         catalogue: Arc<CatalogueCopy>,
         registry: PeerChannel,
+        lawenforcement: Option<PeerChannel>,
         page_tokens: PageTokens,
         config: Arc<Config>,
-        holds: HoldChecker,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 db,
                 catalogue,
                 registry: RegistryServiceClient::new(registry),
+                lawenforcement: lawenforcement.clone().map(LawEnforcementServiceClient::new),
+                holds: HoldChecker::new(lawenforcement),
                 page_tokens,
                 config,
                 relay: OnceLock::new(),
-                holds,
             }),
         }
     }
@@ -432,6 +434,8 @@ assay_common::rpcs! {
             |p, req| self.get_notice_accuracy(&p, req);
         get_enforcement_figures(GetEnforcementFiguresRequest) -> GetEnforcementFiguresResponse =
             |_, req| self.get_enforcement_figures(req);
+        get_programme_report(GetProgrammeReportRequest) -> GetProgrammeReportResponse =
+            |_, req| self.get_programme_report(req);
         purge_cases(PurgeCasesRequest) -> PurgeCasesResponse = |_, req| self.purge_cases(req);
     }
 }

@@ -2,18 +2,20 @@
 
 use super::*;
 
-/// A member's notices by what became of them.
+/// Notices filed in `[from, until)` by what became of them: a member's, or (`None`) all.
 pub async fn notice_accuracy(
     db: &impl ConnectionTrait,
-    member_id: &str,
+    member_id: Option<&str>,
     from: Option<DateTime<Utc>>,
     until: Option<DateTime<Utc>>,
 ) -> ApiResult<domain::Accuracy> {
     let mut query = case::Entity::find()
         .select_only()
         .columns([case::Column::Decision, case::Column::Status])
-        .filter(case::Column::Source.eq(CaseSource::Notice.as_str_name()))
-        .filter(case::Column::MemberId.eq(member_id));
+        .filter(case::Column::Source.eq(CaseSource::Notice.as_str_name()));
+    if let Some(member_id) = member_id {
+        query = query.filter(case::Column::MemberId.eq(member_id));
+    }
     if let Some(from) = from {
         query = query.filter(case::Column::CreateTime.gte(from));
     }
@@ -40,6 +42,8 @@ pub async fn notice_accuracy(
 pub struct Figures {
     pub by_source: HashMap<String, i64>,
     pub listings_taken_down: i64,
+    /// Of those, on cases opened by notices.
+    pub listings_taken_down_on_notices: i64,
     pub listings_reinstated: i64,
     pub counter_notices: i64,
     pub referrals: i64,
@@ -99,6 +103,17 @@ pub async fn figures(
         from,
         until,
     )))
+    .await?;
+    let notice_cases = Query::select()
+        .column(case::Column::Id)
+        .from(case::Entity)
+        .and_where(case::Column::Source.eq(CaseSource::Notice.as_str_name()))
+        .to_owned();
+    figures.listings_taken_down_on_notices = count(
+        case_listing::Entity::find()
+            .filter(within(case_listing::Column::TakedownTime, from, until))
+            .filter(case_listing::Column::CaseId.in_subquery(notice_cases)),
+    )
     .await?;
     figures.listings_reinstated = count(case_listing::Entity::find().filter(within(
         case_listing::Column::ReinstateTime,

@@ -107,6 +107,7 @@ impl LawEnforcementApi {
         report.by_process = rows(by_process, "LEGAL_PROCESS_");
         report.by_country = rows(by_country, "");
         report.accounts_specified = accounts.len() as i64;
+        report.requests_answered = produced;
         report.share_with_data_produced = if decided == 0 {
             0.0
         } else {
