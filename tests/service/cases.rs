@@ -16,24 +16,24 @@ use tonic::Code;
 
 use crate::fixtures::*;
 
-type Cases = CasesServiceClient<Authed>;
+pub(crate) type Cases = CasesServiceClient<Authed>;
 
 /// The marketplace's seller portal, through which sellers appeal.
-const SELLER_PORTAL: &str = "service:seller-portal";
+pub(crate) const SELLER_PORTAL: &str = "service:seller-portal";
 /// The marketplace's seller management, which reports sellers' identifiers.
 const SELLER_MANAGEMENT: &str = "service:seller-management";
 /// A marketplace service that the policy names nowhere in cases.
 const MARKETPLACE: &str = "service:marketplace";
 
-async fn cases(sandbox: &Sandbox, principal: &str) -> Cases {
+pub(crate) async fn cases(sandbox: &Sandbox, principal: &str) -> Cases {
     CasesServiceClient::new(sandbox.as_principal(Some(principal)).await)
 }
 
-fn member(id: &str) -> String {
+pub(crate) fn member(id: &str) -> String {
     format!("member:{id}")
 }
 
-fn listing(id: &str, seller: &str) -> CaseListing {
+pub(crate) fn listing(id: &str, seller: &str) -> CaseListing {
     CaseListing {
         listing_id: id.to_owned(),
         seller_id: seller.to_owned(),
@@ -42,7 +42,7 @@ fn listing(id: &str, seller: &str) -> CaseListing {
     }
 }
 
-fn notice(member_id: &str, right_id: &str, listings: Vec<CaseListing>) -> Notice {
+pub(crate) fn notice(member_id: &str, right_id: &str, listings: Vec<CaseListing>) -> Notice {
     Notice {
         member_id: member_id.to_owned(),
         ip_right_id: right_id.to_owned(),
@@ -53,7 +53,7 @@ fn notice(member_id: &str, right_id: &str, listings: Vec<CaseListing>) -> Notice
     }
 }
 
-async fn submit(client: &mut Cases, notice: Notice) -> Result<Case, tonic::Status> {
+pub(crate) async fn submit(client: &mut Cases, notice: Notice) -> Result<Case, tonic::Status> {
     client
         .submit_notice(SubmitNoticeRequest {
             notice: Some(notice),
@@ -63,7 +63,7 @@ async fn submit(client: &mut Cases, notice: Notice) -> Result<Case, tonic::Statu
         .map(|r| r.into_inner().r#case.expect("case"))
 }
 
-fn status_of(case: &Case) -> CaseStatus {
+pub(crate) fn status_of(case: &Case) -> CaseStatus {
     CaseStatus::try_from(case.status).unwrap()
 }
 
@@ -77,7 +77,7 @@ async fn get(client: &mut Cases, id: &str) -> Case {
         .expect("case")
 }
 
-async fn review(client: &mut Cases, id: &str) -> Case {
+pub(crate) async fn review(client: &mut Cases, id: &str) -> Case {
     client
         .start_review(StartReviewRequest {
             id: id.to_owned(),
@@ -90,7 +90,7 @@ async fn review(client: &mut Cases, id: &str) -> Case {
         .unwrap()
 }
 
-async fn act(client: &mut Cases, id: &str) -> Case {
+pub(crate) async fn act(client: &mut Cases, id: &str) -> Case {
     client
         .take_action(TakeActionRequest {
             id: id.to_owned(),
@@ -105,7 +105,11 @@ async fn act(client: &mut Cases, id: &str) -> Case {
         .unwrap()
 }
 
-async fn staff_case(client: &mut Cases, title: &str, listings: Vec<CaseListing>) -> Case {
+pub(crate) async fn staff_case(
+    client: &mut Cases,
+    title: &str,
+    listings: Vec<CaseListing>,
+) -> Case {
     client
         .create_case(CreateCaseRequest {
             r#case: Some(Case {
@@ -123,7 +127,7 @@ async fn staff_case(client: &mut Cases, title: &str, listings: Vec<CaseListing>)
         .unwrap()
 }
 
-async fn events(client: &mut Cases, id: &str) -> Vec<CaseEvent> {
+pub(crate) async fn events(client: &mut Cases, id: &str) -> Vec<CaseEvent> {
     client
         .list_case_events(ListCaseEventsRequest {
             case_id: id.to_owned(),
@@ -169,7 +173,7 @@ fn sorted(ids: &[&str]) -> Vec<String> {
 
 /// Waits until case management's copy of the catalogue lets `member` read cases of
 /// `brand_id` (it follows the registry asynchronously).
-async fn member_known(sandbox: &Sandbox, member_id: &str, brand_id: &str) {
+pub(crate) async fn member_known(sandbox: &Sandbox, member_id: &str, brand_id: &str) {
     let mut client = cases(sandbox, &member(member_id)).await;
     let deadline = Instant::now() + Duration::from_secs(5);
     while client

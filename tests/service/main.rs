@@ -11,4 +11,5 @@ mod python;
 mod registry;
 mod screening;
 mod security;
+mod self_service;
 mod tls;

@@ -31,6 +31,8 @@ pub struct Config {
     /// Where webhooks may go.
     pub notifications: domain::notify::NotificationConfig,
     pub trusted_notices: domain::TrustPolicy,
+    /// Who may remove listings itself, at once.
+    pub self_service_removal: domain::SelfServicePolicy,
 }
 
 impl Default for Config {
@@ -46,6 +48,7 @@ impl Default for Config {
             enforcement: domain::enforcement::EnforcementPolicy::default(),
             notifications: domain::notify::NotificationConfig::default(),
             trusted_notices: domain::TrustPolicy::default(),
+            self_service_removal: domain::SelfServicePolicy::default(),
         }
     }
 }
@@ -65,6 +68,10 @@ impl Config {
         }
         if !(0.0..=1.0).contains(&self.trusted_notices.min_accuracy) {
             problems.push("cases.trusted_notices.min_accuracy must be between 0 and 1".to_owned());
+        }
+        if !(0.0..=1.0).contains(&self.self_service_removal.min_accuracy) {
+            problems
+                .push("cases.self_service_removal.min_accuracy must be between 0 and 1".to_owned());
         }
         problems
     }

@@ -68,6 +68,7 @@ pub fn cases(
                 etag: etag(m.version),
                 reason_codes: grounds(&m.reason_codes),
                 decision_reason_codes: grounds(&m.decision_reason_codes),
+                self_service: m.self_service,
             })
         })
         .collect()
@@ -87,6 +88,25 @@ pub fn reason_figures(
             takedowns: takedowns.get(&ground).copied().unwrap_or(0),
         })
         .collect()
+}
+
+pub fn self_service_change(
+    m: &crate::entity::self_service_change::Model,
+) -> assay_proto::cases::v1::SelfServiceChange {
+    let accuracy = match m.decided {
+        0 => 0.0,
+        decided => m.upheld as f64 / decided as f64,
+    };
+    assay_proto::cases::v1::SelfServiceChange {
+        sequence: m.sequence,
+        member_id: m.member_id.clone(),
+        eligible: m.eligible,
+        change_time: Some(to_timestamp(m.change_time)),
+        decided: m.decided,
+        upheld: m.upheld,
+        accuracy,
+        cause: m.cause.clone(),
+    }
 }
 
 /// Value seized per currency (as ISO 4217 codes), a `Money` each.

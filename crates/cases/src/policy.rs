@@ -27,6 +27,9 @@ pub static POLICY: Policy = Policy {
     rules: &[
         //    method                     staff     tenant     services
         rule("SubmitNotice",             DECIDERS, MEMBER,    &[]),
+        // Trusted self-service removal is the rights holder's own; staff take action.
+        rule("RemoveListings",           Staff::Nobody, MEMBER, &[]),
+        rule("ReverseRemoval",           DECIDERS, NO_TENANT, &[]),
         rule("CreateCase",               ANALYST,  NO_TENANT, &[]),
         // Screening's alerts, through its outbox.
         rule("ReceiveHitAlert",          Staff::Nobody, NO_TENANT, &["screening"]),
@@ -63,6 +66,7 @@ pub static POLICY: Policy = Policy {
         // The marketplace's seller management carries out warnings and suspensions.
         rule("ListEnforcementActions",   READERS,  NO_TENANT, &["seller-management"]),
         rule("GetNoticeAccuracy",        STAFF,    MEMBER,    &[]),
+        rule("ListSelfServiceChanges",   STAFF,    MEMBER,    &[]),
         rule("GetEnforcementFigures",    STAFF,    NO_TENANT, &[]),
         rule("GetProgrammeReport",       STAFF,    NO_TENANT, &[]),
         rule("PurgeCases",               ADMIN,    NO_TENANT, &[]),

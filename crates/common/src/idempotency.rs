@@ -72,6 +72,7 @@ retryable!(
     assay_proto::screening::v1::CreateRuleRequest,
     assay_proto::screening::v1::CreateCalibrationRequest,
     assay_proto::cases::v1::SubmitNoticeRequest,
+    assay_proto::cases::v1::RemoveListingsRequest,
     assay_proto::cases::v1::CreateCaseRequest,
     assay_proto::cases::v1::RecordReferralOutcomeRequest,
     assay_proto::cases::v1::AddEvidenceRequest,

@@ -36,6 +36,37 @@ impl CasesApi {
             pending: accuracy.pending,
             accuracy: accuracy.ratio(),
             trusted: overall.trusted(&self.inner.config.trusted_notices),
+            self_service: self.inner.config.self_service_removal.admits(&overall),
+        })
+    }
+
+    pub(super) async fn list_self_service_changes(
+        &self,
+        principal: &Principal,
+        req: ListSelfServiceChangesRequest,
+    ) -> ApiResult<ListSelfServiceChangesResponse> {
+        let mut violations = FieldViolations::new();
+        if req.after_sequence < 0 {
+            violations.add("after_sequence", "must not be negative");
+        }
+        let limit = violations.check("page_size", feed_page(req.page_size));
+        if !req.member_id.is_empty() {
+            violations.check("member_id", MemberId::parse(&req.member_id));
+        }
+        let limit = violations.require(limit)?;
+        // A member reads its own changes (by default); staff anyone's, or everyone's.
+        let member = match (principal.member_id(), req.member_id.as_str()) {
+            (Some(own), "") => Some(own),
+            (None, "") => None,
+            (_, asked) => Some(asked),
+        };
+        if let Some(member) = member {
+            principal.scope(Owner::Members(&[member]), "member", member)?;
+        }
+        let changes =
+            store::self_service_changes(self.db(), req.after_sequence, member, limit).await?;
+        Ok(ListSelfServiceChangesResponse {
+            changes: changes.iter().map(convert::self_service_change).collect(),
         })
     }
 

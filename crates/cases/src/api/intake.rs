@@ -1,6 +1,14 @@
-//! Where cases come from: rights holders' notices, staff, and screening's alerts.
+//! Where cases come from: rights holders' notices (and trusted members' removals), staff,
+//! and screening's alerts.
 
 use super::*;
+
+/// What a notice comes to: a case to open, or the one a retry already opened.
+#[allow(clippy::large_enum_variant)] // one a request, moved once
+enum Noticed {
+    New(NewCase, DateTime<Utc>),
+    Earlier(Case),
+}
 
 impl CasesApi {
     pub(super) async fn submit_notice(
@@ -8,9 +16,55 @@ impl CasesApi {
         principal: &Principal,
         req: SubmitNoticeRequest,
     ) -> ApiResult<Case> {
-        let notice = validate::present("notice", req.notice.as_ref())?;
         let mut violations = FieldViolations::new();
         let key = Key::of("SubmitNotice", principal, &mut violations, &req);
+        match self
+            .notice_case(principal, req.notice.as_ref(), violations, &key)
+            .await?
+        {
+            Noticed::Earlier(case) => Ok(case),
+            Noticed::New(new, now) => self.open_case(principal, key, new, now, false).await,
+        }
+    }
+
+    /// A trusted member's notice, its listings taken down at once: eligibility is checked
+    /// live, and a change of it recorded whether or not the removal goes ahead.
+    pub(super) async fn remove_listings(
+        &self,
+        principal: &Principal,
+        req: RemoveListingsRequest,
+    ) -> ApiResult<Case> {
+        let mut violations = FieldViolations::new();
+        let key = Key::of("RemoveListings", principal, &mut violations, &req);
+        let (new, now) = match self
+            .notice_case(principal, req.notice.as_ref(), violations, &key)
+            .await?
+        {
+            Noticed::Earlier(case) => return Ok(case),
+            Noticed::New(new, now) => (new, now),
+        };
+        let txn = self.db().begin().await?;
+        let accuracy = self
+            .settle_self_service(&txn, &new.member_id, "asked to remove listings", now)
+            .await?;
+        txn.commit().await?;
+        let policy = &self.inner.config.self_service_removal;
+        if !policy.admits(&accuracy) {
+            return Err(ApiError::precondition(policy.refusal(&accuracy)));
+        }
+        self.open_case(principal, key, new, now, true).await
+    }
+
+    /// The case a notice opens, checked as a rights holder's notice must be (or the case
+    /// an earlier request with the same key opened).
+    async fn notice_case(
+        &self,
+        principal: &Principal,
+        notice: Option<&Notice>,
+        mut violations: FieldViolations,
+        key: &Option<Key>,
+    ) -> ApiResult<Noticed> {
+        let notice = validate::present("notice", notice)?;
         violations.check("notice.member_id", MemberId::parse(&notice.member_id));
         violations.check("notice.ip_right_id", IpRightId::parse(&notice.ip_right_id));
         let listings = check::listings(&mut violations, "notice.listings", &notice.listings);
@@ -31,12 +85,11 @@ impl CasesApi {
             "member",
             &notice.member_id,
         )?;
-        if let Some(key) = &key
+        if let Some(key) = key
             && let Some(existing) = key.earlier(self.db()).await?
         {
-            return self
-                .respond(&store::find_case(self.db(), &CaseId::from_trusted(existing)).await?)
-                .await;
+            let earlier = store::find_case(self.db(), &CaseId::from_trusted(existing)).await?;
+            return Ok(Noticed::Earlier(self.respond(&earlier).await?));
         }
 
         // The right must be verified, unexpired, and the member's (or its principal's).
@@ -117,7 +170,7 @@ impl CasesApi {
                 .sla
                 .opened(CaseSource::Notice, fast_track, now),
         };
-        self.open_case(principal, key, new, now).await
+        Ok(Noticed::New(new, now))
     }
 
     pub(super) async fn create_case(
@@ -155,24 +208,33 @@ impl CasesApi {
             reason_codes: Vec::new(),
             due_time: self.inner.config.sla.opened(CaseSource::Staff, false, now),
         };
-        self.open_case(principal, key, new, now).await
+        self.open_case(principal, key, new, now, false).await
     }
 
-    /// Opens a case from a notice or by staff, once per request id.
+    /// Opens a case from a notice or by staff, once per request id; `remove_at_once`: a
+    /// trusted member's self-service removal, taken down in the same transaction.
     async fn open_case(
         &self,
         principal: &Principal,
         key: Option<Key>,
         new: NewCase,
         now: DateTime<Utc>,
+        remove_at_once: bool,
     ) -> ApiResult<Case> {
+        let actor = principal.actor();
+        let grounds = new.reason_codes.clone();
         let txn = self.db().begin().await?;
         let model = create_once(
             &txn,
             key.as_ref(),
             async |existing| store::find_case(&txn, &CaseId::from_trusted(existing)).await,
             async || {
-                let model = store::insert_case(&txn, new, &principal.actor(), now).await?;
+                let mut model = store::insert_case(&txn, new, &actor, now).await?;
+                if remove_at_once {
+                    let mv = moves::remove_at_once(CaseStatus::Open, grounds)
+                        .map_err(ApiError::precondition)?;
+                    model = self.apply(&txn, &model, &mv, &actor, now).await?;
+                }
                 Ok((model.id.to_string(), model))
             },
         )

@@ -37,6 +37,19 @@ impl CasesApi {
         .await
     }
 
+    pub(super) async fn reverse_removal(
+        &self,
+        principal: &Principal,
+        req: ReverseRemovalRequest,
+    ) -> ApiResult<Case> {
+        let id = case_id("id", &req.id)?;
+        let why = note("note", &req.note)?;
+        self.act(principal, &id, &req.etag, |from, current| {
+            moves::reverse_removal(from, current.self_service, &why)
+        })
+        .await
+    }
+
     pub(super) async fn reject_case(
         &self,
         principal: &Principal,

@@ -327,7 +327,36 @@ impl CasesApi {
         {
             self.enforce(txn, &current.id, now).await?;
         }
+        // A decided notice moves its member's accuracy, and may grant or withdraw
+        // self-service removal.
+        if let Some(decision) = mv.fields.decision
+            && model.source == CaseSource::Notice.as_str_name()
+            && !model.member_id.is_empty()
+        {
+            let cause = format!("case {} decided {}", model.id, decision.as_str());
+            self.settle_self_service(txn, &model.member_id, &cause, now)
+                .await?;
+        }
         Ok(model)
+    }
+
+    /// The member's accuracy now, with a record written if that makes it eligible for
+    /// self-service removal where it was not (or the other way round).
+    async fn settle_self_service(
+        &self,
+        txn: &DatabaseTransaction,
+        member_id: &str,
+        cause: &str,
+        now: DateTime<Utc>,
+    ) -> ApiResult<domain::Accuracy> {
+        let accuracy = store::notice_accuracy(txn, Some(member_id), None, None).await?;
+        let eligible = self.inner.config.self_service_removal.admits(&accuracy);
+        let recorded = store::self_service_recorded(txn, member_id).await?;
+        if let Some(eligible) = domain::SelfServicePolicy::change(recorded, eligible) {
+            store::record_self_service_change(txn, member_id, eligible, &accuracy, cause, now)
+                .await?;
+        }
+        Ok(accuracy)
     }
 
     /// One change to case `id` in one transaction: `decide` says what it does from the
@@ -359,6 +388,14 @@ assay_common::rpcs! {
     impl CasesService for CasesApi (self) {
         submit_notice(SubmitNoticeRequest) -> SubmitNoticeResponse =
             |p, req| self.submit_notice(&p, req), |c| SubmitNoticeResponse { r#case: Some(c) };
+        remove_listings(RemoveListingsRequest) -> RemoveListingsResponse =
+            |p, req| self.remove_listings(&p, req),
+            |c| RemoveListingsResponse { r#case: Some(c) };
+        reverse_removal(ReverseRemovalRequest) -> ReverseRemovalResponse =
+            |p, req| self.reverse_removal(&p, req),
+            |c| ReverseRemovalResponse { r#case: Some(c) };
+        list_self_service_changes(ListSelfServiceChangesRequest) -> ListSelfServiceChangesResponse =
+            |p, req| self.list_self_service_changes(&p, req);
         create_case(CreateCaseRequest) -> CreateCaseResponse =
             |p, req| self.create_case(&p, req), |c| CreateCaseResponse { r#case: Some(c) };
         receive_hit_alert(ReceiveHitAlertRequest) -> ReceiveHitAlertResponse =

@@ -50,10 +50,14 @@ pub enum Action {
     MergeAway,
     /// Another case merged into this one.
     MergeInto,
+    /// A trusted rights holder takes the listings of the notice it files down itself.
+    RemoveAtOnce,
+    /// Staff reverse a self-service removal.
+    Reverse,
 }
 
 impl Action {
-    const ALL: [Action; 13] = [
+    const ALL: [Action; 15] = [
         Action::StartReview,
         Action::TakeAction,
         Action::Reject,
@@ -67,6 +71,8 @@ impl Action {
         Action::Close,
         Action::MergeAway,
         Action::MergeInto,
+        Action::RemoveAtOnce,
+        Action::Reverse,
     ];
 
     pub fn verb(self) -> &'static str {
@@ -84,7 +90,15 @@ impl Action {
             Action::Close => "close",
             Action::MergeAway => "merge away",
             Action::MergeInto => "merge other cases into",
+            Action::RemoveAtOnce => "remove the listings at once of",
+            Action::Reverse => "reverse the removal of",
         }
+    }
+
+    /// Whether callers may ask for it on a case that exists (a self-service removal
+    /// happens as the case opens, so a refusal does not offer it).
+    fn offered(self) -> bool {
+        self != Action::RemoveAtOnce
     }
 }
 
@@ -94,6 +108,8 @@ pub fn transition(from: CaseStatus, action: Action) -> Result<CaseStatus, Refusa
     let to = match (from, action) {
         (Open, Action::StartReview) => UnderReview,
         (UnderReview, Action::TakeAction) => ActionTaken,
+        (Open, Action::RemoveAtOnce) => ActionTaken,
+        (ActionTaken | CounterNoticed | Upheld, Action::Reverse) => Reinstated,
         (Open | UnderReview, Action::Reject) => Rejected,
         (ActionTaken, Action::FileCounterNotice) => CounterNoticed,
         (CounterNoticed, Action::ReplyToCounterNotice) => CounterNoticed,
@@ -115,7 +131,7 @@ pub fn transition(from: CaseStatus, action: Action) -> Result<CaseStatus, Refusa
         _ => {
             let allowed: Vec<&str> = Action::ALL
                 .iter()
-                .filter(|a| **a != action && allowed(from, **a))
+                .filter(|a| **a != action && a.offered() && allowed(from, **a))
                 .map(|a| a.verb())
                 .collect();
             let word = status_word(from);
@@ -145,6 +161,11 @@ fn allowed(from: CaseStatus, action: Action) -> bool {
         (from, action),
         (CaseStatus::Open, Action::StartReview)
             | (CaseStatus::UnderReview, Action::TakeAction)
+            | (CaseStatus::Open, Action::RemoveAtOnce)
+            | (
+                CaseStatus::ActionTaken | CaseStatus::CounterNoticed | CaseStatus::Upheld,
+                Action::Reverse
+            )
             | (CaseStatus::Open | CaseStatus::UnderReview, Action::Reject)
             | (CaseStatus::ActionTaken, Action::FileCounterNotice)
             | (
@@ -502,6 +523,52 @@ impl Accuracy {
     }
 }
 
+/// Who may remove listings itself, at once (`[cases.self_service_removal]`): members whose
+/// notices have been decided often enough and upheld nearly always. A removal a member
+/// makes counts as upheld unless staff reverse it or a counter-notice overturns it, which
+/// count against the member.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SelfServicePolicy {
+    /// Decided notices needed before a member may be eligible.
+    pub min_decided: u32,
+    /// Share of decided notices upheld needed, 0 to 1.
+    pub min_accuracy: f64,
+}
+
+impl Default for SelfServicePolicy {
+    fn default() -> Self {
+        Self {
+            min_decided: 50,
+            min_accuracy: 0.99,
+        }
+    }
+}
+
+impl SelfServicePolicy {
+    pub fn admits(&self, accuracy: &Accuracy) -> bool {
+        accuracy.decided() >= i64::from(self.min_decided) && accuracy.ratio() >= self.min_accuracy
+    }
+
+    /// The record to write when a member's eligibility is found to be `now` after being
+    /// `before` (no record yet: not eligible): `Some(now)` when it changed.
+    pub fn change(before: Option<bool>, now: bool) -> Option<bool> {
+        (before.unwrap_or(false) != now).then_some(now)
+    }
+
+    /// Why a member that asked to remove listings itself may not.
+    pub fn refusal(&self, accuracy: &Accuracy) -> String {
+        format!(
+            "not eligible for self-service removal: {} of {} decided notices upheld ({:.1}%); it takes at least {} decided notices and {:.1}% upheld. File the notice with SubmitNotice for staff to review",
+            accuracy.upheld,
+            accuracy.decided(),
+            accuracy.ratio() * 100.0,
+            self.min_decided,
+            self.min_accuracy * 100.0
+        )
+    }
+}
+
 /// What was decided on a case, for accuracy and figures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -637,6 +704,52 @@ mod tests {
             Ok(Investigating)
         );
         assert!(transition(Closed, Action::MergeInto).is_err());
+    }
+
+    #[test]
+    fn only_a_new_case_is_removed_at_once_and_only_a_takedown_reversed() {
+        assert_eq!(transition(Open, Action::RemoveAtOnce), Ok(ActionTaken));
+        for status in [UnderReview, ActionTaken, Rejected, Closed] {
+            assert!(
+                transition(status, Action::RemoveAtOnce).is_err(),
+                "{status:?}"
+            );
+        }
+        for status in [ActionTaken, CounterNoticed, Upheld] {
+            assert_eq!(transition(status, Action::Reverse), Ok(Reinstated));
+        }
+        for status in [Open, UnderReview, Rejected, Reinstated, Referred, Closed] {
+            assert!(transition(status, Action::Reverse).is_err(), "{status:?}");
+        }
+        // A refusal never offers a removal at once: it happens only as a case opens.
+        let refusal = transition(Open, Action::Close).unwrap_err();
+        assert!(!refusal.to_string().contains("at once"), "{refusal}");
+    }
+
+    #[test]
+    fn self_service_takes_volume_and_accuracy_and_records_only_changes() {
+        let policy = SelfServicePolicy::default();
+        let record = |upheld, rejected, overturned| Accuracy {
+            notices: upheld + rejected + overturned,
+            upheld,
+            rejected,
+            overturned,
+            pending: 0,
+        };
+        assert!(policy.admits(&record(99, 1, 0)));
+        assert!(policy.admits(&record(50, 0, 0)));
+        assert!(!policy.admits(&record(49, 0, 0)), "too few decided");
+        assert!(!policy.admits(&record(98, 1, 1)), "98% upheld");
+        assert!(!policy.admits(&record(0, 0, 0)));
+        assert_eq!(SelfServicePolicy::change(None, false), None);
+        assert_eq!(SelfServicePolicy::change(None, true), Some(true));
+        assert_eq!(SelfServicePolicy::change(Some(true), true), None);
+        assert_eq!(SelfServicePolicy::change(Some(true), false), Some(false));
+        let why = policy.refusal(&record(10, 1, 0));
+        assert!(
+            why.contains("10 of 11 decided notices upheld (90.9%)") && why.contains("at least 50"),
+            "{why}"
+        );
     }
 
     #[test]

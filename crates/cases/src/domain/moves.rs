@@ -49,6 +49,8 @@ pub struct Fields {
     pub merged_into: Option<String>,
     /// The grounds a takedown upholds.
     pub decision_reason_codes: Option<Vec<ReasonCode>>,
+    /// The rights holder took the listings down itself.
+    pub self_service: bool,
 }
 
 /// What a move does beyond the case's own row.
@@ -148,6 +150,37 @@ pub fn take_action(from: CaseStatus, why: &str, grounds: Vec<ReasonCode>) -> Res
     mv.effects = vec![Effect::TakeDownListings, Effect::StrikeSellers];
     mv.fields.decision_reason_codes = Some(grounds);
     Ok(mv.feedback(FeedbackOutcome::ConfirmedCounterfeit, why))
+}
+
+/// A trusted rights holder takes down the listings of the notice it files, on `grounds`:
+/// as a takedown staff decide, but at once and by the rights holder.
+pub fn remove_at_once(from: CaseStatus, grounds: Vec<ReasonCode>) -> Result<Move, Refusal> {
+    let why = "removed at once by the rights holder (trusted self-service removal)";
+    let mut mv = Move::new(from, Action::RemoveAtOnce)?
+        .status_event(format!("listings taken down and sellers struck: {why}"))
+        .decided(Decision::Upheld, why);
+    mv.effects = vec![Effect::TakeDownListings, Effect::StrikeSellers];
+    mv.fields.decision_reason_codes = Some(grounds);
+    mv.fields.self_service = true;
+    Ok(mv.feedback(FeedbackOutcome::ConfirmedCounterfeit, why))
+}
+
+/// Staff reverse a self-service removal: the listings come back, the strikes go, and the
+/// notice counts as overturned. A takedown staff decided is appealed by counter-notice.
+pub fn reverse_removal(from: CaseStatus, self_service: bool, why: &str) -> Result<Move, Refusal> {
+    if !self_service {
+        return Err(
+            "only a self-service removal can be reversed; a takedown staff decided is appealed by counter-notice"
+                .into(),
+        );
+    }
+    let mut mv = Move::new(from, Action::Reverse)?
+        .status_event(format!(
+            "self-service removal reversed by staff, listings reinstated and strikes withdrawn: {why}"
+        ))
+        .decided(Decision::Overturned, why);
+    mv.effects = vec![Effect::ReinstateListings, Effect::WithdrawStrikes];
+    Ok(mv.feedback(FeedbackOutcome::FalsePositive, why))
 }
 
 pub fn reject(from: CaseStatus, why: &str) -> Result<Move, Refusal> {
@@ -368,6 +401,32 @@ mod tests {
                 .status(UnderReview, ActionTaken)
             ]
         );
+    }
+
+    #[test]
+    fn a_self_service_removal_is_a_takedown_by_the_rights_holder_that_staff_may_reverse() {
+        let removed = remove_at_once(Open, vec![ReasonCode::Counterfeit]).unwrap();
+        assert_eq!((removed.from, removed.to), (Open, ActionTaken));
+        assert!(removed.fields.self_service);
+        assert_eq!(removed.fields.decision, Some(Decision::Upheld));
+        assert_eq!(
+            removed.effects[..2],
+            [Effect::TakeDownListings, Effect::StrikeSellers]
+        );
+        assert!(removed.events[0].detail.contains("self-service"));
+        assert!(remove_at_once(UnderReview, vec![]).is_err());
+
+        let reversed = reverse_removal(ActionTaken, true, "a licensed reseller").unwrap();
+        assert_eq!(reversed.to, Reinstated);
+        assert_eq!(reversed.fields.decision, Some(Decision::Overturned));
+        assert_eq!(
+            reversed.effects[..2],
+            [Effect::ReinstateListings, Effect::WithdrawStrikes]
+        );
+        assert!(reverse_removal(CounterNoticed, true, "x").is_ok());
+        let staff_takedown = reverse_removal(ActionTaken, false, "x").unwrap_err();
+        assert!(staff_takedown.to_string().contains("counter-notice"));
+        assert!(reverse_removal(Reinstated, true, "again").is_err());
     }
 
     #[test]

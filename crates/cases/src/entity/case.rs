@@ -46,6 +46,8 @@ pub struct Model {
     /// The grounds its takedown upheld ("" for none, or not taken down).
     #[sea_orm(column_type = "Text")]
     pub decision_reason_codes: String,
+    /// Taken down by the rights holder itself (trusted self-service removal).
+    pub self_service: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

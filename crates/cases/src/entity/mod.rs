@@ -10,6 +10,7 @@ pub mod enforcement_action;
 pub mod evidence;
 pub mod referral;
 pub mod referral_outcome;
+pub mod self_service_change;
 pub mod seller_identifier;
 pub mod seller_link;
 pub mod strike;

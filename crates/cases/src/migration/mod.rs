@@ -7,6 +7,8 @@ mod m20261206_000004_create_enforcement_actions;
 mod m20261207_000006_create_seller_links;
 mod m20261207_000007_add_enforcement_link;
 mod m20261207_000009_add_case_reason_codes;
+mod m20261207_000010_add_case_self_service;
+mod m20261207_000011_create_self_service_changes;
 
 assay_common::migrator!(
     "cases_migrations",
@@ -24,5 +26,7 @@ assay_common::migrator!(
         m20261207_000007_add_enforcement_link::Migration,
         assay_common::webhooks::GivenUpMigration,
         m20261207_000009_add_case_reason_codes::Migration,
+        m20261207_000010_add_case_self_service::Migration,
+        m20261207_000011_create_self_service_changes::Migration,
     ]
 );

@@ -12,7 +12,10 @@ pub async fn notice_accuracy(
     let mut query = case::Entity::find()
         .select_only()
         .columns([case::Column::Decision, case::Column::Status])
-        .filter(case::Column::Source.eq(CaseSource::Notice.as_str_name()));
+        .column_as(case::Column::Id.count(), "count")
+        .filter(case::Column::Source.eq(CaseSource::Notice.as_str_name()))
+        .group_by(case::Column::Decision)
+        .group_by(case::Column::Status);
     if let Some(member_id) = member_id {
         query = query.filter(case::Column::MemberId.eq(member_id));
     }
@@ -22,16 +25,17 @@ pub async fn notice_accuracy(
     if let Some(until) = until {
         query = query.filter(case::Column::CreateTime.lt(until));
     }
-    let rows: Vec<(String, String)> = query.into_tuple().all(db).await?;
+    // A few rows, one per decision and status, however many notices.
+    let rows: Vec<(String, String, i64)> = query.into_tuple().all(db).await?;
     let mut accuracy = domain::Accuracy::default();
-    for (decision, status) in rows {
-        accuracy.notices += 1;
+    for (decision, status, count) in rows {
+        accuracy.notices += count;
         match Decision::parse(&decision) {
-            Some(Decision::Upheld) => accuracy.upheld += 1,
-            Some(Decision::Rejected) => accuracy.rejected += 1,
-            Some(Decision::Overturned) => accuracy.overturned += 1,
+            Some(Decision::Upheld) => accuracy.upheld += count,
+            Some(Decision::Rejected) => accuracy.rejected += count,
+            Some(Decision::Overturned) => accuracy.overturned += count,
             None if status == CaseStatus::Merged.as_str_name() => {}
-            None => accuracy.pending += 1,
+            None => accuracy.pending += count,
         }
     }
     Ok(accuracy)

@@ -8,6 +8,7 @@ mod notifications;
 mod referrals;
 mod sellers;
 mod timeline;
+mod trust;
 
 pub use custody::*;
 pub use deadlines::*;
@@ -16,6 +17,7 @@ pub use notifications::*;
 pub use referrals::*;
 pub use sellers::*;
 pub use timeline::*;
+pub use trust::*;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -181,6 +183,7 @@ pub async fn insert_cases(
             trace_context: new.traceparent.unwrap_or_else(|| current_trace.clone()),
             reason_codes: domain::reasons::encode(&new.reason_codes),
             decision_reason_codes: String::new(),
+            self_service: false,
         });
     }
     insert_all(
@@ -345,6 +348,9 @@ pub async fn apply_move(
             }
             if let Some(grounds) = &fields.decision_reason_codes {
                 m.decision_reason_codes = Set(domain::reasons::encode(grounds));
+            }
+            if fields.self_service {
+                m.self_service = Set(true);
             }
         },
         now,
