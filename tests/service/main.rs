@@ -7,6 +7,7 @@ use assay_tests::fixtures;
 mod hostile;
 mod lawenforcement;
 mod platform;
+mod purchases;
 mod python;
 mod registry;
 mod screening;

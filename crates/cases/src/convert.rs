@@ -109,6 +109,47 @@ pub fn self_service_change(
     }
 }
 
+pub fn test_purchase(
+    m: &crate::entity::test_purchase::Model,
+) -> ApiResult<assay_proto::cases::v1::TestPurchase> {
+    use assay_proto::cases::v1::{TestPurchaseConclusion, TestPurchaseMethod};
+    let currency = assay_common::money::CurrencyCode::parse(&m.price_currency)
+        .map_err(|e| store::corrupt("test purchase currency", e))?;
+    let method = TestPurchaseMethod::from_str_name(&m.method)
+        .ok_or_else(|| store::corrupt("test purchase method", &m.method))?;
+    let conclusion = TestPurchaseConclusion::from_str_name(&m.conclusion)
+        .ok_or_else(|| store::corrupt("test purchase conclusion", &m.conclusion))?;
+    Ok(assay_proto::cases::v1::TestPurchase {
+        id: m.id.to_string(),
+        case_id: m.case_id.to_string(),
+        listing_id: m.listing_id.clone(),
+        seller_id: m.seller_id.clone(),
+        order_reference: m.order_reference.clone(),
+        order_date: Some(assay_common::time::to_date(m.order_date)),
+        price_paid: Some(
+            assay_common::money::Money {
+                currency,
+                nanos: i128::from(m.price_nanos),
+            }
+            .to_proto(),
+        ),
+        delivered_to: m.delivered_to.clone(),
+        authenticator: m.authenticator.clone(),
+        method: method as i32,
+        conclusion: conclusion as i32,
+        findings: m.findings.clone(),
+        report_evidence_id: m.report_evidence_id.clone(),
+        photo_evidence_ids: m
+            .photo_evidence_ids
+            .split(',')
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        recorded_by: m.recorded_by.clone(),
+        record_time: Some(to_timestamp(m.record_time)),
+    })
+}
+
 /// Value seized per currency (as ISO 4217 codes), a `Money` each.
 pub fn seized_values(by_currency: &BTreeMap<String, i128>) -> Vec<assay_proto::common::v1::Money> {
     by_currency

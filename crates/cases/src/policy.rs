@@ -57,6 +57,9 @@ pub static POLICY: Policy = Policy {
         rule("GetEvidence",              READERS,  MEMBER,    &[]),
         rule("ListEvidence",             READERS,  MEMBER,    &[]),
         rule("ListCustodyEvents",        READERS,  NO_TENANT, &[]),
+        // Rights holders often buy and examine the item themselves.
+        rule("RecordTestPurchase",       DECIDERS, MEMBER,    &[]).max_request(EVIDENCE_TOTAL),
+        rule("ListTestPurchases",        READERS,  MEMBER,    &[]),
         rule("GetSeller",                READERS,  NO_TENANT, &["lawenforcement"]),
         // The marketplace's seller management reports sellers' payment accounts,
         // addresses and the like.

@@ -76,6 +76,7 @@ retryable!(
     assay_proto::cases::v1::CreateCaseRequest,
     assay_proto::cases::v1::RecordReferralOutcomeRequest,
     assay_proto::cases::v1::AddEvidenceRequest,
+    assay_proto::cases::v1::RecordTestPurchaseRequest,
     assay_proto::lawenforcement::v1::CreateAgencyRequest,
     assay_proto::lawenforcement::v1::SubmitRequestRequest,
     assay_proto::lawenforcement::v1::ReportRequestOutcomeRequest,

@@ -55,6 +55,11 @@ define_id!(
     "ref"
 );
 define_id!(
+    /// A test purchase recorded on a case.
+    TestPurchaseId,
+    "tpu"
+);
+define_id!(
     /// A webhook subscription.
     SubscriptionId,
     "sub"

@@ -1,6 +1,8 @@
-//! Evidence on a case and its chain of custody.
+//! Evidence on a case and its chain of custody, and test purchases.
 
 use super::*;
+use crate::domain::purchase;
+use crate::ids::TestPurchaseId;
 
 impl CasesApi {
     pub(super) async fn add_evidence(
@@ -107,6 +109,117 @@ impl CasesApi {
         Ok(ListCustodyEventsResponse {
             events: rows,
             next_page_token,
+        })
+    }
+}
+
+impl CasesApi {
+    pub(super) async fn record_test_purchase(
+        &self,
+        principal: &Principal,
+        req: RecordTestPurchaseRequest,
+    ) -> ApiResult<TestPurchase> {
+        let mut violations = FieldViolations::new();
+        let key = Key::of("RecordTestPurchase", principal, &mut violations, &req);
+        let id = violations.check("case_id", CaseId::parse(&req.case_id));
+        let purchase = match &req.test_purchase {
+            Some(input) => purchase::check(&mut violations, "test_purchase", input, time::today()),
+            None => {
+                violations.add("test_purchase", "must be set");
+                None
+            }
+        };
+        let photos = purchase::photos(&mut violations, "photos", &req.photos);
+        let (id, purchase) = violations.require(id.zip(purchase))?;
+        let now = time::now();
+        let actor = principal.actor();
+        let txn = self.db().begin().await?;
+        let model = create_once(
+            &txn,
+            key.as_ref(),
+            async |existing| {
+                store::find_test_purchase(&txn, &TestPurchaseId::from_trusted(existing)).await
+            },
+            async || {
+                let current = store::find_case(&txn, &id).await?;
+                self.scope_case(&txn, principal, &id, "case", id.as_str())
+                    .await?;
+                purchase::accepted(id.as_str(), store::status_of(&current)?)
+                    .map_err(ApiError::precondition)?;
+                let listing = store::listings_of_case(&txn, &id)
+                    .await?
+                    .into_iter()
+                    .find(|l| l.listing_id == purchase.listing_id)
+                    .ok_or_else(|| {
+                        ApiError::invalid(
+                            "test_purchase.listing_id",
+                            format!("is not a listing of case {id}"),
+                        )
+                    })?;
+                let recorded = store::test_purchases_of(&txn, &id, purchase::MAX_PER_CASE).await?;
+                if recorded.len() as u64 >= purchase::MAX_PER_CASE {
+                    return Err(ApiError::precondition(format!(
+                        "case {id} already holds {} test purchases, the most a case keeps",
+                        purchase::MAX_PER_CASE
+                    )));
+                }
+                let purchase_id = TestPurchaseId::generate();
+                let mut photo_ids = Vec::with_capacity(photos.len());
+                let mut photo_hashes = Vec::with_capacity(photos.len());
+                for photo in photos {
+                    let evidence_id = EvidenceId::generate();
+                    photo_hashes.push(photo.sha256.clone());
+                    store::insert_evidence(&txn, &evidence_id, &id, photo, &actor, now).await?;
+                    photo_ids.push(evidence_id);
+                }
+                let report_id = EvidenceId::generate();
+                let report = purchase::report(
+                    purchase_id.as_str(),
+                    id.as_str(),
+                    &listing.seller_id,
+                    &purchase,
+                    &photo_hashes,
+                );
+                store::insert_evidence(&txn, &report_id, &id, report, &actor, now).await?;
+                let event = purchase::event(purchase_id.as_str(), &purchase, &listing.seller_id);
+                store::append_event(&txn, &id, event, &actor, now).await?;
+                let model = store::insert_test_purchase(
+                    &txn,
+                    &purchase_id,
+                    &id,
+                    &listing.seller_id,
+                    purchase.clone(),
+                    &report_id,
+                    &photo_ids,
+                    &actor,
+                    now,
+                )
+                .await?;
+                store::touch_case(&txn, &current, now).await?;
+                Ok((purchase_id.into_string(), model))
+            },
+        )
+        .await?
+        .into_inner();
+        txn.commit().await?;
+        convert::test_purchase(&model)
+    }
+
+    pub(super) async fn list_test_purchases(
+        &self,
+        principal: &Principal,
+        req: ListTestPurchasesRequest,
+    ) -> ApiResult<ListTestPurchasesResponse> {
+        let id = case_id("case_id", &req.case_id)?;
+        store::find_case(self.db(), &id).await?;
+        self.scope_case(self.db(), principal, &id, "case", id.as_str())
+            .await?;
+        let models = store::test_purchases_of(self.db(), &id, purchase::MAX_PER_CASE).await?;
+        Ok(ListTestPurchasesResponse {
+            test_purchases: models
+                .iter()
+                .map(convert::test_purchase)
+                .collect::<ApiResult<_>>()?,
         })
     }
 }

@@ -396,6 +396,11 @@ assay_common::rpcs! {
             |c| ReverseRemovalResponse { r#case: Some(c) };
         list_self_service_changes(ListSelfServiceChangesRequest) -> ListSelfServiceChangesResponse =
             |p, req| self.list_self_service_changes(&p, req);
+        record_test_purchase(RecordTestPurchaseRequest) -> RecordTestPurchaseResponse =
+            |p, req| self.record_test_purchase(&p, req),
+            |t| RecordTestPurchaseResponse { test_purchase: Some(t) };
+        list_test_purchases(ListTestPurchasesRequest) -> ListTestPurchasesResponse =
+            |p, req| self.list_test_purchases(&p, req);
         create_case(CreateCaseRequest) -> CreateCaseResponse =
             |p, req| self.create_case(&p, req), |c| CreateCaseResponse { r#case: Some(c) };
         receive_hit_alert(ReceiveHitAlertRequest) -> ReceiveHitAlertResponse =

@@ -22,6 +22,7 @@ pub mod enforcement;
 pub mod intake;
 pub mod moves;
 pub mod notify;
+pub mod purchase;
 pub mod reasons;
 pub mod standing;
 

@@ -14,6 +14,7 @@ pub mod self_service_change;
 pub mod seller_identifier;
 pub mod seller_link;
 pub mod strike;
+pub mod test_purchase;
 
 // The notification tables, alike in every service that keeps them.
 pub use assay_common::webhooks::entity::{delivery, notification, subscription};

@@ -1,6 +1,9 @@
-//! Evidence and its chain of custody.
+//! Evidence and its chain of custody, and the test purchases whose reports and photos are
+//! evidence.
 
 use super::*;
+use crate::domain::purchase::NewTestPurchase;
+use crate::entity::test_purchase;
 
 pub async fn insert_evidence(
     db: &impl ConnectionTrait,
@@ -140,4 +143,66 @@ pub async fn list_custody(
         detail: e.detail,
     })
     .collect())
+}
+
+/// Records a test purchase whose report and photos were stored as evidence.
+#[allow(clippy::too_many_arguments)] // one row, written once
+pub async fn insert_test_purchase(
+    db: &impl ConnectionTrait,
+    id: &TestPurchaseId,
+    case_id: &CaseId,
+    seller_id: &str,
+    purchase: NewTestPurchase,
+    report_evidence_id: &EvidenceId,
+    photo_evidence_ids: &[EvidenceId],
+    actor: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<test_purchase::Model> {
+    let price_nanos = i64::try_from(purchase.price.nanos)
+        .map_err(|_| ApiError::invalid("test_purchase.price_paid", "is too large"))?;
+    let photos: Vec<&str> = photo_evidence_ids.iter().map(EvidenceId::as_str).collect();
+    Ok(test_purchase::ActiveModel {
+        id: Set(id.clone()),
+        case_id: Set(case_id.clone()),
+        listing_id: Set(purchase.listing_id),
+        seller_id: Set(seller_id.to_owned()),
+        order_reference: Set(purchase.order_reference),
+        order_date: Set(purchase.order_date),
+        price_currency: Set(purchase.price.currency.as_str().to_owned()),
+        price_nanos: Set(price_nanos),
+        delivered_to: Set(purchase.delivered_to),
+        authenticator: Set(purchase.authenticator),
+        method: Set(purchase.method.as_str_name().to_owned()),
+        conclusion: Set(purchase.conclusion.as_str_name().to_owned()),
+        findings: Set(purchase.findings),
+        report_evidence_id: Set(report_evidence_id.to_string()),
+        photo_evidence_ids: Set(photos.join(",")),
+        recorded_by: Set(actor.to_owned()),
+        record_time: Set(now),
+    }
+    .insert(db)
+    .await?)
+}
+
+pub async fn find_test_purchase(
+    db: &impl ConnectionTrait,
+    id: &TestPurchaseId,
+) -> ApiResult<test_purchase::Model> {
+    assay_common::db::find_or_not_found::<test_purchase::Entity, _>(db, "test purchase", id.clone())
+        .await
+}
+
+/// A case's test purchases, oldest first.
+pub async fn test_purchases_of(
+    db: &impl ConnectionTrait,
+    case_id: &CaseId,
+    limit: u64,
+) -> ApiResult<Vec<test_purchase::Model>> {
+    Ok(test_purchase::Entity::find()
+        .filter(test_purchase::Column::CaseId.eq(case_id.as_str()))
+        .order_by_asc(test_purchase::Column::RecordTime)
+        .order_by_asc(test_purchase::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
 }

@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use assay_common::db::insert_all;
 use assay_common::holds::Purgeable;
-use assay_common::ids::{AgencyId, BrandId, CaseId, EvidenceId, ReferralId};
+use assay_common::ids::{AgencyId, BrandId, CaseId, EvidenceId, ReferralId, TestPurchaseId};
 use assay_common::money::Money;
 use assay_common::outbox::{self, topic};
 use assay_common::time::to_timestamp;
@@ -47,10 +47,10 @@ use crate::domain::moves::{Effect, Event, Move};
 use crate::domain::{self, Decision};
 use crate::entity::{
     case, case_brand, case_event, case_listing, case_tag, custody_event, enforcement_action,
-    evidence, referral, referral_outcome, seller_identifier, seller_link, strike,
+    evidence, referral, referral_outcome, seller_identifier, seller_link, strike, test_purchase,
 };
 
-fn corrupt(what: &str, error: impl std::fmt::Display) -> ApiError {
+pub(crate) fn corrupt(what: &str, error: impl std::fmt::Display) -> ApiError {
     ApiError::internal(anyhow::anyhow!("corrupt {what} in the database: {error}"))
 }
 
@@ -670,7 +670,7 @@ pub async fn case_parts(db: &impl ConnectionTrait, models: &[case::Model]) -> Ap
 }
 
 /// Moves everything of `source` to `target`: listings (those the target lacks), brands,
-/// tags and evidence. Returns the ids of the evidence moved.
+/// tags, evidence and test purchases. Returns the evidence moved.
 pub async fn move_case_contents(
     db: &impl ConnectionTrait,
     source: &CaseId,
@@ -707,6 +707,11 @@ pub async fn move_case_contents(
     evidence::Entity::update_many()
         .col_expr(evidence::Column::CaseId, Expr::value(target.as_str()))
         .filter(evidence::Column::CaseId.eq(source.as_str()))
+        .exec(db)
+        .await?;
+    test_purchase::Entity::update_many()
+        .col_expr(test_purchase::Column::CaseId, Expr::value(target.as_str()))
+        .filter(test_purchase::Column::CaseId.eq(source.as_str()))
         .exec(db)
         .await?;
     Ok(moved)
@@ -760,7 +765,7 @@ pub async fn purgeable_cases(
 }
 
 /// Deletes cases and everything of theirs: brands, listings, tags, timeline, evidence with
-/// its chain of custody, referral with its outcomes. Strikes stay: they are the sellers'
+/// its chain of custody, test purchases, referral with its outcomes. Strikes stay: they are the sellers'
 /// record, not the case's.
 pub async fn delete_cases(db: &impl ConnectionTrait, ids: &[String]) -> ApiResult<u64> {
     if ids.is_empty() {
@@ -778,6 +783,10 @@ pub async fn delete_cases(db: &impl ConnectionTrait, ids: &[String]) -> ApiResul
         .await?;
     evidence::Entity::delete_many()
         .filter(evidence::Column::CaseId.is_in(ids()))
+        .exec(db)
+        .await?;
+    test_purchase::Entity::delete_many()
+        .filter(test_purchase::Column::CaseId.is_in(ids()))
         .exec(db)
         .await?;
     let referral_ids = Query::select()
