@@ -247,7 +247,7 @@ async fn a_test_purchase_is_recorded_with_its_evidence_and_supports_a_referral(b
         .unwrap()
         .into_inner()
         .test_purchases;
-    assert_eq!(listed, [recorded.clone()]);
+    assert_eq!(listed, std::slice::from_ref(&recorded));
 
     // A duplicate case's test purchase follows it into the case it merges into.
     let duplicate = crate::cases::staff_case(
