@@ -180,7 +180,21 @@ class RenderedChart(unittest.TestCase):
                 expected = {f"{name}-signing-key", "page-token-secret"}
                 if name == "lawenforcement":
                     expected.add("lawenforcement-audit-key")
+                if "object_store" in chart.config()["documents"] and name in (
+                    "registry",
+                    "lawenforcement",
+                ):
+                    expected.add("documents-s3-secret-key")
                 self.assertEqual(keys, expected, name)
+
+    def test_documents_stay_in_the_databases_unless_an_object_store_is_named(self):
+        trial, production = self.each()
+        self.assertNotIn("object_store", trial.config()["documents"])
+        store = production.config()["documents"]["object_store"]
+        self.assertEqual(store["bucket"], "assay-documents")
+        self.assertEqual(
+            store["secret_access_key_file"], "/etc/assay/secrets/documents-s3-secret-key"
+        )
 
     def test_migrations_run_once_per_release_before_the_pods(self):
         for chart in self.each():

@@ -3,6 +3,7 @@
 
 mod cases;
 mod contract;
+mod documents;
 use assay_tests::fixtures;
 mod hostile;
 mod lawenforcement;

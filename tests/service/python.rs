@@ -1,6 +1,7 @@
 //! A Python gRPC client, as many integrators will use one: grpcio in a virtual environment
 //! under `target/`, built on first use from `tests/python/requirements.txt` (PyPI), with
-//! stubs generated from `proto/` by grpc_tools.
+//! stubs generated from `proto/` by grpc_tools. And, the same way, an S3-compatible server
+//! (moto, from `tests/python/s3-requirements.txt`) for documents kept in an object store.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,14 +30,29 @@ pub fn client() -> &'static Python {
     CLIENT.get_or_init(|| set_up().unwrap_or_else(|e| panic!("Python client: {e:#}")))
 }
 
-fn set_up() -> anyhow::Result<Python> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+/// The `moto_server` program, installed once per test process.
+pub fn moto_server() -> &'static Path {
+    static SERVER: OnceLock<PathBuf> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        venv("test-s3", "tests/python/s3-requirements.txt")
+            .map(|venv| venv.join("bin/moto_server"))
+            .unwrap_or_else(|e| panic!("moto: {e:#}"))
+    })
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
-        .expect("the workspace root");
+        .expect("the workspace root")
+}
+
+/// A virtual environment `name` under `target/` with `requirements` installed (again only
+/// when they change).
+fn venv(name: &str, requirements: &str) -> anyhow::Result<PathBuf> {
     let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let venv = target.join("test-python");
-    let requirements = root.join("tests/python/requirements.txt");
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
+    let venv = target.join(name);
+    let requirements = root().join(requirements);
     let wanted = std::fs::read_to_string(&requirements)?;
     let stamp = venv.join("installed-requirements.txt");
     let interpreter = venv.join("bin/python");
@@ -54,6 +70,13 @@ fn set_up() -> anyhow::Result<Python> {
             .arg(&requirements))?;
         std::fs::write(&stamp, &wanted)?;
     }
+    Ok(venv)
+}
+
+fn set_up() -> anyhow::Result<Python> {
+    let root = root();
+    let venv = venv("test-python", "tests/python/requirements.txt")?;
+    let interpreter = venv.join("bin/python");
     let stubs = venv.join("stubs");
     std::fs::create_dir_all(&stubs)?;
     let protos: Vec<PathBuf> = ["common", "registry", "screening", "cases", "lawenforcement"]

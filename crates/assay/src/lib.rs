@@ -35,6 +35,7 @@ pub struct AppConfig {
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
     pub outbox: OutboxConfig,
+    pub documents: assay_common::documents::DocumentsConfig,
     pub registry: assay_registry::Config,
     pub screening: assay_screening::Config,
     pub cases: assay_cases::Config,
@@ -52,6 +53,7 @@ impl Default for AppConfig {
             database: platform.database,
             auth: platform.auth,
             outbox: platform.outbox,
+            documents: platform.documents,
             registry: assay_registry::Config::default(),
             screening: assay_screening::Config::default(),
             cases: assay_cases::Config::default(),
@@ -88,6 +90,7 @@ impl AppConfig {
             database: self.database.clone(),
             auth: self.auth.clone(),
             outbox: self.outbox.clone(),
+            documents: self.documents.clone(),
         }
     }
 }

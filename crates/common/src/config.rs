@@ -379,6 +379,7 @@ pub struct PlatformConfig {
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
     pub outbox: OutboxConfig,
+    pub documents: crate::documents::DocumentsConfig,
 }
 
 impl Default for PlatformConfig {
@@ -391,6 +392,7 @@ impl Default for PlatformConfig {
             database: DatabaseConfig::default(),
             auth: AuthConfig::default(),
             outbox: OutboxConfig::default(),
+            documents: crate::documents::DocumentsConfig::default(),
         }
     }
 }
@@ -398,7 +400,7 @@ impl Default for PlatformConfig {
 impl PlatformConfig {
     /// Everything wrong with the configuration, as readable sentences.
     pub fn problems(&self) -> Vec<String> {
-        let mut problems = Vec::new();
+        let mut problems = self.documents.problems();
         if let Some(tls) = &self.server.tls
             && tls.require_client_cert
             && tls.client_ca_file.is_none()

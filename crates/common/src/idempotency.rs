@@ -69,6 +69,7 @@ retryable!(
     assay_proto::registry::v1::CreateBrandRequest,
     assay_proto::registry::v1::CreateIpRightRequest,
     assay_proto::registry::v1::CreateDelegationRequest,
+    assay_proto::registry::v1::AttachDocumentRequest,
     assay_proto::screening::v1::CreateRuleRequest,
     assay_proto::screening::v1::CreateCalibrationRequest,
     assay_proto::cases::v1::SubmitNoticeRequest,
@@ -81,6 +82,7 @@ retryable!(
     assay_proto::lawenforcement::v1::SubmitRequestRequest,
     assay_proto::lawenforcement::v1::ReportRequestOutcomeRequest,
     assay_proto::lawenforcement::v1::ReportReferralOutcomeRequest,
+    assay_proto::lawenforcement::v1::AttachDocumentRequest,
 );
 
 /// A create that may be a retry: the caller's checked request_id, scoped to the method and

@@ -55,6 +55,11 @@ define_id!(
     "ref"
 );
 define_id!(
+    /// A document kept with a record (any service that keeps documents issues them).
+    DocumentId,
+    "doc"
+);
+define_id!(
     /// A test purchase recorded on a case.
     TestPurchaseId,
     "tpu"

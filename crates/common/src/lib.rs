@@ -9,6 +9,7 @@ pub mod client;
 pub mod config;
 pub mod db;
 pub mod directory;
+pub mod documents;
 pub mod error;
 pub mod holds;
 pub mod id;

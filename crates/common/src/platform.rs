@@ -204,6 +204,11 @@ impl Platform {
     }
 
     /// The credentials service `name` presents when calling its peers.
+    /// Where service `name` keeps its documents' content (`[documents]`).
+    pub fn documents(&self, name: &str) -> anyhow::Result<crate::documents::Documents> {
+        crate::documents::Documents::new(&self.config.documents, name)
+    }
+
     pub fn credentials(&self, name: &str) -> ServiceCredentials {
         self.bearer_credentials(name)
             .with_tls(self.peer_tls.clone())

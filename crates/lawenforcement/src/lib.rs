@@ -89,6 +89,7 @@ impl LawEnforcement {
             config.clone(),
             platform.directory.clone(),
             audit.clone(),
+            platform.documents(NAME)?,
         );
         Ok(Self {
             db,

@@ -13,6 +13,7 @@ const STAFF: Staff = Staff::Anyone;
 const NO_STAFF: Staff = Staff::Nobody;
 const AGENCY: Tenant = Tenant::Agency;
 const NO_TENANT: Tenant = Tenant::Nobody;
+const DOCUMENT: usize = assay_common::documents::MAX_REQUEST;
 
 #[rustfmt::skip]
 pub static POLICY: Policy = Policy {
@@ -27,6 +28,10 @@ pub static POLICY: Policy = Policy {
         rule("SuspendAgency",           LEGAL,     NO_TENANT, &[]),
         rule("SubmitRequest",           LEGAL,     AGENCY,    &[]),
         rule("GetRequest",              OVERSIGHT, AGENCY,    &[]),
+        // The signed legal process: the agency sends it; legal staff may file it too.
+        rule("AttachDocument",          LEGAL,     AGENCY,    &[]).max_request(DOCUMENT),
+        rule("ListDocuments",           OVERSIGHT, AGENCY,    &[]),
+        rule("GetDocument",             OVERSIGHT, AGENCY,    &[]),
         rule("ListRequests",            OVERSIGHT, AGENCY,    &[]),
         rule("StartVerification",       LEGAL,     NO_TENANT, &[]),
         rule("CompleteVerification",    LEGAL,     NO_TENANT, &[]),

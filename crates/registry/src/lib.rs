@@ -74,6 +74,7 @@ impl Registry {
             hub.clone(),
             platform.shutdown.clone(),
             platform.directory.clone(),
+            platform.documents(NAME)?,
         );
         Ok(Self {
             db,

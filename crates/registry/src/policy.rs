@@ -9,6 +9,7 @@ const LEGAL: Staff = Staff::Roles(&[Legal]);
 const STAFF: Staff = Staff::Anyone;
 const MEMBER: Tenant = Tenant::Member;
 const NO_TENANT: Tenant = Tenant::Nobody;
+const DOCUMENT: usize = assay_common::documents::MAX_REQUEST;
 
 #[rustfmt::skip]
 pub static POLICY: Policy = Policy {
@@ -39,6 +40,10 @@ pub static POLICY: Policy = Policy {
         rule("GetDelegation",        STAFF,  MEMBER,    &[]),
         rule("ListDelegations",      STAFF,  MEMBER,    &[]),
         rule("DeleteDelegation",     ADMIN,  MEMBER,    &[]),
+        // A right's certificate, a delegation's letter: its member, or staff who verify.
+        rule("AttachDocument",       Staff::Roles(&[Admin, Legal]), MEMBER, &[]).max_request(DOCUMENT),
+        rule("ListDocuments",        STAFF,  MEMBER,    &[]),
+        rule("GetDocument",          STAFF,  MEMBER,    &[]),
         // Every brand's authorised sellers, prices, logos and agents: screening's input,
         // not a tenant's reading.
         rule("GetCatalogue",         STAFF,  NO_TENANT, &["screening", "cases"]),

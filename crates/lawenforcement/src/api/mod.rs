@@ -7,6 +7,7 @@
 mod agencies;
 mod audit;
 mod disclosure;
+mod documents;
 mod holds;
 mod notifications;
 mod referrals;
@@ -55,6 +56,8 @@ struct Inner {
     /// Told when an agency's status changes, so its credentials feel it at once.
     directory: Directory,
     relay: OnceLock<Arc<Notify>>,
+    /// Where signed legal processes are kept.
+    documents: assay_common::documents::Documents,
 }
 
 /// Who is calling, as far as requests are concerned.
@@ -86,6 +89,7 @@ impl LawEnforcementApi {
         config: Arc<Config>,
         directory: Directory,
         audit: Audit,
+        documents: assay_common::documents::Documents,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -96,6 +100,7 @@ impl LawEnforcementApi {
                 config,
                 directory,
                 relay: OnceLock::new(),
+                documents,
             }),
         }
     }
@@ -295,6 +300,13 @@ assay_common::rpcs! {
             |r| SubmitRequestResponse { legal_request: Some(r) };
         get_request(GetRequestRequest) -> GetRequestResponse =
             |p, req| self.get_request(&p, req), |r| GetRequestResponse { legal_request: Some(r) };
+        attach_document(AttachDocumentRequest) -> AttachDocumentResponse =
+            |p, req| self.attach_document(&p, req),
+            |d| AttachDocumentResponse { document: Some(d) };
+        list_documents(ListDocumentsRequest) -> ListDocumentsResponse =
+            |p, req| self.list_documents(&p, req);
+        get_document(GetDocumentRequest) -> GetDocumentResponse =
+            |p, req| self.get_document(&p, req);
         list_requests(ListRequestsRequest) -> ListRequestsResponse =
             |p, req| self.list_requests(&p, req);
         start_verification(StartVerificationRequest) -> StartVerificationResponse =

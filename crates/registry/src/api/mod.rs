@@ -5,12 +5,14 @@
 mod alliance;
 mod brands;
 mod delegations;
+mod documents;
 mod members;
 mod rights;
 
 use assay_common::auth::{self, Owner, Principal, Role};
 use assay_common::db::Db;
 use assay_common::directory::Directory;
+use assay_common::documents::Documents;
 use assay_common::idempotency::{Key, create_once};
 use assay_common::page::{PageTokens, page_size};
 use assay_common::resource::{check_etag, mask_paths};
@@ -43,6 +45,8 @@ pub struct RegistryApi {
     shutdown: CancellationToken,
     /// Told when a member's status changes, so its credentials feel it at once.
     directory: Directory,
+    /// Where certificates and letters of authorisation are kept.
+    documents: Documents,
 }
 
 impl RegistryApi {
@@ -52,6 +56,7 @@ impl RegistryApi {
         hub: CatalogueHub,
         shutdown: CancellationToken,
         directory: Directory,
+        documents: Documents,
     ) -> Self {
         Self {
             db,
@@ -59,6 +64,7 @@ impl RegistryApi {
             hub,
             shutdown,
             directory,
+            documents,
         }
     }
 }
@@ -171,6 +177,13 @@ assay_common::rpcs! {
         delete_delegation(DeleteDelegationRequest) -> DeleteDelegationResponse =
             |p, req| self.delete_delegation(&p, req),
             |catalogue_revision| DeleteDelegationResponse { catalogue_revision };
+        attach_document(AttachDocumentRequest) -> AttachDocumentResponse =
+            |p, req| self.attach_document(&p, req),
+            |d| AttachDocumentResponse { document: Some(d) };
+        list_documents(ListDocumentsRequest) -> ListDocumentsResponse =
+            |p, req| self.list_documents(&p, req);
+        get_document(GetDocumentRequest) -> GetDocumentResponse =
+            |p, req| self.get_document(&p, req);
     }
     {
         async fn get_catalogue(

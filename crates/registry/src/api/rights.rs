@@ -65,7 +65,10 @@ impl RegistryApi {
         convert::right(&model, today)
     }
 
-    async fn right_and_brand(&self, id: &IpRightId) -> ApiResult<(ip_right::Model, brand::Model)> {
+    pub(super) async fn right_and_brand(
+        &self,
+        id: &IpRightId,
+    ) -> ApiResult<(ip_right::Model, brand::Model)> {
         let right = store::get_right(&self.db, id).await?;
         let brand = store::get_brand(&self.db, &right.brand_id).await?;
         Ok((right, brand))

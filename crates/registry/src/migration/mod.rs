@@ -17,5 +17,6 @@ assay_common::migrator!(
         m20261128_000004_create_delegations::Migration,
         m20261128_000005_create_catalogue::Migration,
         m20261202_000006_add_right_marks::Migration,
+        assay_common::documents::Migration,
     ]
 );

@@ -1,0 +1,508 @@
+//! Documents kept with a record — an IP right's registration certificate, a delegation's
+//! letter of authorisation, an agency's signed legal process — alike in every service that
+//! keeps them. Each is checked by its content (its media type is what its bytes show),
+//! hashed when uploaded and checked against that hash whenever it is read, and stored in the
+//! service's own database or, when `[documents.object_store]` is configured, in an
+//! S3-compatible object store with only its metadata in the database.
+//!
+//! Who may attach or read a document is the service's to decide: whoever may read the
+//! record. Documents live as long as their record.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use object_store::ObjectStore;
+use object_store::path::Path as ObjectPath;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::ids::DocumentId;
+use crate::{ApiError, ApiResult, FieldViolations, validate};
+
+/// Documents of one record, at most.
+pub const MAX_PER_RECORD: u64 = 20;
+/// The largest document `documents.max_bytes` may allow.
+pub const MAX_BYTES: usize = 10 * 1024 * 1024;
+/// The largest upload request: a document of `MAX_BYTES` and its name and hash. Services
+/// give their AttachDocument this limit in their policy.
+pub const MAX_REQUEST: usize = MAX_BYTES + 64 * 1024;
+
+/// The media types a document may have, as its content shows.
+pub const MEDIA_TYPES: [&str; 5] = [
+    "application/pdf",
+    "image/jpeg",
+    "image/png",
+    "image/tiff",
+    "image/webp",
+];
+
+/// `[documents]`: how large a document may be, and where documents are kept.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DocumentsConfig {
+    /// The largest document accepted, in bytes: at most 10 MiB.
+    pub max_bytes: usize,
+    /// Unset: each service's own database keeps the content.
+    pub object_store: Option<ObjectStoreConfig>,
+}
+
+impl Default for DocumentsConfig {
+    fn default() -> Self {
+        Self {
+            max_bytes: MAX_BYTES,
+            object_store: None,
+        }
+    }
+}
+
+/// An S3-compatible object store (AWS S3, MinIO, Ceph, ...).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectStoreConfig {
+    /// e.g. "https://s3.eu-west-1.amazonaws.com" or "http://minio.internal:9000".
+    pub endpoint: String,
+    pub bucket: String,
+    #[serde(default = "default_region")]
+    pub region: String,
+    /// Key names begin with it, then the service: "assay/registry/doc_...".
+    #[serde(default = "default_prefix")]
+    pub prefix: String,
+    pub access_key_id: String,
+    /// A file holding the secret access key.
+    pub secret_access_key_file: std::path::PathBuf,
+}
+
+fn default_region() -> String {
+    "us-east-1".to_owned()
+}
+
+fn default_prefix() -> String {
+    "assay".to_owned()
+}
+
+impl DocumentsConfig {
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.max_bytes == 0 || self.max_bytes > MAX_BYTES {
+            problems.push(format!(
+                "documents.max_bytes must be between 1 and {MAX_BYTES}"
+            ));
+        }
+        if let Some(store) = &self.object_store {
+            if store.bucket.trim().is_empty() {
+                problems.push("documents.object_store.bucket must be set".to_owned());
+            }
+            if !(store.endpoint.starts_with("https://") || store.endpoint.starts_with("http://")) {
+                problems.push(
+                    "documents.object_store.endpoint must be an http:// or https:// URL".to_owned(),
+                );
+            }
+        }
+        problems
+    }
+}
+
+/// A document as checked, about to be kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDocument {
+    pub name: String,
+    pub media_type: &'static str,
+    pub sha256: String,
+    pub content: Vec<u8>,
+}
+
+/// The media type `content` shows, if a document may have it.
+pub fn media_type_of(content: &[u8]) -> Option<&'static str> {
+    let shown = infer::get(content)?.mime_type();
+    MEDIA_TYPES.into_iter().find(|allowed| *allowed == shown)
+}
+
+/// Where one service keeps its documents' content.
+#[derive(Clone)]
+pub struct Documents {
+    max_bytes: usize,
+    store: Option<(Arc<dyn ObjectStore>, String)>,
+}
+
+impl std::fmt::Debug for Documents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Documents")
+            .field("max_bytes", &self.max_bytes)
+            .field(
+                "object_store",
+                &self.store.as_ref().map(|(_, prefix)| prefix),
+            )
+            .finish()
+    }
+}
+
+impl Documents {
+    /// The documents of service `service` as `config` says.
+    pub fn new(config: &DocumentsConfig, service: &str) -> anyhow::Result<Self> {
+        let store = match &config.object_store {
+            None => None,
+            Some(s) => {
+                let secret = std::fs::read_to_string(&s.secret_access_key_file).map_err(|e| {
+                    anyhow::anyhow!(
+                        "documents.object_store.secret_access_key_file {}: {e}",
+                        s.secret_access_key_file.display()
+                    )
+                })?;
+                let store = object_store::aws::AmazonS3Builder::new()
+                    .with_endpoint(&s.endpoint)
+                    .with_bucket_name(&s.bucket)
+                    .with_region(&s.region)
+                    .with_access_key_id(&s.access_key_id)
+                    .with_secret_access_key(secret.trim())
+                    .with_allow_http(s.endpoint.starts_with("http://"))
+                    .build()?;
+                let prefix = format!("{}/{service}", s.prefix.trim_matches('/'));
+                Some((Arc::new(store) as Arc<dyn ObjectStore>, prefix))
+            }
+        };
+        Ok(Self {
+            max_bytes: config.max_bytes,
+            store,
+        })
+    }
+
+    /// Checks an upload: a name, content of an allowed type by what it shows, within the
+    /// size limit, and matching `sha256` if the caller sent it.
+    pub fn check(
+        &self,
+        violations: &mut FieldViolations,
+        name: &str,
+        content: &[u8],
+        sha256: &str,
+    ) -> Option<NewDocument> {
+        let name = violations.check("name", validate::text(name, 200));
+        let sent = sha256.trim().to_ascii_lowercase();
+        if !sent.is_empty() && (sent.len() != 64 || hex::decode(&sent).is_err()) {
+            violations.add("sha256", "must be 64 hex digits");
+        }
+        if content.is_empty() {
+            violations.add("content", "must not be empty");
+            return None;
+        }
+        if content.len() > self.max_bytes {
+            violations.add(
+                "content",
+                format!(
+                    "must be at most {} bytes, got {}",
+                    self.max_bytes,
+                    content.len()
+                ),
+            );
+            return None;
+        }
+        let Some(media_type) = media_type_of(content) else {
+            violations.add(
+                "content",
+                "is not a PDF, JPEG, PNG, TIFF or WebP file, as its content shows",
+            );
+            return None;
+        };
+        let hash = hex::encode(Sha256::digest(content));
+        if !sent.is_empty() && sent != hash {
+            violations.add(
+                "sha256",
+                "does not match the content: it may have been corrupted on the way",
+            );
+        }
+        Some(NewDocument {
+            name: name?,
+            media_type,
+            sha256: hash,
+            content: content.to_vec(),
+        })
+    }
+
+    /// Keeps `new` with record `parent`, in the caller's transaction. With an object store
+    /// the content is written there first: a transaction that then fails leaves an object
+    /// nothing refers to, never a row whose content is missing.
+    pub async fn attach(
+        &self,
+        db: &impl ConnectionTrait,
+        parent: &str,
+        new: NewDocument,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> ApiResult<entity::Model> {
+        let kept = entity::Entity::find()
+            .filter(entity::Column::Parent.eq(parent))
+            .count(db)
+            .await?;
+        if kept >= MAX_PER_RECORD {
+            return Err(ApiError::precondition(format!(
+                "{parent} already has {kept} documents, the most a record keeps"
+            )));
+        }
+        let id = DocumentId::generate();
+        let size = new.content.len() as i64;
+        let (content, object_key) = match &self.store {
+            None => (Some(new.content), None),
+            Some((store, prefix)) => {
+                let key = format!("{prefix}/{id}");
+                store
+                    .put(&ObjectPath::from(key.as_str()), new.content.into())
+                    .await
+                    .map_err(|e| unavailable("stored", e))?;
+                (None, Some(key))
+            }
+        };
+        Ok(entity::ActiveModel {
+            id: Set(id.to_string()),
+            parent: Set(parent.to_owned()),
+            name: Set(new.name),
+            media_type: Set(new.media_type.to_owned()),
+            sha256: Set(new.sha256),
+            size_bytes: Set(size),
+            content: Set(content),
+            object_key: Set(object_key),
+            uploaded_by: Set(actor.to_owned()),
+            upload_time: Set(now),
+        }
+        .insert(db)
+        .await?)
+    }
+
+    /// The content of a document, checked against the hash taken when it was uploaded.
+    pub async fn content(&self, model: &entity::Model) -> ApiResult<Vec<u8>> {
+        let content = match (&model.content, &model.object_key, &self.store) {
+            (Some(content), _, _) => content.clone(),
+            (None, Some(key), Some((store, _))) => store
+                .get(&ObjectPath::from(key.as_str()))
+                .await
+                .map_err(|e| unavailable("read", e))?
+                .bytes()
+                .await
+                .map_err(|e| unavailable("read", e))?
+                .to_vec(),
+            (None, Some(_), None) => {
+                return Err(ApiError::Unavailable(format!(
+                    "document {} is in an object store, and none is configured",
+                    model.id
+                )));
+            }
+            (None, None, _) => {
+                return Err(ApiError::internal(anyhow::anyhow!(
+                    "document {} has neither content nor an object key",
+                    model.id
+                )));
+            }
+        };
+        if hex::encode(Sha256::digest(&content)) != model.sha256 {
+            return Err(ApiError::internal(anyhow::anyhow!(
+                "document {} does not match the SHA-256 recorded when it was uploaded",
+                model.id
+            )));
+        }
+        Ok(content)
+    }
+}
+
+fn unavailable(what: &str, error: object_store::Error) -> ApiError {
+    ApiError::Unavailable(format!(
+        "the document could not be {what} in the object store: {error}"
+    ))
+}
+
+/// The documents of record `parent`, oldest first.
+pub async fn of(db: &impl ConnectionTrait, parent: &str) -> ApiResult<Vec<entity::Model>> {
+    Ok(entity::Entity::find()
+        .filter(entity::Column::Parent.eq(parent))
+        .order_by_asc(entity::Column::UploadTime)
+        .order_by_asc(entity::Column::Id)
+        .limit(MAX_PER_RECORD)
+        .all(db)
+        .await?)
+}
+
+/// One document, or NOT_FOUND.
+pub async fn find(db: &impl ConnectionTrait, id: &DocumentId) -> ApiResult<entity::Model> {
+    crate::db::find_or_not_found::<entity::Entity, _>(db, "document", id.to_string()).await
+}
+
+/// A document as the contract shows it, without its content.
+pub fn to_proto(model: &entity::Model) -> assay_proto::common::v1::Document {
+    assay_proto::common::v1::Document {
+        id: model.id.clone(),
+        parent: model.parent.clone(),
+        name: model.name.clone(),
+        media_type: model.media_type.clone(),
+        sha256: model.sha256.clone(),
+        size_bytes: model.size_bytes,
+        uploaded_by: model.uploaded_by.clone(),
+        upload_time: Some(crate::time::to_timestamp(model.upload_time)),
+    }
+}
+
+pub mod entity {
+    use sea_orm::entity::prelude::*;
+
+    /// A document kept with a record.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "documents")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        /// The record's id.
+        pub parent: String,
+        pub name: String,
+        pub media_type: String,
+        pub sha256: String,
+        pub size_bytes: i64,
+        /// The content, when the database keeps it.
+        pub content: Option<Vec<u8>>,
+        /// Its key in the object store, when one keeps it.
+        pub object_key: Option<String>,
+        pub uploaded_by: String,
+        pub upload_time: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// The documents table, listed by each service that keeps documents in its migrator.
+pub struct Migration;
+
+impl sea_orm_migration::MigrationName for Migration {
+    fn name(&self) -> &str {
+        "m20261207_000013_create_documents"
+    }
+}
+
+#[sea_orm_migration::async_trait::async_trait]
+impl sea_orm_migration::MigrationTrait for Migration {
+    async fn up(
+        &self,
+        manager: &sea_orm_migration::SchemaManager,
+    ) -> Result<(), sea_orm_migration::DbErr> {
+        use sea_orm_migration::prelude::*;
+        use sea_orm_migration::schema::*;
+
+        #[derive(DeriveIden)]
+        enum Documents {
+            Table,
+            Id,
+            Parent,
+            Name,
+            MediaType,
+            Sha256,
+            SizeBytes,
+            Content,
+            ObjectKey,
+            UploadedBy,
+            UploadTime,
+        }
+        manager
+            .create_table(
+                Table::create()
+                    .table(Documents::Table)
+                    .col(string(Documents::Id).primary_key())
+                    .col(string(Documents::Parent))
+                    .col(string(Documents::Name))
+                    .col(string(Documents::MediaType))
+                    .col(string(Documents::Sha256))
+                    .col(big_integer(Documents::SizeBytes))
+                    .col(blob_null(Documents::Content))
+                    .col(string_null(Documents::ObjectKey))
+                    .col(string(Documents::UploadedBy))
+                    .col(timestamp_with_time_zone(Documents::UploadTime))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("documents_by_parent")
+                    .table(Documents::Table)
+                    .col(Documents::Parent)
+                    .col(Documents::UploadTime)
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PDF: &[u8] = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n%%EOF\n";
+    const PNG: &[u8] =
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+
+    fn fields(violations: &FieldViolations) -> Vec<String> {
+        violations.iter().map(|(f, _)| f.to_owned()).collect()
+    }
+
+    #[test]
+    fn documents_are_what_their_content_shows() {
+        assert_eq!(media_type_of(PDF), Some("application/pdf"));
+        assert_eq!(media_type_of(PNG), Some("image/png"));
+        assert_eq!(
+            media_type_of(b"MZ\x90\0\x03\0\0\0"),
+            None,
+            "a Windows program"
+        );
+        assert_eq!(media_type_of(b"<html><script>"), None);
+        assert_eq!(media_type_of(b"PK\x03\x04 a zip"), None);
+    }
+
+    #[test]
+    fn an_upload_is_named_bounded_typed_and_hashed() {
+        let documents = Documents::new(
+            &DocumentsConfig {
+                max_bytes: 100,
+                object_store: None,
+            },
+            "test",
+        )
+        .unwrap();
+        let mut ok = FieldViolations::new();
+        let new = documents
+            .check(&mut ok, "certificate.pdf", PDF, "")
+            .unwrap();
+        assert!(ok.is_empty());
+        assert_eq!(new.media_type, "application/pdf");
+        assert_eq!(new.sha256, hex::encode(Sha256::digest(PDF)));
+
+        let mut bad = FieldViolations::new();
+        documents.check(&mut bad, " ", b"#!/bin/sh\nrm -rf /\n", "xyz");
+        assert_eq!(fields(&bad), ["name", "sha256", "content"]);
+        let mut big = FieldViolations::new();
+        documents.check(&mut big, "big.pdf", &[b'%'; 101], "");
+        assert_eq!(fields(&big), ["content"]);
+        let mut wrong = FieldViolations::new();
+        documents.check(&mut wrong, "c.pdf", PDF, &"0".repeat(64));
+        assert_eq!(fields(&wrong), ["sha256"]);
+    }
+
+    #[test]
+    fn an_object_store_must_be_reachable_by_url() {
+        let config = DocumentsConfig {
+            max_bytes: 0,
+            object_store: Some(ObjectStoreConfig {
+                endpoint: "minio:9000".to_owned(),
+                bucket: String::new(),
+                region: default_region(),
+                prefix: default_prefix(),
+                access_key_id: "k".to_owned(),
+                secret_access_key_file: "/nonexistent".into(),
+            }),
+        };
+        assert_eq!(config.problems().len(), 3, "{:?}", config.problems());
+        assert!(
+            Documents::new(&config, "registry").is_err(),
+            "no secret file"
+        );
+    }
+}

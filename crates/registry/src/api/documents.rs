@@ -1,0 +1,104 @@
+//! Documents kept with IP rights (registration certificates) and delegations (letters of
+//! authorisation), read by whoever may read the record.
+
+use assay_common::documents::{self, NewDocument};
+use assay_common::ids::DocumentId;
+use assay_proto::common::v1::Document;
+
+use super::*;
+
+impl RegistryApi {
+    /// Checks that `principal` may see record `parent` (an IP right or a delegation); any
+    /// other member's record answers as one that does not exist.
+    async fn document_parent(&self, principal: &Principal, parent: &str) -> ApiResult<()> {
+        if parent.starts_with("ipr_") {
+            let id = id_arg("parent", parent, IpRightId::parse)?;
+            let (_, brand) = self.right_and_brand(&id).await?;
+            self.scope_brand(&self.db, principal, &brand, "IP right", id.as_str())
+                .await
+        } else if parent.starts_with("dlg_") {
+            let id = id_arg("parent", parent, DelegationId::parse)?;
+            let model = store::get_delegation(&self.db, &id).await?;
+            principal.scope(
+                Owner::Members(&[
+                    model.agent_member_id.as_str(),
+                    model.principal_member_id.as_str(),
+                ]),
+                "delegation",
+                id.as_str(),
+            )
+        } else {
+            Err(ApiError::invalid(
+                "parent",
+                "must be an IP right (\"ipr_...\") or a delegation (\"dlg_...\")",
+            ))
+        }
+    }
+
+    pub(super) async fn attach_document(
+        &self,
+        principal: &Principal,
+        req: AttachDocumentRequest,
+    ) -> ApiResult<Document> {
+        let mut violations = FieldViolations::new();
+        let key = Key::of("AttachDocument", principal, &mut violations, &req);
+        if req.parent.is_empty() {
+            violations.add("parent", "must not be empty");
+        }
+        let new: Option<NewDocument> =
+            self.documents
+                .check(&mut violations, &req.name, &req.content, &req.sha256);
+        let new = violations.require(new)?;
+        self.document_parent(principal, &req.parent).await?;
+        let txn = self.db.begin().await?;
+        let model = create_once(
+            &txn,
+            key.as_ref(),
+            async |existing| documents::find(&txn, &DocumentId::from_trusted(existing)).await,
+            async || {
+                let model = self
+                    .documents
+                    .attach(&txn, &req.parent, new, &principal.actor(), time::now())
+                    .await?;
+                Ok((model.id.clone(), model))
+            },
+        )
+        .await?
+        .into_inner();
+        txn.commit().await?;
+        Ok(documents::to_proto(&model))
+    }
+
+    pub(super) async fn list_documents(
+        &self,
+        principal: &Principal,
+        req: ListDocumentsRequest,
+    ) -> ApiResult<ListDocumentsResponse> {
+        self.document_parent(principal, &req.parent).await?;
+        let models = documents::of(&self.db, &req.parent).await?;
+        Ok(ListDocumentsResponse {
+            documents: models.iter().map(documents::to_proto).collect(),
+        })
+    }
+
+    pub(super) async fn get_document(
+        &self,
+        principal: &Principal,
+        req: GetDocumentRequest,
+    ) -> ApiResult<GetDocumentResponse> {
+        let id = id_arg("id", &req.id, DocumentId::parse)?;
+        let model = documents::find(&self.db, &id).await?;
+        // A document of a record the caller may not see does not exist for it.
+        self.document_parent(principal, &model.parent)
+            .await
+            .map_err(|e| match e {
+                ApiError::NotFound { .. } => ApiError::not_found("document", id.as_str()),
+                other => other,
+            })?;
+        let content = self.documents.content(&model).await?;
+        Ok(GetDocumentResponse {
+            document: Some(documents::to_proto(&model)),
+            content,
+        })
+    }
+}
