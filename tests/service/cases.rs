@@ -825,6 +825,30 @@ async fn a_counter_notice_can_reinstate_the_listings(backend: Backend) {
     review(&mut analyst, &id).await;
     act(&mut analyst, &id).await;
 
+    // What a seller attaches must be a document by its content, whatever it says it is.
+    let planted = marketplace
+        .file_counter_notice(FileCounterNoticeRequest {
+            id: id.clone(),
+            etag: String::new(),
+            counter_notice: Some(CounterNotice {
+                statement: "See the attached invoice.".to_owned(),
+                contact: Some(Contact {
+                    name: "Honest Shop Ltd".to_owned(),
+                    email: "legal@honest.example".to_owned(),
+                    ..Contact::default()
+                }),
+                ..CounterNotice::default()
+            }),
+            evidence: vec![EvidenceInput {
+                kind: EvidenceKind::Document as i32,
+                media_type: "application/pdf".to_owned(),
+                ..evidence(b"<html><script>fetch('/steal')</script></html>", "invoice")
+            }],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&planted), ["evidence[0].content"]);
+
     // The seller appeals through the marketplace, with its invoice.
     let invoice = b"%PDF invoice from the brand's distributor";
     let appealed = marketplace

@@ -115,7 +115,9 @@ impl CasesApi {
         )
         .iter()
         .enumerate()
-        .filter_map(|(i, e)| check::evidence(&mut violations, &format!("evidence[{i}]"), e))
+        .filter_map(|(i, e)| {
+            check::counter_notice_evidence(&mut violations, &format!("evidence[{i}]"), e)
+        })
         .map(|new| (EvidenceId::generate(), new))
         .collect();
         let statement = violations.require(statement)?;

@@ -66,6 +66,28 @@ pub fn brand_ids(violations: &mut FieldViolations, field: &str, ids: &[String]) 
     validate::each(violations, field, ids, 0..=50, |id| BrandId::parse(id))
 }
 
+/// Checks what a seller sends with its counter-notice, as [`evidence`] checks any
+/// evidence, and more: content it sends must be a document (PDF, JPEG, PNG, TIFF or WebP)
+/// by what the bytes show, and its media type is what they show.
+pub fn counter_notice_evidence(
+    violations: &mut FieldViolations,
+    prefix: &str,
+    input: &EvidenceInput,
+) -> Option<NewEvidence> {
+    let mut new = evidence(violations, prefix, input)?;
+    if let Some(content) = &new.content {
+        let Some(shown) = assay_common::documents::media_type_of(content) else {
+            violations.add(
+                format!("{prefix}.content"),
+                "is not a PDF, JPEG, PNG, TIFF or WebP file, as its content shows",
+            );
+            return None;
+        };
+        new.media_type = shown.to_owned();
+    }
+    Some(new)
+}
+
 /// Checks evidence: stored content (with its hash checked if sent) or a reference with
 /// its hash.
 pub fn evidence(
@@ -277,6 +299,33 @@ mod tests {
         let large = vec![0u8; MAX_EVIDENCE_BYTES + 1];
         assert!(evidence(&mut big, "e", &input(&large, "", "")).is_none());
         assert_eq!(fields(big), ["e.content"]);
+    }
+
+    #[test]
+    fn a_seller_sends_documents_and_says_what_they_are_by_their_content() {
+        let mut ok = FieldViolations::new();
+        let pdf =
+            counter_notice_evidence(&mut ok, "e", &input(b"%PDF-1.7 invoice", "", "")).unwrap();
+        assert!(ok.is_empty());
+        assert_eq!(pdf.media_type, "application/pdf");
+        let mut bad = FieldViolations::new();
+        let page = EvidenceInput {
+            media_type: "application/pdf".to_owned(),
+            ..input(b"<html><script>alert(1)</script></html>", "", "")
+        };
+        assert!(counter_notice_evidence(&mut bad, "e", &page).is_none());
+        assert_eq!(fields(bad), ["e.content"]);
+        let hash = "a".repeat(64);
+        let mut referenced = FieldViolations::new();
+        let linked = counter_notice_evidence(
+            &mut referenced,
+            "e",
+            &input(b"", "https://example.com/invoice.pdf", &hash),
+        );
+        assert!(
+            linked.is_some() && referenced.is_empty(),
+            "a reference is kept as sent"
+        );
     }
 
     #[test]
