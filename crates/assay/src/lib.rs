@@ -4,6 +4,7 @@
 //! [`start`] exactly as `assay serve` does.
 
 pub mod admin;
+pub mod demo;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -60,6 +60,10 @@ enum Command {
     Token(TokenCommand),
     /// Operate a running Assay over gRPC: members, imports, figures, reports, health.
     Admin(assay::admin::Admin),
+    /// A programme year in one command: start the system on a temporary directory, play a
+    /// synthetic year through the public APIs (members, brands, a screened feed, notices,
+    /// test purchases, referrals and requests with their outcomes), print the year's report.
+    Demo(assay::demo::Demo),
 }
 
 #[derive(Subcommand)]
@@ -153,6 +157,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             assay::migrate(config, &names).await
         }
         Command::Admin(admin) => assay::admin::run(admin, &config).await,
+        Command::Demo(demo) => assay::demo::run(demo, config).await,
         Command::Config => {
             print!("{}", toml::to_string_pretty(&config.redacted())?);
             Ok(())

@@ -65,8 +65,9 @@ pub struct Admin {
     command: AdminCommand,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
+/// How an answer is printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
     Table,
     Json,
     Csv,
@@ -654,6 +655,14 @@ async fn report(
         .await
         .map_err(status)?
         .into_inner();
+    print_report(report, format)
+}
+
+/// The programme's report: as JSON, whole; as a table or CSV, a section at a time.
+pub(crate) fn print_report(
+    report: cases::GetProgrammeReportResponse,
+    format: Format,
+) -> anyhow::Result<()> {
     if format == Format::Json {
         return print_message(format, "assay.cases.v1.GetProgrammeReportResponse", &report);
     }
