@@ -3463,7 +3463,8 @@ async fn members_hear_the_outcome_of_their_referred_cases(backend: Backend) {
     );
 }
 
-async fn reinstate_on_appeal(sandbox: &Sandbox, case: &str) {
+/// The seller appeals the takedown of `case` through the marketplace's seller portal.
+pub(crate) async fn appeal(sandbox: &Sandbox, case: &str) {
     cases(sandbox, SELLER_PORTAL)
         .await
         .file_counter_notice(FileCounterNoticeRequest {
@@ -3482,6 +3483,10 @@ async fn reinstate_on_appeal(sandbox: &Sandbox, case: &str) {
         })
         .await
         .unwrap();
+}
+
+async fn reinstate_on_appeal(sandbox: &Sandbox, case: &str) {
+    appeal(sandbox, case).await;
     cases(sandbox, LEGAL)
         .await
         .resolve_counter_notice(ResolveCounterNoticeRequest {

@@ -4,14 +4,13 @@
 
 use assay::ServiceName;
 use assay_tests::proto::cases::v1::*;
-use assay_tests::proto::common::v1::Contact;
 use assay_tests::proto::registry::v1 as registry;
 use assay_tests::{Backend, Sandbox, expect_code, on_both_backends};
 use tonic::Code;
 
 use crate::cases::{
-    Cases, SELLER_PORTAL, act, cases, events, listing, member, member_known, notice, review,
-    staff_case, status_of, submit,
+    Cases, act, appeal, cases, events, listing, member, member_known, notice, review, staff_case,
+    status_of, submit,
 };
 use crate::fixtures::*;
 
@@ -168,24 +167,7 @@ async fn members_earn_self_service_removal_and_lose_it_when_a_removal_is_reverse
     );
 
     // The seller keeps its right to appeal.
-    cases(&sandbox, SELLER_PORTAL)
-        .await
-        .file_counter_notice(FileCounterNoticeRequest {
-            id: removed.id.clone(),
-            etag: String::new(),
-            counter_notice: Some(CounterNotice {
-                statement: "Genuine stock from the brand's distributor.".to_owned(),
-                contact: Some(Contact {
-                    name: "The seller".to_owned(),
-                    email: "legal@seller.example".to_owned(),
-                    ..Contact::default()
-                }),
-                ..CounterNotice::default()
-            }),
-            evidence: Vec::new(),
-        })
-        .await
-        .unwrap();
+    appeal(&sandbox, &removed.id).await;
 
     // Only staff reverse, and only a self-service removal.
     expect_code(

@@ -270,6 +270,38 @@ impl Documents {
         .await?)
     }
 
+    /// [`Documents::attach`], once per request id (`key`): a retry answers the document the
+    /// first request kept. `then` runs in the same transaction when one is kept (an audit
+    /// entry, say).
+    pub async fn attach_once<F, Fut>(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        key: Option<&crate::idempotency::Key>,
+        parent: &str,
+        new: NewDocument,
+        actor: &str,
+        then: F,
+    ) -> ApiResult<entity::Model>
+    where
+        F: FnOnce(entity::Model) -> Fut,
+        Fut: std::future::Future<Output = ApiResult<entity::Model>>,
+    {
+        let kept = crate::idempotency::create_once(
+            txn,
+            key,
+            async |existing| find(txn, &DocumentId::from_trusted(existing)).await,
+            async || {
+                let model = self
+                    .attach(txn, parent, new, actor, crate::time::now())
+                    .await?;
+                let model = then(model).await?;
+                Ok((model.id.clone(), model))
+            },
+        )
+        .await?;
+        Ok(kept.into_inner())
+    }
+
     /// The content of a document, checked against the hash taken when it was uploaded.
     pub async fn content(&self, model: &entity::Model) -> ApiResult<Vec<u8>> {
         let content = match (&model.content, &model.object_key, &self.store) {

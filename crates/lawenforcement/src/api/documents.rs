@@ -26,29 +26,28 @@ impl LawEnforcementApi {
         let (txn, _) = self
             .visible_request(txn, principal, &caller, &parent, "document.attach")
             .await?;
-        let model = create_once(
-            &txn,
-            key.as_ref(),
-            async |existing| documents::find(&txn, &DocumentId::from_trusted(existing)).await,
-            async || {
-                let model = self
-                    .inner
-                    .documents
-                    .attach(&txn, parent.as_str(), new, &principal.actor(), time::now())
+        let model = self
+            .inner
+            .documents
+            .attach_once(
+                &txn,
+                key.as_ref(),
+                parent.as_str(),
+                new,
+                &principal.actor(),
+                async |model| {
+                    self.audit(
+                        &txn,
+                        principal,
+                        "document.attach",
+                        parent.as_str(),
+                        format!("{} {} (sha256 {})", model.id, model.name, model.sha256),
+                    )
                     .await?;
-                self.audit(
-                    &txn,
-                    principal,
-                    "document.attach",
-                    parent.as_str(),
-                    format!("{} {} (sha256 {})", model.id, model.name, model.sha256),
-                )
-                .await?;
-                Ok((model.id.clone(), model))
-            },
-        )
-        .await?
-        .into_inner();
+                    Ok(model)
+                },
+            )
+            .await?;
         txn.commit().await?;
         Ok(documents::to_proto(&model))
     }

@@ -145,14 +145,7 @@ impl RegistryApi {
     ) -> ApiResult<Delegation> {
         let id = id_arg("id", &req.id, DelegationId::parse)?;
         let model = store::get_delegation(&self.db, &id).await?;
-        principal.scope(
-            Owner::Members(&[
-                model.agent_member_id.as_str(),
-                model.principal_member_id.as_str(),
-            ]),
-            "delegation",
-            id.as_str(),
-        )?;
+        scope_delegation(principal, &model)?;
         let brands = store::delegation_brand_ids(&self.db, &model.id).await?;
         Ok(convert::delegation(&model, brands))
     }
@@ -231,4 +224,19 @@ impl RegistryApi {
         self.hub.published(revision);
         Ok(revision.unwrap_or(0))
     }
+}
+
+/// A delegation is its two members' (and staff's): anyone else finds none.
+pub(super) fn scope_delegation(
+    principal: &Principal,
+    model: &crate::entity::delegation::Model,
+) -> ApiResult<()> {
+    principal.scope(
+        Owner::Members(&[
+            model.agent_member_id.as_str(),
+            model.principal_member_id.as_str(),
+        ]),
+        "delegation",
+        model.id.as_str(),
+    )
 }

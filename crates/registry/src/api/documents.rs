@@ -19,14 +19,7 @@ impl RegistryApi {
         } else if parent.starts_with("dlg_") {
             let id = id_arg("parent", parent, DelegationId::parse)?;
             let model = store::get_delegation(&self.db, &id).await?;
-            principal.scope(
-                Owner::Members(&[
-                    model.agent_member_id.as_str(),
-                    model.principal_member_id.as_str(),
-                ]),
-                "delegation",
-                id.as_str(),
-            )
+            super::delegations::scope_delegation(principal, &model)
         } else {
             Err(ApiError::invalid(
                 "parent",
@@ -51,20 +44,17 @@ impl RegistryApi {
         let new = violations.require(new)?;
         self.document_parent(principal, &req.parent).await?;
         let txn = self.db.begin().await?;
-        let model = create_once(
-            &txn,
-            key.as_ref(),
-            async |existing| documents::find(&txn, &DocumentId::from_trusted(existing)).await,
-            async || {
-                let model = self
-                    .documents
-                    .attach(&txn, &req.parent, new, &principal.actor(), time::now())
-                    .await?;
-                Ok((model.id.clone(), model))
-            },
-        )
-        .await?
-        .into_inner();
+        let model = self
+            .documents
+            .attach_once(
+                &txn,
+                key.as_ref(),
+                &req.parent,
+                new,
+                &principal.actor(),
+                async |model| Ok(model),
+            )
+            .await?;
         txn.commit().await?;
         Ok(documents::to_proto(&model))
     }
