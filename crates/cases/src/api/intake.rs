@@ -223,12 +223,23 @@ impl CasesApi {
     ) -> ApiResult<Case> {
         let actor = principal.actor();
         let grounds = new.reason_codes.clone();
+        let member_id = new.member_id.clone();
         let txn = self.db().begin().await?;
         let model = create_once(
             &txn,
             key.as_ref(),
             async |existing| store::find_case(&txn, &CaseId::from_trusted(existing)).await,
             async || {
+                if remove_at_once {
+                    // Asked again inside the transaction: a reversal decided since the
+                    // first look may have withdrawn the member's eligibility.
+                    let accuracy =
+                        store::notice_accuracy(&txn, Some(&member_id), None, None).await?;
+                    let policy = &self.inner.config.self_service_removal;
+                    if !policy.admits(&accuracy) {
+                        return Err(ApiError::precondition(policy.refusal(&accuracy)));
+                    }
+                }
                 let mut model = store::insert_case(&txn, new, &actor, now).await?;
                 if remove_at_once {
                     let mv = moves::remove_at_once(CaseStatus::Open, grounds)
