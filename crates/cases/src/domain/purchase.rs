@@ -103,10 +103,10 @@ pub fn check(
     })
 }
 
-/// The media type `content` shows, among those a photo may have.
+/// The media type `content` shows, among those a photo may have: the documents' types
+/// that are photographs.
 pub fn photo_type(content: &[u8]) -> Option<&'static str> {
-    infer::get(content)
-        .map(|kind| kind.mime_type())
+    assay_common::documents::media_type_of(content)
         .filter(|mime| matches!(*mime, "image/jpeg" | "image/png" | "image/webp"))
 }
 
