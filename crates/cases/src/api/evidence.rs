@@ -146,18 +146,15 @@ impl CasesApi {
                     .await?;
                 purchase::accepted(id.as_str(), store::status_of(&current)?)
                     .map_err(ApiError::precondition)?;
-                let listing = store::listings_of_case(&txn, &id)
+                let listing = store::listing_of_case(&txn, &id, &purchase.listing_id)
                     .await?
-                    .into_iter()
-                    .find(|l| l.listing_id == purchase.listing_id)
                     .ok_or_else(|| {
                         ApiError::invalid(
                             "test_purchase.listing_id",
                             format!("is not a listing of case {id}"),
                         )
                     })?;
-                let recorded = store::test_purchases_of(&txn, &id, purchase::MAX_PER_CASE).await?;
-                if recorded.len() as u64 >= purchase::MAX_PER_CASE {
+                if store::test_purchase_count(&txn, &id).await? >= purchase::MAX_PER_CASE {
                     return Err(ApiError::precondition(format!(
                         "case {id} already holds {} test purchases, the most a case keeps",
                         purchase::MAX_PER_CASE

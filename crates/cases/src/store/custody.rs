@@ -192,6 +192,28 @@ pub async fn find_test_purchase(
         .await
 }
 
+/// How many test purchases a case holds.
+pub async fn test_purchase_count(db: &impl ConnectionTrait, case_id: &CaseId) -> ApiResult<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(test_purchase::Entity::find()
+        .filter(test_purchase::Column::CaseId.eq(case_id.as_str()))
+        .count(db)
+        .await?)
+}
+
+/// One listing of a case, if it has it.
+pub async fn listing_of_case(
+    db: &impl ConnectionTrait,
+    case_id: &CaseId,
+    listing_id: &str,
+) -> ApiResult<Option<case_listing::Model>> {
+    Ok(case_listing::Entity::find()
+        .filter(case_listing::Column::CaseId.eq(case_id.as_str()))
+        .filter(case_listing::Column::ListingId.eq(listing_id))
+        .one(db)
+        .await?)
+}
+
 /// A case's test purchases, oldest first.
 pub async fn test_purchases_of(
     db: &impl ConnectionTrait,
