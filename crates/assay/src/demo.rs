@@ -28,31 +28,37 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::admin::Format;
 use crate::{AppConfig, ServiceName};
 
-/// The demo's size.
+/// The demo's size. Every count is bounded: the made-up brand names run out past 10,000
+/// brands, and a year needs at least one member, listing and agency.
 #[derive(Args, Debug, Clone)]
 pub struct Demo {
-    /// Alliance members.
-    #[arg(long, default_value_t = 220)]
+    /// Alliance members, 1 to 2,000.
+    #[arg(long, default_value_t = 220, value_parser = between(1, 2_000))]
     pub members: usize,
-    /// Brands of each member (each with a verified trade mark).
-    #[arg(long, default_value_t = 5)]
+    /// Brands of each member (each with a verified trade mark), 1 to 5.
+    #[arg(long, default_value_t = 5, value_parser = between(1, 5))]
     pub brands_per_member: usize,
-    /// Listings in the marketplace's feed (one in forty a counterfeit).
-    #[arg(long, default_value_t = 20_000)]
+    /// Listings in the marketplace's feed (one in forty a counterfeit), 1 to 1,000,000.
+    #[arg(long, default_value_t = 20_000, value_parser = between(1, 1_000_000))]
     pub listings: usize,
-    /// Takedown notices filed by members.
-    #[arg(long, default_value_t = 300)]
+    /// Takedown notices filed by members, 0 to 10,000.
+    #[arg(long, default_value_t = 300, value_parser = between(0, 10_000))]
     pub notices: usize,
-    /// Agencies, their referrals and their requests for information.
-    #[arg(long, default_value_t = 12)]
+    /// Agencies, 1 to 100; their referrals, 0 to 1,000; their requests for information,
+    /// 0 to 10,000.
+    #[arg(long, default_value_t = 12, value_parser = between(1, 100))]
     pub agencies: usize,
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = 40, value_parser = between(0, 1_000))]
     pub referrals: usize,
-    #[arg(long, default_value_t = 120)]
+    #[arg(long, default_value_t = 120, value_parser = between(0, 10_000))]
     pub requests: usize,
     /// How the report is printed.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+fn between(low: u64, high: u64) -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::new().range(low..=high)
 }
 
 /// Calls in flight at once, per step.

@@ -62,3 +62,21 @@ fn the_demo_plays_a_year_and_prints_its_report() {
     assert!(figure("requests", "arrests") > 0);
     assert!(stderr.contains("through the public APIs"), "{stderr}");
 }
+
+#[test]
+fn a_demo_without_agencies_or_beyond_its_names_is_refused_before_it_starts() {
+    for args in [
+        ["demo", "--agencies", "0"],
+        ["demo", "--brands-per-member", "6"],
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_assay"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .output()
+            .expect("assay demo runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("is not in"), "{args:?}: {stderr}");
+    }
+}
