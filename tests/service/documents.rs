@@ -363,6 +363,7 @@ async fn a_signed_legal_process_is_read_only_by_its_agency_and_oversight_and_aud
     let first_actor = format!("agency:{}", first.id);
     assert!(
         actions.contains(&("document.attach", first_actor.as_str()))
+            && actions.contains(&("document.list", first_actor.as_str()))
             && actions.contains(&("document.read", "staff:lena")),
         "{actions:?}"
     );

@@ -1,5 +1,5 @@
 //! The documents of legal requests (the signed legal process), read by those who may read
-//! the request, every upload and read in the audit log.
+//! the request, every upload, listing and read in the audit log.
 
 use assay_common::documents;
 use assay_common::ids::DocumentId;
@@ -64,6 +64,14 @@ impl LawEnforcementApi {
             .visible_request(txn, principal, &caller, &parent, "document.list")
             .await?;
         let models = documents::of(&txn, parent.as_str()).await?;
+        self.audit(
+            &txn,
+            principal,
+            "document.list",
+            parent.as_str(),
+            format!("{} documents", models.len()),
+        )
+        .await?;
         txn.commit().await?;
         Ok(ListDocumentsResponse {
             documents: models.iter().map(documents::to_proto).collect(),
