@@ -2163,6 +2163,16 @@ async fn bad_requests_name_their_fields(backend: Backend) {
             }),
             vec!["period.end_time"],
         ),
+        (
+            Some(TimeRange {
+                start_time: Some(prost_types::Timestamp {
+                    seconds: 1_700_000_000,
+                    nanos: -1,
+                }),
+                end_time: at(1_800_000_000),
+            }),
+            vec!["period.start_time"],
+        ),
     ] {
         let fields = bad_fields(
             &analyst

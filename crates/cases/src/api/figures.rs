@@ -106,14 +106,16 @@ impl CasesApi {
     ) -> ApiResult<GetProgrammeReportResponse> {
         let mut violations = FieldViolations::new();
         let (from, until) = validate::time_range(&mut violations, "period", req.period.as_ref());
-        if req.period.is_none() {
-            violations.add("period", "must be set");
-        } else {
-            if from.is_none() {
-                violations.add("period.start_time", "must be set");
-            }
-            if until.is_none() {
-                violations.add("period.end_time", "must be set");
+        // Both ends are required; an end that is set but invalid is already named.
+        match &req.period {
+            None => violations.add("period", "must be set"),
+            Some(period) => {
+                if period.start_time.is_none() {
+                    violations.add("period.start_time", "must be set");
+                }
+                if period.end_time.is_none() {
+                    violations.add("period.end_time", "must be set");
+                }
             }
         }
         let (from, until) = violations.require(from.zip(until))?;
