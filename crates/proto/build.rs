@@ -30,6 +30,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
+        // A message's arguments in a stable order, and without hashing.
+        .btree_map(".assay.common.v1.Message.args")
         .compile_fds(fds)?;
     Ok(())
 }

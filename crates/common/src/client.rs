@@ -103,7 +103,8 @@ impl ServiceCredentials {
     }
 }
 
-/// Adds `authorization` and `traceparent` to every outgoing request.
+/// Adds `authorization`, `traceparent` and, for a caller who prefers a language other than
+/// English, `accept-language` to every outgoing request.
 #[derive(Clone, Debug)]
 pub struct Outgoing {
     credentials: ServiceCredentials,
@@ -121,6 +122,14 @@ impl Interceptor for Outgoing {
             request.metadata_mut().insert("authorization", value);
         }
         crate::telemetry::inject_context(request.metadata_mut());
+        // A call made for a caller answers in the caller's language.
+        let language = crate::language::current();
+        if language != crate::language::Language::English {
+            request.metadata_mut().insert(
+                "accept-language",
+                tonic::metadata::MetadataValue::from_static(language.tag()),
+            );
+        }
         Ok(request)
     }
 }

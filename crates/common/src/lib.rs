@@ -17,6 +17,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod jobs;
 pub mod jwt;
+pub mod language;
 pub mod metrics;
 pub mod money;
 pub mod notify;

@@ -87,7 +87,8 @@ macro_rules! service_parts {
 ///
 /// Each unary RPC is written `method(Request) -> Response = |principal, request| call`,
 /// optionally followed by `, wrap` to turn what the call returns into the response message.
-/// The generated method takes the principal the guard attached, unwraps the request, awaits
+/// The generated method takes the principal the guard attached, reads the caller's language
+/// ([`language::current`](crate::language::current) within the call), unwraps the request, awaits
 /// the call (an [`ApiError`](crate::ApiError) becomes its `Status`) and answers. Items the
 /// pattern does not fit (streaming RPCs and their stream types) may follow in a block of
 /// their own, as they would be written in the `impl`.
@@ -123,9 +124,14 @@ macro_rules! rpcs {
                     request: ::tonic::Request<$request>,
                 ) -> ::std::result::Result<::tonic::Response<$response>, ::tonic::Status> {
                     let $principal = $crate::auth::principal(&request)?;
+                    let language = $crate::language::Language::of_metadata(request.metadata());
                     let $req = request.into_inner();
-                    let answer = $call.await?;
-                    Ok(::tonic::Response::new($crate::rpcs!(@wrap answer $(, $wrap)?)))
+                    // What the call says to people, it says in the caller's language.
+                    $crate::language::speaking(language, async {
+                        let answer = $call.await?;
+                        Ok(::tonic::Response::new($crate::rpcs!(@wrap answer $(, $wrap)?)))
+                    })
+                    .await
                 }
             )*
             $($($other)*)?

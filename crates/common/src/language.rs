@@ -1,0 +1,459 @@
+//! Two languages: English and Simplified Chinese.
+//!
+//! What Assay says to people (the evidence behind a verdict, the reason a seller is warned
+//! or suspended, a report's headings) is kept as [`Message`]s: an id in a Fluent catalogue
+//! and its arguments. A [`Catalogue`] writes them in a [`Language`]. Each call's language is
+//! the caller's preference, read from its `accept-language` header ([`Language::negotiate`])
+//! by [`rpcs!`](crate::rpcs) and kept for the call in a task-local ([`current`]).
+//!
+//! Arguments are language-neutral: texts quoted as Rust quotes them (so that control and
+//! direction characters show as escapes), names and ids as they are, and whole numbers; a
+//! `count` is one the catalogue may choose a plural form by (`1 strike`, `2 strikes`).
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use assay_proto::common::v1::Message;
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+use unic_langid::LanguageIdentifier;
+
+/// A language Assay writes in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Language {
+    /// English, the default.
+    #[default]
+    English,
+    /// Simplified Chinese.
+    SimplifiedChinese,
+}
+
+impl Language {
+    pub const ALL: [Language; 2] = [Language::English, Language::SimplifiedChinese];
+
+    /// Its BCP 47 tag: `en`, `zh-Hans`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Language::English => "en",
+            Language::SimplifiedChinese => "zh-Hans",
+        }
+    }
+
+    /// The language for one BCP 47 tag, if Assay writes it: `en` and any English, `zh`,
+    /// `zh-Hans`, `zh-CN`, `zh-SG` and the like. Chinese in Traditional characters (`zh-Hant`,
+    /// `zh-TW`, `zh-HK`, `zh-MO`) is not Simplified Chinese.
+    pub fn of_tag(tag: &str) -> Option<Language> {
+        let id: LanguageIdentifier = tag.trim().parse().ok()?;
+        match id.language.as_str() {
+            "en" => Some(Language::English),
+            "zh" => {
+                let traditional = match id.script {
+                    Some(script) => script.as_str() == "Hant",
+                    None => id
+                        .region
+                        .is_some_and(|r| matches!(r.as_str(), "TW" | "HK" | "MO")),
+                };
+                (!traditional).then_some(Language::SimplifiedChinese)
+            }
+            _ => None,
+        }
+    }
+
+    /// The language to answer in for an `accept-language` value (`zh-CN,zh;q=0.9,en;q=0.8`):
+    /// the one the caller prefers most of those Assay writes, English if none. Work is
+    /// bounded: at most the first 16 entries of at most 512 bytes are read.
+    pub fn negotiate(accept_language: &str) -> Language {
+        let value = match accept_language.char_indices().nth(512) {
+            Some((end, _)) => &accept_language[..end],
+            None => accept_language,
+        };
+        let mut best: Option<(f32, Language)> = None;
+        for entry in value.split(',').take(16) {
+            let mut parts = entry.split(';');
+            let tag = parts.next().unwrap_or_default();
+            let weight = parts
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok())
+                .filter(|q| (0.0..=1.0).contains(q) && *q > 0.0);
+            if let (Some(weight), Some(language)) = (weight, Language::of_tag(tag))
+                // The first of equal weights wins.
+                && best.is_none_or(|(w, _)| weight > w)
+            {
+                best = Some((weight, language));
+            }
+        }
+        best.map(|(_, language)| language).unwrap_or_default()
+    }
+
+    /// The language of the process's locale (`LC_ALL`, `LC_MESSAGES`, then `LANG`, as in
+    /// `zh_CN.UTF-8`), for a command line; English if it names none Assay writes.
+    pub fn of_locale() -> Language {
+        ["LC_ALL", "LC_MESSAGES", "LANG"]
+            .into_iter()
+            .filter_map(|name| std::env::var(name).ok())
+            .find(|value| !value.is_empty())
+            .and_then(|value| {
+                let tag = value.split(['.', '@']).next().unwrap_or_default();
+                Language::of_tag(&tag.replace('_', "-"))
+            })
+            .unwrap_or_default()
+    }
+
+    /// The language of a call's metadata.
+    pub fn of_metadata(metadata: &tonic::metadata::MetadataMap) -> Language {
+        metadata
+            .get("accept-language")
+            .and_then(|v| v.to_str().ok())
+            .map(Language::negotiate)
+            .unwrap_or_default()
+    }
+}
+
+tokio::task_local! {
+    static LANGUAGE: Language;
+}
+
+/// The language of the call being served; English outside a call.
+pub fn current() -> Language {
+    LANGUAGE.try_with(|l| *l).unwrap_or_default()
+}
+
+/// Runs `work` as a call in `language`.
+pub async fn speaking<F: Future>(language: Language, work: F) -> F::Output {
+    LANGUAGE.scope(language, work).await
+}
+
+/// Declares a crate's catalogue, `locales/en.ftl` and `locales/zh-Hans.ftl` of the crate,
+/// as a lazily built static, with a test that both languages have every message with the
+/// same arguments.
+///
+/// ```ignore
+/// assay_common::catalogue!(pub static CATALOGUE);
+/// ```
+#[macro_export]
+macro_rules! catalogue {
+    ($(#[$meta:meta])* $vis:vis static $name:ident) => {
+        $(#[$meta])*
+        $vis static $name: ::std::sync::LazyLock<$crate::language::Catalogue> =
+            ::std::sync::LazyLock::new(|| {
+                $crate::language::Catalogue::new(&[
+                    (
+                        $crate::language::Language::English,
+                        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/locales/en.ftl")),
+                    ),
+                    (
+                        $crate::language::Language::SimplifiedChinese,
+                        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/locales/zh-Hans.ftl")),
+                    ),
+                ])
+            });
+
+        #[cfg(test)]
+        #[test]
+        fn both_languages_have_every_message_with_the_same_arguments() {
+            assert_eq!($name.differences(), Vec::<String>::new());
+        }
+    };
+}
+
+/// A message of a catalogue: `message("seller-new-account", [("days", 3.to_string())])`.
+pub fn message<const N: usize>(id: &str, args: [(&str, String); N]) -> Message {
+    let mut map = BTreeMap::new();
+    for (name, value) in args {
+        map.insert(name.to_owned(), value);
+    }
+    Message {
+        id: id.to_owned(),
+        args: map,
+    }
+}
+
+/// A text quoted for an argument: `"Gucci"`, with control and direction characters escaped.
+pub fn quoted(text: &str) -> String {
+    // Most texts need no escape: quoted as they are, without the escaping machinery.
+    if text
+        .bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+    {
+        let mut quoted = String::with_capacity(text.len() + 2);
+        quoted.push('"');
+        quoted.push_str(text);
+        quoted.push('"');
+        return quoted;
+    }
+    format!("{text:?}")
+}
+
+/// The arguments that count things, which a message may choose a plural form by (`1 strike`,
+/// `2 strikes`); any other argument is text, even when it reads as a number.
+pub const COUNTS: [&str; 1] = ["count"];
+
+/// The messages of a crate in every language, written as Fluent (`.ftl`) sources.
+pub struct Catalogue {
+    sources: Vec<(Language, &'static str)>,
+    bundles: Vec<(Language, FluentBundle<FluentResource>)>,
+}
+
+impl Catalogue {
+    /// Builds a catalogue from one source per language. Panics on a source that does not
+    /// parse: catalogues are compiled in, and each crate's tests build its own.
+    pub fn new(sources: &[(Language, &'static str)]) -> Catalogue {
+        let bundles = sources
+            .iter()
+            .map(|&(language, source)| {
+                let resource =
+                    FluentResource::try_new(source.to_owned()).unwrap_or_else(|(_, errors)| {
+                        panic!("the {} catalogue: {errors:?}", language.tag())
+                    });
+                let id: LanguageIdentifier = language.tag().parse().expect("a valid tag");
+                let mut bundle = FluentBundle::new_concurrent(vec![id]);
+                // Arguments are shown as they are, without bidi isolation marks around them.
+                bundle.set_use_isolating(false);
+                bundle
+                    .add_resource(resource)
+                    .unwrap_or_else(|e| panic!("the {} catalogue: {e:?}", language.tag()));
+                (language, bundle)
+            })
+            .collect();
+        Catalogue {
+            sources: sources.to_vec(),
+            bundles,
+        }
+    }
+
+    fn source(&self, language: Language) -> Option<&'static str> {
+        self.sources
+            .iter()
+            .find(|(l, _)| *l == language)
+            .map(|(_, s)| *s)
+    }
+
+    fn bundle(&self, language: Language) -> &FluentBundle<FluentResource> {
+        self.bundles
+            .iter()
+            .find(|(l, _)| *l == language)
+            .or_else(|| self.bundles.first())
+            .map(|(_, b)| b)
+            .expect("a catalogue has at least one language")
+    }
+
+    /// Appends one message, written in `language`, to `out`. A message the catalogue does
+    /// not have is written as its id, so that nothing said is lost.
+    pub fn write(&self, language: Language, message: &Message, out: &mut String) {
+        let bundle = self.bundle(language);
+        let Some(pattern) = bundle.get_message(&message.id).and_then(|m| m.value()) else {
+            out.push_str(&message.id);
+            return;
+        };
+        let mut args = FluentArgs::with_capacity(message.args.len());
+        for (name, value) in &message.args {
+            let value = match value.parse::<u64>() {
+                Ok(n) if COUNTS.contains(&name.as_str()) && !value.starts_with('+') => {
+                    FluentValue::from(n)
+                }
+                _ => FluentValue::String(Cow::Borrowed(value)),
+            };
+            args.set(name.as_str(), value);
+        }
+        let mut errors = Vec::new();
+        // Written where it goes; writing to a String cannot fail.
+        let _ = bundle.write_pattern(out, pattern, Some(&args), &mut errors);
+    }
+
+    /// Messages written one after another in `language`.
+    pub fn say(&self, language: Language, messages: &[Message]) -> String {
+        let mut out = String::with_capacity(160);
+        for message in messages {
+            self.write(language, message, &mut out);
+        }
+        out
+    }
+
+    /// One message with no arguments (a heading, a label) in `language`.
+    pub fn text(&self, language: Language, id: &str) -> String {
+        self.say(language, &[message(id, [])])
+    }
+
+    /// Checks that every language has the same messages, each with the same arguments as in
+    /// English; returns what differs. Each crate's tests call it on its catalogue.
+    pub fn differences(&self) -> Vec<String> {
+        use fluent_syntax::ast;
+        fn names(source: &str) -> BTreeMap<String, std::collections::BTreeSet<String>> {
+            let resource = fluent_syntax::parser::parse(source).unwrap_or_else(|(r, _)| r);
+            let mut out = BTreeMap::new();
+            for entry in resource.body {
+                if let ast::Entry::Message(message) = entry {
+                    let mut args = std::collections::BTreeSet::new();
+                    if let Some(pattern) = &message.value {
+                        pattern_args(pattern, &mut args);
+                    }
+                    out.insert(message.id.name.to_owned(), args);
+                }
+            }
+            out
+        }
+        fn pattern_args(
+            pattern: &ast::Pattern<&str>,
+            out: &mut std::collections::BTreeSet<String>,
+        ) {
+            for element in &pattern.elements {
+                if let ast::PatternElement::Placeable { expression } = element {
+                    expression_args(expression, out);
+                }
+            }
+        }
+        fn expression_args(
+            expression: &ast::Expression<&str>,
+            out: &mut std::collections::BTreeSet<String>,
+        ) {
+            match expression {
+                ast::Expression::Select { selector, variants } => {
+                    inline_args(selector, out);
+                    for variant in variants {
+                        pattern_args(&variant.value, out);
+                    }
+                }
+                ast::Expression::Inline(inline) => inline_args(inline, out),
+            }
+        }
+        fn inline_args(
+            inline: &ast::InlineExpression<&str>,
+            out: &mut std::collections::BTreeSet<String>,
+        ) {
+            match inline {
+                ast::InlineExpression::VariableReference { id } => {
+                    out.insert(id.name.to_owned());
+                }
+                ast::InlineExpression::Placeable { expression } => expression_args(expression, out),
+                _ => {}
+            }
+        }
+        let mut differences = Vec::new();
+        let english = names(self.source(Language::English).unwrap_or_default());
+        for language in Language::ALL {
+            let Some(source) = self.source(language) else {
+                differences.push(format!("{}: no catalogue", language.tag()));
+                continue;
+            };
+            let theirs = names(source);
+            for (id, args) in &english {
+                match theirs.get(id) {
+                    None => differences.push(format!("{}: no message {id}", language.tag())),
+                    Some(a) if a != args => differences.push(format!(
+                        "{}: {id} takes {a:?}, in English {args:?}",
+                        language.tag()
+                    )),
+                    Some(_) => {}
+                }
+            }
+            for id in theirs.keys().filter(|id| !english.contains_key(*id)) {
+                differences.push(format!("{}: {id} is not in English", language.tag()));
+            }
+        }
+        differences
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Language::{English, SimplifiedChinese};
+
+    #[test]
+    fn a_tag_is_english_simplified_chinese_or_neither() {
+        for tag in ["en", "en-GB", "EN-us"] {
+            assert_eq!(Language::of_tag(tag), Some(English), "{tag}");
+        }
+        for tag in ["zh", "zh-Hans", "zh-CN", "zh-SG", "zh-Hans-HK", "ZH-cn"] {
+            assert_eq!(Language::of_tag(tag), Some(SimplifiedChinese), "{tag}");
+        }
+        for tag in [
+            "zh-Hant",
+            "zh-TW",
+            "zh-HK",
+            "zh-MO",
+            "fr",
+            "*",
+            "",
+            "x-no-such",
+        ] {
+            assert_eq!(Language::of_tag(tag), None, "{tag}");
+        }
+    }
+
+    #[test]
+    fn the_callers_most_preferred_language_is_chosen() {
+        for (header, expected) in [
+            ("zh-CN,zh;q=0.9,en;q=0.8", SimplifiedChinese),
+            ("en-US,en;q=0.9,zh;q=0.8", English),
+            ("fr-FR, zh;q=0.5, en;q=0.4", SimplifiedChinese),
+            ("en;q=0.4, zh;q=0.5", SimplifiedChinese),
+            ("zh;q=0.5, en;q=0.5", SimplifiedChinese),
+            ("zh-TW, zh-Hant;q=0.9", English),
+            ("zh;q=0, en;q=0.1", English),
+            ("zh;q=2", English),
+            ("zh;q=NaN", English),
+            ("", English),
+            (";;;,,,q=1", English),
+        ] {
+            assert_eq!(Language::negotiate(header), expected, "{header:?}");
+        }
+        // Work is bounded: what is past the first sixteen entries, or 512 characters, is not read.
+        let late = format!("{}zh", "fr,".repeat(16));
+        assert_eq!(Language::negotiate(&late), English);
+        let long = format!("{}, zh", "x".repeat(600));
+        assert_eq!(Language::negotiate(&long), English);
+        let wide = format!("{}zh", "é".repeat(300));
+        assert_eq!(Language::negotiate(&wide), English, "cut on a character");
+    }
+
+    #[test]
+    fn a_call_speaks_its_callers_language_and_nothing_else_does() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        assert_eq!(current(), English);
+        let inside = runtime.block_on(speaking(SimplifiedChinese, async { current() }));
+        assert_eq!(inside, SimplifiedChinese);
+        assert_eq!(current(), English);
+        let mut metadata = tonic::metadata::MetadataMap::new();
+        assert_eq!(Language::of_metadata(&metadata), English);
+        metadata.insert("accept-language", "zh-CN".parse().unwrap());
+        assert_eq!(Language::of_metadata(&metadata), SimplifiedChinese);
+    }
+
+    #[test]
+    fn a_catalogue_says_its_messages_and_names_what_it_lacks() {
+        let catalogue = Catalogue::new(&[
+            (
+                English,
+                "hello = { $count } { $count ->\n [one] apple\n *[other] apples\n }\n",
+            ),
+            (
+                SimplifiedChinese,
+                "hello = { $count } 个苹果\nextra = 多余\n",
+            ),
+        ]);
+        let hello = |n: &str| message("hello", [("count", n.to_owned())]);
+        assert_eq!(catalogue.say(English, &[hello("1")]), "1 apple");
+        assert_eq!(catalogue.say(English, &[hello("3")]), "3 apples");
+        assert_eq!(catalogue.say(SimplifiedChinese, &[hello("3")]), "3 个苹果");
+        // Not a number: said as it is.
+        assert_eq!(catalogue.say(English, &[hello("+3")]), "+3 apples");
+        // Only a count is counted with.
+        let other = Catalogue::new(&[(English, "n = { $n ->\n [one] one\n *[other] many\n }\n")]);
+        assert_eq!(
+            other.say(English, &[message("n", [("n", "1".into())])]),
+            "many"
+        );
+        assert_eq!(catalogue.say(English, &[message("missing", [])]), "missing");
+        assert_eq!(
+            catalogue.differences(),
+            ["zh-Hans: extra is not in English".to_owned()]
+        );
+        assert_eq!(quoted("a\u{202e}b\""), r#""a\u{202e}b\"""#);
+        for text in ["Gucci", "", "a\\b", "tab\there", "Lumière", "1:1 ~ok"] {
+            assert_eq!(quoted(text), format!("{text:?}"), "{text}");
+        }
+    }
+}
