@@ -5,10 +5,11 @@
 
 use std::sync::LazyLock;
 
+use assay_common::language::Language;
 use assay_common::money::CurrencyCode;
 use assay_proto::screening::v1::Listing;
 use assay_proto::screening::v1::signal::Detail;
-use assay_screening::engine::{Engine, EngineInput, ExchangeRates, Scratch};
+use assay_screening::engine::{Engine, EngineInput, ExchangeRates, Scratch, say};
 use assay_screening::{listing, synthetic};
 use libfuzzer_sys::fuzz_target;
 use prost::Message;
@@ -39,7 +40,14 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
     };
-    let verdict = ENGINE.screen(&checked.input(), &mut Scratch::default());
+    let mut verdict = ENGINE.screen(&checked.input(), &mut Scratch::default());
+    // Whatever the listing, its explanations are written whole in both languages.
+    for language in Language::ALL {
+        say::write(&mut verdict, language);
+        for signal in &verdict.signals {
+            assert!(!signal.explanation.is_empty(), "{signal:?}");
+        }
+    }
     assert!(
         (0.0..=1.0).contains(&verdict.risk_score),
         "risk {}",

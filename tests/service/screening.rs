@@ -7,7 +7,8 @@ use assay_tests::proto::registry::v1 as registry;
 use assay_tests::proto::screening::v1::screening_service_client::ScreeningServiceClient;
 use assay_tests::proto::screening::v1::*;
 use assay_tests::{
-    Authed, Backend, Sandbox, answers_like_missing, bad_fields, expect_code, on_both_backends,
+    Authed, Backend, Sandbox, answers_like_missing, bad_fields, expect_code, in_language,
+    on_both_backends,
 };
 use tokio_stream::StreamExt;
 use tonic::Code;
@@ -74,6 +75,7 @@ async fn feed(
 
 on_both_backends!(
     counterfeits_are_blocked_and_explained,
+    explanations_are_written_in_the_callers_language,
     a_catalogue_change_reaches_verdicts_within_a_second,
     a_screening_waits_for_the_catalogue_revision_it_names,
     bad_listings_are_refused_and_nothing_is_stored,
@@ -88,6 +90,115 @@ on_both_backends!(
     members_see_only_hits_about_their_brands,
     a_whole_page_of_seller_standings_is_recorded_at_once,
 );
+
+/// The explanations of `verdict`, one per signal.
+fn explanations(verdict: &Verdict) -> Vec<&str> {
+    verdict
+        .signals
+        .iter()
+        .map(|s| s.explanation.as_str())
+        .collect()
+}
+
+async fn explanations_are_written_in_the_callers_language(backend: Backend) {
+    let sandbox = Sandbox::start(backend).await;
+    screened_brand(&sandbox, "Marquise", "018700002").await;
+    let mut client = screening(&sandbox, MARKETPLACE).await;
+    let replica = |id: &str| listing(id, "M4rquise tote bag replica AAA 1:1", "handbags", usd(45));
+    let request = |id: &str| ScreenListingRequest {
+        listing: Some(replica(id)),
+        min_catalogue_revision: 0,
+    };
+
+    let english = screen(&mut client, replica("lst-en"))
+        .await
+        .verdict
+        .unwrap();
+    let chinese = client
+        .screen_listing(in_language(request("lst-zh"), "zh-CN,zh;q=0.9,en;q=0.8"))
+        .await
+        .unwrap()
+        .into_inner();
+    let hit_id = chinese.hit_id.clone();
+    let chinese = chinese.verdict.unwrap();
+    assert!(
+        explanations(&english).contains(
+            &r#""M4rquise" in the title is an ordinary word that matches brand "Marquise" through leetspeak ("4" for "a")"#
+        ),
+        "{:?}",
+        explanations(&english)
+    );
+    assert!(
+        explanations(&chinese).contains(
+            &r#"标题中的 "M4rquise" 是与品牌 "Marquise" 相符的普通词语，手法为以数字或符号代替字母（"4" 代替 "a"）"#
+        ),
+        "{:?}",
+        explanations(&chinese)
+    );
+    // The same evidence and the same messages, whatever the language.
+    assert_eq!(english.signals.len(), chinese.signals.len());
+    for (en, zh) in english.signals.iter().zip(&chinese.signals) {
+        assert_eq!(en.explanation_parts, zh.explanation_parts);
+        assert!(!en.explanation_parts.is_empty(), "{en:?}");
+        assert_ne!(en.explanation, zh.explanation);
+    }
+    let chinese_text = explanations(&chinese).join(" ");
+    assert!(
+        !chinese_text.contains(" in the ") && !chinese_text.contains("priced"),
+        "{chinese_text}"
+    );
+
+    // A stored hit is read in the reader's language, whoever screened it.
+    let mut analyst = screening(&sandbox, ANALYST).await;
+    let read = |language: Option<&str>| {
+        let request = GetHitRequest { id: hit_id.clone() };
+        match language {
+            Some(language) => in_language(request, language),
+            None => tonic::Request::new(request),
+        }
+    };
+    let as_stored = analyst.get_hit(read(None)).await.unwrap().into_inner();
+    let stored = as_stored.hit.unwrap().verdict.unwrap();
+    assert_eq!(explanations(&stored), explanations(&english));
+    for (language, expected) in [
+        ("zh-Hans", &chinese),
+        ("fr-CH, zh;q=0.8", &chinese),
+        ("zh-TW", &english),
+        ("en-GB;q=0.9, zh;q=0.5", &english),
+        ("*;q=0.1, de", &english),
+        (";;;,q=2,zh;q=nan", &english),
+    ] {
+        let read = analyst.get_hit(read(Some(language))).await.unwrap();
+        let verdict = read.into_inner().hit.unwrap().verdict.unwrap();
+        assert_eq!(
+            explanations(&verdict),
+            explanations(expected),
+            "accept-language: {language}"
+        );
+    }
+
+    // A feed is answered in the language it was opened in.
+    let mut opened = tonic::Request::new(tokio_stream::iter(vec![ScreenListingsRequest {
+        listing: Some(replica("lst-feed")),
+    }]));
+    opened
+        .metadata_mut()
+        .insert("accept-language", "zh".parse().unwrap());
+    let answers: Vec<ScreenListingsResponse> = client
+        .screen_listings(opened)
+        .await
+        .unwrap()
+        .into_inner()
+        .collect::<Result<_, _>>()
+        .await
+        .unwrap();
+    match &answers[0].result {
+        Some(screen_listings_response::Result::Verdict(verdict)) => {
+            assert_eq!(explanations(verdict), explanations(&chinese))
+        }
+        other => panic!("{other:?}"),
+    }
+}
 
 async fn counterfeits_are_blocked_and_explained(backend: Backend) {
     let sandbox = Sandbox::start(backend).await;

@@ -1,5 +1,6 @@
 //! Entities to protos: rules and hits as callers see them.
 
+use assay_common::language;
 use assay_common::resource::etag;
 use assay_common::time::to_timestamp;
 use assay_common::{ApiError, ApiResult};
@@ -11,6 +12,7 @@ use assay_proto::screening::v1::{
 use prost::Message;
 
 use crate::calibration::{Bin, Fit, Shifts, Weight};
+use crate::engine::say;
 use crate::entity::{calibration, hit, rule};
 use crate::store::rule_spec;
 
@@ -56,9 +58,13 @@ pub fn hit(model: &hit::Model) -> ApiResult<Hit> {
         listing: Some(
             Listing::decode(model.listing.as_slice()).map_err(|e| corrupt("listing", e))?,
         ),
-        verdict: Some(
-            Verdict::decode(model.verdict.as_slice()).map_err(|e| corrupt("verdict", e))?,
-        ),
+        verdict: Some({
+            let mut verdict =
+                Verdict::decode(model.verdict.as_slice()).map_err(|e| corrupt("verdict", e))?;
+            // Stored as messages; read in the caller's language.
+            say::write(&mut verdict, language::current());
+            verdict
+        }),
         feedback,
         create_time: Some(to_timestamp(model.create_time)),
     })

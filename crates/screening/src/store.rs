@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use assay_common::db::{ROWS_PER_STATEMENT, insert_all};
 use assay_common::holds::Purgeable;
 use assay_common::ids::{BrandId, HitId, RuleId};
+use assay_common::language::Language;
 use assay_common::time::to_timestamp;
 use assay_common::{ApiError, ApiResult, outbox};
 use assay_proto::screening::v1::{
@@ -21,6 +22,7 @@ use sha2::{Digest, Sha256};
 
 use crate::calibration::Shifts;
 use crate::convert;
+use crate::engine::say;
 use crate::entity::{
     calibration, hit, hit_brand, rule, rule_revision, rule_state, seller_standing,
 };
@@ -359,7 +361,8 @@ pub struct NewHit {
     pub traceparent: String,
 }
 
-/// Prepares the hit of a listing that was not allowed, as `id`, screened `now`.
+/// Prepares the hit of a listing that was not allowed, as `id`, screened `now`. The verdict
+/// is stored as the engine gave it, its explanations as messages only.
 pub fn new_hit(id: HitId, listing: &Listing, verdict: &Verdict, now: DateTime<Utc>) -> NewHit {
     let encoded = listing.encode_to_vec();
     let key = dedup_key(&encoded, verdict);
@@ -372,11 +375,14 @@ pub fn new_hit(id: HitId, listing: &Listing, verdict: &Verdict, now: DateTime<Ut
         .collect();
     brands.sort_unstable();
     brands.dedup();
+    // Case management reads the alert's explanations as they are: in English.
+    let mut explained = verdict.clone();
+    say::write(&mut explained, Language::English);
     let alert = HitAlert {
         hit: Some(Hit {
             id: id.to_string(),
             listing: Some(listing.clone()),
-            verdict: Some(verdict.clone()),
+            verdict: Some(explained),
             feedback: None,
             create_time: Some(to_timestamp(now)),
         }),

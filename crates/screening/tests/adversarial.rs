@@ -11,9 +11,10 @@ mod support;
 
 use std::collections::BTreeMap;
 
+use assay_common::language::Language;
 use assay_proto::screening::v1::{Decision, Listing, SellerFacts, Verdict};
 use assay_screening::calibration::{self, Observation, Shifts};
-use assay_screening::engine::{Engine, Scratch};
+use assay_screening::engine::{Engine, Scratch, say};
 use assay_screening::listing::check;
 use serde::Deserialize;
 use support::MoneyJson;
@@ -55,7 +56,9 @@ fn screen(engine: &Engine, scratch: &mut Scratch, row: Row, n: usize) -> (Verdic
         }),
     };
     let checked = check(listing, "listing").expect("a valid listing");
-    (engine.screen(&checked.input(), scratch), title)
+    let mut verdict = engine.screen(&checked.input(), scratch);
+    say::write(&mut verdict, Language::English);
+    (verdict, title)
 }
 
 fn flagged(verdict: &Verdict) -> bool {

@@ -15,6 +15,7 @@ use assay_common::db::Db;
 use assay_common::holds::HoldChecker;
 use assay_common::idempotency::{Key, create_once};
 use assay_common::ids::BrandId;
+use assay_common::language::{self, Language};
 use assay_common::page::{PageTokens, page_size};
 use assay_common::resource::{check_etag, mask_paths};
 use assay_common::{ApiError, ApiResult, FieldViolations, time, validate};
@@ -28,7 +29,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::engine::{Engine, Scratch};
+use crate::engine::{Engine, Scratch, say};
 use crate::feed::Engines;
 use crate::ids::{HitId, RuleId};
 use crate::listing::{CheckedListing, check};
@@ -218,8 +219,9 @@ impl ScreeningApi {
             .await?
             .map_err(ApiError::InvalidArgument)?;
         let engine = self.engine()?;
-        let verdict = screen_one(&engine, &self.sellers.snapshot(), time::now(), &checked);
+        let mut verdict = screen_one(&engine, &self.sellers.snapshot(), time::now(), &checked);
         let ids = self.store_hits(&[(&checked.listing, &verdict)]).await?;
+        say::write(&mut verdict, language::current());
         Ok(ScreenListingResponse {
             verdict: Some(verdict),
             hit_id: ids.into_iter().next().unwrap_or_default(),
@@ -267,7 +269,9 @@ impl ScreeningApi {
         let pairs: Vec<(&Listing, &Verdict)> =
             screened.iter().map(|(l, v, _)| (&l.listing, v)).collect();
         let ids = self.store_hits(&pairs).await?;
-        for ((_, verdict, index), id) in screened.into_iter().zip(ids) {
+        let language = language::current();
+        for ((_, mut verdict, index), id) in screened.into_iter().zip(ids) {
+            say::write(&mut verdict, language);
             answers[index].result = Some(screen_listings_response::Result::Verdict(verdict));
             answers[index].hit_id = id;
         }
@@ -431,8 +435,12 @@ assay_common::rpcs! {
         ) -> Result<Response<Self::ScreenListingsStream>, Status> {
             auth::principal(&request)?;
             self.engine()?;
+            let language = Language::of_metadata(request.metadata());
             let (tx, rx) = mpsc::channel(FEED_BUFFER);
-            tokio::spawn(self.clone().run_feed(request.into_inner(), tx));
+            tokio::spawn(language::speaking(
+                language,
+                self.clone().run_feed(request.into_inner(), tx),
+            ));
             Ok(Response::new(ReceiverStream::new(rx)))
         }
 

@@ -13,6 +13,7 @@ mod join;
 pub mod lexicon;
 mod lookalike;
 pub mod normalize;
+pub mod say;
 mod score;
 
 use std::time::Instant;

@@ -5,6 +5,7 @@
 //! one decides. A brand term that is also an ordinary word, or only part of a longer name,
 //! counts only with supporting evidence (category, price, vocabulary, image, obfuscation).
 
+use assay_proto::common::v1::Message;
 use assay_proto::screening::v1::{
     BrandConcern, Decision, ImageMatch, MatchMethod, PriceComparison, Signal, SignalKind,
     TextField, TextMatch, Verdict, signal::Detail,
@@ -19,17 +20,9 @@ use super::normalize::{
 };
 use super::{Engine, ListingInput, Scratch, Strength, TermRef};
 
-/// `format!` into a string sized for a sentence, sparing the reallocations of a growing one.
-macro_rules! sentence {
-    ($($arg:tt)*) => {{
-        use std::fmt::Write as _;
-        let mut sentence = String::with_capacity(160);
-        let _ = write!(sentence, $($arg)*);
-        sentence
-    }};
-}
-
 mod explain;
+
+use assay_common::language::{message, quoted};
 
 use explain::{
     accented_letters, lookalikes_listed, same_letters, substitutions, text_explanation, text_match,
@@ -167,6 +160,13 @@ fn field_name(field: Field) -> &'static str {
         Field::Title => "title",
         Field::Description => "description",
     }
+}
+
+/// What a signal says, as its messages, for ordering.
+fn said(
+    signal: &Signal,
+) -> impl Iterator<Item = (&String, &std::collections::BTreeMap<String, String>)> {
+    signal.explanation_parts.iter().map(|m| (&m.id, &m.args))
 }
 
 pub(crate) fn screen(
@@ -407,11 +407,14 @@ pub(crate) fn screen(
             kind: SignalKind::Vocabulary as i32,
             brand_id: brand_id.to_owned(),
             contribution: weight,
-            explanation: sentence!(
-                "{:?} in the {} is counterfeit vocabulary",
-                text.matched_text,
-                field_name(field)
-            ),
+            explanation: String::new(),
+            explanation_parts: vec![message(
+                "signal-vocabulary",
+                [
+                    ("text", quoted(&text.matched_text)),
+                    ("field", field_name(field).to_owned()),
+                ],
+            )],
             detail: Some(Detail::Text(text)),
         }
     };
@@ -506,15 +509,16 @@ pub(crate) fn screen(
                     &engine.term_texts[text.term as usize],
                 )
             } else {
-                String::new()
+                Vec::new()
             };
-            let explanation = text_explanation(&detail, &text, &brand.name, &listed);
+            let explanation_parts = text_explanation(&detail, &text, &brand.name, &listed);
             signals.push(Signal {
                 base_contribution: 0.0,
                 kind: SignalKind::BrandText as i32,
                 brand_id: brand.id.clone(),
                 contribution,
-                explanation,
+                explanation: String::new(),
+                explanation_parts,
                 detail: Some(Detail::Text(detail)),
             });
         }
@@ -528,11 +532,15 @@ pub(crate) fn screen(
                 } else {
                     weight::IMAGE_NEAR
                 },
-                explanation: sentence!(
-                    "image {} is {distance} bits from a logo of brand {:?}",
-                    index + 1,
-                    brand.name
-                ),
+                explanation: String::new(),
+                explanation_parts: vec![message(
+                    "signal-image",
+                    [
+                        ("image", (index + 1).to_string()),
+                        ("bits", distance.to_string()),
+                        ("brand", quoted(&brand.name)),
+                    ],
+                )],
                 detail: Some(Detail::Image(ImageMatch {
                     image_index: index as i32,
                     image_hash: hash,
@@ -552,11 +560,14 @@ pub(crate) fn screen(
                 kind: SignalKind::Category as i32,
                 brand_id: brand.id.clone(),
                 contribution: weight::CATEGORY,
-                explanation: sentence!(
-                    "listed in {:?}, a category of brand {:?}",
-                    listing.category,
-                    brand.name
-                ),
+                explanation: String::new(),
+                explanation_parts: vec![message(
+                    "signal-category",
+                    [
+                        ("category", quoted(listing.category)),
+                        ("brand", quoted(&brand.name)),
+                    ],
+                )],
                 detail: None,
             });
         }
@@ -588,20 +599,18 @@ pub(crate) fn screen(
         let mut cap_note = None;
         if compat_only && !(priced_low || has_vocabulary) && concern.image.is_none() {
             brand_risk = brand_risk.min(weight::COMPATIBILITY_CAP);
-            cap_note = Some("names what the product fits; no price or vocabulary evidence");
+            cap_note = Some("compat");
         } else if needs == Needs::Support && !supported {
             brand_risk = brand_risk.min(weight::UNSUPPORTED_CAP);
-            cap_note = Some(
-                "an ordinary word, part of the name or a misspelt short name, without supporting evidence",
-            );
+            cap_note = Some("support");
         } else if needs == Needs::Counterfeit && !counterfeit {
             brand_risk = brand_risk.min(weight::UNSUPPORTED_CAP);
-            cap_note = Some("a real word or common name, without evidence of a counterfeit");
+            cap_note = Some("counterfeit");
         }
-        if let (Some(note), Some(first)) = (cap_note, signals.first_mut()) {
-            first.explanation.push_str(" (");
-            first.explanation.push_str(note);
-            first.explanation.push(')');
+        if let (Some(why), Some(first)) = (cap_note, signals.first_mut()) {
+            first
+                .explanation_parts
+                .push(message("signal-capped", [("why", why.to_owned())]));
         }
         let decision = decide(brand_risk, brand.thresholds.review, brand.thresholds.block);
         used_listing_signals = true;
@@ -651,7 +660,7 @@ pub(crate) fn screen(
             .total_cmp(&a.contribution)
             .then_with(|| a.kind.cmp(&b.kind))
             .then_with(|| a.brand_id.cmp(&b.brand_id))
-            .then_with(|| a.explanation.cmp(&b.explanation))
+            .then_with(|| said(a).cmp(said(b)))
     });
     verdict
 }
@@ -998,13 +1007,17 @@ fn price_signal(
         kind: SignalKind::Price as i32,
         brand_id: brand.id.clone(),
         contribution,
-        explanation: sentence!(
-            "priced {price}, {:.0}% of brand {:?}'s reference price {} for {}",
-            ratio * 100.0,
-            brand.name,
-            reference.price,
-            reference.category
-        ),
+        explanation: String::new(),
+        explanation_parts: vec![message(
+            "signal-price",
+            [
+                ("price", price.to_string()),
+                ("percent", format!("{:.0}", ratio * 100.0)),
+                ("brand", quoted(&brand.name)),
+                ("reference", reference.price.to_string()),
+                ("category", reference.category.clone()),
+            ],
+        )],
         detail: Some(Detail::Price(PriceComparison {
             price: Some(price.to_proto()),
             reference_price: Some(reference.price.to_proto()),
@@ -1020,29 +1033,33 @@ fn seller_signals(listing: &ListingInput<'_>) -> Vec<Signal> {
     let seller = listing.seller.unwrap_or_default();
     let record = listing.record.unwrap_or_default();
     let mut signals = Vec::new();
-    let mut push = |contribution: f64, explanation: String| {
+    let mut push = |contribution: f64, explanation_parts: Vec<Message>| {
         signals.push(Signal {
             base_contribution: 0.0,
             kind: SignalKind::Seller as i32,
             brand_id: String::new(),
             contribution,
-            explanation,
+            explanation: String::new(),
+            explanation_parts,
             detail: None,
         });
     };
     if listing.seller.is_some() && seller.account_age_days < 30 {
         push(
             weight::NEW_ACCOUNT,
-            format!(
-                "the seller's account is {} days old",
-                seller.account_age_days
-            ),
+            vec![message(
+                "seller-new-account",
+                [("days", seller.account_age_days.to_string())],
+            )],
         );
     }
     if let Some(rating) = seller.rating.filter(|r| *r < 3.0) {
         push(
             weight::POOR_RATING,
-            sentence!("the seller is rated {rating:.1} of 5"),
+            vec![message(
+                "seller-poor-rating",
+                [("rating", format!("{rating:.1}"))],
+            )],
         );
     }
     // The same strikes may be known to the marketplace and to case management: the larger
@@ -1051,46 +1068,53 @@ fn seller_signals(listing: &ListingInput<'_>) -> Vec<Signal> {
     if recorded > 0 && recorded >= seller.prior_strikes {
         push(
             weight::PER_STRIKE * f64::from(recorded.min(3)),
-            sentence!(
-                "seller {} has {} confirmed strike{} in the last {} days",
-                listing.seller_id,
-                recorded,
-                if recorded == 1 { "" } else { "s" },
-                record.window_days
-            ),
+            vec![message(
+                "seller-strikes",
+                [
+                    ("seller", listing.seller_id.to_owned()),
+                    ("count", recorded.to_string()),
+                    ("days", record.window_days.to_string()),
+                ],
+            )],
         );
     } else if seller.prior_strikes > 0 {
         let strikes = seller.prior_strikes.min(3);
         push(
             weight::PER_STRIKE * f64::from(strikes),
-            sentence!(
-                "the seller has {} earlier confirmed infringement{}",
-                seller.prior_strikes,
-                if seller.prior_strikes == 1 { "" } else { "s" }
-            ),
+            vec![message(
+                "seller-earlier-infringements",
+                [("count", seller.prior_strikes.to_string())],
+            )],
         );
     }
     if record.repeat_infringer {
         push(
             weight::REPEAT_INFRINGER,
-            sentence!("seller {} is a repeat infringer", listing.seller_id),
+            vec![message(
+                "seller-repeat-infringer",
+                [("seller", listing.seller_id.to_owned())],
+            )],
         );
     }
     // One link is evidence enough; more say little more.
     if let Some(link) = record.links.first() {
-        push(
-            weight::LINKED_TO_REPEAT_INFRINGER,
-            sentence!(
-                "seller {} is linked to repeat infringer {} by a shared {}{}",
-                listing.seller_id,
-                link.seller_id,
-                link.evidence,
-                match record.links.len() {
-                    1 => String::new(),
-                    n => format!(" (and to {} more)", n - 1),
-                }
-            ),
-        );
+        push(weight::LINKED_TO_REPEAT_INFRINGER, {
+            let mut parts = vec![message(
+                "seller-linked",
+                [
+                    ("seller", listing.seller_id.to_owned()),
+                    ("linked", link.seller_id.clone()),
+                    ("evidence", link.evidence.clone()),
+                ],
+            )];
+            if record.links.len() > 1 {
+                parts.push(message(
+                    "seller-linked-more",
+                    [("count", (record.links.len() - 1).to_string())],
+                ));
+            }
+            parts
+        });
     }
     signals
 }

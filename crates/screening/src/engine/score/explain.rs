@@ -3,73 +3,113 @@
 //! separators, a misspelling), and the sentence that says so.
 
 use super::*;
+use assay_common::language::{message, quoted};
+use assay_proto::common::v1::Message;
 
-pub(super) fn method_name(method: i32) -> &'static str {
+/// A match method as the catalogue names it.
+fn method_code(method: i32) -> &'static str {
     match MatchMethod::try_from(method).unwrap_or_default() {
-        MatchMethod::Confusable => "look-alike characters",
+        MatchMethod::Confusable => "confusable",
         MatchMethod::Leetspeak => "leetspeak",
-        MatchMethod::Spaced => "separators between its letters",
-        MatchMethod::Fuzzy => "a misspelling",
-        MatchMethod::Diacritics => "added accents",
-        MatchMethod::Styled => "styled letters",
-        MatchMethod::Reversed => "writing it backwards under a right-to-left override",
-        MatchMethod::Exact | MatchMethod::Unspecified => "exactly",
+        MatchMethod::Spaced => "spaced",
+        MatchMethod::Fuzzy => "fuzzy",
+        MatchMethod::Diacritics => "diacritics",
+        MatchMethod::Styled => "styled",
+        MatchMethod::Reversed => "reversed",
+        MatchMethod::Exact | MatchMethod::Unspecified => "exact",
     }
 }
 
+/// The explanation of a brand's name in the text: what the text is to the name, how it
+/// differs (`listed`: what stands for what), and how many letters off it is.
 pub(super) fn text_explanation(
     detail: &TextMatch,
     text: &TextEvidence,
     brand: &str,
-    substitutions: &str,
-) -> String {
-    use std::fmt::Write as _;
-    let what = match text.strength {
-        _ if text.compat => "names what the product fits:",
-        _ if text.real_word => "is a real word close to",
-        Strength::Distinctive => "matches",
-        Strength::Ambiguous => "is an ordinary word that matches",
-        Strength::Partial => "matches part of",
-        Strength::Common => "is a common word that is part of",
+    listed: &[(String, String)],
+) -> Vec<Message> {
+    let strength = match text.strength {
+        _ if text.compat => "compat",
+        _ if text.real_word => "real-word",
+        Strength::Distinctive => "distinctive",
+        Strength::Ambiguous => "ambiguous",
+        Strength::Partial => "partial",
+        Strength::Common => "common",
     };
-    let mut explanation = sentence!(
-        "{:?} in the {} {what} brand {brand:?}",
-        detail.matched_text,
-        field_name(text.field)
-    );
+    let mut parts = Vec::with_capacity(2 + detail.methods.len() + listed.len());
+    parts.push(message(
+        "signal-brand-text",
+        [
+            ("text", quoted(&detail.matched_text)),
+            ("field", field_of(detail.field).to_owned()),
+            ("strength", strength.to_owned()),
+            ("brand", quoted(brand)),
+        ],
+    ));
     for (i, method) in detail.methods.iter().enumerate() {
-        explanation.push_str(if i == 0 { " through " } else { " and " });
-        explanation.push_str(method_name(*method));
+        parts.push(message(
+            if i == 0 {
+                "signal-through"
+            } else {
+                "signal-and"
+            },
+            [("method", method_code(*method).to_owned())],
+        ));
     }
-    if !substitutions.is_empty() {
-        let _ = write!(explanation, " ({substitutions})");
-    }
+    list_stands_for(&mut parts, listed);
     if detail.edit_distance > 0 {
-        let _ = write!(
-            explanation,
-            " ({} letter{} off {:?})",
-            detail.edit_distance,
-            if detail.edit_distance == 1 { "" } else { "s" },
-            detail.term
-        );
+        parts.push(message(
+            "signal-letters-off",
+            [
+                ("count", detail.edit_distance.to_string()),
+                ("term", quoted(&detail.term)),
+            ],
+        ));
     }
-    explanation
+    parts
+}
+
+fn field_of(field: i32) -> &'static str {
+    match TextField::try_from(field) {
+        Ok(TextField::Description) => "description",
+        _ => "title",
+    }
+}
+
+/// What stands for what, in brackets: the first four, and "..." for more.
+fn list_stands_for(parts: &mut Vec<Message>, listed: &[(String, String)]) {
+    for (i, (shown, letters)) in listed.iter().take(4).enumerate() {
+        parts.push(message(
+            if i == 0 {
+                "signal-stands-for-first"
+            } else {
+                "signal-stands-for"
+            },
+            [("shown", shown.clone()), ("letters", letters.clone())],
+        ));
+    }
+    if listed.len() > 4 {
+        parts.push(message("signal-stands-for-more", []));
+    }
+    if !listed.is_empty() {
+        parts.push(message("signal-list-end", []));
+    }
 }
 
 /// The characters of a normalised span that stand for other letters, as the listing wrote
-/// them: `"0" for "o", "с" (U+0441) for "c"`. At most four, each once.
+/// them: `("\"0\"", "\"o\""), ("\"с\" (U+0441)", "\"c\"")`. Each once; five at most,
+/// of which an explanation shows four.
 pub(super) fn substitutions(
     original: &str,
     normalized: &Normalized,
     start: usize,
     end: usize,
     term: &str,
-) -> String {
-    use std::fmt::Write as _;
-    let mut seen: Vec<(usize, &str)> = Vec::new();
-    let mut listed = String::new();
+) -> Vec<(String, String)> {
+    let mut seen: Vec<usize> = Vec::new();
+    let mut listed = Vec::new();
     let mut i = start;
-    while i < end {
+    while i < end && listed.len() < 5 {
         let origin = normalized.origin(i);
         let mut j = i + 1;
         while j < end && normalized.origin(j) == origin {
@@ -84,35 +124,28 @@ pub(super) fn substitutions(
             && !term.contains(c)
             && !became.trim().is_empty()
             && !c.to_lowercase().eq(became.chars())
-            && !seen.iter().any(|&(o, _)| original[o..].starts_with(c))
+            && !seen.iter().any(|&o| original[o..].starts_with(c))
         {
-            seen.push((origin, became));
-            if seen.len() <= 4 {
-                if !listed.is_empty() {
-                    listed.push_str(", ");
-                }
-                let _ = write!(listed, "\"{c}\"");
-                if !c.is_ascii() {
-                    let _ = write!(listed, " (U+{:04X})", c as u32);
-                }
-                let _ = write!(listed, " for \"{became}\"");
-            }
+            seen.push(origin);
+            let shown = if c.is_ascii() {
+                format!("\"{c}\"")
+            } else {
+                format!("\"{c}\" (U+{:04X})", c as u32)
+            };
+            listed.push((shown, format!("\"{became}\"")));
         }
         i = j;
-    }
-    if seen.len() > 4 {
-        listed.push_str(", ...");
     }
     listed
 }
 
-/// The letters of a normalised span that pass for the term's, as the listing wrote them:
-/// `"rn" for "m", "q" for "g"`.
+/// The letters of a normalised span that pass for the term's, as the listing wrote them,
+/// each with the letters it stands for, quoted: `("\"rn\"", "\"m\"")`.
 pub(super) fn lookalikes_listed(
     (original, normalized): (&str, &Normalized),
     (start, end): (usize, usize),
     term: &str,
-) -> String {
+) -> Vec<(String, String)> {
     let name: Vec<u8> = crate::engine::normalize::normalize_term(term)
         .bytes()
         .filter(u8::is_ascii_lowercase)
@@ -124,19 +157,17 @@ pub(super) fn lookalikes_listed(
         .map(|i| (normalized.text[i], i))
         .unzip();
     let swaps = crate::engine::lookalike::read_as(&letters, &name).unwrap_or_default();
-    let listed: Vec<String> = swaps
+    swaps
         .iter()
         .map(|swap| {
             let (from, to) =
                 normalized.input_span(original, at[swap.at], at[swap.at + swap.len - 1] + 1);
-            format!(
-                "{:?} for {:?}",
-                &original[from..to],
-                String::from_utf8_lossy(&swap.stands_for)
+            (
+                quoted(&original[from..to]),
+                quoted(&String::from_utf8_lossy(&swap.stands_for)),
             )
         })
-        .collect();
-    listed.join(", ")
+        .collect()
 }
 
 /// The listing's own text of a normalised span, its character offsets, and how it differs

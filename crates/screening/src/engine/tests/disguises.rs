@@ -51,7 +51,7 @@ fn check(title: &str, category: &str, price: i64) -> Verdict {
         price: Some(money("USD", price)),
         ..ListingInput::default()
     };
-    disguise_engine().screen(&listing, &mut Scratch::default())
+    super::said(disguise_engine().screen(&listing, &mut Scratch::default()))
 }
 
 fn first_brand(v: &Verdict) -> Option<&str> {
@@ -444,7 +444,7 @@ fn the_readme_example_is_explained_as_the_readme_says() {
         category: "handbags",
         ..ListingInput::default()
     };
-    let v = engine.screen(&listing, &mut Scratch::default());
+    let v = super::said(engine.screen(&listing, &mut Scratch::default()));
     assert_eq!(
         text_signal(&v, "lumiere").explanation,
         "\"L u m 1 è r e\" in the title matches brand \"Lumière\" through separators between \
@@ -478,7 +478,7 @@ fn look_alikes_are_read_up_to_the_longest_word_and_no_further() {
             price: Some(money("USD", 900)),
             ..ListingInput::default()
         };
-        engine.screen(&listing, &mut Scratch::default())
+        super::said(engine.screen(&listing, &mut Scratch::default()))
     };
     // "cl" for "d" and "q" for "g": three edits, two look-alikes, 24 letters.
     let v = screen("Abcclefqhijkmnopqstuvwxy bag");
