@@ -9,7 +9,8 @@ use assay_tests::proto::common::v1::{Contact, Money, TimeRange};
 use assay_tests::proto::registry::v1 as registry;
 use assay_tests::proto::screening::v1 as screening;
 use assay_tests::{
-    Authed, Backend, Sandbox, answers_like_missing, bad_fields, expect_code, on_both_backends,
+    Authed, Backend, Sandbox, answers_like_missing, bad_fields, expect_code, in_language,
+    on_both_backends,
 };
 use sha2::{Digest, Sha256};
 use tonic::Code;
@@ -2497,6 +2498,27 @@ async fn strikes_bring_enforcement_actions_up_and_down(backend: Backend) {
     assert_eq!(actions[2].case_ids, newest_first(&struck[..3]));
     assert_eq!(actions[2].reason, "3 strikes within 365 days: suspend");
     assert!(actions.windows(2).all(|w| w[0].sequence < w[1].sequence));
+    // Seller management reads the reasons in the language it passes them on in.
+    let in_chinese = marketplace
+        .list_enforcement_actions(in_language(feed(0, "shop-9"), "zh-CN"))
+        .await
+        .unwrap()
+        .into_inner()
+        .actions;
+    let reasons: Vec<&str> = in_chinese.iter().map(|a| a.reason.as_str()).collect();
+    assert_eq!(
+        reasons,
+        [
+            "365 天内 1 次违规：警告",
+            "365 天内 2 次违规：限制经营",
+            "365 天内 3 次违规：暂停经营",
+        ]
+    );
+    assert_eq!(actions[0].reason, "1 strike within 365 days: warn");
+    for (en, zh) in actions.iter().zip(&in_chinese) {
+        assert_eq!(en.reason_parts, zh.reason_parts);
+        assert_eq!(en.reason_parts.len(), 1, "{en:?}");
+    }
     let seller = analyst
         .get_seller(GetSellerRequest {
             seller_id: "shop-9".to_owned(),
@@ -2807,6 +2829,15 @@ async fn subscribers_hear_of_their_own_records_in_signed_webhooks(backend: Backe
         ),
         (Some("shop-h"), Some("ENFORCEMENT_LEVEL_WARN"))
     );
+    // The seller is told why in either language.
+    assert_eq!(
+        body["data"]["reasons"],
+        serde_json::json!({
+            "en": "1 strike within 365 days: warn",
+            "zh-Hans": "365 天内 1 次违规：警告",
+        })
+    );
+    assert_eq!(body["data"]["reason"], "1 strike within 365 days: warn");
     // The other member's case events are not about it.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(hooks.at("/other").is_empty(), "{:?}", hooks.at("/other"));

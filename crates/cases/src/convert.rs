@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use assay_common::ids::{BrandId, CaseId};
+use assay_common::language;
 use assay_common::resource::etag;
 use assay_common::time::{opt_timestamp, to_timestamp};
 use assay_common::{ApiError, ApiResult};
@@ -13,6 +14,7 @@ use assay_proto::cases::v1::{
 use chrono::{DateTime, Utc};
 use prost::Message;
 
+use crate::domain::say;
 use crate::entity::{case, case_event, case_listing, evidence, referral, referral_outcome};
 use crate::store::{self, CaseParts};
 
@@ -290,6 +292,19 @@ pub fn enforcement_action(
 ) -> assay_proto::cases::v1::EnforcementAction {
     use assay_proto::cases::v1::{EnforcementAction, EnforcementLevel};
     let level = |name: &str| EnforcementLevel::from_str_name(name).unwrap_or_default() as i32;
+    // Kept by case management itself: one it cannot read is shown as the English it kept.
+    let reason = model.reason_message.as_deref().and_then(|json| {
+        #[derive(serde::Deserialize)]
+        struct Kept {
+            id: String,
+            args: BTreeMap<String, String>,
+        }
+        let kept: Kept = serde_json::from_str(json).ok()?;
+        Some(assay_proto::common::v1::Message {
+            id: kept.id,
+            args: kept.args,
+        })
+    });
     EnforcementAction {
         sequence: model.sequence,
         seller_id: model.seller_id.clone(),
@@ -302,9 +317,13 @@ pub fn enforcement_action(
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect(),
-        reason: model.reason.clone(),
+        reason: match &reason {
+            Some(message) => say::say(message, language::current()),
+            None => model.reason.clone(),
+        },
         create_time: Some(to_timestamp(model.create_time)),
         linked_seller_id: model.linked_seller_id.clone().unwrap_or_default(),
+        reason_parts: reason.into_iter().collect(),
     }
 }
 

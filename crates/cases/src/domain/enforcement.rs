@@ -3,6 +3,7 @@
 //! for the marketplace, up when strikes come and down when they are withdrawn.
 
 use assay_proto::cases::v1::EnforcementLevel;
+use assay_proto::common::v1::Message;
 use serde::{Deserialize, Serialize};
 
 /// The steps of the policy, in order of strikes.
@@ -31,12 +32,12 @@ pub struct SuspendedLink {
 }
 
 /// A change to record.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Change {
     pub level: EnforcementLevel,
     pub linked_seller_id: Option<String>,
-    /// Why, in a sentence.
-    pub reason: String,
+    /// Why, as a message of the catalogue ([`super::say`]).
+    pub reason: Message,
 }
 
 /// From `strikes` strikes that count, `action`.
@@ -144,34 +145,40 @@ impl EnforcementPolicy {
                 .trim_start_matches("ENFORCEMENT_LEVEL_")
                 .to_lowercase()
         };
-        let strikes = format!(
-            "{active} strike{} within {window_days} days",
-            if active == 1 { "" } else { "s" }
-        );
-        let reason = match (link, &previous.linked_seller_id) {
-            (Some(link), _) if previous.level == level => format!(
-                "strikes withdrawn or expired, {strikes} stand, but linked to suspended seller {} by {}: suspend",
-                link.seller_id, link.evidence
+        let (id, mut args) = match (link, &previous.linked_seller_id) {
+            (Some(link), _) if previous.level == level => (
+                "enforcement-linked-still",
+                vec![
+                    ("linked", link.seller_id.clone()),
+                    ("evidence", link.evidence.clone()),
+                ],
             ),
-            (Some(link), _) => format!(
-                "linked to suspended seller {} by {}: suspend",
-                link.seller_id, link.evidence
+            (Some(link), _) => (
+                "enforcement-linked",
+                vec![
+                    ("linked", link.seller_id.clone()),
+                    ("evidence", link.evidence.clone()),
+                ],
             ),
-            (None, Some(was)) if level == previous.level => format!(
-                "{strikes}: {} (was suspended as a seller linked to {was})",
-                name(level)
-            ),
-            (None, Some(was)) => format!(
-                "no longer linked to a suspended seller (was {was}), {strikes} stand: {} (was {})",
-                name(level),
-                name(previous.level)
-            ),
-            (None, None) if level > previous.level => format!("{strikes}: {}", name(level)),
-            (None, None) => format!(
-                "strikes withdrawn or expired, {strikes} stand: {} (was {})",
-                name(level),
-                name(previous.level)
-            ),
+            (None, Some(was)) if level == previous.level => {
+                ("enforcement-was-linked", vec![("was", was.clone())])
+            }
+            (None, Some(was)) => ("enforcement-unlinked", vec![("was", was.clone())]),
+            (None, None) if level > previous.level => ("enforcement-up", Vec::new()),
+            (None, None) => ("enforcement-down", Vec::new()),
+        };
+        args.extend([
+            ("count", active.to_string()),
+            ("days", window_days.to_string()),
+            ("level", name(level)),
+            ("previous", name(previous.level)),
+        ]);
+        let reason = Message {
+            id: id.to_owned(),
+            args: args
+                .into_iter()
+                .map(|(name, value)| (name.to_owned(), value))
+                .collect(),
         };
         Some(Change {
             level,
@@ -193,6 +200,10 @@ impl EnforcementPolicy {
 mod tests {
     use super::*;
 
+    fn english(reason: &Message) -> String {
+        super::super::say::english(reason)
+    }
+
     fn at(level: EnforcementLevel) -> Recorded {
         Recorded {
             level,
@@ -207,13 +218,16 @@ mod tests {
         assert_eq!(policy.level(1), EnforcementLevel::Warn);
         assert_eq!(policy.level(2), EnforcementLevel::Restrict);
         assert_eq!(policy.level(7), EnforcementLevel::Suspend);
+        let up = policy
+            .decide(&at(EnforcementLevel::Restrict), 3, 365, None)
+            .unwrap();
         assert_eq!(
-            policy.decide(&at(EnforcementLevel::Restrict), 3, 365, None),
-            Some(Change {
-                level: EnforcementLevel::Suspend,
-                linked_seller_id: None,
-                reason: "3 strikes within 365 days: suspend".to_owned()
-            })
+            (up.level, up.linked_seller_id, english(&up.reason)),
+            (
+                EnforcementLevel::Suspend,
+                None,
+                "3 strikes within 365 days: suspend".to_owned()
+            )
         );
         assert_eq!(
             policy.decide(&at(EnforcementLevel::Suspend), 4, 365, None),
@@ -222,7 +236,7 @@ mod tests {
         assert_eq!(
             policy
                 .decide(&at(EnforcementLevel::Suspend), 2, 365, None)
-                .map(|c| c.reason),
+                .map(|c| english(&c.reason)),
             Some(
                 "strikes withdrawn or expired, 2 strikes within 365 days stand: restrict (was suspend)"
                     .to_owned()
@@ -264,12 +278,16 @@ mod tests {
             .decide(&at(EnforcementLevel::Warn), 1, 365, Some(&link))
             .unwrap();
         assert_eq!(
-            suspended,
-            Change {
-                level: EnforcementLevel::Suspend,
-                linked_seller_id: Some("S-80".to_owned()),
-                reason: "linked to suspended seller S-80 by payment account: suspend".to_owned(),
-            }
+            (
+                suspended.level,
+                suspended.linked_seller_id.as_deref(),
+                english(&suspended.reason)
+            ),
+            (
+                EnforcementLevel::Suspend,
+                Some("S-80"),
+                "linked to suspended seller S-80 by payment account: suspend".to_owned()
+            )
         );
         let linked = Recorded {
             level: EnforcementLevel::Suspend,
@@ -283,15 +301,15 @@ mod tests {
             (EnforcementLevel::Suspend, None)
         );
         assert_eq!(
-            own.reason,
+            english(&own.reason),
             "3 strikes within 365 days: suspend (was suspended as a seller linked to S-80)"
         );
         // The link gone (S-80 reinstated, or the link broken): back to its own level.
         let back = on.decide(&linked, 1, 365, None).unwrap();
         assert_eq!(back.level, EnforcementLevel::Warn);
-        assert!(
-            back.reason
-                .starts_with("no longer linked to a suspended seller")
+        assert_eq!(
+            english(&back.reason),
+            "no longer linked to a suspended seller (was S-80), 1 strike within 365 days stand: warn (was suspend)"
         );
 
         // Only a seller's own suspension, coming or going, spreads to its cluster.

@@ -24,6 +24,7 @@ pub mod moves;
 pub mod notify;
 pub mod purchase;
 pub mod reasons;
+pub mod say;
 pub mod standing;
 
 use std::time::Duration;

@@ -10,6 +10,7 @@ mod m20261207_000009_add_case_reason_codes;
 mod m20261207_000010_add_case_self_service;
 mod m20261207_000011_create_self_service_changes;
 mod m20261207_000012_create_test_purchases;
+mod m20261207_000014_add_enforcement_reason_message;
 
 assay_common::migrator!(
     "cases_migrations",
@@ -30,5 +31,6 @@ assay_common::migrator!(
         m20261207_000010_add_case_self_service::Migration,
         m20261207_000011_create_self_service_changes::Migration,
         m20261207_000012_create_test_purchases::Migration,
+        m20261207_000014_add_enforcement_reason_message::Migration,
     ]
 );

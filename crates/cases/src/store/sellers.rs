@@ -7,6 +7,8 @@ use crate::domain::cluster::{
     Cluster, ClusterSearch, IMAGE_BAND, Identifier, NEAR_IMAGE_BITS, image_bands, image_distance,
 };
 use crate::domain::enforcement::Recorded;
+use crate::domain::say;
+use assay_proto::common::v1::Message;
 
 /// Gives each seller of the case's listings a strike (once per case).
 pub async fn strike_sellers(
@@ -432,7 +434,7 @@ pub struct NewEnforcement<'a> {
     pub previous: EnforcementLevel,
     pub active_strikes: u32,
     pub case_ids: Vec<String>,
-    pub reason: String,
+    pub reason: Message,
     /// The suspended seller it is suspended with, as a linked storefront.
     pub linked_seller_id: Option<String>,
 }
@@ -448,7 +450,8 @@ pub async fn record_enforcement(
         "previous_level": action.previous.as_str_name(),
         "active_strikes": action.active_strikes,
         "case_ids": action.case_ids,
-        "reason": action.reason,
+        "reason": say::english(&action.reason),
+        "reasons": say::in_every_language(&action.reason),
         "linked_seller_id": action.linked_seller_id,
     });
     notify(
@@ -465,9 +468,12 @@ pub async fn record_enforcement(
         previous_level: Set(action.previous.as_str_name().to_owned()),
         active_strikes: Set(i32::try_from(action.active_strikes).unwrap_or(i32::MAX)),
         case_ids: Set(action.case_ids.join(",")),
-        reason: Set(action.reason),
+        reason: Set(say::english(&action.reason)),
         create_time: Set(now),
         linked_seller_id: Set(action.linked_seller_id),
+        reason_message: Set(Some(
+            serde_json::json!({ "id": action.reason.id, "args": action.reason.args }).to_string(),
+        )),
         ..Default::default()
     }
     .insert(db)

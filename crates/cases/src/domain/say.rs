@@ -1,0 +1,88 @@
+//! Case management's words to sellers in the caller's language: why a seller's
+//! enforcement level changed. The reason is kept as a message of this catalogue and written
+//! in English, in Chinese, or in whatever the reader asks for when it is read.
+
+use assay_common::language::Language;
+use assay_proto::common::v1::Message;
+
+assay_common::catalogue!(
+    /// Case management's messages, in English and Simplified Chinese (`crates/cases/locales`).
+    pub static CATALOGUE
+);
+
+/// A message in `language`.
+pub fn say(message: &Message, language: Language) -> String {
+    CATALOGUE.say(language, std::slice::from_ref(message))
+}
+
+/// A message in English, as it is kept beside the message.
+pub fn english(message: &Message) -> String {
+    say(message, Language::English)
+}
+
+/// A message in every language, by tag: `{"en": "...", "zh-Hans": "..."}`, for a
+/// notification, whose reader is not asking.
+pub fn in_every_language(message: &Message) -> serde_json::Map<String, serde_json::Value> {
+    Language::ALL
+        .into_iter()
+        .map(|language| (language.tag().to_owned(), say(message, language).into()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::enforcement::{EnforcementPolicy, Recorded, SuspendedLink};
+    use assay_proto::cases::v1::EnforcementLevel;
+
+    #[test]
+    fn every_reason_for_a_seller_is_written_in_both_languages() {
+        let policy = EnforcementPolicy {
+            suspend_linked: true,
+            ..EnforcementPolicy::default()
+        };
+        let link = SuspendedLink {
+            seller_id: "S-80".into(),
+            evidence: "payment account".into(),
+        };
+        let at = |level, linked: Option<&str>| Recorded {
+            level,
+            linked_seller_id: linked.map(str::to_owned),
+        };
+        let cases = [
+            (at(EnforcementLevel::Restrict, None), 3, None),
+            (at(EnforcementLevel::Suspend, None), 2, None),
+            (at(EnforcementLevel::Warn, None), 1, Some(&link)),
+            (at(EnforcementLevel::Suspend, None), 2, Some(&link)),
+            (at(EnforcementLevel::Suspend, Some("S-80")), 3, Some(&link)),
+            (at(EnforcementLevel::Suspend, Some("S-80")), 1, None),
+        ];
+        let mut ids = std::collections::BTreeSet::new();
+        for (recorded, strikes, link) in cases {
+            let change = policy.decide(&recorded, strikes, 365, link).unwrap();
+            ids.insert(change.reason.id.clone());
+            let (en, zh) = (
+                english(&change.reason),
+                say(&change.reason, Language::SimplifiedChinese),
+            );
+            assert!(en.is_ascii() && !en.contains('{'), "{en}");
+            assert!(!zh.is_ascii() && !zh.contains('{'), "{zh}");
+            assert!(!zh.contains("strike") && !zh.contains("suspend"), "{zh}");
+        }
+        assert_eq!(ids.len(), 6, "every kind of reason: {ids:?}");
+        let up = policy
+            .decide(&at(EnforcementLevel::Restrict, None), 3, 365, None)
+            .unwrap();
+        assert_eq!(
+            say(&up.reason, Language::SimplifiedChinese),
+            "365 天内 3 次违规：暂停经营"
+        );
+        assert_eq!(
+            serde_json::Value::Object(in_every_language(&up.reason)),
+            serde_json::json!({
+                "en": "3 strikes within 365 days: suspend",
+                "zh-Hans": "365 天内 3 次违规：暂停经营",
+            })
+        );
+    }
+}
