@@ -12,6 +12,7 @@ use anyhow::Context;
 use assay_common::auth::Principal;
 use assay_common::client::{self, PeerChannel, ServiceCredentials};
 use assay_common::jwt::TokenSigner;
+use assay_common::language::{self, Language};
 use assay_proto::cases::v1 as cases;
 use assay_proto::cases::v1::cases_service_client::CasesServiceClient;
 use assay_proto::common::v1::{Contact, Date, Money};
@@ -55,6 +56,9 @@ pub struct Demo {
     /// How the report is printed.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// The report's language: en or zh-Hans [default: the locale's (LANG), else English].
+    #[arg(long, value_parser = crate::admin::parse_language)]
+    pub language: Option<Language>,
 }
 
 fn between(low: u64, high: u64) -> clap::builder::RangedU64ValueParser<usize> {
@@ -212,7 +216,11 @@ pub async fn run(demo: Demo, mut config: AppConfig) -> anyhow::Result<()> {
     let stopped = running.wait().await;
     let figures = result?;
     stopped?;
-    crate::admin::print_report(figures, demo.format)
+    let language = demo.language.unwrap_or_else(Language::of_locale);
+    language::speaking(language, async {
+        crate::admin::print_report(figures, demo.format)
+    })
+    .await
 }
 
 async fn play(

@@ -5,14 +5,18 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use assay_proto::common::v1::Money;
 use assay_proto::screening::v1::screening_service_client::ScreeningServiceClient;
 use assay_proto::screening::v1::{Listing, ScreenListingRequest};
 
 mod common;
-use common::{Process, authed};
+use common::{Process, authed, eur};
 
 fn admin(server: &Process, dir: &Path, args: &[&str]) -> Output {
+    admin_in(server, dir, args, "C.UTF-8")
+}
+
+/// `assay admin` in the locale `lang` (`LANG`).
+fn admin_in(server: &Process, dir: &Path, args: &[&str], lang: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_assay"))
         .arg("admin")
         .args(["--server", &server.endpoint()])
@@ -23,6 +27,10 @@ fn admin(server: &Process, dir: &Path, args: &[&str]) -> Output {
         .env_remove("ASSAY_CONFIG")
         .env_remove("ASSAY_ADMIN_TOKEN")
         .env_remove("ASSAY_ADMIN_SERVER")
+        .env_remove("ASSAY_LANGUAGE")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", lang)
         .output()
         .expect("run assay admin")
 }
@@ -181,15 +189,45 @@ async fn from_a_spreadsheet_of_brands_to_a_screened_listing() {
         &[&["--format", "csv"], &year[..]].concat(),
     );
     let rows = text(&report.stdout);
-    assert!(rows.starts_with("field,value\n"), "{rows}");
+    assert!(rows.starts_with("label,value,field\n"), "{rows}");
     for row in [
-        "alliance.protected_brands,40",
-        "proactive.listings_taken_down,0",
-        "referrals.arrests,0",
-        "requests.answered,0",
+        "Alliance: brands with verified rights,40,alliance.protected_brands",
+        "Proactive removals: listings taken down,0,proactive.listings_taken_down",
+        "Referrals: arrests,0,referrals.arrests",
+        "Requests for information: answered,0,requests.answered",
     ] {
         assert!(rows.lines().any(|l| l == row), "{row} in {rows}");
     }
+    // The same report in Simplified Chinese, asked for by flag or by the locale.
+    for (flags, lang) in [
+        (&["--language", "zh-Hans"][..], "C.UTF-8"),
+        (&[][..], "zh_CN.UTF-8"),
+    ] {
+        let report = admin_in(
+            &server,
+            dir.path(),
+            &[flags, &["--format", "csv"], &year[..]].concat(),
+            lang,
+        );
+        let rows = text(&report.stdout);
+        assert!(rows.starts_with("项目,数值,字段\n"), "{rows}");
+        assert!(
+            rows.lines()
+                .any(|l| l == "联盟：已核实权利的品牌,40,alliance.protected_brands"),
+            "{rows}"
+        );
+    }
+    let french = admin(
+        &server,
+        dir.path(),
+        &[&["--language", "fr"], &year[..]].concat(),
+    );
+    assert!(!french.status.success());
+    assert!(
+        text(&french.stderr).contains("zh-Hans"),
+        "{}",
+        text(&french.stderr)
+    );
     let backwards = admin(
         &server,
         dir.path(),
@@ -354,11 +392,7 @@ async fn from_a_spreadsheet_of_brands_to_a_screened_listing() {
                     seller_id: seller.to_owned(),
                     title: "Quorvelc replica handbag, 1:1 mirror quality".to_owned(),
                     category: "handbags".to_owned(),
-                    price: Some(Money {
-                        currency_code: "EUR".to_owned(),
-                        units: 45,
-                        nanos: 0,
-                    }),
+                    price: Some(eur(45)),
                     ..Default::default()
                 }),
                 min_catalogue_revision: revision,

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use assay_common::client::{self, PeerChannel, ServiceCredentials};
+use assay_common::language::{self, Language};
 use assay_proto::cases::v1 as cases;
 use assay_proto::cases::v1::cases_service_client::CasesServiceClient;
 use assay_proto::common::v1::{Contact, TimeRange};
@@ -25,7 +26,7 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use crate::AppConfig;
 use import::Import;
-use print::{dynamic, emit, print_message, print_rows, print_sections};
+use print::{dynamic, emit, print_labelled_sections, print_message, print_rows, print_sections};
 
 /// Every item of a paged list RPC, page after page: `every!(client.list_brands(request) =>
 /// brands)`, where `request` holds the filters and `brands` names the items of a page.
@@ -61,8 +62,19 @@ pub struct Admin {
     /// How to print what comes back.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+    /// The language of reports and of what the services explain: en or zh-Hans [default:
+    /// the locale's (LANG), else English; env ASSAY_LANGUAGE].
+    #[arg(long, env = "ASSAY_LANGUAGE", value_parser = parse_language)]
+    language: Option<Language>,
     #[command(subcommand)]
     command: AdminCommand,
+}
+
+/// A language Assay writes, by its tag: `en`, `zh-Hans`, `zh-CN`, `zh`.
+pub(crate) fn parse_language(tag: &str) -> Result<Language, String> {
+    Language::of_tag(tag).ok_or_else(|| {
+        format!("Assay writes English (en) and Simplified Chinese (zh-Hans), not {tag:?}")
+    })
 }
 
 /// How an answer is printed.
@@ -286,7 +298,17 @@ pub async fn run(admin: Admin, config: &AppConfig) -> anyhow::Result<()> {
     .with_tls(tls);
     let channel = client::connect(&server, credentials)?;
     let format = admin.format;
-    match admin.command {
+    let language = admin.language.unwrap_or_else(Language::of_locale);
+    // The services answer in the language too: the channel says so on every call.
+    language::speaking(language, command(channel, format, admin.command)).await
+}
+
+async fn command(
+    channel: PeerChannel,
+    format: Format,
+    command: AdminCommand,
+) -> anyhow::Result<()> {
+    match command {
         AdminCommand::Health { services } => health(channel, &services).await,
         AdminCommand::Member(command) => member(channel, format, command).await,
         AdminCommand::Agency(command) => agency(channel, format, command).await,
@@ -658,11 +680,18 @@ async fn report(
     print_report(report, format)
 }
 
-/// The programme's report: as JSON, whole; as a table or CSV, a section at a time.
+assay_common::catalogue!(
+    /// The command line's words, in English and Simplified Chinese (`crates/assay/locales`).
+    pub(crate) static CATALOGUE
+);
+
+/// The programme's report: as JSON, whole; as a table or CSV, a section at a time, each
+/// figure labelled in the language of the command ([`language::current`]).
 pub(crate) fn print_report(
     report: cases::GetProgrammeReportResponse,
     format: Format,
 ) -> anyhow::Result<()> {
+    let language = language::current();
     if format == Format::Json {
         return print_message(format, "assay.cases.v1.GetProgrammeReportResponse", &report);
     }
@@ -702,7 +731,17 @@ pub(crate) fn print_report(
             dynamic("assay.cases.v1.ProgrammeRequests", requests)?,
         ));
     }
-    print_sections(format, &sections)
+    let say = |id: &str| CATALOGUE.text(language, id);
+    print_labelled_sections(
+        format,
+        &sections,
+        |field| say(&format!("report-{}", field.replacen('.', "-", 1))),
+        [
+            &say("report-column-field"),
+            &say("report-column-label"),
+            &say("report-column-value"),
+        ],
+    )
 }
 
 async fn transparency_report(
@@ -767,5 +806,32 @@ mod tests {
             kind("industry-association").unwrap(),
             registry::MemberKind::IndustryAssociation
         );
+    }
+
+    #[test]
+    fn every_figure_of_the_report_is_labelled_in_both_languages() {
+        let sections = [
+            ("alliance", "assay.cases.v1.ProgrammeAlliance"),
+            ("proactive", "assay.cases.v1.ProgrammeRemovals"),
+            ("notices", "assay.cases.v1.ProgrammeNotices"),
+            ("referrals", "assay.cases.v1.ProgrammeReferrals"),
+            ("requests", "assay.cases.v1.ProgrammeRequests"),
+        ];
+        let pool = prost_reflect::DescriptorPool::decode(assay_proto::FILE_DESCRIPTOR_SET).unwrap();
+        for (section, name) in sections {
+            for field in pool.get_message_by_name(name).unwrap().fields() {
+                let id = format!("report-{section}-{}", field.name());
+                for language in Language::ALL {
+                    let label = CATALOGUE.text(language, &id);
+                    assert_ne!(label, id, "{} has no label for {id}", language.tag());
+                }
+            }
+        }
+        assert_eq!(
+            CATALOGUE.text(Language::SimplifiedChinese, "report-referrals-arrests"),
+            "移送：逮捕人数"
+        );
+        assert_eq!(parse_language("zh-CN"), Ok(Language::SimplifiedChinese));
+        assert!(parse_language("fr").unwrap_err().contains("\"fr\""));
     }
 }

@@ -131,6 +131,29 @@ pub(super) fn print_sections(
     Ok(())
 }
 
+/// Sections of one message each, a row per field, as [`print_sections`] prints them, with
+/// each field's `label` (a heading in the reader's language) beside its name. The columns
+/// are headed `header`: the field, its label, its value.
+pub(super) fn print_labelled_sections(
+    format: Format,
+    sections: &[(&str, DynamicMessage)],
+    label: impl Fn(&str) -> String,
+    header: [&str; 3],
+) -> anyhow::Result<()> {
+    if format == Format::Json {
+        return print_sections(format, sections);
+    }
+    let mut lines = Vec::new();
+    for (section, message) in sections {
+        for field in fields(message) {
+            let name = format!("{section}.{field}");
+            lines.push(vec![label(&name), cell(message, &field)?, name]);
+        }
+    }
+    // The label first, where a reader looks; the field's name last, for a program.
+    print_table(format, &[header[1], header[2], header[0]], &lines)
+}
+
 /// Messages of one kind, a row each, in `columns` (all of them as JSON).
 pub(super) fn print_rows(
     format: Format,

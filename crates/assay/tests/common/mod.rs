@@ -163,33 +163,25 @@ pub fn authed(
     )
 }
 
-/// What [`protect_a_brand`] made.
-pub struct Protected {
-    /// The catalogue revision that verifying the right answered with.
-    pub catalogue_revision: i64,
-    pub member_id: String,
-    pub brand_id: String,
-    pub right_id: String,
-}
-
-/// An active member, its brand "Velmora" (handbags), and a verified EUIPO trade mark;
-/// returns once screening knows the brand.
-pub async fn protect_a_brand(a: &Process, token: &str) -> Protected {
-    protect_a_brand_at(a, a, token).await
-}
-
-/// [`protect_a_brand`] through a registry in one process, for a screening in another.
-pub async fn protect_a_brand_at(registry: &Process, screening: &Process, token: &str) -> Protected {
+/// A member admitted through `registry` with `token`: a brand owner in `country` with its
+/// IP desk at `email`.
+pub async fn active_member(
+    registry: &Process,
+    token: &str,
+    legal_name: &str,
+    country: &str,
+    email: &str,
+) -> registry::Member {
     let mut admin = RegistryServiceClient::new(authed(registry.channel().await, token));
     let member = admin
         .create_member(registry::CreateMemberRequest {
             member: Some(registry::Member {
-                legal_name: "Velmora SpA".to_owned(),
+                legal_name: legal_name.to_owned(),
                 kind: registry::MemberKind::BrandOwner as i32,
-                country_code: "IT".to_owned(),
+                country_code: country.to_owned(),
                 contacts: vec![Contact {
                     name: "IP desk".to_owned(),
-                    email: "ip@velmora.example".to_owned(),
+                    email: email.to_owned(),
                     ..Contact::default()
                 }],
                 ..Default::default()
@@ -209,6 +201,37 @@ pub async fn protect_a_brand_at(registry: &Process, screening: &Process, token: 
         })
         .await
         .unwrap();
+    member
+}
+
+/// A price in euros.
+pub fn eur(units: i64) -> assay_proto::common::v1::Money {
+    assay_proto::common::v1::Money {
+        currency_code: "EUR".to_owned(),
+        units,
+        nanos: 0,
+    }
+}
+
+/// What [`protect_a_brand`] made.
+pub struct Protected {
+    /// The catalogue revision that verifying the right answered with.
+    pub catalogue_revision: i64,
+    pub member_id: String,
+    pub brand_id: String,
+    pub right_id: String,
+}
+
+/// An active member, its brand "Velmora" (handbags), and a verified EUIPO trade mark;
+/// returns once screening knows the brand.
+pub async fn protect_a_brand(a: &Process, token: &str) -> Protected {
+    protect_a_brand_at(a, a, token).await
+}
+
+/// [`protect_a_brand`] through a registry in one process, for a screening in another.
+pub async fn protect_a_brand_at(registry: &Process, screening: &Process, token: &str) -> Protected {
+    let mut admin = RegistryServiceClient::new(authed(registry.channel().await, token));
+    let member = active_member(registry, token, "Velmora SpA", "IT", "ip@velmora.example").await;
     let brand = admin
         .create_brand(registry::CreateBrandRequest {
             brand: Some(registry::Brand {

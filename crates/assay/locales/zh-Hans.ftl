@@ -1,0 +1,33 @@
+# 命令行的用语：项目报告的表格和 CSV。
+
+report-column-field = 字段
+report-column-label = 项目
+report-column-value = 数值
+
+report-alliance-as_of = 联盟：截至
+report-alliance-active_members = 联盟：成员
+report-alliance-brands_represented = 联盟：代表品牌
+report-alliance-protected_brands = 联盟：已核实权利的品牌
+report-alliance-member_countries = 联盟：成员所在国家和地区
+report-proactive-screening_alerts = 主动删除：筛查预警
+report-proactive-staff_cases = 主动删除：工作人员立案
+report-proactive-listings_taken_down = 主动删除：下架商品
+report-notices-filed = 投诉通知：提交
+report-notices-upheld = 投诉通知：成立
+report-notices-rejected = 投诉通知：驳回
+report-notices-overturned = 投诉通知：申诉后撤销
+report-notices-pending = 投诉通知：待处理
+report-notices-listings_taken_down = 投诉通知：下架商品
+report-notices-counter_notices = 投诉通知：反通知
+report-notices-listings_reinstated = 投诉通知：恢复上架商品
+report-notices-by_reason = 投诉通知：按理由统计
+report-referrals-referred = 移送执法机关
+report-referrals-arrests = 移送：逮捕人数
+report-referrals-seized_units = 移送：查获件数
+report-referrals-seized_value = 移送：查获货值
+report-referrals-convictions = 移送：定罪人数
+report-requests-received = 信息调取请求：收到
+report-requests-answered = 信息调取请求：已答复
+report-requests-arrests = 信息调取请求：逮捕人数
+report-requests-seized_units = 信息调取请求：查获件数
+report-requests-convictions = 信息调取请求：定罪人数
