@@ -9,14 +9,13 @@ use std::time::{Duration, Instant};
 use assay_common::outbox;
 use assay_proto::cases::v1::cases_service_client::CasesServiceClient;
 use assay_proto::cases::v1::{CaseSource, ListCasesRequest};
-use assay_proto::common::v1::Money;
 use assay_proto::screening::v1::screening_service_client::ScreeningServiceClient;
 use assay_proto::screening::v1::{Listing, ScreenListingsRequest, screen_listings_response};
 use sea_orm::{ConnectionTrait, Database};
 
 mod common;
 use common::{
-    Process, active_agency, authed, mint, protect_a_brand, protect_a_brand_at, wait_for_brands,
+    Process, active_agency, authed, eur, mint, protect_a_brand, protect_a_brand_at, wait_for_brands,
 };
 
 /// Listings fed per round; every one is a hit.
@@ -67,11 +66,7 @@ async fn feed(a: &Process, token: &str, round: usize) -> Vec<String> {
                 seller_id: format!("seller-{}", i % 7),
                 title: format!("Velmora replica handbag lot {round}-{i}, 1:1 mirror quality"),
                 category: "handbags".to_owned(),
-                price: Some(Money {
-                    currency_code: "EUR".to_owned(),
-                    units: 40,
-                    nanos: 0,
-                }),
+                price: Some(eur(40)),
                 ..Default::default()
             }),
         })

@@ -4,14 +4,13 @@
 
 use std::time::Duration;
 
-use assay_proto::common::v1::Money;
 use assay_proto::screening::v1::screening_service_client::ScreeningServiceClient;
 use assay_proto::screening::v1::{Listing, ScreenListingsRequest};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 mod common;
-use common::{Process, authed, mint, protect_a_brand};
+use common::{Process, authed, eur, mint, protect_a_brand};
 
 const SENT: usize = 300;
 
@@ -44,11 +43,7 @@ async fn sigterm_lets_open_feeds_finish_what_they_received() {
                 seller_id: "s-1".to_owned(),
                 title: format!("Velmora handbag replica {i}"),
                 category: "handbags".to_owned(),
-                price: Some(Money {
-                    currency_code: "EUR".to_owned(),
-                    units: 40,
-                    nanos: 0,
-                }),
+                price: Some(eur(40)),
                 ..Default::default()
             }),
         })

@@ -9,15 +9,12 @@ use std::time::{Duration, Instant};
 
 use assay_proto::cases::v1 as cases;
 use assay_proto::cases::v1::cases_service_client::CasesServiceClient;
-use assay_proto::common::v1::Money;
-use assay_proto::registry::v1 as registry;
-use assay_proto::registry::v1::registry_service_client::RegistryServiceClient;
 use assay_proto::screening::v1 as screening;
 use assay_proto::screening::v1::screening_service_client::ScreeningServiceClient;
 use hmac::{Hmac, Mac};
 
 mod common;
-use common::{Process, authed, mint, protect_a_brand};
+use common::{Process, active_member, authed, eur, mint, protect_a_brand};
 
 /// (path, Assay-Signature, body) of every request an endpoint received.
 type Posts = Arc<Mutex<Vec<(String, String, String)>>>;
@@ -166,36 +163,7 @@ async fn a_repeat_infringer_is_suspended_and_everyone_concerned_is_told() {
     let admin_token = std::fs::read_to_string(dir.path().join("data/bootstrap-token")).unwrap();
     let admin_token = admin_token.trim();
     let velmora = protect_a_brand(&server, admin_token).await;
-    let mut registry_admin =
-        RegistryServiceClient::new(authed(server.channel().await, admin_token));
-    let other = registry_admin
-        .create_member(registry::CreateMemberRequest {
-            member: Some(registry::Member {
-                legal_name: "Beta SA".to_owned(),
-                kind: registry::MemberKind::BrandOwner as i32,
-                country_code: "FR".to_owned(),
-                contacts: vec![assay_proto::common::v1::Contact {
-                    name: "Legal".to_owned(),
-                    email: "legal@beta.example".to_owned(),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .member
-        .unwrap();
-    registry_admin
-        .activate_member(registry::ActivateMemberRequest {
-            id: other.id.clone(),
-            etag: String::new(),
-            reason: "admitted".to_owned(),
-        })
-        .await
-        .unwrap();
+    let other = active_member(&server, admin_token, "Beta SA", "FR", "legal@beta.example").await;
 
     let cases_as = async |principal: &str| {
         CasesServiceClient::new(authed(server.channel().await, &mint(dir.path(), principal)))
@@ -309,11 +277,7 @@ async fn a_repeat_infringer_is_suspended_and_everyone_concerned_is_told() {
                         seller_id: "S-77".to_owned(),
                         title: "Velmora replica tote 1:1".to_owned(),
                         category: "handbags".to_owned(),
-                        price: Some(Money {
-                            currency_code: "EUR".to_owned(),
-                            units: 45,
-                            nanos: 0,
-                        }),
+                        price: Some(eur(45)),
                         ..Default::default()
                     }),
                     min_catalogue_revision: velmora.catalogue_revision,

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use assay_proto::cases::v1 as cases;
 use assay_proto::cases::v1::cases_service_client::CasesServiceClient;
-use assay_proto::common::v1::{Contact, Money, TimeRange};
+use assay_proto::common::v1::{Contact, TimeRange};
 use assay_proto::lawenforcement::v1 as le;
 use assay_proto::lawenforcement::v1::law_enforcement_service_client::LawEnforcementServiceClient;
 use assay_proto::registry::v1 as registry;
@@ -39,7 +39,7 @@ use opentelemetry_proto::tonic::common::v1::any_value;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 
 mod common;
-use common::{Process, active_agency, authed, protect_a_brand};
+use common::{Process, active_agency, authed, eur, protect_a_brand};
 
 /// A span as the receiver got it, with the service that sent it.
 #[derive(Debug, Clone)]
@@ -216,14 +216,6 @@ impl Receiver {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-    }
-}
-
-fn eur(units: i64) -> Money {
-    Money {
-        currency_code: "EUR".to_owned(),
-        units,
-        nanos: 0,
     }
 }
 

@@ -368,31 +368,28 @@ const RIGHT_FIELDS: [&str; 6] = [
     "mark_text",
 ];
 
-const BRAND_COLUMNS: [&str; 12] = [
+/// `first`, then the columns of a right; checked when compiled.
+const fn then_right<const N: usize, const M: usize>(first: [&'static str; N]) -> [&'static str; M] {
+    assert!(M == N + RIGHT_FIELDS.len());
+    let mut columns = [""; M];
+    let mut i = 0;
+    while i < M {
+        columns[i] = if i < N { first[i] } else { RIGHT_FIELDS[i - N] };
+        i += 1;
+    }
+    columns
+}
+
+const BRAND_COLUMNS: [&str; 12] = then_right([
     "name",
     "member_id",
     "aliases",
     "categories",
     "authorized_sellers",
     "reference_prices",
-    RIGHT_FIELDS[0],
-    RIGHT_FIELDS[1],
-    RIGHT_FIELDS[2],
-    RIGHT_FIELDS[3],
-    RIGHT_FIELDS[4],
-    RIGHT_FIELDS[5],
-];
+]);
 
-const RIGHT_COLUMNS: [&str; 8] = [
-    "brand_id",
-    "kind",
-    RIGHT_FIELDS[0],
-    RIGHT_FIELDS[1],
-    RIGHT_FIELDS[2],
-    RIGHT_FIELDS[3],
-    RIGHT_FIELDS[4],
-    RIGHT_FIELDS[5],
-];
+const RIGHT_COLUMNS: [&str; 8] = then_right(["brand_id", "kind"]);
 
 const SELLER_COLUMNS: [&str; 2] = ["brand_id", "seller_id"];
 

@@ -242,6 +242,22 @@ pub fn review(
 mod tests {
     use super::*;
 
+    fn target(id: &str) -> Target {
+        Target {
+            kind: TargetKind::Seller as i32,
+            id: id.into(),
+        }
+    }
+
+    /// A request for the profiles of sellers S1 and S2.
+    fn two_sellers_profiles() -> LegalRequest {
+        LegalRequest {
+            targets: vec![target("S1"), target("S2")],
+            data_categories: vec![DataCategory::SellerProfile as i32],
+            ..LegalRequest::default()
+        }
+    }
+
     fn fields(violations: &FieldViolations) -> Vec<&str> {
         violations.iter().map(|(field, _)| field).collect()
     }
@@ -319,15 +335,7 @@ mod tests {
 
     #[test]
     fn a_review_approves_what_it_says_and_preservation_places_a_hold() {
-        let target = |id: &str| Target {
-            kind: TargetKind::Seller as i32,
-            id: id.into(),
-        };
-        let request = LegalRequest {
-            targets: vec![target("S1"), target("S2")],
-            data_categories: vec![DataCategory::SellerProfile as i32],
-            ..LegalRequest::default()
-        };
+        let request = two_sellers_profiles();
         let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         let none = (Vec::new(), Vec::new());
         let approved = review(
@@ -384,15 +392,7 @@ mod tests {
 
     #[test]
     fn a_narrowed_approval_is_a_part_of_what_was_asked() {
-        let target = |id: &str| Target {
-            kind: TargetKind::Seller as i32,
-            id: id.into(),
-        };
-        let request = LegalRequest {
-            targets: vec![target("S1"), target("S2")],
-            data_categories: vec![DataCategory::SellerProfile as i32],
-            ..LegalRequest::default()
-        };
+        let request = two_sellers_profiles();
         assert!(narrowed(&request, &[target("S2")], &[DataCategory::SellerProfile]).is_empty());
         let wider = narrowed(
             &request,
