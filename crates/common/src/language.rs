@@ -61,7 +61,7 @@ impl Language {
 
     /// The language to answer in for an `accept-language` value (`zh-CN,zh;q=0.9,en;q=0.8`):
     /// the one the caller prefers most of those Assay writes, English if none. Work is
-    /// bounded: at most the first 16 entries of at most 512 bytes are read.
+    /// bounded: at most the first 16 entries of the first 512 characters are read.
     pub fn negotiate(accept_language: &str) -> Language {
         let value = match accept_language.char_indices().nth(512) {
             Some((end, _)) => &accept_language[..end],
