@@ -293,18 +293,7 @@ pub fn enforcement_action(
     use assay_proto::cases::v1::{EnforcementAction, EnforcementLevel};
     let level = |name: &str| EnforcementLevel::from_str_name(name).unwrap_or_default() as i32;
     // Kept by case management itself: one it cannot read is shown as the English it kept.
-    let reason = model.reason_message.as_deref().and_then(|json| {
-        #[derive(serde::Deserialize)]
-        struct Kept {
-            id: String,
-            args: BTreeMap<String, String>,
-        }
-        let kept: Kept = serde_json::from_str(json).ok()?;
-        Some(assay_proto::common::v1::Message {
-            id: kept.id,
-            args: kept.args,
-        })
-    });
+    let reason = model.reason_message.as_deref().and_then(say::from_kept);
     EnforcementAction {
         sequence: model.sequence,
         seller_id: model.seller_id.clone(),

@@ -151,3 +151,31 @@ pub fn connect(endpoint: &str, credentials: ServiceCredentials) -> anyhow::Resul
     let channel = builder.connect_lazy();
     Ok(InterceptedService::new(channel, Outgoing { credentials }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::language::{Language, speaking};
+
+    #[test]
+    fn a_call_made_for_a_caller_asks_for_the_callers_language() {
+        let mut outgoing = Outgoing {
+            credentials: ServiceCredentials::fixed("t0k3n".to_owned()),
+        };
+        let mut call = || outgoing.call(tonic::Request::new(())).unwrap();
+        let english = call();
+        assert_eq!(
+            english.metadata().get("authorization").unwrap(),
+            "Bearer t0k3n"
+        );
+        assert!(english.metadata().get("accept-language").is_none());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let chinese = runtime.block_on(speaking(Language::SimplifiedChinese, async { call() }));
+        assert_eq!(
+            chinese.metadata().get("accept-language").unwrap(),
+            "zh-Hans"
+        );
+    }
+}

@@ -29,11 +29,37 @@ pub fn in_every_language(message: &Message) -> serde_json::Map<String, serde_jso
         .collect()
 }
 
+/// A message as case management keeps it in a text column: `{"id": ..., "args": {...}}`.
+pub fn to_kept(message: &Message) -> String {
+    serde_json::json!({ "id": message.id, "args": message.args }).to_string()
+}
+
+/// A message kept by [`to_kept`]; none for text that is not one.
+pub fn from_kept(kept: &str) -> Option<Message> {
+    #[derive(serde::Deserialize)]
+    struct Kept {
+        id: String,
+        args: std::collections::BTreeMap<String, String>,
+    }
+    let Kept { id, args } = serde_json::from_str(kept).ok()?;
+    Some(Message { id, args })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::enforcement::{EnforcementPolicy, Recorded, SuspendedLink};
     use assay_proto::cases::v1::EnforcementLevel;
+
+    #[test]
+    fn a_kept_message_reads_back_as_it_was() {
+        let message = assay_common::language::message(
+            "enforcement-linked",
+            [("linked", "S-\"80\"".into()), ("count", "3".into())],
+        );
+        assert_eq!(from_kept(&to_kept(&message)), Some(message));
+        assert_eq!(from_kept("3 strikes within 365 days: suspend"), None);
+    }
 
     #[test]
     fn every_reason_for_a_seller_is_written_in_both_languages() {

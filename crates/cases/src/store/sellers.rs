@@ -471,9 +471,7 @@ pub async fn record_enforcement(
         reason: Set(say::english(&action.reason)),
         create_time: Set(now),
         linked_seller_id: Set(action.linked_seller_id),
-        reason_message: Set(Some(
-            serde_json::json!({ "id": action.reason.id, "args": action.reason.args }).to_string(),
-        )),
+        reason_message: Set(Some(say::to_kept(&action.reason))),
         ..Default::default()
     }
     .insert(db)

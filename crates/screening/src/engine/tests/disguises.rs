@@ -450,6 +450,14 @@ fn the_readme_example_is_explained_as_the_readme_says() {
         "\"L u m 1 è r e\" in the title matches brand \"Lumière\" through separators between \
          its letters and leetspeak (\"1\" for \"i\")"
     );
+    // The same evidence, as the README shows it to a caller who prefers Chinese.
+    let mut zh = v.clone();
+    crate::engine::say::write(&mut zh, assay_common::language::Language::SimplifiedChinese);
+    assert_eq!(
+        text_signal(&zh, "lumiere").explanation,
+        "标题中的 \"L u m 1 è r e\" 与品牌 \"Lumière\" 相符，手法为在字母之间插入分隔符和以数字\
+         或符号代替字母（\"1\" 代替 \"i\"）"
+    );
 }
 
 #[test]
