@@ -14,9 +14,13 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use assay_proto::common::v1::Message;
+pub use assay_proto::message::Text;
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use unic_langid::LanguageIdentifier;
+
+mod template;
+use template::Templates;
 
 /// A language Assay writes in.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -153,23 +157,24 @@ macro_rules! catalogue {
         fn both_languages_have_every_message_with_the_same_arguments() {
             assert_eq!($name.differences(), Vec::<String>::new());
         }
+
+        #[cfg(test)]
+        #[test]
+        fn messages_written_without_fluent_are_written_as_fluent_writes_them() {
+            assert_eq!($name.compiled_differences(), Vec::<String>::new());
+        }
     };
 }
 
-/// A message of a catalogue: `message("seller-new-account", [("days", 3.to_string())])`.
-pub fn message<const N: usize>(id: &str, args: [(&str, String); N]) -> Message {
-    let mut map = BTreeMap::new();
-    for (name, value) in args {
-        map.insert(name.to_owned(), value);
-    }
-    Message {
-        id: id.to_owned(),
-        args: map,
-    }
+/// A message of a catalogue: `message("seller-new-account", [("days", 3.to_string().into())])`.
+/// Arguments given in order of name are taken as they are; in any other order, they are put
+/// in order first.
+pub fn message<const N: usize>(id: &'static str, args: [(&'static str, Text); N]) -> Message {
+    Message::new(id, args.map(|(name, value)| (Text::Borrowed(name), value)))
 }
 
 /// A text quoted for an argument: `"Gucci"`, with control and direction characters escaped.
-pub fn quoted(text: &str) -> String {
+pub fn quoted(text: &str) -> Text {
     // Most texts need no escape: quoted as they are, without the escaping machinery.
     if text
         .bytes()
@@ -179,9 +184,9 @@ pub fn quoted(text: &str) -> String {
         quoted.push('"');
         quoted.push_str(text);
         quoted.push('"');
-        return quoted;
+        return quoted.into();
     }
-    format!("{text:?}")
+    format!("{text:?}").into()
 }
 
 /// The arguments that count things, which a message may choose a plural form by (`1 strike`,
@@ -192,6 +197,8 @@ pub const COUNTS: [&str; 1] = ["count"];
 pub struct Catalogue {
     sources: Vec<(Language, &'static str)>,
     bundles: Vec<(Language, FluentBundle<FluentResource>)>,
+    /// The messages of a simple shape, compiled to be written without Fluent's resolver.
+    templates: Vec<(Language, Templates)>,
 }
 
 impl Catalogue {
@@ -218,6 +225,10 @@ impl Catalogue {
         Catalogue {
             sources: sources.to_vec(),
             bundles,
+            templates: sources
+                .iter()
+                .map(|&(language, source)| (language, Templates::compile(source)))
+                .collect(),
         }
     }
 
@@ -240,20 +251,31 @@ impl Catalogue {
     /// Appends one message, written in `language`, to `out`. A message the catalogue does
     /// not have is written as its id, so that nothing said is lost.
     pub fn write(&self, language: Language, message: &Message, out: &mut String) {
+        if self
+            .templates
+            .iter()
+            .find(|(l, _)| *l == language)
+            .is_some_and(|(_, t)| t.write(&message.id, |name| message.arg(name), out))
+        {
+            return;
+        }
+        self.write_with_fluent(language, message, out);
+    }
+
+    /// [`Catalogue::write`] through Fluent's resolver, as every message can be.
+    fn write_with_fluent(&self, language: Language, message: &Message, out: &mut String) {
         let bundle = self.bundle(language);
         let Some(pattern) = bundle.get_message(&message.id).and_then(|m| m.value()) else {
             out.push_str(&message.id);
             return;
         };
-        let mut args = FluentArgs::with_capacity(message.args.len());
-        for (name, value) in &message.args {
+        let mut args = FluentArgs::with_capacity(message.args().len());
+        for (name, value) in message.args() {
             let value = match value.parse::<u64>() {
-                Ok(n) if COUNTS.contains(&name.as_str()) && !value.starts_with('+') => {
-                    FluentValue::from(n)
-                }
+                Ok(n) if COUNTS.contains(&name) && !value.starts_with('+') => FluentValue::from(n),
                 _ => FluentValue::String(Cow::Borrowed(value)),
             };
-            args.set(name.as_str(), value);
+            args.set(name, value);
         }
         let mut errors = Vec::new();
         // Written where it goes; writing to a String cannot fail.
@@ -271,7 +293,45 @@ impl Catalogue {
 
     /// One message with no arguments (a heading, a label) in `language`.
     pub fn text(&self, language: Language, id: &str) -> String {
-        self.say(language, &[message(id, [])])
+        self.say(language, &[Message::new(id.to_owned(), [])])
+    }
+
+    /// Writes every message that is written without Fluent's resolver both ways, with every
+    /// value its choices name and a text none names, and returns where the two differ. Each
+    /// crate's tests call it on its catalogue.
+    pub fn compiled_differences(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (language, templates) in &self.templates {
+            for id in templates.ids() {
+                let arguments = templates.arguments(id);
+                let values: Vec<Vec<&str>> = arguments
+                    .iter()
+                    .map(|(_, keys)| keys.iter().copied().chain(["\"名\" x"]).collect())
+                    .collect();
+                // Every combination, up to a bound: the choices of one message are few.
+                let combinations = values.iter().map(Vec::len).product::<usize>().min(512);
+                for mut n in 0..combinations {
+                    let message = Message::new(
+                        id.to_owned(),
+                        arguments.iter().zip(&values).map(|((name, _), values)| {
+                            let value = values[n % values.len()];
+                            n /= values.len();
+                            (Text::Borrowed(name), Text::Owned(value.to_owned()))
+                        }),
+                    );
+                    let (mut compiled, mut fluent) = (String::new(), String::new());
+                    let written = templates.write(id, |name| message.arg(name), &mut compiled);
+                    self.write_with_fluent(*language, &message, &mut fluent);
+                    if !written || compiled != fluent {
+                        out.push(format!(
+                            "{}: {message:?} is {compiled:?}, in Fluent {fluent:?}",
+                            language.tag()
+                        ));
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// Checks that every language has the same messages, each with the same arguments as in
@@ -434,7 +494,7 @@ mod tests {
                 "hello = { $count } 个苹果\nextra = 多余\n",
             ),
         ]);
-        let hello = |n: &str| message("hello", [("count", n.to_owned())]);
+        let hello = |n: &str| message("hello", [("count", n.to_owned().into())]);
         assert_eq!(catalogue.say(English, &[hello("1")]), "1 apple");
         assert_eq!(catalogue.say(English, &[hello("3")]), "3 apples");
         assert_eq!(catalogue.say(SimplifiedChinese, &[hello("3")]), "3 个苹果");
@@ -455,5 +515,60 @@ mod tests {
         for text in ["Gucci", "", "a\\b", "tab\there", "Lumière", "1:1 ~ok"] {
             assert_eq!(quoted(text), format!("{text:?}"), "{text}");
         }
+    }
+
+    #[test]
+    fn simple_messages_are_written_without_fluent_and_the_rest_with_it() {
+        let source = concat!(
+            "way = { \" \" }by { way-name }\n",
+            "way-name = { $way ->\n [fuzzy] a misspelling\n *[exact] exactly\n }\n",
+            "found = { $text } in the { $field ->\n [description] description\n *[title] title\n }{ way }\n",
+            "counted = { $count } { $count ->\n [one] strike\n *[other] strikes\n }\n",
+            "escaped = { \"\\u0041\" }\n",
+        );
+        let catalogue = Catalogue::new(&[(English, source)]);
+        let (templates, found) = (&catalogue.templates[0].1, |field: &'static str| {
+            message(
+                "found",
+                [
+                    ("text", quoted("Guuci")),
+                    ("field", field.into()),
+                    ("way", "fuzzy".into()),
+                ],
+            )
+        });
+        let mut ids: Vec<_> = templates.ids().collect();
+        ids.sort_unstable();
+        // Counts and escapes are Fluent's to write.
+        assert_eq!(ids, ["found", "way", "way-name"]);
+        assert_eq!(
+            catalogue.say(English, &[found("title")]),
+            "\"Guuci\" in the title by a misspelling"
+        );
+        // A value no choice names takes the default.
+        assert_eq!(
+            catalogue.say(English, &[found("elsewhere")]),
+            "\"Guuci\" in the title by a misspelling"
+        );
+        assert_eq!(
+            catalogue.say(English, &[found("description")]),
+            "\"Guuci\" in the description by a misspelling"
+        );
+        // An argument missing: written by Fluent, which marks where it is missing, and
+        // nothing of the compiled attempt is left.
+        let missing = message("found", [("text", quoted("Guuci"))]);
+        let mut out = String::from("before: ");
+        assert!(!templates.write("found", |name| missing.arg(name), &mut out));
+        assert_eq!(out, "before: ");
+        assert_eq!(
+            catalogue.say(English, &[missing]),
+            "\"Guuci\" in the title by exactly"
+        );
+        assert_eq!(
+            catalogue.say(English, &[message("counted", [("count", "1".into())])]),
+            "1 strike"
+        );
+        assert_eq!(catalogue.say(English, &[message("escaped", [])]), "A");
+        assert_eq!(catalogue.compiled_differences(), Vec::<String>::new());
     }
 }

@@ -4,8 +4,11 @@
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/assay_descriptor.bin"));
 
+pub mod message;
+
 pub mod common {
     pub mod v1 {
+        pub use crate::message::Message;
         tonic::include_proto!("assay.common.v1");
     }
 }

@@ -173,13 +173,11 @@ impl EnforcementPolicy {
             ("level", name(level)),
             ("previous", name(previous.level)),
         ]);
-        let reason = Message {
-            id: id.to_owned(),
-            args: args
-                .into_iter()
-                .map(|(name, value)| (name.to_owned(), value))
-                .collect(),
-        };
+        let reason = Message::new(
+            id,
+            args.into_iter()
+                .map(|(name, value)| (name.into(), value.into())),
+        );
         Some(Change {
             level,
             linked_seller_id: link.map(|l| l.seller_id.clone()),

@@ -31,7 +31,11 @@ pub fn in_every_language(message: &Message) -> serde_json::Map<String, serde_jso
 
 /// A message as case management keeps it in a text column: `{"id": ..., "args": {...}}`.
 pub fn to_kept(message: &Message) -> String {
-    serde_json::json!({ "id": message.id, "args": message.args }).to_string()
+    let args: serde_json::Map<String, serde_json::Value> = message
+        .args()
+        .map(|(name, value)| (name.to_owned(), value.into()))
+        .collect();
+    serde_json::json!({ "id": &*message.id, "args": args }).to_string()
 }
 
 /// A message kept by [`to_kept`]; none for text that is not one.
@@ -42,7 +46,11 @@ pub fn from_kept(kept: &str) -> Option<Message> {
         args: std::collections::BTreeMap<String, String>,
     }
     let Kept { id, args } = serde_json::from_str(kept).ok()?;
-    Some(Message { id, args })
+    Some(Message::new(
+        id,
+        args.into_iter()
+            .map(|(name, value)| (name.into(), value.into())),
+    ))
 }
 
 #[cfg(test)]

@@ -39,10 +39,10 @@ mod tests {
             message(
                 "signal-brand-text",
                 [
-                    ("text", "\"Guuci\"".into()),
+                    ("brand", "\"Gucci\"".into()),
                     ("field", "title".into()),
                     ("strength", "distinctive".into()),
-                    ("brand", "\"Gucci\"".into()),
+                    ("text", "\"Guuci\"".into()),
                 ],
             ),
             message("signal-through", [("method", "fuzzy".into())]),
@@ -90,9 +90,9 @@ mod tests {
                 &[message(
                     "seller-strikes",
                     [
-                        ("seller", "S-1".into()),
-                        ("count", n.into()),
+                        ("count", n.to_owned().into()),
                         ("days", "365".into()),
+                        ("seller", "S-1".into()),
                     ],
                 )],
             )

@@ -162,13 +162,6 @@ fn field_name(field: Field) -> &'static str {
     }
 }
 
-/// What a signal says, as its messages, for ordering.
-fn said(
-    signal: &Signal,
-) -> impl Iterator<Item = (&String, &std::collections::BTreeMap<String, String>)> {
-    signal.explanation_parts.iter().map(|m| (&m.id, &m.args))
-}
-
 pub(crate) fn screen(
     engine: &Engine,
     listing: &ListingInput<'_>,
@@ -411,8 +404,8 @@ pub(crate) fn screen(
             explanation_parts: vec![message(
                 "signal-vocabulary",
                 [
+                    ("field", field_name(field).into()),
                     ("text", quoted(&text.matched_text)),
-                    ("field", field_name(field).to_owned()),
                 ],
             )],
             detail: Some(Detail::Text(text)),
@@ -536,9 +529,9 @@ pub(crate) fn screen(
                 explanation_parts: vec![message(
                     "signal-image",
                     [
-                        ("image", (index + 1).to_string()),
-                        ("bits", distance.to_string()),
+                        ("bits", distance.to_string().into()),
                         ("brand", quoted(&brand.name)),
+                        ("image", (index + 1).to_string().into()),
                     ],
                 )],
                 detail: Some(Detail::Image(ImageMatch {
@@ -564,8 +557,8 @@ pub(crate) fn screen(
                 explanation_parts: vec![message(
                     "signal-category",
                     [
-                        ("category", quoted(listing.category)),
                         ("brand", quoted(&brand.name)),
+                        ("category", quoted(listing.category)),
                     ],
                 )],
                 detail: None,
@@ -610,7 +603,7 @@ pub(crate) fn screen(
         if let (Some(why), Some(first)) = (cap_note, signals.first_mut()) {
             first
                 .explanation_parts
-                .push(message("signal-capped", [("why", why.to_owned())]));
+                .push(message("signal-capped", [("why", why.into())]));
         }
         let decision = decide(brand_risk, brand.thresholds.review, brand.thresholds.block);
         used_listing_signals = true;
@@ -660,7 +653,7 @@ pub(crate) fn screen(
             .total_cmp(&a.contribution)
             .then_with(|| a.kind.cmp(&b.kind))
             .then_with(|| a.brand_id.cmp(&b.brand_id))
-            .then_with(|| said(a).cmp(said(b)))
+            .then_with(|| a.explanation_parts.cmp(&b.explanation_parts))
     });
     verdict
 }
@@ -1011,11 +1004,11 @@ fn price_signal(
         explanation_parts: vec![message(
             "signal-price",
             [
-                ("price", price.to_string()),
-                ("percent", format!("{:.0}", ratio * 100.0)),
                 ("brand", quoted(&brand.name)),
-                ("reference", reference.price.to_string()),
-                ("category", reference.category.clone()),
+                ("category", reference.category.clone().into()),
+                ("percent", format!("{:.0}", ratio * 100.0).into()),
+                ("price", price.to_string().into()),
+                ("reference", reference.price.to_string().into()),
             ],
         )],
         detail: Some(Detail::Price(PriceComparison {
@@ -1049,7 +1042,7 @@ fn seller_signals(listing: &ListingInput<'_>) -> Vec<Signal> {
             weight::NEW_ACCOUNT,
             vec![message(
                 "seller-new-account",
-                [("days", seller.account_age_days.to_string())],
+                [("days", seller.account_age_days.to_string().into())],
             )],
         );
     }
@@ -1058,7 +1051,7 @@ fn seller_signals(listing: &ListingInput<'_>) -> Vec<Signal> {
             weight::POOR_RATING,
             vec![message(
                 "seller-poor-rating",
-                [("rating", format!("{rating:.1}"))],
+                [("rating", format!("{rating:.1}").into())],
             )],
         );
     }
@@ -1071,9 +1064,9 @@ fn seller_signals(listing: &ListingInput<'_>) -> Vec<Signal> {
             vec![message(
                 "seller-strikes",
                 [
-                    ("seller", listing.seller_id.to_owned()),
-                    ("count", recorded.to_string()),
-                    ("days", record.window_days.to_string()),
+                    ("count", recorded.to_string().into()),
+                    ("days", record.window_days.to_string().into()),
+                    ("seller", listing.seller_id.to_owned().into()),
                 ],
             )],
         );
@@ -1083,7 +1076,7 @@ fn seller_signals(listing: &ListingInput<'_>) -> Vec<Signal> {
             weight::PER_STRIKE * f64::from(strikes),
             vec![message(
                 "seller-earlier-infringements",
-                [("count", seller.prior_strikes.to_string())],
+                [("count", seller.prior_strikes.to_string().into())],
             )],
         );
     }
@@ -1092,7 +1085,7 @@ fn seller_signals(listing: &ListingInput<'_>) -> Vec<Signal> {
             weight::REPEAT_INFRINGER,
             vec![message(
                 "seller-repeat-infringer",
-                [("seller", listing.seller_id.to_owned())],
+                [("seller", listing.seller_id.to_owned().into())],
             )],
         );
     }
@@ -1102,15 +1095,15 @@ fn seller_signals(listing: &ListingInput<'_>) -> Vec<Signal> {
             let mut parts = vec![message(
                 "seller-linked",
                 [
-                    ("seller", listing.seller_id.to_owned()),
-                    ("linked", link.seller_id.clone()),
-                    ("evidence", link.evidence.clone()),
+                    ("evidence", link.evidence.clone().into()),
+                    ("linked", link.seller_id.clone().into()),
+                    ("seller", listing.seller_id.to_owned().into()),
                 ],
             )];
             if record.links.len() > 1 {
                 parts.push(message(
                     "seller-linked-more",
-                    [("count", (record.links.len() - 1).to_string())],
+                    [("count", (record.links.len() - 1).to_string().into())],
                 ));
             }
             parts

@@ -3,7 +3,7 @@
 //! separators, a misspelling), and the sentence that says so.
 
 use super::*;
-use assay_common::language::{message, quoted};
+use assay_common::language::{Text, message, quoted};
 use assay_proto::common::v1::Message;
 
 /// A match method as the catalogue names it.
@@ -26,7 +26,7 @@ pub(super) fn text_explanation(
     detail: &TextMatch,
     text: &TextEvidence,
     brand: &str,
-    listed: &[(String, String)],
+    listed: &[(Text, Text)],
 ) -> Vec<Message> {
     let strength = match text.strength {
         _ if text.compat => "compat",
@@ -40,10 +40,10 @@ pub(super) fn text_explanation(
     parts.push(message(
         "signal-brand-text",
         [
-            ("text", quoted(&detail.matched_text)),
-            ("field", field_of(detail.field).to_owned()),
-            ("strength", strength.to_owned()),
             ("brand", quoted(brand)),
+            ("field", field_of(detail.field).into()),
+            ("strength", strength.into()),
+            ("text", quoted(&detail.matched_text)),
         ],
     ));
     for (i, method) in detail.methods.iter().enumerate() {
@@ -53,7 +53,7 @@ pub(super) fn text_explanation(
             } else {
                 "signal-and"
             },
-            [("method", method_code(*method).to_owned())],
+            [("method", method_code(*method).into())],
         ));
     }
     list_stands_for(&mut parts, listed);
@@ -61,7 +61,7 @@ pub(super) fn text_explanation(
         parts.push(message(
             "signal-letters-off",
             [
-                ("count", detail.edit_distance.to_string()),
+                ("count", detail.edit_distance.to_string().into()),
                 ("term", quoted(&detail.term)),
             ],
         ));
@@ -77,7 +77,7 @@ fn field_of(field: i32) -> &'static str {
 }
 
 /// What stands for what, in brackets: the first four, and "..." for more.
-fn list_stands_for(parts: &mut Vec<Message>, listed: &[(String, String)]) {
+fn list_stands_for(parts: &mut Vec<Message>, listed: &[(Text, Text)]) {
     for (i, (shown, letters)) in listed.iter().take(4).enumerate() {
         parts.push(message(
             if i == 0 {
@@ -85,7 +85,7 @@ fn list_stands_for(parts: &mut Vec<Message>, listed: &[(String, String)]) {
             } else {
                 "signal-stands-for"
             },
-            [("shown", shown.clone()), ("letters", letters.clone())],
+            [("letters", letters.clone()), ("shown", shown.clone())],
         ));
     }
     if listed.len() > 4 {
@@ -105,7 +105,7 @@ pub(super) fn substitutions(
     start: usize,
     end: usize,
     term: &str,
-) -> Vec<(String, String)> {
+) -> Vec<(Text, Text)> {
     let mut seen: Vec<usize> = Vec::new();
     let mut listed = Vec::new();
     let mut i = start;
@@ -132,7 +132,7 @@ pub(super) fn substitutions(
             } else {
                 format!("\"{c}\" (U+{:04X})", c as u32)
             };
-            listed.push((shown, format!("\"{became}\"")));
+            listed.push((shown.into(), quoted(became)));
         }
         i = j;
     }
@@ -145,7 +145,7 @@ pub(super) fn lookalikes_listed(
     (original, normalized): (&str, &Normalized),
     (start, end): (usize, usize),
     term: &str,
-) -> Vec<(String, String)> {
+) -> Vec<(Text, Text)> {
     let name: Vec<u8> = crate::engine::normalize::normalize_term(term)
         .bytes()
         .filter(u8::is_ascii_lowercase)
