@@ -2303,7 +2303,7 @@ async fn what_cases_learn_of_sellers_reaches_screening(backend: Backend) {
             .unwrap();
     }
     let held = standing_of("shop-78", 0, Some("shop-77")).await;
-    assert_eq!(held.standing.unwrap().links[0].evidence, "payment account");
+    assert_eq!(held.standing.unwrap().links[0].evidence, "payment-account");
     let said = seller_signals("new-shop", "shop-78").await;
     assert_eq!(
         said,
@@ -3277,7 +3277,24 @@ async fn linked_storefronts_are_suspended_with_the_seller_where_configured(backe
     assert_eq!(storefront[1].linked_seller_id, "origin");
     assert_eq!(
         storefront[1].reason,
-        "linked to suspended seller origin by payment account: suspend"
+        "linked to suspended seller origin by a shared payment account: suspend"
+    );
+    // What links them is the seller's to read in Chinese too.
+    let in_chinese = marketplace
+        .list_enforcement_actions(in_language(
+            ListEnforcementActionsRequest {
+                seller_id: "storefront".to_owned(),
+                ..Default::default()
+            },
+            "zh-CN",
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .actions;
+    assert_eq!(
+        in_chinese[1].reason,
+        "因 共用支付账户 与已暂停经营的卖家 origin 相关联：暂停经营"
     );
     assert!(
         levels(&mut marketplace, "bystander", 0).await.is_empty(),

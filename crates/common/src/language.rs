@@ -11,7 +11,7 @@
 //! `count` is one the catalogue may choose a plural form by (`1 strike`, `2 strikes`).
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use assay_proto::common::v1::Message;
 pub use assay_proto::message::Text;
@@ -189,6 +189,49 @@ pub fn quoted(text: &str) -> Text {
     format!("{text:?}").into()
 }
 
+/// `LIST($codes, of: "link")` in a catalogue: a list argument (codes separated by commas,
+/// `payment-account,address`) written as a list of the catalogue's own words, each code
+/// its message `link-<code>`, joined by the messages `list-separator` and `list-and`
+/// ("payment account and address", "支付账户和地址"). A value with a code the catalogue
+/// has no word for (text kept before codes were) is written as it is.
+fn list<'a>(
+    words: &HashMap<&'static str, String>,
+    positional: &[FluentValue<'a>],
+    named: &FluentArgs,
+) -> FluentValue<'a> {
+    let (Some(FluentValue::String(value)), Some(FluentValue::String(of))) =
+        (positional.first(), named.get("of"))
+    else {
+        return FluentValue::Error;
+    };
+    let written: Option<Vec<&str>> = value
+        .split(',')
+        .take(MAX_LIST)
+        .map(|code| words.get(&*format!("{of}-{code}")).map(String::as_str))
+        .collect();
+    let Some(written) = written.filter(|w| !w.is_empty() && value.split(',').count() <= MAX_LIST)
+    else {
+        return FluentValue::String(value.clone());
+    };
+    let word = |id: &str, or: &'static str| words.get(id).map_or(or, String::as_str);
+    let (separator, and) = (word("list-separator", ", "), word("list-and", " and "));
+    let mut out = String::new();
+    for (i, item) in written.iter().enumerate() {
+        if i > 0 {
+            out.push_str(if i + 1 == written.len() {
+                and
+            } else {
+                separator
+            });
+        }
+        out.push_str(item);
+    }
+    FluentValue::String(out.into())
+}
+
+/// Codes a list argument holds at most.
+pub const MAX_LIST: usize = 16;
+
 /// The arguments that count things, which a message may choose a plural form by (`1 strike`,
 /// `2 strikes`); any other argument is text, even when it reads as a number.
 pub const COUNTS: [&str; 1] = ["count"];
@@ -216,6 +259,12 @@ impl Catalogue {
                 let mut bundle = FluentBundle::new_concurrent(vec![id]);
                 // Arguments are shown as they are, without bidi isolation marks around them.
                 bundle.set_use_isolating(false);
+                let words = Templates::compile(source).texts();
+                bundle
+                    .add_function("LIST", move |positional, named| {
+                        list(&words, positional, named)
+                    })
+                    .expect("one LIST function");
                 bundle
                     .add_resource(resource)
                     .unwrap_or_else(|e| panic!("the {} catalogue: {e:?}", language.tag()));
@@ -385,6 +434,11 @@ impl Catalogue {
                     out.insert(id.name.to_owned());
                 }
                 ast::InlineExpression::Placeable { expression } => expression_args(expression, out),
+                ast::InlineExpression::FunctionReference { arguments, .. } => {
+                    for argument in &arguments.positional {
+                        inline_args(argument, out);
+                    }
+                }
                 _ => {}
             }
         }
@@ -515,6 +569,54 @@ mod tests {
         for text in ["Gucci", "", "a\\b", "tab\there", "Lumière", "1:1 ~ok"] {
             assert_eq!(quoted(text), format!("{text:?}"), "{text}");
         }
+    }
+
+    #[test]
+    fn a_list_of_codes_is_written_in_the_catalogues_own_words() {
+        let catalogue = Catalogue::new(&[
+            (
+                English,
+                concat!(
+                    "linked = linked by a shared { LIST($by, of: \"link\") }\n",
+                    "link-phone = phone number\nlink-address = address\nlink-email = email\n",
+                    "list-separator = { \", \" }\nlist-and = { \" and \" }\n",
+                ),
+            ),
+            (
+                SimplifiedChinese,
+                concat!(
+                    "linked = 共用{ LIST($by, of: \"link\") }\n",
+                    "link-phone = 电话号码\nlink-address = 地址\nlink-email = 电子邮箱\n",
+                    "list-separator = 、\nlist-and = 和\n",
+                ),
+            ),
+        ]);
+        let linked = |by: &str| [message("linked", [("by", by.to_owned().into())])];
+        assert_eq!(
+            catalogue.say(English, &linked("phone")),
+            "linked by a shared phone number"
+        );
+        assert_eq!(
+            catalogue.say(English, &linked("email,phone,address")),
+            "linked by a shared email, phone number and address"
+        );
+        assert_eq!(
+            catalogue.say(SimplifiedChinese, &linked("email,phone,address")),
+            "共用电子邮箱、电话号码和地址"
+        );
+        // Text kept before codes were, a code without a word, and too many codes: as they are.
+        for by in [
+            "payment account",
+            "phone,fax",
+            "",
+            &"phone,".repeat(MAX_LIST + 1),
+        ] {
+            assert_eq!(
+                catalogue.say(SimplifiedChinese, &linked(by)),
+                format!("共用{by}")
+            );
+        }
+        assert_eq!(catalogue.differences(), Vec::<String>::new());
     }
 
     #[test]

@@ -69,5 +69,16 @@ seller-earlier-infringements = the seller has { $count } earlier confirmed { $co
        *[other] infringements
     }
 seller-repeat-infringer = seller { $seller } is a repeat infringer
-seller-linked = seller { $seller } is linked to repeat infringer { $linked } by a shared { $evidence }
+seller-linked = seller { $seller } is linked to repeat infringer { $linked } by { LIST($evidence, of: "link") }
 seller-linked-more = { " " }(and to { $count } more)
+
+# What links two sellers: $evidence holds codes, written as a list of these.
+link-payment-account = a shared payment account
+link-address = a shared address
+link-phone = a shared phone number
+link-product-image = a shared product image
+link-email = a shared email address
+link-identifier = a shared identifier
+link-analyst-confirmed = an analyst's confirmation
+list-separator = { ", " }
+list-and = { " and " }

@@ -56,5 +56,16 @@ seller-poor-rating = 卖家评分为 { $rating }（满分 5）
 seller-strikes = 卖家 { $seller } 在最近 { $days } 天内有 { $count } 次已确认的违规记录
 seller-earlier-infringements = 卖家此前有 { $count } 次已确认的侵权记录
 seller-repeat-infringer = 卖家 { $seller } 是重复侵权者
-seller-linked = 卖家 { $seller } 与重复侵权者 { $linked } 共用{ $evidence }而相互关联
+seller-linked = 卖家 { $seller } 因{ LIST($evidence, of: "link") }与重复侵权者 { $linked } 相互关联
 seller-linked-more = （另与 { $count } 个卖家关联）
+
+# 关联两个卖家的依据：$evidence 为代码，按下列用语写成列表。
+link-payment-account = 共用支付账户
+link-address = 共用地址
+link-phone = 共用电话号码
+link-product-image = 共用商品图片
+link-email = 共用电子邮箱
+link-identifier = 共用标识符
+link-analyst-confirmed = 分析员的确认
+list-separator = 、
+list-and = 和

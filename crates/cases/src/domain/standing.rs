@@ -79,8 +79,10 @@ pub fn standings(
         .collect()
 }
 
-/// What links a seller into its cluster, in words: "payment account and address", or "an
-/// analyst's confirmation".
+/// What links a seller into its cluster, as codes a catalogue writes as a list
+/// (`LIST($evidence, of: "link")`): "payment-account,address", or "analyst-confirmed".
+/// Screening is told them in `SellerLink.evidence`, and they go into the reasons of
+/// enforcement actions.
 pub fn link_evidence(cluster: &Cluster, seller: &str) -> String {
     let mut kinds: BTreeSet<&str> = cluster
         .shared
@@ -88,20 +90,20 @@ pub fn link_evidence(cluster: &Cluster, seller: &str) -> String {
         .into_iter()
         .flatten()
         .map(|(kind, _)| match kind.as_str() {
-            "IDENTIFIER_KIND_PAYMENT_ACCOUNT" => "payment account",
+            "IDENTIFIER_KIND_PAYMENT_ACCOUNT" => "payment-account",
             "IDENTIFIER_KIND_ADDRESS" => "address",
-            "IDENTIFIER_KIND_PHONE" => "phone number",
-            "IDENTIFIER_KIND_IMAGE_HASH" => "product image",
-            "IDENTIFIER_KIND_EMAIL" => "email address",
+            "IDENTIFIER_KIND_PHONE" => "phone",
+            "IDENTIFIER_KIND_IMAGE_HASH" => "product-image",
+            "IDENTIFIER_KIND_EMAIL" => "email",
             _ => "identifier",
         })
         .collect();
     if cluster.confirmed.contains_key(seller) {
-        kinds.insert("an analyst's confirmation");
+        kinds.insert("analyst-confirmed");
     }
     match kinds.len() {
         0 => "identifier".to_owned(),
-        _ => kinds.into_iter().collect::<Vec<_>>().join(" and "),
+        _ => kinds.into_iter().collect::<Vec<_>>().join(","),
     }
 }
 
@@ -169,7 +171,7 @@ mod tests {
             at(0),
         );
         let by: HashMap<&str, &Standing> = got.iter().map(|s| (s.seller_id.as_str(), s)).collect();
-        let link = ("r".to_owned(), "address and payment account".to_owned());
+        let link = ("r".to_owned(), "address,payment-account".to_owned());
         assert_eq!(by["s"].links, std::slice::from_ref(&link));
         assert_eq!(by["t"].links, [link]);
         // A repeat infringer is not linked to itself.
@@ -184,15 +186,12 @@ mod tests {
     #[test]
     fn a_link_an_analyst_confirmed_says_so() {
         let mut confirmed = cluster(&["s", "r"], &[("r", "IDENTIFIER_KIND_PHONE")]);
-        assert_eq!(link_evidence(&confirmed, "r"), "phone number");
+        assert_eq!(link_evidence(&confirmed, "r"), "phone");
         confirmed
             .confirmed
             .insert("r".to_owned(), BTreeSet::from(["s".to_owned()]));
-        assert_eq!(
-            link_evidence(&confirmed, "r"),
-            "an analyst's confirmation and phone number"
-        );
+        assert_eq!(link_evidence(&confirmed, "r"), "analyst-confirmed,phone");
         confirmed.shared.clear();
-        assert_eq!(link_evidence(&confirmed, "r"), "an analyst's confirmation");
+        assert_eq!(link_evidence(&confirmed, "r"), "analyst-confirmed");
     }
 }

@@ -75,6 +75,23 @@ impl Templates {
         false
     }
 
+    /// The messages that are text alone, written.
+    pub(super) fn texts(&self) -> HashMap<&'static str, String> {
+        self.0
+            .iter()
+            .filter_map(|(&id, pieces)| {
+                let mut text = String::new();
+                for piece in pieces {
+                    match piece {
+                        Piece::Text(t) => text.push_str(t),
+                        _ => return None,
+                    }
+                }
+                Some((id, text))
+            })
+            .collect()
+    }
+
     pub(super) fn ids(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.0.keys().copied()
     }

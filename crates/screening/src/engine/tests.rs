@@ -380,7 +380,7 @@ fn case_managements_record_of_a_seller_is_explained_and_counted_once() {
     let engine = engine();
     let links = [SellerLink {
         seller_id: "shop-80".into(),
-        evidence: "payment account".into(),
+        evidence: "payment-account".into(),
     }];
     let screen_as = |title: &str, seller: Option<SellerInput>, record: Option<SellerRecord>| {
         let listing = ListingInput {
@@ -432,6 +432,19 @@ fn case_managements_record_of_a_seller_is_explained_and_counted_once() {
         ]
     );
     assert!(recorded.risk_score > plain.risk_score, "{recorded:?}");
+    // What links them is written in the reader's language too.
+    let mut in_chinese = recorded.clone();
+    super::say::write(
+        &mut in_chinese,
+        assay_common::language::Language::SimplifiedChinese,
+    );
+    assert!(
+        in_chinese
+            .signals
+            .iter()
+            .any(|s| s.explanation == "卖家 shop-77 因共用支付账户与重复侵权者 shop-80 相互关联"),
+        "{in_chinese:?}"
+    );
     // The marketplace's count of the same strikes is not added on top.
     let both = screen_as(
         title,
