@@ -248,36 +248,33 @@ impl Catalogue {
     /// Builds a catalogue from one source per language. Panics on a source that does not
     /// parse: catalogues are compiled in, and each crate's tests build its own.
     pub fn new(sources: &[(Language, &'static str)]) -> Catalogue {
-        let bundles = sources
-            .iter()
-            .map(|&(language, source)| {
-                let resource =
-                    FluentResource::try_new(source.to_owned()).unwrap_or_else(|(_, errors)| {
-                        panic!("the {} catalogue: {errors:?}", language.tag())
-                    });
-                let id: LanguageIdentifier = language.tag().parse().expect("a valid tag");
-                let mut bundle = FluentBundle::new_concurrent(vec![id]);
-                // Arguments are shown as they are, without bidi isolation marks around them.
-                bundle.set_use_isolating(false);
-                let words = Templates::compile(source).texts();
-                bundle
-                    .add_function("LIST", move |positional, named| {
-                        list(&words, positional, named)
-                    })
-                    .expect("one LIST function");
-                bundle
-                    .add_resource(resource)
-                    .unwrap_or_else(|e| panic!("the {} catalogue: {e:?}", language.tag()));
-                (language, bundle)
-            })
-            .collect();
+        let (mut bundles, mut templates) = (Vec::new(), Vec::new());
+        for &(language, source) in sources {
+            let resource =
+                FluentResource::try_new(source.to_owned()).unwrap_or_else(|(_, errors)| {
+                    panic!("the {} catalogue: {errors:?}", language.tag())
+                });
+            let id: LanguageIdentifier = language.tag().parse().expect("a valid tag");
+            let mut bundle = FluentBundle::new_concurrent(vec![id]);
+            // Arguments are shown as they are, without bidi isolation marks around them.
+            bundle.set_use_isolating(false);
+            let compiled = Templates::compile(source);
+            let words = compiled.texts();
+            bundle
+                .add_function("LIST", move |positional, named| {
+                    list(&words, positional, named)
+                })
+                .expect("one LIST function");
+            bundle
+                .add_resource(resource)
+                .unwrap_or_else(|e| panic!("the {} catalogue: {e:?}", language.tag()));
+            bundles.push((language, bundle));
+            templates.push((language, compiled));
+        }
         Catalogue {
             sources: sources.to_vec(),
             bundles,
-            templates: sources
-                .iter()
-                .map(|&(language, source)| (language, Templates::compile(source)))
-                .collect(),
+            templates,
         }
     }
 
