@@ -1,11 +1,12 @@
 //! `assay admin`: operate a running Assay over gRPC, as any client would — with a bearer
 //! token, through the same authorisation as every other caller. Members and agencies, an
 //! import of brands and their trade marks from a spreadsheet ([`import`]), the programme's
-//! figures, the transparency report, the audit chain, and health (for a container without a
+//! figures and reports ([`report`]), the audit chain, and health (for a container without a
 //! shell); any answer printed as a table, CSV or JSON ([`print`]).
 
 mod import;
 mod print;
+mod report;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -15,8 +16,7 @@ use anyhow::{Context, bail};
 use assay_common::client::{self, PeerChannel, ServiceCredentials};
 use assay_common::language::{self, Language};
 use assay_proto::cases::v1 as cases;
-use assay_proto::cases::v1::cases_service_client::CasesServiceClient;
-use assay_proto::common::v1::{Contact, TimeRange};
+use assay_proto::common::v1::Contact;
 use assay_proto::lawenforcement::v1 as le;
 use assay_proto::lawenforcement::v1::law_enforcement_service_client::LawEnforcementServiceClient;
 use assay_proto::registry::v1 as registry;
@@ -26,7 +26,9 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use crate::AppConfig;
 use import::Import;
-use print::{dynamic, emit, print_labelled_sections, print_message, print_rows, print_sections};
+use print::{emit, print_message, print_rows};
+pub(crate) use report::print_report;
+use report::{figures, report, transparency_report};
 
 /// Every item of a paged list RPC, page after page: `every!(client.list_brands(request) =>
 /// brands)`, where `request` holds the filters and `brands` names the items of a page.
@@ -625,145 +627,6 @@ fn enum_value<E>(text: &str, prefix: &str, from: fn(&str) -> Option<E>) -> anyho
         .ok_or_else(|| anyhow::anyhow!("unknown value {text:?}"))
 }
 
-async fn figures(channel: PeerChannel, format: Format) -> anyhow::Result<()> {
-    let alliance = RegistryServiceClient::new(channel.clone())
-        .get_alliance_figures(registry::GetAllianceFiguresRequest::default())
-        .await
-        .map_err(status)?
-        .into_inner();
-    let enforcement = CasesServiceClient::new(channel)
-        .get_enforcement_figures(cases::GetEnforcementFiguresRequest::default())
-        .await
-        .map_err(status)?
-        .into_inner();
-    print_sections(
-        format,
-        &[
-            (
-                "alliance",
-                dynamic("assay.registry.v1.GetAllianceFiguresResponse", &alliance)?,
-            ),
-            (
-                "enforcement",
-                dynamic("assay.cases.v1.GetEnforcementFiguresResponse", &enforcement)?,
-            ),
-        ],
-    )
-}
-
-/// The days `from` to `until`, both included, as a time range (UTC).
-fn days(from: NaiveDate, until: NaiveDate) -> anyhow::Result<TimeRange> {
-    anyhow::ensure!(from <= until, "--from is after --until");
-    let midnight = |day: NaiveDate| {
-        assay_common::time::to_timestamp(day.and_time(chrono::NaiveTime::MIN).and_utc())
-    };
-    let end = until.succ_opt().context("--until is too late")?;
-    Ok(TimeRange {
-        start_time: Some(midnight(from)),
-        end_time: Some(midnight(end)),
-    })
-}
-
-async fn report(
-    channel: PeerChannel,
-    format: Format,
-    from: NaiveDate,
-    until: NaiveDate,
-) -> anyhow::Result<()> {
-    let report = CasesServiceClient::new(channel)
-        .get_programme_report(cases::GetProgrammeReportRequest {
-            period: Some(days(from, until)?),
-        })
-        .await
-        .map_err(status)?
-        .into_inner();
-    print_report(report, format)
-}
-
-assay_common::catalogue!(
-    /// The command line's words, in English and Simplified Chinese (`crates/assay/locales`).
-    pub(crate) static CATALOGUE
-);
-
-/// The programme's report: as JSON, whole; as a table or CSV, a section at a time, each
-/// figure labelled in the language of the command ([`language::current`]).
-pub(crate) fn print_report(
-    report: cases::GetProgrammeReportResponse,
-    format: Format,
-) -> anyhow::Result<()> {
-    let language = language::current();
-    if format == Format::Json {
-        return print_message(format, "assay.cases.v1.GetProgrammeReportResponse", &report);
-    }
-    let mut sections = vec![
-        (
-            "alliance",
-            dynamic(
-                "assay.cases.v1.ProgrammeAlliance",
-                &report.alliance.unwrap_or_default(),
-            )?,
-        ),
-        (
-            "proactive",
-            dynamic(
-                "assay.cases.v1.ProgrammeRemovals",
-                &report.proactive.unwrap_or_default(),
-            )?,
-        ),
-        (
-            "notices",
-            dynamic(
-                "assay.cases.v1.ProgrammeNotices",
-                &report.notices.unwrap_or_default(),
-            )?,
-        ),
-        (
-            "referrals",
-            dynamic(
-                "assay.cases.v1.ProgrammeReferrals",
-                &report.referrals.unwrap_or_default(),
-            )?,
-        ),
-    ];
-    if let Some(requests) = &report.requests {
-        sections.push((
-            "requests",
-            dynamic("assay.cases.v1.ProgrammeRequests", requests)?,
-        ));
-    }
-    let say = |id: &str| CATALOGUE.text(language, id);
-    print_labelled_sections(
-        format,
-        &sections,
-        |field| say(&format!("report-{}", field.replacen('.', "-", 1))),
-        [
-            &say("report-column-field"),
-            &say("report-column-label"),
-            &say("report-column-value"),
-        ],
-    )
-}
-
-async fn transparency_report(
-    channel: PeerChannel,
-    format: Format,
-    from: NaiveDate,
-    until: NaiveDate,
-) -> anyhow::Result<()> {
-    let report = LawEnforcementServiceClient::new(channel)
-        .get_transparency_report(le::GetTransparencyReportRequest {
-            period: Some(days(from, until)?),
-        })
-        .await
-        .map_err(status)?
-        .into_inner();
-    print_message(
-        format,
-        "assay.lawenforcement.v1.GetTransparencyReportResponse",
-        &report,
-    )
-}
-
 async fn audit_verify(channel: PeerChannel, format: Format) -> anyhow::Result<()> {
     let verdict = LawEnforcementServiceClient::new(channel)
         .verify_audit_log(le::VerifyAuditLogRequest {})
@@ -806,32 +669,5 @@ mod tests {
             kind("industry-association").unwrap(),
             registry::MemberKind::IndustryAssociation
         );
-    }
-
-    #[test]
-    fn every_figure_of_the_report_is_labelled_in_both_languages() {
-        let sections = [
-            ("alliance", "assay.cases.v1.ProgrammeAlliance"),
-            ("proactive", "assay.cases.v1.ProgrammeRemovals"),
-            ("notices", "assay.cases.v1.ProgrammeNotices"),
-            ("referrals", "assay.cases.v1.ProgrammeReferrals"),
-            ("requests", "assay.cases.v1.ProgrammeRequests"),
-        ];
-        let pool = prost_reflect::DescriptorPool::decode(assay_proto::FILE_DESCRIPTOR_SET).unwrap();
-        for (section, name) in sections {
-            for field in pool.get_message_by_name(name).unwrap().fields() {
-                let id = format!("report-{section}-{}", field.name());
-                for language in Language::ALL {
-                    let label = CATALOGUE.text(language, &id);
-                    assert_ne!(label, id, "{} has no label for {id}", language.tag());
-                }
-            }
-        }
-        assert_eq!(
-            CATALOGUE.text(Language::SimplifiedChinese, "report-referrals-arrests"),
-            "移送：逮捕人数"
-        );
-        assert_eq!(parse_language("zh-CN"), Ok(Language::SimplifiedChinese));
-        assert!(parse_language("fr").unwrap_err().contains("\"fr\""));
     }
 }
