@@ -3471,6 +3471,14 @@ async fn members_hear_the_outcome_of_their_referred_cases(backend: Backend) {
         })
         .await
         .unwrap();
+    analyst
+        .add_evidence(AddEvidenceRequest {
+            case_id: case.id.clone(),
+            evidence: Some(evidence(b"jpeg bytes of the warehouse", "the warehouse")),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
     let mut legal = cases(&sandbox, LEGAL).await;
     legal
         .refer_case(ReferCaseRequest {

@@ -139,8 +139,9 @@ async fn disclose(legal: &mut Le, id: &str) -> Result<LegalRequest, tonic::Statu
         .map(|r| r.into_inner().legal_request.unwrap())
 }
 
-/// A staff case about `seller`'s listing, reviewed, escalated and referred by legal staff to
-/// agency `agency_id`: the case, and its referral's id.
+/// A staff case about `seller`'s listing, with a screenshot of its storefront as evidence,
+/// reviewed, escalated and referred by legal staff to agency `agency_id`: the case, and its
+/// referral's id.
 async fn referred_case(
     sandbox: &Sandbox,
     agency_id: &str,
@@ -165,6 +166,20 @@ async fn referred_case(
         .unwrap()
         .into_inner()
         .r#case
+        .unwrap();
+    analyst
+        .add_evidence(cases::AddEvidenceRequest {
+            case_id: case.id.clone(),
+            evidence: Some(cases::EvidenceInput {
+                kind: cases::EvidenceKind::Screenshot as i32,
+                description: format!("{seller}'s storefront"),
+                content: format!("a screenshot of {seller}'s storefront").into_bytes(),
+                media_type: "image/png".to_owned(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
         .unwrap();
     analyst
         .start_review(cases::StartReviewRequest {

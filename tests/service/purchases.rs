@@ -290,29 +290,11 @@ async fn a_test_purchase_is_recorded_with_its_evidence_and_supports_a_referral(b
 
     // Nothing more is needed: taken down, escalated and referred on the test purchase,
     // whose report and photo go with the referral.
+    let mut legal = cases(&sandbox, LEGAL).await;
     review(&mut analyst, &case.id).await;
     act(&mut analyst, &case.id).await;
-    analyst
-        .escalate_case(EscalateCaseRequest {
-            id: case.id.clone(),
-            etag: String::new(),
-            note: "a counterfeit confirmed by test purchase".to_owned(),
-        })
-        .await
-        .unwrap();
-    cases(&sandbox, LEGAL)
-        .await
-        .refer_case(ReferCaseRequest {
-            id: case.id.clone(),
-            etag: String::new(),
-            referral: Some(Referral {
-                agency_id: "agy_0123456789abcdef0123456789abcdef".to_owned(),
-                summary: "Counterfeit bags, confirmed by a test purchase.".to_owned(),
-                ..Referral::default()
-            }),
-        })
-        .await
-        .unwrap();
+    escalate(&mut analyst, &case.id).await;
+    refer(&mut legal, &case.id).await.unwrap();
     let timeline = events(&mut analyst, &case.id).await;
     assert!(
         timeline
@@ -321,4 +303,75 @@ async fn a_test_purchase_is_recorded_with_its_evidence_and_supports_a_referral(b
                 && e.detail.contains("with 3 evidence")),
         "{timeline:?}"
     );
+
+    // Without it, a notice alone is not referred; a purchase that found the goods genuine
+    // stands against a referral until another finds a counterfeit.
+    let bare = submit(
+        &mut owner_client,
+        notice(&owner.id, &right.id, vec![listing("tp-5", "shop-v")]),
+    )
+    .await
+    .unwrap();
+    review(&mut analyst, &bare.id).await;
+    escalate(&mut analyst, &bare.id).await;
+    let refused = refer(&mut legal, &bare.id).await.unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert!(
+        refused
+            .message()
+            .contains("nothing on the case shows a counterfeit"),
+        "{refused:?}"
+    );
+    let genuine = TestPurchase {
+        conclusion: TestPurchaseConclusion::Genuine as i32,
+        findings: "Serial number and stitching match the factory's records.".to_owned(),
+        ..purchase("tp-5")
+    };
+    record(&mut owner_client, &bare.id, genuine, vec![photo(PNG)], "")
+        .await
+        .unwrap();
+    let refused = refer(&mut legal, &bare.id).await.unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert!(
+        refused.message().contains("found the goods genuine"),
+        "{refused:?}"
+    );
+    let timeline = events(&mut analyst, &bare.id).await;
+    assert!(
+        !timeline
+            .iter()
+            .any(|e| e.kind == CaseEventKind::Referred as i32),
+        "refused, and nothing referred: {timeline:?}"
+    );
+    record(&mut owner_client, &bare.id, purchase("tp-5"), vec![], "")
+        .await
+        .unwrap();
+    let referred = refer(&mut legal, &bare.id).await.unwrap();
+    assert_eq!(referred.status, CaseStatus::Referred as i32);
+}
+
+async fn escalate(analyst: &mut Cases, case_id: &str) {
+    analyst
+        .escalate_case(EscalateCaseRequest {
+            id: case_id.to_owned(),
+            etag: String::new(),
+            note: "the seller ships from a warehouse".to_owned(),
+        })
+        .await
+        .unwrap();
+}
+
+async fn refer(legal: &mut Cases, case_id: &str) -> Result<Case, tonic::Status> {
+    legal
+        .refer_case(ReferCaseRequest {
+            id: case_id.to_owned(),
+            etag: String::new(),
+            referral: Some(Referral {
+                agency_id: "agy_0123456789abcdef0123456789abcdef".to_owned(),
+                summary: "Counterfeit bags, confirmed by a test purchase.".to_owned(),
+                ..Referral::default()
+            }),
+        })
+        .await
+        .map(|r| r.into_inner().r#case.unwrap())
 }

@@ -256,13 +256,23 @@ async fn play(
     // Rights holders' notices, some with a test purchase first; a few sellers appeal.
     let mut noticed = file_notices(demo, &callers, &brands, &sellers, &mut dice).await?;
     let appealed = noticed.split_off(noticed.len() - noticed.len() / 20);
-    appeal(&callers, appealed, &mut dice).await?;
+    appeal(
+        &callers,
+        appealed.into_iter().map(|(id, _)| id).collect(),
+        &mut dice,
+    )
+    .await?;
 
     // Agencies: referrals of the worst cases, and requests for information.
     let agencies = admit_agencies(demo, &callers).await?;
+    // A referral rests on something that shows a counterfeit: a screening hit, or a
+    // test purchase that found one.
+    let bought = noticed
+        .into_iter()
+        .filter_map(|(id, bought)| bought.then_some(id));
     let worst: Vec<String> = taken_down
         .into_iter()
-        .chain(noticed)
+        .chain(bought)
         .take(demo.referrals)
         .collect();
     let arrests = refer(&callers, &agencies, worst, &mut dice).await?;
@@ -586,14 +596,14 @@ async fn decide(
 }
 
 /// Members file notices; one in five buys the item first and has it examined. Analysts
-/// uphold nearly all. Returns the cases taken down.
+/// uphold nearly all. Returns the cases taken down, each with whether it was bought.
 async fn file_notices(
     demo: &Demo,
     callers: &Callers,
     brands: &[OwnedBrand],
     sellers: &[String],
     dice: &mut Dice,
-) -> anyhow::Result<Vec<String>> {
+) -> anyhow::Result<Vec<(String, bool)>> {
     let bar = step("notices decided", demo.notices);
     let analyst = callers.cases(ANALYST)?;
     let work: Vec<(usize, OwnedBrand, String, bool, bool)> = (0..demo.notices)
@@ -661,7 +671,7 @@ async fn file_notices(
                     .await?;
             }
             decide(&mut analyst, &case.id, upheld).await?;
-            Ok(upheld.then_some(case.id))
+            Ok(upheld.then_some((case.id, test_buy)))
         }
     })
     .await?;

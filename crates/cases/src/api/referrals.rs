@@ -23,9 +23,28 @@ impl CasesApi {
         let txn = self.db().begin().await?;
         let (current, from) = self.open(&txn, principal, &id, &req.etag).await?;
         let evidence = store::list_evidence(&txn, &id, None, 100_000).await?;
+        let purchases = store::test_purchases_of(&txn, &id, domain::purchase::MAX_PER_CASE).await?;
+        let filed_by_seller = store::counter_notice_of(&current)?
+            .map(|c| c.evidence_ids)
+            .unwrap_or_default();
+        let grounds = moves::Grounds::of(
+            evidence.iter().map(|e| e.id.as_str()),
+            &filed_by_seller,
+            &purchases
+                .iter()
+                .map(store::purchase_findings)
+                .collect::<Vec<_>>(),
+            !current.hit_id.is_empty(),
+        );
         let (package, package_sha256) = store::package(&evidence);
-        let mv = moves::refer(from, agency_id.as_str(), evidence.len(), &package_sha256)
-            .map_err(ApiError::precondition)?;
+        let mv = moves::refer(
+            from,
+            agency_id.as_str(),
+            grounds,
+            evidence.len(),
+            &package_sha256,
+        )
+        .map_err(ApiError::precondition)?;
         let referral_id = ReferralId::generate();
         store::insert_referral(
             &txn,

@@ -5,6 +5,7 @@
 
 use assay_proto::cases::v1::{
     CaseEventKind, CaseStatus, CounterNotice, CounterNoticeReply, ReasonCode,
+    TestPurchaseConclusion,
 };
 use assay_proto::screening::v1::FeedbackOutcome;
 
@@ -255,14 +256,82 @@ pub fn escalate(from: CaseStatus, why: &str) -> Result<Move, Refusal> {
     Ok(Move::new(from, Action::Escalate)?.status_event(format!("escalated: {why}")))
 }
 
-/// Referred to an agency, with `count` evidence in a package of this hash.
+/// What a referral rests on.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Grounds {
+    /// Evidence against the seller: the case's, less what the seller filed with its
+    /// counter-notice and what test purchases that found no counterfeit recorded.
+    pub evidence: usize,
+    /// Test purchases that found a counterfeit.
+    pub counterfeit_buys: usize,
+    /// Test purchases that found the goods genuine.
+    pub genuine_buys: usize,
+    /// The case was opened from a screening hit: screening keeps the listing as it was
+    /// screened and why it was flagged, and the referral names the hit.
+    pub screening_hit: bool,
+}
+
+impl Grounds {
+    /// The grounds of a case holding `evidence` (ids), of which the seller filed
+    /// `filed_by_seller`, with test purchases (what each concluded, the evidence it
+    /// recorded), opened from a screening hit or not.
+    pub fn of<'a>(
+        evidence: impl IntoIterator<Item = &'a str>,
+        filed_by_seller: &[String],
+        purchases: &[(TestPurchaseConclusion, Vec<&str>)],
+        screening_hit: bool,
+    ) -> Self {
+        let not_against: std::collections::HashSet<&str> = filed_by_seller
+            .iter()
+            .map(String::as_str)
+            .chain(
+                purchases
+                    .iter()
+                    .filter(|(conclusion, _)| *conclusion != TestPurchaseConclusion::Counterfeit)
+                    .flat_map(|(_, ids)| ids.iter().copied()),
+            )
+            .collect();
+        let count = |wanted| purchases.iter().filter(|(c, _)| *c == wanted).count();
+        Self {
+            evidence: evidence
+                .into_iter()
+                .filter(|id| !not_against.contains(id))
+                .count(),
+            counterfeit_buys: count(TestPurchaseConclusion::Counterfeit),
+            genuine_buys: count(TestPurchaseConclusion::Genuine),
+            screening_hit,
+        }
+    }
+
+    /// Whether they are enough to refer a seller to law enforcement: something on the case
+    /// must show a counterfeit, and a test purchase that found the goods genuine stands
+    /// against the referral until another finds a counterfeit.
+    pub fn suffice(&self) -> Result<(), Refusal> {
+        if self.genuine_buys > 0 && self.counterfeit_buys == 0 {
+            return Err(format!(
+                "{} test purchase(s) found the goods genuine and none found a counterfeit: a referral needs a test purchase that finds one",
+                self.genuine_buys
+            )
+            .into());
+        }
+        if self.evidence == 0 && !self.screening_hit {
+            return Err("nothing on the case shows a counterfeit: record a test purchase that finds one, or add evidence, before referring".into());
+        }
+        Ok(())
+    }
+}
+
+/// Referred to an agency on `grounds`, with `count` evidence in a package of this hash.
 pub fn refer(
     from: CaseStatus,
     agency_id: &str,
+    grounds: Grounds,
     count: usize,
     package_sha256: &str,
 ) -> Result<Move, Refusal> {
-    Ok(Move::new(from, Action::Refer)?
+    let mv = Move::new(from, Action::Refer)?;
+    grounds.suffice()?;
+    Ok(mv
         .event(
             CaseEventKind::Referred,
             format!(
@@ -537,7 +606,11 @@ mod tests {
 
     #[test]
     fn referring_writes_the_package_then_the_status() {
-        let mv = refer(Investigating, "agy_1", 3, "ab12").unwrap();
+        let grounds = Grounds {
+            evidence: 3,
+            ..Grounds::default()
+        };
+        let mv = refer(Investigating, "agy_1", grounds, 3, "ab12").unwrap();
         assert_eq!(mv.to, Referred);
         assert_eq!(
             kinds(&mv),
@@ -546,6 +619,62 @@ mod tests {
         assert!(mv.events[0].detail.contains("3 evidence"));
         assert!(escalate(Open, "x").is_err());
         assert_eq!(escalate(UnderReview, "x").unwrap().to, Investigating);
+    }
+
+    #[test]
+    fn a_referral_rests_on_something_that_shows_a_counterfeit() {
+        use TestPurchaseConclusion::*;
+        let refused = |g: Grounds| refer(Investigating, "agy_1", g, 0, "ab12").unwrap_err();
+        let referred = |g: Grounds| refer(Investigating, "agy_1", g, 0, "ab12").unwrap().to;
+
+        // Nothing at all, or only what the seller filed.
+        let bare = Grounds::of([], &[], &[], false);
+        assert_eq!(bare, Grounds::default());
+        assert!(refused(bare).to_string().contains("nothing on the case"));
+        let sellers = Grounds::of(["evd_1"], &["evd_1".to_owned()], &[], false);
+        assert_eq!(sellers.evidence, 0);
+        assert!(refused(sellers).to_string().contains("nothing on the case"));
+
+        // A test purchase that found a counterfeit is enough on its own; one that found
+        // the goods genuine, or could not tell, is not.
+        let counterfeit = [(Counterfeit, vec!["evd_r", "evd_p"])];
+        let bought = Grounds::of(["evd_r", "evd_p"], &[], &counterfeit, false);
+        assert_eq!((bought.evidence, bought.counterfeit_buys), (2, 1));
+        assert_eq!(referred(bought), Referred);
+        let unsure = [(Inconclusive, vec!["evd_r"])];
+        let inconclusive = Grounds::of(["evd_r"], &[], &unsure, false);
+        assert_eq!(inconclusive.evidence, 0);
+        assert!(
+            refused(inconclusive)
+                .to_string()
+                .contains("nothing on the case")
+        );
+
+        // A genuine find stands against the referral, whatever else the case holds,
+        // until another purchase finds a counterfeit.
+        let genuine = [(Genuine, vec!["evd_g"])];
+        let cleared = Grounds::of(["evd_g", "evd_s"], &[], &genuine, true);
+        assert_eq!((cleared.evidence, cleared.genuine_buys), (1, 1));
+        assert!(
+            refused(cleared)
+                .to_string()
+                .contains("found the goods genuine")
+        );
+        let both = [genuine[0].clone(), counterfeit[0].clone()];
+        let mixed = Grounds::of(["evd_g", "evd_r", "evd_p"], &[], &both, false);
+        assert_eq!(mixed.evidence, 2);
+        assert_eq!(referred(mixed), Referred);
+
+        // Evidence added to the case, or the screening hit it was opened from, is enough.
+        assert_eq!(referred(Grounds::of(["evd_s"], &[], &[], false)), Referred);
+        assert_eq!(referred(Grounds::of([], &[], &[], true)), Referred);
+
+        // The case's status is checked before its grounds.
+        let early = refer(Open, "agy_1", Grounds::default(), 0, "ab12").unwrap_err();
+        assert!(
+            !early.to_string().contains("nothing on the case"),
+            "{early}"
+        );
     }
 
     #[test]

@@ -215,6 +215,20 @@ pub async fn listing_of_case(
 }
 
 /// A case's test purchases, oldest first.
+/// What a test purchase concluded, and the evidence it recorded (its report and photos).
+pub fn purchase_findings(
+    model: &test_purchase::Model,
+) -> (assay_proto::cases::v1::TestPurchaseConclusion, Vec<&str>) {
+    let conclusion =
+        assay_proto::cases::v1::TestPurchaseConclusion::from_str_name(&model.conclusion)
+            .unwrap_or_default();
+    let recorded = std::iter::once(model.report_evidence_id.as_str())
+        .chain(model.photo_evidence_ids.split(','))
+        .filter(|id| !id.is_empty())
+        .collect();
+    (conclusion, recorded)
+}
+
 pub async fn test_purchases_of(
     db: &impl ConnectionTrait,
     case_id: &CaseId,
