@@ -1,7 +1,8 @@
 //! Documents kept with records: an IP right's registration certificate, a delegation's
 //! letter of authorisation, an agency's signed legal process. Checked by their content,
 //! hashed, readable only by those who may read the record, and kept in the service's
-//! database or, when configured, in an S3-compatible object store.
+//! database or, when configured, in an S3-compatible object store, until their record has
+//! been over for the retention.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -21,11 +22,12 @@ use crate::fixtures::*;
 
 on_both_backends!(
     certificates_and_letters_are_read_only_by_those_who_may_read_the_record,
+    documents_of_ended_records_lose_their_content_after_the_retention,
     a_signed_legal_process_is_read_only_by_its_agency_and_oversight_and_audited,
     documents_can_be_kept_in_an_s3_compatible_object_store,
 );
 
-const PDF: &[u8] = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n%%EOF\n";
+pub(crate) const PDF: &[u8] = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n%%EOF\n";
 
 fn upload(parent: &str, name: &str, content: &[u8], request_id: &str) -> AttachDocumentRequest {
     AttachDocumentRequest {
@@ -244,6 +246,177 @@ async fn certificates_and_letters_are_read_only_by_those_who_may_read_the_record
             .await,
         Code::NotFound,
     );
+}
+
+fn timestamp(time: std::time::SystemTime) -> prost_types::Timestamp {
+    let since = time.duration_since(std::time::UNIX_EPOCH).unwrap();
+    prost_types::Timestamp {
+        seconds: since.as_secs() as i64,
+        nanos: since.subsec_nanos() as i32,
+    }
+}
+
+async fn purge(
+    client: &mut Registry,
+    ended_before: Option<prost_types::Timestamp>,
+) -> Result<i64, tonic::Status> {
+    client
+        .purge_documents(PurgeDocumentsRequest { ended_before })
+        .await
+        .map(|r| r.into_inner().purged)
+}
+
+async fn read(client: &mut Registry, id: &str) -> Result<Vec<u8>, tonic::Status> {
+    client
+        .get_document(GetDocumentRequest { id: id.to_owned() })
+        .await
+        .map(|r| r.into_inner().content)
+}
+
+async fn listed(client: &mut Registry, parent: &str) -> Vec<Document> {
+    client
+        .list_documents(ListDocumentsRequest {
+            parent: parent.to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .documents
+}
+
+async fn documents_of_ended_records_lose_their_content_after_the_retention(backend: Backend) {
+    let sandbox = Sandbox::start(backend).await;
+    let (owner, brand, right) = protected_right(&sandbox, "Maison Ardent", "018800097").await;
+    let mut admin = registry(&sandbox, ADMIN).await;
+    let mut legal = registry(&sandbox, LEGAL).await;
+    let agent = active_member(&mut admin, "Law Firm LLP", MemberKind::Agent).await;
+    let mut owner_client = registry(&sandbox, &format!("member:{}", owner.id)).await;
+
+    // Records that live, and records that end: a right past its validity, a right
+    // rejected, a delegation ended; each with a document.
+    let live = attach(&mut owner_client, upload(&right.id, "live.pdf", PDF, ""))
+        .await
+        .unwrap();
+    let lapsed = create_right(
+        &mut admin,
+        IpRight {
+            valid_from: Some(date(2005, 1, 15)),
+            valid_until: Some(date(2015, 1, 15)),
+            ..trademark_msg(&brand.id, "004400097")
+        },
+    )
+    .await;
+    let lapsed_doc = attach(&mut owner_client, upload(&lapsed.id, "old.pdf", PDF, ""))
+        .await
+        .unwrap();
+    let refused = create_right(&mut admin, trademark_msg(&brand.id, "018800098")).await;
+    let refused_doc = attach(&mut owner_client, upload(&refused.id, "bad.pdf", PDF, ""))
+        .await
+        .unwrap();
+    legal
+        .reject_ip_right(RejectIpRightRequest {
+            id: refused.id.clone(),
+            etag: String::new(),
+            reason: "the register shows another proprietor".to_owned(),
+        })
+        .await
+        .unwrap();
+    let mut letters = Vec::new();
+    for _ in 0..2 {
+        let delegation = owner_client
+            .create_delegation(CreateDelegationRequest {
+                delegation: Some(Delegation {
+                    agent_member_id: agent.id.clone(),
+                    brand_ids: vec![brand.id.clone()],
+                    ..Delegation::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .delegation
+            .unwrap();
+        let letter = attach(
+            &mut owner_client,
+            upload(&delegation.id, "authorisation.pdf", PDF, ""),
+        )
+        .await
+        .unwrap();
+        letters.push((delegation, letter));
+    }
+    owner_client
+        .delete_delegation(DeleteDelegationRequest {
+            id: letters[1].0.id.clone(),
+            etag: String::new(),
+        })
+        .await
+        .unwrap();
+
+    // Purged as of 2020: only the right that lapsed in 2015.
+    let in_2020 = prost_types::Timestamp {
+        seconds: 1_577_836_800,
+        nanos: 0,
+    };
+    assert_eq!(purge(&mut admin, Some(in_2020)).await.unwrap(), 1);
+    let kept = listed(&mut owner_client, &lapsed.id).await;
+    assert_eq!(kept.len(), 1);
+    assert!(kept[0].purge_time.is_some(), "{kept:?}");
+    assert_eq!(
+        (
+            kept[0].sha256.as_str(),
+            kept[0].size_bytes,
+            kept[0].name.as_str()
+        ),
+        (lapsed_doc.sha256.as_str(), PDF.len() as i64, "old.pdf"),
+        "what describes it stays"
+    );
+    let gone = read(&mut owner_client, &lapsed_doc.id).await.unwrap_err();
+    assert_eq!(gone.code(), Code::FailedPrecondition, "{gone:?}");
+    assert!(gone.message().contains("deleted"), "{gone:?}");
+    assert_eq!(read(&mut owner_client, &refused_doc.id).await.unwrap(), PDF);
+
+    // Purged as of now: the rejected right's and the ended delegation's too, not the rest.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let now = timestamp(std::time::SystemTime::now());
+    assert_eq!(purge(&mut admin, Some(now)).await.unwrap(), 2);
+    expect_code(
+        read(&mut owner_client, &refused_doc.id).await,
+        Code::FailedPrecondition,
+    );
+    assert!(
+        listed(&mut legal, &refused.id).await[0]
+            .purge_time
+            .is_some()
+    );
+    assert_eq!(read(&mut owner_client, &live.id).await.unwrap(), PDF);
+    assert_eq!(
+        read(&mut owner_client, &letters[0].1.id).await.unwrap(),
+        PDF
+    );
+    assert!(
+        listed(&mut owner_client, &right.id).await[0]
+            .purge_time
+            .is_none()
+    );
+    assert_eq!(purge(&mut admin, Some(now)).await.unwrap(), 0, "once");
+
+    // The time is required and not in the future; members and analysts may not purge.
+    let missing = purge(&mut admin, None).await.unwrap_err();
+    assert_eq!(bad_fields(&missing), ["ended_before"]);
+    let tomorrow = timestamp(std::time::SystemTime::now() + Duration::from_secs(86_400));
+    let future = purge(&mut admin, Some(tomorrow)).await.unwrap_err();
+    assert_eq!(bad_fields(&future), ["ended_before"]);
+    for caller in [&mut owner_client, &mut registry(&sandbox, ANALYST).await] {
+        expect_code(
+            caller
+                .purge_documents(PurgeDocumentsRequest {
+                    ended_before: Some(now),
+                })
+                .await,
+            Code::PermissionDenied,
+        );
+    }
 }
 
 async fn a_signed_legal_process_is_read_only_by_its_agency_and_oversight_and_audited(
@@ -467,4 +640,32 @@ async fn documents_can_be_kept_in_an_s3_compatible_object_store(backend: Backend
         .await
         .unwrap_err();
     assert_eq!(altered.code(), Code::Internal, "{altered:?}");
+
+    // Once its right has ended and the retention passed, the object is deleted too.
+    registry(&sandbox, LEGAL)
+        .await
+        .reject_ip_right(RejectIpRightRequest {
+            id: right.id.clone(),
+            etag: String::new(),
+            reason: "the register shows another proprietor".to_owned(),
+        })
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let now = timestamp(std::time::SystemTime::now());
+    let mut admin = registry(&sandbox, ADMIN).await;
+    assert_eq!(purge(&mut admin, Some(now)).await.unwrap(), 1);
+    let deleted = bucket.get(&key).await.unwrap_err();
+    assert!(
+        matches!(deleted, object_store::Error::NotFound { .. }),
+        "{deleted:?}"
+    );
+    expect_code(
+        owner_client
+            .get_document(GetDocumentRequest {
+                id: certificate.id.clone(),
+            })
+            .await,
+        Code::FailedPrecondition,
+    );
 }

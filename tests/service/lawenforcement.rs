@@ -306,6 +306,7 @@ on_both_backends!(
     an_expired_package_is_deleted_but_its_manifest_kept,
     the_legal_clocks,
     preserved_sellers_survive_a_purge,
+    legal_processes_of_ended_requests_are_purged_unless_held,
     purges_fail_closed_when_holds_cannot_be_checked,
     altering_any_audit_entry_breaks_the_chain_there,
     a_database_writer_cannot_rewrite_the_audit_chain,
@@ -1236,6 +1237,139 @@ async fn preserved_sellers_survive_a_purge(backend: Backend) {
 }
 
 /// Without a law-enforcement service to ask about holds, nothing is purged at all.
+async fn legal_processes_of_ended_requests_are_purged_unless_held(backend: Backend) {
+    let sandbox = Sandbox::start_with(
+        backend,
+        &[ServiceName::Registry, ServiceName::LawEnforcement],
+        |_| {},
+    )
+    .await;
+    let mut legal = le(&sandbox, LEGAL).await;
+    let a = agency(&mut legal, "Guardia di Finanza", "IT", "gdf.gov.it").await;
+    let mut as_a = le(&sandbox, &agency_principal(&a.id)).await;
+    let attach = async |client: &mut Le, request: &LegalRequest| {
+        client
+            .attach_document(AttachDocumentRequest {
+                parent: request.id.clone(),
+                name: "signed-process.pdf".to_owned(),
+                content: crate::documents::PDF.to_vec(),
+                sha256: String::new(),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .document
+            .unwrap()
+    };
+    let read = async |client: &mut Le, id: &str| {
+        client
+            .get_document(GetDocumentRequest { id: id.to_owned() })
+            .await
+            .map(|r| r.into_inner().content)
+    };
+
+    // Rejected: its process goes once the retention is over.
+    let refused = submit(
+        &mut as_a,
+        request(
+            LegalProcess::CourtOrder,
+            "gdf.gov.it",
+            vec![seller("s-free")],
+        ),
+    )
+    .await
+    .unwrap();
+    let refused_doc = attach(&mut as_a, &refused).await;
+    verified(&mut legal, &refused.id).await;
+    review(
+        &mut legal,
+        &refused.id,
+        ReviewDecision::Reject,
+        vec![],
+        vec![],
+    )
+    .await
+    .unwrap();
+    // Preserved and closed: the hold it placed keeps its process.
+    let preserved = approved(
+        &mut as_a,
+        &mut legal,
+        LegalProcess::Preservation,
+        "gdf.gov.it",
+        &["s-held"],
+    )
+    .await;
+    let preserved_doc = attach(&mut legal, &preserved).await;
+    legal
+        .close_request(CloseRequestRequest {
+            id: preserved.id.clone(),
+            etag: String::new(),
+            note: String::new(),
+        })
+        .await
+        .unwrap();
+    // Still open: kept.
+    let open = submit(
+        &mut as_a,
+        request(
+            LegalProcess::CourtOrder,
+            "gdf.gov.it",
+            vec![seller("s-open")],
+        ),
+    )
+    .await
+    .unwrap();
+    let open_doc = attach(&mut as_a, &open).await;
+
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let now = prost_types::Timestamp {
+        seconds: since.as_secs() as i64,
+        nanos: since.subsec_nanos() as i32,
+    };
+    let mut admin = le(&sandbox, ADMIN).await;
+    let purge = PurgeDocumentsRequest {
+        ended_before: Some(now),
+    };
+    let done = admin.purge_documents(purge).await.unwrap().into_inner();
+    assert_eq!((done.purged, done.held), (1, 1));
+
+    let gone = read(&mut as_a, &refused_doc.id).await.unwrap_err();
+    assert_eq!(gone.code(), Code::FailedPrecondition, "{gone:?}");
+    let described = legal
+        .list_documents(ListDocumentsRequest {
+            parent: refused.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .documents;
+    assert!(described[0].purge_time.is_some(), "{described:?}");
+    assert_eq!(described[0].sha256, refused_doc.sha256);
+    for kept in [&preserved_doc, &open_doc] {
+        assert_eq!(
+            read(&mut legal, &kept.id).await.unwrap(),
+            crate::documents::PDF
+        );
+    }
+    audited(&sandbox, &refused.id, "document.purge", "ok").await;
+
+    // Once is enough; the held one stays held; nobody but admins purges.
+    let again = admin.purge_documents(purge).await.unwrap().into_inner();
+    assert_eq!((again.purged, again.held), (0, 1));
+    for caller in [&mut legal, &mut as_a] {
+        expect_code(caller.purge_documents(purge).await, Code::PermissionDenied);
+    }
+    let missing = admin
+        .purge_documents(PurgeDocumentsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&missing), ["ended_before"]);
+}
+
 async fn purges_fail_closed_when_holds_cannot_be_checked(backend: Backend) {
     let sandbox = Sandbox::start_with(
         backend,

@@ -10,16 +10,11 @@ pub async fn retention_forever(
     retention: std::time::Duration,
     shutdown: tokio_util::sync::CancellationToken,
 ) {
-    let retention = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
-    let hourly = std::time::Duration::from_secs(3600);
-    let mut rounds = Rounds::every(hourly, shutdown);
-    while rounds.next().await {
-        if let Some(before) = assay_common::time::now().checked_sub_signed(retention)
-            && let Err(error) = api.purge(before).await
-        {
-            tracing::warn!(%error, "purging old cases failed; will retry");
-        }
-    }
+    assay_common::jobs::retention_forever("old cases", retention, shutdown, |before| {
+        let api = api.clone();
+        async move { api.purge(before).await }
+    })
+    .await;
 }
 
 /// Escalates cases past their deadline, every `interval`: each once, whichever replica

@@ -6,8 +6,12 @@
 //! S3-compatible object store with only its metadata in the database.
 //!
 //! Who may attach or read a document is the service's to decide: whoever may read the
-//! record. Documents live as long as their record.
+//! record. A document's content is kept while its record lives and for `[documents]
+//! retention` after the record ended (the service says when that was, and which records a
+//! preservation hold covers: those keep theirs); then it is deleted, and what describes the
+//! document — its name, type, size, SHA-256 and uploader — stays, with the time of purging.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -20,6 +24,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::db::Db;
 use crate::ids::DocumentId;
 use crate::{ApiError, ApiResult, FieldViolations, validate};
 
@@ -46,6 +51,9 @@ pub const MEDIA_TYPES: [&str; 5] = [
 pub struct DocumentsConfig {
     /// The largest document accepted, in bytes: at most 10 MiB.
     pub max_bytes: usize,
+    /// How long a document's content is kept after its record ended.
+    #[serde(with = "humantime_serde")]
+    pub retention: std::time::Duration,
     /// Unset: each service's own database keeps the content.
     pub object_store: Option<ObjectStoreConfig>,
 }
@@ -54,6 +62,7 @@ impl Default for DocumentsConfig {
     fn default() -> Self {
         Self {
             max_bytes: MAX_BYTES,
+            retention: std::time::Duration::from_secs(2555 * 24 * 3600),
             object_store: None,
         }
     }
@@ -91,6 +100,9 @@ impl DocumentsConfig {
             problems.push(format!(
                 "documents.max_bytes must be between 1 and {MAX_BYTES}"
             ));
+        }
+        if self.retention.is_zero() {
+            problems.push("documents.retention must be above zero".to_owned());
         }
         if let Some(store) = &self.object_store {
             if store.bucket.trim().is_empty() {
@@ -265,6 +277,7 @@ impl Documents {
             object_key: Set(object_key),
             uploaded_by: Set(actor.to_owned()),
             upload_time: Set(now),
+            purge_time: Set(None),
         }
         .insert(db)
         .await?)
@@ -304,6 +317,13 @@ impl Documents {
 
     /// The content of a document, checked against the hash taken when it was uploaded.
     pub async fn content(&self, model: &entity::Model) -> ApiResult<Vec<u8>> {
+        if let Some(purged) = model.purge_time {
+            return Err(ApiError::precondition(format!(
+                "the content of document {} was deleted on {}, its record having ended longer ago than the retention; its name, size and SHA-256 are kept",
+                model.id,
+                purged.date_naive()
+            )));
+        }
         let content = match (&model.content, &model.object_key, &self.store) {
             (Some(content), _, _) => content.clone(),
             (None, Some(key), Some((store, _))) => store
@@ -334,6 +354,131 @@ impl Documents {
             )));
         }
         Ok(content)
+    }
+}
+
+/// What a service says of the records some documents belong to.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Ended {
+    /// The records that ended before the time asked about.
+    pub ended: BTreeSet<String>,
+    /// Of those, the ones a preservation hold covers: their documents are kept.
+    pub held: BTreeSet<String>,
+}
+
+/// A document whose content a purge deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Purged {
+    pub id: String,
+    pub parent: String,
+    pub sha256: String,
+}
+
+/// Documents whose content is kept, read a batch at a time.
+const PURGE_BATCH: u64 = 500;
+
+impl Documents {
+    /// Deletes the content of every document whose record ended, batch by batch: `judge`
+    /// says which of a batch's records ended (and which of those are held), `record` is
+    /// handed the transaction that marks a batch purged, with what it purged, to add to it
+    /// (an audit entry, say) and hand back. An object is deleted before its row says so: a
+    /// purge cut short is finished by the next. Returns (purged, kept for a hold).
+    pub async fn purge_ended<J, JF, R, RF>(
+        &self,
+        db: &Db,
+        mut judge: J,
+        mut record: R,
+    ) -> ApiResult<(u64, u64)>
+    where
+        J: FnMut(Vec<String>) -> JF,
+        JF: Future<Output = ApiResult<Ended>>,
+        R: FnMut(sea_orm::DatabaseTransaction, Vec<Purged>) -> RF,
+        RF: Future<Output = ApiResult<sea_orm::DatabaseTransaction>>,
+    {
+        use sea_orm::TransactionTrait;
+        let (mut purged, mut held) = (0u64, 0u64);
+        let mut after: Option<String> = None;
+        loop {
+            let mut query = entity::Entity::find()
+                .select_only()
+                .columns([
+                    entity::Column::Id,
+                    entity::Column::Parent,
+                    entity::Column::Sha256,
+                    entity::Column::ObjectKey,
+                ])
+                .filter(entity::Column::PurgeTime.is_null());
+            if let Some(after) = &after {
+                query = query.filter(entity::Column::Id.gt(after.as_str()));
+            }
+            let kept: Vec<(String, String, String, Option<String>)> = query
+                .order_by_asc(entity::Column::Id)
+                .limit(PURGE_BATCH)
+                .into_tuple()
+                .all(db)
+                .await?;
+            let Some((last, ..)) = kept.last() else {
+                break;
+            };
+            after = Some(last.clone());
+            let parents: BTreeSet<&str> = kept.iter().map(|(_, p, ..)| p.as_str()).collect();
+            let judged = judge(parents.into_iter().map(str::to_owned).collect()).await?;
+            let mut doomed = Vec::new();
+            for (id, parent, sha256, key) in &kept {
+                if !judged.ended.contains(parent) {
+                    continue;
+                }
+                if judged.held.contains(parent) {
+                    held += 1;
+                    continue;
+                }
+                if let (Some(key), Some((store, _))) = (key, &self.store) {
+                    match store.delete(&ObjectPath::from(key.as_str())).await {
+                        Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                        Err(e) => return Err(unavailable("deleted", e)),
+                    }
+                }
+                doomed.push(Purged {
+                    id: id.clone(),
+                    parent: parent.clone(),
+                    sha256: sha256.clone(),
+                });
+            }
+            let now = crate::time::now();
+            let txn = db.begin().await?;
+            let mut done = Vec::with_capacity(doomed.len());
+            for document in doomed {
+                // One row at a time: a replica purging beside this one purges each once.
+                let marked = entity::Entity::update_many()
+                    .col_expr(
+                        entity::Column::Content,
+                        sea_orm::sea_query::Expr::value(Option::<Vec<u8>>::None),
+                    )
+                    .col_expr(
+                        entity::Column::PurgeTime,
+                        sea_orm::sea_query::Expr::value(Some(now)),
+                    )
+                    .filter(entity::Column::Id.eq(document.id.as_str()))
+                    .filter(entity::Column::PurgeTime.is_null())
+                    .exec(&txn)
+                    .await?;
+                if marked.rows_affected == 1 {
+                    done.push(document);
+                }
+            }
+            let count = done.len() as u64;
+            let txn = if done.is_empty() {
+                txn
+            } else {
+                record(txn, done).await?
+            };
+            txn.commit().await?;
+            purged += count;
+            if (kept.len() as u64) < PURGE_BATCH {
+                break;
+            }
+        }
+        Ok((purged, held))
     }
 }
 
@@ -370,6 +515,7 @@ pub fn to_proto(model: &entity::Model) -> assay_proto::common::v1::Document {
         size_bytes: model.size_bytes,
         uploaded_by: model.uploaded_by.clone(),
         upload_time: Some(crate::time::to_timestamp(model.upload_time)),
+        purge_time: model.purge_time.map(crate::time::to_timestamp),
     }
 }
 
@@ -394,6 +540,8 @@ pub mod entity {
         pub object_key: Option<String>,
         pub uploaded_by: String,
         pub upload_time: DateTimeUtc,
+        /// When its content was deleted, its record's retention over.
+        pub purge_time: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -464,6 +612,40 @@ impl sea_orm_migration::MigrationTrait for Migration {
     }
 }
 
+/// The time a document's content was deleted, listed after [`Migration`].
+pub struct PurgeTimeMigration;
+
+impl sea_orm_migration::MigrationName for PurgeTimeMigration {
+    fn name(&self) -> &str {
+        "m20261207_000015_add_document_purge_time"
+    }
+}
+
+#[sea_orm_migration::async_trait::async_trait]
+impl sea_orm_migration::MigrationTrait for PurgeTimeMigration {
+    async fn up(
+        &self,
+        manager: &sea_orm_migration::SchemaManager,
+    ) -> Result<(), sea_orm_migration::DbErr> {
+        use sea_orm_migration::prelude::*;
+        use sea_orm_migration::schema::*;
+
+        #[derive(DeriveIden)]
+        enum Documents {
+            Table,
+            PurgeTime,
+        }
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Documents::Table)
+                    .add_column(timestamp_with_time_zone_null(Documents::PurgeTime))
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -494,7 +676,7 @@ mod tests {
         let documents = Documents::new(
             &DocumentsConfig {
                 max_bytes: 100,
-                object_store: None,
+                ..DocumentsConfig::default()
             },
             "test",
         )
@@ -519,9 +701,10 @@ mod tests {
     }
 
     #[test]
-    fn an_object_store_must_be_reachable_by_url() {
+    fn a_size_a_retention_and_an_object_store_url_are_checked() {
         let config = DocumentsConfig {
             max_bytes: 0,
+            retention: std::time::Duration::ZERO,
             object_store: Some(ObjectStoreConfig {
                 endpoint: "minio:9000".to_owned(),
                 bucket: String::new(),
@@ -531,7 +714,7 @@ mod tests {
                 secret_access_key_file: "/nonexistent".into(),
             }),
         };
-        assert_eq!(config.problems().len(), 3, "{:?}", config.problems());
+        assert_eq!(config.problems().len(), 4, "{:?}", config.problems());
         assert!(
             Documents::new(&config, "registry").is_err(),
             "no secret file"

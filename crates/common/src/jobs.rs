@@ -44,6 +44,29 @@ impl Rounds {
     }
 }
 
+/// Retention: hourly, `purge(before)` deletes what ended before `before`, `retention` ago
+/// (and logs what it did); `what` names it in the log when it fails.
+pub async fn retention_forever<F, Fut>(
+    what: &'static str,
+    retention: Duration,
+    shutdown: CancellationToken,
+    mut purge: F,
+) where
+    F: FnMut(chrono::DateTime<chrono::Utc>) -> Fut,
+    Fut: Future<Output = crate::ApiResult<(u64, u64)>>,
+{
+    let retention = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+    let mut rounds = Rounds::every(Duration::from_secs(3600), shutdown);
+    while rounds.next().await {
+        let Some(before) = crate::time::now().checked_sub_signed(retention) else {
+            continue;
+        };
+        if let Err(error) = purge(before).await {
+            tracing::warn!(%error, "purging {what} failed; will retry");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -203,12 +203,12 @@ impl Platform {
         self.offline
     }
 
-    /// The credentials service `name` presents when calling its peers.
     /// Where service `name` keeps its documents' content (`[documents]`).
     pub fn documents(&self, name: &str) -> anyhow::Result<crate::documents::Documents> {
         crate::documents::Documents::new(&self.config.documents, name)
     }
 
+    /// The credentials service `name` presents when calling its peers.
     pub fn credentials(&self, name: &str) -> ServiceCredentials {
         self.bearer_credentials(name)
             .with_tls(self.peer_tls.clone())

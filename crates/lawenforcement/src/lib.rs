@@ -218,7 +218,17 @@ impl Service for LawEnforcement {
                 self.audit.clone(),
                 self.config.deadline_check_interval,
                 self.config.hold_warning,
+                shutdown.clone(),
+            ));
+            let api = self.api.clone();
+            tokio::spawn(assay_common::jobs::retention_forever(
+                "documents' contents",
+                self.platform.config.documents.retention,
                 shutdown,
+                move |before| {
+                    let api = api.clone();
+                    async move { api.purge_documents(before, "system:retention").await }
+                },
             ));
             status.set_ready(true).await;
             Ok(())

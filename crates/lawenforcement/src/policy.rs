@@ -2,9 +2,10 @@
 //! is read; handlers then keep agencies to their own requests and referrals, answering
 //! another agency's exactly like a missing one, and audit every refusal.
 
-use assay_common::auth::Role::{Auditor, Legal};
+use assay_common::auth::Role::{Admin, Auditor, Legal};
 use assay_common::policy::{Policy, Staff, Tenant, rule};
 
+const ADMIN: Staff = Staff::Roles(&[Admin]);
 const LEGAL: Staff = Staff::Roles(&[Legal]);
 /// Staff who may read requests and watch their deadlines.
 const OVERSIGHT: Staff = Staff::Roles(&[Legal, Auditor]);
@@ -32,6 +33,7 @@ pub static POLICY: Policy = Policy {
         rule("AttachDocument",          LEGAL,     AGENCY,    &[]).max_request(DOCUMENT),
         rule("ListDocuments",           OVERSIGHT, AGENCY,    &[]),
         rule("GetDocument",             OVERSIGHT, AGENCY,    &[]),
+        rule("PurgeDocuments",          ADMIN,     NO_TENANT, &[]),
         rule("ListRequests",            OVERSIGHT, AGENCY,    &[]),
         rule("StartVerification",       LEGAL,     NO_TENANT, &[]),
         rule("CompleteVerification",    LEGAL,     NO_TENANT, &[]),

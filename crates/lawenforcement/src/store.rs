@@ -116,6 +116,20 @@ pub async fn find_request(
     Ok(request::Entity::find_by_id(id.clone()).one(db).await?)
 }
 
+/// The requests of `ids` that exist.
+pub async fn requests_by_ids(
+    db: &impl ConnectionTrait,
+    ids: &[RequestId],
+) -> ApiResult<Vec<request::Model>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(request::Entity::find()
+        .filter(request::Column::Id.is_in(ids.iter().map(RequestId::as_str)))
+        .all(db)
+        .await?)
+}
+
 pub async fn insert_request(
     db: &impl ConnectionTrait,
     body: &LegalRequest,

@@ -120,6 +120,16 @@ impl Service for Registry {
             self.config.catalogue_sweep_interval,
             self.platform.shutdown.clone(),
         ));
+        let api = self.api.clone();
+        tokio::spawn(assay_common::jobs::retention_forever(
+            "documents' contents",
+            self.platform.config.documents.retention,
+            self.platform.shutdown.clone(),
+            move |before| {
+                let api = api.clone();
+                async move { api.purge_documents(before).await.map(|purged| (purged, 0)) }
+            },
+        ));
         Box::pin(async move {
             status.set_ready(true).await;
             Ok(())

@@ -44,6 +44,7 @@ pub static POLICY: Policy = Policy {
         rule("AttachDocument",       Staff::Roles(&[Admin, Legal]), MEMBER, &[]).max_request(DOCUMENT),
         rule("ListDocuments",        STAFF,  MEMBER,    &[]),
         rule("GetDocument",          STAFF,  MEMBER,    &[]),
+        rule("PurgeDocuments",       ADMIN,  NO_TENANT, &[]),
         // Every brand's authorised sellers, prices, logos and agents: screening's input,
         // not a tenant's reading.
         rule("GetCatalogue",         STAFF,  NO_TENANT, &["screening", "cases"]),

@@ -2,8 +2,6 @@
 
 use std::time::Duration;
 
-use assay_common::jobs::Rounds;
-
 use crate::ScreeningApi;
 
 /// Purges hits past their retention, hourly.
@@ -19,13 +17,9 @@ pub async fn retention_forever(
         );
         return;
     }
-    let retention = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
-    let mut rounds = Rounds::every(Duration::from_secs(3600), shutdown);
-    while rounds.next().await {
-        if let Some(before) = assay_common::time::now().checked_sub_signed(retention)
-            && let Err(error) = api.purge(before).await
-        {
-            tracing::warn!(%error, "purging old hits failed; will retry");
-        }
-    }
+    assay_common::jobs::retention_forever("old hits", retention, shutdown, |before| {
+        let api = api.clone();
+        async move { api.purge(before).await }
+    })
+    .await;
 }

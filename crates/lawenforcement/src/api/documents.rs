@@ -1,9 +1,12 @@
 //! The documents of legal requests (the signed legal process), read by those who may read
-//! the request, every upload, listing and read in the audit log.
+//! the request, every upload, listing, read and purge in the audit log. A request's
+//! documents lose their content once it has been over for the retention, unless a
+//! preservation hold in force covers one of its sellers or listings.
 
-use assay_common::documents;
+use assay_common::documents::{self, Ended, Purged};
 use assay_common::ids::DocumentId;
 use assay_proto::common::v1::Document;
+use chrono::{DateTime, Utc};
 
 use super::*;
 
@@ -113,4 +116,104 @@ impl LawEnforcementApi {
             content,
         })
     }
+    /// Deletes the content of documents of requests that ended (rejected or closed) before
+    /// `before`, keeping those of requests a hold in force covers; each purge is audited as
+    /// `actor`'s. Returns (purged, held).
+    pub async fn purge_documents(
+        &self,
+        before: DateTime<Utc>,
+        actor: &str,
+    ) -> ApiResult<(u64, u64)> {
+        let (db, audit) = (self.db(), &self.inner.audit);
+        let (purged, held) = self
+            .inner
+            .documents
+            .purge_ended(
+                db,
+                |records| async move { ended_requests(db, &records, before).await },
+                |txn, purged: Vec<Purged>| async move {
+                    for document in &purged {
+                        audit
+                            .append(
+                                &txn,
+                                Entry {
+                                    actor,
+                                    action: "document.purge",
+                                    resource: &document.parent,
+                                    outcome: "ok",
+                                    detail: &format!(
+                                        "{} (sha256 {}): content deleted, the request over for the retention",
+                                        document.id, document.sha256
+                                    ),
+                                },
+                            )
+                            .await?;
+                    }
+                    Ok(txn)
+                },
+            )
+            .await?;
+        if purged > 0 || held > 0 {
+            tracing::info!(purged, held, %before, "contents of documents of ended requests purged");
+        }
+        Ok((purged, held))
+    }
+
+    pub(super) async fn purge_documents_before(
+        &self,
+        principal: &Principal,
+        req: PurgeDocumentsRequest,
+    ) -> ApiResult<PurgeDocumentsResponse> {
+        let before = time::past_timestamp(req.ended_before.as_ref())
+            .map_err(|e| ApiError::invalid("ended_before", e))?;
+        let (purged, held) = self.purge_documents(before, &principal.actor()).await?;
+        Ok(PurgeDocumentsResponse {
+            purged: purged as i64,
+            held: held as i64,
+        })
+    }
+}
+
+/// Of `records` (requests, by id), those that ended before `before`, and of those the ones
+/// a preservation hold in force covers (one of their sellers or listings).
+async fn ended_requests(db: &Db, records: &[String], before: DateTime<Utc>) -> ApiResult<Ended> {
+    let ids: Vec<RequestId> = records
+        .iter()
+        .filter_map(|id| RequestId::parse(id).ok())
+        .collect();
+    let mut ended = Ended::default();
+    let (mut sellers, mut listings) = (Vec::new(), Vec::new());
+    for model in store::requests_by_ids(db, &ids).await? {
+        let request = convert::request(&model)?;
+        let over = domain::request_ended(&request).is_some_and(|ended| ended < before);
+        if !over {
+            continue;
+        }
+        for target in &request.targets {
+            match TargetKind::try_from(target.kind) {
+                Ok(TargetKind::Seller) => sellers.push((target.id.clone(), model.id.clone())),
+                Ok(TargetKind::Listing) => listings.push((target.id.clone(), model.id.clone())),
+                _ => {}
+            }
+        }
+        ended.ended.insert(model.id.to_string());
+    }
+    let now = time::now();
+    for (kind, targets) in [
+        (TargetKind::Seller, sellers),
+        (TargetKind::Listing, listings),
+    ] {
+        let ids: Vec<String> = targets.iter().map(|(id, _)| id.clone()).collect();
+        let held: BTreeSet<String> = store::held(db, kind, &ids, now)
+            .await?
+            .into_iter()
+            .collect();
+        ended.held.extend(
+            targets
+                .into_iter()
+                .filter(|(id, _)| held.contains(id))
+                .map(|(_, request)| request.to_string()),
+        );
+    }
+    Ok(ended)
 }

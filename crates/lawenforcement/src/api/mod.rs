@@ -307,6 +307,8 @@ assay_common::rpcs! {
             |p, req| self.list_documents(&p, req);
         get_document(GetDocumentRequest) -> GetDocumentResponse =
             |p, req| self.get_document(&p, req);
+        purge_documents(PurgeDocumentsRequest) -> PurgeDocumentsResponse =
+            |p, req| self.purge_documents_before(&p, req);
         list_requests(ListRequestsRequest) -> ListRequestsResponse =
             |p, req| self.list_requests(&p, req);
         start_verification(StartVerificationRequest) -> StartVerificationResponse =

@@ -242,12 +242,54 @@ pub fn urgency(
     }
 }
 
+/// When a request ended, if it has: rejected or closed, at its last change.
+pub fn request_ended(
+    request: &assay_proto::lawenforcement::v1::LegalRequest,
+) -> Option<DateTime<Utc>> {
+    let status = RequestStatus::try_from(request.status).unwrap_or_default();
+    if !matches!(status, RequestStatus::Rejected | RequestStatus::Closed) {
+        return None;
+    }
+    request
+        .update_time
+        .as_ref()
+        .and_then(|t| assay_common::time::from_timestamp(t).ok())
+}
+
 /// Package lifetime default.
 pub const PACKAGE_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_ends_when_rejected_or_closed() {
+        use assay_proto::lawenforcement::v1::LegalRequest;
+        let changed: DateTime<Utc> = "2026-05-01T12:00:00Z".parse().unwrap();
+        let request = |status: RequestStatus| LegalRequest {
+            status: status as i32,
+            update_time: Some(assay_common::time::to_timestamp(changed)),
+            ..Default::default()
+        };
+        for status in [RequestStatus::Rejected, RequestStatus::Closed] {
+            assert_eq!(request_ended(&request(status)), Some(changed), "{status:?}");
+        }
+        for status in [
+            RequestStatus::Received,
+            RequestStatus::LegalReview,
+            RequestStatus::Approved,
+            RequestStatus::Gathering,
+            RequestStatus::Disclosed,
+        ] {
+            assert_eq!(request_ended(&request(status)), None, "{status:?}");
+        }
+        let unstamped = LegalRequest {
+            update_time: None,
+            ..request(RequestStatus::Closed)
+        };
+        assert_eq!(request_ended(&unstamped), None);
+    }
     use LegalProcess::*;
     use RequestStatus::*;
 

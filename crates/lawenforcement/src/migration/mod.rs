@@ -15,5 +15,6 @@ assay_common::migrator!(
         assay_common::webhooks::GivenUpMigration,
         m20261207_000002_add_hold_warning::Migration,
         assay_common::documents::Migration,
+        assay_common::documents::PurgeTimeMigration,
     ]
 );

@@ -1,9 +1,11 @@
 //! Documents kept with IP rights (registration certificates) and delegations (letters of
-//! authorisation), read by whoever may read the record.
+//! authorisation), read by whoever may read the record, their content deleted once the
+//! record has been over for the retention.
 
 use assay_common::documents::{self, NewDocument};
 use assay_common::ids::DocumentId;
 use assay_proto::common::v1::Document;
+use chrono::{DateTime, Utc};
 
 use super::*;
 
@@ -68,6 +70,41 @@ impl RegistryApi {
         let models = documents::of(&self.db, &req.parent).await?;
         Ok(ListDocumentsResponse {
             documents: models.iter().map(documents::to_proto).collect(),
+        })
+    }
+
+    /// Deletes the content of documents whose record ended before `before`; returns how
+    /// many. The registry's records are about members, not sellers or listings: no
+    /// preservation hold covers them.
+    pub async fn purge_documents(&self, before: DateTime<Utc>) -> ApiResult<u64> {
+        let db = &self.db;
+        let (purged, _) = self
+            .documents
+            .purge_ended(
+                db,
+                |records| async move {
+                    Ok(documents::Ended {
+                        ended: store::records_ended_before(db, &records, before).await?,
+                        held: Default::default(),
+                    })
+                },
+                |txn, _| async move { Ok(txn) },
+            )
+            .await?;
+        if purged > 0 {
+            tracing::info!(purged, %before, "contents of documents of ended records purged");
+        }
+        Ok(purged)
+    }
+
+    pub(super) async fn purge_documents_before(
+        &self,
+        req: PurgeDocumentsRequest,
+    ) -> ApiResult<PurgeDocumentsResponse> {
+        let before = time::past_timestamp(req.ended_before.as_ref())
+            .map_err(|e| ApiError::invalid("ended_before", e))?;
+        Ok(PurgeDocumentsResponse {
+            purged: self.purge_documents(before).await? as i64,
         })
     }
 

@@ -184,6 +184,8 @@ assay_common::rpcs! {
             |p, req| self.list_documents(&p, req);
         get_document(GetDocumentRequest) -> GetDocumentResponse =
             |p, req| self.get_document(&p, req);
+        purge_documents(PurgeDocumentsRequest) -> PurgeDocumentsResponse =
+            |_, req| self.purge_documents_before(req);
     }
     {
         async fn get_catalogue(

@@ -4,4 +4,5 @@ pub mod brand;
 pub mod catalogue;
 pub mod figures;
 pub mod member;
+pub mod retention;
 pub mod right;

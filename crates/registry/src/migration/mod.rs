@@ -18,5 +18,6 @@ assay_common::migrator!(
         m20261128_000005_create_catalogue::Migration,
         m20261202_000006_add_right_marks::Migration,
         assay_common::documents::Migration,
+        assay_common::documents::PurgeTimeMigration,
     ]
 );

@@ -95,3 +95,47 @@ pub fn right_kind(text: &str) -> ApiResult<IpRightKind> {
 pub fn office(text: &str) -> ApiResult<IpOffice> {
     IpOffice::from_str_name(text).ok_or_else(|| corrupt("office", text))
 }
+
+/// Of `records` (IP rights and delegations, by id), those that ended before `before`.
+pub async fn records_ended_before(
+    db: &impl ConnectionTrait,
+    records: &[String],
+    before: DateTime<Utc>,
+) -> ApiResult<std::collections::BTreeSet<String>> {
+    use crate::domain::retention;
+    let of = |prefix: &'static str| {
+        records
+            .iter()
+            .filter(move |id| id.starts_with(prefix))
+            .map(String::as_str)
+    };
+    let mut ended = std::collections::BTreeSet::new();
+    for right in ip_right::Entity::find()
+        .filter(ip_right::Column::Id.is_in(of("ipr_")))
+        .all(db)
+        .await?
+    {
+        let stored = right_status(&right.status)?;
+        if retention::right_ends(
+            stored,
+            right.valid_until,
+            right.review_time,
+            right.update_time,
+        ) < before
+        {
+            ended.insert(right.id.to_string());
+        }
+    }
+    for delegation in delegation::Entity::find()
+        .filter(delegation::Column::Id.is_in(of("dlg_")))
+        .all(db)
+        .await?
+    {
+        if retention::delegation_ends(delegation.delete_time, delegation.expire_time)
+            .is_some_and(|ends| ends < before)
+        {
+            ended.insert(delegation.id.to_string());
+        }
+    }
+    Ok(ended)
+}
