@@ -1527,6 +1527,32 @@ async fn screening_alerts_become_cases_and_decisions_go_back(backend: Backend) {
     assert_eq!(case.listings[0].listing_id, "lst-77");
     assert!(case.risk_score >= 0.8, "{case:?}");
     assert!(case.summary.contains("replica"), "{}", case.summary);
+    // Screening wrote its reasons in each language; the reader's is read.
+    let read_in = async |analyst: &mut Cases, language: &str| {
+        analyst
+            .get_case(in_language(
+                GetCaseRequest {
+                    id: case.id.clone(),
+                },
+                language,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .r#case
+            .unwrap()
+            .summary
+    };
+    let chinese = read_in(&mut analyst, "zh-CN").await;
+    assert!(
+        chinese
+            .chars()
+            .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+        "{chinese}"
+    );
+    assert!(chinese.contains("Velmora"), "{chinese}");
+    assert_eq!(chinese.lines().count(), case.summary.lines().count());
+    assert_eq!(read_in(&mut analyst, "en-GB").await, case.summary);
 
     // A repeated delivery (as after a relay crash) makes no second case.
     let mut hits = screening::screening_service_client::ScreeningServiceClient::new(
@@ -1544,7 +1570,7 @@ async fn screening_alerts_become_cases_and_decisions_go_back(backend: Backend) {
         .receive_hit_alert(ReceiveHitAlertRequest {
             alert: Some(screening::HitAlert {
                 hit: Some(hit),
-                traceparent: String::new(),
+                ..Default::default()
             }),
         })
         .await

@@ -287,5 +287,6 @@ pub fn hit_alert(hit_id: &str, listing_id: &str, brand_id: &str) -> HitAlert {
             ..Default::default()
         }),
         traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned(),
+        translations: Vec::new(),
     }
 }

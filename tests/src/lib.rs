@@ -347,7 +347,6 @@ impl Drop for Sandbox {
     }
 }
 
-/// The names of the fields an INVALID_ARGUMENT status says are bad.
 /// A request asking to be answered in `accept_language` (`zh-CN`, `en;q=0.5, zh;q=0.9`).
 pub fn in_language<T>(message: T, accept_language: &str) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
@@ -358,6 +357,7 @@ pub fn in_language<T>(message: T, accept_language: &str) -> tonic::Request<T> {
     request
 }
 
+/// The names of the fields an INVALID_ARGUMENT status says are bad.
 pub fn bad_fields(status: &tonic::Status) -> Vec<String> {
     use tonic_types::StatusExt;
     assert_eq!(

@@ -36,7 +36,11 @@ pub fn cases(
                 source: CaseSource::from_str_name(&m.source).unwrap_or_default() as i32,
                 status: store::status_of(m)? as i32,
                 title: m.title.clone(),
-                summary: m.summary.clone(),
+                summary: say::summary(
+                    &m.summary,
+                    m.summary_translations.as_deref(),
+                    language::current(),
+                ),
                 brand_ids: parts
                     .brands
                     .remove(&m.id)

@@ -10,6 +10,7 @@ use assay_common::time::to_timestamp;
 use assay_common::{ApiError, ApiResult, outbox};
 use assay_proto::screening::v1::{
     Calibration, Decision, FeedbackOutcome, Hit, HitAlert, Listing, SignalKind, Verdict,
+    WrittenExplanations,
 };
 use chrono::{DateTime, Utc};
 use prost::Message;
@@ -375,9 +376,18 @@ pub fn new_hit(id: HitId, listing: &Listing, verdict: &Verdict, now: DateTime<Ut
         .collect();
     brands.sort_unstable();
     brands.dedup();
-    // Case management reads the alert's explanations as they are: in English.
+    // Case management reads the alert's explanations as they are: in English, and in the
+    // other languages beside them, for its readers.
     let mut explained = verdict.clone();
     say::write(&mut explained, Language::English);
+    let translations = Language::ALL
+        .into_iter()
+        .filter(|language| *language != Language::English)
+        .map(|language| WrittenExplanations {
+            language: language.tag().to_owned(),
+            explanations: say::explanations(verdict, language),
+        })
+        .collect();
     let alert = HitAlert {
         hit: Some(Hit {
             id: id.to_string(),
@@ -387,6 +397,7 @@ pub fn new_hit(id: HitId, listing: &Listing, verdict: &Verdict, now: DateTime<Ut
             create_time: Some(to_timestamp(now)),
         }),
         traceparent: String::new(),
+        translations,
     };
     NewHit {
         row: hit::Model {

@@ -152,6 +152,7 @@ impl CasesApi {
             source: CaseSource::Notice,
             title,
             summary: statement,
+            summary_translations: None,
             // The registry's own answer names the brand.
             brand_ids: vec![BrandId::from_trusted(right.brand_id.clone())],
             listings,
@@ -195,6 +196,7 @@ impl CasesApi {
             source: CaseSource::Staff,
             title,
             summary,
+            summary_translations: None,
             brand_ids,
             listings,
             member_id: String::new(),
@@ -350,6 +352,7 @@ impl CasesApi {
             &field("traceparent"),
             validate::traceparent(&alert.traceparent),
         );
+        let translations = alert.translations;
         let Some(hit) = alert.hit else {
             violations.add(field("hit"), "must be set");
             return Err(violations);
@@ -387,6 +390,7 @@ impl CasesApi {
             .map(|s| s.explanation.as_str())
             .collect();
         let (title, summary) = domain::intake::from_hit(&listing.title, &brands, &explanations);
+        let summary_translations = domain::intake::translated_summaries(&translations);
         let hashes = listing.images.iter().filter_map(|i| match i.source {
             Some(assay_proto::screening::v1::listing_image::Source::PerceptualHash(hash)) => {
                 Some(hash)
@@ -399,6 +403,7 @@ impl CasesApi {
             source: CaseSource::ScreeningAlert,
             title,
             summary,
+            summary_translations,
             brand_ids,
             listings: vec![CaseListing {
                 listing_id,

@@ -74,11 +74,16 @@ impl CasesApi {
         } else {
             model.trace_context.clone()
         };
+        // The agency is sent the summary as kept, whatever the referrer reads.
+        let sent = Case {
+            summary: model.summary.clone(),
+            ..case.clone()
+        };
         outbox::enqueue_in_trace(
             &txn,
             topic::REFERRAL,
             referral_id.as_str(),
-            case.encode_to_vec(),
+            sent.encode_to_vec(),
             &trace,
         )
         .await?;

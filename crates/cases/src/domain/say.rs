@@ -1,6 +1,7 @@
-//! Case management's words to sellers in the caller's language: why a seller's
-//! enforcement level changed. The reason is kept as a message of this catalogue and written
-//! in English, in Chinese, or in whatever the reader asks for when it is read.
+//! Case management's words in the caller's language: why a seller's enforcement level
+//! changed (kept as a message of this catalogue and written in English, in Chinese, or in
+//! whatever the reader asks for when it is read), and the summary of a case opened from a
+//! screening alert (kept in each language the alert wrote it in).
 
 use assay_common::language::Language;
 use assay_proto::common::v1::Message;
@@ -53,11 +54,45 @@ pub fn from_kept(kept: &str) -> Option<Message> {
     ))
 }
 
+/// A case's summary as `language` reads it: its translation there if the case keeps one
+/// (`translations`: `{"zh-Hans": "..."}`), otherwise as `kept`.
+pub fn summary(kept: &str, translations: Option<&str>, language: Language) -> String {
+    if language != Language::English
+        && let Some(translations) = translations
+        && let Ok(mut by_tag) =
+            serde_json::from_str::<std::collections::BTreeMap<String, String>>(translations)
+        && let Some(translated) = by_tag.remove(language.tag())
+    {
+        return translated;
+    }
+    kept.to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::enforcement::{EnforcementPolicy, Recorded, SuspendedLink};
     use assay_proto::cases::v1::EnforcementLevel;
+
+    #[test]
+    fn a_summary_is_read_in_the_readers_language_where_it_is_kept() {
+        let kept = Some(r#"{"zh-Hans":"名为路易威登"}"#);
+        assert_eq!(
+            summary("names Louis Vuitton", kept, Language::SimplifiedChinese),
+            "名为路易威登"
+        );
+        assert_eq!(
+            summary("names Louis Vuitton", kept, Language::English),
+            "names Louis Vuitton"
+        );
+        // A case from before, or whose translations cannot be read, reads as kept.
+        for translations in [None, Some("{}"), Some("not json")] {
+            assert_eq!(
+                summary("names X", translations, Language::SimplifiedChinese),
+                "names X"
+            );
+        }
+    }
 
     #[test]
     fn a_kept_message_reads_back_as_it_was() {

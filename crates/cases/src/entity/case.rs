@@ -48,6 +48,10 @@ pub struct Model {
     pub decision_reason_codes: String,
     /// Taken down by the rights holder itself (trusted self-service removal).
     pub self_service: bool,
+    /// The summary in other languages, `{"zh-Hans": "..."}` (`domain::say::summary`);
+    /// `None` for a summary in English only.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub summary_translations: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

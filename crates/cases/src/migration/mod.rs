@@ -11,6 +11,7 @@ mod m20261207_000010_add_case_self_service;
 mod m20261207_000011_create_self_service_changes;
 mod m20261207_000012_create_test_purchases;
 mod m20261207_000014_add_enforcement_reason_message;
+mod m20261207_000016_add_case_summary_translations;
 
 assay_common::migrator!(
     "cases_migrations",
@@ -32,5 +33,6 @@ assay_common::migrator!(
         m20261207_000011_create_self_service_changes::Migration,
         m20261207_000012_create_test_purchases::Migration,
         m20261207_000014_add_enforcement_reason_message::Migration,
+        m20261207_000016_add_case_summary_translations::Migration,
     ]
 );

@@ -78,6 +78,8 @@ pub struct NewCase {
     pub source: CaseSource,
     pub title: String,
     pub summary: String,
+    /// The summary in other languages, as a case keeps them (`domain::say::summary`).
+    pub summary_translations: Option<String>,
     pub brand_ids: Vec<BrandId>,
     pub listings: Vec<CaseListing>,
     pub member_id: String,
@@ -184,6 +186,7 @@ pub async fn insert_cases(
             reason_codes: domain::reasons::encode(&new.reason_codes),
             decision_reason_codes: String::new(),
             self_service: false,
+            summary_translations: new.summary_translations,
         });
     }
     insert_all(

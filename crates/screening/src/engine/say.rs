@@ -22,6 +22,21 @@ pub fn write(verdict: &mut Verdict, language: Language) {
     }
 }
 
+/// A verdict's explanations written in `language`, one for each signal, in their order.
+pub fn explanations(verdict: &Verdict, language: Language) -> Vec<String> {
+    verdict
+        .signals
+        .iter()
+        .map(|signal| {
+            if signal.explanation_parts.is_empty() {
+                signal.explanation.clone()
+            } else {
+                CATALOGUE.say(language, &signal.explanation_parts)
+            }
+        })
+        .collect()
+}
+
 fn write_signal(signal: &mut Signal, language: Language) {
     if !signal.explanation_parts.is_empty() {
         signal.explanation = CATALOGUE.say(language, &signal.explanation_parts);
