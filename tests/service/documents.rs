@@ -212,26 +212,7 @@ async fn certificates_and_letters_are_read_only_by_those_who_may_read_the_record
     );
 
     // A letter of authorisation: read by the principal and by its agent.
-    let delegation = owner_client
-        .create_delegation(CreateDelegationRequest {
-            delegation: Some(Delegation {
-                agent_member_id: agent.id.clone(),
-                brand_ids: vec![brand.id.clone()],
-                ..Delegation::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .delegation
-        .unwrap();
-    let letter = attach(
-        &mut owner_client,
-        upload(&delegation.id, "authorisation.pdf", PDF, ""),
-    )
-    .await
-    .unwrap();
+    let (delegation, letter) = delegation_with_letter(&mut owner_client, &agent, &brand).await;
     let read = agent_client
         .get_document(GetDocumentRequest {
             id: letter.id.clone(),
@@ -248,7 +229,36 @@ async fn certificates_and_letters_are_read_only_by_those_who_may_read_the_record
     );
 }
 
-fn timestamp(time: std::time::SystemTime) -> prost_types::Timestamp {
+/// A delegation of `brand` from its owner to `agent`, with its letter of authorisation.
+async fn delegation_with_letter(
+    owner_client: &mut Registry,
+    agent: &Member,
+    brand: &Brand,
+) -> (Delegation, Document) {
+    let delegation = owner_client
+        .create_delegation(CreateDelegationRequest {
+            delegation: Some(Delegation {
+                agent_member_id: agent.id.clone(),
+                brand_ids: vec![brand.id.clone()],
+                ..Delegation::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .delegation
+        .unwrap();
+    let letter = attach(
+        owner_client,
+        upload(&delegation.id, "authorisation.pdf", PDF, ""),
+    )
+    .await
+    .unwrap();
+    (delegation, letter)
+}
+
+pub(crate) fn timestamp(time: std::time::SystemTime) -> prost_types::Timestamp {
     let since = time.duration_since(std::time::UNIX_EPOCH).unwrap();
     prost_types::Timestamp {
         seconds: since.as_secs() as i64,
@@ -321,30 +331,10 @@ async fn documents_of_ended_records_lose_their_content_after_the_retention(backe
         })
         .await
         .unwrap();
-    let mut letters = Vec::new();
-    for _ in 0..2 {
-        let delegation = owner_client
-            .create_delegation(CreateDelegationRequest {
-                delegation: Some(Delegation {
-                    agent_member_id: agent.id.clone(),
-                    brand_ids: vec![brand.id.clone()],
-                    ..Delegation::default()
-                }),
-                request_id: String::new(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .delegation
-            .unwrap();
-        let letter = attach(
-            &mut owner_client,
-            upload(&delegation.id, "authorisation.pdf", PDF, ""),
-        )
-        .await
-        .unwrap();
-        letters.push((delegation, letter));
-    }
+    let letters = [
+        delegation_with_letter(&mut owner_client, &agent, &brand).await,
+        delegation_with_letter(&mut owner_client, &agent, &brand).await,
+    ];
     owner_client
         .delete_delegation(DeleteDelegationRequest {
             id: letters[1].0.id.clone(),

@@ -1236,8 +1236,14 @@ async fn preserved_sellers_survive_a_purge(backend: Backend) {
     assert_eq!(bad_fields(&ahead), ["closed_before"]);
 }
 
-/// Without a law-enforcement service to ask about holds, nothing is purged at all.
-async fn legal_processes_of_ended_requests_are_purged_unless_held(backend: Backend) {
+/// The registry and law enforcement, with one active agency writing from `domain`: the
+/// sandbox, legal staff, and the agency.
+async fn with_agency(
+    backend: Backend,
+    name: &str,
+    country: &str,
+    domain: &str,
+) -> (Sandbox, Le, Le) {
     let sandbox = Sandbox::start_with(
         backend,
         &[ServiceName::Registry, ServiceName::LawEnforcement],
@@ -1245,8 +1251,14 @@ async fn legal_processes_of_ended_requests_are_purged_unless_held(backend: Backe
     )
     .await;
     let mut legal = le(&sandbox, LEGAL).await;
-    let a = agency(&mut legal, "Guardia di Finanza", "IT", "gdf.gov.it").await;
-    let mut as_a = le(&sandbox, &agency_principal(&a.id)).await;
+    let a = agency(&mut legal, name, country, domain).await;
+    let as_a = le(&sandbox, &agency_principal(&a.id)).await;
+    (sandbox, legal, as_a)
+}
+
+async fn legal_processes_of_ended_requests_are_purged_unless_held(backend: Backend) {
+    let (sandbox, mut legal, mut as_a) =
+        with_agency(backend, "Guardia di Finanza", "IT", "gdf.gov.it").await;
     let attach = async |client: &mut Le, request: &LegalRequest| {
         client
             .attach_document(AttachDocumentRequest {
@@ -1268,18 +1280,11 @@ async fn legal_processes_of_ended_requests_are_purged_unless_held(backend: Backe
             .await
             .map(|r| r.into_inner().content)
     };
+    let court_order =
+        |target: &str| request(LegalProcess::CourtOrder, "gdf.gov.it", vec![seller(target)]);
 
     // Rejected: its process goes once the retention is over.
-    let refused = submit(
-        &mut as_a,
-        request(
-            LegalProcess::CourtOrder,
-            "gdf.gov.it",
-            vec![seller("s-free")],
-        ),
-    )
-    .await
-    .unwrap();
+    let refused = submit(&mut as_a, court_order("s-free")).await.unwrap();
     let refused_doc = attach(&mut as_a, &refused).await;
     verified(&mut legal, &refused.id).await;
     review(
@@ -1310,26 +1315,11 @@ async fn legal_processes_of_ended_requests_are_purged_unless_held(backend: Backe
         .await
         .unwrap();
     // Still open: kept.
-    let open = submit(
-        &mut as_a,
-        request(
-            LegalProcess::CourtOrder,
-            "gdf.gov.it",
-            vec![seller("s-open")],
-        ),
-    )
-    .await
-    .unwrap();
+    let open = submit(&mut as_a, court_order("s-open")).await.unwrap();
     let open_doc = attach(&mut as_a, &open).await;
 
     tokio::time::sleep(Duration::from_millis(20)).await;
-    let since = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap();
-    let now = prost_types::Timestamp {
-        seconds: since.as_secs() as i64,
-        nanos: since.subsec_nanos() as i32,
-    };
+    let now = crate::documents::timestamp(std::time::SystemTime::now());
     let mut admin = le(&sandbox, ADMIN).await;
     let purge = PurgeDocumentsRequest {
         ended_before: Some(now),
@@ -1370,6 +1360,7 @@ async fn legal_processes_of_ended_requests_are_purged_unless_held(backend: Backe
     assert_eq!(bad_fields(&missing), ["ended_before"]);
 }
 
+/// Without a law-enforcement service to ask about holds, nothing is purged at all.
 async fn purges_fail_closed_when_holds_cannot_be_checked(backend: Backend) {
     let sandbox = Sandbox::start_with(
         backend,
@@ -1416,15 +1407,8 @@ struct Filed {
 }
 
 async fn one_request_filed(backend: Backend) -> Filed {
-    let sandbox = Sandbox::start_with(
-        backend,
-        &[ServiceName::Registry, ServiceName::LawEnforcement],
-        |_| {},
-    )
-    .await;
-    let mut legal = le(&sandbox, LEGAL).await;
-    let a = agency(&mut legal, "Policía Nacional", "ES", "policia.es").await;
-    let mut as_a = le(&sandbox, &agency_principal(&a.id)).await;
+    let (sandbox, legal, mut as_a) =
+        with_agency(backend, "Policía Nacional", "ES", "policia.es").await;
     let filed = submit(
         &mut as_a,
         request(LegalProcess::CourtOrder, "policia.es", vec![seller("s-1")]),

@@ -627,22 +627,13 @@ impl sea_orm_migration::MigrationTrait for PurgeTimeMigration {
         &self,
         manager: &sea_orm_migration::SchemaManager,
     ) -> Result<(), sea_orm_migration::DbErr> {
-        use sea_orm_migration::prelude::*;
-        use sea_orm_migration::schema::*;
-
-        #[derive(DeriveIden)]
-        enum Documents {
-            Table,
-            PurgeTime,
-        }
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Documents::Table)
-                    .add_column(timestamp_with_time_zone_null(Documents::PurgeTime))
-                    .to_owned(),
-            )
-            .await
+        use sea_orm_migration::schema::timestamp_with_time_zone_null;
+        crate::db::add_columns(
+            manager,
+            "documents",
+            [timestamp_with_time_zone_null("purge_time").to_owned()],
+        )
+        .await
     }
 }
 
