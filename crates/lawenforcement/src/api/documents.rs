@@ -203,11 +203,17 @@ async fn ended_requests(db: &Db, records: &[String], before: DateTime<Utc>) -> A
         (TargetKind::Seller, sellers),
         (TargetKind::Listing, listings),
     ] {
-        let ids: Vec<String> = targets.iter().map(|(id, _)| id.clone()).collect();
-        let held: BTreeSet<String> = store::held(db, kind, &ids, now)
-            .await?
+        // Up to 100 targets a request: asked about in chunks a statement can bind.
+        let ids: Vec<String> = targets
+            .iter()
+            .map(|(id, _)| id.clone())
+            .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
+        let mut held = BTreeSet::new();
+        for chunk in ids.chunks(assay_common::db::ROWS_PER_STATEMENT) {
+            held.extend(store::held(db, kind, chunk, now).await?);
+        }
         ended.held.extend(
             targets
                 .into_iter()
