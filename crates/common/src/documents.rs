@@ -378,14 +378,16 @@ pub struct Purged {
 const PURGE_BATCH: u64 = 500;
 
 impl Documents {
-    /// Deletes the content of every document whose record ended, batch by batch: `judge`
-    /// says which of a batch's records ended (and which of those are held), `record` is
-    /// handed the transaction that marks a batch purged, with what it purged, to add to it
-    /// (an audit entry, say) and hand back. An object is deleted before its row says so: a
-    /// purge cut short is finished by the next. Returns (purged, kept for a hold).
+    /// Deletes the content of every document uploaded before `before` whose record ended
+    /// before it, batch by batch: `judge` says which of a batch's records ended before
+    /// `before` (and which of those are held), `record` is handed the transaction that marks
+    /// a batch purged, with what it purged, to add to it (an audit entry, say) and hand
+    /// back. An object is deleted before its row says so: a purge cut short is finished by
+    /// the next. Returns (purged, kept for a hold).
     pub async fn purge_ended<J, JF, R, RF>(
         &self,
         db: &Db,
+        before: DateTime<Utc>,
         mut judge: J,
         mut record: R,
     ) -> ApiResult<(u64, u64)>
@@ -407,7 +409,9 @@ impl Documents {
                     entity::Column::Sha256,
                     entity::Column::ObjectKey,
                 ])
-                .filter(entity::Column::PurgeTime.is_null());
+                .filter(entity::Column::PurgeTime.is_null())
+                // One uploaded to a record long over is kept for the retention too.
+                .filter(entity::Column::UploadTime.lt(before));
             if let Some(after) = &after {
                 query = query.filter(entity::Column::Id.gt(after.as_str()));
             }

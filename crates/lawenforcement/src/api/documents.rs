@@ -130,6 +130,7 @@ impl LawEnforcementApi {
             .documents
             .purge_ended(
                 db,
+                before,
                 |records| async move { ended_requests(db, &records, before).await },
                 |txn, purged: Vec<Purged>| async move {
                     for document in &purged {

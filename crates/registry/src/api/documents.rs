@@ -82,6 +82,7 @@ impl RegistryApi {
             .documents
             .purge_ended(
                 db,
+                before,
                 |records| async move {
                     Ok(documents::Ended {
                         ended: store::records_ended_before(db, &records, before).await?,
