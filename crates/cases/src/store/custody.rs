@@ -214,7 +214,6 @@ pub async fn listing_of_case(
         .await?)
 }
 
-/// A case's test purchases, oldest first.
 /// What a test purchase concluded, and the evidence it recorded (its report and photos).
 pub fn purchase_findings(
     model: &test_purchase::Model,
@@ -229,6 +228,7 @@ pub fn purchase_findings(
     (conclusion, recorded)
 }
 
+/// A case's test purchases, oldest first.
 pub async fn test_purchases_of(
     db: &impl ConnectionTrait,
     case_id: &CaseId,
