@@ -1614,6 +1614,61 @@ async fn screening_alerts_become_cases_and_decisions_go_back(backend: Backend) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+
+    // Referred by someone reading Chinese, on the screening hit alone: the referrer reads
+    // the summary in Chinese, and the agency is sent it as kept, in English.
+    use assay_tests::proto::lawenforcement::v1 as le;
+    use le::law_enforcement_service_client::LawEnforcementServiceClient;
+    let mut le_legal = LawEnforcementServiceClient::new(sandbox.as_principal(Some(LEGAL)).await);
+    let agency = agency(&mut le_legal, "Guardia di Finanza", "IT", "gdf.it").await;
+    analyst
+        .escalate_case(EscalateCaseRequest {
+            id: case.id.clone(),
+            etag: String::new(),
+            note: "a repeat seller".to_owned(),
+        })
+        .await
+        .unwrap();
+    let referred = cases(&sandbox, LEGAL)
+        .await
+        .refer_case(in_language(
+            ReferCaseRequest {
+                id: case.id.clone(),
+                etag: String::new(),
+                referral: Some(Referral {
+                    agency_id: agency.id.clone(),
+                    summary: "Counterfeit Velmora bags".to_owned(),
+                    ..Referral::default()
+                }),
+            },
+            "zh-CN",
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .r#case
+        .unwrap();
+    assert_eq!(referred.summary, chinese);
+    let mut as_agency = LawEnforcementServiceClient::new(
+        sandbox
+            .as_principal(Some(&format!("agency:{}", agency.id)))
+            .await,
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let received = loop {
+        let listed = as_agency
+            .list_referrals(le::ListReferralsRequest::default())
+            .await
+            .unwrap()
+            .into_inner()
+            .referrals;
+        if let Some(referral) = listed.into_iter().next() {
+            break referral;
+        }
+        assert!(Instant::now() < deadline, "the referral never arrived");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(received.r#case.unwrap().summary, case.summary);
 }
 
 /// The relay sends what waits in screening's outbox in one call: every alert is answered
