@@ -144,12 +144,13 @@ fn disguised_counterfeits_are_caught_and_named() {
         println!("      {line}");
     }
     // Floors, a little under what the engine does today (BENCHMARKS.md), so that a change
-    // that loses ground fails here. What is still missed most: omissions from names of four
-    // letters ("Nke"), and typos that are real words of a language the lexicon knows.
-    assert!(recall >= 0.985, "recall {recall:.3}");
+    // that loses ground fails here; every kind at the goal of 97%. What is still
+    // missed most: typos that are real words of a language the lexicon knows, with nothing
+    // else in the listing that says counterfeit ("Omga brown watch").
+    assert!(recall >= 0.99, "recall {recall:.3}");
     for (kind, (right, total)) in &caught.counts {
         let share = *right as f64 / *total as f64;
-        assert!(share >= 0.95, "{kind}: {share:.3} under 0.95");
+        assert!(share >= 0.97, "{kind}: {share:.3} under 0.97");
     }
     assert!(
         wrong_brand.is_empty(),
@@ -199,7 +200,8 @@ fn real_language_is_left_alone() {
     );
     // Words one letter from a brand come from spelling dictionaries, not the frequency
     // lists the engine's lexicon is made of: those it does not know it cannot tell from a
-    // misspelling, and a low price then supports it.
+    // misspelling, and a low price then supports it. (A dictionary's word that only
+    // normalises like a known one, "Liego" like "llego", is not known either.)
     assert!(words <= 0.001, "real-language titles flagged: {words:.4}");
     assert!(near <= 0.17, "near words flagged: {near:.4}");
     assert!(partial <= 0.01, "partial names flagged: {partial:.4}");

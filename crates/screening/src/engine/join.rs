@@ -9,6 +9,7 @@
 //! so.
 
 use super::fuzzy::{MAX_WORD, MIN_TERM, SHORT_TERM, osa_distance};
+use super::lexicon::Spelling;
 use super::normalize::{BYTE_CLASS, LEET, Normalized, SOFT};
 use super::score::{Field, Looked, RawMatch};
 use super::{Engine, FuzzyCache, Strength, TermRef};
@@ -59,6 +60,8 @@ pub(crate) struct JoinScratch {
 pub(crate) struct Join<'a> {
     pub(crate) engine: &'a Engine,
     pub(crate) field: Field,
+    /// The field as written.
+    pub(crate) input: &'a str,
     pub(crate) normalized: &'a Normalized,
     /// The automaton's matches in both fields.
     pub(crate) matches: &'a [RawMatch],
@@ -157,12 +160,14 @@ impl Join<'_> {
             }
             // A name with a space put inside has a short half ("Guc ci", "Pr ada"); a name
             // of two words misspelt has a word of it found already ("Michae Kors"), or a
-            // word that is no word ("Saint Laurnt").
+            // word that is no word ("Saint Laurnt"), or one misspelt into a word beside the
+            // other in its place where the title says counterfeit ("Canaa Goose, replica").
             let short = |u: &Unit| u.end - u.start < 5;
             let worth = short(&before)
                 || short(&unit)
                 || before.named == Named::Word
                 || unit.named == Named::Word
+                || self.misspelt_into_words(before, unit)
                 || !self.real(&mut units[at - 1])
                 || !self.real(&mut units[at]);
             if worth {
@@ -310,11 +315,12 @@ impl Join<'_> {
             return true;
         }
         // A name of two words misspelt: one of them is already a word of a brand's name
-        // ("Michae Kors", "Louis Vuiton"); looking up every pair of words would cost more
-        // than all else.
+        // ("Michae Kors", "Louis Vuiton"), or may be one misspelt into a real word, or is no
+        // real word; looking up every pair of words would cost more than all else.
         if len >= 8
             && (before.named == Named::Word
                 || after.named == Named::Word
+                || self.misspelt_into_words(before, after)
                 || !(self.real(&mut before) && self.real(&mut after)))
         {
             let separated = before.last > before.first || after.last > after.first;
@@ -323,9 +329,21 @@ impl Join<'_> {
         false
     }
 
+    /// Whether two real words may be a name of two misspelt into a word: where the title
+    /// already says counterfeit and one of them stands in its place in such a name ("Canaa
+    /// Goose ... mirror quality").
+    fn misspelt_into_words(&self, before: Unit, after: Unit) -> bool {
+        let text = &self.normalized.text;
+        self.real_words
+            && self.engine.may_be_two_words(
+                &text[before.start..before.end],
+                &text[after.start..after.end],
+            )
+    }
+
     /// Whether `before` and `after` are one word twice, one edit from the word of a name
     /// written twice ("Miu Miu"), and no real word: then `unit` is that name.
-    fn twice_misspelt(&mut self, mut before: Unit, after: Unit, unit: Unit) -> bool {
+    fn twice_misspelt(&mut self, before: Unit, after: Unit, unit: Unit) -> bool {
         let text = &self.normalized.text;
         let word = &text[before.start..before.end];
         if self.engine.doubled.is_empty()
@@ -341,7 +359,7 @@ impl Join<'_> {
             .filter(|(half, _)| osa_distance(word, half, 1) == 1)
             .map(|&(_, target)| target)
             .collect();
-        if found.is_empty() || self.real(&mut before) {
+        if found.is_empty() || self.real_as_written(before) {
             return false;
         }
         let mut any = false;
@@ -404,12 +422,33 @@ impl Join<'_> {
         any
     }
 
-    /// Whether `unit` is a real word, remembered in it.
+    /// Whether `unit` reads as a real word, remembered in it: whether it is one or only
+    /// normalises like one (see [`Spelling`]), which is all that decides whether two words
+    /// are worth reading as one.
     fn real(&mut self, unit: &mut Unit) -> bool {
+        let word = &self.normalized.text[unit.start..unit.end];
         *unit.real.get_or_insert_with(|| {
-            let word = &self.normalized.text[unit.start..unit.end];
-            self.cache.kind(self.engine, word).is_real()
+            self.cache
+                .kind(self.engine, word, || Spelling::Either)
+                .is_real()
         })
+    }
+
+    /// Whether `unit`, one piece, is a real word as it is written ("Miiu" is not "milu").
+    fn real_as_written(&mut self, unit: Unit) -> bool {
+        let (normalized, input) = (self.normalized, self.input);
+        let span = (unit.start, unit.end);
+        let mut written = [0u8; MAX_WORD];
+        let written = &mut written;
+        let kind = self.cache.kind(
+            self.engine,
+            &normalized.text[span.0..span.1],
+            move || match unit.first == unit.last {
+                true => normalized.spelling(input, span, written),
+                false => Spelling::Either,
+            },
+        );
+        kind.is_real()
     }
 
     /// The pieces `first..=last` joined, if they are short enough to be a name.
@@ -551,9 +590,14 @@ impl Join<'_> {
         {
             return false;
         }
-        let (found, real_word) =
-            self.cache
-                .lookup(self.engine, word, 1, self.real_words, self.found);
+        let (found, real_word) = self.cache.lookup(
+            self.engine,
+            word,
+            None::<fn() -> Spelling<'static>>,
+            1,
+            self.real_words,
+            self.found,
+        );
         if found.is_empty() {
             return !real_word && self.lookalike(word, unit, separated);
         }

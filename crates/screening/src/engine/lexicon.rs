@@ -18,6 +18,10 @@ impl WordKind {
     /// Among the 50,000 most frequent words of a language: a real word, so one edit from a
     /// brand is not by itself a misspelling of it ("Celle", "Fondi", "kein").
     const FREQUENT: u8 = 4;
+    /// Not a kind but a note on the spelling: some word of this normalised spelling is
+    /// written without an `l` (normalisation writes `l` as `i`; see [`Spelling`]).
+    const WITHOUT_L: u8 = 8;
+    const KINDS: u8 = Self::ORDINARY | Self::COMMON | Self::FREQUENT;
 
     pub fn is_ordinary(self) -> bool {
         self.0 & Self::ORDINARY != 0
@@ -29,68 +33,108 @@ impl WordKind {
 
     /// A word of some language, ordinary, common or merely frequent.
     pub fn is_real(self) -> bool {
-        self.0 != 0
+        self.0 & Self::KINDS != 0
     }
 }
 
-/// Words, normalised (see `lexicon/README.md`).
-///
-/// Kept as 29-bit fingerprints of keyed hashes with three bits of kind, in one flat
-/// open-addressed table of 4-byte slots (4 MiB for 400,000 words, under half full): a
-/// lookup is a probe or two into one cache line, with no pointer to a stored word to
-/// follow. The key is random per process, so nobody can craft a word that collides with a
-/// real one (and so escape the misspelling check); by chance, a made-up word is taken for a
-/// real one about once in a hundred million.
-pub struct Lexicon {
-    slots: Vec<u32>,
-    len: usize,
-    hasher: foldhash::fast::RandomState,
+/// How a listing word was written where normalisation cannot tell: it writes `l`, `I` and
+/// `1` as one letter, so that "Gucc1" and "GUCCl" meet "Gucci", and so "Fossiil" reads as
+/// the Italian word "fossili" and "Miiu" as "milu". A seller's own `l` and `i` say which
+/// word was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spelling<'a> {
+    /// Not known (a digit or symbol stands for the letter): any word of the spelling.
+    Either,
+    /// Written without an `l`.
+    WithoutL,
+    /// Written with an `l`, lower case, each letter as written.
+    WithL(&'a [u8]),
 }
 
-impl Lexicon {
-    const KIND_BITS: u32 = 3;
-    const KIND_MASK: u32 = (1 << Self::KIND_BITS) - 1;
+/// Fingerprints of keyed hashes with a few bits of data, in one flat open-addressed table
+/// of 4-byte slots: a lookup is a probe or two into one cache line, with no pointer to a
+/// stored word to follow.
+struct Table {
+    slots: Vec<u32>,
+    len: usize,
+}
 
-    fn new(hasher: foldhash::fast::RandomState, capacity: usize) -> Self {
+impl Table {
+    const DATA_BITS: u32 = 4;
+    const DATA_MASK: u32 = (1 << Self::DATA_BITS) - 1;
+
+    fn new(capacity: usize) -> Self {
         let slots = (capacity * 4 / 3).next_power_of_two().max(8);
         Self {
             slots: vec![0; slots],
             len: 0,
-            hasher,
         }
     }
 
     /// The slot to start at, and the fingerprint (never 0, which marks an empty slot).
     fn place(&self, hash: u64) -> (usize, u32) {
         let mask = self.slots.len() - 1;
-        let fingerprint = (((hash >> 32) as u32) << Self::KIND_BITS) | Self::KIND_MASK;
+        let fingerprint = (((hash >> 32) as u32) << Self::DATA_BITS) | Self::DATA_MASK;
         (hash as usize & mask, fingerprint)
     }
 
-    fn insert(&mut self, hash: u64, kind: u8) {
+    /// Adds `data` to what the table holds for `hash`.
+    fn insert(&mut self, hash: u64, data: u8) {
         let (mut at, fingerprint) = self.place(hash);
         let mask = self.slots.len() - 1;
         loop {
             let slot = self.slots[at];
             if slot == 0 {
-                self.slots[at] = (fingerprint & !Self::KIND_MASK) | u32::from(kind);
+                self.slots[at] = (fingerprint & !Self::DATA_MASK) | u32::from(data);
                 self.len += 1;
                 return;
             }
-            if slot | Self::KIND_MASK == fingerprint {
-                self.slots[at] |= u32::from(kind);
+            if slot | Self::DATA_MASK == fingerprint {
+                self.slots[at] |= u32::from(data);
                 return;
             }
             at = (at + 1) & mask;
         }
     }
 
+    /// What the table holds for `hash`, if anything.
+    fn get(&self, hash: u64) -> Option<u8> {
+        let (mut at, fingerprint) = self.place(hash);
+        let mask = self.slots.len() - 1;
+        loop {
+            let slot = self.slots[at];
+            if slot == 0 {
+                return None;
+            }
+            if slot | Self::DATA_MASK == fingerprint {
+                return Some((slot & Self::DATA_MASK) as u8);
+            }
+            at = (at + 1) & mask;
+        }
+    }
+}
+
+/// Words, normalised (see `lexicon/README.md`).
+///
+/// Kept as 28-bit fingerprints of keyed hashes with their kind (4 MiB for 400,000 words,
+/// under half full), and, apart, the words with an `l` as they are written (1 MiB). The key
+/// is random per process, so nobody can craft a word that collides with a real one (and so
+/// escape the misspelling check); by chance, a made-up word is taken for a real one about
+/// once in fifty million.
+pub struct Lexicon {
+    words: Table,
+    /// Words with an `l`, lower case, as written.
+    written: Table,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl Lexicon {
     /// Whether a normalised word is an ordinary English word.
     pub fn contains(&self, normalized: &[u8]) -> bool {
         self.kind(normalized).is_ordinary()
     }
 
-    /// What the lexicon knows of a normalised word.
+    /// What the lexicon knows of a normalised word, whichever way it was written.
     pub fn kind(&self, normalized: &[u8]) -> WordKind {
         self.kind_of_hash(self.hash(normalized))
     }
@@ -102,26 +146,27 @@ impl Lexicon {
     }
 
     pub fn kind_of_hash(&self, hash: u64) -> WordKind {
-        let (mut at, fingerprint) = self.place(hash);
-        let mask = self.slots.len() - 1;
-        loop {
-            let slot = self.slots[at];
-            if slot == 0 {
-                return WordKind::default();
-            }
-            if slot | Self::KIND_MASK == fingerprint {
-                return WordKind((slot & Self::KIND_MASK) as u8);
-            }
-            at = (at + 1) & mask;
-        }
+        WordKind(self.words.get(hash).unwrap_or(0))
+    }
+
+    /// What the lexicon knows of a word of `kind` (from its normalised spelling) written
+    /// as `spelling`: nothing, where no real word is written so ("Fossiil" is not
+    /// "fossili").
+    pub fn as_written(&self, kind: WordKind, spelling: Spelling<'_>) -> WordKind {
+        let known = match spelling {
+            Spelling::Either => true,
+            Spelling::WithoutL => kind.0 & WordKind::WITHOUT_L != 0,
+            Spelling::WithL(word) => self.written.get(self.hash(word)).is_some(),
+        };
+        if known { kind } else { WordKind::default() }
     }
 
     pub fn len(&self) -> usize {
-        self.len
+        self.words.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.words.len == 0
     }
 }
 
@@ -132,12 +177,26 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
         (include_str!("lexicon/common.txt"), WordKind::COMMON),
         (include_str!("lexicon/words.txt"), WordKind::FREQUENT),
     ];
-    let capacity = lists.iter().map(|(list, _)| list.lines().count()).sum();
-    let mut lexicon = Lexicon::new(foldhash::fast::RandomState::default(), capacity);
-    for (list, kind) in lists {
-        for word in list.lines().filter(|w| !w.is_empty()) {
-            let hash = lexicon.hash(normalize_term(word).as_bytes());
-            lexicon.insert(hash, kind);
+    let words = || {
+        lists
+            .iter()
+            .flat_map(|(list, kind)| list.lines().map(|w| (w, *kind)))
+    };
+    let with_l = words().filter(|(w, _)| w.contains('l')).count();
+    let mut lexicon = Lexicon {
+        words: Table::new(words().count()),
+        written: Table::new(with_l),
+        hasher: foldhash::fast::RandomState::default(),
+    };
+    // The lists hold lower-case ASCII letters only, so each word is written as it stands.
+    for (word, kind) in words().filter(|(w, _)| !w.is_empty()) {
+        let hash = lexicon.hash(normalize_term(word).as_bytes());
+        if word.contains('l') {
+            lexicon.words.insert(hash, kind);
+            let written = lexicon.hash(word.as_bytes());
+            lexicon.written.insert(written, 1);
+        } else {
+            lexicon.words.insert(hash, kind | WordKind::WITHOUT_L);
         }
     }
     lexicon
@@ -276,5 +335,50 @@ mod tests {
                 "{made_up}"
             );
         }
+    }
+
+    #[test]
+    fn a_word_is_real_only_as_a_real_word_writes_it() {
+        let lexicon = lexicon();
+        let kind = |word: &str| lexicon.kind(normalize_term(word).as_bytes());
+        // "fossili" (Italian) and "Fossiil" (a misspelt "Fossil") normalise alike.
+        assert_eq!(kind("fossili"), kind("Fossiil"));
+        assert!(kind("fossili").is_real());
+        let fossili = kind("fossili");
+        assert!(
+            lexicon
+                .as_written(fossili, Spelling::WithL(b"fossili"))
+                .is_real()
+        );
+        assert!(
+            !lexicon
+                .as_written(fossili, Spelling::WithL(b"fossiil"))
+                .is_real()
+        );
+        assert!(!lexicon.as_written(fossili, Spelling::WithoutL).is_real());
+        // A digit for the letter could be either.
+        assert!(lexicon.as_written(fossili, Spelling::Either).is_real());
+        // Words written without an `l` stay real so written, and only so.
+        let white = kind("white");
+        assert!(lexicon.as_written(white, Spelling::WithoutL).is_real());
+        assert!(
+            !lexicon
+                .as_written(white, Spelling::WithL(b"whlte"))
+                .is_real()
+        );
+        let black = kind("black");
+        assert!(
+            lexicon
+                .as_written(black, Spelling::WithL(b"black"))
+                .is_real()
+        );
+        assert!(!lexicon.as_written(black, Spelling::WithoutL).is_real());
+        // What the kind says is kept.
+        let common = kind("michael");
+        assert_eq!(
+            lexicon.as_written(common, Spelling::WithL(b"michael")),
+            common
+        );
+        assert!(common.is_common());
     }
 }

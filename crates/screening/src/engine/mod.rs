@@ -26,7 +26,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use self::fuzzy::FuzzyIndex;
 use self::image::LogoIndex;
-use self::lexicon::{BUILT_IN_VOCABULARY, COMPATIBILITY_PHRASES, WordKind, lexicon};
+use self::lexicon::{BUILT_IN_VOCABULARY, COMPATIBILITY_PHRASES, Spelling, WordKind, lexicon};
 use self::normalize::{Normalized, normalize, normalize_term};
 use crate::calibration::Shifts;
 
@@ -233,6 +233,9 @@ pub struct Engine {
     /// Two words of a name of three, in their places (see `name_words_key`): a title with
     /// two of them in place is worth reading three words at a time ("The Nrth Face").
     three_words: FxHashSet<u64>,
+    /// Each word of a name of two, in its place (see `name_words_key`): a title that says
+    /// counterfeit is worth reading two words at a time beside one ("Canaa Goose").
+    two_words: FxHashSet<u64>,
     /// Names of one word written twice ("miu miu"): the word, and what the name stands for
     /// (brand, term, strength).
     doubled: Vec<(Box<[u8]>, Target)>,
@@ -322,22 +325,27 @@ impl FuzzyCache {
     /// "kein"): a common one is never looked up ("watch" is not a misspelt "Swatch"), a
     /// rarer one only if `real_words` asks for it, and it counts only beside evidence of a
     /// counterfeit.
-    pub(crate) fn lookup(
+    ///
+    /// Given `spelling`, how the word was written (see [`Spelling`]), a real word that is
+    /// within reach of a name is asked it, and is no real word if no real word is written
+    /// so ("Fossiil" is not "fossili"): the question is asked only of the few words near a
+    /// name, as their look-ups are remembered.
+    pub(crate) fn lookup<'w>(
         &mut self,
         engine: &Engine,
         word: &[u8],
+        spelling: Option<impl FnOnce() -> Spelling<'w>>,
         limit: u8,
         real_words: bool,
         scratch: &mut Vec<(u32, u8)>,
     ) -> (&[(u32, u8)], bool) {
         let (key, remembered) = self.remember(engine, word);
-        let kind = remembered.kind;
-        let real = kind.is_real();
-        let wanted = !real || (real_words && !kind.is_common());
-        let slot = usize::from(limit.clamp(1, 2) - 1);
-        if !wanted || limit == 0 {
-            return (&[], real);
+        let wanted = |kind: WordKind| !kind.is_real() || (real_words && !kind.is_common());
+        let mut kind = remembered.kind;
+        if limit == 0 || (!wanted(kind) && spelling.is_none()) {
+            return (&[], kind.is_real());
         }
+        let slot = usize::from(limit.clamp(1, 2) - 1);
         let (start, end) = match remembered.found[slot] {
             Some(range) => range,
             None => {
@@ -351,12 +359,27 @@ impl FuzzyCache {
                 range
             }
         };
-        (&self.found[start as usize..end as usize], real)
+        if let Some(spelling) = spelling.filter(|_| kind.is_real() && start < end) {
+            kind = lexicon().as_written(kind, spelling());
+        }
+        if !wanted(kind) {
+            return (&[], true);
+        }
+        (&self.found[start as usize..end as usize], kind.is_real())
     }
 
-    /// What the lexicon knows of `word`, from memory when it was asked before.
-    pub(crate) fn kind(&mut self, engine: &Engine, word: &[u8]) -> WordKind {
-        self.remember(engine, word).1.kind
+    /// What the lexicon knows of `word` written as `spelling`, from memory when it was
+    /// asked before.
+    pub(crate) fn kind<'w>(
+        &mut self,
+        engine: &Engine,
+        word: &[u8],
+        spelling: impl FnOnce() -> Spelling<'w>,
+    ) -> WordKind {
+        match self.remember(engine, word).1.kind {
+            kind if kind.is_real() => lexicon().as_written(kind, spelling()),
+            kind => kind,
+        }
     }
 
     /// The memo of `word`, made now if there is none, and its key.
@@ -393,7 +416,8 @@ impl FuzzyCache {
 }
 
 /// Two words of a name of three in their places: `places` 0 for the first two, 1 for the
-/// first and last, 2 for the last two.
+/// first and last, 2 for the last two; or one word of a name of two (`y` empty), `places`
+/// 0 for the first, 1 for the second.
 fn name_words_key(places: u8, x: &[u8], y: &[u8]) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut hasher = rustc_hash::FxHasher::default();
@@ -403,6 +427,7 @@ fn name_words_key(places: u8, x: &[u8], y: &[u8]) -> u64 {
 
 struct Builder {
     three_words: FxHashSet<u64>,
+    two_words: FxHashSet<u64>,
     doubled: Vec<(Box<[u8]>, Target)>,
     patterns: FxHashMap<String, Vec<TermRef>>,
     term_texts: Vec<String>,
@@ -474,6 +499,7 @@ impl Engine {
 
         let mut builder = Builder {
             three_words: FxHashSet::default(),
+            two_words: FxHashSet::default(),
             doubled: Vec::new(),
             patterns: FxHashMap::default(),
             term_texts: Vec::new(),
@@ -546,9 +572,17 @@ impl Engine {
                                 name_words_key(1, a.as_bytes(), c.as_bytes()),
                                 name_words_key(2, b.as_bytes(), c.as_bytes()),
                             ]),
-                            [a, b] if a == b && a.len() <= fuzzy::MAX_WORD => builder
-                                .doubled
-                                .push((a.as_bytes().into(), (index, term, strength))),
+                            [a, b] => {
+                                builder.two_words.extend([
+                                    name_words_key(0, a.as_bytes(), b""),
+                                    name_words_key(1, b.as_bytes(), b""),
+                                ]);
+                                if a == b && a.len() <= fuzzy::MAX_WORD {
+                                    builder
+                                        .doubled
+                                        .push((a.as_bytes().into(), (index, term, strength)));
+                                }
+                            }
                             _ => {}
                         }
                     }
@@ -731,6 +765,7 @@ impl Engine {
             fuzzy_targets: builder.fuzzy_targets,
             compact,
             three_words: builder.three_words,
+            two_words: builder.two_words,
             doubled: builder.doubled,
             logos,
             thresholds,
@@ -788,6 +823,13 @@ impl Engine {
             && [(0, a, b), (1, a, c), (2, b, c)]
                 .into_iter()
                 .any(|(places, x, y)| self.three_words.contains(&name_words_key(places, x, y)))
+    }
+
+    /// Whether `a` is the first word of a name of two, or `b` the second.
+    pub(crate) fn may_be_two_words(&self, a: &[u8], b: &[u8]) -> bool {
+        !self.two_words.is_empty()
+            && (self.two_words.contains(&name_words_key(0, a, b""))
+                || self.two_words.contains(&name_words_key(1, b, b"")))
     }
 
     /// The terms behind automaton pattern `pattern`.

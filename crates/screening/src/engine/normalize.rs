@@ -18,6 +18,9 @@
 //! match can be reported on the listing's own text and explained.
 
 use unicode_normalization::char::{decompose_compatible, is_combining_mark};
+
+use super::fuzzy::MAX_WORD;
+use super::lexicon::Spelling;
 use unicode_normalization::{IsNormalized, is_nfc_quick, is_nfkc_quick};
 
 /// A character came from leetspeak (`0`, `1`, `@`, `$`, ...).
@@ -86,6 +89,71 @@ impl Normalized {
             Some((out, input)) => (input + (i - out)) as usize,
             None => 0,
         }
+    }
+
+    /// How the word at `start..end` of the text was written in `input`, the text it was
+    /// normalised from, as far as the lexicon needs to know: which of its `i`s were `l`s.
+    /// `buf` holds the word as written.
+    pub(crate) fn spelling<'b>(
+        &self,
+        input: &str,
+        (start, end): (usize, usize),
+        buf: &'b mut [u8; MAX_WORD],
+    ) -> Spelling<'b> {
+        let word = &self.text[start..end];
+        if !word.contains(&b'i') {
+            return Spelling::WithoutL;
+        }
+        if !self.track || word.len() > buf.len() {
+            return Spelling::Either;
+        }
+        // A word written byte for byte as it reads lies under one anchor; one that is not
+        // was written in other letters, which could be either.
+        let next = self
+            .anchors
+            .partition_point(|&(out, _)| out as usize <= start);
+        let straight = self
+            .anchors
+            .get(next)
+            .is_none_or(|&(out, _)| out as usize >= end);
+        let Some(&(out, from)) = next.checked_sub(1).map(|a| &self.anchors[a]) else {
+            return Spelling::Either;
+        };
+        let first = from as usize + (start - out as usize);
+        let Some(written) = input.as_bytes().get(first..first + word.len()) else {
+            return Spelling::Either;
+        };
+        if !straight {
+            return Spelling::Either;
+        }
+        let mut with_l = false;
+        for ((&b, &w), out) in word.iter().zip(written).zip(buf.iter_mut()) {
+            *out = match (b, w) {
+                (b'i', b'l' | b'L') => {
+                    with_l = true;
+                    b'l'
+                }
+                (b'i', b'i' | b'I') => b'i',
+                // A digit or a symbol for the letter: either.
+                (b'i', _) => return Spelling::Either,
+                _ => b,
+            };
+        }
+        if with_l {
+            Spelling::WithL(&buf[..word.len()])
+        } else {
+            Spelling::WithoutL
+        }
+    }
+
+    /// [`Normalized::spelling`], asked later if at all.
+    pub(crate) fn ask_spelling<'b>(
+        &'b self,
+        input: &'b str,
+        span: (usize, usize),
+        buf: &'b mut [u8; MAX_WORD],
+    ) -> impl FnOnce() -> Spelling<'b> {
+        move || self.spelling(input, span, buf)
     }
 
     /// The input offset of every byte of the text.
@@ -1029,6 +1097,42 @@ pub fn is_whole_word(text: &[u8], start: usize, end: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_spelling_of_a_word_says_which_of_its_is_were_ls() {
+        let mut out = Normalized::default();
+        let mut buf = [0u8; MAX_WORD];
+        let mut spelling = |input: &str| {
+            normalize(input, &mut out);
+            let start = out.text.iter().position(|b| *b != b' ').unwrap();
+            let end = out.text[start..]
+                .iter()
+                .position(|b| *b == b' ')
+                .map_or(out.text.len(), |n| start + n);
+            format!("{:?}", out.spelling(input, (start, end), &mut buf))
+        };
+        assert_eq!(
+            spelling("Fossiil watch"),
+            format!("{:?}", Spelling::WithL(b"fossiil"))
+        );
+        assert_eq!(
+            spelling("FOSSIL watch"),
+            format!("{:?}", Spelling::WithL(b"fossil"))
+        );
+        assert_eq!(spelling("White shirt"), format!("{:?}", Spelling::WithoutL));
+        assert_eq!(spelling("Shoes"), format!("{:?}", Spelling::WithoutL));
+        // A digit or a symbol may stand for either letter.
+        assert_eq!(spelling("Foss1l watch"), format!("{:?}", Spelling::Either));
+        assert_eq!(spelling("Foss!l watch"), format!("{:?}", Spelling::Either));
+        // Letters written otherwise could be either.
+        assert_eq!(spelling("Fossîl"), format!("{:?}", Spelling::Either));
+        assert_eq!(spelling("Ｆｏｓｓｉｌ"), format!("{:?}", Spelling::Either));
+        // Wherever the word stands in what was written.
+        assert_eq!(
+            spelling("  ...Fossiil watch"),
+            format!("{:?}", Spelling::WithL(b"fossiil"))
+        );
+    }
 
     fn norm(s: &str) -> String {
         normalize_term(s)

@@ -13,6 +13,7 @@ use assay_proto::screening::v1::{
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
+use super::fuzzy::MIN_TERM;
 use super::join::Join;
 use super::normalize::{
     BYTE_CLASS, CONFUSABLE, DIACRITIC, DIGIT, LEET, Normalized, REVERSED, SPACED, STYLED,
@@ -226,6 +227,10 @@ pub(crate) fn screen(
         let mut joining = Join {
             engine,
             field,
+            input: match field {
+                Field::Title => listing.title,
+                Field::Description => listing.description,
+            },
             normalized,
             matches,
             real_words: counterfeit_context,
@@ -253,7 +258,10 @@ pub(crate) fn screen(
 
     find_misspellings(
         engine,
-        [&*title, &*description],
+        [
+            (listing.title, &*title),
+            (listing.description, &*description),
+        ],
         matches,
         joined,
         counterfeit_context,
@@ -664,7 +672,7 @@ pub(crate) fn screen(
 #[allow(clippy::too_many_arguments)]
 fn find_misspellings(
     engine: &Engine,
-    [title, description]: [&Normalized; 2],
+    [(title_input, title), (description_input, description)]: [(&str, &Normalized); 2],
     matches: &[RawMatch],
     joined: &[(Field, usize, usize)],
     counterfeit_context: bool,
@@ -674,11 +682,24 @@ fn find_misspellings(
 ) {
     let split = matches.partition_point(|m| m.field == Field::Title);
     let (title_matches, description_matches) = matches.split_at(split);
-    for (field, normalized, mut matched) in [
-        (Field::Title, title, title_matches),
-        (Field::Description, description, description_matches),
+    let mut written = [0u8; super::fuzzy::MAX_WORD];
+    // A word of three letters is looked up only in a title that already says counterfeit:
+    // many are one letter from some four-letter name ("Nke ... AAA").
+    let three_letters = counterfeit_context.then_some(Field::Title);
+    for (field, input, normalized, mut matched) in [
+        (Field::Title, title_input, title, title_matches),
+        (
+            Field::Description,
+            description_input,
+            description,
+            description_matches,
+        ),
     ] {
         let text = &normalized.text;
+        let shortest = match three_letters == Some(field) {
+            true => MIN_TERM - 1,
+            false => MIN_TERM,
+        };
         let mut at = 0;
         while at < text.len() {
             let start = at;
@@ -733,7 +754,7 @@ fn find_misspellings(
             if whole_word
                 && digits <= 1
                 && end - start > digits
-                && end - start >= super::fuzzy::MIN_TERM
+                && end - start >= if digits == 0 { shortest } else { MIN_TERM }
                 && matched.first().is_none_or(|m| m.start >= end)
                 && !in_joined()
             {
@@ -743,11 +764,18 @@ fn find_misspellings(
                     Field::Title => 2,
                     Field::Description => 1,
                 };
+                // A real word of three letters is never read as a misspelling.
+                let real_words = counterfeit_context && end - start >= MIN_TERM;
+                // How a word was written is asked in titles, where names are disguised:
+                // descriptions are long, and their words looked up within one edit only.
+                let written = &mut written;
                 let (found, real_word) = fuzzy_cache.lookup(
                     engine,
                     &text[start..end],
+                    (field == Field::Title)
+                        .then(|| normalized.ask_spelling(input, (start, end), written)),
                     limit,
-                    counterfeit_context,
+                    real_words,
                     fuzzy,
                 );
                 let misspelt = !found.is_empty();

@@ -211,6 +211,47 @@ fn real_words_one_edit_from_a_brand_are_not_misspellings_of_it() {
 }
 
 #[test]
+fn a_misspelling_is_read_as_written_not_as_the_word_it_normalises_into() {
+    // "Miiu" normalises as "milu" (a word) does: `l` and `i` are one letter to the matcher,
+    // not to the lexicon.
+    let v = check("Miiu Miiu tote bag", "handbags", 1800);
+    assert_eq!(first_brand(&v), Some("miumiu"), "{v:#?}");
+    assert!(flagged(&v), "{v:#?}");
+    // The real word written as it is written stays a real word.
+    let v = check("Milu tote bag", "handbags", 30);
+    assert!(!flagged(&v), "{v:#?}");
+}
+
+#[test]
+fn a_name_misspelt_into_real_words_counts_beside_counterfeit_vocabulary() {
+    // Three letters left of a four-letter name, and two words of a name with one misspelt
+    // into a word of some language: read only where the title already says counterfeit.
+    for (title, plain, category, brand) in [
+        (
+            "Nke running shoes replica",
+            "Nke running shoes",
+            "footwear",
+            "nike",
+        ),
+        (
+            "Canaa Goose parka mirror quality",
+            "Canaa Goose parka",
+            "apparel",
+            "goose",
+        ),
+    ] {
+        let v = check(title, category, 20);
+        assert_eq!(first_brand(&v), Some(brand), "{title}: {v:#?}");
+        assert!(flagged(&v), "{title}");
+        let v = check(plain, category, 1200);
+        assert!(!flagged(&v), "{plain}: {v:#?}");
+    }
+    // A real word of three letters beside counterfeit vocabulary is still a word.
+    let v = check("Nie wieder replica shoes", "footwear", 20);
+    assert_ne!(first_brand(&v), Some("nike"), "{v:#?}");
+}
+
+#[test]
 fn one_word_of_a_multi_word_name_is_weak_evidence() {
     for title in [
         "Michael leather tote",
