@@ -3,6 +3,8 @@
 use std::hash::BuildHasher;
 use std::sync::LazyLock;
 
+use unicode_normalization::UnicodeNormalization;
+
 use super::normalize::normalize_term;
 
 /// What the lexicon knows of a word.
@@ -116,14 +118,15 @@ impl Table {
 
 /// Words, normalised (see `lexicon/README.md`).
 ///
-/// Kept as 28-bit fingerprints of keyed hashes with their kind (4 MiB for 400,000 words,
-/// under half full), and, apart, the words with an `l` as they are written (1 MiB). The key
+/// Kept as 28-bit fingerprints of keyed hashes with their kind (4 MiB for 470,000 words,
+/// under half full), and, apart, the words with an `l` or an accent as they are written
+/// (2 MiB). The key
 /// is random per process, so nobody can craft a word that collides with a real one (and so
 /// escape the misspelling check); by chance, a made-up word is taken for a real one about
 /// once in fifty million.
 pub struct Lexicon {
     words: Table,
-    /// Words with an `l`, lower case, as written.
+    /// Words with an `l` or an accent, lower case, as written.
     written: Table,
     hasher: foldhash::fast::RandomState,
 }
@@ -161,6 +164,13 @@ impl Lexicon {
         if known { kind } else { WordKind::default() }
     }
 
+    /// Whether a word written with accents is a real word so written ("oméga", "suprême"):
+    /// accents strewn on a name ("Swâtch", "Ómega") make no real word.
+    pub fn written_with_accents(&self, word: &str) -> bool {
+        let written: String = word.nfc().flat_map(char::to_lowercase).collect();
+        self.written.get(self.hash(written.as_bytes())).is_some()
+    }
+
     pub fn len(&self) -> usize {
         self.words.len
     }
@@ -182,12 +192,17 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
             .iter()
             .flat_map(|(list, kind)| list.lines().map(|w| (w, *kind)))
     };
+    let accented = include_str!("lexicon/accented.txt");
     let with_l = words().filter(|(w, _)| w.contains('l')).count();
     let mut lexicon = Lexicon {
         words: Table::new(words().count()),
-        written: Table::new(with_l),
+        written: Table::new(with_l + accented.lines().count()),
         hasher: foldhash::fast::RandomState::default(),
     };
+    for word in accented.lines() {
+        let written = lexicon.hash(word.as_bytes());
+        lexicon.written.insert(written, 1);
+    }
     // The lists hold lower-case ASCII letters only, so each word is written as it stands.
     for (word, kind) in words().filter(|(w, _)| !w.is_empty()) {
         let hash = lexicon.hash(normalize_term(word).as_bytes());
@@ -334,6 +349,17 @@ mod tests {
                 !lexicon.kind(normalize_term(made_up).as_bytes()).is_real(),
                 "{made_up}"
             );
+        }
+    }
+
+    #[test]
+    fn accents_are_known_as_real_words_write_them() {
+        let lexicon = lexicon();
+        for word in ["oméga", "Suprême", "SUPRÊME", "supre\u{302}me", "café"] {
+            assert!(lexicon.written_with_accents(word), "{word}");
+        }
+        for word in ["swâtch", "Ómega", "suprème", "pûma"] {
+            assert!(!lexicon.written_with_accents(word), "{word}");
         }
     }
 

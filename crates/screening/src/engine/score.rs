@@ -15,6 +15,7 @@ use unicode_normalization::char::is_combining_mark;
 
 use super::fuzzy::MIN_TERM;
 use super::join::Join;
+use super::lexicon::lexicon;
 use super::normalize::{
     BYTE_CLASS, CONFUSABLE, DIACRITIC, DIGIT, LEET, Normalized, REVERSED, SPACED, STYLED,
     is_whole_word,
@@ -25,9 +26,7 @@ mod explain;
 
 use assay_common::language::{message, quoted};
 
-use explain::{
-    accented_letters, lookalikes_listed, same_letters, substitutions, text_explanation, text_match,
-};
+use explain::{lookalikes_listed, same_letters, substitutions, text_explanation, text_match};
 
 /// Weights of the evidence.
 pub(super) mod weight {
@@ -477,7 +476,7 @@ pub(crate) fn screen(
             detail.compatibility_reference = text.compat;
             if detail.methods == [MatchMethod::Diacritics as i32]
                 && ((text.strength != Strength::Distinctive
-                    && accented_letters(&detail.matched_text) < 2)
+                    && lexicon().written_with_accents(&detail.matched_text))
                     || brand
                         .spellings
                         .iter()
@@ -485,7 +484,8 @@ pub(crate) fn screen(
             {
                 // An accent is how other languages write ordinary words and names
                 // ("oméga", "Michaël"), and how the brand writes itself ("Pokémon"); accents
-                // strewn over an ordinary word ("Cóäch") are a disguise.
+                // that make no real word of an ordinary one ("Swâtch", "Cóäch") are a
+                // disguise.
                 detail.methods.clear();
             }
             if text.lookalike && !detail.methods.contains(&(MatchMethod::Confusable as i32)) {

@@ -4,6 +4,8 @@
 `common.txt`: the 15,000 most frequent words of English, French, German, Italian,
 Spanish, Portuguese and Dutch; `words.txt`: the rest of each language's 100,000 most
 frequent (50,000 for Portuguese and Dutch). Letters only, accents removed, three letters or more, lower case, sorted.
+`accented.txt`: the words of both lists that are written with accents, as written (lower
+case, NFC), so that an accent a real word has is told from one strewn on a name.
 
     pip install wordfreq==3.1.1
     python3 generate.py
@@ -26,15 +28,19 @@ def folded(word):
 
 
 def main():
-    common, rest = set(), set()
+    common, rest, accented = set(), set(), set()
     for language, n in LANGUAGES.items():
-        for rank, word in enumerate(top_n_list(language, n)):
-            word = folded(word)
+        for rank, written in enumerate(top_n_list(language, n)):
+            word = folded(written)
             if re.fullmatch("[a-z]{3,24}", word):
                 (common if rank < 15_000 else rest).add(word)
+                written = unicodedata.normalize("NFC", written.lower())
+                if written != word:
+                    accented.add(written)
     (HERE / "common.txt").write_text("\n".join(sorted(common)) + "\n")
     (HERE / "words.txt").write_text("\n".join(sorted(rest - common)) + "\n")
-    print(f"{len(common)} common, {len(rest - common)} more")
+    (HERE / "accented.txt").write_text("\n".join(sorted(accented)) + "\n")
+    print(f"{len(common)} common, {len(rest - common)} more, {len(accented)} with accents")
 
 
 if __name__ == "__main__":

@@ -284,8 +284,16 @@ fn a_disguised_ordinary_word_brand_is_evidence_of_its_own() {
         assert!(flagged(&v), "{title}");
     }
     // An accent is how other languages write ordinary words.
-    let v = check("suprême confort", "", 180);
-    assert!(!flagged(&v), "{v:#?}");
+    for title in ["suprême confort", "oméga 3 capsules"] {
+        let v = check(title, "", 180);
+        assert!(!flagged(&v), "{title}: {v:#?}");
+    }
+    // One that makes no word of any language is strewn on the name.
+    for (title, brand) in [("Suprème hoodie", "supreme"), ("Ómega watch", "omega")] {
+        let v = check(title, "", 180);
+        assert_eq!(first_brand(&v), Some(brand), "{title}: {v:#?}");
+        assert!(flagged(&v), "{title}");
+    }
 }
 
 #[test]
