@@ -123,14 +123,14 @@ async fn explanations_are_written_in_the_callers_language(backend: Backend) {
     let chinese = chinese.verdict.unwrap();
     assert!(
         explanations(&english).contains(
-            &r#""M4rquise" in the title is an ordinary word that matches brand "Marquise" through leetspeak ("4" for "a")"#
+            &r#""M4rquise" in the title matches brand "Marquise" through leetspeak ("4" for "a")"#
         ),
         "{:?}",
         explanations(&english)
     );
     assert!(
         explanations(&chinese).contains(
-            &r#"标题中的 "M4rquise" 是与品牌 "Marquise" 相符的普通词语，手法为以数字或符号代替字母（"4" 代替 "a"）"#
+            &r#"标题中的 "M4rquise" 与品牌 "Marquise" 相符，手法为以数字或符号代替字母（"4" 代替 "a"）"#
         ),
         "{:?}",
         explanations(&chinese)

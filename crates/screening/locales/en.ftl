@@ -15,6 +15,7 @@ signal-brand-text = { $text } in the { $field ->
         [compat] names what the product fits: brand { $brand }
         [real-word] is a real word close to brand { $brand }
         [ambiguous] is an ordinary word that matches brand { $brand }
+        [name] matches brand { $brand }
         [partial] matches part of brand { $brand }
         [common] is a common word that is part of brand { $brand }
        *[distinctive] matches brand { $brand }

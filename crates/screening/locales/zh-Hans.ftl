@@ -14,6 +14,7 @@ signal-brand-text = { $field ->
         [compat] 标明产品所适配的品牌 { $brand }
         [real-word] 是与品牌 { $brand } 相近的真实词语
         [ambiguous] 是与品牌 { $brand } 相符的普通词语
+        [name] 与品牌 { $brand } 相符
         [partial] 与品牌 { $brand } 名称的一部分相符
         [common] 是品牌 { $brand } 名称中的常用词
        *[distinctive] 与品牌 { $brand } 相符

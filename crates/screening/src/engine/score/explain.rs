@@ -28,9 +28,14 @@ pub(super) fn text_explanation(
     brand: &str,
     listed: &[(Text, Text)],
 ) -> Vec<Message> {
+    // An ordinary or common word written otherwise ("M4rquise", "Fossiil") is no such word:
+    // the text only matches the name, or part of it.
+    let written_otherwise = !detail.methods.is_empty();
     let strength = match text.strength {
         _ if text.compat => "compat",
         _ if text.real_word => "real-word",
+        Strength::Ambiguous if written_otherwise => "name",
+        Strength::Common if written_otherwise => "partial",
         Strength::Distinctive => "distinctive",
         Strength::Ambiguous => "ambiguous",
         Strength::Partial => "partial",

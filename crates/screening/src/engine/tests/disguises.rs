@@ -294,6 +294,18 @@ fn a_disguised_ordinary_word_brand_is_evidence_of_its_own() {
         assert_eq!(first_brand(&v), Some(brand), "{title}: {v:#?}");
         assert!(flagged(&v), "{title}");
     }
+    // Written otherwise, the name is no ordinary word, and the explanation does not say it
+    // is; written as it is, it says so.
+    let v = check("Ómega watch", "", 180);
+    assert_eq!(
+        text_signal(&v, "omega").explanation,
+        r#""Ómega" in the title matches brand "Omega" through added accents ("Ó" (U+00D3) for "o")"#
+    );
+    let v = check("Omega watch", "watches", 60);
+    assert_eq!(
+        text_signal(&v, "omega").explanation,
+        r#""Omega" in the title is an ordinary word that matches brand "Omega""#
+    );
 }
 
 #[test]
