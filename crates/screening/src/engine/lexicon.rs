@@ -45,7 +45,8 @@ impl WordKind {
 /// word was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Spelling<'a> {
-    /// Not known (a digit or symbol stands for the letter): any word of the spelling.
+    /// Not known (a digit, a symbol or a letter of another script or with an accent stands
+    /// for the letter): any word of the spelling.
     Either,
     /// Written without an `l`.
     WithoutL,
@@ -120,10 +121,9 @@ impl Table {
 ///
 /// Kept as 28-bit fingerprints of keyed hashes with their kind (4 MiB for 470,000 words,
 /// under half full), and, apart, the words with an `l` or an accent as they are written
-/// (2 MiB). The key
-/// is random per process, so nobody can craft a word that collides with a real one (and so
-/// escape the misspelling check); by chance, a made-up word is taken for a real one about
-/// once in fifty million.
+/// (2 MiB). The key is random per process, so nobody can craft a word that collides with
+/// a real one (and so escape the misspelling check); by chance, a made-up word is taken
+/// for a real one about once in fifty million.
 pub struct Lexicon {
     words: Table,
     /// Words with an `l` or an accent, lower case, as written.

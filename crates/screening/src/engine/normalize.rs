@@ -18,10 +18,10 @@
 //! match can be reported on the listing's own text and explained.
 
 use unicode_normalization::char::{decompose_compatible, is_combining_mark};
+use unicode_normalization::{IsNormalized, is_nfc_quick, is_nfkc_quick};
 
 use super::fuzzy::MAX_WORD;
 use super::lexicon::Spelling;
-use unicode_normalization::{IsNormalized, is_nfc_quick, is_nfkc_quick};
 
 /// A character came from leetspeak (`0`, `1`, `@`, `$`, ...).
 pub const LEET: u8 = 1;
@@ -112,10 +112,13 @@ impl Normalized {
         let next = self
             .anchors
             .partition_point(|&(out, _)| out as usize <= start);
-        let straight = self
+        if self
             .anchors
             .get(next)
-            .is_none_or(|&(out, _)| out as usize >= end);
+            .is_some_and(|&(out, _)| (out as usize) < end)
+        {
+            return Spelling::Either;
+        }
         let Some(&(out, from)) = next.checked_sub(1).map(|a| &self.anchors[a]) else {
             return Spelling::Either;
         };
@@ -123,9 +126,6 @@ impl Normalized {
         let Some(written) = input.as_bytes().get(first..first + word.len()) else {
             return Spelling::Either;
         };
-        if !straight {
-            return Spelling::Either;
-        }
         let mut with_l = false;
         for ((&b, &w), out) in word.iter().zip(written).zip(buf.iter_mut()) {
             *out = match (b, w) {

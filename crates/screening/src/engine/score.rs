@@ -683,9 +683,6 @@ fn find_misspellings(
     let split = matches.partition_point(|m| m.field == Field::Title);
     let (title_matches, description_matches) = matches.split_at(split);
     let mut written = [0u8; super::fuzzy::MAX_WORD];
-    // A word of three letters is looked up only in a title that already says counterfeit:
-    // many are one letter from some four-letter name ("Nke ... AAA").
-    let three_letters = counterfeit_context.then_some(Field::Title);
     for (field, input, normalized, mut matched) in [
         (Field::Title, title_input, title, title_matches),
         (
@@ -696,7 +693,9 @@ fn find_misspellings(
         ),
     ] {
         let text = &normalized.text;
-        let shortest = match three_letters == Some(field) {
+        // A word of three letters is looked up only in a title that already says
+        // counterfeit: many are one letter from some four-letter name ("Nke ... AAA").
+        let shortest = match field == Field::Title && counterfeit_context {
             true => MIN_TERM - 1,
             false => MIN_TERM,
         };
