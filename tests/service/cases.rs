@@ -1654,20 +1654,7 @@ async fn screening_alerts_become_cases_and_decisions_go_back(backend: Backend) {
             .as_principal(Some(&format!("agency:{}", agency.id)))
             .await,
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let received = loop {
-        let listed = as_agency
-            .list_referrals(le::ListReferralsRequest::default())
-            .await
-            .unwrap()
-            .into_inner()
-            .referrals;
-        if let Some(referral) = listed.into_iter().next() {
-            break referral;
-        }
-        assert!(Instant::now() < deadline, "the referral never arrived");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let received = crate::lawenforcement::first_referral(&mut as_agency).await;
     assert_eq!(received.r#case.unwrap().summary, case.summary);
 }
 

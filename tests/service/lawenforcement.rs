@@ -16,13 +16,31 @@ use tonic::Code;
 
 use crate::fixtures::*;
 
-type Le = LawEnforcementServiceClient<Authed>;
+pub(crate) type Le = LawEnforcementServiceClient<Authed>;
 
 const AUDITOR: &str = "staff:audrey:auditor";
 const SECOND_LEGAL: &str = "staff:leo:legal";
 
 async fn le(sandbox: &Sandbox, principal: &str) -> Le {
     LawEnforcementServiceClient::new(sandbox.as_principal(Some(principal)).await)
+}
+
+/// The first referral `agency` sees, once the relay has delivered one (within 10 s).
+pub(crate) async fn first_referral(agency: &mut Le) -> Referral {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let listed = agency
+            .list_referrals(ListReferralsRequest::default())
+            .await
+            .unwrap()
+            .into_inner()
+            .referrals;
+        if let Some(referral) = listed.into_iter().next() {
+            return referral;
+        }
+        assert!(Instant::now() < deadline, "the referral never arrived");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 fn agency_principal(id: &str) -> String {
@@ -1909,20 +1927,7 @@ async fn referrals_reach_the_agency_and_outcomes_reach_the_case(backend: Backend
 
     // The relay delivers it; the agency sees it, and no other agency does.
     let mut as_a = le(&sandbox, &agency_principal(&a.id)).await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let received = loop {
-        let listed = as_a
-            .list_referrals(ListReferralsRequest::default())
-            .await
-            .unwrap()
-            .into_inner()
-            .referrals;
-        if let Some(referral) = listed.into_iter().next() {
-            break referral;
-        }
-        assert!(Instant::now() < deadline, "the referral never arrived");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let received = first_referral(&mut as_a).await;
     assert_eq!(received.id, referral_id);
     assert_eq!(received.r#case.as_ref().unwrap().id, case.id);
     let b = agency(&mut legal, "Other", "FR", "interieur.gouv.fr").await;
