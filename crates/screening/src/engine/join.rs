@@ -283,7 +283,43 @@ impl Join<'_> {
         let Some(len) = self.concat(pieces, unit.first, unit.last, &mut word) else {
             return false;
         };
-        self.exact(&word[..len], unit, 0, true) || self.misspelt(&word[..len], unit, true)
+        self.exact(&word[..len], unit, 0, true)
+            || self.misspelt(&word[..len], unit, true)
+            || self.symbols_apart(pieces, unit)
+    }
+
+    /// Looks up a word written in pieces with its leet symbols read as punctuation too
+    /// ("C/hl|oe"; see `symbols_as_separators`). Whether it found a brand.
+    fn symbols_apart(&mut self, pieces: &[(usize, usize)], unit: Unit) -> bool {
+        let text = &self.normalized.text;
+        let mut symbols = self
+            .normalized
+            .symbol_letters(self.input, (unit.start, unit.end))
+            .peekable();
+        if symbols.peek().is_none() {
+            return false;
+        }
+        let mut word = [0u8; MAX_WORD];
+        let mut len = 0;
+        for at in pieces[unit.first..=unit.last]
+            .iter()
+            .flat_map(|&(start, end)| start..end)
+        {
+            if symbols.next_if_eq(&at).is_some() {
+                continue;
+            }
+            let Some(byte) = word.get_mut(len) else {
+                return false;
+            };
+            *byte = text[at];
+            len += 1;
+        }
+        let from = self.looked.len();
+        let found = self.exact(&word[..len], unit, 0, true);
+        for found in &mut self.looked[from..] {
+            found.symbols_apart = true;
+        }
+        found
     }
 
     /// Looks up two neighbouring words as one: a name with a space put inside it, or a
@@ -572,6 +608,7 @@ impl Join<'_> {
             real_word,
             short,
             separated,
+            symbols_apart: false,
             lookalike: false,
         });
         true

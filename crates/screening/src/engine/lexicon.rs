@@ -45,13 +45,16 @@ impl WordKind {
 /// word was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Spelling<'a> {
-    /// Not known (a digit, a symbol or a letter of another script or with an accent stands
-    /// for the letter): any word of the spelling.
+    /// Not known (a letter of another script or with an accent stands for the letter): any
+    /// word of the spelling.
     Either,
     /// Written without an `l`.
     WithoutL,
     /// Written with an `l`, lower case, each letter as written.
     WithL(&'a [u8]),
+    /// Written with a digit or a symbol for a letter ("Sw1tch", "C4line"): no real word is
+    /// written so, whatever word it reads as.
+    Leet,
 }
 
 /// Fingerprints of keyed hashes with a few bits of data, in one flat open-addressed table
@@ -160,6 +163,7 @@ impl Lexicon {
             Spelling::Either => true,
             Spelling::WithoutL => kind.0 & WordKind::WITHOUT_L != 0,
             Spelling::WithL(word) => self.written.get(self.hash(word)).is_some(),
+            Spelling::Leet => false,
         };
         if known { kind } else { WordKind::default() }
     }
@@ -382,8 +386,10 @@ mod tests {
                 .is_real()
         );
         assert!(!lexicon.as_written(fossili, Spelling::WithoutL).is_real());
-        // A digit for the letter could be either.
+        // A letter of another script for the letter could be either.
         assert!(lexicon.as_written(fossili, Spelling::Either).is_real());
+        // A word written with a digit or symbol for a letter is no word.
+        assert!(!lexicon.as_written(fossili, Spelling::Leet).is_real());
         // Words written without an `l` stay real so written, and only so.
         let white = kind("white");
         assert!(lexicon.as_written(white, Spelling::WithoutL).is_real());

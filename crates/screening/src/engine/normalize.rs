@@ -101,6 +101,9 @@ impl Normalized {
         buf: &'b mut [u8; MAX_WORD],
     ) -> Spelling<'b> {
         let word = &self.text[start..end];
+        if self.marks_in(start, end) & LEET != 0 {
+            return Spelling::Leet;
+        }
         if !word.contains(&b'i') {
             return Spelling::WithoutL;
         }
@@ -134,7 +137,7 @@ impl Normalized {
                     b'l'
                 }
                 (b'i', b'i' | b'I') => b'i',
-                // A digit or a symbol for the letter: either.
+                // Not a letter, yet not marked as leetspeak either: keep the old reading.
                 (b'i', _) => return Spelling::Either,
                 _ => b,
             };
@@ -298,6 +301,27 @@ impl Normalized {
         end > start && marked == end - start
     }
 
+    /// The letters in `start..end` written as leet symbols in `input`, the text this was
+    /// normalised from: the bar of "Ch|loe", which may be punctuation after all.
+    pub(crate) fn symbol_letters<'s>(
+        &'s self,
+        input: &'s str,
+        (start, end): (usize, usize),
+    ) -> impl Iterator<Item = usize> + 's {
+        let first = self.marks.partition_point(|&(at, _)| (at as usize) < start);
+        self.marks[first..]
+            .iter()
+            .take_while(move |&&(at, _)| (at as usize) < end)
+            .filter(|&&(_, m)| m & LEET != 0)
+            .map(|&(at, _)| at as usize)
+            .filter(move |&at| {
+                let written = input.as_bytes().get(self.origin(at));
+                written.is_some_and(|&b| {
+                    matches!(ASCII.get(usize::from(b)), Some(Ascii::LeetSymbol(_)))
+                })
+            })
+    }
+
     /// The marks of every byte in `start..end` (0 without provenance).
     pub fn marks_in(&self, start: usize, end: usize) -> u8 {
         let first = self.marks.partition_point(|&(at, _)| (at as usize) < start);
@@ -355,6 +379,16 @@ const fn ascii_table() -> [Ascii; 128] {
 }
 
 static ASCII: [Ascii; 128] = ascii_table();
+
+/// Whether the leet symbol at `at` stands for a letter: a letter follows it, perhaps after a
+/// leet symbol or two more ("Fo$$il"). Otherwise it is punctuation ("Gucci!", "$50").
+fn leet_letter(bytes: &[u8], at: usize) -> bool {
+    bytes[at + 1..]
+        .iter()
+        .take(3)
+        .find(|&&b| !matches!(ASCII.get(usize::from(b)), Some(Ascii::LeetSymbol(_))))
+        .is_some_and(u8::is_ascii_alphabetic)
+}
 
 /// The output byte of letters, digits and plain separators (`b' '`) with their marks, and 0
 /// for what needs the slow path (symbols, leet symbols, control bytes).
@@ -535,9 +569,7 @@ fn normalize_shown<const TRACK: bool>(input: &str, out: &mut Normalized) {
                 .map_or(bytes.len(), |n| i + n);
             let word = match bytes.get(shown).map(|&b| ASCII.get(usize::from(b))) {
                 Some(Some(Ascii::Word(..))) => true,
-                Some(Some(Ascii::LeetSymbol(_))) => {
-                    bytes.get(shown + 1).is_some_and(u8::is_ascii_alphabetic)
-                }
+                Some(Some(Ascii::LeetSymbol(_))) => leet_letter(bytes, shown),
                 _ => false,
             };
             if word {
@@ -641,9 +673,7 @@ fn ascii_run<const TRACK: bool>(bytes: &[u8], start: usize, out: &mut Normalized
         let b = bytes[i];
         let (mapped, marks) = match ASCII[usize::from(b & 0x7F)] {
             Ascii::Word(mapped, marks) => (mapped, marks),
-            Ascii::LeetSymbol(mapped) if bytes.get(i + 1).is_some_and(u8::is_ascii_alphabetic) => {
-                (mapped, LEET)
-            }
+            Ascii::LeetSymbol(mapped) if leet_letter(bytes, i) => (mapped, LEET),
             Ascii::Symbol(symbol) => {
                 out.symbols = true;
                 (symbol, 0)
@@ -1121,9 +1151,19 @@ mod tests {
         );
         assert_eq!(spelling("White shirt"), format!("{:?}", Spelling::WithoutL));
         assert_eq!(spelling("Shoes"), format!("{:?}", Spelling::WithoutL));
-        // A digit or a symbol may stand for either letter.
-        assert_eq!(spelling("Foss1l watch"), format!("{:?}", Spelling::Either));
-        assert_eq!(spelling("Foss!l watch"), format!("{:?}", Spelling::Either));
+        // A digit or a symbol for a letter makes no real word.
+        for written in [
+            "Foss1l watch",
+            "FOSS|IL watch",
+            "C4line bag",
+            "Fo$$il watch",
+        ] {
+            assert_eq!(
+                spelling(written),
+                format!("{:?}", Spelling::Leet),
+                "{written}"
+            );
+        }
         // Letters written otherwise could be either.
         assert_eq!(spelling("Fossîl"), format!("{:?}", Spelling::Either));
         assert_eq!(spelling("Ｆｏｓｓｉｌ"), format!("{:?}", Spelling::Either));

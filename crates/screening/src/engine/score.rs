@@ -13,7 +13,7 @@ use assay_proto::screening::v1::{
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
-use super::fuzzy::MIN_TERM;
+use super::fuzzy::{MAX_WORD, MIN_TERM};
 use super::join::Join;
 use super::lexicon::lexicon;
 use super::normalize::{
@@ -99,6 +99,8 @@ pub(crate) struct Looked {
     pub(crate) short: bool,
     /// Joined across punctuation, symbols, emoji or a space inside the name.
     pub(crate) separated: bool,
+    /// Read with its leet symbols as punctuation, not letters ("Ch|loe").
+    pub(crate) symbols_apart: bool,
     /// The name written in look-alike letters ("rn" for "m"; see `lookalike`).
     pub(crate) lookalike: bool,
 }
@@ -115,6 +117,7 @@ struct TextEvidence {
     real_word: bool,
     short: bool,
     separated: bool,
+    symbols_apart: bool,
     lookalike: bool,
     compat: bool,
 }
@@ -308,6 +311,7 @@ pub(crate) fn screen(
                         real_word: false,
                         short: false,
                         separated: false,
+                        symbols_apart: false,
                         lookalike: false,
                         compat: follows_compatibility(compat, m.field, m.start, &text.text),
                     };
@@ -355,6 +359,7 @@ pub(crate) fn screen(
             real_word: found.real_word,
             short: found.short,
             separated: found.separated,
+            symbols_apart: found.symbols_apart,
             lookalike: found.lookalike,
             compat: follows_compatibility(compat, found.field, found.start, text),
         };
@@ -508,6 +513,7 @@ pub(crate) fn screen(
                     text.start,
                     text.end,
                     &engine.term_texts[text.term as usize],
+                    text.symbols_apart,
                 )
             } else {
                 Vec::new()
@@ -693,6 +699,7 @@ fn find_misspellings(
         ),
     ] {
         let text = &normalized.text;
+        let leet = normalized.marked(LEET).next().is_some();
         // A word of three letters is looked up only in a title that already says
         // counterfeit: many are one letter from some four-letter name ("Nke ... AAA").
         let shortest = match field == Field::Title && counterfeit_context {
@@ -750,6 +757,10 @@ fn find_misspellings(
                     .iter()
                     .any(|&(f, s, e)| f == field && s <= start && end <= e)
             };
+            if leet && whole_word && matched.first().is_none_or(|m| m.start >= end) && !in_joined()
+            {
+                symbols_as_separators(engine, (input, normalized), (field, start, end), looked);
+            }
             if whole_word
                 && digits <= 1
                 && end - start > digits
@@ -832,6 +843,7 @@ fn fuzzy_found(
         real_word,
         short: term.text.len() <= super::fuzzy::SHORT_TERM,
         separated: false,
+        symbols_apart: false,
         lookalike: false,
     }
 }
@@ -866,9 +878,59 @@ fn push_named(
                 real_word: false,
                 short: false,
                 separated: false,
+                symbols_apart: false,
                 lookalike: false,
             });
         }
+    }
+}
+
+/// A leet symbol inside a word may be punctuation after all: "Ch|loe" is "Ch" and "loe"
+/// glued by a bar (not "chiloe"), "Sale!Gucci" two words glued by a bang. Reads the word at
+/// `start..end` both ways: its letters without the symbols, a name with separators inside;
+/// and each piece between them, a name of its own.
+fn symbols_as_separators(
+    engine: &Engine,
+    (input, normalized): (&str, &Normalized),
+    (field, start, end): (Field, usize, usize),
+    looked: &mut Vec<Looked>,
+) {
+    if end - start > MAX_WORD {
+        return;
+    }
+    let mut symbols = [0usize; MAX_WORD];
+    let mut count = 0;
+    for (slot, at) in symbols
+        .iter_mut()
+        .zip(normalized.symbol_letters(input, (start, end)))
+    {
+        *slot = at;
+        count += 1;
+    }
+    let symbols = &symbols[..count];
+    if symbols.is_empty() {
+        return;
+    }
+    let text = &normalized.text;
+    let mut letters = [0u8; MAX_WORD];
+    let mut len = 0;
+    let mut piece = start;
+    for at in symbols.iter().copied().chain([end]) {
+        if at < piece {
+            continue;
+        }
+        letters[len..len + at - piece].copy_from_slice(&text[piece..at]);
+        len += at - piece;
+        if at - piece >= MIN_TERM && at - piece < end - start {
+            push_named(engine, &text[piece..at], (field, piece, at), 0, looked);
+        }
+        piece = at + 1;
+    }
+    let from = looked.len();
+    push_named(engine, &letters[..len], (field, start, end), 0, looked);
+    for found in &mut looked[from..] {
+        found.separated = true;
+        found.symbols_apart = true;
     }
 }
 

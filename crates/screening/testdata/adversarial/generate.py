@@ -350,6 +350,35 @@ def main():
                 legit("partial-name", language, f"{part} {extra} {noun}", category,
                       brand["brand_id"])
 
+    # Real words one letter from a brand's name from the frequency lists themselves, the
+    # 200,000 most frequent of each language: the lexicon knows the first 100,000 (the
+    # first 50,000 in Portuguese and Dutch, which are not drawn here), so half the band is
+    # known and the other half is not. Drawn with a generator of their own, so that the
+    # rows above stay as they were.
+    near_rng = random.Random(20261207)
+    for band, (low, high) in [("known", (0, 100_000)), ("rare", (100_000, 200_000))]:
+        frequent = {}
+        for language in LANGUAGES[:-1]:
+            for w in top_n_list(language, high)[low:]:
+                if re.fullmatch(r"[^\W\d_]{3,}", w):
+                    frequent.setdefault(ascii_fold(w).lower(), (w, language))
+        for brand in brands:
+            targets = {ascii_fold(t).lower() for t in [brand["name"], *brand["aliases"]]}
+            targets |= {w for t in list(targets) for w in t.split(" ")}
+            targets = {t for t in targets if re.fullmatch("[a-z]{3,}", t)}
+            near = sorted({
+                w for t in targets for w in one_edit(t)
+                if w in frequent and w not in brand_terms and len(w) >= 3
+            })
+            for w in near_rng.sample(near, k=min(len(near), 12)):
+                word, language = frequent[w]
+                category = near_rng.choice(brand["categories"])
+                noun = near_rng.choice(CATEGORY_NOUNS[category])
+                price = {"currency_code": "EUR", "units": near_rng.randint(5, 400), "nanos": 0}
+                title = f"{word.capitalize()} {near_rng.choice(ADJECTIVES)} {noun}"
+                legitimate.append(row("legitimate", f"near-word-{band}", brand["brand_id"],
+                                      title, "see photos", category, price, language))
+
     for path, rows in [("disguised.jsonl", disguised), ("legitimate.jsonl", legitimate)]:
         with open(HERE / path, "w", encoding="utf-8") as out:
             for row in rows:

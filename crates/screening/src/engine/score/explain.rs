@@ -110,6 +110,7 @@ pub(super) fn substitutions(
     start: usize,
     end: usize,
     term: &str,
+    symbols_apart: bool,
 ) -> Vec<(Text, Text)> {
     let mut seen: Vec<usize> = Vec::new();
     let mut listed = Vec::new();
@@ -127,6 +128,8 @@ pub(super) fn substitutions(
             // brand writes itself ("è" of "Lumière") stands for nothing else.
             && !c.is_ascii_alphabetic()
             && !term.contains(c)
+            // Leet symbols read as punctuation stand for no letter.
+            && !(symbols_apart && "!|$@".contains(c))
             && !became.trim().is_empty()
             && !c.to_lowercase().eq(became.chars())
             && !seen.iter().any(|&o| original[o..].starts_with(c))

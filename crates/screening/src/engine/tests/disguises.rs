@@ -30,6 +30,9 @@ fn disguise_engine() -> Engine {
             brand("tnf", "The North Face", &[], &["apparel"], 300),
             brand("miumiu", "Miu Miu", &[], &["handbags"], 1800),
             brand("versace", "Versace", &[], &["apparel"], 900),
+            brand("chloe", "Chloe", &[], &["perfume"], 1500),
+            brand("fossil", "Fossil", &[], &["watches"], 150),
+            brand("swatch", "Swatch", &[], &["watches"], 120),
         ],
         rules: Vec::new(),
         thresholds: Thresholds::default(),
@@ -220,6 +223,74 @@ fn a_misspelling_is_read_as_written_not_as_the_word_it_normalises_into() {
     // The real word written as it is written stays a real word.
     let v = check("Milu tote bag", "handbags", 30);
     assert!(!flagged(&v), "{v:#?}");
+}
+
+#[test]
+fn a_leet_symbol_inside_a_word_may_be_punctuation() {
+    // "|", "!", "$" and "@" before a letter read as letters ("R0|ex"), and may be
+    // punctuation after all: between the pieces of a name, or between two words.
+    for (title, category, brand) in [
+        ("Ch|loe eau de parfum", "perfume", "chloe"),
+        ("C/hl|oe eau de parfum", "perfume", "chloe"),
+        ("F.oss|il chronograph", "watches", "fossil"),
+        ("G|u|c|c|i belt bag", "handbags", "gucci"),
+        ("P$r$a$d$a tote", "handbags", "prada"),
+        ("R!o!l!e!x submariner", "watches", "rolex"),
+    ] {
+        let v = check(title, category, 20);
+        assert_eq!(first_brand(&v), Some(brand), "{title}: {v:#?}");
+        assert!(flagged(&v), "{title}");
+        assert_eq!(methods_of(&v, brand), [MatchMethod::Spaced], "{title}");
+        // The symbols stand for no letter there, and the explanation says none.
+        let explanation = &text_signal(&v, brand).explanation;
+        assert!(
+            explanation.ends_with("through separators between its letters"),
+            "{title}: {explanation}"
+        );
+    }
+    // A name glued to the word before it is the name, written plainly.
+    for title in ["Sale!Gucci belt bag", "NEW!Gucci belt bag"] {
+        let v = check(title, "handbags", 20);
+        assert_eq!(first_brand(&v), Some("gucci"), "{title}: {v:#?}");
+        assert!(flagged(&v), "{title}");
+        assert_eq!(methods_of(&v, "gucci"), [], "{title}");
+    }
+    // Symbols before a letter are letters, two of them as well as one.
+    let v = check("Fo$$il chronograph", "watches", 20);
+    assert_eq!(methods_of(&v, "fossil"), [MatchMethod::Leetspeak], "{v:#?}");
+    // And punctuation elsewhere is punctuation.
+    let v = check("Gucci!!! belt bag", "handbags", 900);
+    assert_eq!(methods_of(&v, "gucci"), [], "{v:#?}");
+    for title in ["Wow! lovely tote bag", "Only $20 today, a tote bag"] {
+        let v = check(title, "handbags", 20);
+        assert!(v.signals.is_empty(), "{title}: {v:#?}");
+    }
+}
+
+#[test]
+fn a_word_written_in_leetspeak_is_no_real_word() {
+    // "fossili" (Italian), "switch" and "caline" (French) are words, and "Foss1il", "Sw1tch"
+    // and "C4line" normalise as they do; but nobody writes a word with a digit for a letter
+    // but to disguise it, so each is read as the name it is one letter from.
+    for (title, category, brand) in [
+        ("Foss1il chronograph", "watches", "fossil"),
+        ("FOSS|IL chronograph", "watches", "fossil"),
+        ("Sw1tch gold watch", "watches", "swatch"),
+        ("C4line black handbag", "handbags", "celine"),
+    ] {
+        let v = check(title, category, 20);
+        assert_eq!(first_brand(&v), Some(brand), "{title}: {v:#?}");
+        assert!(flagged(&v), "{title}");
+    }
+    // The same words written as words are words.
+    for (title, category) in [
+        ("Fossili chronograph", "watches"),
+        ("Switch gold watch", "watches"),
+        ("Caline black handbag", "handbags"),
+    ] {
+        let v = check(title, category, 20);
+        assert!(!flagged(&v), "{title}: {v:#?}");
+    }
 }
 
 #[test]
