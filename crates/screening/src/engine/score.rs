@@ -793,6 +793,11 @@ fn find_misspellings(
                 for &(id, distance) in found {
                     looked.push(fuzzy_found(engine, id, place, distance, real_word));
                 }
+                if !misspelt && field == Field::Title && counterfeit_context {
+                    // A name in the plural beside counterfeit vocabulary is the name, even
+                    // where the plural is a word too common to look up ("Pumas ... replica").
+                    plural_of_name(engine, place, &text[start..end], looked);
+                }
                 if !misspelt && !real_word && field == Field::Title {
                     // "es" slipped inside a name, as the plural of a part of it
                     // ("Versesace"): two letters off, which a name this short may not be.
@@ -931,6 +936,24 @@ fn symbols_as_separators(
     for found in &mut looked[from..] {
         found.separated = true;
         found.symbols_apart = true;
+    }
+}
+
+/// Records the brand name `word` is the plural of, one letter off: an `s` on a name of four
+/// letters or more.
+fn plural_of_name(
+    engine: &Engine,
+    place: (Field, usize, usize),
+    word: &[u8],
+    looked: &mut Vec<Looked>,
+) {
+    let Some(name) = word.strip_suffix(b"s").filter(|n| n.len() >= MIN_TERM) else {
+        return;
+    };
+    let from = looked.len();
+    push_named(engine, name, place, 1, looked);
+    for found in &mut looked[from..] {
+        found.short = name.len() <= super::fuzzy::SHORT_TERM;
     }
 }
 

@@ -114,6 +114,10 @@ pub(super) fn substitutions(
 ) -> Vec<(Text, Text)> {
     let mut seen: Vec<usize> = Vec::new();
     let mut listed = Vec::new();
+    // Normalisation writes `l` as `i`; where the term is written letter for letter as the
+    // span reads, its own letter says which of the two a digit or symbol stands for ("1"
+    // for "l" in "Ro1ex").
+    let letters = (term.is_ascii() && term.len() == end - start).then_some(term.as_bytes());
     let mut i = start;
     while i < end && listed.len() < 5 {
         let origin = normalized.origin(i);
@@ -122,7 +126,10 @@ pub(super) fn substitutions(
             j += 1;
         }
         let shown = original.get(origin..).and_then(|rest| rest.chars().next());
-        let became = std::str::from_utf8(&normalized.text[i..j]).unwrap_or_default();
+        let mut became = std::str::from_utf8(&normalized.text[i..j]).unwrap_or_default();
+        if became == "i" && letters.is_some_and(|t| t[i - start].eq_ignore_ascii_case(&b'l')) {
+            became = "l";
+        }
         if let Some(c) = shown
             // ASCII letters only change case (and l becomes i, as I and 1 do); a letter the
             // brand writes itself ("è" of "Lumière") stands for nothing else.

@@ -33,6 +33,7 @@ fn disguise_engine() -> Engine {
             brand("chloe", "Chloe", &[], &["perfume"], 1500),
             brand("fossil", "Fossil", &[], &["watches"], 150),
             brand("swatch", "Swatch", &[], &["watches"], 120),
+            brand("puma", "Puma", &[], &["footwear"], 90),
         ],
         rules: Vec::new(),
         thresholds: Thresholds::default(),
@@ -268,6 +269,23 @@ fn a_leet_symbol_inside_a_word_may_be_punctuation() {
 }
 
 #[test]
+fn a_name_in_the_plural_beside_counterfeit_vocabulary_is_the_name() {
+    // "pumas" is a word too common to be looked up as a misspelling; beside counterfeit
+    // vocabulary, it is the name in the plural.
+    for (title, category, brand) in [
+        ("Pumas sneakers replica", "footwear", "puma"),
+        ("Nikes sneakers AAA", "footwear", "nike"),
+    ] {
+        let v = check(title, category, 20);
+        assert_eq!(first_brand(&v), Some(brand), "{title}: {v:#?}");
+        assert!(flagged(&v), "{title}");
+    }
+    // Without it, the word is a word.
+    let v = check("Pumas sneakers", "footwear", 20);
+    assert_ne!(first_brand(&v), Some("puma"), "{v:#?}");
+}
+
+#[test]
 fn a_word_written_in_leetspeak_is_no_real_word() {
     // "fossili" (Italian), "switch" and "caline" (French) are words, and "Foss1il", "Sw1tch"
     // and "C4line" normalise as they do; but nobody writes a word with a digit for a letter
@@ -414,6 +432,18 @@ fn explanations_say_exactly_how_the_text_differs() {
     let v = check("R0lex datejust", "", 900);
     let explanation = &text_signal(&v, "rolex").explanation;
     assert!(explanation.contains("\"0\" for \"o\""), "{explanation}");
+    // A digit or symbol for `l` or `i` is said to stand for the letter the name has there,
+    // though normalisation writes both as one.
+    for (title, brand, said) in [
+        ("Ro1ex datejust", "rolex", "\"1\" for \"l\""),
+        ("Ce|ine tote", "celine", "\"|\" for \"l\""),
+        ("Gucc1 loafers", "gucci", "\"1\" for \"i\""),
+        ("Michae1 Kors tote", "mk", "\"1\" for \"l\""),
+    ] {
+        let v = check(title, "", 900);
+        let explanation = &text_signal(&v, brand).explanation;
+        assert!(explanation.ends_with(&format!("({said})")), "{explanation}");
+    }
 }
 
 #[test]
