@@ -301,6 +301,14 @@ pub(crate) fn screen(
                     term,
                     strength,
                 } => {
+                    let original = match m.field {
+                        Field::Title => listing.title,
+                        Field::Description => listing.description,
+                    };
+                    let name = &engine.term_texts[term as usize];
+                    if short_name_by_folding((original, text), (m.start, m.end), name) {
+                        continue;
+                    }
                     let evidence = TextEvidence {
                         field: m.field,
                         start: m.start,
@@ -937,6 +945,25 @@ fn symbols_as_separators(
         found.separated = true;
         found.symbols_apart = true;
     }
+}
+
+/// Whether a name of three letters or fewer is found at `start..end` only because
+/// normalisation writes `l` and `i` alike: "IV" is no "LV", nor "Ysi" "YSL". A longer name
+/// so written is a disguise ("GUCCl"); two or three letters are a word or an abbreviation
+/// of their own.
+fn short_name_by_folding(
+    (original, normalized): (&str, &Normalized),
+    (start, end): (usize, usize),
+    name: &str,
+) -> bool {
+    let text = &normalized.text[start..end];
+    if text.len() > 3 || name.len() != text.len() || !text.contains(&b'i') {
+        return false;
+    }
+    (start..end).zip(name.bytes()).any(|(at, letter)| {
+        let written = original.as_bytes().get(normalized.origin(at));
+        normalized.text[at] == b'i' && written.is_none_or(|w| !w.eq_ignore_ascii_case(&letter))
+    })
 }
 
 /// Records the brand name `word` is the plural of, one letter off: an `s` on a name of four

@@ -288,8 +288,8 @@ def main():
 
     legitimate = []
 
-    def legit(kind, language, title, category, brand_id=""):
-        price = {"currency_code": "EUR", "units": rng.randint(5, 400), "nanos": 0}
+    def legit(kind, language, title, category, brand_id="", r=rng):
+        price = {"currency_code": "EUR", "units": r.randint(5, 400), "nanos": 0}
         legitimate.append(row("legitimate", kind, brand_id, title, "see photos", category,
                               price, language))
 
@@ -305,6 +305,24 @@ def main():
                 title = title[:1].upper() + title[1:]
             legit("words", language, title, rng.choice(categories))
 
+    def near_words(kind, words, r):
+        """Words of `words` (folded: as written, language) one letter from a brand's name or
+        a word of it, in the brand's category, drawn with `r`."""
+        for brand in brands:
+            targets = {ascii_fold(t).lower() for t in [brand["name"], *brand["aliases"]]}
+            targets |= {w for t in list(targets) for w in t.split(" ")}
+            targets = {t for t in targets if re.fullmatch("[a-z]{3,}", t)}
+            near = sorted({
+                w for t in targets for w in one_edit(t)
+                if w in words and w not in brand_terms and len(w) >= 3
+            })
+            for w in r.sample(near, k=min(len(near), 12)):
+                word, language = words[w]
+                category = r.choice(brand["categories"])
+                noun = r.choice(CATEGORY_NOUNS[category])
+                legit(kind, language, f"{word.capitalize()} {r.choice(ADJECTIVES)} {noun}",
+                      category, brand["brand_id"], r)
+
     # Real words one letter from a brand's name (or a word of it), in the brand's category.
     vocab = {}
     for language, dictionary in DICTIONARIES.items():
@@ -313,20 +331,7 @@ def main():
                 w = w.strip()
                 if re.fullmatch(r"[^\W\d_]{3,}", w):
                     vocab.setdefault(ascii_fold(w).lower(), (w, language))
-    for brand in brands:
-        targets = {ascii_fold(t).lower() for t in [brand["name"], *brand["aliases"]]}
-        targets |= {w for t in list(targets) for w in t.split(" ")}
-        targets = {t for t in targets if re.fullmatch("[a-z]{3,}", t)}
-        near = sorted({
-            w for t in targets for w in one_edit(t)
-            if w in vocab and w not in brand_terms and len(w) >= 3
-        })
-        for w in rng.sample(near, k=min(len(near), 12)):
-            word, language = vocab[w]
-            category = rng.choice(brand["categories"])
-            noun = rng.choice(CATEGORY_NOUNS[category])
-            legit("near-brand", language, f"{word.capitalize()} {rng.choice(ADJECTIVES)} {noun}",
-                  category, brand["brand_id"])
+    near_words("near-brand", vocab, rng)
 
     # Titles starting with one word of a multi-word brand name that is a common word of its
     # own (among a language's 15,000 most frequent).
@@ -362,22 +367,7 @@ def main():
             for w in top_n_list(language, high)[low:]:
                 if re.fullmatch(r"[^\W\d_]{3,}", w):
                     frequent.setdefault(ascii_fold(w).lower(), (w, language))
-        for brand in brands:
-            targets = {ascii_fold(t).lower() for t in [brand["name"], *brand["aliases"]]}
-            targets |= {w for t in list(targets) for w in t.split(" ")}
-            targets = {t for t in targets if re.fullmatch("[a-z]{3,}", t)}
-            near = sorted({
-                w for t in targets for w in one_edit(t)
-                if w in frequent and w not in brand_terms and len(w) >= 3
-            })
-            for w in near_rng.sample(near, k=min(len(near), 12)):
-                word, language = frequent[w]
-                category = near_rng.choice(brand["categories"])
-                noun = near_rng.choice(CATEGORY_NOUNS[category])
-                price = {"currency_code": "EUR", "units": near_rng.randint(5, 400), "nanos": 0}
-                title = f"{word.capitalize()} {near_rng.choice(ADJECTIVES)} {noun}"
-                legitimate.append(row("legitimate", f"near-word-{band}", brand["brand_id"],
-                                      title, "see photos", category, price, language))
+        near_words(f"near-word-{band}", frequent, near_rng)
 
     for path, rows in [("disguised.jsonl", disguised), ("legitimate.jsonl", legitimate)]:
         with open(HERE / path, "w", encoding="utf-8") as out:

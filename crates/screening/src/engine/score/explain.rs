@@ -31,10 +31,12 @@ pub(super) fn text_explanation(
     // An ordinary or common word written otherwise ("M4rquise", "Fossiil") is no such word:
     // the text only matches the name, or part of it.
     let written_otherwise = !detail.methods.is_empty();
+    // A name of a letter or two ("LV") is ambiguous for being short, not a word.
+    let short = detail.term.chars().filter(|c| c.is_alphanumeric()).count() < 3;
     let strength = match text.strength {
         _ if text.compat => "compat",
         _ if text.real_word => "real-word",
-        Strength::Ambiguous if written_otherwise => "name",
+        Strength::Ambiguous if written_otherwise || short => "name",
         Strength::Common if written_otherwise => "partial",
         Strength::Distinctive => "distinctive",
         Strength::Ambiguous => "ambiguous",

@@ -34,6 +34,7 @@ fn disguise_engine() -> Engine {
             brand("fossil", "Fossil", &[], &["watches"], 150),
             brand("swatch", "Swatch", &[], &["watches"], 120),
             brand("puma", "Puma", &[], &["footwear"], 90),
+            brand("ysl", "Saint Laurent", &["YSL"], &["perfume"], 1900),
         ],
         rules: Vec::new(),
         thresholds: Thresholds::default(),
@@ -266,6 +267,37 @@ fn a_leet_symbol_inside_a_word_may_be_punctuation() {
         let v = check(title, "handbags", 20);
         assert!(v.signals.is_empty(), "{title}: {v:#?}");
     }
+}
+
+#[test]
+fn a_short_name_is_not_found_through_the_letters_normalisation_makes_one() {
+    // Normalisation writes `l` and `i` alike, so that "GUCCl" is "Gucci"; two or three
+    // letters so written are a word or an abbreviation of their own: "IV" is no "LV", nor
+    // "Ysi" (Spanish) "YSL".
+    for (title, category) in [
+        ("IV drip bag holder", "handbags"),
+        ("Ysi classic eau de parfum", "perfume"),
+    ] {
+        let v = check(title, category, 20);
+        assert!(v.signals.is_empty(), "{title}: {v:#?}");
+    }
+    // Written with its own letters, it is the name, and said to be one (not "an ordinary
+    // word", which it is not).
+    for (title, category, brand, text) in [
+        ("LV tote bag", "handbags", "lv", "LV"),
+        ("ysl eau de parfum", "perfume", "ysl", "ysl"),
+    ] {
+        let v = check(title, category, 20);
+        assert_eq!(first_brand(&v), Some(brand), "{title}: {v:#?}");
+        let explanation = &text_signal(&v, brand).explanation;
+        assert!(
+            explanation.starts_with(&format!("\"{text}\" in the title matches brand ")),
+            "{explanation}"
+        );
+    }
+    // A longer name written so is disguised.
+    let v = check("GUCCl loafers", "footwear", 20);
+    assert_eq!(first_brand(&v), Some("gucci"), "{v:#?}");
 }
 
 #[test]
