@@ -26,7 +26,9 @@ mod explain;
 
 use assay_common::language::{message, quoted};
 
-use explain::{lookalikes_listed, same_letters, substitutions, text_explanation, text_match};
+use explain::{
+    accented_letters, lookalikes_listed, same_letters, substitutions, text_explanation, text_match,
+};
 
 /// Weights of the evidence.
 pub(super) mod weight {
@@ -490,10 +492,10 @@ pub(crate) fn screen(
             if detail.methods == [MatchMethod::Diacritics as i32]
                 && ((text.strength != Strength::Distinctive
                     && lexicon().written_with_accents(&detail.matched_text))
-                    || brand
-                        .spellings
-                        .iter()
-                        .any(|s| same_letters(s, &detail.matched_text)))
+                    || brand.spellings.iter().any(|s| {
+                        same_letters(s, &detail.matched_text)
+                            && accented_letters(s) >= accented_letters(&detail.matched_text)
+                    }))
             {
                 // An accent is how other languages write ordinary words and names
                 // ("oméga", "Michaël"), and how the brand writes itself ("Pokémon"); accents

@@ -237,6 +237,13 @@ pub(super) fn text_match(
                 methods.push(MatchMethod::Confusable as i32);
             }
         }
+    } else if marks & DIACRITIC != 0 && accented_letters(matched) > accented_letters(term) {
+        // Marks that join no letter, struck through or underlined ("Guc̶ci").
+        methods.push(MatchMethod::Diacritics as i32);
+    }
+    if !methods.contains(&(MatchMethod::Spaced as i32)) && matched.chars().any(invisible) {
+        // A zero-width space or joiner inside the name separates its letters unseen.
+        methods.insert(0, MatchMethod::Spaced as i32);
     }
     TextMatch {
         field: match field {
@@ -264,6 +271,17 @@ pub(super) fn accented_letters(text: &str) -> usize {
             marked
         })
         .count()
+}
+
+/// A character that shows nothing: a zero-width space, joiner or non-joiner, a word joiner,
+/// a soft hyphen.
+fn invisible(c: char) -> bool {
+    !c.is_ascii() && {
+        let mut buf = [0u8; 4];
+        unicode_security::skeleton(c.encode_utf8(&mut buf))
+            .next()
+            .is_none()
+    }
 }
 
 pub(super) fn i_for_l(text: &str) -> String {

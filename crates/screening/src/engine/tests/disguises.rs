@@ -301,6 +301,57 @@ fn a_short_name_is_not_found_through_the_letters_normalisation_makes_one() {
 }
 
 #[test]
+fn invisible_characters_and_stray_marks_inside_a_name_are_a_disguise() {
+    // Normalisation drops them, so the name is found; the explanation says how it was
+    // written, and the disguise counts as one.
+    for (title, category, brand, method, said) in [
+        (
+            "G\u{200B}ucci loafers",
+            "footwear",
+            "gucci",
+            MatchMethod::Spaced,
+            "separators between its letters",
+        ),
+        (
+            "Ro\u{2060}lex datejust",
+            "watches",
+            "rolex",
+            MatchMethod::Spaced,
+            "separators between its letters",
+        ),
+        (
+            "Pra\u{00AD}da tote",
+            "handbags",
+            "prada",
+            MatchMethod::Spaced,
+            "separators between its letters",
+        ),
+        (
+            "Guc\u{0336}ci loafers",
+            "footwear",
+            "gucci",
+            MatchMethod::Diacritics,
+            "added accents",
+        ),
+    ] {
+        let v = check(title, category, 20);
+        assert_eq!(methods_of(&v, brand), [method], "{title}: {v:#?}");
+        let explanation = &text_signal(&v, brand).explanation;
+        assert!(explanation.ends_with(said), "{title}: {explanation}");
+    }
+    // An ordinary-word brand written so is evidence of its own, as any disguise of it is.
+    let plain = check("Omega seamaster", "watches", 6000);
+    let hidden = check("Ome\u{200B}ga seamaster", "watches", 6000);
+    assert_eq!(methods_of(&hidden, "omega"), [MatchMethod::Spaced]);
+    assert!(
+        hidden.risk_score > plain.risk_score,
+        "{} against {}",
+        hidden.risk_score,
+        plain.risk_score
+    );
+}
+
+#[test]
 fn a_name_in_the_plural_beside_counterfeit_vocabulary_is_the_name() {
     // "pumas" is a word too common to be looked up as a misspelling; beside counterfeit
     // vocabulary, it is the name in the plural.
