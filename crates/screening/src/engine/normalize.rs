@@ -819,6 +819,9 @@ fn styled_letter(c: char) -> Option<u8> {
         0x1F150..=0x1F169 => b'a' + offset(0x1F150),
         0x1F170..=0x1F189 => b'a' + offset(0x1F170),
         0x1F1E6..=0x1F1FF => b'a' + offset(0x1F1E6),
+        // Parenthesised letters, which compatibility would write as "(g)": one letter.
+        0x249C..=0x24B5 => b'a' + offset(0x249C),
+        0x1F110..=0x1F129 => b'a' + offset(0x1F110),
         _ => {
             let at = SMALL_CAPITALS.iter().position(|&(small, _)| small == c)?;
             SMALL_CAPITALS[at].1

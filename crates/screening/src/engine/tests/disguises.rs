@@ -171,6 +171,11 @@ fn whole_name_disguises_are_read_as_shown() {
             methods_of(&v, brand)
         );
     }
+    // Parenthesised letters are styled letters, not letters between brackets.
+    for title in ["⒢⒰⒞⒞⒤ belt", "🄖🄤🄒🄒🄘 belt"] {
+        let v = check(title, "", 900);
+        assert_eq!(methods_of(&v, "gucci"), [MatchMethod::Styled], "{title}");
+    }
     // The span quoted is the listing's own text, backwards as it was written.
     let v = check("new \u{202E}iccuG\u{202C} loafers", "", 900);
     match &text_signal(&v, "gucci").detail {
