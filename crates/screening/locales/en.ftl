@@ -56,6 +56,7 @@ signal-price = priced { $price }, { $percent }% of brand { $brand }'s reference 
 signal-capped = { " " }({ $why ->
         [compat] names what the product fits; no price or vocabulary evidence
         [support] an ordinary word, part of the name or a misspelt short name, without supporting evidence
+        [glued] a name inside a longer word, without supporting evidence
        *[counterfeit] a real word or common name, without evidence of a counterfeit
     })
 

@@ -49,6 +49,7 @@ signal-price = 售价 { $price }，为品牌 { $brand } 在 { $category } 类目
 signal-capped = （{ $why ->
         [compat] 仅标明适配产品，无价格或用语证据
         [support] 普通词语、名称的一部分或拼错的短名称，且无佐证
+        [glued] 名称嵌在较长的词语中，且无佐证
        *[counterfeit] 真实词语或常见名称，且无假货证据
     }）
 

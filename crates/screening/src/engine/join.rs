@@ -609,6 +609,7 @@ impl Join<'_> {
             short,
             separated,
             symbols_apart: false,
+            glued: false,
             lookalike: false,
         });
         true

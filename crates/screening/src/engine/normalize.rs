@@ -356,7 +356,8 @@ const fn ascii_table() -> [Ascii; 128] {
             b'a'..=b'z' => Ascii::Word(b, 0),
             b'A'..=b'Z' => Ascii::Word(b + 32, 0),
             b'2' | b'6' | b'8' | b'9' => Ascii::Word(b, 0),
-            b':' | b'+' | b'&' | b'#' => Ascii::Symbol(b),
+            // `#` is punctuation: a hashtag's word is a word ("#gucci").
+            b':' | b'+' | b'&' => Ascii::Symbol(b),
             0..=8 | 14..=31 | 127 => Ascii::Drop,
             _ => Ascii::Separator,
         };
@@ -1006,7 +1007,7 @@ fn join_spaced_letters(out: &mut Normalized) {
     let single = |&(s, e): &(usize, usize)| -> Option<bool> {
         let mut chars = std::str::from_utf8(&text[s..e]).ok()?.chars();
         let c = chars.next()?;
-        (chars.next().is_none() && !matches!(c, ':' | '+' | '&' | '#')).then(|| is_cjk_ideograph(c))
+        (chars.next().is_none() && !matches!(c, ':' | '+' | '&')).then(|| is_cjk_ideograph(c))
     };
     // Spaces to remove: those inside runs of >= 3 single-character tokens.
     let mut remove = vec![false; n];

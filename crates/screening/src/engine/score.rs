@@ -103,6 +103,9 @@ pub(crate) struct Looked {
     pub(crate) separated: bool,
     /// Read with its leet symbols as punctuation, not letters ("Ch|loe").
     pub(crate) symbols_apart: bool,
+    /// Glued to another word ("#guccioutlet", "NewGucci"): a word that only contains a name
+    /// needs support, as many words do ("Fenceline").
+    pub(crate) glued: bool,
     /// The name written in look-alike letters ("rn" for "m"; see `lookalike`).
     pub(crate) lookalike: bool,
 }
@@ -120,6 +123,7 @@ struct TextEvidence {
     short: bool,
     separated: bool,
     symbols_apart: bool,
+    glued: bool,
     lookalike: bool,
     compat: bool,
 }
@@ -195,6 +199,9 @@ pub(crate) fn screen(
                 // Patterns begin with the space before the word (see `anchored_pattern`).
                 let start = m.start() + usize::from(text.text[m.start()] == b' ');
                 if !is_whole_word(&text.text, start, m.end()) {
+                    if field == Field::Title {
+                        name_glued_to_a_word(engine, &text.text, (start, m.end()), looked);
+                    }
                     continue;
                 }
                 let pattern = m.pattern().as_u32();
@@ -322,6 +329,7 @@ pub(crate) fn screen(
                         short: false,
                         separated: false,
                         symbols_apart: false,
+                        glued: false,
                         lookalike: false,
                         compat: follows_compatibility(compat, m.field, m.start, &text.text),
                     };
@@ -370,6 +378,7 @@ pub(crate) fn screen(
             short: found.short,
             separated: found.separated,
             symbols_apart: found.symbols_apart,
+            glued: found.glued,
             lookalike: found.lookalike,
             compat: follows_compatibility(compat, found.field, found.start, text),
         };
@@ -619,7 +628,8 @@ pub(crate) fn screen(
             cap_note = Some("compat");
         } else if needs == Needs::Support && !supported {
             brand_risk = brand_risk.min(weight::UNSUPPORTED_CAP);
-            cap_note = Some("support");
+            let glued = concern.text.is_some_and(|t| t.glued);
+            cap_note = Some(if glued { "glued" } else { "support" });
         } else if needs == Needs::Counterfeit && !counterfeit {
             brand_risk = brand_risk.min(weight::UNSUPPORTED_CAP);
             cap_note = Some("counterfeit");
@@ -710,6 +720,7 @@ fn find_misspellings(
     ] {
         let text = &normalized.text;
         let leet = normalized.marked(LEET).next().is_some();
+        let camel = field == Field::Title && camel_case(input.as_bytes());
         // A word of three letters is looked up only in a title that already says
         // counterfeit: many are one letter from some four-letter name ("Nke ... AAA").
         let shortest = match field == Field::Title && counterfeit_context {
@@ -767,9 +778,21 @@ fn find_misspellings(
                     .iter()
                     .any(|&(f, s, e)| f == field && s <= start && end <= e)
             };
-            if leet && whole_word && matched.first().is_none_or(|m| m.start >= end) && !in_joined()
+            // Other readings of a word that matched nothing: with its leet symbols as
+            // punctuation, in camel-case pieces, a name glued after a word.
+            let long_title_word = field == Field::Title && end - start >= MIN_TERM + 3;
+            if (leet || camel || long_title_word)
+                && whole_word
+                && matched.first().is_none_or(|m| m.start >= end)
+                && !in_joined()
             {
-                symbols_as_separators(engine, (input, normalized), (field, start, end), looked);
+                other_readings(
+                    engine,
+                    (input, normalized),
+                    (field, start, end),
+                    (leet, camel),
+                    looked,
+                );
             }
             if whole_word
                 && digits <= 1
@@ -859,6 +882,7 @@ fn fuzzy_found(
         short: term.text.len() <= super::fuzzy::SHORT_TERM,
         separated: false,
         symbols_apart: false,
+        glued: false,
         lookalike: false,
     }
 }
@@ -894,6 +918,7 @@ fn push_named(
                 short: false,
                 separated: false,
                 symbols_apart: false,
+                glued: false,
                 lookalike: false,
             });
         }
@@ -947,6 +972,177 @@ fn symbols_as_separators(
         found.separated = true;
         found.symbols_apart = true;
     }
+}
+
+/// A distinctive name glued to a common word after it, as hashtags and run-together titles
+/// write them ("#guccioutlet", "Rolexsale"): the automaton found the name at the start of
+/// the word at `start..end` and more of it.
+#[inline(never)]
+fn name_glued_to_a_word(
+    engine: &Engine,
+    text: &[u8],
+    (start, end): (usize, usize),
+    looked: &mut Vec<Looked>,
+) {
+    let rest = &text[end..];
+    let word = rest
+        .iter()
+        .position(|b| !b.is_ascii_lowercase())
+        .map_or(rest, |n| &rest[..n]);
+    let ends_a_word = rest
+        .get(word.len())
+        .is_none_or(|b| !b.is_ascii_alphanumeric());
+    if end - start < MIN_TERM
+        || !ends_a_word
+        || !text[start..end].iter().all(u8::is_ascii_lowercase)
+        || !gluable_word(word)
+        // "Fendinebbia" (fog lights) and "bulgarische" are words of their own.
+        || lexicon().kind(&text[start..end + word.len()]).is_real()
+    {
+        return;
+    }
+    let from = looked.len();
+    push_named(
+        engine,
+        &text[start..end],
+        (Field::Title, start, end),
+        0,
+        looked,
+    );
+    glued_names(looked, from);
+}
+
+/// The readings of a word at `start..end` that matched nothing which few words need, apart
+/// from the hot loop: with its leet symbols as punctuation (`leet`: the field has some),
+/// in camel-case pieces (`camel`: the field has some), a name glued after a word (titles).
+#[inline(never)]
+fn other_readings(
+    engine: &Engine,
+    (input, normalized): (&str, &Normalized),
+    (field, start, end): (Field, usize, usize),
+    (leet, camel): (bool, bool),
+    looked: &mut Vec<Looked>,
+) {
+    if leet {
+        symbols_as_separators(engine, (input, normalized), (field, start, end), looked);
+    }
+    if field == Field::Title {
+        name_after_a_word(engine, &normalized.text, (start, end), looked);
+    }
+    if camel && end - start <= MAX_WORD {
+        camel_case_pieces(engine, (input, normalized), (field, start, end), looked);
+    }
+}
+
+/// Whether a capital follows a lower-case letter somewhere in `text`.
+fn camel_case(text: &[u8]) -> bool {
+    let mut lower = false;
+    for &b in text {
+        if lower && b.is_ascii_uppercase() {
+            return true;
+        }
+        lower = b.is_ascii_lowercase();
+    }
+    false
+}
+
+/// Names in the pieces of a word written in camel case ("newGucci", "LouisVuittonOutlet"):
+/// each lower-case letter followed by a capital starts a piece, and a name may take up to
+/// three pieces.
+fn camel_case_pieces(
+    engine: &Engine,
+    (input, normalized): (&str, &Normalized),
+    (field, start, end): (Field, usize, usize),
+    looked: &mut Vec<Looked>,
+) {
+    const MAX_PIECES: usize = 8;
+    // Only a word written letter for letter in ASCII: its first and last letters are as
+    // far apart in what was written, with nothing but letters between.
+    let first = normalized.origin(start);
+    let Some(written) = input.as_bytes().get(first..first + (end - start)) else {
+        return;
+    };
+    if normalized.origin(end - 1) != first + (end - start - 1)
+        || !written.iter().all(u8::is_ascii_alphabetic)
+    {
+        return;
+    }
+    let mut bounds = [0usize; MAX_PIECES + 1];
+    bounds[0] = start;
+    let mut count = 0;
+    for at in start + 1..end {
+        let k = at - start;
+        if written[k - 1].is_ascii_lowercase() && written[k].is_ascii_uppercase() {
+            if count + 1 == MAX_PIECES {
+                return;
+            }
+            count += 1;
+            bounds[count] = at;
+        }
+    }
+    count += 1;
+    bounds[count] = end;
+    for first in 0..count {
+        for last in first..count.min(first + 3) {
+            let (from, to) = (bounds[first], bounds[last + 1]);
+            if to - from >= MIN_TERM && to - from < end - start {
+                push_named(
+                    engine,
+                    &normalized.text[from..to],
+                    (field, from, to),
+                    0,
+                    looked,
+                );
+            }
+        }
+    }
+}
+
+/// A distinctive name glued to a common word before it ("bestgucci", "#newrolex"): the
+/// automaton finds names only where a word starts, so the word's ends are tried for one.
+fn name_after_a_word(
+    engine: &Engine,
+    text: &[u8],
+    (start, end): (usize, usize),
+    looked: &mut Vec<Looked>,
+) {
+    const SHORTEST_WORD: usize = 3;
+    if end - start < MIN_TERM + SHORTEST_WORD
+        || end - start > MAX_WORD
+        || !text[start..end].iter().all(u8::is_ascii_lowercase)
+    {
+        return;
+    }
+    for at in start + SHORTEST_WORD..=end - MIN_TERM {
+        if !engine.may_be_compact(&text[at..end])
+            || engine.compact_pattern(&text[at..end]).is_none()
+            || !gluable_word(&text[start..at])
+        {
+            continue;
+        }
+        if lexicon().kind(&text[start..end]).is_real() {
+            return;
+        }
+        let from = looked.len();
+        push_named(engine, &text[at..end], (Field::Title, at, end), 0, looked);
+        glued_names(looked, from);
+        return;
+    }
+}
+
+/// Marks the names found from `from` on as glued to another word.
+fn glued_names(looked: &mut [Looked], from: usize) {
+    for found in &mut looked[from..] {
+        found.glued = true;
+    }
+}
+
+/// Whether `word` may be glued to a name: a common word of some language ("outlet", "new",
+/// "sale"), or a rarer one of five letters or more ("submariner"). Three or four letters
+/// of a rarer word are too often the end of another ("bulgari-cus").
+fn gluable_word(word: &[u8]) -> bool {
+    let kind = lexicon().kind(word);
+    (3..=MAX_WORD).contains(&word.len()) && (kind.is_common() || word.len() >= 5 && kind.is_real())
 }
 
 /// Whether a name of three letters or fewer is found at `start..end` only because
@@ -1078,6 +1274,11 @@ fn text_weight(text: &TextEvidence, disguised: bool) -> (f64, Needs) {
         } else {
             (pick(TITLE_FUZZY, DESCRIPTION_PARTIAL), Needs::Support)
         };
+    }
+    if text.glued && matches!(text.strength, Strength::Distinctive | Strength::Ambiguous) {
+        // Glued to a common word, even an ordinary-word brand is the brand ("#coachsale"),
+        // but a word that contains a name may be another word ("Fenceline").
+        return (pick(TITLE_EXACT, DESCRIPTION_EXACT), Needs::Support);
     }
     if text.lookalike && text.short {
         // Many short words are a look-alike or two from a four-letter name.

@@ -5,7 +5,8 @@
   transposition, keyboard replacement and insertion, addition, vowel swap, hyphenation,
   plural, ASCII homoglyphs and its whole-name Cyrillic), look-alikes from the Unicode
   confusables data (as packaged by confusable_homoglyphs), and the styled, enclosed and
-  reversed forms Unicode makes possible.
+  reversed forms Unicode makes possible; names glued to other words (hashtags, camel case,
+  run together) and names with invisible characters inside.
 - Real language: wordfreq's word-frequency lists (English, French, German, Italian,
   Spanish, Chinese) for titles; for words one letter from a brand's name, Debian's
   spelling dictionaries (British English, French, German, Italian, Spanish), a source
@@ -214,6 +215,39 @@ def styled_case(text, original):
     return text[:1].upper() + text[1:]
 
 
+# Words sellers glue to a name ("guccioutlet", "#rolexofficial", "NewGucci").
+GLUED = ["official", "outlet", "original", "store", "shop", "sale", "new", "best"]
+INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\u00ad", "\ufeff"]
+
+
+def hashtag(name, r):
+    compact = "".join(c for c in name if c.isalnum())
+    return "#" + (compact.lower() if r.random() < 0.7 else compact)
+
+
+def glued(name, r):
+    compact = "".join(c for c in name if c.isalnum()).lower()
+    word = r.choice(GLUED)
+    shown = word + compact if word in ("new", "best") else compact + word
+    return ("#" if r.random() < 0.5 else "") + shown
+
+
+def camel_case(name, r):
+    compact = "".join(w[:1].upper() + w[1:] for w in re.split(r"[^\w]+", name) if w)
+    word = r.choice(GLUED).capitalize()
+    return word + compact if word in ("New", "Best") else compact + word
+
+
+def invisible(name, r):
+    letters = [i for i in range(1, len(name)) if name[i - 1].isalpha() and name[i].isalpha()]
+    if not letters:
+        return None
+    chars = list(name)
+    for i in sorted(r.sample(letters, k=min(len(letters), r.randint(1, 2))), reverse=True):
+        chars.insert(i, r.choice(INVISIBLE))
+    return "".join(chars)
+
+
 def typo_word(name):
     """The word of a name that a typosquatter changes: the longest."""
     return max(name.split(" "), key=len)
@@ -232,26 +266,27 @@ def main():
 
     disguised = []
 
-    def row(label, kind, brand_id, title, description, category, price, language=""):
+    def row(label, kind, brand_id, title, description, category, price, language="", r=rng):
         return {"label": label, "kind": kind, "language": language, "brand_id": brand_id,
                 "title": title, "description": description, "category": category,
-                "price": price, "young_seller": rng.random() < 0.3}
+                "price": price, "young_seller": r.random() < 0.3}
 
-    def counterfeit(kind, brand, shown):
-        category = rng.choice(brand["categories"])
-        noun = rng.choice(CATEGORY_NOUNS[category])
-        ref = next(r["price"] for r in brand["reference_prices"] if r["category"] == category)
+    def counterfeit(kind, brand, shown, r=rng, contexts=3):
+        category = r.choice(brand["categories"])
+        noun = r.choice(CATEGORY_NOUNS[category])
+        ref = next(p["price"] for p in brand["reference_prices"] if p["category"] == category)
         # A third cheap and selling with the trade's words, a third cheap only, a third at
         # nearly the real price with no words at all: the disguise must carry those.
-        context = len(disguised) % 3
-        vocab = rng.choice(VOCABULARY) if context == 0 else ""
-        ratio = rng.uniform(0.05, 0.4) if context < 2 else rng.uniform(0.6, 0.95)
-        title = f"{shown} {rng.choice(ADJECTIVES)} {noun} {vocab}".strip()
+        # (`contexts` 2: never the last, for a name written plainly but glued to a word.)
+        context = len(disguised) % contexts
+        vocab = r.choice(VOCABULARY) if context == 0 else ""
+        ratio = r.uniform(0.05, 0.4) if context < 2 else r.uniform(0.6, 0.95)
+        title = f"{shown} {r.choice(ADJECTIVES)} {noun} {vocab}".strip()
         price = {"currency_code": ref["currency_code"], "units": max(1, int(ref["units"] * ratio)),
                  "nanos": 0}
-        description = f"{rng.choice(ADJECTIVES)} {noun}, fast shipping"
+        description = f"{r.choice(ADJECTIVES)} {noun}, fast shipping"
         disguised.append(row("counterfeit", kind, brand["brand_id"], title, description,
-                             category, price))
+                             category, price, r=r))
 
     for brand in brands:
         name = brand["name"]
@@ -285,6 +320,25 @@ def main():
             shown = {disguise(name) for _ in range(6)} - {None, name}
             for s in sorted(shown)[:3]:
                 counterfeit(kind, brand, s)
+
+    # Names glued to other words, as hashtags and run-together titles write them, and names
+    # with invisible characters inside. Drawn with a generator of their own, so that the
+    # rows above and the legitimate rows below stay as they were.
+    glue_rng = random.Random(20261208)
+    for brand in brands:
+        name = brand["name"]
+        for kind, disguise in [
+            ("hashtag", hashtag),
+            ("glued", glued),
+            ("camel-case", camel_case),
+            ("invisible", invisible),
+        ]:
+            shown = {disguise(name, glue_rng) for _ in range(6)} - {None, name}
+            # A hashtag or a name glued to a word is no disguise: the listing says
+            # counterfeit otherwise. Invisible characters are one.
+            contexts = 3 if kind == "invisible" else 2
+            for s in sorted(shown)[:3]:
+                counterfeit(kind, brand, s, glue_rng, contexts)
 
     legitimate = []
 

@@ -357,6 +357,44 @@ fn invisible_characters_and_stray_marks_inside_a_name_are_a_disguise() {
 }
 
 #[test]
+fn a_name_glued_to_other_words_is_the_name() {
+    // Hashtags, camel case and run-together titles hide a name inside a longer word.
+    for (title, category, brand) in [
+        ("#gucci loafers", "footwear", "gucci"),
+        ("#guccibelt bag", "handbags", "gucci"),
+        ("GucciBelt bag", "handbags", "gucci"),
+        ("newGucci loafers", "footwear", "gucci"),
+        ("Rolexsubmariner automatic", "watches", "rolex"),
+        ("bestgucci loafers", "footwear", "gucci"),
+        ("#louisvuittonoutlet tote", "handbags", "lv"),
+        ("LouisVuittonOfficial tote", "handbags", "lv"),
+        // Glued to a common word, an ordinary-word brand is the brand.
+        ("#supremeoutlet hoodie", "apparel", "supreme"),
+    ] {
+        let v = check(title, category, 20);
+        assert_eq!(first_brand(&v), Some(brand), "{title}: {v:#?}");
+        assert!(flagged(&v), "{title}");
+    }
+    // A word that begins with a name and is a word of its own stays a word: Italian fog
+    // lights, not Fendi; nor is a name glued to letters that make no word a name.
+    for title in ["Fendinebbia led tote", "Fenditura tote", "Pradaxa tote"] {
+        let v = check(title, "handbags", 20);
+        assert!(v.signals.is_empty(), "{title}: {v:#?}");
+    }
+    // A word that only contains a name needs support, and is said to be such a word.
+    let v = check("Fenceline garden post", "garden", 20);
+    assert!(!flagged(&v), "{v:#?}");
+    let explanation = &text_signal(&v, "celine").explanation;
+    assert!(
+        explanation.ends_with("(a name inside a longer word, without supporting evidence)"),
+        "{explanation}"
+    );
+    // "C#" is no hashtag.
+    let v = check("C# programming for phones", "phones", 20);
+    assert!(v.signals.is_empty(), "{v:#?}");
+}
+
+#[test]
 fn a_name_in_the_plural_beside_counterfeit_vocabulary_is_the_name() {
     // "pumas" is a word too common to be looked up as a misspelling; beside counterfeit
     // vocabulary, it is the name in the plural.
