@@ -974,9 +974,9 @@ fn symbols_as_separators(
     }
 }
 
-/// A distinctive name glued to a common word after it, as hashtags and run-together titles
-/// write them ("#guccioutlet", "Rolexsale"): the automaton found the name at the start of
-/// the word at `start..end` and more of it.
+/// A name glued to a word after it, as hashtags and run-together titles write them
+/// ("#guccioutlet", "Rolexsale"): the automaton found the name at the start of the word at
+/// `start..end` and more of it.
 #[inline(never)]
 fn name_glued_to_a_word(
     engine: &Engine,
@@ -1058,11 +1058,11 @@ fn camel_case_pieces(
     const MAX_PIECES: usize = 8;
     // Only a word written letter for letter in ASCII: its first and last letters are as
     // far apart in what was written, with nothing but letters between.
-    let first = normalized.origin(start);
-    let Some(written) = input.as_bytes().get(first..first + (end - start)) else {
+    let origin = normalized.origin(start);
+    let Some(written) = input.as_bytes().get(origin..origin + (end - start)) else {
         return;
     };
-    if normalized.origin(end - 1) != first + (end - start - 1)
+    if normalized.origin(end - 1) != origin + (end - start - 1)
         || !written.iter().all(u8::is_ascii_alphabetic)
     {
         return;
@@ -1098,8 +1098,8 @@ fn camel_case_pieces(
     }
 }
 
-/// A distinctive name glued to a common word before it ("bestgucci", "#newrolex"): the
-/// automaton finds names only where a word starts, so the word's ends are tried for one.
+/// A name glued to a word before it ("bestgucci", "#newrolex"): the automaton finds names
+/// only where a word starts, so the word's ends are tried for one.
 fn name_after_a_word(
     engine: &Engine,
     text: &[u8],
@@ -1141,8 +1141,11 @@ fn glued_names(looked: &mut [Looked], from: usize) {
 /// "sale"), or a rarer one of five letters or more ("submariner"). Three or four letters
 /// of a rarer word are too often the end of another ("bulgari-cus").
 fn gluable_word(word: &[u8]) -> bool {
+    if !(3..=MAX_WORD).contains(&word.len()) {
+        return false;
+    }
     let kind = lexicon().kind(word);
-    (3..=MAX_WORD).contains(&word.len()) && (kind.is_common() || word.len() >= 5 && kind.is_real())
+    kind.is_common() || (word.len() >= 5 && kind.is_real())
 }
 
 /// Whether a name of three letters or fewer is found at `start..end` only because
