@@ -230,9 +230,9 @@ pub struct Engine {
     /// Brand patterns of one piece (no space), by their text: names broken apart in a
     /// listing ("Gu-cci") are joined and looked up here.
     compact: FxHashMap<Box<[u8]>, u32>,
-    /// Per first byte, the lengths (bit `n` for `n` bytes, under 32) of the `compact`
-    /// patterns that start with it: where a name may end a longer word, in one load.
-    compact_shapes: Box<[u32; 256]>,
+    /// Per last byte, the lengths (bit `n` for `n` bytes, under 32) of the `compact`
+    /// patterns that end with it: where a name may end a longer word, in one load.
+    compact_ends: Box<[u32; 256]>,
     /// Two words of a name of three, in their places (see `name_words_key`): a title with
     /// two of them in place is worth reading three words at a time ("The Nrth Face").
     three_words: FxHashSet<u64>,
@@ -418,15 +418,15 @@ impl FuzzyCache {
     }
 }
 
-/// The first bytes and lengths of the `compact` patterns (see `Engine::compact_shapes`).
-fn compact_shapes(compact: &FxHashMap<Box<[u8]>, u32>) -> Box<[u32; 256]> {
-    let mut shapes = Box::new([0u32; 256]);
+/// The last bytes and lengths of the `compact` patterns (see `Engine::compact_ends`).
+fn compact_ends(compact: &FxHashMap<Box<[u8]>, u32>) -> Box<[u32; 256]> {
+    let mut ends = Box::new([0u32; 256]);
     for text in compact.keys() {
-        if let Some(&first) = text.first().filter(|_| text.len() < 32) {
-            shapes[usize::from(first)] |= 1 << text.len();
+        if let Some(&last) = text.last().filter(|_| text.len() < 32) {
+            ends[usize::from(last)] |= 1 << text.len();
         }
     }
-    shapes
+    ends
 }
 
 /// Two words of a name of three in their places: `places` 0 for the first two, 1 for the
@@ -777,7 +777,7 @@ impl Engine {
             term_texts: builder.term_texts,
             fuzzy: builder.fuzzy,
             fuzzy_targets: builder.fuzzy_targets,
-            compact_shapes: compact_shapes(&compact),
+            compact_ends: compact_ends(&compact),
             compact,
             three_words: builder.three_words,
             two_words: builder.two_words,
@@ -831,12 +831,10 @@ impl Engine {
         self.compact.get(piece).copied()
     }
 
-    /// Whether some brand term of one word may be `piece`, by its first byte and length: a
-    /// cheap test before [`Engine::compact_pattern`].
-    pub(crate) fn may_be_compact(&self, piece: &[u8]) -> bool {
-        piece.first().is_some_and(|&b| {
-            piece.len() < 32 && self.compact_shapes[usize::from(b)] & (1 << piece.len()) != 0
-        })
+    /// The lengths of the brand terms of one word that end with `last`, as bits (bit `n`
+    /// for `n` bytes): a cheap test before [`Engine::compact_pattern`].
+    pub(crate) fn compact_lengths_ending(&self, last: u8) -> u32 {
+        self.compact_ends[usize::from(last)]
     }
 
     /// Whether two of three neighbouring words `words` stand in their places in a name of

@@ -1107,17 +1107,23 @@ fn name_after_a_word(
     looked: &mut Vec<Looked>,
 ) {
     const SHORTEST_WORD: usize = 3;
-    if end - start < MIN_TERM + SHORTEST_WORD
-        || end - start > MAX_WORD
-        || !text[start..end].iter().all(u8::is_ascii_lowercase)
-    {
+    let len = end - start;
+    if !(MIN_TERM + SHORTEST_WORD..=MAX_WORD).contains(&len) {
         return;
     }
-    for at in start + SHORTEST_WORD..=end - MIN_TERM {
-        if !engine.may_be_compact(&text[at..end])
-            || engine.compact_pattern(&text[at..end]).is_none()
-            || !gluable_word(&text[start..at])
-        {
+    // Names of the lengths that fit, ending with the word's last letter: most words have
+    // none, and are done in one load.
+    let fits = (1u32 << (len - SHORTEST_WORD + 1)) - (1 << MIN_TERM);
+    let mut lengths = engine.compact_lengths_ending(text[end - 1]) & fits;
+    if lengths == 0 || !text[start..end].iter().all(u8::is_ascii_lowercase) {
+        return;
+    }
+    // The longest name first.
+    while lengths != 0 {
+        let n = 31 - lengths.leading_zeros() as usize;
+        lengths &= !(1 << n);
+        let at = end - n;
+        if engine.compact_pattern(&text[at..end]).is_none() || !gluable_word(&text[start..at]) {
             continue;
         }
         if lexicon().kind(&text[start..end]).is_real() {
