@@ -463,11 +463,9 @@ impl Join<'_> {
     /// are worth reading as one.
     fn real(&mut self, unit: &mut Unit) -> bool {
         let word = &self.normalized.text[unit.start..unit.end];
-        *unit.real.get_or_insert_with(|| {
-            self.cache
-                .kind(self.engine, word, || Spelling::Either)
-                .is_real()
-        })
+        *unit
+            .real
+            .get_or_insert_with(|| self.cache.kind(word, || Spelling::Either).is_real())
     }
 
     /// Whether `unit`, one piece, is a real word as it is written ("Miiu" is not "milu").
@@ -476,14 +474,12 @@ impl Join<'_> {
         let span = (unit.start, unit.end);
         let mut written = [0u8; MAX_WORD];
         let written = &mut written;
-        let kind = self.cache.kind(
-            self.engine,
-            &normalized.text[span.0..span.1],
-            move || match unit.first == unit.last {
+        let kind = self.cache.kind(&normalized.text[span.0..span.1], move || {
+            match unit.first == unit.last {
                 true => normalized.spelling(input, span, written),
                 false => Spelling::Either,
-            },
-        );
+            }
+        });
         kind.is_real()
     }
 

@@ -306,21 +306,27 @@ pub struct Scratch {
 #[derive(Default)]
 pub(crate) struct FuzzyCache {
     generation: u64,
-    /// Word key to what the lexicon knows of the word and, per limit of edits (1, 2), a
-    /// range of `found` (empty for none; `None` while not looked up).
     words: FxHashMap<u64, Remembered>,
     found: Vec<(u32, u8)>,
 }
 
+/// What is remembered of a word: what the lexicon knows of it and, per limit of edits (1,
+/// 2), where its finds begin in `found` and how many there are (`NOT_LOOKED_UP` until
+/// looked up). Small, as the memo is read for almost every word: 24 bytes an entry.
 #[derive(Debug, Clone, Copy)]
 struct Remembered {
+    starts: [u32; 2],
+    counts: [u16; 2],
     kind: WordKind,
-    found: [Option<(u32, u32)>; 2],
 }
 
+const NOT_LOOKED_UP: u16 = u16::MAX;
+
 impl FuzzyCache {
-    /// Words remembered at most; then the memo starts over.
+    /// Words remembered at most, give or take one listing's; then the memo starts over.
     const CAPACITY: usize = 50_000;
+    /// Finds remembered at most, likewise.
+    const FOUND_CAPACITY: usize = 1 << 20;
 
     /// The brand terms `word` may be a misspelling of, within `limit` edits, in `engine`,
     /// from memory when it was asked before; and whether `word` is a real word of some
@@ -342,71 +348,66 @@ impl FuzzyCache {
         real_words: bool,
         scratch: &mut Vec<(u32, u8)>,
     ) -> (&[(u32, u8)], bool) {
-        let (key, remembered) = self.remember(engine, word);
         let wanted = |kind: WordKind| !kind.is_real() || (real_words && !kind.is_common());
+        let remembered = Self::remember(&mut self.words, word);
         let mut kind = remembered.kind;
         if limit == 0 || (!wanted(kind) && spelling.is_none()) {
             return (&[], kind.is_real());
         }
         let slot = usize::from(limit.clamp(1, 2) - 1);
-        let (start, end) = match remembered.found[slot] {
-            Some(range) => range,
-            None => {
-                engine.fuzzy.lookup(word, limit, scratch);
-                let start = self.found.len() as u32;
-                self.found.extend_from_slice(scratch);
-                let range = (start, self.found.len() as u32);
-                if let Some(entry) = self.words.get_mut(&key) {
-                    entry.found[slot] = Some(range);
-                }
-                range
-            }
-        };
+        if remembered.counts[slot] == NOT_LOOKED_UP {
+            engine.fuzzy.lookup(word, limit, scratch);
+            // A word within reach of more names than a count holds is no misspelling of
+            // any one of them; the first are kept.
+            let kept = &scratch[..scratch.len().min(usize::from(NOT_LOOKED_UP - 1))];
+            remembered.starts[slot] = self.found.len() as u32;
+            remembered.counts[slot] = kept.len() as u16;
+            self.found.extend_from_slice(kept);
+        }
+        let start = remembered.starts[slot] as usize;
+        let end = start + usize::from(remembered.counts[slot]);
         if let Some(spelling) = spelling.filter(|_| kind.is_real() && start < end) {
             kind = lexicon().as_written(kind, spelling());
         }
         if !wanted(kind) {
             return (&[], true);
         }
-        (&self.found[start as usize..end as usize], kind.is_real())
+        (&self.found[start..end], kind.is_real())
     }
 
     /// What the lexicon knows of `word` written as `spelling`, from memory when it was
     /// asked before.
     pub(crate) fn kind<'w>(
         &mut self,
-        engine: &Engine,
         word: &[u8],
         spelling: impl FnOnce() -> Spelling<'w>,
     ) -> WordKind {
-        match self.remember(engine, word).1.kind {
+        match Self::remember(&mut self.words, word).kind {
             kind if kind.is_real() => lexicon().as_written(kind, spelling()),
             kind => kind,
         }
     }
 
-    /// The memo of `word`, made now if there is none, and its key.
-    fn remember(&mut self, engine: &Engine, word: &[u8]) -> (u64, Remembered) {
-        self.renew(engine);
+    /// The memo of `word`, made now if there is none. A free function of the table, so
+    /// that `found` can grow while the memo is held.
+    #[inline]
+    fn remember<'m>(words: &'m mut FxHashMap<u64, Remembered>, word: &[u8]) -> &'m mut Remembered {
         let lexicon = lexicon();
         let key = lexicon.hash(word);
-        if let Some(&remembered) = self.words.get(&key) {
-            return (key, remembered);
-        }
-        if self.words.len() >= Self::CAPACITY {
-            self.clear();
-        }
-        let remembered = Remembered {
+        words.entry(key).or_insert_with(|| Remembered {
+            starts: [0; 2],
+            counts: [NOT_LOOKED_UP; 2],
             kind: lexicon.kind_of_hash(key),
-            found: [None; 2],
-        };
-        self.words.insert(key, remembered);
-        (key, remembered)
+        })
     }
 
-    /// Forgets what was remembered for another engine.
-    fn renew(&mut self, engine: &Engine) {
-        if self.generation != engine.generation {
+    /// Forgets what was remembered for another engine, or once the memo has grown
+    /// large; called once a listing, before any look-up.
+    pub(crate) fn renew(&mut self, engine: &Engine) {
+        if self.generation != engine.generation
+            || self.words.len() >= Self::CAPACITY
+            || self.found.len() >= Self::FOUND_CAPACITY
+        {
             self.clear();
             self.generation = engine.generation;
         }

@@ -196,6 +196,7 @@ pub(crate) fn screen(
     compat.clear();
     looked.clear();
     joined.clear();
+    fuzzy_cache.renew(engine);
 
     if let Some(matcher) = &engine.matcher {
         for (field, text) in [(Field::Title, &*title), (Field::Description, &*description)] {
