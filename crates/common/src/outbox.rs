@@ -43,6 +43,26 @@ pub mod topic {
 use crate::error::ApiResult;
 use crate::service::BoxFuture;
 
+/// How a service says that its outbox has something new: the relay's waker, once a relay
+/// runs (until then, and in a process without one, messages wait for the relay's poll).
+/// Clones share the waker.
+#[derive(Clone, Default)]
+pub struct RelayWaker(Arc<std::sync::OnceLock<Arc<Notify>>>);
+
+impl RelayWaker {
+    /// The relay to wake from now on (see [`Relay::waker`]); the first one set stays.
+    pub fn set(&self, waker: Arc<Notify>) {
+        let _ = self.0.set(waker);
+    }
+
+    /// Wakes the relay, if one runs: something was written for it.
+    pub fn wake(&self) {
+        if let Some(waker) = self.0.get() {
+            waker.notify_one();
+        }
+    }
+}
+
 pub mod entity {
     use sea_orm::entity::prelude::*;
 

@@ -105,8 +105,35 @@ macro_rules! service_parts {
 ///     }
 /// }
 /// ```
+///
+/// A service that sends webhooks says `with webhooks` after `(self)`, and gets the five
+/// subscription RPCs every such service answers alike, each handed to the method of its name.
 #[macro_export]
 macro_rules! rpcs {
+    (
+        impl $service:ident for $api:ident ($self:ident) with webhooks {
+            $($rpcs:tt)*
+        }
+        $({ $($other:tt)* })?
+    ) => {
+        $crate::rpcs! {
+            impl $service for $api ($self) {
+                $($rpcs)*
+                create_subscription(CreateSubscriptionRequest) -> CreateSubscriptionResponse =
+                    |p, req| $self.create_subscription(&p, req),
+                    |s| CreateSubscriptionResponse { subscription: Some(s) };
+                list_subscriptions(ListSubscriptionsRequest) -> ListSubscriptionsResponse =
+                    |p, _req| $self.list_subscriptions(&p);
+                delete_subscription(DeleteSubscriptionRequest) -> DeleteSubscriptionResponse =
+                    |p, req| $self.delete_subscription(&p, req);
+                list_deliveries(ListDeliveriesRequest) -> ListDeliveriesResponse =
+                    |p, req| $self.list_deliveries(&p, req);
+                redeliver_notification(RedeliverNotificationRequest) -> RedeliverNotificationResponse =
+                    |p, req| $self.redeliver_notification(&p, req);
+            }
+            $({ $($other)* })?
+        }
+    };
     (
         impl $service:ident for $api:ident ($self:ident) {
             $(

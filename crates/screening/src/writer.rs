@@ -3,13 +3,12 @@
 //! multi-row inserts, in one transaction — and answers each caller once its hits are
 //! durable. Under load a commit carries hundreds of hits; alone, a hit is written at once.
 
-use std::sync::{Arc, OnceLock};
-
 use assay_common::db::Db;
 use assay_common::ids::HitId;
+use assay_common::outbox::RelayWaker;
 use assay_common::{ApiError, ApiResult};
 use sea_orm::TransactionTrait;
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::store::{self, NewHit};
 
@@ -33,7 +32,7 @@ pub struct HitWriter {
 
 impl HitWriter {
     /// Starts the writer on `db`; it wakes `relay` (once set) after each commit.
-    pub fn start(db: Db, relay: Arc<OnceLock<Arc<Notify>>>) -> Self {
+    pub fn start(db: Db, relay: RelayWaker) -> Self {
         let (queue, batches) = mpsc::channel(QUEUE);
         tokio::spawn(run(db, batches, relay));
         Self { queue }
@@ -54,7 +53,7 @@ impl HitWriter {
     }
 }
 
-async fn run(db: Db, mut batches: mpsc::Receiver<Batch>, relay: Arc<OnceLock<Arc<Notify>>>) {
+async fn run(db: Db, mut batches: mpsc::Receiver<Batch>, relay: RelayWaker) {
     while let Some(first) = batches.recv().await {
         let mut count = first.hits.len();
         let mut group = vec![first];
@@ -79,10 +78,8 @@ async fn run(db: Db, mut batches: mpsc::Receiver<Batch>, relay: Arc<OnceLock<Arc
         match result {
             Ok((ids, stored)) => {
                 crate::metrics::hits_stored(stored);
-                if stored > 0
-                    && let Some(waker) = relay.get()
-                {
-                    waker.notify_one();
+                if stored > 0 {
+                    relay.wake();
                 }
                 let mut ids = ids.into_iter();
                 for batch in group {

@@ -13,7 +13,7 @@ mod queue;
 mod referrals;
 mod sellers;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use assay_common::auth::{Owner, Principal};
 use assay_common::catalogue::{Catalogue, CatalogueCopy};
@@ -22,7 +22,7 @@ use assay_common::db::Db;
 use assay_common::holds::HoldChecker;
 use assay_common::idempotency::{Key, create_once};
 use assay_common::ids::{AgencyId, BrandId, HitId, IpRightId, MemberId};
-use assay_common::outbox::topic;
+use assay_common::outbox::{RelayWaker, topic};
 use assay_common::page::{PageTokens, page_size};
 use assay_common::resource::check_etag;
 use assay_common::{ApiError, ApiResult, FieldViolations, outbox, time, validate};
@@ -69,7 +69,7 @@ struct Inner {
     lawenforcement: Option<LawEnforcementServiceClient<PeerChannel>>,
     page_tokens: PageTokens,
     config: Arc<Config>,
-    relay: OnceLock<Arc<Notify>>,
+    relay: RelayWaker,
     holds: HoldChecker,
 }
 
@@ -130,7 +130,7 @@ impl CasesApi {
                 holds: HoldChecker::new(lawenforcement),
                 page_tokens,
                 config,
-                relay: OnceLock::new(),
+                relay: RelayWaker::default(),
             }),
         }
     }
@@ -210,13 +210,12 @@ impl CasesApi {
 
     /// Where to say that the outbox has something new.
     pub fn set_waker(&self, waker: Arc<Notify>) {
-        let _ = self.inner.relay.set(waker);
+        self.inner.relay.set(waker);
     }
 
+    /// Wakes the outbox relay: something was written for it.
     fn wake_relay(&self) {
-        if let Some(waker) = self.inner.relay.get() {
-            waker.notify_one();
-        }
+        self.inner.relay.wake();
     }
 
     fn db(&self) -> &Db {
@@ -385,7 +384,7 @@ impl CasesApi {
 }
 
 assay_common::rpcs! {
-    impl CasesService for CasesApi (self) {
+    impl CasesService for CasesApi (self) with webhooks {
         submit_notice(SubmitNoticeRequest) -> SubmitNoticeResponse =
             |p, req| self.submit_notice(&p, req), |c| SubmitNoticeResponse { r#case: Some(c) };
         remove_listings(RemoveListingsRequest) -> RemoveListingsResponse =
@@ -461,17 +460,6 @@ assay_common::rpcs! {
             |p, req| self.decide_seller_link(&p, req);
         list_enforcement_actions(ListEnforcementActionsRequest) -> ListEnforcementActionsResponse =
             |_, req| self.list_enforcement_actions(req);
-        create_subscription(CreateSubscriptionRequest) -> CreateSubscriptionResponse =
-            |p, req| self.create_subscription(&p, req),
-            |s| CreateSubscriptionResponse { subscription: Some(s) };
-        list_subscriptions(ListSubscriptionsRequest) -> ListSubscriptionsResponse =
-            |p, _req| self.list_subscriptions(&p);
-        delete_subscription(DeleteSubscriptionRequest) -> DeleteSubscriptionResponse =
-            |p, req| self.delete_subscription(&p, req);
-        list_deliveries(ListDeliveriesRequest) -> ListDeliveriesResponse =
-            |p, req| self.list_deliveries(&p, req);
-        redeliver_notification(RedeliverNotificationRequest) -> RedeliverNotificationResponse =
-            |p, req| self.redeliver_notification(&p, req);
         get_notice_accuracy(GetNoticeAccuracyRequest) -> GetNoticeAccuracyResponse =
             |p, req| self.get_notice_accuracy(&p, req);
         get_enforcement_figures(GetEnforcementFiguresRequest) -> GetEnforcementFiguresResponse =

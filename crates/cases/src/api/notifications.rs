@@ -33,22 +33,8 @@ impl CasesApi {
         req: CreateSubscriptionRequest,
     ) -> ApiResult<Subscription> {
         let (audience, owner) = audience(principal)?;
-        let mut violations = FieldViolations::new();
-        let Some(asked) = req.subscription else {
-            violations.add("subscription", "is required");
-            return violations.into_result(Subscription::default());
-        };
         let config = &self.inner.config.notifications;
-        let wanted = webhooks::check_wanted(
-            &notify::EVENTS,
-            &mut violations,
-            "subscription",
-            (&asked.url, &asked.email, &asked.event_types),
-            &owner,
-            |event| audience.may_hear(event),
-            config,
-        );
-        let wanted = violations.require(wanted)?;
+        let wanted = wanted_subscription(req, &owner, |event| audience.may_hear(event), config)?;
         let txn = self.db().begin().await?;
         let model = webhooks::store::subscribe(
             &notify::EVENTS,

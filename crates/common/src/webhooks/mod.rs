@@ -25,13 +25,38 @@ pub use migration::{GivenUpMigration, Migration};
 use crate::FieldViolations;
 
 /// Writes, in the calling module, the wire forms of subscriptions and delivery attempts:
-/// `subscription_proto(model, with_secret)`, and the answers of `ListSubscriptions`
-/// (`subscriptions_of(db, owner)`) and `ListDeliveries` (`deliveries_of(db, owner, req)`).
-/// Each service's contract has its own messages of these names, with the same fields;
-/// they, `time` and the service's [`Events`] must be in scope.
+/// `wanted_subscription(req, owner, may_hear, config)`, the checked request of
+/// `CreateSubscription`; `subscription_proto(model, with_secret)`; and the answers of
+/// `ListSubscriptions` (`subscriptions_of(db, owner)`) and `ListDeliveries`
+/// (`deliveries_of(db, owner, req)`). Each service's contract has its own messages of these
+/// names, with the same fields; they, `time` and the service's [`Events`] must be in scope.
 #[macro_export]
 macro_rules! webhook_wire_forms {
     ($events:expr) => {
+        /// What `req` asks for, checked: INVALID_ARGUMENT naming every field that is wrong.
+        fn wanted_subscription(
+            req: CreateSubscriptionRequest,
+            owner: &str,
+            may_hear: impl Fn(EventType) -> bool,
+            config: &$crate::webhooks::NotificationConfig,
+        ) -> $crate::ApiResult<$crate::webhooks::Wanted<EventType>> {
+            let mut violations = $crate::FieldViolations::new();
+            let Some(asked) = req.subscription else {
+                violations.add("subscription", "is required");
+                return Err($crate::ApiError::InvalidArgument(violations));
+            };
+            let wanted = $crate::webhooks::check_wanted(
+                &$events,
+                &mut violations,
+                "subscription",
+                (&asked.url, &asked.email, &asked.event_types),
+                owner,
+                may_hear,
+                config,
+            );
+            violations.require(wanted)
+        }
+
         fn subscription_proto(
             model: &$crate::webhooks::entity::subscription::Model,
             with_secret: bool,

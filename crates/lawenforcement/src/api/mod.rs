@@ -14,14 +14,14 @@ mod referrals;
 mod requests;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use assay_common::auth::{Owner, Principal};
 use assay_common::db::Db;
 use assay_common::directory::Directory;
 use assay_common::idempotency::{Key, create_once};
 use assay_common::ids::{CaseId, ReferralId};
-use assay_common::outbox::topic;
+use assay_common::outbox::{RelayWaker, topic};
 use assay_common::page::{PageTokens, page_size};
 use assay_common::resource::{check_etag, mask_paths};
 use assay_common::{ApiError, ApiResult, FieldViolations, outbox, time, validate};
@@ -55,7 +55,7 @@ struct Inner {
     config: Arc<Config>,
     /// Told when an agency's status changes, so its credentials feel it at once.
     directory: Directory,
-    relay: OnceLock<Arc<Notify>>,
+    relay: RelayWaker,
     /// Where signed legal processes are kept.
     documents: assay_common::documents::Documents,
 }
@@ -99,21 +99,20 @@ impl LawEnforcementApi {
                 page_tokens,
                 config,
                 directory,
-                relay: OnceLock::new(),
+                relay: RelayWaker::default(),
                 documents,
             }),
         }
     }
 
+    /// Where to say that the outbox has something new.
     pub fn set_waker(&self, waker: Arc<Notify>) {
-        let _ = self.inner.relay.set(waker);
+        self.inner.relay.set(waker);
     }
 
     /// Wakes the outbox relay: something was written for it.
     fn wake_relay(&self) {
-        if let Some(waker) = self.inner.relay.get() {
-            waker.notify_one();
-        }
+        self.inner.relay.wake();
     }
 
     fn db(&self) -> &Db {
@@ -278,7 +277,7 @@ impl LawEnforcementApi {
 }
 
 assay_common::rpcs! {
-    impl LawEnforcementService for LawEnforcementApi (self) {
+    impl LawEnforcementService for LawEnforcementApi (self) with webhooks {
         create_agency(CreateAgencyRequest) -> CreateAgencyResponse =
             |p, req| self.create_agency(&p, req), |a| CreateAgencyResponse { agency: Some(a) };
         get_agency(GetAgencyRequest) -> GetAgencyResponse =
@@ -364,16 +363,5 @@ assay_common::rpcs! {
             |_, req| self.list_audit_entries(req);
         verify_audit_log(VerifyAuditLogRequest) -> VerifyAuditLogResponse =
             |_, _req| self.verify_audit_log();
-        create_subscription(CreateSubscriptionRequest) -> CreateSubscriptionResponse =
-            |p, req| self.create_subscription(&p, req),
-            |s| CreateSubscriptionResponse { subscription: Some(s) };
-        list_subscriptions(ListSubscriptionsRequest) -> ListSubscriptionsResponse =
-            |p, _req| self.list_subscriptions(&p);
-        delete_subscription(DeleteSubscriptionRequest) -> DeleteSubscriptionResponse =
-            |p, req| self.delete_subscription(&p, req);
-        list_deliveries(ListDeliveriesRequest) -> ListDeliveriesResponse =
-            |p, req| self.list_deliveries(&p, req);
-        redeliver_notification(RedeliverNotificationRequest) -> RedeliverNotificationResponse =
-            |p, req| self.redeliver_notification(&p, req);
     }
 }

@@ -26,22 +26,8 @@ impl LawEnforcementApi {
         req: CreateSubscriptionRequest,
     ) -> ApiResult<Subscription> {
         let owner = owner_of(principal)?;
-        let mut violations = FieldViolations::new();
-        let Some(asked) = req.subscription else {
-            violations.add("subscription", "is required");
-            return violations.into_result(Subscription::default());
-        };
         let config = &self.inner.config.notifications;
-        let wanted = webhooks::check_wanted(
-            &EVENTS,
-            &mut violations,
-            "subscription",
-            (&asked.url, &asked.email, &asked.event_types),
-            &owner,
-            notify::agency_may_hear,
-            config,
-        );
-        let wanted = violations.require(wanted)?;
+        let wanted = wanted_subscription(req, &owner, notify::agency_may_hear, config)?;
         let txn = self.db().begin().await?;
         let model = webhooks::store::subscribe(
             &EVENTS,

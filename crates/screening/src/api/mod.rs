@@ -8,7 +8,7 @@ mod sellers;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use assay_common::auth::{self, Principal};
 use assay_common::db::Db;
@@ -16,6 +16,7 @@ use assay_common::holds::HoldChecker;
 use assay_common::idempotency::{Key, create_once};
 use assay_common::ids::BrandId;
 use assay_common::language::{self, Language};
+use assay_common::outbox::RelayWaker;
 use assay_common::page::{PageTokens, page_size};
 use assay_common::resource::{check_etag, mask_paths};
 use assay_common::{ApiError, ApiResult, FieldViolations, time, validate};
@@ -76,7 +77,7 @@ pub struct ScreeningApi {
     /// Images decoded at once, off the runtime.
     decoding: Arc<tokio::sync::Semaphore>,
     /// Wakes the outbox relay when hits were stored.
-    relay: Arc<OnceLock<Arc<Notify>>>,
+    relay: RelayWaker,
     writer: HitWriter,
     holds: HoldChecker,
     /// What case management knows of sellers.
@@ -93,7 +94,7 @@ impl ScreeningApi {
         drain: CancellationToken,
         holds: HoldChecker,
     ) -> Self {
-        let relay = Arc::new(OnceLock::new());
+        let relay = RelayWaker::default();
         Self {
             writer: HitWriter::start(db.clone(), relay.clone()),
             db,
@@ -159,7 +160,7 @@ impl ScreeningApi {
 
     /// Where to say that the outbox has something new.
     pub fn set_waker(&self, waker: Arc<Notify>) {
-        let _ = self.relay.set(waker);
+        self.relay.set(waker);
     }
 
     fn engine(&self) -> ApiResult<Arc<Engine>> {
