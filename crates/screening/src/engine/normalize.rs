@@ -807,6 +807,10 @@ fn normalize_char(c: char, origin: u32, out: &mut Normalized) {
         emit_ascii(letter, origin, out, STYLED);
         return;
     }
+    if let Some(letter) = mark_drawn_as_a_letter(c, out) {
+        emit_ascii(letter, origin, out, CONFUSABLE);
+        return;
+    }
     // A compatibility form of something else (mathematical, circled, superscript,
     // ligature) is a styled letter; full width is how CJK keyboards type Latin letters.
     let full_width = matches!(c as u32, 0xFF00..=0xFFEF);
@@ -837,6 +841,29 @@ fn normalize_char(c: char, origin: u32, out: &mut Normalized) {
     if dropped_mark {
         // Mark what the accent sat on.
         out.mark_last(DIACRITIC);
+    }
+}
+
+/// A mark that is drawn like a Latin letter, where it stands for one: the iota subscripts
+/// `˛` and `ͺ` (an `i` in Unicode's confusables before version 15, and in tools still
+/// built on them), which compatibility would make a space and an accent; and a spacing
+/// mark of another script right after a Latin letter, which the confusables read as a
+/// letter (the Telugu anusvara `ం` is an `o`: "Rంlex"). After a letter of its own script
+/// such a mark is what it is.
+fn mark_drawn_as_a_letter(c: char, out: &Normalized) -> Option<u8> {
+    if matches!(c, '\u{02DB}' | '\u{037A}') {
+        return Some(b'i');
+    }
+    if !is_combining_mark(c) || !out.text.last().is_some_and(u8::is_ascii_alphabetic) {
+        return None;
+    }
+    let mut buf = [0u8; 4];
+    let mut skeleton = unicode_security::skeleton(c.encode_utf8(&mut buf));
+    match (skeleton.next(), skeleton.next()) {
+        (Some(letter), None) if letter.is_ascii_alphanumeric() => {
+            Some(letter.to_ascii_lowercase() as u8)
+        }
+        _ => None,
     }
 }
 

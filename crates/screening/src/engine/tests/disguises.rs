@@ -357,6 +357,60 @@ fn invisible_characters_and_stray_marks_inside_a_name_are_a_disguise() {
 }
 
 #[test]
+fn marks_drawn_as_letters_are_read_as_those_letters() {
+    // The iota subscripts are a look-alike `i` in the confusables data look-alike kits are
+    // built on, and a spacing mark of another script after a Latin letter is read as the
+    // letter it is drawn as; compatibility made the first a space, and the second was
+    // dropped as an accent.
+    for (title, category, brand, said) in [
+        (
+            "N\u{037A}ke sneakers",
+            "footwear",
+            "nike",
+            "\"ͺ\" (U+037A) for \"i\"",
+        ),
+        (
+            "N\u{02DB}ke sneakers",
+            "footwear",
+            "nike",
+            "\"˛\" (U+02DB) for \"i\"",
+        ),
+        (
+            "R\u{0C02}lex datejust",
+            "watches",
+            "rolex",
+            "\"ం\" (U+0C02) for \"o\"",
+        ),
+        (
+            "Chl\u{0D82}e eau de parfum",
+            "perfume",
+            "chloe",
+            "\"ං\" (U+0D82) for \"o\"",
+        ),
+        (
+            "Guccͺ loafers",
+            "footwear",
+            "gucci",
+            "\"ͺ\" (U+037A) for \"i\"",
+        ),
+    ] {
+        let v = check(title, category, 40);
+        assert!(flagged(&v), "{title}: {v:#?}");
+        assert_eq!(first_brand(&v), Some(brand), "{title}");
+        assert_eq!(
+            methods_of(&v, brand),
+            [MatchMethod::Confusable],
+            "{title}: {v:#?}"
+        );
+        let explanation = &text_signal(&v, brand).explanation;
+        assert!(explanation.contains(said), "{title}: {explanation}");
+    }
+    // In its own script the mark is what it is: Telugu text names no brand.
+    let telugu = check("తెలుగు సంగీతం", "watches", 40);
+    assert!(telugu.brands.is_empty(), "{telugu:#?}");
+}
+
+#[test]
 fn a_name_glued_to_other_words_is_the_name() {
     // Hashtags, camel case and run-together titles hide a name inside a longer word.
     for (title, category, brand) in [
