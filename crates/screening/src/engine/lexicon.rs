@@ -264,6 +264,8 @@ pub const BUILT_IN_VOCABULARY: &[(&str, f64)] = &[
     ("ua version", 0.6),
     ("7a quality", 0.5),
     ("7a grade", 0.5),
+    // Alone too: a current of seven amperes is rare where brands are ("5A" is not).
+    ("7a", 0.4),
     ("top grade replica", 0.7),
     ("oem factory", 0.45),
     ("factory leftover", 0.5),

@@ -177,6 +177,45 @@ pub(crate) struct PatternInfo {
     first: u32,
     count: u32,
     pub(crate) compatibility: bool,
+    /// The places in the pattern where each of its terms writes a digit that normalisation
+    /// makes a letter ("7a quality", "1:1", "3M"), as bits: a match counts only where the
+    /// text has a digit or leet symbol there too ("ta quality" is no "7A quality").
+    pub(crate) written_digits: u32,
+}
+
+impl PatternInfo {
+    /// Whether the match of this pattern at `start` of `text` writes its digits as digits.
+    pub(crate) fn digits_as_written(&self, text: &Normalized, start: usize) -> bool {
+        let mut digits = self.written_digits;
+        while digits != 0 {
+            let at = start + digits.trailing_zeros() as usize;
+            if !text.all_marked(at, at + 1, normalize::LEET) {
+                return false;
+            }
+            digits &= digits - 1;
+        }
+        true
+    }
+}
+
+/// The places in `term`, normalised, that come from a digit written as a letter (see
+/// `PatternInfo::written_digits`); the first 32.
+fn written_digits(term: &str) -> u32 {
+    // With provenance, as a listing's text is normalised: it leads with a space.
+    let mut out = Normalized::default();
+    normalize(term, &mut out);
+    let Some(shift) = out.as_str().find(normalize_term(term).as_str()) else {
+        return 0;
+    };
+    out.marked(normalize::LEET)
+        .filter(|&at| {
+            term.as_bytes()
+                .get(out.origin(at))
+                .is_some_and(u8::is_ascii_digit)
+        })
+        .map(|at| at - shift)
+        .filter(|&at| at < 32)
+        .fold(0, |digits, at| digits | 1 << at)
 }
 
 #[derive(Debug)]
@@ -753,6 +792,17 @@ impl Engine {
                     first: term_refs.len() as u32,
                     count: refs.len() as u32,
                     compatibility: refs.iter().any(|r| matches!(r, TermRef::Compatibility)),
+                    // Required only where every term of the pattern writes them.
+                    written_digits: refs
+                        .iter()
+                        .map(|r| match r {
+                            TermRef::Brand { term, .. } | TermRef::Vocabulary { term, .. } => {
+                                written_digits(&builder.term_texts[*term as usize])
+                            }
+                            TermRef::Compatibility => 0,
+                        })
+                        .reduce(|a, b| a & b)
+                        .unwrap_or(0),
                 };
                 term_refs.extend(refs);
                 info

@@ -210,7 +210,11 @@ pub(crate) fn screen(
                     continue;
                 }
                 let pattern = m.pattern().as_u32();
-                if engine.patterns[pattern as usize].compatibility {
+                let info = engine.patterns[pattern as usize];
+                if info.written_digits != 0 && !info.digits_as_written(text, start) {
+                    continue;
+                }
+                if info.compatibility {
                     compat.push((field, m.end()));
                 }
                 matches.push(RawMatch {

@@ -765,6 +765,8 @@ fn the_trades_own_words_are_counterfeit_vocabulary() {
         "OEM factory tote",
         "运动鞋 纯原 版本",
         "tote 1:1 mirror",
+        "tote 7A",
+        "tote 7a grade",
     ] {
         let v = check(title, "", 50);
         assert!(
@@ -773,6 +775,29 @@ fn the_trades_own_words_are_counterfeit_vocabulary() {
                 .any(|s| s.kind == SignalKind::Vocabulary as i32),
             "{title}: {v:#?}"
         );
+    }
+}
+
+#[test]
+fn a_term_written_with_digits_matches_only_text_written_with_them() {
+    // Normalisation makes "7A" "ta" and "1:1" "i:i", so that "r3plica" is "replica"; a
+    // term's own digits must be digits (or leet symbols) in the text too.
+    for (title, vocabulary) in [
+        ("Gucci tote 7A quality", true),
+        ("Gucci tote 1:1", true),
+        ("Gucci tote mirror 1:1", true),
+        ("Gucci tote r3plica", true),
+        ("Gucci tote ta quality", false),
+        ("Gucci tote i:i", false),
+        ("Gucci tote mirror l:l", false),
+        ("Gucci tote TA", false),
+    ] {
+        let v = check(title, "handbags", 900);
+        let found = v
+            .signals
+            .iter()
+            .any(|s| s.kind == SignalKind::Vocabulary as i32);
+        assert_eq!(found, vocabulary, "{title}: {v:#?}");
     }
 }
 
