@@ -242,6 +242,7 @@ pub const BUILT_IN_VOCABULARY: &[(&str, f64)] = &[
     ("mirror quality", 0.7),
     ("mirror copy", 0.7),
     ("high copy", 0.6),
+    ("super copy", 0.7),
     ("super fake", 0.8),
     ("fake", 0.45),
     ("knockoff", 0.6),
@@ -274,6 +275,8 @@ pub const BUILT_IN_VOCABULARY: &[(&str, f64)] = &[
     ("mirror 1:1", 0.65),
     ("1:1 mirror", 0.65),
     ("best version", 0.35),
+    // A watch in another's design, sold under the other's name ("Submariner homage").
+    ("homage", 0.35),
     // Chinese
     ("高仿", 0.7),
     ("精仿", 0.7),
@@ -295,6 +298,9 @@ pub const BUILT_IN_VOCABULARY: &[(&str, f64)] = &[
     ("1比1", 0.6),
     ("原厂尾单", 0.5),
     ("高版本", 0.45),
+    // "Boutique counter quality / version": a copy said to pass for what the shop sells.
+    ("专柜品质", 0.5),
+    ("专柜版", 0.5),
 ];
 
 /// Phrases that introduce what a product is compatible with ("case for iPhone"): a brand

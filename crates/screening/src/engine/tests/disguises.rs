@@ -767,6 +767,9 @@ fn the_trades_own_words_are_counterfeit_vocabulary() {
         "tote 1:1 mirror",
         "tote 7A",
         "tote 7a grade",
+        "tote super copy",
+        "diver homage watch",
+        "女包 专柜品质",
     ] {
         let v = check(title, "", 50);
         assert!(
