@@ -140,7 +140,7 @@ impl CasesApi {
         let model = self.apply(&txn, &current, &mv, &actor, now).await?;
         txn.commit().await?;
         // Its moves may have queued feedback for screening.
-        self.wake_relay();
+        self.inner.relay.wake();
         self.respond(&model).await
     }
 

@@ -213,11 +213,6 @@ impl CasesApi {
         self.inner.relay.set(waker);
     }
 
-    /// Wakes the outbox relay: something was written for it.
-    fn wake_relay(&self) {
-        self.inner.relay.wake();
-    }
-
     fn db(&self) -> &Db {
         &self.inner.db
     }
@@ -377,7 +372,7 @@ impl CasesApi {
             .await?;
         txn.commit().await?;
         if mv.sends() {
-            self.wake_relay();
+            self.inner.relay.wake();
         }
         self.respond(&model).await
     }

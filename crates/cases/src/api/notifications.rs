@@ -87,7 +87,7 @@ impl CasesApi {
         let id = NotificationId::parse(&req.notification_id)
             .map_err(|e| ApiError::invalid("notification_id", e))?;
         webhooks::store::redeliver(self.db(), topic::NOTIFICATION, &owner, id.as_str()).await?;
-        self.wake_relay();
+        self.inner.relay.wake();
         Ok(RedeliverNotificationResponse {})
     }
 }

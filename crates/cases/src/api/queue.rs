@@ -210,7 +210,7 @@ impl CasesApi {
         }
         txn.commit().await?;
         // Its moves may have queued feedback for screening.
-        self.wake_relay();
+        self.inner.relay.wake();
         Ok(BulkUpdateCasesResponse {
             cases: encode(self.db(), &changed, now).await?,
         })
@@ -278,7 +278,7 @@ impl CasesApi {
         let model = store::touch_case(&txn, &current_target, now).await?;
         txn.commit().await?;
         // Its moves may have queued feedback for screening.
-        self.wake_relay();
+        self.inner.relay.wake();
         self.respond(&model).await
     }
 }

@@ -88,7 +88,7 @@ impl CasesApi {
         )
         .await?;
         txn.commit().await?;
-        self.wake_relay();
+        self.inner.relay.wake();
         // The case as sent is the case as it now is: no need to read its parts again.
         Ok(case)
     }
@@ -167,7 +167,7 @@ impl CasesApi {
         .into_inner();
         txn.commit().await?;
         // Its moves may have queued feedback for screening.
-        self.wake_relay();
+        self.inner.relay.wake();
         self.respond(&model).await
     }
 }

@@ -157,7 +157,7 @@ impl CasesApi {
             store::queue_enforcement_checks(&txn, others, false).await?;
         }
         txn.commit().await?;
-        self.wake_relay();
+        self.inner.relay.wake();
         Ok(())
     }
 
@@ -269,7 +269,7 @@ impl CasesApi {
         store::record_identifiers(&txn, &identifiers, time::now()).await?;
         self.links_changed(&txn, [seller_id.clone()]).await?;
         txn.commit().await?;
-        self.wake_relay();
+        self.inner.relay.wake();
         self.seller_standing(&seller_id).await
     }
 
@@ -378,7 +378,7 @@ impl CasesApi {
             decision = link.decision,
             "seller link decided"
         );
-        self.wake_relay();
+        self.inner.relay.wake();
         Ok(DecideSellerLinkResponse {
             link: Some(convert::seller_link(&link)),
         })

@@ -296,7 +296,7 @@ impl LawEnforcementApi {
         let saved = self
             .save(txn, principal, &model, body, "request.disclose", detail)
             .await?;
-        self.wake_relay();
+        self.inner.relay.wake();
         Ok(saved)
     }
 

@@ -110,11 +110,6 @@ impl LawEnforcementApi {
         self.inner.relay.set(waker);
     }
 
-    /// Wakes the outbox relay: something was written for it.
-    fn wake_relay(&self) {
-        self.inner.relay.wake();
-    }
-
     fn db(&self) -> &Db {
         &self.inner.db
     }

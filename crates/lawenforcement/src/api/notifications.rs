@@ -108,7 +108,7 @@ impl LawEnforcementApi {
         )
         .await?;
         txn.commit().await?;
-        self.wake_relay();
+        self.inner.relay.wake();
         Ok(RedeliverNotificationResponse {})
     }
 }

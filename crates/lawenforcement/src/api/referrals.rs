@@ -73,7 +73,7 @@ impl LawEnforcementApi {
         )
         .await?;
         txn.commit().await?;
-        self.wake_relay();
+        self.inner.relay.wake();
         Ok(ReceiveReferralResponse {
             referral_id: referral.id,
             created: true,
@@ -270,7 +270,7 @@ impl LawEnforcementApi {
         .await?;
         txn.commit().await?;
         if once.is_created() {
-            self.wake_relay();
+            self.inner.relay.wake();
         }
         convert::referral(&once.into_inner())
     }
