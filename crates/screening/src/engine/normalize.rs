@@ -803,6 +803,10 @@ fn ascii_within(x: u64, low: u8, high: u8) -> u64 {
 /// decomposition, marks dropped, then the confusable skeleton and lower case of what is
 /// still not ASCII.
 fn normalize_char(c: char, origin: u32, out: &mut Normalized) {
+    if is_sign_spelled_in_letters(c) {
+        out.push_separator(origin, false);
+        return;
+    }
     if let Some(letter) = styled_letter(c) {
         emit_ascii(letter, origin, out, STYLED);
         return;
@@ -865,6 +869,21 @@ fn mark_drawn_as_a_letter(c: char, out: &Normalized) -> Option<u8> {
         }
         _ => None,
     }
+}
+
+/// A sign that compatibility spells in letters: trade marks, units and the like, from the
+/// letterlike and CJK compatibility symbols ("™" is "TM", "㎏" is "kg", "℡" is "TEL"). It
+/// is no part of a word beside it ("GUCCI™" is not the word "guccitm"), so it separates.
+fn is_sign_spelled_in_letters(c: char) -> bool {
+    if !matches!(c as u32, 0x2100..=0x214F | 0x3200..=0x33FF) {
+        return false;
+    }
+    let (mut count, mut letter) = (0, false);
+    decompose_compatible(c, |d| {
+        count += 1;
+        letter |= d.is_ascii_alphabetic();
+    });
+    count >= 2 && letter
 }
 
 fn decomposes_to_ascii(c: char) -> bool {

@@ -357,6 +357,24 @@ fn invisible_characters_and_stray_marks_inside_a_name_are_a_disguise() {
 }
 
 #[test]
+fn a_trade_mark_sign_is_no_part_of_the_name() {
+    // Compatibility writes "™" as "TM": "GUCCI™" was the word "guccitm", and named nothing.
+    // So are other signs it spells in letters.
+    for title in [
+        "GUCCI™ loafers",
+        "Gucci℠ loafers",
+        "Gucci™loafers",
+        "Gucci® loafers",
+        "Gucci℡ loafers",
+        "Gucci㏇ loafers",
+    ] {
+        let v = check(title, "footwear", 40);
+        assert!(flagged(&v), "{title}: {v:#?}");
+        assert_eq!(first_brand(&v), Some("gucci"), "{title}");
+    }
+}
+
+#[test]
 fn marks_drawn_as_letters_are_read_as_those_letters() {
     // The iota subscripts are a look-alike `i` in the confusables data look-alike kits are
     // built on, and a spacing mark of another script after a Latin letter is read as the
