@@ -201,6 +201,9 @@ impl PatternInfo {
 /// The places in `term`, normalised, that come from a digit written as a letter (see
 /// `PatternInfo::written_digits`); the first 32.
 fn written_digits(term: &str) -> u32 {
+    if !term.bytes().any(|b| b.is_ascii_digit()) {
+        return 0;
+    }
     // With provenance, as a listing's text is normalised: it leads with a space.
     let mut out = Normalized::default();
     normalize(term, &mut out);
@@ -213,7 +216,7 @@ fn written_digits(term: &str) -> u32 {
                 .get(out.origin(at))
                 .is_some_and(u8::is_ascii_digit)
         })
-        .map(|at| at - shift)
+        .filter_map(|at| at.checked_sub(shift))
         .filter(|&at| at < 32)
         .fold(0, |digits, at| digits | 1 << at)
 }
