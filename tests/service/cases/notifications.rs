@@ -424,6 +424,13 @@ async fn webhooks_never_reach_into_the_services_own_network(backend: Backend) {
             .unwrap_err(),
     );
     assert_eq!(named, ["subscription.url"]);
+    let named = bad_fields(
+        &owner_client
+            .create_subscription(CreateSubscriptionRequest { subscription: None })
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(named, ["subscription"]);
     // Without an SMTP relay there is no e-mail.
     expect_code(
         owner_client

@@ -43,7 +43,7 @@ macro_rules! webhook_wire_forms {
             let mut violations = $crate::FieldViolations::new();
             let Some(asked) = req.subscription else {
                 violations.add("subscription", "is required");
-                return Err($crate::ApiError::InvalidArgument(violations));
+                return violations.require(None);
             };
             let wanted = $crate::webhooks::check_wanted(
                 &$events,
