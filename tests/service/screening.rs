@@ -690,6 +690,50 @@ async fn hits_committed_together_are_stored_once_each(backend: Backend) {
 
     let stored = count_hits(&mut analyst).await;
     assert_eq!(stored, 3 + 1 + 12, "every hit stored once");
+
+    // Feeds and single calls are written by writers of their own, side by side: the same
+    // listings from both at once are still one hit each, named alike in every answer.
+    let both = |i: usize| {
+        let id = format!("g-both-{}", i % 4);
+        listing(&id, "Quintera wallet 1:1 replica", "wallets", usd(9))
+    };
+    let feeding = tokio::spawn({
+        let mut client = client.clone();
+        let requests = (0..64)
+            .map(|i| ScreenListingsRequest {
+                listing: Some(both(i)),
+            })
+            .collect();
+        async move { feed(&mut client, requests).await }
+    });
+    let calls: Vec<_> = (0..16)
+        .map(|i| {
+            let mut client = client.clone();
+            tokio::spawn(async move { (i % 4, screen(&mut client, both(i)).await.hit_id) })
+        })
+        .collect();
+    let mut named = std::collections::BTreeMap::<usize, std::collections::BTreeSet<String>>::new();
+    for call in calls {
+        let (listing, id) = call.await.unwrap();
+        named.entry(listing).or_default().insert(id);
+    }
+    for (i, answer) in feeding.await.unwrap().into_iter().enumerate() {
+        named.entry(i % 4).or_default().insert(answer.hit_id);
+    }
+    assert_eq!(named.len(), 4);
+    for (listing, ids) in &named {
+        assert_eq!(
+            ids.len(),
+            1,
+            "g-both-{listing} is named by one hit: {ids:?}"
+        );
+        assert!(!ids.first().unwrap().is_empty());
+    }
+    assert_eq!(
+        count_hits(&mut analyst).await,
+        stored + 4,
+        "one hit for each listing both lanes carried"
+    );
 }
 
 async fn a_feed_is_answered_in_order_with_errors_in_place(backend: Backend) {

@@ -1,7 +1,10 @@
-//! Group commit for hits: every feed and call hands its hits to one writer, which stores
+//! Group commit for hits: every feed and call hands its hits to a writer, which stores
 //! whatever has queued up while it was committing — hits, brands and outbox alerts, with
 //! multi-row inserts, in one transaction — and answers each caller once its hits are
 //! durable. Under load a commit carries hundreds of hits; alone, a hit is written at once.
+//!
+//! Single calls and feeds have a writer each ([`Lane`]): a call waiting on one listing's
+//! hit never queues behind a feed's commit of hundreds, and the two commit side by side.
 
 use assay_common::db::Db;
 use assay_common::ids::HitId;
@@ -14,8 +17,17 @@ use crate::store::{self, NewHit};
 
 /// Hits written in one transaction, at most (a caller's batch is never split).
 const GROUP_HITS: usize = 2048;
-/// Batches waiting for the writer, at most; callers beyond wait their turn.
+/// Batches waiting for a writer, at most; callers beyond wait their turn.
 const QUEUE: usize = 1024;
+
+/// Whose hits a write carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lane {
+    /// One listing's caller, waiting on its answer.
+    Call,
+    /// A feed's batch.
+    Feed,
+}
 
 struct Batch {
     hits: Vec<NewHit>,
@@ -24,28 +36,35 @@ struct Batch {
     stored: oneshot::Sender<ApiResult<Vec<HitId>>>,
 }
 
-/// The handle callers write hits through; the writer runs until every handle is dropped.
+/// The handle callers write hits through; the writers run until every handle is dropped.
 #[derive(Clone)]
 pub struct HitWriter {
-    queue: mpsc::Sender<Batch>,
+    calls: mpsc::Sender<Batch>,
+    feeds: mpsc::Sender<Batch>,
 }
 
 impl HitWriter {
-    /// Starts the writer on `db`; it wakes `relay` (once set) after each commit.
+    /// Starts the writers on `db`; they wake `relay` (once set) after each commit.
     pub fn start(db: Db, relay: RelayWaker) -> Self {
-        let (queue, batches) = mpsc::channel(QUEUE);
-        tokio::spawn(run(db, batches, relay));
-        Self { queue }
+        let (calls, call_batches) = mpsc::channel(QUEUE);
+        let (feeds, feed_batches) = mpsc::channel(QUEUE);
+        tokio::spawn(run(db.clone(), call_batches, relay.clone()));
+        tokio::spawn(run(db, feed_batches, relay));
+        Self { calls, feeds }
     }
 
-    /// Stores `hits` and answers, once they are durable, the id of each.
-    pub async fn write(&self, hits: Vec<NewHit>) -> ApiResult<Vec<HitId>> {
+    /// Stores `hits` in `lane` and answers, once they are durable, the id of each.
+    pub async fn write(&self, lane: Lane, hits: Vec<NewHit>) -> ApiResult<Vec<HitId>> {
         if hits.is_empty() {
             return Ok(Vec::new());
         }
         let (stored, answer) = oneshot::channel();
         let stopped = || ApiError::Unavailable("the hit writer stopped: try again".to_owned());
-        self.queue
+        let queue = match lane {
+            Lane::Call => &self.calls,
+            Lane::Feed => &self.feeds,
+        };
+        queue
             .send(Batch { hits, stored })
             .await
             .map_err(|_| stopped())?;
@@ -66,8 +85,8 @@ async fn run(db: Db, mut batches: mpsc::Receiver<Batch>, relay: RelayWaker) {
                 Err(_) => break,
             }
         }
-        // A replica storing the same hit at the same moment may win its unique key; the
-        // second try finds that hit and answers with it.
+        // The other lane, or a replica, storing the same hit at the same moment may win its
+        // unique key; the second try finds that hit and answers with it.
         let result = match write_group(&db, &group).await {
             Ok(ids) => Ok(ids),
             Err(error) => {

@@ -36,7 +36,7 @@ use crate::ids::{HitId, RuleId};
 use crate::listing::{CheckedListing, check};
 use crate::rules as rule_domain;
 use crate::sellers::{SellerBook, Standings};
-use crate::writer::HitWriter;
+use crate::writer::{HitWriter, Lane};
 use crate::{convert, store};
 
 /// Listings of a feed screened and stored together, at most.
@@ -170,16 +170,20 @@ impl ScreeningApi {
     }
 
     /// Stores the hits among `screened` (those not allowed), with their outbox messages,
-    /// through the group-committing writer; returns the hit id of each (empty for allowed
+    /// through the group-committing writer of `lane`; returns the hit id of each (empty for allowed
     /// listings) once they are durable.
-    async fn store_hits(&self, screened: &[(&Listing, &Verdict)]) -> ApiResult<Vec<String>> {
+    async fn store_hits(
+        &self,
+        lane: Lane,
+        screened: &[(&Listing, &Verdict)],
+    ) -> ApiResult<Vec<String>> {
         let now = time::now();
         let hits: Vec<store::NewHit> = screened
             .iter()
             .filter(|(_, verdict)| verdict.decision != Decision::Allow as i32)
             .map(|(listing, verdict)| store::new_hit(HitId::generate(), listing, verdict, now))
             .collect();
-        let mut stored = self.writer.write(hits).await?.into_iter();
+        let mut stored = self.writer.write(lane, hits).await?.into_iter();
         Ok(screened
             .iter()
             .map(|(_, verdict)| {
@@ -221,7 +225,9 @@ impl ScreeningApi {
             .map_err(ApiError::InvalidArgument)?;
         let engine = self.engine()?;
         let mut verdict = screen_one(&engine, &self.sellers.snapshot(), time::now(), &checked);
-        let ids = self.store_hits(&[(&checked.listing, &verdict)]).await?;
+        let ids = self
+            .store_hits(Lane::Call, &[(&checked.listing, &verdict)])
+            .await?;
         say::write(&mut verdict, language::current());
         Ok(ScreenListingResponse {
             verdict: Some(verdict),
@@ -269,7 +275,7 @@ impl ScreeningApi {
         }
         let pairs: Vec<(&Listing, &Verdict)> =
             screened.iter().map(|(l, v, _)| (&l.listing, v)).collect();
-        let ids = self.store_hits(&pairs).await?;
+        let ids = self.store_hits(Lane::Feed, &pairs).await?;
         let language = language::current();
         for ((_, mut verdict, index), id) in screened.into_iter().zip(ids) {
             say::write(&mut verdict, language);
