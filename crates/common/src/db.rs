@@ -2,12 +2,13 @@
 //!
 //! Every service owns one database: a SQLite file by default (`data/<service>.db`, created if
 //! missing) or PostgreSQL by URL. SQLite runs in WAL mode with one writing connection, so
-//! writers queue instead of failing with "database is locked", and a pool of readers
-//! beside it (see [`Db`]).
+//! writers queue instead of failing with "database is locked", a pool of readers beside
+//! it, and a connection of its own that checkpoints the WAL (see [`Db`]).
 
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -26,10 +27,30 @@ use crate::config::DatabaseConfig;
 /// writes and a pool of read-only connections beside it: in WAL mode readers never wait for
 /// the writer, so reads go to the readers — every `SELECT` outside a transaction — and
 /// everything else (writes, transactions, `INSERT ... RETURNING`) to the writer.
+///
+/// The writer of a SQLite file never checkpoints: a connection beside it copies the WAL
+/// into the database every [`CHECKPOINT_EVERY`] (a passive checkpoint, which waits for no
+/// reader or writer), so no commit waits for that copy and its `fsync`.
 #[derive(Clone, Debug)]
 pub struct Db {
     writer: DatabaseConnection,
     readers: Option<DatabaseConnection>,
+    /// The checkpointer runs while any clone of this lives.
+    _checkpointing: Option<Arc<()>>,
+}
+
+/// How often the WAL of a SQLite file is checkpointed beside its writer.
+pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// Which of a database's pools `open` makes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pool {
+    /// The one pool on PostgreSQL; on SQLite, the one connection that writes.
+    Writer,
+    /// SQLite's read-only connections.
+    Readers,
+    /// The connection that checkpoints a SQLite file's WAL.
+    Checkpointer,
 }
 
 impl Db {
@@ -38,6 +59,7 @@ impl Db {
         Self {
             writer: db,
             readers: None,
+            _checkpointing: None,
         }
     }
 
@@ -170,19 +192,54 @@ impl TransactionTrait for Db {
 /// This lets a server answer health checks (NOT_SERVING) while its database is still
 /// unreachable.
 pub async fn connect(url: &str, config: &DatabaseConfig) -> anyhow::Result<Db> {
-    let writer = open(url, config, false).await?;
-    let readers = match sqlite_path(url) {
-        Some(_) => Some(open(url, config, true).await?),
-        None => None,
+    let writer = open(url, config, Pool::Writer).await?;
+    let (readers, checkpointing) = match sqlite_path(url) {
+        Some(_) => {
+            let checkpointing = Arc::new(());
+            checkpoint_beside(
+                open(url, config, Pool::Checkpointer).await?,
+                Arc::downgrade(&checkpointing),
+            );
+            (
+                Some(open(url, config, Pool::Readers).await?),
+                Some(checkpointing),
+            )
+        }
+        None => (None, None),
     };
-    Ok(Db { writer, readers })
+    Ok(Db {
+        writer,
+        readers,
+        _checkpointing: checkpointing,
+    })
 }
 
-/// A pool for `url`; on SQLite, either the one writing connection or `readers`.
+/// Checkpoints the WAL through `checkpointer` every [`CHECKPOINT_EVERY`] while `alive`.
+fn checkpoint_beside(checkpointer: DatabaseConnection, alive: Weak<()>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if alive.strong_count() == 0 {
+                break;
+            }
+            if let Err(error) = checkpointer
+                .execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
+                .await
+            {
+                tracing::debug!(%error, "checkpointing the WAL failed; trying again shortly");
+            }
+        }
+        let _ = checkpointer.close().await;
+    });
+}
+
+/// The pool `pool` of `url`.
 async fn open(
     url: &str,
     config: &DatabaseConfig,
-    readers: bool,
+    pool: Pool,
 ) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
@@ -205,7 +262,10 @@ async fn open(
             crate::auth::create_private_file(path)
                 .with_context(|| format!("creating the database file {}", path.display()))?;
         }
-        if readers {
+        // A file's writer leaves checkpoints to the checkpointer; an in-memory database
+        // has no WAL.
+        let writes_a_file = pool == Pool::Writer && sqlite_path(url).is_some();
+        if pool == Pool::Readers {
             options
                 .max_connections(config.max_connections.max(1))
                 .min_connections(0)
@@ -219,11 +279,17 @@ async fn open(
                 // An in-memory database lives as long as its connection.
                 .idle_timeout(None::<Duration>)
                 .max_lifetime(None::<Duration>)
-                .map_sqlx_sqlite_opts(|opts: SqliteConnectOptions| {
-                    opts.journal_mode(SqliteJournalMode::Wal)
+                .map_sqlx_sqlite_opts(move |opts: SqliteConnectOptions| {
+                    let opts = opts
+                        .journal_mode(SqliteJournalMode::Wal)
                         .synchronous(SqliteSynchronous::Normal)
                         .busy_timeout(Duration::from_secs(5))
-                        .foreign_keys(true)
+                        .foreign_keys(true);
+                    if writes_a_file {
+                        opts.pragma("wal_autocheckpoint", "0")
+                    } else {
+                        opts
+                    }
                 });
         }
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
@@ -727,6 +793,61 @@ mod tests {
             Some(Path::new("data/registry.db"))
         );
         assert_eq!(sqlite_path("sqlite::memory:"), None);
+    }
+
+    #[tokio::test]
+    async fn a_sqlite_files_wal_is_checkpointed_beside_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = crate::config::sqlite_url(&dir.path().join("wal.db"));
+        let db = connect(&url, &DatabaseConfig::default()).await.unwrap();
+        let setting = |name: &'static str| {
+            let db = db.clone();
+            async move {
+                let row = db
+                    .query_one_raw(Statement::from_string(
+                        DbBackend::Sqlite,
+                        format!("PRAGMA {name}"),
+                    ))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                row.try_get_by_index::<i64>(0).unwrap()
+            }
+        };
+        assert_eq!(
+            setting("wal_autocheckpoint").await,
+            0,
+            "the writer never checkpoints"
+        );
+        db.execute_unprepared("CREATE TABLE blobs (b BLOB)")
+            .await
+            .unwrap();
+        // 8 MiB written a MiB at a time, the checkpointer given its turn after each: the
+        // WAL starts over each time instead of growing (SQLite's own checkpoint would
+        // let it reach 4 MiB first; none would let it hold all 8).
+        for _ in 0..8 {
+            db.execute_unprepared("INSERT INTO blobs VALUES (randomblob(1048576))")
+                .await
+                .unwrap();
+            tokio::time::sleep(CHECKPOINT_EVERY * 3).await;
+        }
+        let wal = std::fs::metadata(dir.path().join("wal.db-wal"))
+            .unwrap()
+            .len();
+        assert!(wal < 3 << 20, "the WAL grew to {wal} bytes");
+        let count = db
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT count(*) FROM blobs",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            count.try_get_by_index::<i64>(0).unwrap(),
+            8,
+            "every row readable"
+        );
     }
 
     #[tokio::test]
