@@ -170,8 +170,8 @@ impl ScreeningApi {
     }
 
     /// Stores the hits among `screened` (those not allowed), with their outbox messages,
-    /// through the group-committing writer of `lane`; returns the hit id of each (empty for allowed
-    /// listings) once they are durable.
+    /// through the group-committing writer of `lane`; returns the hit id of each (empty
+    /// for allowed listings) once they are durable.
     async fn store_hits(
         &self,
         lane: Lane,
