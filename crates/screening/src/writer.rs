@@ -4,7 +4,8 @@
 //! durable. Under load a commit carries hundreds of hits; alone, a hit is written at once.
 //!
 //! Single calls and feeds have a writer each ([`Lane`]): a call waiting on one listing's
-//! hit never queues behind a feed's commit of hundreds, and the two commit side by side.
+//! hit never queues behind feeds' groups of hundreds. On PostgreSQL the two commit side by
+//! side; on SQLite they take turns on the one writing connection.
 
 use assay_common::db::Db;
 use assay_common::ids::HitId;
