@@ -42,6 +42,17 @@ pub struct Db {
 /// How often the WAL of a SQLite file is checkpointed beside its writer.
 pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
+/// A pooled PostgreSQL connection idle this long is pinged before it is used again.
+///
+/// Left to itself, sqlx pings every connection it hands out: on PostgreSQL a round trip to
+/// the server before each query, on SQLite a round trip to the connection's thread. A
+/// connection used within the last second has just shown it works; one that sat idle may
+/// have been cut by the server, a proxy or a firewall, so it is pinged, and replaced if dead,
+/// before a caller meets the failure (HikariCP skips its check within 500 ms of a use, for
+/// the same reason). A connection cut while in use fails its call with UNAVAILABLE. A SQLite
+/// connection lives in this process and cannot be cut: it is never pinged.
+pub const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
+
 /// Which of a database's pools `open` makes.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Pool {
@@ -265,6 +276,7 @@ async fn open(
         // A file's writer leaves checkpoints to the checkpointer; an in-memory database
         // has no WAL.
         let writes_a_file = pool == Pool::Writer && sqlite_path(url).is_some();
+        options.test_before_acquire(false);
         if pool == Pool::Readers {
             options
                 .max_connections(config.max_connections.max(1))
@@ -295,7 +307,8 @@ async fn open(
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         options
             .max_connections(config.max_connections)
-            .min_connections(config.min_connections);
+            .min_connections(config.min_connections)
+            .test_before_acquire_if_idle_for(PING_IDLE_AFTER);
     } else {
         anyhow::bail!("unsupported database URL {url:?}: use sqlite://... or postgres://...");
     }
@@ -869,5 +882,62 @@ mod tests {
                 assert_eq!(mode(&wal), 0o600);
             }
         }
+    }
+
+    /// Connections in use are not pinged before each query (see [`PING_IDLE_AFTER`]). One
+    /// the server cut while it was in use fails its next call with UNAVAILABLE, which
+    /// clients retry, and is replaced; one cut while it sat idle in the pool is found dead
+    /// and replaced before a caller uses it.
+    #[tokio::test]
+    async fn a_postgres_connection_the_server_cut_is_replaced() {
+        let Some(database) = TestDatabase::create("db_cut").await else {
+            return;
+        };
+        let db = connect(&database.url, &DatabaseConfig::default())
+            .await
+            .unwrap();
+        let backend = async || -> Result<i32, DbErr> {
+            let row = db
+                .query_one_raw(Statement::from_string(
+                    DbBackend::Postgres,
+                    "SELECT pg_backend_pid() AS pid",
+                ))
+                .await?;
+            Ok(row.unwrap().try_get::<i32>("", "pid").unwrap())
+        };
+        let cut = async |pid: i32| {
+            // Waits (up to 5 s) until the server process has gone.
+            let sql = format!("SELECT pg_terminate_backend({pid}, 5000) AS cut");
+            let row = database
+                .admin
+                .query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(
+                row.try_get::<bool>("", "cut").unwrap(),
+                "the server cut {pid}"
+            );
+        };
+
+        let first = backend().await.unwrap();
+        cut(first).await;
+        let lost = backend().await.expect_err("the connection in use was cut");
+        assert_eq!(
+            crate::error::ApiError::from(lost).code(),
+            crate::error::ErrorCode::Unavailable,
+            "a lost connection is a retry, not an internal error"
+        );
+        let second = backend().await.expect("a new connection");
+        assert_ne!(first, second);
+
+        tokio::time::sleep(PING_IDLE_AFTER + Duration::from_millis(200)).await;
+        cut(second).await;
+        let third = backend()
+            .await
+            .expect("the idle connection that was cut is replaced, not handed to the caller");
+        assert_ne!(second, third);
+        db.writer.close_by_ref().await.unwrap();
+        database.drop().await;
     }
 }

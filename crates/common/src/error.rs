@@ -392,6 +392,12 @@ impl From<sea_orm::DbErr> for ApiError {
                 "the record was changed concurrently: retry the request".to_owned(),
             );
         }
+        if is_connection_lost(&error) {
+            tracing::warn!(%error, "the database could not be reached");
+            return ApiError::Unavailable(
+                "the database cannot be reached just now: retry shortly".to_owned(),
+            );
+        }
         ApiError::Internal(error.into())
     }
 }
@@ -421,6 +427,29 @@ fn is_serialization_failure(error: &sea_orm::DbErr) -> bool {
     }
     let text = error.to_string();
     text.contains("40001") || text.contains("40P01") || text.contains("database is locked")
+}
+
+/// No connection to the database, or one lost mid-call: the pool timed out or was closed,
+/// the socket failed, SQLite's connection thread died, or PostgreSQL cut the connection
+/// (SQLSTATE class 08, or 57P01–57P03 when it shuts down or restarts). Nothing was
+/// committed that the caller was told of, and a retry on a fresh connection may succeed.
+fn is_connection_lost(error: &sea_orm::DbErr) -> bool {
+    use sea_orm::sqlx::Error;
+    use sea_orm::{DbErr, RuntimeErr};
+    let sqlx = match error {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => e.as_ref(),
+        _ => return false,
+    };
+    match sqlx {
+        Error::Io(_) | Error::PoolTimedOut | Error::PoolClosed | Error::WorkerCrashed => true,
+        Error::Database(e) => e.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
+    }
 }
 
 /// True when the error is a violated unique constraint (a concurrent duplicate insert).
@@ -693,6 +722,39 @@ mod tests {
                 retry,
                 "{expected}"
             );
+        }
+    }
+
+    #[test]
+    fn a_database_out_of_reach_is_a_retry_and_other_failures_are_internal() {
+        use std::sync::Arc;
+
+        use sea_orm::sqlx::Error;
+        use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr};
+        let sqlx = |e: Error| DbErr::Query(RuntimeErr::SqlxError(Arc::new(e)));
+        let lost = [
+            DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+            DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
+            sqlx(Error::PoolTimedOut),
+            sqlx(Error::PoolClosed),
+            sqlx(Error::WorkerCrashed),
+            sqlx(Error::Io(std::io::ErrorKind::BrokenPipe.into())),
+        ];
+        for error in lost {
+            let text = error.to_string();
+            assert_eq!(
+                ApiError::from(error).code(),
+                ErrorCode::Unavailable,
+                "{text}"
+            );
+        }
+        for error in [
+            sqlx(Error::RowNotFound),
+            sqlx(Error::Protocol("garbled".into())),
+            DbErr::Custom("a bug".into()),
+        ] {
+            let text = error.to_string();
+            assert_eq!(ApiError::from(error).code(), ErrorCode::Internal, "{text}");
         }
     }
 
