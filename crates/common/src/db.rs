@@ -920,7 +920,20 @@ mod tests {
             );
         };
 
+        // A connection goes back to the pool after the call, once sqlx has pinged it.
+        let idle_in_the_pool = async || {
+            let pool = db.writer.get_postgres_connection_pool();
+            for _ in 0..500 {
+                if pool.num_idle() == 1 {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            panic!("the connection never went back to the pool");
+        };
+
         let first = backend().await.unwrap();
+        idle_in_the_pool().await;
         cut(first).await;
         let lost = backend().await.expect_err("the connection in use was cut");
         assert_eq!(

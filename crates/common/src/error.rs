@@ -431,8 +431,10 @@ fn is_serialization_failure(error: &sea_orm::DbErr) -> bool {
 
 /// No connection to the database, or one lost mid-call: the pool timed out or was closed,
 /// the socket failed, SQLite's connection thread died, or PostgreSQL cut the connection
-/// (SQLSTATE class 08, or 57P01–57P03 when it shuts down or restarts). Nothing was
-/// committed that the caller was told of, and a retry on a fresh connection may succeed.
+/// (SQLSTATE class 08, or 57P01–57P03 when it shuts down or restarts). A retry on a fresh
+/// connection may succeed. As with any UNAVAILABLE, a write whose `COMMIT` was lost may
+/// have landed; where the write carries a request id or an etag, a retry finds what
+/// landed rather than doing it twice.
 fn is_connection_lost(error: &sea_orm::DbErr) -> bool {
     use sea_orm::sqlx::Error;
     use sea_orm::{DbErr, RuntimeErr};
