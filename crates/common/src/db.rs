@@ -239,7 +239,9 @@ fn checkpoint_beside(checkpointer: DatabaseConnection, alive: Weak<()>) {
                 .execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
                 .await
             {
-                tracing::debug!(%error, "checkpointing the WAL failed; trying again shortly");
+                // A passive checkpoint waits on no lock, so a failure is not contention
+                // (an I/O error, a full disk): while it lasts the WAL grows.
+                tracing::warn!(%error, "checkpointing the WAL failed; trying again shortly");
             }
         }
         let _ = checkpointer.close().await;
