@@ -239,8 +239,9 @@ fn checkpoint_beside(checkpointer: DatabaseConnection, alive: Weak<()>) {
                 .execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
                 .await
             {
-                // A passive checkpoint waits on no lock, so a failure is not contention
-                // (an I/O error, a full disk): while it lasts the WAL grows.
+                // Only this connection checkpoints, and a passive checkpoint waits on no
+                // reader or writer: a failure is rather an I/O error or a full disk, and
+                // while it lasts the WAL grows.
                 tracing::warn!(%error, "checkpointing the WAL failed; trying again shortly");
             }
         }

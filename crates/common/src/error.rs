@@ -393,9 +393,9 @@ impl From<sea_orm::DbErr> for ApiError {
             );
         }
         if is_connection_lost(&error) {
-            tracing::warn!(%error, "the database could not be reached");
+            tracing::warn!(%error, "no database connection, or one lost mid-call");
             return ApiError::Unavailable(
-                "the database cannot be reached just now: retry shortly".to_owned(),
+                "no database connection could be had just now: retry shortly".to_owned(),
             );
         }
         ApiError::Internal(error.into())
