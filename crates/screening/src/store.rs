@@ -1,6 +1,6 @@
 //! Screening's persistence: rules with their history, and hits with their feedback.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use assay_common::db::{ROWS_PER_STATEMENT, insert_all};
 use assay_common::holds::Purgeable;
@@ -14,10 +14,10 @@ use assay_proto::screening::v1::{
 };
 use chrono::{DateTime, Utc};
 use prost::Message;
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
-    Order, QueryFilter, QueryOrder, QuerySelect,
+    Order, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 use sha2::{Digest, Sha256};
 
@@ -444,10 +444,31 @@ pub async fn hit_ids_by_key(
 }
 
 /// Stores hits, their brands and their outbox messages in the caller's transaction, a few
-/// hundred rows per statement.
-pub async fn insert_hits(db: &impl ConnectionTrait, hits: &[&NewHit]) -> ApiResult<()> {
-    let rows = hits.iter().map(|h| h.row.clone().into_active_model());
-    insert_all(db, rows.collect()).await?;
+/// hundred rows per statement; returns the ids of the hits it stored.
+///
+/// A hit whose dedup key another writer (the other lane, or a replica) stores at the same
+/// moment is skipped, with its brands and alert: on PostgreSQL the insert waits for that
+/// writer and, once it has committed, leaves the row to it. Keys are inserted in order, so
+/// two writers wait on each other in one direction only and never deadlock.
+pub async fn insert_hits(db: &impl ConnectionTrait, hits: &[&NewHit]) -> ApiResult<HashSet<HitId>> {
+    let mut sorted = hits.to_vec();
+    sorted.sort_unstable_by(|a, b| a.row.dedup_key.cmp(&b.row.dedup_key));
+    let mut stored = HashSet::with_capacity(hits.len());
+    for chunk in sorted.chunks(ROWS_PER_STATEMENT) {
+        let rows = chunk.iter().map(|h| h.row.clone().into_active_model());
+        let mut insert = hit::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::column(hit::Column::DedupKey)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .into_query();
+        insert.returning_col(hit::Column::Id);
+        for row in db.query_all(&insert).await? {
+            stored.insert(row.try_get::<HitId>("", "id")?);
+        }
+    }
+    let hits: Vec<&&NewHit> = hits.iter().filter(|h| stored.contains(&h.row.id)).collect();
     let brands = hits.iter().flat_map(|h| {
         h.brands.iter().map(|brand_id| hit_brand::ActiveModel {
             brand_id: Set(brand_id.clone()),
@@ -460,7 +481,8 @@ pub async fn insert_hits(db: &impl ConnectionTrait, hits: &[&NewHit]) -> ApiResu
         payload: h.alert.clone(),
         traceparent: h.traceparent.clone(),
     });
-    outbox::enqueue_many(db, outbox::topic::SCREENING_HIT, alerts).await
+    outbox::enqueue_many(db, outbox::topic::SCREENING_HIT, alerts).await?;
+    Ok(stored)
 }
 
 pub async fn get_hit(db: &impl ConnectionTrait, id: &HitId) -> ApiResult<hit::Model> {

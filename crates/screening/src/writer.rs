@@ -86,16 +86,7 @@ async fn run(db: Db, mut batches: mpsc::Receiver<Batch>, relay: RelayWaker) {
                 Err(_) => break,
             }
         }
-        // The other lane, or a replica, storing the same hit at the same moment may win its
-        // unique key; the second try finds that hit and answers with it.
-        let result = match write_group(&db, &group).await {
-            Ok(ids) => Ok(ids),
-            Err(error) => {
-                tracing::debug!(%error, hits = count, "writing a group of hits failed; retrying once");
-                write_group(&db, &group).await
-            }
-        };
-        match result {
+        match write_group(&db, &group).await {
             Ok((ids, stored)) => {
                 crate::metrics::hits_stored(stored);
                 if stored > 0 {
@@ -119,27 +110,43 @@ async fn run(db: Db, mut batches: mpsc::Receiver<Batch>, relay: RelayWaker) {
 
 /// Writes the hits of `group` not stored before, in one transaction; returns every hit's
 /// id, in order, and how many were new.
+///
+/// The other lane, or a replica, may store some of the same hits at the same moment. Those
+/// are left to it, and answered with the id it stored them under.
 async fn write_group(db: &Db, group: &[Batch]) -> ApiResult<(Vec<HitId>, u64)> {
     let hits: Vec<&NewHit> = group.iter().flat_map(|b| &b.hits).collect();
     let keys: Vec<&str> = hits.iter().map(|h| h.row.dedup_key.as_str()).collect();
     let txn = db.begin().await?;
     let mut known = store::hit_ids_by_key(&txn, &keys).await?;
     let mut new = Vec::new();
+    for hit in &hits {
+        known.entry(hit.row.dedup_key.clone()).or_insert_with(|| {
+            new.push(*hit);
+            hit.row.id.clone()
+        });
+    }
+    let stored = store::insert_hits(&txn, &new).await?;
+    if stored.len() < new.len() {
+        let theirs: Vec<&str> = new
+            .iter()
+            .filter(|h| !stored.contains(&h.row.id))
+            .map(|h| h.row.dedup_key.as_str())
+            .collect();
+        let found = store::hit_ids_by_key(&txn, &theirs).await?;
+        if found.len() < theirs.len() {
+            // Stored by another writer and gone again (purged) before this one could read it.
+            return Err(ApiError::Aborted(
+                "a hit was stored and removed concurrently: retry the request".to_owned(),
+            ));
+        }
+        known.extend(found);
+    }
+    txn.commit().await?;
     let ids = hits
         .iter()
-        .map(|hit| {
-            known
-                .entry(hit.row.dedup_key.clone())
-                .or_insert_with(|| {
-                    new.push(*hit);
-                    hit.row.id.clone()
-                })
-                .clone()
-        })
+        .map(|h| known[&h.row.dedup_key].clone())
         .collect();
-    store::insert_hits(&txn, &new).await?;
-    txn.commit().await?;
-    Ok((ids, new.len() as u64))
+    Ok((ids, stored.len() as u64))
 }
 
 /// The error of a group, as each of its callers is answered.
@@ -150,5 +157,86 @@ fn shared(error: &ApiError) -> ApiError {
         ApiError::Behind(m) => ApiError::Behind(m.clone()),
         ApiError::Internal(e) => ApiError::Internal(anyhow::anyhow!("storing hits: {e:#}")),
         other => ApiError::Internal(anyhow::anyhow!("storing hits: {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use assay_proto::screening::v1::{Decision, Listing, Verdict};
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    use sea_orm_migration::MigratorTrait;
+
+    fn hit(listing_id: &str) -> NewHit {
+        let listing = Listing {
+            listing_id: listing_id.to_owned(),
+            seller_id: "s-1".to_owned(),
+            title: "Quintera wallet 1:1 replica".to_owned(),
+            ..Listing::default()
+        };
+        let verdict = Verdict {
+            decision: Decision::Block.into(),
+            risk_score: 0.9,
+            ..Verdict::default()
+        };
+        store::new_hit(HitId::generate(), &listing, &verdict, chrono::Utc::now())
+    }
+
+    async fn count(db: &Db, table: &str) -> i64 {
+        db.query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!("SELECT COUNT(*) AS n FROM {table}"),
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap()
+    }
+
+    /// A writer that meets a hit another writer (the other lane, or a replica) is storing
+    /// at that moment waits for it, and answers with the id the other stored it under;
+    /// nothing fails and nothing is stored twice.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_hit_another_writer_is_storing_is_answered_with_its_id_on_postgres() {
+        let Some(database) = assay_common::db::TestDatabase::create("assay_hit_writer").await
+        else {
+            return;
+        };
+        let config = assay_common::config::DatabaseConfig::default();
+        let db = assay_common::db::connect(&database.url, &config)
+            .await
+            .unwrap();
+        crate::migration::Migrator::up(db.writer(), None)
+            .await
+            .unwrap();
+
+        // The other writer has stored `shared` and not yet committed.
+        let theirs = hit("l-shared");
+        let other = db.begin().await.unwrap();
+        store::insert_hits(&other, &[&theirs]).await.unwrap();
+
+        let writer = HitWriter::start(db.clone(), RelayWaker::default());
+        let (again, own) = (hit("l-shared"), hit("l-own"));
+        let (again_id, own_id) = (again.row.id.clone(), own.row.id.clone());
+        let writing = tokio::spawn(async move { writer.write(Lane::Feed, vec![own, again]).await });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(
+            !writing.is_finished(),
+            "the writer waits for the other's commit"
+        );
+        other.commit().await.unwrap();
+
+        let ids = writing.await.unwrap().unwrap();
+        let (hits, alerts) = (count(&db, "hits").await, count(&db, "outbox").await);
+        drop(db);
+        database.drop().await;
+        assert_eq!(
+            ids,
+            vec![own_id, theirs.row.id.clone()],
+            "answered with the other's id"
+        );
+        assert_ne!(ids[1], again_id);
+        assert_eq!((hits, alerts), (2, 2), "each hit and its alert stored once");
     }
 }
