@@ -187,6 +187,102 @@ async fn screening_alerts_become_cases_and_decisions_go_back(backend: Backend) {
 /// The relay sends what waits in screening's outbox in one call: every alert is answered
 /// on its own, in order; a bad one makes no case and holds back no other; the same hit
 /// twice, in one call or in two, is one case.
+/// Deliveries of the same alerts at once (two relays, or a relay and a replay) open each
+/// case once: a delivery that meets a case another is opening waits for it and answers that
+/// case, however many such cases it meets. (PostgreSQL only: on SQLite one writer at a time
+/// writes, so deliveries never meet.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_racing_each_other_open_each_case_once_on_postgres() {
+    use sea_orm::{ConnectionTrait, Database, TransactionTrait};
+
+    if !assay_tests::postgres_available().await {
+        return;
+    }
+    let sandbox = Sandbox::start(Backend::Postgres).await;
+    let brand = "brd_0123456789abcdef0123456789abcdef";
+    let hits = [
+        "hit_0123456789abcdef0123456789abcd01",
+        "hit_0123456789abcdef0123456789abcd02",
+    ];
+    let mut relay = cases(&sandbox, "service:screening").await;
+    let model = relay
+        .receive_hit_alert(ReceiveHitAlertRequest {
+            alert: Some(hit_alert(
+                "hit_0123456789abcdef0123456789abcd00",
+                "l-0",
+                brand,
+            )),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .case_id;
+
+    // Two other deliveries are opening the cases of both hits, and have not committed.
+    let mut others = Vec::new();
+    for (i, hit) in hits.iter().enumerate() {
+        let db = Database::connect(sandbox.database_url(ServiceName::Cases))
+            .await
+            .unwrap();
+        let txn = db.begin().await.unwrap();
+        let id = format!("cas_0123456789abcdef0123456789abcd{i:02}");
+        txn.execute_unprepared(&format!(
+            "CREATE TEMP TABLE copied ON COMMIT DROP AS SELECT * FROM cases WHERE id = '{model}'; \
+             UPDATE copied SET id = '{id}', hit_id = '{hit}', source_key = 'screening.hit/{hit}'; \
+             INSERT INTO cases SELECT * FROM copied"
+        ))
+        .await
+        .unwrap();
+        others.push((db, txn, id));
+    }
+
+    let delivering = tokio::spawn(async move {
+        relay
+            .receive_hit_alerts(ReceiveHitAlertsRequest {
+                alerts: vec![
+                    hit_alert(hits[0], "l-1", brand),
+                    hit_alert(hits[1], "l-2", brand),
+                ],
+            })
+            .await
+    });
+    let mut opened_by_others = Vec::new();
+    for (db, txn, id) in others {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            !delivering.is_finished(),
+            "the delivery waits for the other"
+        );
+        txn.commit().await.unwrap();
+        drop(db);
+        opened_by_others.push(id);
+    }
+    let answers = delivering.await.unwrap().unwrap().into_inner().alerts;
+    let answers: Vec<(&str, &str, bool)> = answers
+        .iter()
+        .map(|a| (a.hit_id.as_str(), a.case_id.as_str(), a.created))
+        .collect();
+    assert_eq!(
+        answers,
+        [
+            (hits[0], opened_by_others[0].as_str(), false),
+            (hits[1], opened_by_others[1].as_str(), false),
+        ],
+        "each alert answered with the case the other delivery opened"
+    );
+    let mut analyst = cases(&sandbox, ANALYST).await;
+    let alert_cases = analyst
+        .list_cases(ListCasesRequest {
+            source: CaseSource::ScreeningAlert as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .cases;
+    assert_eq!(alert_cases.len(), 3, "one case for each hit");
+}
+
 async fn alerts_delivered_together_are_answered_one_by_one(backend: Backend) {
     let sandbox = Sandbox::start(backend).await;
     let brand = "brd_0123456789abcdef0123456789abcdef";

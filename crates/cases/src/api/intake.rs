@@ -435,6 +435,9 @@ impl CasesApi {
     /// Opens the cases of alerts in one transaction, exactly once each: an alert whose
     /// hit already has a case (a repeated delivery, or the same hit twice in one call)
     /// answers that case. Answers (case id, made now) for each, in order.
+    ///
+    /// A delivery racing another one (from a second relay) leaves the cases the other
+    /// opens at the same moment to it, and answers them as made before.
     async fn open_alert_cases(
         &self,
         principal: &Principal,
@@ -444,26 +447,6 @@ impl CasesApi {
         if news.is_empty() {
             return Ok(Vec::new());
         }
-        // The source key is unique: a delivery racing another one (from a second relay)
-        // loses its insert, and looking again finds the winner's cases.
-        match self
-            .try_open_alert_cases(principal, news.clone(), now)
-            .await
-        {
-            Ok(answers) => Ok(answers),
-            Err(error) => {
-                tracing::debug!(%error, "opening alert cases failed; looking again");
-                self.try_open_alert_cases(principal, news, now).await
-            }
-        }
-    }
-
-    async fn try_open_alert_cases(
-        &self,
-        principal: &Principal,
-        news: Vec<NewCase>,
-        now: DateTime<Utc>,
-    ) -> ApiResult<Vec<(String, bool)>> {
         let keys: Vec<&str> = news
             .iter()
             .filter_map(|n| n.source_key.as_deref())
@@ -492,7 +475,33 @@ impl CasesApi {
                     .filter_map(move |identifier| Some((seller.clone()?, identifier)))
             })
             .collect();
+        let fresh_keys: Vec<(String, String)> = fresh
+            .iter()
+            .map(|n| (n.id.to_string(), n.source_key.clone().unwrap_or_default()))
+            .collect();
         let opened = store::insert_cases(&txn, fresh, &principal.actor(), now).await?;
+        if opened.len() < fresh_keys.len() {
+            let ours: std::collections::HashSet<&str> =
+                opened.iter().map(|c| c.id.as_str()).collect();
+            let theirs: std::collections::HashMap<&str, &str> = fresh_keys
+                .iter()
+                .filter(|(id, _)| !ours.contains(id.as_str()))
+                .map(|(id, key)| (id.as_str(), key.as_str()))
+                .collect();
+            let keys: Vec<&str> = theirs.values().copied().collect();
+            let found = store::case_ids_by_source_key(&txn, &keys).await?;
+            for answer in &mut answers {
+                if let Some(key) = theirs.get(answer.0.as_str()) {
+                    let id = found.get(*key).ok_or_else(|| {
+                        ApiError::Aborted(
+                            "a case was opened and removed concurrently: retry the request"
+                                .to_owned(),
+                        )
+                    })?;
+                    *answer = (id.clone(), false);
+                }
+            }
+        }
         store::record_identifiers(&txn, &captured, now).await?;
         let linked: std::collections::BTreeSet<String> =
             captured.into_iter().map(|(seller, _)| seller).collect();

@@ -36,10 +36,10 @@ use assay_proto::cases::v1::{
 use assay_proto::screening::v1::{FeedbackOutcome, RecordHitFeedbackRequest};
 use chrono::{DateTime, Utc};
 use prost::Message;
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    IntoActiveModel, Order, QueryFilter, QueryOrder, QuerySelect, TryIntoModel,
+    IntoActiveModel, Order, QueryFilter, QueryOrder, QuerySelect, QueryTrait, TryIntoModel,
 };
 
 use crate::domain::check::NewEvidence;
@@ -112,7 +112,9 @@ pub async fn insert_case(
 }
 
 /// Opens cases with one multi-row insert a table (the cases, their brands, their listings
-/// and their first timeline entries), in the caller's transaction; returns the rows.
+/// and their first timeline entries), in the caller's transaction; returns the rows it
+/// inserted. An alert's case that another writer opens at the same moment is left to it
+/// (see [`insert_unless_known`]).
 pub async fn insert_cases(
     db: &impl ConnectionTrait,
     news: Vec<NewCase>,
@@ -189,14 +191,16 @@ pub async fn insert_cases(
             summary_translations: new.summary_translations,
         });
     }
-    insert_all(
-        db,
-        cases
-            .iter()
-            .map(|c| c.clone().into_active_model())
-            .collect(),
-    )
-    .await?;
+    // Cases from alerts go in in the order of their keys, so that two writers of the same
+    // alerts wait on each other in one direction only and never deadlock.
+    cases.sort_by(|a, b| a.source_key.cmp(&b.source_key));
+    let opened = insert_unless_known(db, &cases).await?;
+    if opened.len() < cases.len() {
+        cases.retain(|c| opened.contains(&c.id));
+        brands.retain(|b| b.case_id.try_as_ref().is_some_and(|id| opened.contains(id)));
+        listings.retain(|l| l.case_id.try_as_ref().is_some_and(|id| opened.contains(id)));
+        events.retain(|e| e.case_id.try_as_ref().is_some_and(|id| opened.contains(id)));
+    }
     insert_all(db, brands).await?;
     insert_all(db, listings).await?;
     insert_all(db, events).await?;
@@ -211,6 +215,32 @@ pub async fn insert_cases(
         .await?;
     }
     Ok(cases)
+}
+
+/// Inserts case rows, skipping those whose source key another writer (a second relay's
+/// delivery of the same alert) stores at the same moment: on PostgreSQL the insert waits
+/// for that writer and, once it has committed, leaves the row to it. Returns the ids of
+/// the rows it inserted.
+async fn insert_unless_known(
+    db: &impl ConnectionTrait,
+    cases: &[case::Model],
+) -> ApiResult<BTreeSet<CaseId>> {
+    let mut opened = BTreeSet::new();
+    for chunk in cases.chunks(assay_common::db::ROWS_PER_STATEMENT) {
+        let rows = chunk.iter().map(|c| c.clone().into_active_model());
+        let mut insert = case::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::column(case::Column::SourceKey)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .into_query();
+        insert.returning_col(case::Column::Id);
+        for row in db.query_all(&insert).await? {
+            opened.insert(row.try_get::<CaseId>("", "id")?);
+        }
+    }
+    Ok(opened)
 }
 
 /// What a notification about a case says of it: enough to look it up, nothing more.
