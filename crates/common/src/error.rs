@@ -392,6 +392,14 @@ impl From<sea_orm::DbErr> for ApiError {
                 "the record was changed concurrently: retry the request".to_owned(),
             );
         }
+        if is_unique_violation(&error) {
+            // Writers look before they insert, or skip what another writer stores at the
+            // same moment; a unique key broken all the same was written by a concurrent
+            // request between the look and the insert, and a retry finds that record.
+            return ApiError::Aborted(
+                "a concurrent request wrote the same record: retry the request".to_owned(),
+            );
+        }
         if is_connection_lost(&error) {
             tracing::warn!(%error, "no database connection, or one lost mid-call");
             return ApiError::Unavailable(
@@ -758,6 +766,28 @@ mod tests {
             let text = error.to_string();
             assert_eq!(ApiError::from(error).code(), ErrorCode::Internal, "{text}");
         }
+    }
+
+    /// A broken unique key is a conflict with a concurrent request, which a retry
+    /// resolves: ABORTED, not INTERNAL.
+    #[tokio::test]
+    async fn a_unique_key_broken_by_a_concurrent_write_is_a_retry() {
+        use sea_orm::{ConnectionTrait, Database};
+        let db = Database::connect("sqlite::memory:").await.unwrap();
+        db.execute_unprepared("CREATE TABLE t (k TEXT UNIQUE)")
+            .await
+            .unwrap();
+        db.execute_unprepared("INSERT INTO t VALUES ('a')")
+            .await
+            .unwrap();
+        let error = db
+            .execute_unprepared("INSERT INTO t VALUES ('a')")
+            .await
+            .unwrap_err();
+        assert!(is_unique_violation(&error), "{error}");
+        let status = Status::from(ApiError::from(error));
+        assert_eq!(status.code(), Code::Aborted, "{status:?}");
+        assert!(status.message().contains("retry"), "{}", status.message());
     }
 
     #[test]
