@@ -668,6 +668,35 @@ where
     Ok(())
 }
 
+/// Inserts `rows` as [`insert_all`] does, leaving out each row whose `unique` column holds a
+/// value already stored, or being stored by another writer at that moment (on PostgreSQL
+/// the insert waits for that writer's commit); returns how many rows it inserted. A caller
+/// given fewer than it sent looks up which were left out. Rows sorted by `unique` make two
+/// writers of the same values wait on each other in one direction only, never deadlock.
+pub async fn insert_all_new<A>(
+    db: &impl ConnectionTrait,
+    rows: Vec<A>,
+    unique: <A::Entity as sea_orm::EntityTrait>::Column,
+) -> Result<u64, DbErr>
+where
+    A: sea_orm::ActiveModelTrait,
+{
+    let skip = sea_orm::sea_query::OnConflict::column(unique)
+        .do_nothing()
+        .to_owned();
+    let mut inserted = 0;
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        inserted += <A::Entity as sea_orm::EntityTrait>::insert_many(
+            rows.by_ref().take(ROWS_PER_STATEMENT),
+        )
+        .on_conflict(skip.clone())
+        .exec_without_returning(db)
+        .await?;
+    }
+    Ok(inserted)
+}
+
 /// Keyset paging: the rows of `query` past `cursor` on `key` (after it, ascending; before
 /// it, descending), in that order, at most `limit`.
 pub fn keyset<E, V>(

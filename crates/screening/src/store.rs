@@ -1,8 +1,8 @@
 //! Screening's persistence: rules with their history, and hits with their feedback.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use assay_common::db::{ROWS_PER_STATEMENT, insert_all};
+use assay_common::db::{ROWS_PER_STATEMENT, insert_all, insert_all_new};
 use assay_common::holds::Purgeable;
 use assay_common::ids::{BrandId, HitId, RuleId};
 use assay_common::language::Language;
@@ -14,10 +14,10 @@ use assay_proto::screening::v1::{
 };
 use chrono::{DateTime, Utc};
 use prost::Message;
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
-    Order, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    Order, QueryFilter, QueryOrder, QuerySelect,
 };
 use sha2::{Digest, Sha256};
 
@@ -444,31 +444,43 @@ pub async fn hit_ids_by_key(
 }
 
 /// Stores hits, their brands and their outbox messages in the caller's transaction, a few
-/// hundred rows per statement; returns the ids of the hits it stored.
+/// hundred rows per statement.
 ///
 /// A hit whose dedup key another writer (the other lane, or a replica) stores at the same
-/// moment is skipped, with its brands and alert: on PostgreSQL the insert waits for that
-/// writer and, once it has committed, leaves the row to it. Keys are inserted in order, so
-/// two writers wait on each other in one direction only and never deadlock.
-pub async fn insert_hits(db: &impl ConnectionTrait, hits: &[&NewHit]) -> ApiResult<HashSet<HitId>> {
-    let mut sorted = hits.to_vec();
-    sorted.sort_unstable_by(|a, b| a.row.dedup_key.cmp(&b.row.dedup_key));
-    let mut stored = HashSet::with_capacity(hits.len());
-    for chunk in sorted.chunks(ROWS_PER_STATEMENT) {
-        let rows = chunk.iter().map(|h| h.row.clone().into_active_model());
-        let mut insert = hit::Entity::insert_many(rows)
-            .on_conflict(
-                OnConflict::column(hit::Column::DedupKey)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .into_query();
-        insert.returning_col(hit::Column::Id);
-        for row in db.query_all(&insert).await? {
-            stored.insert(row.try_get::<HitId>("", "id")?);
+/// moment is left to it, with its brands and alert: on PostgreSQL the insert waits for that
+/// writer's commit. Returns those hits' keys with the ids the other writer stored them
+/// under (none, unless writers met).
+pub async fn insert_hits(
+    db: &impl ConnectionTrait,
+    hits: &[&NewHit],
+) -> ApiResult<HashMap<String, HitId>> {
+    let mut in_key_order = hits.to_vec();
+    in_key_order.sort_unstable_by(|a, b| a.row.dedup_key.cmp(&b.row.dedup_key));
+    let rows = in_key_order
+        .iter()
+        .map(|h| h.row.clone().into_active_model());
+    let inserted = insert_all_new(db, rows.collect(), hit::Column::DedupKey).await?;
+    let mut theirs = HashMap::new();
+    let mut hits = hits.to_vec();
+    if inserted < hits.len() as u64 {
+        let keys: Vec<&str> = hits.iter().map(|h| h.row.dedup_key.as_str()).collect();
+        let stored = hit_ids_by_key(db, &keys).await?;
+        for hit in &hits {
+            match stored.get(&hit.row.dedup_key) {
+                Some(id) if *id == hit.row.id => {}
+                Some(id) => {
+                    theirs.insert(hit.row.dedup_key.clone(), id.clone());
+                }
+                // Stored by another writer and gone again (purged) before this one read it.
+                None => {
+                    return Err(ApiError::Aborted(
+                        "a hit was stored and removed concurrently: retry the request".to_owned(),
+                    ));
+                }
+            }
         }
+        hits.retain(|h| !theirs.contains_key(&h.row.dedup_key));
     }
-    let hits: Vec<&&NewHit> = hits.iter().filter(|h| stored.contains(&h.row.id)).collect();
     let brands = hits.iter().flat_map(|h| {
         h.brands.iter().map(|brand_id| hit_brand::ActiveModel {
             brand_id: Set(brand_id.clone()),
@@ -482,7 +494,7 @@ pub async fn insert_hits(db: &impl ConnectionTrait, hits: &[&NewHit]) -> ApiResu
         traceparent: h.traceparent.clone(),
     });
     outbox::enqueue_many(db, outbox::topic::SCREENING_HIT, alerts).await?;
-    Ok(stored)
+    Ok(theirs)
 }
 
 pub async fn get_hit(db: &impl ConnectionTrait, id: &HitId) -> ApiResult<hit::Model> {

@@ -125,28 +125,15 @@ async fn write_group(db: &Db, group: &[Batch]) -> ApiResult<(Vec<HitId>, u64)> {
             hit.row.id.clone()
         });
     }
-    let stored = store::insert_hits(&txn, &new).await?;
-    if stored.len() < new.len() {
-        let theirs: Vec<&str> = new
-            .iter()
-            .filter(|h| !stored.contains(&h.row.id))
-            .map(|h| h.row.dedup_key.as_str())
-            .collect();
-        let found = store::hit_ids_by_key(&txn, &theirs).await?;
-        if found.len() < theirs.len() {
-            // Stored by another writer and gone again (purged) before this one could read it.
-            return Err(ApiError::Aborted(
-                "a hit was stored and removed concurrently: retry the request".to_owned(),
-            ));
-        }
-        known.extend(found);
-    }
+    let theirs = store::insert_hits(&txn, &new).await?;
+    let stored = (new.len() - theirs.len()) as u64;
+    known.extend(theirs);
     txn.commit().await?;
     let ids = hits
         .iter()
         .map(|h| known[&h.row.dedup_key].clone())
         .collect();
-    Ok((ids, stored.len() as u64))
+    Ok((ids, stored))
 }
 
 /// The error of a group, as each of its callers is answered.

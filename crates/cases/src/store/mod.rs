@@ -21,7 +21,7 @@ pub use trust::*;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use assay_common::db::insert_all;
+use assay_common::db::{insert_all, insert_all_new};
 use assay_common::holds::Purgeable;
 use assay_common::ids::{AgencyId, BrandId, CaseId, EvidenceId, ReferralId, TestPurchaseId};
 use assay_common::money::Money;
@@ -36,10 +36,10 @@ use assay_proto::cases::v1::{
 use assay_proto::screening::v1::{FeedbackOutcome, RecordHitFeedbackRequest};
 use chrono::{DateTime, Utc};
 use prost::Message;
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    IntoActiveModel, Order, QueryFilter, QueryOrder, QuerySelect, QueryTrait, TryIntoModel,
+    IntoActiveModel, Order, QueryFilter, QueryOrder, QuerySelect, TryIntoModel,
 };
 
 use crate::domain::check::NewEvidence;
@@ -217,27 +217,32 @@ pub async fn insert_cases(
     Ok(cases)
 }
 
-/// Inserts case rows, skipping those whose source key another writer (a second relay's
+/// Inserts case rows, leaving out those whose source key another writer (a second relay's
 /// delivery of the same alert) stores at the same moment: on PostgreSQL the insert waits
-/// for that writer and, once it has committed, leaves the row to it. Returns the ids of
-/// the rows it inserted.
+/// for that writer's commit. Returns the ids of the rows it inserted.
 async fn insert_unless_known(
     db: &impl ConnectionTrait,
     cases: &[case::Model],
 ) -> ApiResult<BTreeSet<CaseId>> {
-    let mut opened = BTreeSet::new();
-    for chunk in cases.chunks(assay_common::db::ROWS_PER_STATEMENT) {
-        let rows = chunk.iter().map(|c| c.clone().into_active_model());
-        let mut insert = case::Entity::insert_many(rows)
-            .on_conflict(
-                OnConflict::column(case::Column::SourceKey)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .into_query();
-        insert.returning_col(case::Column::Id);
-        for row in db.query_all(&insert).await? {
-            opened.insert(row.try_get::<CaseId>("", "id")?);
+    let rows = cases.iter().map(|c| c.clone().into_active_model());
+    let inserted = insert_all_new(db, rows.collect(), case::Column::SourceKey).await?;
+    let mut opened: BTreeSet<CaseId> = cases.iter().map(|c| c.id.clone()).collect();
+    if inserted < cases.len() as u64 {
+        let keys: Vec<&str> = cases
+            .iter()
+            .filter_map(|c| c.source_key.as_deref())
+            .collect();
+        let stored = case_ids_by_source_key(db, &keys).await?;
+        for case in cases {
+            let Some(key) = &case.source_key else {
+                continue;
+            };
+            if stored
+                .get(key)
+                .is_none_or(|id| id.as_str() != case.id.as_str())
+            {
+                opened.remove(&case.id);
+            }
         }
     }
     Ok(opened)
