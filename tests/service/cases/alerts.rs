@@ -270,8 +270,17 @@ async fn deliveries_racing_each_other_open_each_case_once_on_postgres() {
         ],
         "each alert answered with the case the other delivery opened"
     );
-    let mut analyst = cases(&sandbox, ANALYST).await;
-    let alert_cases = analyst
+    assert_eq!(
+        alert_cases(&sandbox).await.len(),
+        3,
+        "one case for each hit"
+    );
+}
+
+/// Every case opened from an alert, as an analyst lists them.
+async fn alert_cases(sandbox: &Sandbox) -> Vec<Case> {
+    cases(sandbox, ANALYST)
+        .await
         .list_cases(ListCasesRequest {
             source: CaseSource::ScreeningAlert as i32,
             ..Default::default()
@@ -279,8 +288,7 @@ async fn deliveries_racing_each_other_open_each_case_once_on_postgres() {
         .await
         .unwrap()
         .into_inner()
-        .cases;
-    assert_eq!(alert_cases.len(), 3, "one case for each hit");
+        .cases
 }
 
 async fn alerts_delivered_together_are_answered_one_by_one(backend: Backend) {
@@ -382,17 +390,8 @@ async fn alerts_delivered_together_are_answered_one_by_one(backend: Backend) {
         (one.as_str(), false)
     );
 
-    let mut analyst = cases(&sandbox, ANALYST).await;
-    let opened = analyst
-        .list_cases(ListCasesRequest {
-            source: CaseSource::ScreeningAlert as i32,
-            ..Default::default()
-        })
+    let mut opened: Vec<(String, String, Vec<String>)> = alert_cases(&sandbox)
         .await
-        .unwrap()
-        .into_inner()
-        .cases;
-    let mut opened: Vec<(String, String, Vec<String>)> = opened
         .into_iter()
         .map(|c| (c.hit_id, c.listings[0].listing_id.clone(), c.brand_ids))
         .collect();
@@ -404,6 +403,7 @@ async fn alerts_delivered_together_are_answered_one_by_one(backend: Backend) {
             (second.to_owned(), "l-2".to_owned(), vec![brand.to_owned()]),
         ]
     );
+    let mut analyst = cases(&sandbox, ANALYST).await;
     let events = analyst
         .list_case_events(ListCaseEventsRequest {
             case_id: one.clone(),
