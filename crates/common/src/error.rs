@@ -395,7 +395,9 @@ impl From<sea_orm::DbErr> for ApiError {
         if is_unique_violation(&error) {
             // Writers look before they insert, or skip what another writer stores at the
             // same moment; a unique key broken all the same was written by a concurrent
-            // request between the look and the insert, and a retry finds that record.
+            // request between the look and the insert, and a retry finds that record. Logged,
+            // as a handler that inserts one record twice would answer the same.
+            tracing::warn!(%error, "a unique key was broken by a concurrent write");
             return ApiError::Aborted(
                 "a concurrent request wrote the same record: retry the request".to_owned(),
             );
