@@ -454,9 +454,11 @@ impl CasesApi {
         let txn = self.db().begin().await?;
         let mut known = store::case_ids_by_source_key(&txn, &keys).await?;
         let mut answers = Vec::with_capacity(news.len());
+        let mut answered_keys = Vec::with_capacity(news.len());
         let mut fresh = Vec::with_capacity(news.len());
         for new in news {
             let key = new.source_key.clone().unwrap_or_default();
+            answered_keys.push(key.clone());
             if let Some(id) = known.get(&key) {
                 answers.push((id.clone(), false));
                 continue;
@@ -475,31 +477,10 @@ impl CasesApi {
                     .filter_map(move |identifier| Some((seller.clone()?, identifier)))
             })
             .collect();
-        let fresh_keys: Vec<(String, String)> = fresh
-            .iter()
-            .map(|n| (n.id.to_string(), n.source_key.clone().unwrap_or_default()))
-            .collect();
         let opened = store::insert_cases(&txn, fresh, &principal.actor(), now).await?;
-        if opened.len() < fresh_keys.len() {
-            let ours: std::collections::HashSet<&str> =
-                opened.iter().map(|c| c.id.as_str()).collect();
-            let theirs: std::collections::HashMap<&str, &str> = fresh_keys
-                .iter()
-                .filter(|(id, _)| !ours.contains(id.as_str()))
-                .map(|(id, key)| (id.as_str(), key.as_str()))
-                .collect();
-            let keys: Vec<&str> = theirs.values().copied().collect();
-            let found = store::case_ids_by_source_key(&txn, &keys).await?;
-            for answer in &mut answers {
-                if let Some(key) = theirs.get(answer.0.as_str()) {
-                    let id = found.get(*key).ok_or_else(|| {
-                        ApiError::Aborted(
-                            "a case was opened and removed concurrently: retry the request"
-                                .to_owned(),
-                        )
-                    })?;
-                    *answer = (id.clone(), false);
-                }
+        for (answer, key) in answers.iter_mut().zip(&answered_keys) {
+            if let Some(id) = opened.theirs.get(key) {
+                *answer = (id.clone(), false);
             }
         }
         store::record_identifiers(&txn, &captured, now).await?;
@@ -507,7 +488,7 @@ impl CasesApi {
             captured.into_iter().map(|(seller, _)| seller).collect();
         self.links_changed(&txn, linked).await?;
         txn.commit().await?;
-        for case in &opened {
+        for case in &opened.cases {
             crate::metrics::case_opened(&case.source);
         }
         Ok(answers)

@@ -107,20 +107,28 @@ pub async fn insert_case(
 ) -> ApiResult<case::Model> {
     let mut opened = insert_cases(db, vec![new], actor, now).await?;
     opened
+        .cases
         .pop()
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no case was opened")))
 }
 
+/// What [`insert_cases`] did.
+pub struct Opened {
+    /// The rows it inserted.
+    pub cases: Vec<case::Model>,
+    /// By source key, the cases another writer opened at the same moment, which were left
+    /// to it (see [`insert_unless_known`]); empty unless writers met.
+    pub theirs: HashMap<String, String>,
+}
+
 /// Opens cases with one multi-row insert a table (the cases, their brands, their listings
-/// and their first timeline entries), in the caller's transaction; returns the rows it
-/// inserted. An alert's case that another writer opens at the same moment is left to it
-/// (see [`insert_unless_known`]).
+/// and their first timeline entries), in the caller's transaction.
 pub async fn insert_cases(
     db: &impl ConnectionTrait,
     news: Vec<NewCase>,
     actor: &str,
     now: DateTime<Utc>,
-) -> ApiResult<Vec<case::Model>> {
+) -> ApiResult<Opened> {
     let current_trace = assay_common::telemetry::current_traceparent();
     let mut cases = Vec::with_capacity(news.len());
     let mut brands = Vec::new();
@@ -194,12 +202,22 @@ pub async fn insert_cases(
     // Cases from alerts go in in the order of their keys, so that two writers of the same
     // alerts wait on each other in one direction only and never deadlock.
     cases.sort_by(|a, b| a.source_key.cmp(&b.source_key));
-    let opened = insert_unless_known(db, &cases).await?;
-    if opened.len() < cases.len() {
-        cases.retain(|c| opened.contains(&c.id));
-        brands.retain(|b| b.case_id.try_as_ref().is_some_and(|id| opened.contains(id)));
-        listings.retain(|l| l.case_id.try_as_ref().is_some_and(|id| opened.contains(id)));
-        events.retain(|e| e.case_id.try_as_ref().is_some_and(|id| opened.contains(id)));
+    let theirs = insert_unless_known(db, &cases).await?;
+    if !theirs.is_empty() {
+        let left: BTreeSet<CaseId> = cases
+            .iter()
+            .filter(|c| {
+                c.source_key
+                    .as_ref()
+                    .is_some_and(|k| theirs.contains_key(k))
+            })
+            .map(|c| c.id.clone())
+            .collect();
+        let ours = |id: Option<&CaseId>| id.is_some_and(|id| !left.contains(id));
+        cases.retain(|c| !left.contains(&c.id));
+        brands.retain(|b| ours(b.case_id.try_as_ref()));
+        listings.retain(|l| ours(l.case_id.try_as_ref()));
+        events.retain(|e| ours(e.case_id.try_as_ref()));
     }
     insert_all(db, brands).await?;
     insert_all(db, listings).await?;
@@ -214,19 +232,19 @@ pub async fn insert_cases(
         )
         .await?;
     }
-    Ok(cases)
+    Ok(Opened { cases, theirs })
 }
 
 /// Inserts case rows, leaving out those whose source key another writer (a second relay's
 /// delivery of the same alert) stores at the same moment: on PostgreSQL the insert waits
-/// for that writer's commit. Returns the ids of the rows it inserted.
+/// for that writer's commit. Returns, by source key, the ids of the cases left out.
 async fn insert_unless_known(
     db: &impl ConnectionTrait,
     cases: &[case::Model],
-) -> ApiResult<BTreeSet<CaseId>> {
+) -> ApiResult<HashMap<String, String>> {
     let rows = cases.iter().map(|c| c.clone().into_active_model());
     let inserted = insert_all_new(db, rows.collect(), case::Column::SourceKey).await?;
-    let mut opened: BTreeSet<CaseId> = cases.iter().map(|c| c.id.clone()).collect();
+    let mut theirs = HashMap::new();
     if inserted < cases.len() as u64 {
         let keys: Vec<&str> = cases
             .iter()
@@ -237,15 +255,21 @@ async fn insert_unless_known(
             let Some(key) = &case.source_key else {
                 continue;
             };
-            if stored
-                .get(key)
-                .is_none_or(|id| id.as_str() != case.id.as_str())
-            {
-                opened.remove(&case.id);
+            match stored.get(key) {
+                Some(id) if id.as_str() == case.id.as_str() => {}
+                Some(id) => {
+                    theirs.insert(key.clone(), id.clone());
+                }
+                // Opened by another writer and gone again before this one read it.
+                None => {
+                    return Err(ApiError::Aborted(
+                        "a case was opened and removed concurrently: retry the request".to_owned(),
+                    ));
+                }
             }
         }
     }
-    Ok(opened)
+    Ok(theirs)
 }
 
 /// What a notification about a case says of it: enough to look it up, nothing more.
